@@ -47,9 +47,14 @@ const cascadeSchema = z.object({
   explorationRate: z.number().min(0).max(1),
   /** Stages in order, before the LLM. @defaultValue ['lr', 'mid'] */
   stages: z.array(z.enum(['lr', 'mid'])).min(1),
+  /**
+   * An earlier stage answers when its P(defer) is below (LLM gate threshold × this factor) + μ × the next
+   * stage's cost. 1: answer whatever the LLM gate would not take anyway; 0: always ask the next stage. @defaultValue 0.5
+   */
+  earlyExitFactor: z.number().min(0).max(1),
   /** Cost units of one mid-model inference (the LR costs 1). @defaultValue 10 */
   midCostUnits: z.number().positive(),
-  /** μ: weight of the cost of deferring against a stage's disagreement with the LLM. @defaultValue 0.0005 */
+  /** μ: weight of the cost of deferring against a stage's disagreement with the LLM; μ × LLM cost is the lowest P(defer) that may reach the LLM. @defaultValue 0.0002 */
   deferralCostWeight: z.number().min(0),
   /** Deferral signal: the learned policy, or a confidence threshold on max probability (the baseline). */
   policy: z.enum(['learned', 'threshold']),
@@ -92,6 +97,20 @@ const kafkaSchema = z.object({
   maxTextBytes: z.number().int().positive(),
   /** On SIGTERM, time given to in-flight items before leaving them uncommitted, ms. @defaultValue 10000 */
   shutdownTimeoutMs: z.number().int().min(0),
+  /** Encoding of the annotation and dead-letter records the worker writes. @defaultValue 'json' */
+  outputFormat: z.enum(['json', 'avro']),
+  /** Partitions whose batches are processed at the same time by one worker. @defaultValue 6 */
+  partitionsConsumedConcurrently: z.number().int().positive(),
+  /**
+   * Transactional id of this worker (exactly-once). Must be stable across restarts of the same worker, so
+   * a restarted worker fences its killed predecessor and aborts its open transaction, and unique per
+   * worker. Unset: `<groupId>-<hostname>-<instance>` with `--instance` (default 0).
+   */
+  transactionalId: z.string().min(1).optional(),
+  /** Kafka transaction timeout, ms: an abandoned transaction is aborted by the broker after this. @defaultValue 60000 */
+  transactionTimeoutMs: z.number().int().positive(),
+  /** Consecutive consumer restarts after failures, without a committed batch between, before the worker gives up and exits non-zero. @defaultValue 5 */
+  maxRestarts: z.number().int().min(0),
 });
 
 const redisSchema = z.object({
@@ -116,6 +135,12 @@ const cacheSchema = z.object({
   nearDuplicateThreshold: z.number().gt(0).max(1),
   /** Route items past stages predicted unable to help. @defaultValue false */
   multiplexer: z.boolean(),
+  /** Keep a shared Redis tier (L2) beside the in-process one; false: L1 only. @defaultValue true */
+  redisTier: z.boolean(),
+  /** Longest wait for one Redis cache command before it counts as a miss (get) or a drop (set), ms. @defaultValue 200 */
+  redisCommandTimeoutMs: z.number().int().positive(),
+  /** LEC's frequency half-life: accesses after which a past access counts half. @defaultValue 20000 */
+  lecHalfLifeAccesses: z.number().positive(),
 });
 
 const monitorSchema = z.object({
@@ -166,8 +191,9 @@ export const DEFAULTS: Config = {
     warmupItems: 100,
     explorationRate: 0.1,
     stages: ['lr', 'mid'],
+    earlyExitFactor: 0.5,
     midCostUnits: 10,
-    deferralCostWeight: 0.0005,
+    deferralCostWeight: 0.0002,
     policy: 'learned',
     pretrainedVectors: true,
     seed: 42,
@@ -184,6 +210,10 @@ export const DEFAULTS: Config = {
     maxInFlight: 2_000,
     maxTextBytes: 100_000,
     shutdownTimeoutMs: 10_000,
+    outputFormat: 'json',
+    partitionsConsumedConcurrently: 6,
+    transactionTimeoutMs: 60_000,
+    maxRestarts: 5,
   },
   redis: { url: 'redis://127.0.0.1:6379', keyPrefix: 'spillway:' },
   cache: {
@@ -194,6 +224,9 @@ export const DEFAULTS: Config = {
     nearDuplicates: false,
     nearDuplicateThreshold: 0.9,
     multiplexer: false,
+    redisTier: true,
+    redisCommandTimeoutMs: 200,
+    lecHalfLifeAccesses: 20_000,
   },
   monitor: { httpPort: 9464, httpHost: '127.0.0.1' },
 };

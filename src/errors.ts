@@ -129,3 +129,26 @@ export class ModelStateError extends SpillwayError {
     this.path = path;
   }
 }
+
+/** A dataset file (JSONL with recorded LLM answers) is missing, malformed or lacks what was asked of it. */
+export class DatasetError extends SpillwayError {
+  readonly path: string;
+  /** 1-based line of the problem, when it is one line's fault. */
+  readonly line: number | undefined;
+
+  constructor(path: string, message: string, line?: number, options: SpillwayErrorOptions = {}) {
+    super(`dataset ${path}${line === undefined ? '' : `:${line}`}: ${message}`, options);
+    this.path = path;
+    this.line = line;
+  }
+}
+
+/** The Confluent schema registry could not be reached or refused a request. 5xx and network failures are retriable. */
+export class SchemaRegistryError extends SpillwayError {
+  readonly status: number | undefined;
+
+  constructor(message: string, status: number | undefined, options: SpillwayErrorOptions = {}) {
+    super(message, { retriable: status === undefined || status >= 500, ...options });
+    this.status = status;
+  }
+}

@@ -26,4 +26,25 @@ export interface AnswerCache {
   /** Stores an answer; `expectedCostUnits` is what a miss would cost the cascade (LEC's estimate). */
   set(task: string, model: string, text: string, answer: CachedAnswer, expectedCostUnits?: number): Promise<void>;
   close(): Promise<void>;
+  /** Counters for monitoring (optional: a cache may not keep any). */
+  stats?(): CacheStats;
+}
+
+/** What a cache has done so far: counts since it was created, and its current occupancy. */
+export interface CacheStats {
+  /** Hits by tier. */
+  hits: Record<CacheTier, number>;
+  misses: number;
+  sets: number;
+  /** L1 entries, accounted bytes and evictions. */
+  l1Entries: number;
+  l1Bytes: number;
+  l1Evictions: number;
+  /** Whether the Redis tier is connected (false when there is none). */
+  redisAvailable: boolean;
+  /** Redis gets that became misses and sets that were dropped because Redis was down or slow. */
+  redisFailedGets: number;
+  redisDroppedSets: number;
+  /** Times the Redis connection was lost. */
+  redisOutages: number;
 }

@@ -57,6 +57,8 @@ export interface Annotation {
   llmSource: LlmSource;
   /** True when the LLM answered but its answer named no label (never used as a training label). */
   llmUnparseable: boolean;
+  /** True when the LLM call failed after retries (the deepest small stage answered instead). */
+  llmFailed: boolean;
   /** True when the item was sent to the LLM only as an audit of a small stage's answer. */
   audited: boolean;
   /** The multiplexer's route when it is enabled (stages the item was sent through). */

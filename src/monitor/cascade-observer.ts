@@ -4,6 +4,11 @@
  *
  * `ObservedAnnotation` lists only the fields the monitor reads; the cascade's Annotation satisfies it
  * structurally, so the monitor does not depend on the cascade.
+ *
+ * How the monitor reads an annotation: the LLM's label is the `stages[]` entry of stage 'llm' when present, else
+ * `labelId` when `answeredBy` is 'llm'. An audit (`audited: true`) must therefore carry the LLM's answer that way
+ * and the audited small stage's own label in its `stages[]` entry with `deferred: false`: `deferred` is what the
+ * deferral policy decided, even when the item was sent on regardless (audit, exploration).
  */
 export interface ObservedAnnotation {
   answeredBy: string;
@@ -12,6 +17,8 @@ export interface ObservedAnnotation {
   llmCalled: boolean;
   llmSource: string;
   llmUnparseable: boolean;
+  /** True when the LLM call failed after retries (already reported through onLlmError). */
+  llmFailed?: boolean;
   audited: boolean;
   costUnits: number;
   latencyMs: number;
@@ -26,4 +33,6 @@ export interface CascadeObserver {
   onBudgetChange(threshold: number, llmShare: number): void;
   /** An LLM call failed after retries (the item was answered by the last small stage). */
   onLlmError(err: unknown): void;
+  /** Optional: one LLM call finished (success or not); wall time including retries, seconds. Feeds the latency histogram. */
+  onLlmLatency?(seconds: number): void;
 }

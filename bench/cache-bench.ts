@@ -1,0 +1,144 @@
+/**
+ * The cache benchmark's engine: for each Zipf skew, cost ratio and multiplexer setting, streams the same
+ * repeated items through a cascade without a cache and with each policy at each cache size, and reports LLM
+ * calls, total cost and accuracy against gold. How items are answered is the runner's business (the CLI wires
+ * the real cascade); this module only builds streams and caches and does the accounting.
+ *
+ * Costs are reported in LLM calls: an LLM call costs 1 and a small stage 1 / cost ratio × its relative cost,
+ * so `llm_only_cost` (every item sent to the LLM) is the stream length whatever the ratio.
+ */
+import type { AnswerCache, CachePolicyName } from '../src/cache/index.js';
+import type { DatasetRow } from './cache-stream.js';
+import { zipfStream } from './cache-stream.js';
+
+/** What the benchmark reads of an answered item (the cascade's Annotation has these fields). */
+export interface BenchAnnotation {
+  labelId: number;
+  /** Cost units the cascade charged for the item. */
+  costUnits: number;
+  /** 'call' when the LLM was called; 'cache-…' on a hit. */
+  llmSource: string;
+}
+
+/** One configuration of the grid. */
+export interface RunSetup {
+  policy: 'none' | CachePolicyName;
+  /** Cache capacity, entries (0 for 'none'). */
+  cacheSize: number;
+  alpha: number;
+  costRatio: number;
+  multiplexer: boolean;
+  /** The cache the cascade must use, absent for 'none'. */
+  cache?: AnswerCache;
+  /** Items in the stream (the cascade's budget horizon). */
+  items: number;
+}
+
+/** Answers a stream for one configuration; created fresh per run so no model state leaks between runs. */
+export interface BenchRunner {
+  process(item: { id: string; text: string }): Promise<BenchAnnotation>;
+  /** Cost units of one LLM call in this runner, to express costs in LLM calls. */
+  readonly llmCostUnits: number;
+  close(): Promise<void>;
+}
+
+export interface CacheBenchOptions {
+  rows: readonly DatasetRow[];
+  alphas: readonly number[];
+  costRatios: readonly number[];
+  /** Cache capacities, entries. */
+  cacheSizes: readonly number[];
+  policies: ReadonlyArray<CachePolicyName>;
+  multiplexer: readonly boolean[];
+  items: number;
+  seed: number;
+  createRunner(setup: RunSetup): Promise<BenchRunner>;
+  /** Builds the cache of a run (L1 only in the benchmark: the policies are what is compared). */
+  createCache(policy: CachePolicyName, cacheSize: number): AnswerCache;
+  /** Called after each run (progress). */
+  onResult?(result: CacheBenchResult): void;
+}
+
+/** One row of the report; field names are the JSON contract of `spillway bench-cache --json`. */
+export interface CacheBenchResult {
+  policy: 'none' | CachePolicyName;
+  cache_size: number;
+  alpha: number;
+  cost_ratio: number;
+  multiplexer: boolean;
+  llm_calls: number;
+  /** In LLM calls (see the module comment). */
+  total_cost: number;
+  accuracy: number;
+  cache_hits: number;
+  /** Unique items in the stream (the most a cache of unbounded size could miss). */
+  unique_items: number;
+}
+
+export interface CacheBenchReport {
+  /** Cost of sending every item to the LLM, in LLM calls: the stream length. */
+  llm_only_cost: number;
+  items: number;
+  results: CacheBenchResult[];
+}
+
+/** Runs the grid; configurations run one after another (the cascade is stateful and the machine small). */
+export async function runCacheBench(options: CacheBenchOptions): Promise<CacheBenchReport> {
+  const results: CacheBenchResult[] = [];
+  for (const alpha of options.alphas) {
+    const stream = zipfStream(options.rows.length, options.items, alpha, options.seed);
+    const uniqueItems = new Set(stream).size;
+    for (const costRatio of options.costRatios) {
+      for (const multiplexer of options.multiplexer) {
+        const setups: Array<Omit<RunSetup, 'cache'>> = [{ policy: 'none', cacheSize: 0, alpha, costRatio, multiplexer, items: options.items }];
+        for (const cacheSize of options.cacheSizes) {
+          for (const policy of options.policies) setups.push({ policy, cacheSize, alpha, costRatio, multiplexer, items: options.items });
+        }
+        for (const setup of setups) {
+          const cache = setup.policy === 'none' ? undefined : options.createCache(setup.policy, setup.cacheSize);
+          const result = await runOne(options, { ...setup, ...(cache === undefined ? {} : { cache }) }, stream);
+          await cache?.close();
+          const row = { ...result, unique_items: uniqueItems };
+          results.push(row);
+          options.onResult?.(row);
+        }
+      }
+    }
+  }
+  return { llm_only_cost: options.items, items: options.items, results };
+}
+
+async function runOne(options: CacheBenchOptions, setup: RunSetup, stream: readonly number[]): Promise<Omit<CacheBenchResult, 'unique_items'>> {
+  const runner = await options.createRunner(setup);
+  let llmCalls = 0;
+  let costUnits = 0;
+  let correct = 0;
+  let hits = 0;
+  try {
+    for (let position = 0; position < stream.length; position += 1) {
+      const row = options.rows[stream[position] as number] as DatasetRow;
+      const annotation = await runner.process({ id: `${row.id}#${position}`, text: row.text });
+      if (annotation.llmSource === 'call') llmCalls += 1;
+      if (annotation.llmSource.startsWith('cache')) hits += 1;
+      costUnits += annotation.costUnits;
+      if (annotation.labelId === row.label) correct += 1;
+    }
+  } finally {
+    await runner.close();
+  }
+  return {
+    policy: setup.policy,
+    cache_size: setup.cacheSize,
+    alpha: setup.alpha,
+    cost_ratio: setup.costRatio,
+    multiplexer: setup.multiplexer,
+    llm_calls: llmCalls,
+    total_cost: round(costUnits / runner.llmCostUnits),
+    accuracy: round(correct / stream.length),
+    cache_hits: hits,
+  };
+}
+
+function round(value: number): number {
+  return Math.round(value * 10_000) / 10_000;
+}

@@ -1,0 +1,148 @@
+/**
+ * Keeps the share of items sent to the LLM at or under a target over the stream.
+ *
+ * The controller sets the threshold τ that a deferral score must pass to reach the LLM. It picks τ as the
+ * quantile of recent scores that would send exactly the *affordable rate* of items, where the affordable
+ * rate is what is left of the budget spread over what is left of the stream (when the stream length is
+ * known) or the target plus a slow repayment of any surplus/debt (when it is not). A hard cap backs the
+ * quantile up: a call is refused whenever it would take the calls above `budget × items + burst`.
+ * The warm-up (LLM answers everything at first) is paid from the burst allowance and repaid afterwards.
+ */
+
+export interface BudgetControllerOptions {
+  /** Target share of items sent to the LLM, in (0, 1]. */
+  budget: number;
+  /** Stream length when known: the budget is then exactly `budget × horizonItems` calls. */
+  horizonItems?: number;
+  /** Items answered by the LLM at the start regardless of scores. */
+  warmupItems: number;
+  /** Floor of τ: never call the LLM for a score below it, even with budget to spare (μ × LLM cost). */
+  minThreshold?: number;
+  /** Recent scores the quantile is taken over. @defaultValue 512 */
+  windowSize?: number;
+}
+
+export interface BudgetControllerState {
+  items: number;
+  calls: number;
+  threshold: number;
+}
+
+export class BudgetController {
+  readonly budget: number;
+  readonly horizonItems: number | undefined;
+  readonly warmupItems: number;
+  private readonly minThreshold: number;
+  private readonly window: Float64Array;
+  private windowFill = 0;
+  private windowNext = 0;
+  private sinceRecompute = 0;
+  /** Items seen. */
+  items = 0;
+  /** LLM calls granted. */
+  calls = 0;
+  /** Current score threshold τ. */
+  threshold = 0.5;
+
+  constructor(options: BudgetControllerOptions, state?: BudgetControllerState) {
+    if (!(options.budget > 0 && options.budget <= 1)) throw new RangeError(`budget must be in (0, 1], got ${options.budget}`);
+    this.budget = options.budget;
+    this.horizonItems = options.horizonItems;
+    this.warmupItems = options.warmupItems;
+    this.minThreshold = options.minThreshold ?? 0;
+    this.window = new Float64Array(options.windowSize ?? 512);
+    if (state !== undefined) {
+      this.items = state.items;
+      this.calls = state.calls;
+      this.threshold = state.threshold;
+    }
+  }
+
+  /** True while the warm-up lasts. */
+  get warmingUp(): boolean {
+    return this.items < this.warmupItems;
+  }
+
+  /** Share of items sent to the LLM so far. */
+  get llmShare(): number {
+    return this.items === 0 ? 0 : this.calls / this.items;
+  }
+
+  /**
+   * Calls the budget allows in total after `items` items (the hard cap): the paced share plus a burst
+   * that covers the warm-up, and never more than the whole budget when the stream length is known.
+   */
+  allowance(items: number): number {
+    const paced = this.budget * items + Math.max(this.warmupItems, 10);
+    return this.horizonItems === undefined ? paced : Math.min(Math.floor(this.budget * this.horizonItems), paced);
+  }
+
+  /** The rate of calls the remaining budget affords from now on. */
+  affordableRate(): number {
+    if (this.horizonItems !== undefined && this.items < this.horizonItems) {
+      const left = Math.floor(this.budget * this.horizonItems) - this.calls;
+      return clamp01(left / (this.horizonItems - this.items));
+    }
+    // Unknown length: aim at the target, repaying a debt (or spending a surplus) over ~1000 items.
+    return clamp01(this.budget + (this.budget * this.items - this.calls) / 1000);
+  }
+
+  /**
+   * Records one item's score (P(defer) of the last stage it reached; -Infinity when an earlier stage
+   * answered it) and says whether it may go to the LLM. `force` marks warm-up/exploration/audit calls,
+   * which skip the threshold but not the hard cap.
+   */
+  decide(score: number, force = false): boolean {
+    this.record(score);
+    const wanted = force || this.warmingUp || (score > this.threshold && score >= this.minThreshold);
+    const granted = wanted && this.calls + 1 <= this.allowance(this.items + 1);
+    this.items++;
+    if (granted) this.calls++;
+    return granted;
+  }
+
+  /** Counts an item that never reached the decision (e.g. answered from cache) without a call. */
+  skip(): void {
+    this.items++;
+  }
+
+  /** True when one more call fits under the hard cap now (for calls outside `decide`, e.g. audits). */
+  canAfford(): boolean {
+    return this.calls + 1 <= this.allowance(this.items);
+  }
+
+  /** Charges a call made outside `decide` (an audit of an already-counted item). */
+  charge(): void {
+    this.calls++;
+  }
+
+  state(): BudgetControllerState {
+    return { items: this.items, calls: this.calls, threshold: this.threshold };
+  }
+
+  private record(score: number): void {
+    this.window[this.windowNext] = score;
+    this.windowNext = (this.windowNext + 1) % this.window.length;
+    if (this.windowFill < this.window.length) this.windowFill++;
+    // Re-derive τ every 16 items: a sort of 512 numbers per item would dominate the hot path.
+    if (++this.sinceRecompute >= 16) {
+      this.sinceRecompute = 0;
+      this.recompute();
+    }
+  }
+
+  private recompute(): void {
+    const n = this.windowFill;
+    if (n < 32) return;
+    const sorted = this.window.slice(0, n).sort();
+    const rate = this.affordableRate();
+    // τ such that a share `rate` of recent scores lies above it.
+    const idx = Math.min(n - 1, Math.max(0, Math.floor((1 - rate) * n)));
+    const q = sorted[idx] as number;
+    this.threshold = Math.max(this.minThreshold, Number.isFinite(q) ? q : 1);
+  }
+}
+
+function clamp01(x: number): number {
+  return x < 0 ? 0 : x > 1 ? 1 : x;
+}

@@ -1,0 +1,284 @@
+/**
+ * The online cascade: small stages in order of cost, then the LLM; a deferral policy per small stage
+ * decides whether to answer now or pass the item on; every LLM answer trains the stages and the
+ * policies (Nie et al., ICML 2024); a budget controller keeps the share of LLM calls at its target.
+ *
+ * `process()` may be called concurrently: the small stages run synchronously, LLM calls go through a
+ * bounded pool, and the learning from an LLM answer happens when that answer arrives.
+ */
+import type { Logger } from 'pino';
+import type { AnswerCache, CacheHit } from '../cache/types.js';
+import type { CascadeConfig } from '../config.js';
+import type { LlmAnswer, Task, Teacher } from '../llm/types.js';
+import type { CascadeObserver } from '../monitor/cascade-observer.js';
+import { BudgetController } from './budget-controller.js';
+import { ConcurrencyLimit } from './concurrency-limit.js';
+import type { StageSignal } from './deferral-policy.js';
+import type { Featurizer } from './featurizer.js';
+import type { Rng } from './rng.js';
+import { argmax, type ItemContext, type SmallStage } from './stages.js';
+import type { Annotation, Item, LlmSource, StageName, StageTrace } from './types.js';
+
+/** A stage's deferral signal: learned (DeferralPolicy) or fixed (ThresholdPolicy). */
+export interface DeferralScorer {
+  readonly updates: number;
+  pDefer(signal: StageSignal): number;
+  update(signal: StageSignal, disagreed: boolean, weight?: number): void;
+}
+
+/** The models and controllers a cascade runs with (fresh or restored; see model-store.ts). */
+export interface CascadeParts {
+  featurizer: Featurizer;
+  stages: SmallStage[];
+  policies: DeferralScorer[];
+  budget: BudgetController;
+  rng: Rng;
+}
+
+export interface CascadeOptions {
+  task: Task;
+  /** The LLM; absent → the small stages answer everything and nothing is learned. */
+  teacher?: Teacher;
+  config: CascadeConfig;
+  llm: { concurrency: number; costUnits: number };
+  cache?: AnswerCache;
+  observer?: CascadeObserver;
+  logger: Logger;
+}
+
+/** Running totals, for reports and the embedded mode's live line. */
+export interface CascadeCounters {
+  items: number;
+  llmCalls: number;
+  llmErrors: number;
+  unparseable: number;
+  cacheHits: number;
+  answeredBy: Record<StageName, number>;
+  deferredBy: Record<string, number>;
+}
+
+interface PendingLlm {
+  labelId: number | null;
+  source: LlmSource;
+  failed: boolean;
+  probability?: number;
+}
+
+export class Cascade {
+  readonly task: Task;
+  readonly parts: CascadeParts;
+  readonly counters: CascadeCounters;
+  private readonly options: CascadeOptions;
+  private readonly log: Logger;
+  private readonly limit: ConcurrencyLimit;
+  private readonly inFlight = new Set<Promise<Annotation>>();
+  private readonly saver: ((parts: CascadeParts) => Promise<void>) | undefined;
+  private saving: Promise<void> = Promise.resolve();
+
+  /** Use createCascade(); `saver` persists the parts (absent: save() is a no-op). */
+  constructor(options: CascadeOptions, parts: CascadeParts, saver?: (parts: CascadeParts) => Promise<void>) {
+    this.options = options;
+    this.saver = saver;
+    this.task = options.task;
+    this.parts = parts;
+    this.log = options.logger.child({ module: 'cascade' });
+    this.limit = new ConcurrencyLimit(options.llm.concurrency);
+    this.counters = {
+      items: 0,
+      llmCalls: 0,
+      llmErrors: 0,
+      unparseable: 0,
+      cacheHits: 0,
+      answeredBy: { lr: 0, mid: 0, llm: 0 },
+      deferredBy: Object.fromEntries(parts.stages.map((s) => [s.name, 0])),
+    };
+  }
+
+  /** Answers one item. Never rejects for an LLM failure: the last small stage answers instead. */
+  process(item: Item): Promise<Annotation> {
+    const run = this.run(item);
+    this.inFlight.add(run);
+    void run.finally(() => this.inFlight.delete(run)).catch(() => undefined);
+    return run;
+  }
+
+  /** Resolves when every item handed to `process` so far is answered. */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Persists the learned state (saves are serialised: a save never overlaps another). */
+  save(): Promise<void> {
+    const saver = this.saver;
+    if (saver === undefined) return Promise.resolve();
+    this.saving = this.saving.then(() => saver(this.parts));
+    return this.saving;
+  }
+
+  /** Waits for in-flight items, then saves. */
+  async close(): Promise<void> {
+    await this.drain();
+    await this.save();
+  }
+
+  /** The budget controller's view: target, share so far, current threshold. */
+  get budgetStatus(): { target: number; llmShare: number; threshold: number; items: number; calls: number } {
+    const b = this.parts.budget;
+    return { target: b.budget, llmShare: b.llmShare, threshold: b.threshold, items: b.items, calls: b.calls };
+  }
+
+  private async run(item: Item): Promise<Annotation> {
+    const started = performance.now();
+    const { policies, budget, rng, featurizer } = this.parts;
+    const cfg = this.options.config;
+    const features = featurizer.featurize(item.text);
+    if (features.truncated) this.log.warn({ id: item.id, chars: item.text.length, keptChars: featurizer.maxTextChars }, 'text truncated');
+    const ctx: ItemContext = { features, probs: [] };
+    const teacher = this.options.teacher;
+
+    const cached = teacher === undefined ? undefined : await this.lookupCache(item.text, teacher);
+    if (cached !== undefined && cached.answer.labelId !== null) {
+      budget.skip();
+      this.counters.cacheHits++;
+      const source: LlmSource = cached.tier === 'l1' ? 'cache-l1' : cached.tier === 'redis' ? 'cache-redis' : 'cache-near';
+      const llm: PendingLlm = { labelId: cached.answer.labelId, source, failed: false };
+      if (cached.tier !== 'redis') return this.annotate(item, [], -1, llm, false, 0, started);
+      // An answer another worker paid for: learn from it once here (an L1 hit was learned here already).
+      const walk = this.walkStages(ctx, true);
+      this.learn(ctx, walk.signals, walk.traces, cached.answer.labelId);
+      return this.annotate(item, walk.traces, -1, llm, false, walk.cost, started);
+    }
+
+    // Exploration (decaying with the last policy's maturity) and audits send an item the policy would
+    // keep on to the LLM: DAgger needs labels on the states the policy visits, operators an unbiased sample.
+    const lastPolicy = policies[policies.length - 1] as DeferralScorer;
+    const explore = rng.next() < cfg.explorationRate / Math.sqrt(1 + lastPolicy.updates / 100);
+    const audit = cfg.auditRate > 0 && rng.next() < cfg.auditRate;
+    const warmingUp = budget.warmingUp;
+    const forced = teacher !== undefined && cached === undefined && (warmingUp || explore || audit);
+    const walk = this.walkStages(ctx, forced);
+    let cost = walk.cost;
+    let llm: PendingLlm | undefined;
+    const last = walk.traces[walk.traces.length - 1] as StageTrace;
+    if (walk.exitAt >= 0 || teacher === undefined || cached !== undefined) {
+      budget.decide(-Infinity); // answered early, no LLM, or its answer is known to be unparseable
+    } else if (budget.decide(last.pDefer, forced)) {
+      last.deferred = true;
+      cost += this.options.llm.costUnits;
+      llm = await this.callLlm(teacher, item);
+      if (llm.labelId !== null) this.learn(ctx, walk.signals, walk.traces, llm.labelId);
+    }
+    // Audited: sent to the LLM as a random sample (exploration or audit), not because the policy deferred it.
+    const audited = forced && !warmingUp && llm?.source === 'call';
+    return this.annotate(item, walk.traces, walk.exitAt, llm, audited, cost, started);
+  }
+
+  /**
+   * Runs the small stages in order until one answers (or all of them, when `forceDefer`).
+   * `exitAt` is the index of the stage that answered, or -1 when the item reached the end.
+   */
+  private walkStages(ctx: ItemContext, forceDefer: boolean): { traces: StageTrace[]; signals: StageSignal[]; exitAt: number; cost: number } {
+    const { stages, policies, budget } = this.parts;
+    const cfg = this.options.config;
+    const traces: StageTrace[] = [];
+    const signals: StageSignal[] = [];
+    let cost = 0;
+    for (let i = 0; i < stages.length; i++) {
+      const stage = stages[i] as SmallStage;
+      const probs = stage.run(ctx);
+      ctx.probs.push(probs);
+      cost += stage.costUnits;
+      const signal: StageSignal = { probs, modelUpdates: stage.version, novelty: stage.novelty(ctx), tokens: ctx.features.words.length, previousProbs: ctx.probs[i - 1] };
+      signals.push(signal);
+      const pDefer = (policies[i] as DeferralScorer).pDefer(signal);
+      const labelId = argmax(probs);
+      const next = stages[i + 1];
+      // An earlier stage answers when its disagreement risk is below what the LLM gate would accept,
+      // less μ × the next stage's cost (the price of asking it).
+      const defer = next !== undefined && (forceDefer || pDefer > budget.threshold * cfg.earlyExitFactor + cfg.deferralCostWeight * next.costUnits);
+      traces.push({ stage: stage.name, labelId, confidence: probs[labelId] as number, pDefer, deferred: defer });
+      if (next !== undefined && !defer) return { traces, signals, exitAt: i, cost };
+    }
+    return { traces, signals, exitAt: -1, cost };
+  }
+
+  private async lookupCache(text: string, teacher: Teacher): Promise<CacheHit | undefined> {
+    const cache = this.options.cache;
+    return cache === undefined ? undefined : cache.get(this.task.name, teacher.model, text);
+  }
+
+  private async callLlm(teacher: Teacher, item: Item): Promise<PendingLlm> {
+    this.counters.llmCalls++;
+    let answer: LlmAnswer;
+    try {
+      answer = await this.limit.run(() => teacher.classify(item.text));
+    } catch (err: unknown) {
+      this.counters.llmErrors++;
+      this.log.warn({ id: item.id, err }, 'LLM call failed; the last small stage answers');
+      this.options.observer?.onLlmError(err);
+      return { labelId: null, source: 'call', failed: true };
+    }
+    if (answer.labelId === null) this.counters.unparseable++;
+    const cache = this.options.cache;
+    if (cache !== undefined) {
+      const costUnits = this.options.llm.costUnits;
+      await cache.set(this.task.name, teacher.model, item.text, { labelId: answer.labelId, model: answer.model, costUnits, answeredAtMs: Date.now() }, costUnits);
+    }
+    return { labelId: answer.labelId, source: 'call', failed: false, probability: answer.probability };
+  }
+
+  private learn(ctx: ItemContext, signals: StageSignal[], traces: StageTrace[], label: number): void {
+    const { stages, policies } = this.parts;
+    const observer = this.options.observer;
+    for (let i = 0; i < traces.length; i++) {
+      const policy = policies[i] as DeferralScorer;
+      policy.update(signals[i] as StageSignal, (traces[i] as StageTrace).labelId !== label);
+      const stage = stages[i] as SmallStage;
+      if (stage.learn(ctx, label)) observer?.onModelUpdate(stage.name, stage.version);
+    }
+    // Stages the item did not reach still learn from the label (their inputs are computed on demand).
+    for (let i = traces.length; i < stages.length; i++) {
+      const stage = stages[i] as SmallStage;
+      if (stage.learn(ctx, label)) observer?.onModelUpdate(stage.name, stage.version);
+    }
+  }
+
+  private annotate(item: Item, traces: StageTrace[], exitAt: number, llm: PendingLlm | undefined, audited: boolean, cost: number, started: number): Annotation {
+    const lastTrace = traces[exitAt >= 0 ? exitAt : traces.length - 1];
+    const useLlm = llm !== undefined && llm.labelId !== null;
+    // With no usable LLM answer, the deepest stage reached answers (there is always one: walkStages ran).
+    const labelId = useLlm ? (llm.labelId as number) : (lastTrace as StageTrace).labelId;
+    const answeredBy: StageName = useLlm ? 'llm' : (lastTrace as StageTrace).stage;
+    if (llm !== undefined) {
+      traces.push({ stage: 'llm', labelId: llm.labelId ?? -1, confidence: llm.probability ?? (llm.labelId === null ? 0 : 1), pDefer: 0, deferred: false });
+    }
+    const pDefer: Partial<Record<StageName, number>> = {};
+    const modelVersions: Partial<Record<StageName, number>> = {};
+    for (const t of traces) if (t.stage !== 'llm') pDefer[t.stage] = t.pDefer;
+    for (const s of this.parts.stages) modelVersions[s.name] = s.version;
+    const c = this.counters;
+    c.items++;
+    c.answeredBy[answeredBy]++;
+    for (const t of traces) if (t.deferred && t.stage !== 'llm') c.deferredBy[t.stage] = (c.deferredBy[t.stage] ?? 0) + 1;
+    const annotation: Annotation = {
+      id: item.id,
+      labelId,
+      label: this.task.labels[labelId] ?? String(labelId),
+      confidence: useLlm ? (llm.probability ?? 1) : (lastTrace as StageTrace).confidence,
+      answeredBy,
+      stages: traces,
+      pDefer,
+      llmCalled: llm !== undefined && llm.source === 'call',
+      llmSource: llm?.source ?? 'none',
+      llmUnparseable: llm !== undefined && !llm.failed && llm.labelId === null,
+      llmFailed: llm?.failed ?? false,
+      audited,
+      costUnits: cost,
+      latencyMs: performance.now() - started,
+      modelVersions,
+      ...(item.metadata === undefined ? {} : { metadata: item.metadata }),
+    };
+    this.options.observer?.onAnnotation(annotation);
+    return annotation;
+  }
+}

@@ -1,0 +1,12 @@
+/** The online cascade: public surface. */
+export { Cascade, type CascadeOptions, type CascadeCounters, type DeferralScorer } from './cascade.js';
+export { createCascade, modelStateDir, type CreateCascadeOptions } from './create-cascade.js';
+export { selectBackend, type BackendInfo, type BackendChoice } from './tf-backend.js';
+export { loadWordVectors, WordVectors } from './word-vectors.js';
+export { Featurizer, type Features, type SparseVector } from './featurizer.js';
+export { LogisticRegressor } from './logistic-regressor.js';
+export { MidModel } from './mid-model.js';
+export { DeferralPolicy, type StageSignal } from './deferral-policy.js';
+export { BudgetController } from './budget-controller.js';
+export { loadLayersModel } from './model-store.js';
+export type { Item, Annotation, StageTrace, StageName, LlmSource } from './types.js';

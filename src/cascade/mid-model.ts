@@ -1,0 +1,293 @@
+/**
+ * Stage 2: a fastText-style network. Its input concatenates
+ *   - the mean of pretrained GloVe vectors of the item's words (frozen: the knowledge we cannot learn from a
+ *     few thousand labels),
+ *   - the mean of a hashed embedding bag over word unigrams and bigrams (learned),
+ *   - stage 1's class probabilities, as stage 1 gave them before it saw the item's label (so stacking
+ *     leaks nothing);
+ * and feeds it to dense layers (hidden ReLU → logits) that are a TensorFlow.js LayersModel.
+ *
+ * Why hybrid: training a large hashed embedding inside tfjs is impractical here (wasm lacks the
+ * UnsortedSegmentSum kernel its gradient needs; on cpu dense embedding gradients ran < 1 item/s at 2^18
+ * buckets), so the bag lives in typed arrays with sparse AdaGrad updates, fed by the input gradient tfjs
+ * computes. Inference of one item runs on a typed-array mirror of the dense weights, refreshed after each
+ * training step: a tfjs call costs ~75 µs per op at batch 1 on wasm, the mirror's whole forward pass ~10 µs.
+ *
+ * Training is online, in mini-batches from a bounded buffer of LLM-labelled items: every `trainEvery`
+ * new labels, one Adam step on those labels plus a random replay sample of older ones.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Features } from './featurizer.js';
+import { softmaxInto } from './logistic-regressor.js';
+import type { WordVectors } from './word-vectors.js';
+import { Rng } from './rng.js';
+
+export interface MidModelOptions {
+  classes: number;
+  /** Pretrained vectors; undefined → the model learns from the hashed bag alone. */
+  vectors?: WordVectors;
+  /** Hashed embedding rows, a power of two. @defaultValue 2**17 */
+  bagBuckets?: number;
+  /** Width of the learned embedding. @defaultValue 32 */
+  bagDim?: number;
+  /** Hidden units. @defaultValue 64 */
+  hidden?: number;
+  /** Mini-batch size. @defaultValue 32 */
+  batchSize?: number;
+  /** Labelled items kept for replay. @defaultValue 4096 */
+  bufferSize?: number;
+  /** A training step every this many new labels. @defaultValue 4 */
+  trainEvery?: number;
+  /** Adam learning rate of the dense layers. @defaultValue 0.003 */
+  learningRate?: number;
+  /** AdaGrad learning rate of the embedding bag. @defaultValue 0.1 */
+  bagLearningRate?: number;
+  seed?: number;
+}
+
+interface Example {
+  input: Float32Array;
+  rows: Uint32Array;
+  /** log of stage 1's probabilities: the offset the network's logits correct (zeros without stage 1). */
+  offset: Float32Array;
+  label: number;
+}
+
+/** An item as the mid model sees it. */
+export interface EncodedItem {
+  input: Float32Array;
+  rows: Uint32Array;
+  offset: Float32Array;
+}
+
+/** Saved state of the typed-array part (the dense part is saved as a tfjs LayersModel). */
+export interface MidModelState {
+  updates: number;
+  labels: number;
+  bag: Float32Array;
+  bagGradSquares: Float32Array;
+}
+
+const GLOVE_SCALE = 0.25; // GloVe vectors have norms ≈ 4-6; scale the mean to ≈ unit size
+// SIF weighting (Arora et al. 2017): a word of unigram probability p weighs a / (a + p), so "when", "i",
+// "the" do not drown the words that carry the label.
+const SIF_A = 1e-3;
+
+export class MidModel {
+  readonly classes: number;
+  readonly inputDim: number;
+  readonly model: tf.LayersModel;
+  private readonly vectors: WordVectors | undefined;
+  private readonly gloveDim: number;
+  private readonly bagBuckets: number;
+  private readonly bagDim: number;
+  private readonly hidden: number;
+  private readonly batchSize: number;
+  private readonly bufferSize: number;
+  private readonly trainEvery: number;
+  private readonly bagLearningRate: number;
+  private readonly optimizer: tf.Optimizer;
+  private readonly rng: Rng;
+  private bag: Float32Array;
+  private bagGradSquares: Float32Array;
+  private readonly buffer: Example[] = [];
+  private pending = 0;
+  // Typed-array mirror of the dense weights for fast single-item inference.
+  private w1 = new Float32Array(0);
+  private b1 = new Float32Array(0);
+  private w2 = new Float32Array(0);
+  private b2 = new Float32Array(0);
+  private readonly hiddenScratch: Float32Array;
+  private readonly logitScratch: Float64Array;
+  /** Training steps taken: the model's version. */
+  updates = 0;
+  /** Labels received. */
+  labels = 0;
+
+  constructor(options: MidModelOptions, loaded?: { model: tf.LayersModel; state: MidModelState }) {
+    this.classes = options.classes;
+    this.vectors = options.vectors;
+    this.gloveDim = options.vectors?.dimensions ?? 0;
+    this.bagBuckets = options.bagBuckets ?? 2 ** 17;
+    this.bagDim = options.bagDim ?? 32;
+    this.hidden = options.hidden ?? 64;
+    this.batchSize = options.batchSize ?? 32;
+    this.bufferSize = options.bufferSize ?? 4096;
+    this.trainEvery = options.trainEvery ?? 4;
+    this.bagLearningRate = options.bagLearningRate ?? 0.1;
+    this.rng = new Rng(options.seed ?? 42);
+    this.inputDim = this.gloveDim + this.bagDim + this.classes;
+    this.bag = loaded?.state.bag ?? this.initialBag();
+    this.bagGradSquares = loaded?.state.bagGradSquares ?? new Float32Array(this.bagBuckets * this.bagDim).fill(1e-2);
+    this.updates = loaded?.state.updates ?? 0;
+    this.labels = loaded?.state.labels ?? 0;
+    this.model = loaded?.model ?? this.buildModel(options.seed ?? 42);
+    this.optimizer = tf.train.adam(options.learningRate ?? 0.003);
+    this.hiddenScratch = new Float32Array(this.hidden);
+    this.logitScratch = new Float64Array(this.classes);
+    this.refreshMirror();
+  }
+
+  /** The network's input for one item. `stage1Probs` may be absent when stage 1 is not in the cascade. */
+  encode(features: Features, stage1Probs?: Float32Array): EncodedItem {
+    const input = new Float32Array(this.inputDim);
+    if (this.vectors !== undefined) {
+      let found = 0;
+      let weight = 0;
+      for (const w of features.words) {
+        const a = this.vectors.addInto(w, input, SIF_A);
+        if (a > 0) {
+          found++;
+          weight += a;
+        }
+      }
+      if (found > 0) for (let j = 0; j < this.gloveDim; j++) input[j] = ((input[j] as number) * GLOVE_SCALE) / weight;
+    }
+    const rows = new Uint32Array(features.tokenHashes.length);
+    const mask = this.bagBuckets - 1;
+    for (let i = 0; i < rows.length; i++) rows[i] = (features.tokenHashes[i] as number) & mask;
+    this.bagMeanInto(rows, input, this.gloveDim);
+    const offset = new Float32Array(this.classes);
+    if (stage1Probs !== undefined) {
+      input.set(stage1Probs, this.gloveDim + this.bagDim);
+      for (let k = 0; k < this.classes; k++) offset[k] = Math.log(Math.max(stage1Probs[k] as number, 1e-6));
+    }
+    return { input, rows, offset };
+  }
+
+  /** Class probabilities for an encoded item (typed-array forward pass). */
+  predict(encoded: EncodedItem, out: Float32Array = new Float32Array(this.classes)): Float32Array {
+    const x = encoded.input;
+    const H = this.hidden;
+    const K = this.classes;
+    const h = this.hiddenScratch;
+    h.set(this.b1);
+    for (let i = 0; i < x.length; i++) {
+      const xi = x[i] as number;
+      if (xi === 0) continue;
+      const base = i * H;
+      for (let j = 0; j < H; j++) h[j] = (h[j] as number) + xi * (this.w1[base + j] as number);
+    }
+    const z = this.logitScratch;
+    for (let k = 0; k < K; k++) z[k] = (this.b2[k] as number) + (encoded.offset[k] as number);
+    for (let j = 0; j < H; j++) {
+      const hj = h[j] as number;
+      if (hj <= 0) continue; // ReLU
+      const base = j * K;
+      for (let k = 0; k < K; k++) z[k] = (z[k] as number) + hj * (this.w2[base + k] as number);
+    }
+    softmaxInto(z, out);
+    return out;
+  }
+
+  /** Share of the item's words and n-grams whose bag rows were never trained. */
+  novelty(encoded: { rows: Uint32Array }): number {
+    if (encoded.rows.length === 0) return 1;
+    let untouched = 0;
+    for (const r of encoded.rows) if ((this.bagGradSquares[r * this.bagDim] as number) <= 1e-2) untouched++;
+    return untouched / encoded.rows.length;
+  }
+
+  /** Adds one LLM-labelled item; trains a step every `trainEvery` labels. Returns true when it trained. */
+  learn(encoded: EncodedItem, label: number): boolean {
+    const example: Example = { input: encoded.input, rows: encoded.rows, offset: encoded.offset, label };
+    if (this.buffer.length < this.bufferSize) this.buffer.push(example);
+    else this.buffer[this.rng.int(this.bufferSize)] = example; // reservoir-style replacement keeps old and new
+    this.labels++;
+    this.pending++;
+    if (this.pending < this.trainEvery) return false;
+    const fresh = this.buffer.length < this.bufferSize ? this.buffer.slice(-this.pending) : [example];
+    this.pending = 0;
+    const batch = [...fresh];
+    while (batch.length < Math.min(this.batchSize, this.buffer.length)) batch.push(this.buffer[this.rng.int(this.buffer.length)] as Example);
+    this.trainStep(batch);
+    return true;
+  }
+
+  state(): MidModelState {
+    return { updates: this.updates, labels: this.labels, bag: this.bag, bagGradSquares: this.bagGradSquares };
+  }
+
+  private trainStep(batch: Example[]): void {
+    const B = batch.length;
+    const D = this.inputDim;
+    const xs = new Float32Array(B * D);
+    const ys = new Float32Array(B * this.classes);
+    const offsets = new Float32Array(B * this.classes);
+    batch.forEach((ex, b) => {
+      offsets.set(ex.offset, b * this.classes);
+      // Re-encode the bag part: rows moved since the example was buffered.
+      xs.set(ex.input, b * D);
+      this.bagMeanInto(ex.rows, xs, b * D + this.gloveDim);
+      ys[b * this.classes + ex.label] = 1;
+    });
+    const inputGrad = tf.tidy(() => {
+      const x = tf.variable(tf.tensor2d(xs, [B, D]), true);
+      const y = tf.tensor2d(ys, [B, this.classes]);
+      const offset = tf.tensor2d(offsets, [B, this.classes]);
+      const modelVars = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
+      const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, tf.add(this.model.apply(x) as tf.Tensor, offset)) as tf.Scalar, [x, ...modelVars]);
+      const dx = grads[x.name];
+      delete grads[x.name];
+      this.optimizer.applyGradients(grads);
+      const out = dx === undefined ? new Float32Array(B * D) : (dx.dataSync() as Float32Array).slice();
+      x.dispose();
+      return out;
+    });
+    // Sparse AdaGrad on the bag rows: each row of an item gets the mean's gradient / row count.
+    batch.forEach((ex, b) => {
+      const n = ex.rows.length;
+      if (n === 0) return;
+      const off = b * D + this.gloveDim;
+      for (const r of ex.rows) {
+        const base = r * this.bagDim;
+        for (let j = 0; j < this.bagDim; j++) {
+          const g = (inputGrad[off + j] as number) * B / n; // softmaxCrossEntropy averages over the batch
+          const acc = (this.bagGradSquares[base + j] as number) + g * g;
+          this.bagGradSquares[base + j] = acc;
+          this.bag[base + j] = (this.bag[base + j] as number) - (this.bagLearningRate * g) / Math.sqrt(acc);
+        }
+      }
+    });
+    this.updates++;
+    this.refreshMirror();
+  }
+
+  /** fastText's initialisation, uniform in ±1/dim: a zero bag would leave every row's first gradients tiny. */
+  private initialBag(): Float32Array {
+    const bag = new Float32Array(this.bagBuckets * this.bagDim);
+    const scale = 1 / this.bagDim;
+    for (let i = 0; i < bag.length; i++) bag[i] = (this.rng.next() * 2 - 1) * scale;
+    return bag;
+  }
+
+  private bagMeanInto(rows: Uint32Array, out: Float32Array, offset: number): void {
+    const d = this.bagDim;
+    for (let j = 0; j < d; j++) out[offset + j] = 0;
+    if (rows.length === 0) return;
+    for (const r of rows) {
+      const base = r * d;
+      for (let j = 0; j < d; j++) out[offset + j] = (out[offset + j] as number) + (this.bag[base + j] as number);
+    }
+    const inv = 1 / rows.length;
+    for (let j = 0; j < d; j++) out[offset + j] = (out[offset + j] as number) * inv;
+  }
+
+  private buildModel(seed: number): tf.LayersModel {
+    return tf.sequential({
+      layers: [
+        tf.layers.dense({ inputShape: [this.inputDim], units: this.hidden, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed }) }),
+        tf.layers.dense({ units: this.classes, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }),
+      ],
+    });
+  }
+
+  private refreshMirror(): void {
+    const [w1, b1, w2, b2] = this.model.getWeights().map((t) => t.dataSync() as Float32Array);
+    if (w1 === undefined || b1 === undefined || w2 === undefined || b2 === undefined) throw new Error('mid model must have two dense layers');
+    this.w1 = w1.slice();
+    this.b1 = b1.slice();
+    this.w2 = w2.slice();
+    this.b2 = b2.slice();
+  }
+}

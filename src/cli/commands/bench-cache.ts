@@ -1,0 +1,178 @@
+/**
+ * `spillway bench-cache --dataset F`: the cache benchmark (issue 4). Streams that repeat the dataset's items
+ * with Zipf skew go through the real cascade (answers from the replay LLM server), without a cache and with
+ * LRU, GDSF and LEC at several sizes, with and without the multiplexer; prints LLM calls, total cost (in LLM
+ * calls) and accuracy against gold, plus the false-hit rates of exact and near-duplicate reuse on the dataset.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { runCacheBench, type BenchRunner, type CacheBenchReport, type RunSetup } from '../../../bench/cache-bench.js';
+import { measureReuse, type ReuseStats } from '../../../bench/cache-near-duplicates.js';
+import { readDataset } from '../../../bench/cache-stream.js';
+import { createCache, type AnswerCache, type CachePolicyName } from '../../cache/index.js';
+import { loadConfig, parseConfig, type Config } from '../../config.js';
+import { createCascade } from '../../cascade/index.js';
+import { ConfigError } from '../../errors.js';
+import { loadTask, OpenAiTeacher, startReplayServer } from '../../llm/index.js';
+import { createRootLogger, type Logger } from '../logger.js';
+
+interface BenchCacheFlags {
+  dataset: string;
+  config?: string;
+  teacher?: string;
+  alphas: number[];
+  costRatios: number[];
+  cacheSizes: number[];
+  policies: CachePolicyName[];
+  multiplexer: 'both' | 'on' | 'off';
+  items: number;
+  seed: number;
+  json?: boolean;
+}
+
+/** The cascade as far as the benchmark uses it. */
+interface BuildCascadeModule {
+  buildCascade(
+    config: Readonly<Config>,
+    logger: Logger,
+    options?: { cache?: AnswerCache },
+  ): Promise<{ cascade: { process(item: { id: string; text: string }): Promise<BenchRunnerAnnotation>; close(): Promise<void> } }>;
+}
+type BenchRunnerAnnotation = Awaited<ReturnType<BenchRunner['process']>>;
+
+function numberList(min: number): (raw: string) => number[] {
+  return (raw) => {
+    const values = raw.split(',').map((s) => Number(s.trim()));
+    if (values.length === 0 || values.some((v) => !Number.isFinite(v) || v < min)) throw new InvalidArgumentError(`expected numbers ≥ ${min}, comma-separated`);
+    return values;
+  };
+}
+
+function policyList(raw: string): CachePolicyName[] {
+  const values = raw.split(',').map((s) => s.trim());
+  if (values.some((v) => v !== 'lru' && v !== 'gdsf' && v !== 'lec')) throw new InvalidArgumentError('expected lru, gdsf and/or lec');
+  return values as CachePolicyName[];
+}
+
+function integer(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected an integer ≥ 1');
+  return n;
+}
+
+/** The built cascade as the benchmark drives it. */
+type BenchCascade = { process(item: { id: string; text: string }): Promise<BenchRunnerAnnotation>; close(): Promise<void> };
+
+/**
+ * Builds the run's cascade with `buildCascade` (src/cli/build-cascade.ts, which wires the multiplexer), or,
+ * while that module is missing, with `createCascade` directly (no multiplexer: such runs are refused).
+ */
+async function buildBenchCascade(config: Readonly<Config>, cache: AnswerCache | undefined, logger: Logger): Promise<BenchCascade> {
+  // Loaded lazily, as `run` does. TODO(#4): a static import once src/cli/build-cascade.ts lands.
+  const specifier = '../build-cascade.js';
+  let module: BuildCascadeModule | undefined;
+  try {
+    module = (await import(specifier)) as BuildCascadeModule;
+  } catch (err: unknown) {
+    if ((err as { code?: unknown }).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+  }
+  if (module !== undefined) return (await module.buildCascade(config, logger, cache === undefined ? {} : { cache })).cascade;
+  if (config.cache.multiplexer) throw new ConfigError([{ key: 'cache.multiplexer', value: true, message: 'needs src/cli/build-cascade.ts; run with --multiplexer off' }]);
+  const task = loadTask(config.task ?? '');
+  return createCascade({
+    task,
+    teacher: OpenAiTeacher.fromConfig(task, config.llm, logger),
+    config: config.cascade,
+    llm: config.llm,
+    models: config.models,
+    restore: false,
+    logger,
+    ...(cache === undefined ? {} : { cache }),
+  });
+}
+
+/** A fresh cascade per run (its own models dir), wired to the replay server and the run's cache. */
+async function cascadeRunner(base: Readonly<Config>, taskPath: string, llmUrl: string, teacher: string, setup: RunSetup, logger: Logger): Promise<BenchRunner> {
+  const modelsDir = await mkdtemp(path.join(tmpdir(), 'spillway-bench-cache-'));
+  const config = parseConfig({
+    ...base,
+    task: taskPath,
+    llm: { ...base.llm, baseUrl: llmUrl, model: teacher, costUnits: setup.costRatio * base.cascade.midCostUnits },
+    cascade: { ...base.cascade, horizonItems: setup.items },
+    models: { ...base.models, dir: modelsDir, saveEveryItems: 0 },
+    cache: { ...base.cache, enabled: setup.cache !== undefined, multiplexer: setup.multiplexer, redisTier: false },
+  });
+  const cascade = await buildBenchCascade(config, setup.cache, logger);
+  return {
+    llmCostUnits: config.llm.costUnits,
+    process: (item) => cascade.process(item),
+    close: async () => {
+      await cascade.close();
+      await rm(modelsDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function printTable(dataset: string, report: CacheBenchReport, reuse: ReuseStats): void {
+  const out: string[] = [`${path.basename(dataset)}: ${report.items} items per stream; LLM-only cost ${report.llm_only_cost} (costs in LLM calls)`];
+  out.push('alpha  ratio  mux  policy  size  llm_calls  hits   total_cost  x_cheaper  accuracy');
+  for (const r of report.results) {
+    out.push(
+      [r.alpha.toFixed(1).padEnd(5), String(r.cost_ratio).padEnd(5), (r.multiplexer ? 'on' : 'off').padEnd(4), r.policy.padEnd(6), String(r.cache_size).padEnd(5),
+        String(r.llm_calls).padEnd(10), String(r.cache_hits).padEnd(6), r.total_cost.toFixed(1).padEnd(11), (report.llm_only_cost / r.total_cost).toFixed(1).padEnd(10), r.accuracy.toFixed(4)].join('  '),
+    );
+  }
+  out.push(`reuse on the whole dataset: ${JSON.stringify(reuse)}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+export function register(program: Command): void {
+  program
+    .command('bench-cache')
+    .description('Benchmark the answer cache: Zipf-repeated streams through the cascade with no cache, LRU, GDSF and LEC.')
+    .requiredOption('--dataset <file>', 'JSONL dataset with gold labels and recorded LLM answers (../shared/datasets/*.jsonl)')
+    .option('--config <file>', 'base configuration file (YAML or JSON)')
+    .option('--teacher <model>', 'recorded LLM to replay; default llm.model')
+    .option('--alphas <list>', 'Zipf skews', numberList(0), [0.6, 0.8, 1.0, 1.2])
+    .option('--cost-ratios <list>', 'LLM cost relative to the mid model', numberList(1), [10, 100])
+    .option('--cache-sizes <list>', 'cache capacities, entries', numberList(1), [25, 100, 400])
+    .option('--policies <list>', 'eviction policies', policyList, ['lru', 'gdsf', 'lec'] as CachePolicyName[])
+    .option('--multiplexer <mode>', 'both, on or off', 'both')
+    .option('--items <n>', 'items per stream', integer, 2000)
+    .option('--seed <n>', 'seed of the streams', integer, 42)
+    .option('--json', 'print one JSON object instead of a table')
+    .action(async (flags: BenchCacheFlags) => {
+      const base = loadConfig(flags.config === undefined ? {} : { file: flags.config });
+      if (!['both', 'on', 'off'].includes(flags.multiplexer)) throw new InvalidArgumentError('--multiplexer: expected both, on or off');
+      const logger = createRootLogger(base.logLevel);
+      // Each run builds a cascade: its lifecycle logs (restore, save) would drown the progress lines.
+      const quiet = logger.child({ module: 'bench-cache' }, { level: logger.isLevelEnabled('warn') ? 'warn' : base.logLevel });
+      const teacher = flags.teacher ?? base.llm.model;
+      const taskPath = flags.dataset.replace(/\.jsonl$/u, '.task.json');
+      const rows = readDataset(flags.dataset);
+      const reuse = measureReuse(flags.dataset, teacher, [0.7, 0.8, 0.9]);
+      const server = await startReplayServer({ dataset: flags.dataset, teacher, task: taskPath, port: 0, logger: quiet });
+      try {
+        const report = await runCacheBench({
+          rows,
+          alphas: flags.alphas,
+          costRatios: flags.costRatios,
+          cacheSizes: flags.cacheSizes,
+          policies: flags.policies,
+          multiplexer: flags.multiplexer === 'both' ? [false, true] : [flags.multiplexer === 'on'],
+          items: flags.items,
+          seed: flags.seed,
+          createRunner: (setup) => cascadeRunner(base, taskPath, server.url, teacher, setup, quiet),
+          createCache: (policy, size) =>
+            createCache({ cache: { ...base.cache, policy, redisTier: false, nearDuplicates: false }, redis: base.redis }, quiet, { maxEntries: size }),
+          onResult: (result) => logger.info(result, 'bench-cache run done'),
+        });
+        if (flags.json === true) process.stdout.write(`${JSON.stringify({ dataset: path.basename(flags.dataset), ...report, near_duplicates: reuse })}\n`);
+        else printTable(flags.dataset, report, reuse);
+      } finally {
+        await server.close();
+      }
+    });
+}

@@ -1,0 +1,26 @@
+/**
+ * `spillway monitor [--url U] [--once]`: a live terminal view of a running Spillway's /status, for a shell
+ * over SSH where the browser dashboard is out of reach.
+ */
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { runTerminalMonitor } from '../../monitor/index.js';
+
+function parseInterval(raw: string): number {
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms < 100) throw new InvalidArgumentError('an integer number of ms, at least 100');
+  return ms;
+}
+
+/** Registers `spillway monitor`. */
+export function register(program: Command): void {
+  program
+    .command('monitor')
+    .description('Live terminal view of a running Spillway (per-stage deferral rates, LLM calls, cost saved, agreement). q quits.')
+    .option('--url <url>', 'base URL of the monitor endpoints', 'http://127.0.0.1:9464')
+    .option('--once', 'print one frame and exit')
+    .option('--interval <ms>', 'redraw every this many ms', parseInterval, 1000)
+    .action(async (opts: { url: string; once?: boolean; interval: number }) => {
+      await runTerminalMonitor({ url: opts.url, once: opts.once === true, intervalMs: opts.interval });
+    });
+}

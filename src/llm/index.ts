@@ -1,0 +1,12 @@
+/**
+ * The LLM stage's public surface: tasks, prompts, answer parsing, the OpenAI-compatible teacher,
+ * the retry helper, and the replay server used by tests and benchmarks.
+ */
+export type { Task, Teacher, LlmAnswer } from './types.js';
+export { loadTask, parseTask, defaultTaskPath } from './task.js';
+export { renderMessages, extractText, type ChatMessage } from './prompt.js';
+export { AnswerParser, parseAnswer, type AnswerParserOptions } from './answer-parser.js';
+export { OpenAiTeacher, type OpenAiTeacherOptions } from './openai-teacher.js';
+export { withRetry, isRetriable, backoffMs, type RetryOptions } from './retry.js';
+export { startReplayServer, type ReplayServer, type ReplayServerOptions, type ReplayStats } from './replay-server.js';
+export { loadRecordedAnswers, type RecordedAnswers } from './replay-dataset.js';

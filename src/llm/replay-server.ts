@@ -1,0 +1,239 @@
+/**
+ * A loopback OpenAI-compatible endpoint that answers from recorded LLM answers, so benchmarks and tests
+ * exercise the real client over real HTTP without calling an LLM. It implements POST /v1/chat/completions
+ * and GET /v1/models, answers errors in OpenAI's `{error: {message, type, code}}` shape, and can inject
+ * latency, HTTP errors and stalls (seeded, so tests are deterministic).
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { AnswerParser } from './answer-parser.js';
+import { extractText } from './prompt.js';
+import { loadRecordedAnswers } from './replay-dataset.js';
+import { defaultTaskPath, loadTask } from './task.js';
+import type { Task } from './types.js';
+
+/** What to serve and which faults to inject. */
+export interface ReplayServerOptions {
+  /** JSONL dataset with `llm.<teacher>` answers. */
+  dataset: string;
+  /** Task file path or task; @defaultValue the `.task.json` beside the dataset. */
+  task?: string | Task;
+  /** Teacher model whose recorded answers are served; also the only model name requests may ask for. */
+  teacher: string;
+  /** TCP port; 0 picks a free one. @defaultValue 0 */
+  port?: number;
+  /** @defaultValue '127.0.0.1' */
+  host?: string;
+  /** Delay added to every chat completion, ms. @defaultValue 0 */
+  latencyMs?: number;
+  /** Share of chat completions answered with HTTP 500, in [0, 1]. @defaultValue 0 */
+  errorRate?: number;
+  /** Share of chat completions never answered (until the client gives up), in [0, 1]. @defaultValue 0 */
+  stallRate?: number;
+  /** The first N chat completions fail with `failStatus` whatever the rates say. @defaultValue 0 */
+  failFirst?: number;
+  /** Status of the `failFirst` failures. @defaultValue 500 */
+  failStatus?: number;
+  /** The first N chat completions (after `failFirst`) stall. @defaultValue 0 */
+  stallFirst?: number;
+  /** Seed of the fault-injection PRNG. @defaultValue 42 */
+  seed?: number;
+  logger?: Logger;
+}
+
+/** Counters since start. */
+export interface ReplayStats {
+  /** HTTP requests of any kind. */
+  requests: number;
+  /** Chat completions answered with 200. */
+  answered: number;
+  /** Answers that were recorded as -1 and served as a text naming no label. */
+  unparseableAnswers: number;
+  /** Prompts whose text is not in the dataset (answered with a text naming no label). */
+  unknownTexts: number;
+  /** Requests answered with an injected error status. */
+  injectedErrors: number;
+  /** Requests stalled on purpose. */
+  stalled: number;
+  /** Malformed requests (4xx). */
+  badRequests: number;
+  /** TCP connections accepted: far fewer than requests when clients keep connections alive. */
+  connections: number;
+}
+
+/** A running replay server. */
+export interface ReplayServer {
+  /** Base URL ending in /v1, as the openai client's `baseURL` expects. */
+  readonly url: string;
+  /** Texts with a recorded answer, and the lines read. */
+  readonly dataset: { texts: number; lines: number; conflictingDuplicates: number };
+  stats(): ReplayStats;
+  /** Stops listening and drops open connections, stalled ones included. */
+  close(): Promise<void>;
+}
+
+/** Candidate replies for an unparseable answer; the first the task's parser rejects is used. */
+const NON_ANSWERS = ['I cannot determine that.', 'Unclear.', ''];
+const MAX_BODY_BYTES = 8 * 2 ** 20;
+
+/** Loads the dataset and starts listening. Resolves once the port is bound. */
+export async function startReplayServer(options: ReplayServerOptions): Promise<ReplayServer> {
+  const task = typeof options.task === 'object' ? options.task : loadTask(options.task ?? defaultTaskPath(options.dataset));
+  const recorded = loadRecordedAnswers(options.dataset, options.teacher, task.labels.length);
+  const parser = new AnswerParser(task);
+  const nonAnswer = NON_ANSWERS.find((s) => parser.parse(s) === null) ?? '';
+  const random = mulberry32(options.seed ?? 42);
+  const log = options.logger?.child({ module: 'replay-llm' });
+  const stats: ReplayStats = { requests: 0, answered: 0, unparseableAnswers: 0, unknownTexts: 0, injectedErrors: 0, stalled: 0, badRequests: 0, connections: 0 };
+  let completions = 0;
+
+  const answerFor = (text: string | null): { content: string; parseable: boolean } => {
+    const id = text === null ? undefined : (recorded.byText.get(text) ?? recorded.byText.get(text.trim()));
+    if (id === undefined) stats.unknownTexts++;
+    else if (id < 0) stats.unparseableAnswers++;
+    const label = id === undefined || id < 0 ? undefined : task.labels[id];
+    return label === undefined ? { content: nonAnswer, parseable: false } : { content: label, parseable: true };
+  };
+
+  const chatCompletion = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const body = await readJson(req);
+    if (!isObject(body) || !Array.isArray(body.messages)) {
+      stats.badRequests++;
+      return sendError(res, 400, 'request body must be a JSON object with a "messages" array', 'invalid_request_error', null);
+    }
+    if (body.model !== options.teacher) {
+      stats.badRequests++;
+      return sendError(res, 404, `The model \`${String(body.model)}\` does not exist; this replay serves \`${options.teacher}\``, 'invalid_request_error', 'model_not_found');
+    }
+    const n = ++completions;
+    // Always draw, so the fault sequence depends only on the request count, not on the rates chosen.
+    const r = random();
+    if (n <= (options.failFirst ?? 0) || r < (options.errorRate ?? 0)) {
+      stats.injectedErrors++;
+      const status = n <= (options.failFirst ?? 0) ? (options.failStatus ?? 500) : 500;
+      return sendError(res, status, 'injected failure', status >= 500 ? 'server_error' : 'invalid_request_error', null);
+    }
+    const stallFirst = options.stallFirst ?? 0;
+    if (n - (options.failFirst ?? 0) <= stallFirst || r < (options.errorRate ?? 0) + (options.stallRate ?? 0)) {
+      stats.stalled++;
+      return; // never answered; the client times out and close() drops the socket
+    }
+    if ((options.latencyMs ?? 0) > 0) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
+    const answer = answerFor(extractText(task, lastUserMessage(body.messages)));
+    stats.answered++;
+    const tokenLogprob = { token: answer.content, logprob: answer.parseable ? -0.01 : -1.5, bytes: null, top_logprobs: [] };
+    sendJson(res, 200, {
+      id: `chatcmpl-replay-${n}`,
+      object: 'chat.completion',
+      created: Math.floor(Date.now() / 1000),
+      model: options.teacher,
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: answer.content, refusal: null },
+          logprobs: body.logprobs === true ? { content: [tokenLogprob], refusal: null } : null,
+          finish_reason: 'stop',
+        },
+      ],
+      usage: { prompt_tokens: 0, completion_tokens: 1, total_tokens: 1 },
+    });
+  };
+
+  const server = createServer((req, res) => {
+    stats.requests++;
+    const path = (req.url ?? '').split('?')[0];
+    let handled: Promise<void>;
+    if (req.method === 'POST' && path === '/v1/chat/completions') handled = chatCompletion(req, res);
+    else if (req.method === 'GET' && path === '/v1/models') {
+      handled = Promise.resolve(
+        sendJson(res, 200, { object: 'list', data: [{ id: options.teacher, object: 'model', created: 0, owned_by: 'spillway-replay' }] }),
+      );
+    } else {
+      stats.badRequests++;
+      handled = Promise.resolve(sendError(res, 404, `no route ${String(req.method)} ${String(path)}`, 'invalid_request_error', 'unknown_url'));
+    }
+    handled.catch((err: unknown) => {
+      stats.badRequests++;
+      log?.debug({ err }, 'bad replay request');
+      if (!res.headersSent) sendError(res, 400, err instanceof Error ? err.message : 'bad request', 'invalid_request_error', null);
+    });
+  });
+
+  server.on('connection', () => stats.connections++);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}/v1`;
+  log?.info({ url, teacher: options.teacher, texts: recorded.byText.size, conflictingDuplicates: recorded.conflictingDuplicates }, 'replay LLM listening');
+
+  return {
+    url,
+    dataset: { texts: recorded.byText.size, lines: recorded.lines, conflictingDuplicates: recorded.conflictingDuplicates },
+    stats: () => ({ ...stats }),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err === undefined ? resolve() : reject(err)));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** The text of the last user message; content may be a string or an array of `{type:'text', text}` parts. */
+function lastUserMessage(messages: unknown[]): string {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i];
+    if (!isObject(m) || m.role !== 'user') continue;
+    if (typeof m.content === 'string') return m.content;
+    if (Array.isArray(m.content)) return m.content.map((p: unknown) => (isObject(p) && typeof p.text === 'string' ? p.text : '')).join('');
+  }
+  return '';
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new RangeError('request body too large');
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (err: unknown) {
+    // The request handler answers any thrown error with a 400 carrying this message.
+    throw new SyntaxError('request body is not JSON', { cause: err });
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
+  res.end(payload);
+}
+
+function sendError(res: ServerResponse, status: number, message: string, type: string, code: string | null): void {
+  sendJson(res, status, { error: { message, type, param: null, code } });
+}
+
+/** Small seeded PRNG (mulberry32): the same seed gives the same fault sequence. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * Task files: the label set and prompt template of one classification task, read and validated once at startup.
+ * Format: see ../shared/datasets/README.md ("Task files").
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { TaskError } from '../errors.js';
+import type { Task } from './types.js';
+
+const taskFileSchema = z
+  .object({
+    name: z.string().min(1),
+    description: z.string().optional(),
+    labels: z
+      .array(z.string().trim().min(1))
+      .min(2)
+      .refine((labels) => new Set(labels.map((l) => l.toLowerCase())).size === labels.length, 'label names must be distinct (case-insensitive)'),
+    positive_label: z.number().int().min(0).optional(),
+    prompt: z.object({
+      system: z.string(),
+      user: z.string().refine((u) => u.split('{text}').length === 2, 'must contain {text} exactly once'),
+    }),
+  })
+  .refine((t) => t.positive_label === undefined || t.positive_label < t.labels.length, {
+    message: 'must be the index of a label',
+    path: ['positive_label'],
+  });
+
+/**
+ * Reads and validates a task file.
+ * @throws TaskError naming the path and the offending field when the file is missing, not JSON or not a task.
+ */
+export function loadTask(path: string): Task {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err: unknown) {
+    throw new TaskError(path, 'cannot read the file', { cause: err });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err: unknown) {
+    throw new TaskError(path, 'is not valid JSON', { cause: err });
+  }
+  return parseTask(path, raw);
+}
+
+/**
+ * Validates an already-parsed task object; `source` names it in errors.
+ * @throws TaskError listing each bad field.
+ */
+export function parseTask(source: string, raw: unknown): Task {
+  const result = taskFileSchema.safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new TaskError(source, `invalid task: ${problems.join('; ')}`);
+  }
+  const t = result.data;
+  return {
+    name: t.name,
+    ...(t.description === undefined ? {} : { description: t.description }),
+    labels: Object.freeze([...t.labels]),
+    ...(t.positive_label === undefined ? {} : { positiveLabel: t.positive_label }),
+    prompt: { system: t.prompt.system, user: t.prompt.user },
+  };
+}
+
+/** The task file that goes with a dataset: `<dataset without .jsonl>.task.json`, in the same folder. */
+export function defaultTaskPath(datasetPath: string): string {
+  return `${datasetPath.replace(/\.jsonl$/i, '')}.task.json`;
+}

@@ -1,0 +1,261 @@
+/**
+ * The monitor's {@link CascadeObserver}: turns each cascade event into Prometheus metrics and rolling-window
+ * counts, and builds the /status snapshot from those counts. Per item it increments pre-bound counters and a
+ * handful of windowed counters with one clock read; everything derived (rates, Wilson bands) is computed when
+ * somebody asks.
+ */
+import type { Logger } from 'pino';
+import { LlmHttpError, LlmTimeoutError, RetriesExhaustedError } from '../errors.js';
+import type { CascadeObserver, ObservedAnnotation } from './cascade-observer.js';
+import type { AgreementKind, CacheTier, LiveValues, SpillwayMetrics } from './metrics.js';
+import { WINDOWS, WindowedCounter, type Clock, type WindowName } from './rolling-window.js';
+import type { AgreementStatus, Status, StageStatus, WindowStatus } from './status.js';
+import { wilsonInterval, type WilsonInterval } from './wilson.js';
+
+/** Options of {@link CascadeMetrics}. */
+export interface CascadeMetricsOptions {
+  metrics: SpillwayMetrics;
+  logger: Logger;
+  /** Cost units of one LLM call, to price the LLM-only run. @defaultValue 1000 (as `llm.costUnits`) */
+  llmCostUnits?: number;
+  /** @defaultValue Date.now */
+  now?: Clock;
+}
+
+const WINDOW_SECONDS: Record<WindowName, number> = { '1m': 60, '15m': 900, all: Number.POSITIVE_INFINITY };
+const CACHE_TIER: Partial<Record<string, CacheTier>> = { 'cache-l1': 'l1', 'cache-redis': 'redis', 'cache-near': 'near' };
+/** Log a model's version at info on its first update and every this many; the rest at debug (models learn per item). */
+const MODEL_LOG_EVERY = 1_000;
+/** Log a budget change at info when the threshold moved at least this much since the last logged value. */
+const BUDGET_LOG_STEP = 0.05;
+
+interface StageCounters {
+  reached: WindowedCounter;
+  deferred: WindowedCounter;
+  checks: Record<AgreementKind, { agree: WindowedCounter; n: WindowedCounter }>;
+}
+
+/** Observes the cascade: Prometheus metrics plus the windowed counts behind /status. */
+export class CascadeMetrics implements CascadeObserver, LiveValues {
+  readonly startedAtMs: number;
+  private readonly metrics: SpillwayMetrics;
+  private readonly log: Logger;
+  private readonly now: Clock;
+  private readonly llmCostUnits: number;
+  private readonly stages = new Map<string, StageCounters>();
+  private readonly items: WindowedCounter;
+  private readonly llmCalls: WindowedCounter;
+  private readonly llmAnswers: WindowedCounter;
+  private readonly audits: WindowedCounter;
+  private readonly unparseable: WindowedCounter;
+  private readonly llmErrors: WindowedCounter;
+  private readonly cacheHits: WindowedCounter;
+  private readonly cost: WindowedCounter;
+  private readonly llmOnlyCost: WindowedCounter;
+  private readonly modelVersions: Record<string, number> = {};
+  private budget: Status['budget'] = { threshold: null, llmShare: null };
+  private lastLoggedThreshold = Number.NaN;
+
+  constructor(options: CascadeMetricsOptions) {
+    this.metrics = options.metrics;
+    this.log = options.logger.child({ module: 'monitor' });
+    this.now = options.now ?? Date.now;
+    this.llmCostUnits = options.llmCostUnits ?? 1000;
+    this.startedAtMs = this.now();
+    this.items = this.counter();
+    this.llmCalls = this.counter();
+    this.llmAnswers = this.counter();
+    this.audits = this.counter();
+    this.unparseable = this.counter();
+    this.llmErrors = this.counter();
+    this.cacheHits = this.counter();
+    this.cost = this.counter();
+    this.llmOnlyCost = this.counter();
+    this.metrics.bindLiveValues(this);
+  }
+
+  onAnnotation(a: ObservedAnnotation): void {
+    const t = this.now();
+    const m = this.metrics;
+    this.items.add(1, t);
+    const llmTrace = a.stages.find((s) => s.stage === 'llm');
+    const llmLabel = a.llmUnparseable ? -1 : (llmTrace?.labelId ?? (a.answeredBy === 'llm' ? a.labelId : -1));
+    for (const trace of a.stages) {
+      const children = m.stage(trace.stage);
+      const counters = this.stageCounters(trace.stage);
+      counters.reached.add(1, t);
+      if (trace.deferred) {
+        children.deferred.inc();
+        counters.deferred.add(1, t);
+      } else {
+        children.answered.inc();
+      }
+      if (trace.stage === 'llm' || llmLabel < 0 || trace.labelId < 0) continue;
+      const agree = trace.labelId === llmLabel;
+      this.check(trace.stage, 'overall', agree, t);
+      // An audit checks the answer the stage kept; its deferred predecessors were not what was audited.
+      if (a.audited && !trace.deferred) this.check(trace.stage, 'audited', agree, t);
+    }
+    const answering = m.stage(a.answeredBy);
+    answering.answers.inc();
+    answering.itemSeconds.observe(a.latencyMs / 1000);
+    if (a.llmSource === 'call') {
+      // A failed call was counted as an 'error' outcome by onLlmError.
+      if (a.llmFailed !== true) m.llmCalls[a.audited ? 'audit' : a.llmUnparseable ? 'unparseable' : 'ok'].inc();
+      m.cacheMisses.inc();
+      this.llmCalls.add(1, t);
+      if (a.audited) this.audits.add(1, t);
+      if (a.llmUnparseable) this.unparseable.add(1, t);
+    } else {
+      const tier = CACHE_TIER[a.llmSource];
+      if (tier !== undefined) {
+        m.cacheHits[tier].inc();
+        this.cacheHits.add(1, t);
+      }
+    }
+    if (a.llmSource !== 'none' && a.llmFailed !== true) this.llmAnswers.add(1, t);
+    m.costUnits.inc(a.costUnits);
+    m.llmOnlyCostUnits.inc(this.llmCostUnits);
+    this.cost.add(a.costUnits, t);
+    this.llmOnlyCost.add(this.llmCostUnits, t);
+  }
+
+  onModelUpdate(stage: string, version: number): void {
+    const children = this.metrics.stage(stage);
+    children.modelUpdates.inc();
+    children.modelVersion.set(version);
+    const first = this.modelVersions[stage] === undefined;
+    this.modelVersions[stage] = version;
+    if (first || version % MODEL_LOG_EVERY === 0) this.log.info({ stage, version }, 'model updated');
+    else if (this.log.isLevelEnabled('debug')) this.log.debug({ stage, version }, 'model updated');
+  }
+
+  onBudgetChange(threshold: number, llmShare: number): void {
+    this.metrics.budgetThreshold.set(threshold);
+    this.metrics.budgetLlmShare.set(llmShare);
+    this.budget = { threshold, llmShare };
+    if (!(Math.abs(threshold - this.lastLoggedThreshold) < BUDGET_LOG_STEP)) {
+      this.lastLoggedThreshold = threshold;
+      this.log.info({ threshold, llmShare }, 'budget threshold changed');
+    }
+  }
+
+  onLlmError(err: unknown): void {
+    this.metrics.llmError(errorKind(err));
+    this.llmErrors.add(1);
+  }
+
+  onLlmLatency(seconds: number): void {
+    this.metrics.llmSeconds.observe(seconds);
+  }
+
+  /** LiveValues: deferral rate over the last minute, for the scrape-time gauge. */
+  *deferralRates(): Iterable<readonly [string, number]> {
+    const t = this.now();
+    for (const [stage, c] of this.stages) {
+      const reached = c.reached.sum('1m', t);
+      if (reached > 0) yield [stage, c.deferred.sum('1m', t) / reached];
+    }
+  }
+
+  /** LiveValues: agreement since start with its Wilson band, for the scrape-time gauge. */
+  *agreements(): Iterable<{ stage: string; kind: AgreementKind; interval: WilsonInterval }> {
+    for (const [stage, c] of this.stages) {
+      for (const kind of ['audited', 'overall'] as const) {
+        const interval = wilsonInterval(c.checks[kind].agree.sum('all'), c.checks[kind].n.sum('all'));
+        if (interval !== null) yield { stage, kind, interval };
+      }
+    }
+  }
+
+  /** The /status snapshot: every window, model versions, budget, uptime. */
+  status(): Status {
+    const t = this.now();
+    const uptimeSeconds = Math.max(0, (t - this.startedAtMs) / 1000);
+    const windows = {} as Record<WindowName, WindowStatus>;
+    for (const w of WINDOWS) windows[w] = this.window(w, t, Math.min(WINDOW_SECONDS[w], uptimeSeconds));
+    return {
+      startedAt: new Date(this.startedAtMs).toISOString(),
+      uptimeSeconds,
+      stageOrder: [...this.stages.keys()],
+      windows,
+      models: { ...this.modelVersions },
+      budget: { ...this.budget },
+    };
+  }
+
+  private window(w: WindowName, t: number, spanSeconds: number): WindowStatus {
+    const items = this.items.sum(w, t);
+    const stages: Record<string, StageStatus> = {};
+    for (const [stage, c] of this.stages) {
+      const reached = c.reached.sum(w, t);
+      const deferred = c.deferred.sum(w, t);
+      const agreement = (kind: AgreementKind): AgreementStatus => {
+        const agree = c.checks[kind].agree.sum(w, t);
+        const n = c.checks[kind].n.sum(w, t);
+        const interval = wilsonInterval(agree, n);
+        return { agree, n, estimate: interval?.estimate ?? null, lower: interval?.lower ?? null, upper: interval?.upper ?? null };
+      };
+      stages[stage] = {
+        reached,
+        answered: reached - deferred,
+        deferred,
+        deferralRate: ratio(deferred, reached),
+        agreement: { audited: agreement('audited'), overall: agreement('overall') },
+      };
+    }
+    const calls = this.llmCalls.sum(w, t);
+    const spent = this.cost.sum(w, t);
+    const llmOnly = this.llmOnlyCost.sum(w, t);
+    return {
+      spanSeconds,
+      items,
+      stages,
+      llm: {
+        calls,
+        audits: this.audits.sum(w, t),
+        unparseable: this.unparseable.sum(w, t),
+        errors: this.llmErrors.sum(w, t),
+        cacheHits: this.cacheHits.sum(w, t),
+        share: ratio(this.llmAnswers.sum(w, t), items),
+        // Over at least a minute: extrapolating the first seconds of a run would show absurd spikes.
+        callsPerMinute: calls / Math.max(1, spanSeconds / 60),
+      },
+      cost: { spent, llmOnly, saved: llmOnly - spent, savedRatio: ratio(llmOnly - spent, llmOnly) },
+    };
+  }
+
+  private check(stage: string, kind: AgreementKind, agree: boolean, t: number): void {
+    const children = this.metrics.stage(stage).checks[kind];
+    (agree ? children.agree : children.disagree).inc();
+    const counters = this.stageCounters(stage).checks[kind];
+    counters.n.add(1, t);
+    if (agree) counters.agree.add(1, t);
+  }
+
+  private counter(): WindowedCounter {
+    return new WindowedCounter(this.now);
+  }
+
+  private stageCounters(stage: string): StageCounters {
+    let c = this.stages.get(stage);
+    if (c === undefined) {
+      const pair = () => ({ agree: this.counter(), n: this.counter() });
+      c = { reached: this.counter(), deferred: this.counter(), checks: { audited: pair(), overall: pair() } };
+      this.stages.set(stage, c);
+    }
+    return c;
+  }
+}
+
+function ratio(numerator: number, denominator: number): number | null {
+  return denominator > 0 ? numerator / denominator : null;
+}
+
+/** A short, bounded label for an LLM failure. */
+function errorKind(err: unknown): string {
+  const root = err instanceof RetriesExhaustedError ? err.cause : err;
+  if (root instanceof LlmTimeoutError) return 'timeout';
+  if (root instanceof LlmHttpError) return 'http';
+  return 'other';
+}

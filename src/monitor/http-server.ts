@@ -1,0 +1,158 @@
+/**
+ * The monitor's HTTP endpoints on node:http (no framework: four routes do not need one):
+ * `/metrics` Prometheus text, `/status` JSON, `/status/history` chart points, `/healthz`, and `/` the dashboard
+ * with its script and Chart.js served from node_modules (nothing from a CDN: deployments may have no internet).
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import type { HistoryPoint, Status } from './status.js';
+
+/** What /healthz reports: healthy or not, and why not. */
+export interface HealthReport {
+  ok: boolean;
+  /** Why it is unhealthy, shown in the 503 body. */
+  reason?: string;
+}
+
+/** The owner's health check; a rejection or a thrown error counts as unhealthy. */
+export type HealthCheck = () => boolean | HealthReport | Promise<boolean | HealthReport>;
+
+/** Options of {@link MonitorServer}. */
+export interface MonitorServerOptions {
+  /** Interface to bind, e.g. '127.0.0.1'. */
+  host: string;
+  /** Port to listen on; 0 lets the OS pick a free one (tests). */
+  port: number;
+  logger: Logger;
+  /** Prometheus exposition text and its content type. */
+  metrics(): Promise<string>;
+  metricsContentType: string;
+  status(): Status;
+  /** Chart points newer than `sinceMs`. */
+  history(sinceMs?: number): HistoryPoint[];
+  /** @defaultValue always healthy */
+  health?: HealthCheck;
+}
+
+interface StaticAsset {
+  body: Buffer;
+  type: string;
+}
+
+const DASHBOARD_DIR = join(dirname(fileURLToPath(import.meta.url)), 'dashboard');
+
+/** Reads the dashboard and Chart.js once: they are small and never change while the process runs. */
+function loadAssets(): Map<string, StaticAsset> {
+  // chart.js exports no subpaths; its UMD bundle sits beside the resolved main entry.
+  const chartDir = dirname(createRequire(import.meta.url).resolve('chart.js'));
+  const asset = (path: string, type: string): StaticAsset => ({ body: readFileSync(path), type });
+  return new Map([
+    ['/', asset(join(DASHBOARD_DIR, 'index.html'), 'text/html; charset=utf-8')],
+    ['/dashboard.js', asset(join(DASHBOARD_DIR, 'dashboard.js'), 'text/javascript; charset=utf-8')],
+    ['/dashboard.css', asset(join(DASHBOARD_DIR, 'dashboard.css'), 'text/css; charset=utf-8')],
+    ['/vendor/chart.umd.js', asset(join(chartDir, 'chart.umd.min.js'), 'text/javascript; charset=utf-8')],
+  ]);
+}
+
+/** The monitor's HTTP server. Start it with {@link start}; {@link close} stops it and drops keep-alive sockets. */
+export class MonitorServer {
+  private readonly options: MonitorServerOptions;
+  private readonly log: Logger;
+  private readonly assets = loadAssets();
+  private server: Server | undefined;
+
+  constructor(options: MonitorServerOptions) {
+    this.options = options;
+    this.log = options.logger.child({ module: 'monitor-http' });
+  }
+
+  /** Listens; resolves with the base URL (e.g. `http://127.0.0.1:9464`). Rejects if the port is taken. */
+  async start(): Promise<{ url: string }> {
+    const server = createServer((req, res) => {
+      this.route(req, res).catch((err: unknown) => {
+        this.log.error({ err, url: req.url }, 'monitor request failed');
+        if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+        else res.destroy();
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port, this.options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    const { port } = server.address() as AddressInfo;
+    const host = this.options.host.includes(':') ? `[${this.options.host}]` : this.options.host;
+    const url = `http://${host}:${port}`;
+    this.log.info({ url }, 'monitor listening');
+    return { url };
+  }
+
+  /** Stops listening and closes open connections (browsers keep them alive). Idempotent. */
+  async close(): Promise<void> {
+    const server = this.server;
+    if (server === undefined) return;
+    this.server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n', { allow: 'GET, HEAD' });
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    switch (url.pathname) {
+      case '/metrics':
+        send(res, 200, this.options.metricsContentType, await this.options.metrics());
+        return;
+      case '/status':
+        sendJson(res, 200, this.options.status());
+        return;
+      case '/status/history': {
+        const since = Number(url.searchParams.get('since') ?? Number.NEGATIVE_INFINITY);
+        sendJson(res, 200, this.options.history(Number.isNaN(since) ? undefined : since));
+        return;
+      }
+      case '/healthz': {
+        const report = await this.checkHealth();
+        send(res, report.ok ? 200 : 503, 'text/plain; charset=utf-8', report.ok ? 'ok\n' : `unhealthy: ${report.reason ?? 'unknown'}\n`);
+        return;
+      }
+      default: {
+        const asset = this.assets.get(url.pathname === '/index.html' ? '/' : url.pathname);
+        if (asset === undefined) send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+        else send(res, 200, asset.type, asset.body, { 'cache-control': 'no-cache' });
+      }
+    }
+  }
+
+  private async checkHealth(): Promise<HealthReport> {
+    if (this.options.health === undefined) return { ok: true };
+    try {
+      const result = await this.options.health();
+      return typeof result === 'boolean' ? { ok: result } : result;
+    } catch (err: unknown) {
+      this.log.warn({ err }, 'health check threw');
+      return { ok: false, reason: 'health check failed' };
+    }
+  }
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  send(res, status, 'application/json; charset=utf-8', JSON.stringify(value), { 'cache-control': 'no-store' });
+}

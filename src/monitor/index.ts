@@ -1,0 +1,118 @@
+/**
+ * Monitoring: Prometheus metrics, rolling-window status, the dashboard and the HTTP server behind them.
+ *
+ * The CLI wires one {@link Monitor} per process and hands its `observer` to the cascade:
+ * ```ts
+ * const monitor = createMonitor({ config: config.monitor, logger, llmCostUnits: config.llm.costUnits, health: () => consumer.isRunning() });
+ * const { cascade } = await buildCascade(config, logger, { observer: monitor.observer });
+ * const { url } = await monitor.start();   // null when monitor.httpPort is 0
+ * // the stream layer reports what only it knows:
+ * monitor.metrics.setConsumerLag(partition, lag);
+ * monitor.metrics.deadLetter(err.kind);
+ * await monitor.close();
+ * ```
+ */
+import { Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import type { MonitorConfig } from '../config.js';
+import { CascadeMetrics } from './cascade-metrics.js';
+import type { CascadeObserver } from './cascade-observer.js';
+import { MonitorServer, type HealthCheck } from './http-server.js';
+import { SpillwayMetrics } from './metrics.js';
+import type { Clock } from './rolling-window.js';
+import type { Status } from './status.js';
+import { StatusHistory, historyPoint } from './status-history.js';
+
+export type { CascadeObserver, ObservedAnnotation } from './cascade-observer.js';
+export type { HealthCheck, HealthReport } from './http-server.js';
+export type { SpillwayMetrics, LlmCallOutcome, CacheTier, StageOutcome } from './metrics.js';
+export type { Status, WindowStatus, StageStatus, AgreementStatus, HistoryPoint } from './status.js';
+export type { WindowName } from './rolling-window.js';
+export { wilsonInterval, type WilsonInterval } from './wilson.js';
+export { renderStatusFrame, type RenderOptions } from './terminal-view.js';
+export { runTerminalMonitor, type TerminalMonitorOptions } from './terminal-monitor.js';
+
+/** Options of {@link createMonitor}. */
+export interface CreateMonitorOptions {
+  /** `monitor` section of the configuration: `httpPort` (0 disables the server) and `httpHost`. */
+  config: MonitorConfig;
+  logger: Logger;
+  /** /healthz answers 503 when this reports unhealthy (false, `{ ok: false }`, or throws). @defaultValue always healthy */
+  health?: HealthCheck;
+  /** Cost units of one LLM call (`llm.costUnits`), to price the LLM-only run savings are measured against. @defaultValue 1000 */
+  llmCostUnits?: number;
+  /** Overrides `config.httpPort`; 'random' lets the OS pick a free port (tests, several instances). */
+  port?: number | 'random';
+  /** How often a chart point is sampled into the history, ms. @defaultValue 2000 */
+  historyIntervalMs?: number;
+  /** Chart points kept. @defaultValue 900 (30 min at the default interval) */
+  historyCapacity?: number;
+  /** Export Node's process metrics too. @defaultValue true */
+  processMetrics?: boolean;
+  /** @defaultValue Date.now */
+  now?: Clock;
+}
+
+/** One process's monitoring: give `observer` to the cascade, `metrics` to the stream layer, then `start()`. */
+export interface Monitor {
+  /** Pass to the cascade (buildCascade's `observer` option). */
+  readonly observer: CascadeObserver;
+  /** For the stream layer: `setConsumerLag(partition, lag)`, `deadLetter(kind)`; and the registry. */
+  readonly metrics: SpillwayMetrics;
+  /** The /status snapshot, also without the server (e.g. for a final report). */
+  status(): Status;
+  /**
+   * Serves /metrics, /status, /status/history, /healthz and the dashboard on `httpHost:httpPort`.
+   * Resolves with the base URL, or `{ url: null }` when the port is 0 (disabled). Rejects when the port is taken.
+   */
+  start(): Promise<{ url: string | null }>;
+  /** Stops the server and the history sampler. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Creates the metrics registry, the cascade observer and (on start) the HTTP server. */
+export function createMonitor(options: CreateMonitorOptions): Monitor {
+  const now = options.now ?? Date.now;
+  const registry = new Registry();
+  const metrics = new SpillwayMetrics(registry, { defaultMetrics: options.processMetrics ?? true });
+  const observer = new CascadeMetrics({ metrics, logger: options.logger, llmCostUnits: options.llmCostUnits, now });
+  const history = new StatusHistory(options.historyCapacity ?? 900);
+  const intervalMs = options.historyIntervalMs ?? 2_000;
+  const port = options.port === 'random' ? 0 : (options.port ?? options.config.httpPort);
+  const enabled = options.port === 'random' || port !== 0;
+  let server: MonitorServer | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const sample = (): void => history.push(historyPoint(observer.status(), now()));
+
+  return {
+    observer,
+    metrics,
+    status: () => observer.status(),
+    async start() {
+      if (!enabled) return { url: null };
+      if (server !== undefined) throw new Error('monitor already started');
+      const created = new MonitorServer({
+        host: options.config.httpHost,
+        port,
+        logger: options.logger,
+        metrics: () => metrics.text(),
+        metricsContentType: registry.contentType,
+        status: () => observer.status(),
+        history: (sinceMs) => history.since(sinceMs),
+        health: options.health,
+      });
+      const started = await created.start();
+      server = created;
+      sample();
+      // The sampler must not keep a finished process alive.
+      timer = setInterval(sample, intervalMs).unref();
+      return started;
+    },
+    async close() {
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+      await server?.close();
+      server = undefined;
+    },
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * The shapes /status and /status/history serve, shared by the server, the dashboard (as documentation) and the
+ * terminal view. Rates are null when their denominator is zero: "no data" is not "0%".
+ */
+import type { WindowName } from './rolling-window.js';
+
+/** A stage's agreement with the LLM: `agree` of `n` comparisons, with its 95% Wilson band. */
+export interface AgreementStatus {
+  agree: number;
+  n: number;
+  estimate: number | null;
+  lower: number | null;
+  upper: number | null;
+}
+
+/** What one stage did over a window. */
+export interface StageStatus {
+  /** Items that reached the stage. */
+  reached: number;
+  /** Items the stage kept (did not pass on). */
+  answered: number;
+  deferred: number;
+  /** deferred / reached. */
+  deferralRate: number | null;
+  /** audited: on audit samples of answers the stage kept; overall: on every item both the stage and the LLM labelled. */
+  agreement: { audited: AgreementStatus; overall: AgreementStatus };
+}
+
+/** Everything counted over one window. */
+export interface WindowStatus {
+  /** Length of the window actually observed (shorter than the window right after start), seconds. */
+  spanSeconds: number;
+  items: number;
+  /** By stage name, in cascade order as first seen. */
+  stages: Record<string, StageStatus>;
+  llm: {
+    /** Real LLM calls, audits included. */
+    calls: number;
+    /** Calls made only to audit a small stage. */
+    audits: number;
+    unparseable: number;
+    /** Calls that failed after retries. */
+    errors: number;
+    cacheHits: number;
+    /** Items that got an LLM answer (call or cache) / items. */
+    share: number | null;
+    /** calls / the window's observed span in minutes, that span counted as at least one minute. */
+    callsPerMinute: number;
+  };
+  cost: {
+    /** Cost units spent. */
+    spent: number;
+    /** Cost units an LLM-only run would have spent on the same items. */
+    llmOnly: number;
+    saved: number;
+    /** saved / llmOnly. */
+    savedRatio: number | null;
+  };
+}
+
+/** GET /status. */
+export interface Status {
+  startedAt: string;
+  uptimeSeconds: number;
+  /** Stage names in cascade order as first seen. */
+  stageOrder: string[];
+  windows: Record<WindowName, WindowStatus>;
+  /** Model versions (update counts) by stage. */
+  models: Record<string, number>;
+  /** The budget controller's last report. */
+  budget: { threshold: number | null; llmShare: number | null };
+}
+
+/** One point of GET /status/history, sampled every few seconds. */
+export interface HistoryPoint {
+  /** Sample time, ms since the epoch. */
+  t: number;
+  /** Items since start. */
+  items: number;
+  /** Each stage's deferral rate over the last minute. */
+  deferralRate: Record<string, number | null>;
+  /** LLM calls over the last minute. */
+  llmCallsPerMinute: number;
+  /** Cost units saved since start, and as a share of the LLM-only cost. */
+  costSaved: number;
+  costSavedRatio: number | null;
+  /** Each stage's agreement with the LLM over the last 15 minutes. */
+  agreement: Record<string, { audited: AgreementStatus; overall: AgreementStatus }>;
+}

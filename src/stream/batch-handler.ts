@@ -1,0 +1,124 @@
+/**
+ * Handles one fetched batch of one partition: decodes and processes its records concurrently (bounded by
+ * the in-flight limiter), then commits the longest finished prefix in offset order, so an offset is
+ * committed only once every record before it in its partition has its output (or dead letter) written.
+ */
+import type { EachBatchPayload, KafkaMessage, Message } from 'kafkajs';
+import type { Logger } from 'pino';
+import { DecodeError } from '../errors.js';
+import type { Committer } from './committer.js';
+import type { InFlightLimiter } from './in-flight-limiter.js';
+import type { ItemDecoder } from './item-codec.js';
+import type { RecordEncoder } from './record-codec.js';
+import { toAnnotationRecord, toDeadLetter } from './records.js';
+import type { AnnotationRecord, DeadLetterRecord, ItemProcessor, RecordOrigin, StreamObserver } from './types.js';
+
+/** The result of one record: an output record or a dead letter. */
+type Outcome = { output: Message } | { deadLetter: Message };
+
+/** Tells batches that the worker is shutting down and when in-flight items must be abandoned. */
+export interface ShutdownSignal {
+  readonly stopping: boolean;
+  /** Resolves when the shutdown grace period is over. */
+  readonly graceOver: Promise<void>;
+}
+
+/** Dependencies of {@link BatchHandler}. */
+export interface BatchHandlerDeps {
+  decoder: ItemDecoder;
+  process: ItemProcessor;
+  annotationEncoder: RecordEncoder<AnnotationRecord>;
+  deadLetterEncoder: RecordEncoder<DeadLetterRecord>;
+  limiter: InFlightLimiter;
+  committer: Committer;
+  shutdown: ShutdownSignal;
+  logger: Logger;
+  observer?: StreamObserver;
+  /** Called after every successful commit (the worker resets its restart count). */
+  onCommitted?: (items: number) => void;
+}
+
+/** Processes kafkajs batches (use as `eachBatch` with autoCommit and eachBatchAutoResolve off). */
+export class BatchHandler {
+  constructor(private readonly deps: BatchHandlerDeps) {}
+
+  async handle(payload: EachBatchPayload): Promise<void> {
+    const { batch, isRunning, isStale, resolveOffset } = payload;
+    const { limiter, shutdown } = this.deps;
+    const messages = batch.messages;
+    const outcomes: Array<Outcome | undefined> = new Array<Outcome | undefined>(messages.length);
+    const tasks: Array<Promise<void>> = [];
+    let failure: { err: unknown } | undefined;
+    // Heartbeats keep the group membership alive while a long batch (LLM calls) is processed;
+    // kafkajs throttles them to heartbeatInterval. A rebalance notice is acted on after the batch.
+    const heartbeat = (): void => void payload.heartbeat().catch(() => undefined);
+
+    for (let i = 0; i < messages.length; i++) {
+      if (shutdown.stopping || !isRunning() || isStale() || failure !== undefined) break;
+      if (!limiter.tryAcquire()) {
+        await limiter.acquire();
+        if (shutdown.stopping) {
+          limiter.release();
+          break;
+        }
+      }
+      const message = messages[i] as KafkaMessage;
+      const origin: RecordOrigin = { topic: batch.topic, partition: batch.partition, offset: message.offset };
+      tasks.push(
+        this.handleRecord(message, origin)
+          .then((outcome) => {
+            outcomes[i] = outcome;
+            heartbeat();
+          }, (err: unknown) => {
+            failure ??= { err };
+          })
+          .finally(() => limiter.release()),
+      );
+    }
+    const settled = Promise.all(tasks);
+    await (shutdown.stopping ? Promise.race([settled, shutdown.graceOver]) : settled);
+    // A processing failure (the LLM down past its retries, the registry unreachable) is no fault of the
+    // data: nothing of this batch is committed and kafkajs retries it, then crashes the consumer.
+    if (failure !== undefined) throw failure.err;
+    if (isStale()) return; // the partition was seeked or revoked: its work is redone from the committed offset
+
+    let done = 0;
+    while (done < outcomes.length && outcomes[done] !== undefined) done++;
+    if (done === 0) return;
+    const prefix = outcomes.slice(0, done) as Outcome[];
+    const lastHandled = (messages[done - 1] as KafkaMessage).offset;
+    // When the whole batch is done, step past trailing transaction control records too.
+    const nextOffset = done === messages.length ? (BigInt(batch.lastOffset()) + 1n).toString() : (BigInt(lastHandled) + 1n).toString();
+    await this.deps.committer.commit({
+      topic: batch.topic,
+      partition: batch.partition,
+      nextOffset,
+      outputs: prefix.flatMap((o) => ('output' in o ? [o.output] : [])),
+      deadLetters: prefix.flatMap((o) => ('deadLetter' in o ? [o.deadLetter] : [])),
+    });
+    resolveOffset(lastHandled);
+    this.deps.observer?.setConsumerLag(batch.partition, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(nextOffset))));
+    this.deps.onCommitted?.(done);
+  }
+
+  private async handleRecord(message: KafkaMessage, origin: RecordOrigin): Promise<Outcome> {
+    const receivedAtMs = Date.now();
+    let item;
+    try {
+      item = await this.deps.decoder.decode(message.value, message.key, origin);
+    } catch (err: unknown) {
+      if (!(err instanceof DecodeError)) throw err;
+      return { deadLetter: this.deadLetter(message, origin, err) };
+    }
+    const answer = await this.deps.process(item);
+    const record = toAnnotationRecord(answer, origin, receivedAtMs);
+    return { output: { key: item.id, value: this.deps.annotationEncoder.encode(record) } };
+  }
+
+  private deadLetter(message: KafkaMessage, origin: RecordOrigin, err: DecodeError): Message {
+    this.deps.logger.warn({ topic: origin.topic, partition: origin.partition, offset: origin.offset, kind: err.kind, err }, 'record dead-lettered');
+    this.deps.observer?.deadLetter(err.kind);
+    const record = toDeadLetter(message.key, message.value, origin, err.kind, err.message);
+    return { key: message.key, value: this.deps.deadLetterEncoder.encode(record), headers: { 'spillway-error-kind': err.kind } };
+  }
+}

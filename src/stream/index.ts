@@ -1,0 +1,17 @@
+/**
+ * The Kafka side of Spillway: codecs, validation, topic administration and the worker.
+ * The CLI wires it to the cascade; nothing here imports the cascade.
+ */
+export type { StreamItem, ItemAnswer, AnnotationRecord, DeadLetterRecord, RecordOrigin, ItemProcessor, StreamObserver, StageTraceRecord } from './types.js';
+export { TOPICS_DIR, loadAvroType, loadTopicSchemas, type TopicSchemas } from './schemas.js';
+export { SchemaRegistryClient, toWireFormat, fromWireFormat, type SchemaRegistry } from './schema-registry.js';
+export { validateItem } from './item-validator.js';
+export { ItemDecoder, ItemEncoder, type ItemFormat, type ItemDecoderOptions } from './item-codec.js';
+export { RecordEncoder, RecordDecoder } from './record-codec.js';
+export { toAnnotationRecord, toDeadLetter } from './records.js';
+export { loadTopicSettings, TOPICS_FILE, type TopicSettings, type TopicsSettings, type TopicRole } from './topic-settings.js';
+export { ensureTopics, type TopicOutcome } from './topic-admin.js';
+export { createKafka, KAFKA_RETRY, PARTITIONER } from './kafka-client.js';
+export { StreamWorker, type StreamWorkerOptions } from './worker.js';
+export { buildCodecs, type StreamCodecs } from './codecs.js';
+export { readTopic, type ReadTopicOptions } from './topic-reader.js';

@@ -1,0 +1,111 @@
+/**
+ * Input records ↔ items. JSON (UTF-8 object) or Avro (topics/spillway.items.avsc); with a schema
+ * registry, Avro records carry the Confluent header and are read with the writer's schema resolved to ours,
+ * so producers on an older schema version keep working.
+ */
+import type avro from 'avsc';
+import { DecodeError, InvalidItemError } from '../errors.js';
+import { fromWireFormat, toWireFormat, type SchemaRegistry } from './schema-registry.js';
+import { validateItem } from './item-validator.js';
+import type { RecordOrigin, StreamItem } from './types.js';
+
+/** Encoding of input records. */
+export type ItemFormat = 'json' | 'avro';
+
+/** Options of {@link ItemDecoder}. */
+export interface ItemDecoderOptions {
+  format: ItemFormat;
+  /** The current item schema (the reader schema). */
+  itemType: avro.Type;
+  /** Largest accepted text, UTF-8 bytes. */
+  maxTextBytes: number;
+  /** When set, Avro records must carry the Confluent header. */
+  registry?: SchemaRegistry;
+}
+
+/** Decodes input records; every failure is a {@link DecodeError} carrying the reason kind and origin. */
+export class ItemDecoder {
+  private readonly resolvers = new Map<number, Promise<avro.Resolver | undefined>>();
+
+  constructor(private readonly options: ItemDecoderOptions) {}
+
+  /**
+   * Decodes and validates one record. Throws DecodeError for bad data; a registry that cannot be reached
+   * throws its (retriable) SchemaRegistryError instead, since that is no fault of the record.
+   */
+  async decode(value: Buffer | null, key: Buffer | null, origin: RecordOrigin): Promise<StreamItem> {
+    try {
+      if (value === null || value.length === 0) throw new InvalidItemError('missing-text', 'record has no value');
+      const raw = this.options.format === 'json' ? parseJson(value) : await this.parseAvro(value);
+      return validateItem(raw, key === null || key.length === 0 ? undefined : key.toString('utf8'), this.options.maxTextBytes);
+    } catch (err: unknown) {
+      if (err instanceof InvalidItemError) throw new DecodeError(err.kind, err.message, origin, { cause: err });
+      throw err;
+    }
+  }
+
+  private async parseAvro(value: Buffer): Promise<unknown> {
+    const { itemType, registry } = this.options;
+    if (registry === undefined) return readAvro(() => itemType.fromBuffer(value), 'not-avro');
+    const framed = fromWireFormat(value);
+    if (framed === undefined) throw new InvalidItemError('not-avro', 'record lacks the schema-registry header (magic byte 0 + schema id)');
+    const resolver = await this.resolverFor(framed.schemaId, registry);
+    if (resolver === undefined) throw new InvalidItemError('wrong-schema', `writer schema ${framed.schemaId} cannot be read as an item`);
+    return readAvro(() => itemType.fromBuffer(framed.body, resolver), 'not-avro');
+  }
+
+  /** undefined when the writer schema is incompatible with ours (a data problem, cached as such). */
+  private resolverFor(schemaId: number, registry: SchemaRegistry): Promise<avro.Resolver | undefined> {
+    let pending = this.resolvers.get(schemaId);
+    if (pending === undefined) {
+      pending = registry.typeById(schemaId).then((writer) => {
+        try {
+          return this.options.itemType.createResolver(writer);
+        } catch {
+          return undefined; // incompatible schemas: every record written with it is dead-lettered as wrong-schema
+        }
+      });
+      pending.catch(() => this.resolvers.delete(schemaId));
+      this.resolvers.set(schemaId, pending);
+    }
+    return pending;
+  }
+}
+
+function parseJson(value: Buffer): unknown {
+  try {
+    return JSON.parse(value.toString('utf8')) as unknown;
+  } catch (err: unknown) {
+    throw new InvalidItemError('not-json', 'record value is not JSON', { cause: err });
+  }
+}
+
+function readAvro(read: () => unknown, kind: 'not-avro'): unknown {
+  try {
+    return read();
+  } catch (err: unknown) {
+    throw new InvalidItemError(kind, `record value is not an Avro item: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+/** Encodes items as input records (the `produce` command and tests). */
+export class ItemEncoder {
+  /** @param schemaId the registered id of `itemType`, when the Confluent wire format is in use. */
+  constructor(
+    private readonly format: ItemFormat,
+    private readonly itemType: avro.Type,
+    private readonly schemaId?: number,
+  ) {}
+
+  encode(item: StreamItem): Buffer {
+    if (this.format === 'json') return Buffer.from(JSON.stringify(item));
+    const body = this.itemType.toBuffer({
+      id: item.id,
+      text: item.text,
+      task: item.task ?? null,
+      metadata: item.metadata ?? {},
+      eventTimeMs: item.eventTimeMs ?? null,
+    });
+    return this.schemaId === undefined ? body : toWireFormat(this.schemaId, body);
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Turns a decoded input value (JSON object or Avro record) into a {@link StreamItem}, or throws an
+ * InvalidItemError whose `kind` becomes the dead-letter reason.
+ */
+import { InvalidItemError } from '../errors.js';
+import type { StreamItem } from './types.js';
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
+}
+
+/**
+ * Validates one decoded value. `fallbackId` (the record key) is used when the value has no id.
+ * Rules: an object; `id` a non-empty string or a number; `text` a non-empty string of at most
+ * `maxTextBytes` UTF-8 bytes; `metadata` (optional) string values only; `eventTimeMs` (optional) a number.
+ */
+export function validateItem(raw: unknown, fallbackId: string | undefined, maxTextBytes: number): StreamItem {
+  if (!isRecord(raw)) throw new InvalidItemError('wrong-schema', `expected an object, got ${Array.isArray(raw) ? 'an array' : typeof raw}`);
+  const id = typeof raw.id === 'number' && Number.isFinite(raw.id) ? String(raw.id) : raw.id ?? fallbackId;
+  if (typeof id !== 'string' || id === '') throw new InvalidItemError('missing-id', 'item has no id (neither an "id" field nor a record key)');
+  const text = raw.text;
+  if (text === undefined || text === null) throw new InvalidItemError('missing-text', `item ${id} has no "text"`);
+  if (typeof text !== 'string') throw new InvalidItemError('wrong-schema', `item ${id}: "text" is ${typeof text}, not a string`);
+  if (text.trim() === '') throw new InvalidItemError('empty-text', `item ${id}: "text" is empty`);
+  // Cheap upper bound first: a UTF-8 byte is at most 3 per UTF-16 unit, so short texts skip the count.
+  if (text.length * 3 > maxTextBytes) {
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > maxTextBytes) throw new InvalidItemError('oversize', `item ${id}: text is ${bytes} bytes, over the ${maxTextBytes}-byte limit`);
+  }
+  const item: StreamItem = { id, text };
+  if (typeof raw.task === 'string') item.task = raw.task;
+  else if (raw.task !== undefined && raw.task !== null) throw new InvalidItemError('wrong-schema', `item ${id}: "task" is not a string`);
+  if (raw.metadata !== undefined && raw.metadata !== null) {
+    if (!isRecord(raw.metadata) || !Object.values(raw.metadata).every((v) => typeof v === 'string')) {
+      throw new InvalidItemError('wrong-schema', `item ${id}: "metadata" must map strings to strings`);
+    }
+    if (Object.keys(raw.metadata).length > 0) item.metadata = raw.metadata as Record<string, string>;
+  }
+  if (typeof raw.eventTimeMs === 'number' && Number.isFinite(raw.eventTimeMs)) item.eventTimeMs = raw.eventTimeMs;
+  else if (raw.eventTimeMs !== undefined && raw.eventTimeMs !== null) throw new InvalidItemError('wrong-schema', `item ${id}: "eventTimeMs" is not a number`);
+  return item;
+}

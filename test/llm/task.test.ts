@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TaskError } from '../../src/errors.js';
+import { defaultTaskPath, loadTask } from '../../src/llm/index.js';
+import { datasetsDir, hatespeechPath, isearPath } from './helpers.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'spillway-task-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const good = {
+  name: 't',
+  labels: ['no', 'yes'],
+  positive_label: 1,
+  prompt: { system: 'Answer yes or no.', user: 'Text: {text}\nAnswer:' },
+};
+
+function writeTask(name: string, content: unknown): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+  return file;
+}
+
+function loadError(file: string): TaskError {
+  try {
+    loadTask(file);
+  } catch (err: unknown) {
+    if (err instanceof TaskError) return err;
+    throw err;
+  }
+  throw new Error('loadTask accepted a bad file');
+}
+
+describe('loadTask', () => {
+  it('reads the shared isear task with its seven labels and no positive label', () => {
+    const task = loadTask(path.join(datasetsDir, 'isear.task.json'));
+    expect(task.name).toBe('isear');
+    expect(task.labels).toEqual(['joy', 'sadness', 'anger', 'guilt', 'shame', 'fear', 'disgust']);
+    expect(task.positiveLabel).toBeUndefined();
+    expect(task.prompt.user).toContain('{text}');
+  });
+
+  it('maps positive_label to positiveLabel', () => {
+    expect(loadTask(path.join(datasetsDir, 'hatespeech.task.json')).positiveLabel).toBe(1);
+    expect(loadTask(writeTask('good.json', good)).positiveLabel).toBe(1);
+  });
+
+  describe('when the file is bad', () => {
+    const cases: Array<[string, unknown, RegExp]> = [
+      ['not JSON', '{"name": ', /not valid JSON/],
+      ['no labels', { ...good, labels: undefined }, /labels/],
+      ['one label', { ...good, labels: ['only'] }, /labels/],
+      ['duplicate labels', { ...good, labels: ['yes', 'Yes'] }, /labels: label names must be distinct/],
+      ['an empty label', { ...good, labels: ['no', ' '] }, /labels\.1/],
+      ['positive_label out of range', { ...good, positive_label: 2 }, /positive_label/],
+      ['no {text} in the user template', { ...good, prompt: { system: 's', user: 'Answer:' } }, /prompt\.user: must contain \{text\} exactly once/],
+      ['two {text} in the user template', { ...good, prompt: { system: 's', user: '{text} {text}' } }, /prompt\.user/],
+      ['no system prompt', { ...good, prompt: { user: '{text}' } }, /prompt\.system/],
+      ['no name', { ...good, name: '' }, /name/],
+    ];
+    for (const [what, content, field] of cases) {
+      it(`throws a TaskError naming the path and the field: ${what}`, () => {
+        const file = writeTask(`${what.replace(/\W+/g, '-')}.json`, content);
+        const err = loadError(file);
+        expect(err.path).toBe(file);
+        expect(err.message).toContain(file);
+        expect(err.message).toMatch(field);
+      });
+    }
+
+    it('throws a TaskError when the file does not exist', () => {
+      const file = path.join(dir, 'missing.task.json');
+      expect(loadError(file).message).toMatch(/cannot read/);
+    });
+  });
+});
+
+describe('defaultTaskPath', () => {
+  it('puts <dataset>.task.json beside the dataset', () => {
+    expect(defaultTaskPath(isearPath)).toBe(path.join(datasetsDir, 'isear.task.json'));
+    expect(defaultTaskPath(hatespeechPath)).toBe(path.join(datasetsDir, 'hatespeech.task.json'));
+    expect(defaultTaskPath('/data/stream.json')).toBe('/data/stream.json.task.json');
+  });
+});

@@ -1,0 +1,60 @@
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { LlmHttpError } from '../../src/errors.js';
+import { CascadeMetrics } from '../../src/monitor/cascade-metrics.js';
+import { SpillwayMetrics } from '../../src/monitor/metrics.js';
+import { llmAnswer, lrAnswer, midAnswer, parseMetrics, silentLogger } from './helpers.js';
+
+function setup() {
+  const metrics = new SpillwayMetrics(new Registry());
+  const observer = new CascadeMetrics({ metrics, logger: silentLogger, llmCostUnits: 500 });
+  return { metrics, observer, scrape: async () => parseMetrics(await metrics.text()) };
+}
+
+describe('CascadeMetrics', () => {
+  describe('when an LLM call fails after retries', () => {
+    it('counts one error call, no ok call, no agreement check, and no LLM answer in the share', async () => {
+      const { observer, scrape } = setup();
+      observer.onLlmError(new LlmHttpError('unavailable', 503));
+      observer.onAnnotation({ ...llmAnswer(0, 1, -1), llmUnparseable: false, llmFailed: true, answeredBy: 'mid', labelId: 1 });
+      const m = await scrape();
+      expect(m.get('spillway_llm_calls_total{outcome="error"}')).toBe(1);
+      expect(m.get('spillway_llm_calls_total{outcome="ok"}')).toBe(0);
+      expect(m.get('spillway_agreement_checks_total{kind="overall",outcome="agree",stage="lr"}')).toBe(0);
+      const all = observer.status().windows.all;
+      expect(all.llm).toMatchObject({ calls: 1, errors: 1 });
+      expect(all.llm.share).toBe(0);
+    });
+  });
+
+  it('reports increments made between scrapes, and each only once', async () => {
+    const { observer, scrape } = setup();
+    observer.onAnnotation(lrAnswer(0));
+    expect((await scrape()).get('spillway_items_total{outcome="answered",stage="lr"}')).toBe(1);
+    expect((await scrape()).get('spillway_items_total{outcome="answered",stage="lr"}')).toBe(1);
+    observer.onAnnotation(lrAnswer(0));
+    observer.onAnnotation(midAnswer(0, 1));
+    const m = await scrape();
+    expect(m.get('spillway_items_total{outcome="answered",stage="lr"}')).toBe(2);
+    expect(m.get('spillway_items_total{outcome="deferred",stage="lr"}')).toBe(1);
+    expect(m.get('spillway_cost_units_total')).toBe(13);
+  });
+
+  it('prices the LLM-only run with the configured cost of one call', async () => {
+    const { observer, scrape } = setup();
+    observer.onAnnotation(lrAnswer(0));
+    observer.onAnnotation(lrAnswer(1));
+    const m = await scrape();
+    expect(m.get('spillway_llm_only_cost_units_total')).toBe(1000);
+    expect(observer.status().windows.all.cost).toEqual({ spent: 2, llmOnly: 1000, saved: 998, savedRatio: 0.998 });
+  });
+
+  it('counts a cache hit by tier and not as a call', async () => {
+    const { observer, scrape } = setup();
+    observer.onAnnotation(llmAnswer(0, 0, 0, 'cache-l1'));
+    const m = await scrape();
+    expect(m.get('spillway_cache_hits_total{tier="l1"}')).toBe(1);
+    expect(m.get('spillway_cache_misses_total')).toBe(0);
+    expect(observer.status().windows.all.llm).toMatchObject({ calls: 0, cacheHits: 1, share: 1 });
+  });
+});

@@ -1,0 +1,137 @@
+/**
+ * End to end through the real broker and `spillway run` child processes: every input id gets exactly one
+ * committed annotation, through crashes (SIGKILL), restarts and a group of two workers.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Admin, Kafka } from 'kafkajs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { committedCount, createTestTopics, DATASETS_DIR, logLines, readJsonRecords, spawnCli, testKafka, waitFor, type CliProcess, type TestTopics } from './helpers.js';
+import { REAL_CASCADE, spawnWorker, startReplayLlm, workerConfig, type ReplayLlm } from './worker-process.js';
+
+const ITEMS = 5_000;
+const ISEAR = path.join(DATASETS_DIR, 'isear.jsonl');
+
+let kafka: Kafka;
+let admin: Admin;
+let llm: ReplayLlm | undefined;
+let topics: TestTopics | undefined;
+const children: CliProcess[] = [];
+
+beforeAll(async () => {
+  kafka = testKafka();
+  admin = kafka.admin();
+  await admin.connect();
+  if (REAL_CASCADE) llm = await startReplayLlm();
+});
+
+afterEach(async () => {
+  for (const c of children.splice(0)) {
+    if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+    await c.exited;
+  }
+  await topics?.cleanup();
+  topics = undefined;
+});
+
+afterAll(async () => {
+  await llm?.stop();
+  await admin.disconnect();
+});
+
+/** Starts publishing the first ITEMS lines of ISEAR with `spillway produce`; resolves with their ids when done. */
+function produceIsear(t: TestTopics, configFile: string, rate?: number): Promise<string[]> {
+  const head = path.join(path.dirname(configFile), 'items.jsonl');
+  const lines = readFileSync(ISEAR, 'utf8').split('\n').filter((l) => l.trim() !== '').slice(0, ITEMS);
+  writeFileSync(head, `${lines.join('\n')}\n`);
+  const produce = spawnCli(['produce', '--config', configFile, '--topic', t.input, '--file', head, ...(rate === undefined ? [] : ['--rate', String(rate)])]);
+  children.push(produce);
+  return produce.exited.then((code) => {
+    expect(code).toBe(0);
+    expect(produce.stdout()).toContain(`produced ${ITEMS} items`);
+    return lines.map((l) => (JSON.parse(l) as { id: string }).id);
+  });
+}
+
+function start(configFile: string, instance: number): CliProcess {
+  const child = spawnWorker(configFile, instance);
+  children.push(child);
+  return child;
+}
+
+/** Every committed annotation id, read with `spillway consume --json --exit-at-end` (read_committed). */
+async function committedAnnotationIds(configFile: string, t: TestTopics): Promise<string[]> {
+  const consume = spawnCli(['consume', '--config', configFile, '--topic', t.output, '--from-beginning', '--exit-at-end', '--json']);
+  expect(await consume.exited).toBe(0);
+  return consume.stdout().split('\n').filter((l) => l !== '').map((l) => String((JSON.parse(l) as { value: { id: string } }).value.id));
+}
+
+function expectExactlyOnce(annotationIds: string[], inputIds: string[]): void {
+  const counts = new Map<string, number>();
+  for (const id of annotationIds) counts.set(id, (counts.get(id) ?? 0) + 1);
+  expect([...counts].filter(([, n]) => n > 1)).toEqual([]);
+  expect(inputIds.filter((id) => !counts.has(id))).toEqual([]);
+  expect(annotationIds.length).toBe(inputIds.length);
+}
+
+describe(`spillway run on ${ITEMS} ISEAR items${REAL_CASCADE ? ' with the cascade and the replay LLM' : ''}`, () => {
+  it('writes exactly one annotation per input id, then exits 0 on SIGTERM', async () => {
+    topics = await createTestTopics(admin, 'e2e', 6);
+    const t = topics;
+    const config = workerConfig(t, llm?.url);
+    const ids = await produceIsear(t, config);
+    const worker = start(config, 0);
+    await waitFor('every offset committed', async () => (await committedCount(admin, t.groupId, t.input)) === ITEMS, 240_000, 250);
+    expectExactlyOnce(await committedAnnotationIds(config, t), ids);
+    const sample = (await readJsonRecords(kafka, t.output))[0];
+    expect(sample).toMatchObject({ inputTopic: t.input, label: expect.any(String) as unknown, answeredBy: expect.stringMatching(/^(lr|mid|llm)$/) as unknown });
+
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    const stopped = logLines(worker.stderr()).find((l) => l.msg === 'worker stopped');
+    expect(stopped?.committed).toBe(ITEMS);
+  });
+
+  it('survives two SIGKILLs mid-stream: still exactly one committed annotation per id, none missing', async () => {
+    topics = await createTestTopics(admin, 'kill', 6);
+    const t = topics;
+    const config = workerConfig(t, llm?.url, { maxInFlight: 64 });
+    // Paced input (10 s) so the kills land mid-stream whatever the processing speed.
+    const produced = produceIsear(t, config, 500);
+    for (const threshold of [1_000, 2_500]) {
+      const victim = start(config, 0);
+      await waitFor(`${threshold} offsets committed`, async () => (await committedCount(admin, t.groupId, t.input)) >= threshold, 240_000, 20);
+      victim.child.kill('SIGKILL');
+      expect(await victim.exited).toBe('SIGKILL');
+      expect(await committedCount(admin, t.groupId, t.input)).toBeLessThan(ITEMS);
+    }
+    const ids = await produced;
+    const survivor = start(config, 0);
+    await waitFor('every offset committed', async () => (await committedCount(admin, t.groupId, t.input)) === ITEMS, 240_000, 250);
+    expectExactlyOnce(await committedAnnotationIds(config, t), ids);
+    survivor.child.kill('SIGTERM');
+    expect(await survivor.exited).toBe(0);
+  });
+
+  it('shares the partitions between two workers of one group; the union is exactly once', async () => {
+    topics = await createTestTopics(admin, 'pair', 6);
+    const t = topics;
+    const config = workerConfig(t, llm?.url);
+    const workers = [start(config, 0), start(config, 1)];
+    await waitFor('both workers to own partitions', async () => {
+      const { groups } = await admin.describeGroups([t.groupId]);
+      const members = groups[0]?.members ?? [];
+      return groups[0]?.state === 'Stable' && members.length === 2 && members.every((m) => m.memberAssignment.length > 0);
+    }, 120_000, 200);
+    const ids = await produceIsear(t, config);
+    await waitFor('every offset committed', async () => (await committedCount(admin, t.groupId, t.input)) === ITEMS, 240_000, 250);
+    expectExactlyOnce(await committedAnnotationIds(config, t), ids);
+    for (const w of workers) w.child.kill('SIGTERM');
+    const committedBy = await Promise.all(workers.map(async (w) => {
+      expect(await w.exited).toBe(0);
+      return Number(logLines(w.stderr()).find((l) => l.msg === 'worker stopped')?.committed ?? 0);
+    }));
+    expect(committedBy.every((n) => n > 0)).toBe(true);
+    expect(committedBy[0]! + committedBy[1]!).toBe(ITEMS);
+  });
+});

@@ -1,0 +1,80 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import avro from 'avsc';
+import { describe, expect, it } from 'vitest';
+import { DEFAULTS } from '../../src/config.js';
+import { ItemDecoder, loadAvroType, loadTopicSchemas, loadTopicSettings, TOPICS_DIR, toWireFormat, type SchemaRegistry } from '../../src/stream/index.js';
+
+interface AvroField {
+  name: string;
+  doc?: string;
+  default?: unknown;
+  type: unknown;
+}
+
+const current = loadTopicSchemas();
+const v1 = loadAvroType(path.join(TOPICS_DIR, 'history/spillway.items.v1.avsc'));
+const v1Item = { id: 'old-1', text: 'written by a v1 producer', task: null, metadata: { origin: 'legacy' } };
+
+/** Every field of every (nested) record of a schema. */
+function fieldsOf(schema: unknown, out: AvroField[] = []): AvroField[] {
+  if (Array.isArray(schema)) for (const s of schema) fieldsOf(s, out);
+  else if (typeof schema === 'object' && schema !== null) {
+    const s = schema as { type?: unknown; fields?: AvroField[]; items?: unknown; values?: unknown };
+    for (const f of s.fields ?? []) {
+      out.push(f);
+      fieldsOf(f.type, out);
+    }
+    if (s.items !== undefined) fieldsOf(s.items, out);
+    if (s.values !== undefined) fieldsOf(s.values, out);
+    if (typeof s.type === 'object') fieldsOf(s.type, out);
+  }
+  return out;
+}
+
+const schemaFiles = [
+  ...readdirSync(TOPICS_DIR).filter((f) => f.endsWith('.avsc')),
+  ...readdirSync(path.join(TOPICS_DIR, 'history')).map((f) => `history/${f}`),
+];
+
+describe('item schema evolution (v1 → v2)', () => {
+  it('decodes records written with v1 using the current schema, the new field taking its default', () => {
+    const written = v1.toBuffer(v1Item);
+    const read = current.item.fromBuffer(written, current.item.createResolver(v1)) as Record<string, unknown>;
+    expect(read).toEqual({ ...v1Item, eventTimeMs: null });
+  });
+
+  it('the worker decoder reads a v1 record framed with its registry id', async () => {
+    const registry: SchemaRegistry = {
+      register: () => Promise.reject(new Error('not used')),
+      typeById: (id) => (id === 7 ? Promise.resolve(v1) : Promise.reject(new Error(`unknown id ${id}`))),
+    };
+    const decoder = new ItemDecoder({ format: 'avro', itemType: current.item, maxTextBytes: 1_000, registry });
+    const item = await decoder.decode(toWireFormat(7, v1.toBuffer(v1Item)), null, { topic: 't', partition: 0, offset: '0' });
+    expect(item).toEqual({ id: 'old-1', text: 'written by a v1 producer', metadata: { origin: 'legacy' } });
+  });
+
+  it('v2 only adds fields, each with a default', () => {
+    const before = new Set(fieldsOf(JSON.parse(readFileSync(path.join(TOPICS_DIR, 'history/spillway.items.v1.avsc'), 'utf8'))).map((f) => f.name));
+    const added = (current.item.schema() as { fields: AvroField[] }).fields.filter((f) => !before.has(f.name));
+    expect(added.map((f) => f.name)).toEqual(['eventTimeMs']);
+    const raw = JSON.parse(readFileSync(path.join(TOPICS_DIR, 'spillway.items.avsc'), 'utf8')) as { fields: AvroField[] };
+    for (const f of raw.fields.filter((g) => added.some((a) => a.name === g.name))) expect(f).toHaveProperty('default');
+  });
+});
+
+describe('the topic schemas', () => {
+  it.each(schemaFiles)('%s is valid Avro with a doc on every field', (file) => {
+    const schema = JSON.parse(readFileSync(path.join(TOPICS_DIR, file), 'utf8')) as unknown;
+    expect(() => avro.Type.forSchema(schema as avro.Schema)).not.toThrow();
+    const undocumented = fieldsOf(schema).filter((f) => typeof f.doc !== 'string' || f.doc.trim() === '');
+    expect(undocumented.map((f) => f.name)).toEqual([]);
+  });
+
+  it('topics.yaml names the default topics and existing schema files', () => {
+    const settings = loadTopicSettings();
+    expect({ input: settings.input.name, output: settings.output.name, deadLetter: settings.deadLetter.name }).toEqual(DEFAULTS.kafka.topics);
+    for (const s of Object.values(settings)) expect(schemaFiles).toContain(s.schema);
+    expect(settings.output.config['cleanup.policy']).toContain('compact');
+  });
+});
