@@ -18,6 +18,8 @@ export interface BenchAnnotation {
   costUnits: number;
   /** 'call' when the LLM was called; 'cache-…' on a hit. */
   llmSource: string;
+  /** The multiplexer's route, when it routed the item. */
+  route?: readonly string[];
 }
 
 /** One configuration of the grid. */
@@ -52,6 +54,12 @@ export interface CacheBenchOptions {
   multiplexer: readonly boolean[];
   items: number;
   seed: number;
+  /**
+   * Streams per configuration (seeds seed, seed + 1, …); results are their means. A cascade's trajectory
+   * depends on which items hit, so single runs differ by a few percent for reasons unrelated to the policy.
+   * @defaultValue 1
+   */
+  repeats?: number;
   createRunner(setup: RunSetup): Promise<BenchRunner>;
   /** Builds the cache of a run (L1 only in the benchmark: the policies are what is compared). */
   createCache(policy: CachePolicyName, cacheSize: number): AnswerCache;
@@ -73,6 +81,8 @@ export interface CacheBenchResult {
   cache_hits: number;
   /** Unique items in the stream (the most a cache of unbounded size could miss). */
   unique_items: number;
+  /** Items the multiplexer routed (0 when it is off, or when the cascade does not implement it). */
+  routed_items: number;
 }
 
 export interface CacheBenchReport {
@@ -85,9 +95,10 @@ export interface CacheBenchReport {
 /** Runs the grid; configurations run one after another (the cascade is stateful and the machine small). */
 export async function runCacheBench(options: CacheBenchOptions): Promise<CacheBenchReport> {
   const results: CacheBenchResult[] = [];
+  const repeats = options.repeats ?? 1;
   for (const alpha of options.alphas) {
-    const stream = zipfStream(options.rows.length, options.items, alpha, options.seed);
-    const uniqueItems = new Set(stream).size;
+    const streams = Array.from({ length: repeats }, (_, r) => zipfStream(options.rows.length, options.items, alpha, options.seed + r));
+    const uniqueItems = mean(streams.map((stream) => new Set(stream).size));
     for (const costRatio of options.costRatios) {
       for (const multiplexer of options.multiplexer) {
         const setups: Array<Omit<RunSetup, 'cache'>> = [{ policy: 'none', cacheSize: 0, alpha, costRatio, multiplexer, items: options.items }];
@@ -95,10 +106,22 @@ export async function runCacheBench(options: CacheBenchOptions): Promise<CacheBe
           for (const policy of options.policies) setups.push({ policy, cacheSize, alpha, costRatio, multiplexer, items: options.items });
         }
         for (const setup of setups) {
-          const cache = setup.policy === 'none' ? undefined : options.createCache(setup.policy, setup.cacheSize);
-          const result = await runOne(options, { ...setup, ...(cache === undefined ? {} : { cache }) }, stream);
-          await cache?.close();
-          const row = { ...result, unique_items: uniqueItems };
+          const runs: Array<Omit<CacheBenchResult, 'unique_items'>> = [];
+          for (const stream of streams) {
+            const cache = setup.policy === 'none' ? undefined : options.createCache(setup.policy, setup.cacheSize);
+            runs.push(await runOne(options, { ...setup, ...(cache === undefined ? {} : { cache }) }, stream));
+            await cache?.close();
+          }
+          const first = runs[0] as Omit<CacheBenchResult, 'unique_items'>;
+          const row: CacheBenchResult = {
+            ...first,
+            llm_calls: round(mean(runs.map((r) => r.llm_calls))),
+            total_cost: round(mean(runs.map((r) => r.total_cost))),
+            accuracy: round(mean(runs.map((r) => r.accuracy))),
+            cache_hits: round(mean(runs.map((r) => r.cache_hits))),
+            routed_items: round(mean(runs.map((r) => r.routed_items))),
+            unique_items: uniqueItems,
+          };
           results.push(row);
           options.onResult?.(row);
         }
@@ -108,18 +131,24 @@ export async function runCacheBench(options: CacheBenchOptions): Promise<CacheBe
   return { llm_only_cost: options.items, items: options.items, results };
 }
 
+function mean(values: readonly number[]): number {
+  return values.reduce((sum, v) => sum + v, 0) / values.length;
+}
+
 async function runOne(options: CacheBenchOptions, setup: RunSetup, stream: readonly number[]): Promise<Omit<CacheBenchResult, 'unique_items'>> {
   const runner = await options.createRunner(setup);
   let llmCalls = 0;
   let costUnits = 0;
   let correct = 0;
   let hits = 0;
+  let routed = 0;
   try {
     for (let position = 0; position < stream.length; position += 1) {
       const row = options.rows[stream[position] as number] as DatasetRow;
       const annotation = await runner.process({ id: `${row.id}#${position}`, text: row.text });
       if (annotation.llmSource === 'call') llmCalls += 1;
       if (annotation.llmSource.startsWith('cache')) hits += 1;
+      if (annotation.route !== undefined) routed += 1;
       costUnits += annotation.costUnits;
       if (annotation.labelId === row.label) correct += 1;
     }
@@ -136,6 +165,7 @@ async function runOne(options: CacheBenchOptions, setup: RunSetup, stream: reado
     total_cost: round(costUnits / runner.llmCostUnits),
     accuracy: round(correct / stream.length),
     cache_hits: hits,
+    routed_items: routed,
   };
 }
 

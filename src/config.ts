@@ -111,6 +111,11 @@ const kafkaSchema = z.object({
   transactionTimeoutMs: z.number().int().positive(),
   /** Consecutive consumer restarts after failures, without a committed batch between, before the worker gives up and exits non-zero. @defaultValue 5 */
   maxRestarts: z.number().int().min(0),
+  /**
+   * Consumer group session timeout, ms: a worker that dies is replaced in its partitions after this long.
+   * The broker accepts 6000 to 300000. @defaultValue 30000
+   */
+  sessionTimeoutMs: z.number().int().min(6_000).max(300_000),
 });
 
 const redisSchema = z.object({
@@ -214,6 +219,7 @@ export const DEFAULTS: Config = {
     partitionsConsumedConcurrently: 6,
     transactionTimeoutMs: 60_000,
     maxRestarts: 5,
+    sessionTimeoutMs: 30_000,
   },
   redis: { url: 'redis://127.0.0.1:6379', keyPrefix: 'spillway:' },
   cache: {

@@ -80,6 +80,8 @@ export class CascadeMetrics implements CascadeObserver, LiveValues {
     this.items.add(1, t);
     const llmTrace = a.stages.find((s) => s.stage === 'llm');
     const llmLabel = a.llmUnparseable ? -1 : (llmTrace?.labelId ?? (a.answeredBy === 'llm' ? a.labelId : -1));
+    // An audit checks the answer of the first small stage that kept the item (the one that would have answered).
+    let auditPending = a.audited;
     for (const trace of a.stages) {
       const children = m.stage(trace.stage);
       const counters = this.stageCounters(trace.stage);
@@ -93,8 +95,10 @@ export class CascadeMetrics implements CascadeObserver, LiveValues {
       if (trace.stage === 'llm' || llmLabel < 0 || trace.labelId < 0) continue;
       const agree = trace.labelId === llmLabel;
       this.check(trace.stage, 'overall', agree, t);
-      // An audit checks the answer the stage kept; its deferred predecessors were not what was audited.
-      if (a.audited && !trace.deferred) this.check(trace.stage, 'audited', agree, t);
+      if (auditPending && !trace.deferred) {
+        auditPending = false;
+        this.check(trace.stage, 'audited', agree, t);
+      }
     }
     const answering = m.stage(a.answeredBy);
     answering.answers.inc();

@@ -13,6 +13,9 @@ import type { RecordEncoder } from './record-codec.js';
 import { toAnnotationRecord, toDeadLetter } from './records.js';
 import type { AnnotationRecord, DeadLetterRecord, ItemProcessor, RecordOrigin, StreamObserver } from './types.js';
 
+/** How often a batch in progress offers a heartbeat (kafkajs sends one only when heartbeatInterval is due). */
+const HEARTBEAT_TICK_MS = 1_000;
+
 /** The result of one record: an output record or a dead letter. */
 type Outcome = { output: Message } | { deadLetter: Message };
 
@@ -43,15 +46,25 @@ export class BatchHandler {
   constructor(private readonly deps: BatchHandlerDeps) {}
 
   async handle(payload: EachBatchPayload): Promise<void> {
+    // Heartbeats keep the group membership alive while a long batch (LLM calls) is processed, also while
+    // it waits for one slow item; kafkajs throttles them to heartbeatInterval. A rebalance notice is acted
+    // on after the batch, by kafkajs.
+    const heartbeat = (): void => void payload.heartbeat().catch(() => undefined);
+    const ticker = setInterval(heartbeat, HEARTBEAT_TICK_MS);
+    try {
+      await this.run(payload, heartbeat);
+    } finally {
+      clearInterval(ticker);
+    }
+  }
+
+  private async run(payload: EachBatchPayload, heartbeat: () => void): Promise<void> {
     const { batch, isRunning, isStale, resolveOffset } = payload;
     const { limiter, shutdown } = this.deps;
     const messages = batch.messages;
     const outcomes: Array<Outcome | undefined> = new Array<Outcome | undefined>(messages.length);
     const tasks: Array<Promise<void>> = [];
     let failure: { err: unknown } | undefined;
-    // Heartbeats keep the group membership alive while a long batch (LLM calls) is processed;
-    // kafkajs throttles them to heartbeatInterval. A rebalance notice is acted on after the batch.
-    const heartbeat = (): void => void payload.heartbeat().catch(() => undefined);
 
     for (let i = 0; i < messages.length; i++) {
       if (shutdown.stopping || !isRunning() || isStale() || failure !== undefined) break;

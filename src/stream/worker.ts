@@ -92,10 +92,10 @@ export class StreamWorker {
     this.consumer = kafka.consumer({
       groupId: config.groupId,
       readUncommitted: false,
-      // Up to one minute of processing per batch before the group considers this member gone.
-      sessionTimeout: 30_000,
+      sessionTimeout: config.sessionTimeoutMs,
+      // A rebalance waits this long for members to finish their batches (an LLM-bound batch can be slow).
       rebalanceTimeout: 60_000,
-      heartbeatInterval: 3_000,
+      heartbeatInterval: Math.floor(config.sessionTimeoutMs / 10),
       maxBytesPerPartition: 1_048_576,
       retry: { ...KAFKA_RETRY, restartOnFailure: (err) => Promise.resolve(this.shouldRestart(err)) },
     });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { LlmHttpError } from '../../src/errors.js';
 import { CascadeMetrics } from '../../src/monitor/cascade-metrics.js';
 import { SpillwayMetrics } from '../../src/monitor/metrics.js';
-import { llmAnswer, lrAnswer, midAnswer, parseMetrics, silentLogger } from './helpers.js';
+import { llmAnswer, lrAnswer, lrAudit, midAnswer, parseMetrics, silentLogger } from './helpers.js';
 
 function setup() {
   const metrics = new SpillwayMetrics(new Registry());
@@ -38,6 +38,33 @@ describe('CascadeMetrics', () => {
     expect(m.get('spillway_items_total{outcome="answered",stage="lr"}')).toBe(2);
     expect(m.get('spillway_items_total{outcome="deferred",stage="lr"}')).toBe(1);
     expect(m.get('spillway_cost_units_total')).toBe(13);
+  });
+
+  describe('when an item is audited', () => {
+    const trace = (stage: string, labelId: number, deferred: boolean) => ({ stage, labelId, deferred, pDefer: 0.5 });
+    const audited = (stages: ReturnType<typeof trace>[]) => ({ ...lrAudit(0, 1), stages: [...stages, trace('llm', 1, false)] });
+
+    it("checks the first small stage that kept it, not the stages it deferred from or the ones after", async () => {
+      const { observer, scrape } = setup();
+      observer.onAnnotation(audited([trace('lr', 1, true), trace('mid', 1, false)]));
+      observer.onAnnotation(audited([trace('lr', 0, false), trace('mid', 1, false)]));
+      const m = await scrape();
+      expect(m.get('spillway_agreement_checks_total{kind="audited",outcome="agree",stage="mid"}')).toBe(1);
+      expect(m.get('spillway_agreement_checks_total{kind="audited",outcome="disagree",stage="mid"}')).toBe(0);
+      expect(m.get('spillway_agreement_checks_total{kind="audited",outcome="disagree",stage="lr"}')).toBe(1);
+      expect(m.get('spillway_agreement_checks_total{kind="audited",outcome="agree",stage="lr"}')).toBe(0);
+      // Every comparison still counts towards overall agreement.
+      expect(m.get('spillway_agreement_checks_total{kind="overall",outcome="agree",stage="lr"}')).toBe(1);
+      expect(m.get('spillway_agreement_checks_total{kind="overall",outcome="agree",stage="mid"}')).toBe(2);
+    });
+
+    it('checks nothing as audited when every small stage deferred it', async () => {
+      const { observer } = setup();
+      observer.onAnnotation(audited([trace('lr', 1, true), trace('mid', 1, true)]));
+      const lr = observer.status().windows.all.stages.lr!;
+      expect(lr.agreement.audited.n).toBe(0);
+      expect(lr.agreement.overall.n).toBe(1);
+    });
   });
 
   it('prices the LLM-only run with the configured cost of one call', async () => {

@@ -95,9 +95,10 @@ describe(`spillway run on ${ITEMS} ISEAR items${REAL_CASCADE ? ' with the cascad
   it('survives two SIGKILLs mid-stream: still exactly one committed annotation per id, none missing', async () => {
     topics = await createTestTopics(admin, 'kill', 6);
     const t = topics;
-    const config = workerConfig(t, llm?.url, { maxInFlight: 64 });
-    // Paced input (10 s) so the kills land mid-stream whatever the processing speed.
-    const produced = produceIsear(t, config, 500);
+    // A short session: the group replaces a killed worker after 6 s instead of 30.
+    const config = workerConfig(t, llm?.url, { maxInFlight: 64, sessionTimeoutMs: 6_000 });
+    // Paced input (20 s) so the kills land mid-stream whatever the processing speed.
+    const produced = produceIsear(t, config, 250);
     for (const threshold of [1_000, 2_500]) {
       const victim = start(config, 0);
       await waitFor(`${threshold} offsets committed`, async () => (await committedCount(admin, t.groupId, t.input)) >= threshold, 240_000, 20);

@@ -4,18 +4,16 @@
  * LRU, GDSF and LEC at several sizes, with and without the multiplexer; prints LLM calls, total cost (in LLM
  * calls) and accuracy against gold, plus the false-hit rates of exact and near-duplicate reuse on the dataset.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { runCacheBench, type BenchRunner, type CacheBenchReport, type RunSetup } from '../../../bench/cache-bench.js';
 import { measureReuse, type ReuseStats } from '../../../bench/cache-near-duplicates.js';
 import { readDataset } from '../../../bench/cache-stream.js';
-import { createCache, type AnswerCache, type CachePolicyName } from '../../cache/index.js';
+import { createCache, type CachePolicyName } from '../../cache/index.js';
 import { loadConfig, parseConfig, type Config } from '../../config.js';
-import { createCascade } from '../../cascade/index.js';
-import { ConfigError } from '../../errors.js';
-import { loadTask, OpenAiTeacher, startReplayServer } from '../../llm/index.js';
+import { loadWordVectors, type WordVectors } from '../../cascade/index.js';
+import { startReplayServer } from '../../llm/index.js';
+import { buildCascade } from '../build-cascade.js';
 import { createRootLogger, type Logger } from '../logger.js';
 
 interface BenchCacheFlags {
@@ -29,18 +27,9 @@ interface BenchCacheFlags {
   multiplexer: 'both' | 'on' | 'off';
   items: number;
   seed: number;
+  repeats: number;
   json?: boolean;
 }
-
-/** The cascade as far as the benchmark uses it. */
-interface BuildCascadeModule {
-  buildCascade(
-    config: Readonly<Config>,
-    logger: Logger,
-    options?: { cache?: AnswerCache },
-  ): Promise<{ cascade: { process(item: { id: string; text: string }): Promise<BenchRunnerAnnotation>; close(): Promise<void> } }>;
-}
-type BenchRunnerAnnotation = Awaited<ReturnType<BenchRunner['process']>>;
 
 function numberList(min: number): (raw: string) => number[] {
   return (raw) => {
@@ -62,57 +51,38 @@ function integer(raw: string): number {
   return n;
 }
 
-/** The built cascade as the benchmark drives it. */
-type BenchCascade = { process(item: { id: string; text: string }): Promise<BenchRunnerAnnotation>; close(): Promise<void> };
-
 /**
- * Builds the run's cascade with `buildCascade` (src/cli/build-cascade.ts, which wires the multiplexer), or,
- * while that module is missing, with `createCascade` directly (no multiplexer: such runs are refused).
+ * A fresh cascade per run (nothing restored, nothing saved), wired to the replay server and the run's cache;
+ * the pretrained vectors are loaded once and shared.
  */
-async function buildBenchCascade(config: Readonly<Config>, cache: AnswerCache | undefined, logger: Logger): Promise<BenchCascade> {
-  // Loaded lazily, as `run` does. TODO(#4): a static import once src/cli/build-cascade.ts lands.
-  const specifier = '../build-cascade.js';
-  let module: BuildCascadeModule | undefined;
-  try {
-    module = (await import(specifier)) as BuildCascadeModule;
-  } catch (err: unknown) {
-    if ((err as { code?: unknown }).code !== 'ERR_MODULE_NOT_FOUND') throw err;
-  }
-  if (module !== undefined) return (await module.buildCascade(config, logger, cache === undefined ? {} : { cache })).cascade;
-  if (config.cache.multiplexer) throw new ConfigError([{ key: 'cache.multiplexer', value: true, message: 'needs src/cli/build-cascade.ts; run with --multiplexer off' }]);
-  const task = loadTask(config.task ?? '');
-  return createCascade({
-    task,
-    teacher: OpenAiTeacher.fromConfig(task, config.llm, logger),
-    config: config.cascade,
-    llm: config.llm,
-    models: config.models,
-    restore: false,
-    logger,
-    ...(cache === undefined ? {} : { cache }),
-  });
-}
-
-/** A fresh cascade per run (its own models dir), wired to the replay server and the run's cache. */
-async function cascadeRunner(base: Readonly<Config>, taskPath: string, llmUrl: string, teacher: string, setup: RunSetup, logger: Logger): Promise<BenchRunner> {
-  const modelsDir = await mkdtemp(path.join(tmpdir(), 'spillway-bench-cache-'));
+async function cascadeRunner(base: Readonly<Config>, shared: SharedParts, setup: RunSetup, logger: Logger): Promise<BenchRunner> {
   const config = parseConfig({
     ...base,
-    task: taskPath,
-    llm: { ...base.llm, baseUrl: llmUrl, model: teacher, costUnits: setup.costRatio * base.cascade.midCostUnits },
+    task: shared.taskPath,
+    llm: { ...base.llm, baseUrl: shared.llmUrl, model: shared.teacher, costUnits: setup.costRatio * base.cascade.midCostUnits },
     cascade: { ...base.cascade, horizonItems: setup.items },
-    models: { ...base.models, dir: modelsDir, saveEveryItems: 0 },
+    models: { ...base.models, saveEveryItems: 0 },
     cache: { ...base.cache, enabled: setup.cache !== undefined, multiplexer: setup.multiplexer, redisTier: false },
   });
-  const cascade = await buildBenchCascade(config, setup.cache, logger);
+  const { cascade } = await buildCascade(config, logger, {
+    restore: false,
+    vectors: shared.vectors,
+    ...(setup.cache === undefined ? {} : { cache: setup.cache }),
+  });
   return {
     llmCostUnits: config.llm.costUnits,
     process: (item) => cascade.process(item),
-    close: async () => {
-      await cascade.close();
-      await rm(modelsDir, { recursive: true, force: true });
-    },
+    // drain, not close: close() saves model state, which a benchmark run must not leave behind.
+    close: () => cascade.drain(),
   };
+}
+
+/** What every run shares: the replay server, the task and the word vectors. */
+interface SharedParts {
+  taskPath: string;
+  llmUrl: string;
+  teacher: string;
+  vectors: WordVectors | null;
 }
 
 function printTable(dataset: string, report: CacheBenchReport, reuse: ReuseStats): void {
@@ -142,6 +112,7 @@ export function register(program: Command): void {
     .option('--multiplexer <mode>', 'both, on or off', 'both')
     .option('--items <n>', 'items per stream', integer, 2000)
     .option('--seed <n>', 'seed of the streams', integer, 42)
+    .option('--repeats <n>', 'streams per configuration (seeds seed, seed+1, …); figures are their means', integer, 1)
     .option('--json', 'print one JSON object instead of a table')
     .action(async (flags: BenchCacheFlags) => {
       const base = loadConfig(flags.config === undefined ? {} : { file: flags.config });
@@ -154,6 +125,8 @@ export function register(program: Command): void {
       const rows = readDataset(flags.dataset);
       const reuse = measureReuse(flags.dataset, teacher, [0.7, 0.8, 0.9]);
       const server = await startReplayServer({ dataset: flags.dataset, teacher, task: taskPath, port: 0, logger: quiet });
+      const vectors = base.cascade.stages.includes('mid') && base.cascade.pretrainedVectors ? (loadWordVectors(100_000, quiet) ?? null) : null;
+      const shared: SharedParts = { taskPath, llmUrl: server.url, teacher, vectors };
       try {
         const report = await runCacheBench({
           rows,
@@ -164,10 +137,14 @@ export function register(program: Command): void {
           multiplexer: flags.multiplexer === 'both' ? [false, true] : [flags.multiplexer === 'on'],
           items: flags.items,
           seed: flags.seed,
-          createRunner: (setup) => cascadeRunner(base, taskPath, server.url, teacher, setup, quiet),
+          repeats: flags.repeats,
+          createRunner: (setup) => cascadeRunner(base, shared, setup, quiet),
           createCache: (policy, size) =>
             createCache({ cache: { ...base.cache, policy, redisTier: false, nearDuplicates: false }, redis: base.redis }, quiet, { maxEntries: size }),
-          onResult: (result) => logger.info(result, 'bench-cache run done'),
+          onResult: (result) => {
+            logger.info(result, 'bench-cache run done');
+            if (result.multiplexer && result.routed_items === 0) logger.warn({ alpha: result.alpha, policy: result.policy }, 'multiplexer requested but the cascade routed no item');
+          },
         });
         if (flags.json === true) process.stdout.write(`${JSON.stringify({ dataset: path.basename(flags.dataset), ...report, near_duplicates: reuse })}\n`);
         else printTable(flags.dataset, report, reuse);

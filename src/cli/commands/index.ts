@@ -3,6 +3,8 @@
  * `register(program: Command): void`; add one import and one entry per command.
  */
 import type { Command } from 'commander';
+import * as start from './start.js';
+import * as bench from './bench.js';
 import * as replayLlm from './replay-llm.js';
 import * as monitor from './monitor.js';
 import * as run from './run.js';
@@ -15,7 +17,7 @@ interface CommandModule {
   register(program: Command): void;
 }
 
-const commands: CommandModule[] = [replayLlm, monitor, run, produce, consume, topics, benchCache];
+const commands: CommandModule[] = [start, bench, replayLlm, monitor, run, produce, consume, topics, benchCache];
 
 export function registerCommands(program: Command): void {
   for (const command of commands) command.register(program);

@@ -31,10 +31,6 @@ interface ProcessorModule {
   createProcessor(config: Readonly<Config>, logger: Logger): Promise<Pipeline>;
 }
 
-interface BuildCascadeModule {
-  buildCascade(config: Readonly<Config>, logger: Logger): Promise<{ cascade: { process: ItemProcessor; close(): Promise<void> } }>;
-}
-
 function instance(raw: string): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected an integer ≥ 0');
@@ -43,9 +39,7 @@ function instance(raw: string): number {
 
 async function cascadePipeline(config: Readonly<Config>, logger: Logger): Promise<Pipeline> {
   // Loaded lazily so `run --processor` (tests, benchmarks) does not pay for tfjs.
-  // TODO(#3): a static type import once src/cli/build-cascade.ts lands.
-  const specifier = '../build-cascade.js';
-  const { buildCascade } = (await import(specifier)) as BuildCascadeModule;
+  const { buildCascade } = await import('../build-cascade.js');
   const { cascade } = await buildCascade(config, logger);
   return { process: (item) => cascade.process(item), close: () => cascade.close() };
 }

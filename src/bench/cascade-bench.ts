@@ -1,0 +1,218 @@
+/**
+ * The cascade benchmark: streams a labelled dataset through the real cascade and the real LLM client,
+ * talking HTTP to the replay server, at several LLM budgets, beside two baselines run on the same stream:
+ *  - "threshold": the same stages and online training, deferring on a fixed confidence signal (1 − max p)
+ *    whose cutoff the same budget controller sets;
+ *  - "llm-only": a budget's share of items (seeded, spread over the stream) sent to the LLM, the others
+ *    answered with the LLM's most frequent answer so far; at budget 1 this is the LLM alone.
+ * Items are processed one at a time, in stream order, so every strategy learns strictly online.
+ */
+import type { Logger } from 'pino';
+import { BudgetController } from '../cascade/budget-controller.js';
+import { createCascade } from '../cascade/create-cascade.js';
+import { Rng } from '../cascade/rng.js';
+import type { WordVectors } from '../cascade/word-vectors.js';
+import type { Config } from '../config.js';
+import { loadTask, OpenAiTeacher, startReplayServer, type LlmAnswer, type Task, type Teacher } from '../llm/index.js';
+import { classificationReport } from './classification-report.js';
+import type { LabelledItem } from './labelled-stream.js';
+import { paperPoint } from './paper-results.js';
+
+export type Strategy = 'learned' | 'threshold' | 'llm-only';
+
+/** One row of the report (snake_case: it is the `--json` contract). */
+export interface StrategyResult {
+  strategy: Strategy;
+  budget: number;
+  items: number;
+  llm_calls: number;
+  llm_share: number;
+  accuracy: number;
+  macro_f1: number;
+  balanced_accuracy: number;
+  recall: number[];
+  agreement: number;
+  /** Share of items answered by each stage: [lr, mid, llm]. */
+  stage_share: number[];
+  cost_units: number;
+  /** Items per second of the cascade itself, time waiting on the LLM excluded. */
+  items_per_s: number;
+  positive_recall?: number;
+  positive_precision?: number;
+  positive_f1?: number;
+  /** The paper's accuracy at this budget, when it reports one. */
+  paper_accuracy?: number;
+  paper_positive_recall?: number;
+}
+
+export interface BenchReport {
+  dataset: string;
+  task: string;
+  teacher: string;
+  items: number;
+  sample: number;
+  seed: number;
+  backend?: string;
+  results: StrategyResult[];
+}
+
+export interface CascadeBenchOptions {
+  dataset: string;
+  taskPath: string;
+  teacher: string;
+  stream: LabelledItem[];
+  sample: number;
+  seed: number;
+  budgets: number[];
+  strategies: Strategy[];
+  /** Base configuration; the bench overrides the budget, policy and horizon per run. */
+  config: Readonly<Config>;
+  logger: Logger;
+  vectors?: WordVectors | null;
+  onItem?: () => void;
+}
+
+/** Counts the time spent inside the LLM client, so the cascade's own speed can be reported. */
+class TimedTeacher implements Teacher {
+  busyMs = 0;
+
+  constructor(private readonly inner: Teacher) {}
+
+  get model(): string {
+    return this.inner.model;
+  }
+
+  async classify(text: string, signal?: AbortSignal): Promise<LlmAnswer> {
+    const started = performance.now();
+    try {
+      return await this.inner.classify(text, signal);
+    } finally {
+      this.busyMs += performance.now() - started;
+    }
+  }
+}
+
+/** Runs every strategy at every budget; one replay server serves them all. */
+export async function runCascadeBench(options: CascadeBenchOptions): Promise<BenchReport> {
+  const task = loadTask(options.taskPath);
+  const server = await startReplayServer({ dataset: options.dataset, task, teacher: options.teacher, port: 0, seed: options.seed });
+  try {
+    const results: StrategyResult[] = [];
+    const runs: Array<[Strategy, number]> = [];
+    for (const budget of options.budgets) for (const s of options.strategies) runs.push([s, budget]);
+    if (options.strategies.includes('llm-only')) runs.push(['llm-only', 1]);
+    for (const [strategy, budget] of runs) {
+      const teacher = new TimedTeacher(
+        new OpenAiTeacher({ task, baseUrl: server.url, model: options.teacher, timeoutMs: 10_000, maxRetries: 3, retryBaseMs: 50, retryMaxMs: 1000, logprobs: false }),
+      );
+      const row = strategy === 'llm-only' ? await runLlmOnly(options, task, teacher, budget) : await runCascade(options, task, teacher, strategy, budget);
+      results.push(row);
+      options.logger.debug({ strategy, budget, accuracy: row.accuracy }, 'bench run done');
+    }
+    return { dataset: options.dataset, task: task.name, teacher: options.teacher, items: options.stream.length, sample: options.sample, seed: options.seed, results };
+  } finally {
+    await server.close();
+  }
+}
+
+async function runCascade(options: CascadeBenchOptions, task: Task, teacher: TimedTeacher, strategy: Strategy, budget: number): Promise<StrategyResult> {
+  const stream = options.stream;
+  const config = {
+    ...options.config.cascade,
+    llmBudget: budget,
+    horizonItems: stream.length,
+    policy: strategy === 'threshold' ? ('threshold' as const) : ('learned' as const),
+  };
+  const cascade = await createCascade({
+    task,
+    teacher,
+    config,
+    llm: { concurrency: 1, costUnits: options.config.llm.costUnits },
+    models: options.config.models,
+    logger: options.logger,
+    restore: false,
+    ...(options.vectors === undefined ? {} : { vectors: options.vectors }),
+  });
+  const predicted: number[] = [];
+  const answeredBy = { lr: 0, mid: 0, llm: 0 };
+  let calls = 0;
+  let cost = 0;
+  const started = performance.now();
+  for (const item of stream) {
+    const a = await cascade.process({ id: item.id, text: item.text });
+    predicted.push(a.labelId);
+    answeredBy[a.answeredBy]++;
+    if (a.llmCalled) calls++;
+    cost += a.costUnits;
+    options.onItem?.();
+  }
+  const ownMs = performance.now() - started - teacher.busyMs;
+  return resultRow(options, task, strategy, budget, predicted, calls, [answeredBy.lr, answeredBy.mid, answeredBy.llm], cost, ownMs);
+}
+
+async function runLlmOnly(options: CascadeBenchOptions, task: Task, teacher: TimedTeacher, budget: number): Promise<StrategyResult> {
+  const stream = options.stream;
+  const controller = new BudgetController({ budget, horizonItems: stream.length, warmupItems: 0 });
+  const rng = new Rng(options.seed);
+  const seen = new Array<number>(task.labels.length).fill(0);
+  const predicted: number[] = [];
+  let calls = 0;
+  let llmAnswered = 0;
+  const started = performance.now();
+  for (const item of stream) {
+    // A uniform score makes the controller pick a random budget-sized share, paced over the stream.
+    let label: number | null = null;
+    if (controller.decide(rng.next())) {
+      calls++;
+      label = (await teacher.classify(item.text)).labelId;
+    }
+    if (label !== null) {
+      seen[label] = (seen[label] as number) + 1;
+      llmAnswered++;
+    }
+    predicted.push(label ?? seen.indexOf(Math.max(...seen)));
+    options.onItem?.();
+  }
+  const ownMs = performance.now() - started - teacher.busyMs;
+  const costUnits = calls * options.config.llm.costUnits;
+  return resultRow(options, task, 'llm-only', budget, predicted, calls, [0, 0, llmAnswered], costUnits, ownMs);
+}
+
+function resultRow(options: CascadeBenchOptions, task: Task, strategy: Strategy, budget: number, predicted: number[], calls: number, byStage: number[], cost: number, ownMs: number): StrategyResult {
+  const stream = options.stream;
+  const n = stream.length;
+  const report = classificationReport(
+    predicted,
+    stream.map((i) => i.label),
+    stream.map((i) => i.llm[options.teacher] ?? -1),
+    task.labels.length,
+    task.positiveLabel,
+  );
+  const round = (x: number, d = 4): number => Number(x.toFixed(d));
+  const row: StrategyResult = {
+    strategy,
+    budget,
+    items: n,
+    llm_calls: calls,
+    llm_share: round(calls / n),
+    accuracy: round(report.accuracy),
+    macro_f1: round(report.macroF1),
+    balanced_accuracy: round(report.balancedAccuracy),
+    recall: report.recall.map((r) => round(r)),
+    agreement: round(report.agreement),
+    stage_share: byStage.map((c) => round(c / n)),
+    cost_units: cost,
+    items_per_s: Math.round(n / (Math.max(ownMs, 1e-3) / 1000)),
+  };
+  if (report.positive !== undefined) {
+    row.positive_recall = round(report.positive.recall);
+    row.positive_precision = round(report.positive.precision);
+    row.positive_f1 = round(report.positive.f1);
+  }
+  const paper = strategy === 'learned' && options.sample === 0.5 ? paperPoint(task.name, budget) : undefined;
+  if (paper !== undefined) {
+    row.paper_accuracy = paper.accuracy / 100;
+    if (paper.positiveRecall !== undefined) row.paper_positive_recall = paper.positiveRecall / 100;
+  }
+  return row;
+}

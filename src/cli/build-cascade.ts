@@ -1,0 +1,55 @@
+/**
+ * Wires a Cascade from the configuration: the task file, the LLM client (when an endpoint is configured),
+ * an optional cache and observer, and saved model state. Shared by `start`, `run` and the benchmarks.
+ */
+import type { Logger } from 'pino';
+import type { AnswerCache } from '../cache/types.js';
+import { createCascade, type Cascade, type WordVectors } from '../cascade/index.js';
+import type { Config } from '../config.js';
+import { ConfigError } from '../errors.js';
+import { loadTask, OpenAiTeacher, type Task, type Teacher } from '../llm/index.js';
+import type { CascadeObserver } from '../monitor/cascade-observer.js';
+
+export interface BuildCascadeOptions {
+  cache?: AnswerCache;
+  observer?: CascadeObserver;
+  /** A teacher to use instead of the configured endpoint (the embedded demo's simulated one). */
+  teacher?: Teacher;
+  /** A task to use instead of `config.task`. */
+  task?: Task;
+  /** Restore saved state from `models.dir`. @defaultValue true */
+  restore?: boolean;
+  /** Shared pretrained vectors (null: none). */
+  vectors?: WordVectors | null;
+}
+
+export interface BuiltCascade {
+  cascade: Cascade;
+  task: Task;
+  teacher?: Teacher;
+}
+
+/** Loads the task and the LLM client named by the configuration, then creates (or restores) the cascade. */
+export async function buildCascade(config: Readonly<Config>, logger: Logger, options: BuildCascadeOptions = {}): Promise<BuiltCascade> {
+  const task = options.task ?? loadConfiguredTask(config);
+  const teacher = options.teacher ?? (config.llm.baseUrl === undefined ? undefined : OpenAiTeacher.fromConfig(task, config.llm, logger.child({ module: 'llm' })));
+  if (teacher === undefined) logger.warn('no LLM endpoint configured: the small stages answer everything and nothing is learned');
+  const cascade = await createCascade({
+    task,
+    ...(teacher === undefined ? {} : { teacher }),
+    config: config.cascade,
+    llm: { concurrency: config.llm.concurrency, costUnits: config.llm.costUnits },
+    models: config.models,
+    logger,
+    ...(options.cache === undefined ? {} : { cache: options.cache }),
+    ...(options.observer === undefined ? {} : { observer: options.observer }),
+    ...(options.restore === undefined ? {} : { restore: options.restore }),
+    ...(options.vectors === undefined ? {} : { vectors: options.vectors }),
+  });
+  return { cascade, task, ...(teacher === undefined ? {} : { teacher }) };
+}
+
+function loadConfiguredTask(config: Readonly<Config>): Task {
+  if (config.task === undefined) throw new ConfigError([{ key: 'task', message: 'no task file: pass --task F, set SPILLWAY_TASK, or `task:` in the config file' }]);
+  return loadTask(config.task);
+}
