@@ -10,6 +10,7 @@
 import type { AnswerCache, CachePolicyName } from '../src/cache/index.js';
 import type { DatasetRow } from './cache-stream.js';
 import { zipfStream } from './cache-stream.js';
+import { simulateTrace, type TraceStep } from './cache-trace.js';
 
 /** What the benchmark reads of an answered item (the cascade's Annotation has these fields). */
 export interface BenchAnnotation {
@@ -85,16 +86,31 @@ export interface CacheBenchResult {
   routed_items: number;
 }
 
+/** A policy replayed over the no-cache run's trace (see cache-trace.ts); costs in LLM calls. */
+export interface TraceBenchResult {
+  policy: CachePolicyName;
+  cache_size: number;
+  alpha: number;
+  cost_ratio: number;
+  multiplexer: boolean;
+  llm_calls: number;
+  total_cost: number;
+  cache_hits: number;
+}
+
 export interface CacheBenchReport {
   /** Cost of sending every item to the LLM, in LLM calls: the stream length. */
   llm_only_cost: number;
   items: number;
   results: CacheBenchResult[];
+  /** The same policies and sizes replayed over each no-cache run (first stream), the cascade held fixed. */
+  trace_simulation: TraceBenchResult[];
 }
 
 /** Runs the grid; configurations run one after another (the cascade is stateful and the machine small). */
 export async function runCacheBench(options: CacheBenchOptions): Promise<CacheBenchReport> {
   const results: CacheBenchResult[] = [];
+  const traced: TraceBenchResult[] = [];
   const repeats = options.repeats ?? 1;
   for (const alpha of options.alphas) {
     const streams = Array.from({ length: repeats }, (_, r) => zipfStream(options.rows.length, options.items, alpha, options.seed + r));
@@ -109,8 +125,10 @@ export async function runCacheBench(options: CacheBenchOptions): Promise<CacheBe
           const runs: Array<Omit<CacheBenchResult, 'unique_items'>> = [];
           for (const stream of streams) {
             const cache = setup.policy === 'none' ? undefined : options.createCache(setup.policy, setup.cacheSize);
-            runs.push(await runOne(options, { ...setup, ...(cache === undefined ? {} : { cache }) }, stream));
+            const trace: RecordedTrace = { steps: [], llmCostUnits: 1 };
+            runs.push(await runOne(options, { ...setup, ...(cache === undefined ? {} : { cache }) }, stream, trace));
             await cache?.close();
+            if (setup.policy === 'none' && stream === streams[0]) traced.push(...replay(options, setup, trace));
           }
           const first = runs[0] as Omit<CacheBenchResult, 'unique_items'>;
           const row: CacheBenchResult = {
@@ -128,15 +146,35 @@ export async function runCacheBench(options: CacheBenchOptions): Promise<CacheBe
       }
     }
   }
-  return { llm_only_cost: options.items, items: options.items, results };
+  return { llm_only_cost: options.items, items: options.items, results, trace_simulation: traced };
+}
+
+/** The per-item record of one run, for the trace simulation. */
+interface RecordedTrace {
+  steps: TraceStep[];
+  llmCostUnits: number;
+}
+
+function replay(options: CacheBenchOptions, setup: Omit<RunSetup, 'cache'>, trace: RecordedTrace): TraceBenchResult[] {
+  const out: TraceBenchResult[] = [];
+  const { llmCostUnits } = trace;
+  for (const cacheSize of options.cacheSizes) {
+    for (const policy of options.policies) {
+      const r = simulateTrace(trace.steps, policy, cacheSize);
+      out.push({ policy, cache_size: cacheSize, alpha: setup.alpha, cost_ratio: setup.costRatio, multiplexer: setup.multiplexer,
+        llm_calls: r.llm_calls, total_cost: round(r.cost_units / llmCostUnits), cache_hits: r.cache_hits });
+    }
+  }
+  return out;
 }
 
 function mean(values: readonly number[]): number {
   return values.reduce((sum, v) => sum + v, 0) / values.length;
 }
 
-async function runOne(options: CacheBenchOptions, setup: RunSetup, stream: readonly number[]): Promise<Omit<CacheBenchResult, 'unique_items'>> {
+async function runOne(options: CacheBenchOptions, setup: RunSetup, stream: readonly number[], trace: RecordedTrace): Promise<Omit<CacheBenchResult, 'unique_items'>> {
   const runner = await options.createRunner(setup);
+  trace.llmCostUnits = runner.llmCostUnits;
   let llmCalls = 0;
   let costUnits = 0;
   let correct = 0;
@@ -151,6 +189,7 @@ async function runOne(options: CacheBenchOptions, setup: RunSetup, stream: reado
       if (annotation.route !== undefined) routed += 1;
       costUnits += annotation.costUnits;
       if (annotation.labelId === row.label) correct += 1;
+      trace.steps.push({ row: stream[position] as number, costUnits: annotation.costUnits, llmCalled: annotation.llmSource === 'call' });
     }
   } finally {
     await runner.close();

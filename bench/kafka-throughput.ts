@@ -112,6 +112,7 @@ async function worker(admin: Admin, topics: { input: string; output: string; dea
   const start = performance.now();
   let peak = 0;
   await waitFor('the worker to drain the backlog', async () => {
+    if (child.child.exitCode !== null) throw new Error(`worker exited with ${child.child.exitCode}:\n${child.stderr().slice(-3_000)}`);
     peak = Math.max(peak, peakRssMiB(child.child.pid ?? 0));
     return (await committedCount(admin, groupId, topics.input)) >= ITEMS;
   }, 900_000, 20);

@@ -7,10 +7,10 @@
  * bounded pool, and the learning from an LLM answer happens when that answer arrives.
  */
 import type { Logger } from 'pino';
-import type { AnswerCache, CacheHit } from '../cache/types.js';
+import type { AnswerCache, CacheHit } from '../cache/index.js';
 import type { CascadeConfig } from '../config.js';
 import type { LlmAnswer, Task, Teacher } from '../llm/types.js';
-import type { CascadeObserver } from '../monitor/cascade-observer.js';
+import type { CascadeObserver } from '../monitor/index.js';
 import { BudgetController } from './budget-controller.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import type { StageSignal } from './deferral-policy.js';
@@ -74,6 +74,7 @@ export class Cascade {
   private readonly inFlight = new Set<Promise<Annotation>>();
   private readonly saver: ((parts: CascadeParts) => Promise<void>) | undefined;
   private saving: Promise<void> = Promise.resolve();
+  private reportedThreshold = Number.NaN;
 
   /** Use createCascade(); `saver` persists the parts (absent: save() is a no-op). */
   constructor(options: CascadeOptions, parts: CascadeParts, saver?: (parts: CascadeParts) => Promise<void>) {
@@ -163,11 +164,13 @@ export class Cascade {
     if (walk.exitAt >= 0 || teacher === undefined || cached !== undefined) {
       budget.decide(-Infinity); // answered early, no LLM, or its answer is known to be unparseable
     } else if (budget.decide(last.pDefer, forced)) {
-      last.deferred = true;
+      // As above: a forced call is not the policy's deferral unless the gate would have sent it anyway.
+      last.deferred = !forced || last.pDefer > budget.threshold;
       cost += this.options.llm.costUnits;
       llm = await this.callLlm(teacher, item);
       if (llm.labelId !== null) this.learn(ctx, walk.signals, walk.traces, llm.labelId);
     }
+    this.reportBudget();
     // Audited: sent to the LLM as a random sample (exploration or audit), not because the policy deferred it.
     const audited = forced && !warmingUp && llm?.source === 'call';
     return this.annotate(item, walk.traces, walk.exitAt, llm, audited, cost, started);
@@ -195,11 +198,22 @@ export class Cascade {
       const next = stages[i + 1];
       // An earlier stage answers when its disagreement risk is below what the LLM gate would accept,
       // less μ × the next stage's cost (the price of asking it).
-      const defer = next !== undefined && (forceDefer || pDefer > budget.threshold * cfg.earlyExitFactor + cfg.deferralCostWeight * next.costUnits);
-      traces.push({ stage: stage.name, labelId, confidence: probs[labelId] as number, pDefer, deferred: defer });
-      if (next !== undefined && !defer) return { traces, signals, exitAt: i, cost };
+      // `deferred` records the policy's own decision; a forced item (warm-up, exploration, audit) walks on
+      // regardless, so audits can compare the stage that would have answered with the LLM.
+      const policyDefers = next !== undefined && pDefer > budget.threshold * cfg.earlyExitFactor + cfg.deferralCostWeight * next.costUnits;
+      traces.push({ stage: stage.name, labelId, confidence: probs[labelId] as number, pDefer, deferred: policyDefers });
+      if (next !== undefined && !policyDefers && !forceDefer) return { traces, signals, exitAt: i, cost };
     }
     return { traces, signals, exitAt: -1, cost };
+  }
+
+  /** Tells the observer when the LLM gate's threshold has moved by a point or more. */
+  private reportBudget(): void {
+    const observer = this.options.observer;
+    const budget = this.parts.budget;
+    if (observer === undefined || Math.abs(budget.threshold - this.reportedThreshold) < 0.01) return;
+    this.reportedThreshold = budget.threshold;
+    observer.onBudgetChange(budget.threshold, budget.llmShare);
   }
 
   private async lookupCache(text: string, teacher: Teacher): Promise<CacheHit | undefined> {
@@ -218,6 +232,7 @@ export class Cascade {
       this.options.observer?.onLlmError(err);
       return { labelId: null, source: 'call', failed: true };
     }
+    this.options.observer?.onLlmLatency?.(answer.latencyMs / 1000);
     if (answer.labelId === null) this.counters.unparseable++;
     const cache = this.options.cache;
     if (cache !== undefined) {

@@ -3,12 +3,12 @@
  * an optional cache and observer, and saved model state. Shared by `start`, `run` and the benchmarks.
  */
 import type { Logger } from 'pino';
-import type { AnswerCache } from '../cache/types.js';
+import type { AnswerCache } from '../cache/index.js';
 import { createCascade, type Cascade, type WordVectors } from '../cascade/index.js';
 import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { loadTask, OpenAiTeacher, type Task, type Teacher } from '../llm/index.js';
-import type { CascadeObserver } from '../monitor/cascade-observer.js';
+import type { CascadeObserver } from '../monitor/index.js';
 
 export interface BuildCascadeOptions {
   cache?: AnswerCache;

@@ -7,7 +7,7 @@
  * outputs exactly when its offsets are committed. Batches of several partitions that finish together
  * share one transaction (group commit): a commit costs a few broker round trips, whatever its size.
  */
-import type { Admin, Consumer, Message, Producer, Transaction } from 'kafkajs';
+import type { Admin, Consumer, Message, Producer, TopicMessages, Transaction } from 'kafkajs';
 import type { Logger } from 'pino';
 
 /** One partition's contribution to a commit. */
@@ -33,13 +33,38 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
-function topicMessages(entries: readonly PartitionCommit[], outputTopic: string, deadLetterTopic: string) {
-  const outputs = entries.flatMap((e) => e.outputs);
-  const deadLetters = entries.flatMap((e) => e.deadLetters);
-  const out = [];
-  if (outputs.length > 0) out.push({ topic: outputTopic, messages: outputs });
-  if (deadLetters.length > 0) out.push({ topic: deadLetterTopic, messages: deadLetters });
-  return out;
+/**
+ * Bytes of record payload per produce request. The broker refuses a record batch over message.max.bytes
+ * (1 MiB by default) and kafkajs sends one batch per partition per request, so a large commit is split
+ * into several sends (all inside the same transaction).
+ */
+const MAX_REQUEST_BYTES = 512 * 1024;
+
+function sizeOf(m: Message): number {
+  const key = m.key === null || m.key === undefined ? 0 : m.key.length;
+  const value = m.value === null ? 0 : m.value.length;
+  return key + value + 64;
+}
+
+/** The outputs and dead letters of `entries`, as produce requests of at most ~MAX_REQUEST_BYTES each. */
+function produceRequests(entries: readonly PartitionCommit[], outputTopic: string, deadLetterTopic: string): TopicMessages[][] {
+  const requests: TopicMessages[][] = [];
+  for (const [topic, messages] of [[outputTopic, entries.flatMap((e) => e.outputs)], [deadLetterTopic, entries.flatMap((e) => e.deadLetters)]] as const) {
+    let chunk: Message[] = [];
+    let bytes = 0;
+    for (const m of messages) {
+      const size = sizeOf(m);
+      if (chunk.length > 0 && bytes + size > MAX_REQUEST_BYTES) {
+        requests.push([{ topic, messages: chunk }]);
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(m);
+      bytes += size;
+    }
+    if (chunk.length > 0) requests.push([{ topic, messages: chunk }]);
+  }
+  return requests;
 }
 
 function offsetsByTopic(entries: readonly PartitionCommit[]) {
@@ -102,8 +127,7 @@ export class TransactionalCommitter implements Committer {
   private async runTransaction(entries: readonly PartitionCommit[]): Promise<void> {
     const transaction = await this.producer.transaction();
     try {
-      const messages = topicMessages(entries, this.topics.output, this.topics.deadLetter);
-      if (messages.length > 0) await transaction.sendBatch({ topicMessages: messages });
+      for (const topicMessages of produceRequests(entries, this.topics.output, this.topics.deadLetter)) await transaction.sendBatch({ topicMessages });
       await transaction.sendOffsets({ consumerGroupId: this.groupId, topics: offsetsByTopic(entries) });
       await transaction.commit();
     } catch (err: unknown) {
@@ -148,8 +172,7 @@ export class AtLeastOnceCommitter implements Committer {
   ) {}
 
   async commit(entry: PartitionCommit): Promise<void> {
-    const messages = topicMessages([entry], this.topics.output, this.topics.deadLetter);
-    if (messages.length > 0) await this.producer.sendBatch({ topicMessages: messages, acks: -1 });
+    for (const topicMessages of produceRequests([entry], this.topics.output, this.topics.deadLetter)) await this.producer.sendBatch({ topicMessages, acks: -1 });
     await this.consumer.commitOffsets([{ topic: entry.topic, partition: entry.partition, offset: entry.nextOffset }]);
   }
 }

@@ -59,5 +59,8 @@ describe('runCacheBench', () => {
     expect(lru?.llm_calls).toBe(lru?.unique_items);
     expect(lru?.cache_hits).toBe(300 - (lru?.unique_items ?? 0));
     expect(lru?.total_cost).toBeCloseTo(((lru?.unique_items ?? 0) * 101) / 100, 6);
+    // The replay of the no-cache run with an unbounded cache reproduces the live cached run exactly.
+    const replayed = report.trace_simulation.find((r) => r.policy === 'lru');
+    expect(replayed).toMatchObject({ llm_calls: lru?.llm_calls, total_cost: lru?.total_cost, cache_hits: lru?.cache_hits });
   });
 });

@@ -94,6 +94,14 @@ function printTable(dataset: string, report: CacheBenchReport, reuse: ReuseStats
         String(r.llm_calls).padEnd(10), String(r.cache_hits).padEnd(6), r.total_cost.toFixed(1).padEnd(11), (report.llm_only_cost / r.total_cost).toFixed(1).padEnd(10), r.accuracy.toFixed(4)].join('  '),
     );
   }
+  out.push('trace replay of each no-cache run (the cascade held fixed):');
+  out.push('alpha  ratio  mux  policy  size  llm_calls  hits   total_cost  x_cheaper');
+  for (const r of report.trace_simulation) {
+    out.push(
+      [r.alpha.toFixed(1).padEnd(5), String(r.cost_ratio).padEnd(5), (r.multiplexer ? 'on' : 'off').padEnd(4), r.policy.padEnd(6), String(r.cache_size).padEnd(5),
+        String(r.llm_calls).padEnd(10), String(r.cache_hits).padEnd(6), r.total_cost.toFixed(1).padEnd(11), (report.llm_only_cost / r.total_cost).toFixed(1)].join('  '),
+    );
+  }
   out.push(`reuse on the whole dataset: ${JSON.stringify(reuse)}`);
   process.stdout.write(`${out.join('\n')}\n`);
 }
@@ -107,7 +115,7 @@ export function register(program: Command): void {
     .option('--teacher <model>', 'recorded LLM to replay; default llm.model')
     .option('--alphas <list>', 'Zipf skews', numberList(0), [0.6, 0.8, 1.0, 1.2])
     .option('--cost-ratios <list>', 'LLM cost relative to the mid model', numberList(1), [10, 100])
-    .option('--cache-sizes <list>', 'cache capacities, entries', numberList(1), [25, 100, 400])
+    .option('--cache-sizes <list>', 'cache capacities, entries', numberList(1), [25, 100, 250])
     .option('--policies <list>', 'eviction policies', policyList, ['lru', 'gdsf', 'lec'] as CachePolicyName[])
     .option('--multiplexer <mode>', 'both, on or off', 'both')
     .option('--items <n>', 'items per stream', integer, 2000)

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { BudgetController } from '../../src/cascade/budget-controller.js';
+import { Rng } from '../../src/cascade/rng.js';
+
+describe('BudgetController', () => {
+  describe('when the stream length is known', () => {
+    it('spends exactly the budget, never more, whatever the scores say', () => {
+      const rng = new Rng(3);
+      const n = 5000;
+      const b = new BudgetController({ budget: 0.2, horizonItems: n, warmupItems: 100 });
+      for (let i = 0; i < n; i++) b.decide(rng.next() ** 0.3); // scores skewed high: everyone "wants" the LLM
+      expect(b.calls).toBeLessThanOrEqual(0.2 * n);
+      expect(b.calls).toBeGreaterThanOrEqual(0.2 * n - 0.01 * n);
+    });
+
+    it('sends the highest-scoring items once the warm-up is over', () => {
+      const rng = new Rng(4);
+      const b = new BudgetController({ budget: 0.1, horizonItems: 4000, warmupItems: 0 });
+      let highSent = 0;
+      let lowSent = 0;
+      for (let i = 0; i < 4000; i++) {
+        const score = rng.next();
+        if (b.decide(score)) score > 0.9 ? highSent++ : lowSent++;
+      }
+      expect(highSent).toBeGreaterThan(4 * lowSent);
+    });
+  });
+
+  describe('when the stream length is unknown', () => {
+    it('answers everything during the warm-up, then repays it so the share converges to the target', () => {
+      const rng = new Rng(5);
+      const b = new BudgetController({ budget: 0.15, warmupItems: 200 });
+      for (let i = 0; i < 200; i++) expect(b.decide(0)).toBe(true);
+      for (let i = 0; i < 20_000; i++) b.decide(rng.next());
+      expect(b.llmShare).toBeLessThanOrEqual(0.15 + 200 / 20_200);
+      expect(b.llmShare).toBeGreaterThan(0.13);
+    });
+  });
+
+  it('never calls below the μ floor, even with budget to spare', () => {
+    const b = new BudgetController({ budget: 1, horizonItems: 1000, warmupItems: 0, minThreshold: 0.5 });
+    for (let i = 0; i < 1000; i++) b.decide(0.3);
+    expect(b.calls).toBe(0);
+  });
+
+  it('rejects a budget outside (0, 1]', () => {
+    expect(() => new BudgetController({ budget: 0, warmupItems: 0 })).toThrow(RangeError);
+    expect(() => new BudgetController({ budget: 1.5, warmupItems: 0 })).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,42 @@
+/**
+ * The whole cascade over ../shared/datasets/isear.jsonl, through the real LLM client and the replay server
+ * over HTTP, under a budget. `spillway bench --dataset ../shared/datasets/isear.jsonl --budgets 0.3
+ * --strategies learned` printed accuracy 56.64% at 29.99% LLM calls for this configuration.
+ */
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { runCascadeBench } from '../../src/bench/cascade-bench.js';
+import { readLabelledStream } from '../../src/bench/labelled-stream.js';
+import { parseConfig } from '../../src/config.js';
+import { ISEAR } from '../helpers/paths.js';
+
+const BENCH_ACCURACY = 0.5664;
+const MARGIN = 0.02;
+
+describe('the cascade over the isear stream', () => {
+  it('holds a 30% budget and stays within 2 points of the benchmark accuracy', async () => {
+    const stream = readLabelledStream(ISEAR);
+    const config = parseConfig({ logLevel: 'silent', cascade: { deferralCostWeight: 0, seed: 42 } });
+    const report = await runCascadeBench({
+      dataset: ISEAR,
+      taskPath: ISEAR.replace(/\.jsonl$/, '.task.json'),
+      teacher: 'gpt-3.5-turbo-1106',
+      stream,
+      sample: 1,
+      seed: 42,
+      budgets: [0.3],
+      strategies: ['learned'],
+      config,
+      logger: pino({ level: 'silent' }),
+    });
+    const row = report.results[0];
+    expect(row?.strategy).toBe('learned');
+    expect(row?.items).toBe(7666);
+    expect(row?.llm_share).toBeLessThanOrEqual(0.3 + 0.01);
+    expect(row?.llm_share).toBeGreaterThan(0.28);
+    expect(row?.accuracy).toBeGreaterThanOrEqual(BENCH_ACCURACY - MARGIN);
+    expect(row?.accuracy).toBeLessThanOrEqual(BENCH_ACCURACY + MARGIN);
+    // Every stage answers part of the stream.
+    expect(row?.stage_share.every((s) => s > 0.05)).toBe(true);
+  });
+});

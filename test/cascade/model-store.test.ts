@@ -1,0 +1,66 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createCascade } from '../../src/cascade/create-cascade.js';
+import type { ItemContext } from '../../src/cascade/stages.js';
+import { DEFAULTS } from '../../src/config.js';
+import { ModelStateError } from '../../src/errors.js';
+import { loadTask, startReplayServer, OpenAiTeacher } from '../../src/llm/index.js';
+import { readLabelledStream } from '../../src/bench/labelled-stream.js';
+import { ISEAR } from '../helpers/paths.js';
+
+const logger = pino({ level: 'silent' });
+const TEACHER = 'gpt-3.5-turbo-1106';
+const dirs: string[] = [];
+
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+describe('saving and restoring a cascade', () => {
+  it('gives identical stage probabilities and deferral scores after a restore', async () => {
+    const modelsDir = await mkdtemp(join(tmpdir(), 'spillway-models-'));
+    dirs.push(modelsDir);
+    const task = loadTask(ISEAR.replace(/\.jsonl$/, '.task.json'));
+    const server = await startReplayServer({ dataset: ISEAR, teacher: TEACHER, port: 0 });
+    try {
+      const teacher = new OpenAiTeacher({ task, baseUrl: server.url, model: TEACHER, timeoutMs: 5000, maxRetries: 2, retryBaseMs: 10, retryMaxMs: 100, logprobs: false });
+      const base = { task, config: { ...DEFAULTS.cascade, llmBudget: 0.5 }, llm: { concurrency: 4, costUnits: 1000 }, models: { ...DEFAULTS.models, dir: modelsDir }, logger };
+      const original = await createCascade({ ...base, teacher, restore: false });
+      const rows = readLabelledStream(ISEAR);
+      for (const r of rows.slice(0, 400)) await original.process({ id: r.id, text: r.text });
+      await original.save();
+
+      const restored = await createCascade({ ...base, restore: true });
+      expect(restored.budgetStatus).toEqual(original.budgetStatus);
+      for (const r of rows.slice(400, 450)) {
+        const a: ItemContext = { features: original.parts.featurizer.featurize(r.text), probs: [] };
+        const b: ItemContext = { features: restored.parts.featurizer.featurize(r.text), probs: [] };
+        original.parts.stages.forEach((stage, i) => {
+          const pa = stage.run(a);
+          const pb = (restored.parts.stages[i] as typeof stage).run(b);
+          a.probs.push(pa);
+          b.probs.push(pb);
+          expect(Array.from(pb)).toEqual(Array.from(pa));
+          expect(stage.version).toBeGreaterThan(0);
+          expect((restored.parts.stages[i] as typeof stage).version).toBe(stage.version);
+        });
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses state saved for other labels, naming the folder', async () => {
+    const modelsDir = await mkdtemp(join(tmpdir(), 'spillway-models-'));
+    dirs.push(modelsDir);
+    const task = loadTask(ISEAR.replace(/\.jsonl$/, '.task.json'));
+    const base = { config: { ...DEFAULTS.cascade, stages: ['lr' as const] }, llm: { concurrency: 1, costUnits: 1000 }, models: { ...DEFAULTS.models, dir: modelsDir }, logger };
+    const c = await createCascade({ ...base, task });
+    await c.save();
+    const other = { ...task, labels: ['a', 'b'] };
+    await expect(createCascade({ ...base, task: other })).rejects.toBeInstanceOf(ModelStateError);
+  });
+});
