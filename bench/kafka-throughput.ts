@@ -1,20 +1,20 @@
 /**
- * `npm run bench:kafka [-- --items N --delivery exactly-once|at-least-once --processor cascade|echo --json]`
+ * `npm run bench:kafka [-- --items N --delivery exactly-once|at-least-once --processor cascade|echo --stages lr[,mid] --json]`
  *
  * End-to-end items/s of `spillway run` through the real broker (npm run kafka:start), next to a bare kafkajs
  * consume→produce passthrough on the same broker, the same backlog and in the same run; and the worker's
  * peak RSS (VmHWM) while it drains the backlog. Both read one input topic (with different groups), so they
  * see identical records. Time runs from the consumer starting to the last offset committed.
  *
- * The cascade run uses the replay LLM (recorded ISEAR answers) with a 2% LLM budget, so the small stages
- * answer most items. `--processor echo` swaps in the test processor (no model) to isolate the Kafka path.
+ * The cascade run uses the replay LLM (recorded ISEAR answers) with a 2% LLM budget and, by default, the LR as
+ * the only small stage (`--stages lr,mid` adds the tfjs model), so the LR answers most items. `--processor echo` swaps in the test processor (no model) to isolate the Kafka path.
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { ensureTopics, loadTopicSettings, PARTITIONER } from '../src/stream/index.js';
+import { ensureTopics, loadTopicSettings, PARTITIONER, readTopic } from '../src/stream/index.js';
 import { committedCount, DATASETS_DIR, randomName, REPO_ROOT, spawnCli, waitFor } from '../test/stream/helpers.js';
 import { startReplayLlm } from '../test/stream/worker-process.js';
 
@@ -24,6 +24,8 @@ const { values: args } = parseArgs({
     partitions: { type: 'string', default: '6' },
     delivery: { type: 'string', default: 'exactly-once' },
     processor: { type: 'string', default: existsSync(path.join(REPO_ROOT, 'src/cli/build-cascade.ts')) ? 'cascade' : 'echo' },
+    // The LR alone before the LLM: the regime where the cheapest stage answers most items.
+    stages: { type: 'string', default: 'lr' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -100,7 +102,7 @@ async function worker(admin: Admin, topics: { input: string; output: string; dea
     logLevel: 'info',
     task: path.join(DATASETS_DIR, 'isear.task.json'),
     ...(llmUrl === undefined ? {} : { llm: { baseUrl: llmUrl, concurrency: 16 } }),
-    cascade: { llmBudget: 0.02, warmupItems: 100, horizonItems: ITEMS },
+    cascade: { llmBudget: 0.02, warmupItems: 100, horizonItems: ITEMS, stages: args.stages.split(',') },
     models: { dir: path.join(dir, 'models') },
     monitor: { httpPort: 0 },
     kafka: { groupId, topics, delivery: args.delivery, partitionsConsumedConcurrently: PARTITIONS },
@@ -121,7 +123,21 @@ async function worker(admin: Admin, topics: { input: string; output: string; dea
   child.child.kill('SIGTERM');
   const code = await child.exited;
   if (code !== 0) log(`worker exited with ${String(code)}`);
-  return { name: `spillway run (${args.delivery}, ${args.processor})`, items: ITEMS, seconds, itemsPerSecond: ITEMS / seconds, peakRssMiB: peak };
+  return { name: `spillway run (${args.delivery}, ${args.processor === 'echo' ? 'echo' : `cascade ${args.stages}`})`, items: ITEMS, seconds, itemsPerSecond: ITEMS / seconds, peakRssMiB: peak };
+}
+
+/** How many annotations each stage answered (and how many called the LLM). */
+async function answerMix(topic: string): Promise<Record<string, number>> {
+  const mix: Record<string, number> = {};
+  await readTopic({
+    kafka, topic, exitAtEnd: true,
+    onRecord: (m) => {
+      const a = JSON.parse(m.value?.toString('utf8') ?? '{}') as { answeredBy?: string; llmCalled?: boolean };
+      const key = a.answeredBy ?? '?';
+      mix[key] = (mix[key] ?? 0) + 1;
+    },
+  });
+  return mix;
 }
 
 async function main(): Promise<void> {
@@ -145,8 +161,9 @@ async function main(): Promise<void> {
     log(`spillway run (${args.processor})`);
     const run = await worker(admin, { input: topics.input, output: topics.output, deadLetter: topics.deadLetter }, llm?.url);
     const ratio = run.itemsPerSecond / pass.itemsPerSecond;
+    const answeredBy = await answerMix(topics.output);
     if (args.json) {
-      process.stdout.write(`${JSON.stringify({ items: ITEMS, partitions: PARTITIONS, passthrough: pass, worker: run, ratio }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ items: ITEMS, partitions: PARTITIONS, passthrough: pass, worker: run, ratio, answeredBy }, null, 2)}\n`);
     } else {
       const rows = [pass, run].map((r) => `| ${r.name.padEnd(42)} | ${String(r.items).padStart(7)} | ${r.seconds.toFixed(2).padStart(7)} | ${Math.round(r.itemsPerSecond).toString().padStart(8)} | ${r.peakRssMiB === undefined ? '       -' : r.peakRssMiB.toFixed(0).padStart(8)} |`);
       process.stdout.write([
@@ -155,6 +172,7 @@ async function main(): Promise<void> {
         ...rows,
         '',
         `worker / passthrough: ${(ratio * 100).toFixed(0)}% (target ≥ 70%); worker items/s: ${Math.round(run.itemsPerSecond)} (target ≥ 10000)`,
+        `answered by: ${Object.entries(answeredBy).map(([stage, n]) => `${stage} ${((100 * n) / ITEMS).toFixed(1)}%`).join(', ')}`,
         '',
       ].join('\n'));
     }

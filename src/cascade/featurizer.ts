@@ -69,8 +69,17 @@ export class Featurizer {
   readonly dim: number;
   readonly maxTextChars: number;
   private readonly mask: number;
-  // Scratch maps reused across calls: bucket → accumulated signed count, per family.
-  private readonly scratch = new Map<number, number>();
+  // Dense scratch reused across calls (a Map here ran at a third of the speed, `npm run bench:micro`):
+  // signed counts per bucket, an epoch stamp per bucket instead of clearing, and the buckets touched.
+  private readonly counts: Float32Array;
+  private readonly stamps: Uint32Array;
+  private epoch = 0;
+  private touched = new Int32Array(1024);
+  private touchedCount = 0;
+  private codes = new Uint16Array(64);
+  private outIndices = new Int32Array(1024);
+  private outValues = new Float32Array(1024);
+  private outCount = 0;
 
   constructor(options: FeaturizerOptions) {
     if (options.dim < 16 || (options.dim & (options.dim - 1)) !== 0) {
@@ -79,6 +88,8 @@ export class Featurizer {
     this.dim = options.dim;
     this.maxTextChars = options.maxTextChars;
     this.mask = options.dim - 1;
+    this.counts = new Float32Array(options.dim);
+    this.stamps = new Uint32Array(options.dim);
   }
 
   /** Features of one text. Empty text gives only the bias feature. */
@@ -91,58 +102,96 @@ export class Featurizer {
     for (let i = 0; i < n; i++) tokenHashes[i] = hashString(words[i] as string, SEED_UNIGRAM);
     for (let i = 1; i < n; i++) tokenHashes[n + i - 1] = mixHashes(tokenHashes[i - 1] as number, (tokenHashes[i] as number) ^ SEED_BIGRAM);
 
-    const indices: number[] = [0];
-    const values: number[] = [1]; // bias, bucket 0
-    this.addFamily(tokenHashes, 0, tokenHashes.length, indices, values);
-    const charStart = indices.length;
+    // Word n-grams, then character n-grams: each family normalised on its own.
+    this.outCount = 1; // slot 0: the bias, bucket 0
+    this.beginFamily();
+    for (let i = 0; i < tokenHashes.length; i++) this.bump(tokenHashes[i] as number);
+    this.endFamily();
+    this.beginFamily();
     for (const word of words) this.countCharGrams(word);
-    this.flushScratch(indices, values, charStart);
-    return { sparse: { indices: Int32Array.from(indices), values: Float32Array.from(values) }, words, tokenHashes, truncated };
+    this.endFamily();
+    const indices = this.outIndices.slice(0, this.outCount);
+    const values = this.outValues.slice(0, this.outCount);
+    indices[0] = 0;
+    values[0] = 1;
+    return { sparse: { indices, values }, words, tokenHashes, truncated };
   }
 
-  /** Adds hashed word n-grams, log(1+tf) weighted, L2-normalised as a family. */
-  private addFamily(hashes: Uint32Array, from: number, to: number, indices: number[], values: number[]): void {
-    for (let i = from; i < to; i++) this.bump(hashes[i] as number);
-    this.flushScratch(indices, values, indices.length);
-  }
-
+  /**
+   * Character n-grams of `<word>` (with boundary marks). No closures or strings per word here: under tsx
+   * each closure costs a `__name` call, which took 10% of the featurizer's time.
+   */
   private countCharGrams(word: string): void {
-    const padded = `<${word}>`;
-    if (padded.length <= CHAR_GRAM) {
-      this.bump(hashString(padded, SEED_CHAR));
-      return;
-    }
-    for (let i = 0; i + CHAR_GRAM <= padded.length; i++) {
+    const len = word.length + 2;
+    if (this.codes.length < len) this.codes = new Uint16Array(len * 2);
+    const codes = this.codes;
+    codes[0] = 60; // '<'
+    for (let j = 0; j < word.length; j++) codes[j + 1] = word.charCodeAt(j);
+    codes[len - 1] = 62; // '>'
+    const grams = len <= CHAR_GRAM ? 1 : len - CHAR_GRAM + 1;
+    const width = len <= CHAR_GRAM ? len : CHAR_GRAM;
+    for (let i = 0; i < grams; i++) {
       let h = SEED_CHAR;
-      for (let j = i; j < i + CHAR_GRAM; j++) {
-        h ^= padded.charCodeAt(j);
-        h = Math.imul(h, FNV_PRIME);
-      }
+      for (let j = i; j < i + width; j++) h = Math.imul(h ^ (codes[j] as number), FNV_PRIME);
       this.bump(h >>> 0);
     }
   }
 
-  /** Counts a hash into the scratch map with a sign taken from its top bit. */
+  private beginFamily(): void {
+    this.epoch = (this.epoch + 1) >>> 0;
+    if (this.epoch === 0) {
+      this.stamps.fill(0); // wrapped after 2^32 families: start the stamps over
+      this.epoch = 1;
+    }
+    this.touchedCount = 0;
+  }
+
+  /** Counts a hash into its bucket with a sign taken from its top bit. */
   private bump(hash: number): void {
     let bucket = hash & this.mask;
     if (bucket === 0) bucket = 1; // bucket 0 is the bias
     const sign = hash & 0x80000000 ? -1 : 1;
-    this.scratch.set(bucket, (this.scratch.get(bucket) ?? 0) + sign);
+    if (this.stamps[bucket] !== this.epoch) {
+      this.stamps[bucket] = this.epoch;
+      this.counts[bucket] = sign;
+      if (this.touchedCount === this.touched.length) {
+        const grown = new Int32Array(this.touched.length * 2);
+        grown.set(this.touched);
+        this.touched = grown;
+      }
+      this.touched[this.touchedCount++] = bucket;
+    } else {
+      this.counts[bucket] = (this.counts[bucket] as number) + sign;
+    }
   }
 
-  private flushScratch(indices: number[], values: number[], start: number): void {
+  /** Appends the family's buckets with signed log(1 + |count|) values, L2-normalised, to the output. */
+  private endFamily(): void {
+    const need = this.outCount + this.touchedCount;
+    if (this.outIndices.length < need) {
+      const idx = new Int32Array(need * 2);
+      const val = new Float32Array(need * 2);
+      idx.set(this.outIndices.subarray(0, this.outCount));
+      val.set(this.outValues.subarray(0, this.outCount));
+      this.outIndices = idx;
+      this.outValues = val;
+    }
+    const start = this.outCount;
+    let j = start;
     let norm = 0;
-    for (const [bucket, count] of this.scratch) {
+    for (let i = 0; i < this.touchedCount; i++) {
+      const bucket = this.touched[i] as number;
+      const count = this.counts[bucket] as number;
       if (count === 0) continue;
-      const v = Math.sign(count) * Math.log1p(Math.abs(count));
-      indices.push(bucket);
-      values.push(v);
+      const v = count > 0 ? Math.log1p(count) : -Math.log1p(-count);
+      this.outIndices[j] = bucket;
+      this.outValues[j++] = v;
       norm += v * v;
     }
-    this.scratch.clear();
     if (norm > 0) {
       const inv = 1 / Math.sqrt(norm);
-      for (let i = start; i < values.length; i++) values[i] = (values[i] as number) * inv;
+      for (let i = start; i < j; i++) this.outValues[i] = (this.outValues[i] as number) * inv;
     }
+    this.outCount = j;
   }
 }

@@ -97,6 +97,8 @@ export class StreamWorker {
       rebalanceTimeout: 60_000,
       heartbeatInterval: Math.floor(config.sessionTimeoutMs / 10),
       maxBytesPerPartition: 1_048_576,
+      // A fetch on an idle topic waits this long for records; stop() waits for it, so keep it short.
+      maxWaitTimeInMs: 1_000,
       retry: { ...KAFKA_RETRY, restartOnFailure: (err) => Promise.resolve(this.shouldRestart(err)) },
     });
     const consumer = this.consumer;

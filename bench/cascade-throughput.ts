@@ -1,0 +1,85 @@
+/**
+ * `npm run bench:micro`: the speed of the small stages on one core, on real texts.
+ *  1. featurizer + LR prediction (the hot path; target ≥ 100,000 items/s);
+ *  2. the whole cascade's inference path with the mid model (LR → policy → mid → policy), models trained
+ *     first on LLM labels, no LLM call in the timed loop (target ≥ 5,000 items/s);
+ *  3. the same cascade learning online (LLM answers from an in-process table, so no HTTP time counts).
+ * Prints a table, or one JSON object with --json.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import pino from 'pino';
+import { createCascade, Featurizer, LogisticRegressor, selectBackend } from '../src/cascade/index.js';
+import { parseConfig } from '../src/config.js';
+import { loadTask, type LlmAnswer, type Teacher } from '../src/llm/index.js';
+
+const dataset = resolve(process.argv.find((a) => a.endsWith('.jsonl')) ?? '../shared/datasets/hatespeech.jsonl');
+const json = process.argv.includes('--json');
+const rows = readFileSync(dataset, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; text: string; llm: Record<string, number> });
+const task = loadTask(dataset.replace(/\.jsonl$/, '.task.json'));
+const K = task.labels.length;
+const TEACHER = 'gpt-3.5-turbo-1106';
+
+function timeIt(rounds: number, fn: () => void): number {
+  fn(); // warm the JIT
+  const started = performance.now();
+  for (let r = 0; r < rounds; r++) fn();
+  return (rounds * rows.length) / ((performance.now() - started) / 1000);
+}
+
+const featurizer = new Featurizer({ dim: 2 ** 18, maxTextChars: 5000 });
+const lr = new LogisticRegressor({ dim: 2 ** 18, classes: K });
+for (const r of rows.slice(0, 2000)) lr.update(featurizer.featurize(r.text).sparse, Math.max(0, r.llm[TEACHER] ?? 0));
+const out = new Float32Array(K);
+const featurizeOnly = timeIt(3, () => {
+  for (const r of rows) featurizer.featurize(r.text);
+});
+const featurizeLr = timeIt(3, () => {
+  for (const r of rows) lr.predict(featurizer.featurize(r.text).sparse, out);
+});
+
+const backend = await selectBackend('auto');
+const logger = pino({ level: 'silent' });
+const answers = new Map(rows.map((r) => [r.text, r.llm[TEACHER] ?? -1]));
+const tableTeacher: Teacher = {
+  model: TEACHER,
+  async classify(text: string): Promise<LlmAnswer> {
+    const y = answers.get(text) ?? -1;
+    return { labelId: y < 0 ? null : y, raw: '', model: TEACHER, latencyMs: 0, attempts: 1 };
+  },
+};
+const config = parseConfig({ cascade: { llmBudget: 0.2, deferralCostWeight: 0 } });
+const base = { task, config: config.cascade, llm: { concurrency: 1, costUnits: 1000 }, models: config.models, logger, restore: false };
+
+// 3. Online learning, LLM answers free.
+const learning = await createCascade({ ...base, teacher: tableTeacher });
+let started = performance.now();
+for (const r of rows) await learning.process({ id: r.id, text: r.text });
+const onlineLearning = rows.length / ((performance.now() - started) / 1000);
+
+// 2. Inference path of the trained cascade: no teacher, so nothing reaches an LLM and nothing is learned.
+const inference = await createCascade({ ...base });
+Object.assign(inference.parts, { stages: learning.parts.stages, policies: learning.parts.policies, budget: learning.parts.budget });
+started = performance.now();
+for (let round = 0; round < 2; round++) for (const r of rows) await inference.process({ id: r.id, text: r.text });
+const cascadeInference = (2 * rows.length) / ((performance.now() - started) / 1000);
+const midShare = inference.counters.answeredBy.mid / inference.counters.items;
+
+const report = {
+  dataset,
+  items: rows.length,
+  backend: backend.name,
+  featurize_items_per_s: Math.round(featurizeOnly),
+  featurize_lr_items_per_s: Math.round(featurizeLr),
+  cascade_inference_items_per_s: Math.round(cascadeInference),
+  cascade_inference_mid_share: Number(midShare.toFixed(3)),
+  cascade_online_learning_items_per_s: Math.round(onlineLearning),
+};
+if (json) process.stdout.write(`${JSON.stringify(report)}\n`);
+else {
+  console.log(`${rows.length} items of ${dataset}, tfjs backend ${backend.name}, one core`);
+  console.log(`featurizer alone                          ${report.featurize_items_per_s.toLocaleString('en')} items/s`);
+  console.log(`featurizer + LR prediction                ${report.featurize_lr_items_per_s.toLocaleString('en')} items/s   (target ≥ 100,000)`);
+  console.log(`cascade inference (LR → mid, ${(midShare * 100).toFixed(0)}% reach mid)  ${report.cascade_inference_items_per_s.toLocaleString('en')} items/s   (target ≥ 5,000)`);
+  console.log(`cascade learning online (LLM answers free) ${report.cascade_online_learning_items_per_s.toLocaleString('en')} items/s`);
+}
