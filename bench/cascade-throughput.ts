@@ -57,8 +57,9 @@ let started = performance.now();
 for (const r of rows) await learning.process({ id: r.id, text: r.text });
 const onlineLearning = rows.length / ((performance.now() - started) / 1000);
 
-// 2. Inference path of the trained cascade: no teacher, so nothing reaches an LLM and nothing is learned.
-const inference = await createCascade({ ...base });
+// 2. Inference path of the trained cascade: no teacher, so nothing reaches an LLM and nothing is learned;
+// earlyExitFactor 0 makes every item go through the mid model (the slow path, measured on purpose).
+const inference = await createCascade({ ...base, config: { ...config.cascade, earlyExitFactor: 0 } });
 Object.assign(inference.parts, { stages: learning.parts.stages, policies: learning.parts.policies, budget: learning.parts.budget });
 started = performance.now();
 for (let round = 0; round < 2; round++) for (const r of rows) await inference.process({ id: r.id, text: r.text });

@@ -5,7 +5,7 @@
  */
 import type { KafkaConfig } from '../config.js';
 import { ItemDecoder, ItemEncoder } from './item-codec.js';
-import { RecordDecoder, RecordEncoder } from './record-codec.js';
+import { deadLetterJson, RecordDecoder, RecordEncoder } from './record-codec.js';
 import { SchemaRegistryClient, type SchemaRegistry } from './schema-registry.js';
 import { loadTopicSchemas, type TopicSchemas } from './schemas.js';
 import type { AnnotationRecord, DeadLetterRecord } from './types.js';
@@ -41,7 +41,7 @@ export async function buildCodecs(config: KafkaConfig, options: { schemas?: Topi
     itemDecoder: new ItemDecoder({ format: config.inputFormat, itemType: schemas.item, maxTextBytes: config.maxTextBytes, ...(registry === undefined ? {} : { registry }) }),
     itemEncoder: new ItemEncoder(config.inputFormat, schemas.item, itemId),
     annotationEncoder: new RecordEncoder<AnnotationRecord>(config.outputFormat, schemas.annotation, annotationId),
-    deadLetterEncoder: new RecordEncoder<DeadLetterRecord>(config.outputFormat, schemas.deadLetter, deadLetterId),
+    deadLetterEncoder: new RecordEncoder<DeadLetterRecord>(config.outputFormat, schemas.deadLetter, deadLetterId, deadLetterJson),
     annotationDecoder: new RecordDecoder(schemas.annotation, registry),
     deadLetterDecoder: new RecordDecoder(schemas.deadLetter, registry),
   };

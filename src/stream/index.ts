@@ -7,7 +7,7 @@ export { TOPICS_DIR, loadAvroType, loadTopicSchemas, type TopicSchemas } from '.
 export { SchemaRegistryClient, toWireFormat, fromWireFormat, type SchemaRegistry } from './schema-registry.js';
 export { validateItem } from './item-validator.js';
 export { ItemDecoder, ItemEncoder, type ItemFormat, type ItemDecoderOptions } from './item-codec.js';
-export { RecordEncoder, RecordDecoder } from './record-codec.js';
+export { RecordEncoder, RecordDecoder, deadLetterJson } from './record-codec.js';
 export { toAnnotationRecord, toDeadLetter } from './records.js';
 export { loadTopicSettings, TOPICS_FILE, type TopicSettings, type TopicsSettings, type TopicRole } from './topic-settings.js';
 export { ensureTopics, type TopicOutcome } from './topic-admin.js';

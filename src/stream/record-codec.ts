@@ -6,29 +6,32 @@
 import type avro from 'avsc';
 import { DecodeError } from '../errors.js';
 import { fromWireFormat, toWireFormat, type SchemaRegistry } from './schema-registry.js';
-import type { RecordOrigin } from './types.js';
+import type { DeadLetterRecord, RecordOrigin } from './types.js';
 
 /** Encodes one kind of record with a fixed format, set up once. */
 export class RecordEncoder<T extends object> {
+  /**
+   * @param jsonView maps a record to what JSON shows of it (dead letters: bytes as base64). Kept out of
+   *   JSON.stringify's replacer argument on purpose: a replacer runs per key and made annotation encoding
+   *   the worker's hottest function (6.6% of CPU in a profile of the Kafka path).
+   */
   constructor(
     private readonly format: 'json' | 'avro',
     private readonly type: avro.Type,
     private readonly schemaId?: number,
+    private readonly jsonView?: (record: T) => unknown,
   ) {}
 
   encode(record: T): Buffer {
-    if (this.format === 'json') return Buffer.from(JSON.stringify(record, bytesAsBase64));
+    if (this.format === 'json') return Buffer.from(JSON.stringify(this.jsonView === undefined ? record : this.jsonView(record)));
     const body = this.type.toBuffer(record);
     return this.schemaId === undefined ? body : toWireFormat(this.schemaId, body);
   }
 }
 
-/** JSON.stringify replacer: Buffers become base64 strings instead of `{type:'Buffer',data:[…]}`. */
-function bytesAsBase64(this: unknown, _key: string, value: unknown): unknown {
-  if (typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data)) {
-    return Buffer.from((value as { data: number[] }).data).toString('base64');
-  }
-  return value;
+/** The JSON view of a dead letter: key and value bytes as base64 strings. */
+export function deadLetterJson(record: DeadLetterRecord): unknown {
+  return { ...record, key: record.key?.toString('base64') ?? null, value: record.value?.toString('base64') ?? null };
 }
 
 /**

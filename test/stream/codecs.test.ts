@@ -10,6 +10,7 @@ import {
   RecordDecoder,
   RecordEncoder,
   SchemaRegistryClient,
+  deadLetterJson,
   toAnnotationRecord,
   toDeadLetter,
   toWireFormat,
@@ -150,7 +151,7 @@ describe('output records', () => {
     const record = toDeadLetter(Buffer.from('k'), Buffer.from([0, 255]), origin, 'not-json', 'bad', 5);
     const avroBack = await new RecordDecoder(schemas.deadLetter).decode(new RecordEncoder<DeadLetterRecord>('avro', schemas.deadLetter).encode(record), origin);
     expect(avroBack).toEqual(record);
-    const jsonBack = await new RecordDecoder(schemas.deadLetter).decode(new RecordEncoder<DeadLetterRecord>('json', schemas.deadLetter).encode(record), origin);
+    const jsonBack = await new RecordDecoder(schemas.deadLetter).decode(new RecordEncoder<DeadLetterRecord>('json', schemas.deadLetter, undefined, deadLetterJson).encode(record), origin);
     expect(jsonBack).toMatchObject({ key: 'aw==', value: 'AP8=', errorKind: 'not-json', offset: 41 });
   });
 });
