@@ -160,7 +160,7 @@ function replay(options: CacheBenchOptions, setup: Omit<RunSetup, 'cache'>, trac
   const { llmCostUnits } = trace;
   for (const cacheSize of options.cacheSizes) {
     for (const policy of options.policies) {
-      const r = simulateTrace(trace.steps, policy, cacheSize);
+      const r = simulateTrace(trace.steps, policy, cacheSize, llmCostUnits);
       out.push({ policy, cache_size: cacheSize, alpha: setup.alpha, cost_ratio: setup.costRatio, multiplexer: setup.multiplexer,
         llm_calls: r.llm_calls, total_cost: round(r.cost_units / llmCostUnits), cache_hits: r.cache_hits });
     }

@@ -116,6 +116,8 @@ const kafkaSchema = z.object({
    * The broker accepts 6000 to 300000. @defaultValue 30000
    */
   sessionTimeoutMs: z.number().int().min(6_000).max(300_000),
+  /** While a long batch is processed, commit its finished prefix this often, ms (and always at its end). @defaultValue 1000 */
+  commitIntervalMs: z.number().int().positive(),
 });
 
 const redisSchema = z.object({
@@ -220,6 +222,7 @@ export const DEFAULTS: Config = {
     transactionTimeoutMs: 60_000,
     maxRestarts: 5,
     sessionTimeoutMs: 30_000,
+    commitIntervalMs: 1_000,
   },
   redis: { url: 'redis://127.0.0.1:6379', keyPrefix: 'spillway:' },
   cache: {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts a single-node Apache Kafka broker (KRaft: controller and broker in one JVM) on
-# 127.0.0.1:9092 in the background, for development and CI. No Docker needed: the broker jars
+# 127.0.0.1:9092 (SPILLWAY_KAFKA_PORT) in the background, for development and CI. No Docker needed: the broker jars
 # come from Maven Central (scripts/kafka/pom.xml) into .kafka/lib.
 #
 #   scripts/kafka/start.sh [--clean]     (npm run kafka:start)
@@ -8,13 +8,16 @@
 # Idempotent: a broker already running (pid file alive, or the port answering) → exit 0.
 # --clean wipes .kafka/data first (a fresh cluster). Environment:
 #   SPILLWAY_KAFKA_HOME    state folder (default <repo>/.kafka)
+#   SPILLWAY_KAFKA_LIB     broker jars folder (default $SPILLWAY_KAFKA_HOME/lib)
+#   SPILLWAY_KAFKA_PORT    client port (default 9092); the controller listens on SPILLWAY_KAFKA_CONTROLLER_PORT (9093)
 #   SPILLWAY_KAFKA_HEAP    JVM heap flags (default "-Xms256m -Xmx1g")
 #   SPILLWAY_KAFKA_WAIT_S  seconds to wait for readiness (default 90)
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 home="${SPILLWAY_KAFKA_HOME:-$repo/.kafka}"
-lib="$home/lib" data="$home/data" conf="$home/conf" logs="$home/logs"
+lib="${SPILLWAY_KAFKA_LIB:-$home/lib}" data="$home/data" conf="$home/conf" logs="$home/logs"
+port="${SPILLWAY_KAFKA_PORT:-9092}" controller_port="${SPILLWAY_KAFKA_CONTROLLER_PORT:-9093}"
 pid_file="$home/kafka.pid"
 heap="${SPILLWAY_KAFKA_HEAP:--Xms256m -Xmx1g}"
 wait_s="${SPILLWAY_KAFKA_WAIT_S:-90}"
@@ -28,14 +31,14 @@ done
 
 say() { echo "kafka: $*" >&2; }
 
-port_open() { (exec 3<>/dev/tcp/127.0.0.1/9092) 2>/dev/null; }
+port_open() { (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; }
 
 if [[ -f "$pid_file" ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
   say "already running (pid $(cat "$pid_file"))"
   exit 0
 fi
 if port_open; then
-  say "something already answers on 127.0.0.1:9092 (not started by this script); leaving it"
+  say "something already answers on 127.0.0.1:$port (not started by this script); leaving it"
   exit 0
 fi
 
@@ -58,9 +61,9 @@ fi
 cat >"$conf/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
-controller.quorum.voters=1@127.0.0.1:9093
-listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093
-advertised.listeners=PLAINTEXT://127.0.0.1:9092
+controller.quorum.voters=1@127.0.0.1:$controller_port
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
@@ -124,11 +127,11 @@ until port_open; do
     say "broker exited during start-up; last log lines:"; tail -30 "$logs/server.log" "$logs/stdout.log" >&2 || true
     rm -f "$pid_file"; exit 1
   fi
-  if (( SECONDS - start_s > wait_s )); then say "no answer on 127.0.0.1:9092 after ${wait_s}s"; exit 1; fi
+  if (( SECONDS - start_s > wait_s )); then say "no answer on 127.0.0.1:$port after ${wait_s}s"; exit 1; fi
   sleep 0.2
 done
 remaining=$(( wait_s - (SECONDS - start_s) ))
-if ! node "$repo/scripts/kafka/wait-ready.mjs" 127.0.0.1:9092 "$(( remaining > 5 ? remaining : 5 ))"; then
+if ! node "$repo/scripts/kafka/wait-ready.mjs" "127.0.0.1:$port" "$(( remaining > 5 ? remaining : 5 ))"; then
   say "broker answers but is not ready; see $logs/server.log"; exit 1
 fi
-say "ready on 127.0.0.1:9092 after $(( SECONDS - start_s ))s (pid $pid)"
+say "ready on 127.0.0.1:$port after $(( SECONDS - start_s ))s (pid $pid)"

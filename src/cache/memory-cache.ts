@@ -118,7 +118,7 @@ export class MemoryCache {
     entry.frequency = isNew
       ? this.options.policy.bump(undefined, this.state, this.priorAccesses(key))
       : this.options.policy.bump(entry.frequency, this.state);
-    this.heap.set(key, this.options.policy.priority(entry, this.state));
+    this.heap.set(key, this.options.policy.priority(entry, this.state), this.state.tick);
   }
 
   private evictOverflow(): void {
@@ -136,9 +136,9 @@ export class MemoryCache {
   }
 
   private compare(a: string, b: string): number {
-    // The heap's order: priority, then key.
+    // The heap's order: priority, then the tick of the last access.
     const pa = this.heap.priorityOf(a) ?? Number.NaN;
     const pb = this.heap.priorityOf(b) ?? Number.NaN;
-    return pa !== pb ? pa - pb : a < b ? -1 : a > b ? 1 : 0;
+    return pa !== pb ? pa - pb : (this.heap.ageOf(a) ?? 0) - (this.heap.ageOf(b) ?? 0);
   }
 }

@@ -1,10 +1,13 @@
 /**
  * An indexed binary min-heap of string keys: insert, update, remove and pop-min in O(log n), peek in O(1).
- * Ties are broken by key (lexicographic), as a Redis sorted set breaks them, so both cache tiers evict alike.
+ * Ties in priority are broken by a second number, `age` (lowest first): the caches pass the tick of the last
+ * access, so equal priorities evict the least recently used first, as GDSF prescribes (Cherkasova 1998) and as
+ * the Redis tier's eviction script does.
  */
 export class PriorityHeap {
   private readonly keys: string[] = [];
   private readonly priorities: number[] = [];
+  private readonly ages: number[] = [];
   private readonly positions = new Map<string, number>();
 
   get size(): number {
@@ -15,26 +18,33 @@ export class PriorityHeap {
     return this.positions.has(key);
   }
 
+  /** The age (tie-breaker) of `key`, undefined when absent. */
+  ageOf(key: string): number | undefined {
+    const at = this.positions.get(key);
+    return at === undefined ? undefined : this.ages[at];
+  }
+
   /** The priority of `key`, undefined when absent. */
   priorityOf(key: string): number | undefined {
     const at = this.positions.get(key);
     return at === undefined ? undefined : this.priorities[at];
   }
 
-  /** Inserts `key` or moves it to `priority`. */
-  set(key: string, priority: number): void {
+  /** Inserts `key` or moves it to `priority` (ties: lower `age` first). */
+  set(key: string, priority: number, age = 0): void {
     const at = this.positions.get(key);
     if (at === undefined) {
       this.keys.push(key);
       this.priorities.push(priority);
+      this.ages.push(age);
       this.positions.set(key, this.keys.length - 1);
       this.siftUp(this.keys.length - 1);
       return;
     }
-    const old = this.priorities[at] as number;
     this.priorities[at] = priority;
-    if (priority < old) this.siftUp(at);
-    else this.siftDown(at);
+    this.ages[at] = age;
+    this.siftUp(at);
+    this.siftDown(this.positions.get(key) as number);
   }
 
   /** The lowest-priority key and its priority, without removing it. */
@@ -58,6 +68,7 @@ export class PriorityHeap {
     this.swap(at, last);
     this.keys.pop();
     this.priorities.pop();
+    this.ages.pop();
     this.positions.delete(key);
     if (at < last) {
       this.siftUp(at);
@@ -69,7 +80,10 @@ export class PriorityHeap {
   private less(i: number, j: number): boolean {
     const pi = this.priorities[i] as number;
     const pj = this.priorities[j] as number;
-    return pi < pj || (pi === pj && (this.keys[i] as string) < (this.keys[j] as string));
+    if (pi !== pj) return pi < pj;
+    const ai = this.ages[i] as number;
+    const aj = this.ages[j] as number;
+    return ai < aj || (ai === aj && (this.keys[i] as string) < (this.keys[j] as string));
   }
 
   private swap(i: number, j: number): void {
@@ -81,6 +95,9 @@ export class PriorityHeap {
     const pi = this.priorities[i] as number;
     this.priorities[i] = this.priorities[j] as number;
     this.priorities[j] = pi;
+    const ai = this.ages[i] as number;
+    this.ages[i] = this.ages[j] as number;
+    this.ages[j] = ai;
     this.positions.set(kj, i);
     this.positions.set(ki, j);
   }

@@ -4,7 +4,8 @@
  * sorted set, and the `bytes` field of the meta hash is the sum of the entries' sizes.
  *
  * Keys of one namespace `ns` (= `${redis.keyPrefix}cache:${policy}:`):
- * - `ns e:<key>` hash: `a` encoded answer, `f` frequency state, `c` cost of a miss, `s` accounted size;
+ * - `ns e:<key>` hash: `a` encoded answer, `f` frequency state, `c` cost of a miss, `s` accounted size,
+ *   `t` tick of the last access (breaks ties in priority: least recently used first, as in L1);
  * - `ns z` sorted set: member `<key>`, score = the policy's priority (lowest evicted first);
  * - `ns m` hash: `bytes` in use, `tick` access counter, `clock` GDSF's L, `evictions` count.
  * The set script evicts entries it did not receive in KEYS (their names derive from the sorted set), which is
@@ -34,7 +35,7 @@ export function getScript(policy: EvictionPolicy): string {
     local cost = tonumber(e[3])
     local size = tonumber(e[4])
     ${policyBlock(policy)}
-    redis.call('HSET', KEYS[1], 'f', string.format('%.17g', freq))
+    redis.call('HSET', KEYS[1], 'f', string.format('%.17g', freq), 't', tick)
     redis.call('ZADD', KEYS[2], string.format('%.17g', prio), ARGV[1])
     return {e[1], e[3]}`;
 }
@@ -63,19 +64,32 @@ export function setScript(policy: EvictionPolicy): string {
     end
     local cost = tonumber(ARGV[3])
     ${policyBlock(policy)}
-    redis.call('HSET', KEYS[1], 'a', ARGV[2], 'f', string.format('%.17g', freq), 'c', ARGV[3], 's', size)
+    redis.call('HSET', KEYS[1], 'a', ARGV[2], 'f', string.format('%.17g', freq), 'c', ARGV[3], 's', size, 't', tick)
     redis.call('ZADD', KEYS[2], string.format('%.17g', prio), ARGV[1])
     local bytes = redis.call('HINCRBY', KEYS[3], 'bytes', size)
     local evicted = 0
     while bytes > maxBytes do
-      local victim = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-      if not victim[1] then break end
-      local victimKey = ARGV[6] .. victim[1]
+      local lowest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+      if not lowest[1] then break end
+      -- Among entries tied at the lowest priority (a bounded look), the least recently used goes.
+      local victim = lowest[1]
+      local tied = redis.call('ZRANGEBYSCORE', KEYS[2], lowest[2], lowest[2], 'LIMIT', 0, 64)
+      if #tied > 1 then
+        local oldest = math.huge
+        for _, member in ipairs(tied) do
+          local t = tonumber(redis.call('HGET', ARGV[6] .. member, 't') or '0')
+          if t < oldest then
+            oldest = t
+            victim = member
+          end
+        end
+      end
+      local victimKey = ARGV[6] .. victim
       local victimSize = tonumber(redis.call('HGET', victimKey, 's') or '0')
       redis.call('DEL', victimKey)
-      redis.call('ZREM', KEYS[2], victim[1])
+      redis.call('ZREM', KEYS[2], victim)
       bytes = redis.call('HINCRBY', KEYS[3], 'bytes', -victimSize)
-      redis.call('HSET', KEYS[3], 'clock', victim[2])
+      redis.call('HSET', KEYS[3], 'clock', lowest[2])
       evicted = evicted + 1
     end
     if evicted > 0 then redis.call('HINCRBY', KEYS[3], 'evictions', evicted) end

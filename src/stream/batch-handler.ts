@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { DecodeError } from '../errors.js';
 import type { Committer } from './committer.js';
 import type { InFlightLimiter } from './in-flight-limiter.js';
+import { PartitionProgress, type Outcome } from './partition-progress.js';
 import type { ItemDecoder } from './item-codec.js';
 import type { RecordEncoder } from './record-codec.js';
 import { toAnnotationRecord, toDeadLetter } from './records.js';
@@ -15,9 +16,6 @@ import type { AnnotationRecord, DeadLetterRecord, ItemProcessor, RecordOrigin, S
 
 /** How often a batch in progress offers a heartbeat (kafkajs sends one only when heartbeatInterval is due). */
 const HEARTBEAT_TICK_MS = 1_000;
-
-/** The result of one record: an output record or a dead letter. */
-type Outcome = { output: Message } | { deadLetter: Message };
 
 /** Tells batches that the worker is shutting down and when in-flight items must be abandoned. */
 export interface ShutdownSignal {
@@ -37,6 +35,8 @@ export interface BatchHandlerDeps {
   shutdown: ShutdownSignal;
   logger: Logger;
   observer?: StreamObserver;
+  /** Commit a batch's finished prefix this often while the batch is in progress, ms. */
+  commitIntervalMs: number;
   /** Called after every successful commit (the worker resets its restart count). */
   onCommitted?: (items: number) => void;
 }
@@ -59,59 +59,55 @@ export class BatchHandler {
   }
 
   private async run(payload: EachBatchPayload, heartbeat: () => void): Promise<void> {
-    const { batch, isRunning, isStale, resolveOffset } = payload;
+    const { batch, isRunning, isStale } = payload;
     const { limiter, shutdown } = this.deps;
     const messages = batch.messages;
-    const outcomes: Array<Outcome | undefined> = new Array<Outcome | undefined>(messages.length);
+    const progress = new PartitionProgress({
+      batch,
+      committer: this.deps.committer,
+      resolveOffset: payload.resolveOffset,
+      isStale,
+      ...(this.deps.observer === undefined ? {} : { observer: this.deps.observer }),
+      ...(this.deps.onCommitted === undefined ? {} : { onCommitted: this.deps.onCommitted }),
+    });
     const tasks: Array<Promise<void>> = [];
     let failure: { err: unknown } | undefined;
-
-    for (let i = 0; i < messages.length; i++) {
-      if (shutdown.stopping || !isRunning() || isStale() || failure !== undefined) break;
-      if (!limiter.tryAcquire()) {
-        await limiter.acquire();
-        if (shutdown.stopping) {
-          limiter.release();
-          break;
+    const fail = (err: unknown): void => {
+      failure ??= { err };
+    };
+    // Long batches (LLM-bound items) commit what has finished every commitIntervalMs, not only at the end:
+    // outputs appear sooner and a crash redoes less.
+    const committing = setInterval(() => void progress.commitPrefix().catch(fail), this.deps.commitIntervalMs);
+    try {
+      for (let i = 0; i < messages.length; i++) {
+        if (shutdown.stopping || !isRunning() || isStale() || failure !== undefined) break;
+        if (!limiter.tryAcquire()) {
+          await limiter.acquire();
+          if (shutdown.stopping) {
+            limiter.release();
+            break;
+          }
         }
+        const message = messages[i] as KafkaMessage;
+        const origin: RecordOrigin = { topic: batch.topic, partition: batch.partition, offset: message.offset };
+        tasks.push(
+          this.handleRecord(message, origin)
+            .then((outcome) => {
+              progress.set(i, outcome);
+              heartbeat();
+            }, fail)
+            .finally(() => limiter.release()),
+        );
       }
-      const message = messages[i] as KafkaMessage;
-      const origin: RecordOrigin = { topic: batch.topic, partition: batch.partition, offset: message.offset };
-      tasks.push(
-        this.handleRecord(message, origin)
-          .then((outcome) => {
-            outcomes[i] = outcome;
-            heartbeat();
-          }, (err: unknown) => {
-            failure ??= { err };
-          })
-          .finally(() => limiter.release()),
-      );
+      const settled = Promise.all(tasks);
+      await (shutdown.stopping ? Promise.race([settled, shutdown.graceOver]) : settled);
+    } finally {
+      clearInterval(committing);
     }
-    const settled = Promise.all(tasks);
-    await (shutdown.stopping ? Promise.race([settled, shutdown.graceOver]) : settled);
     // A processing failure (the LLM down past its retries, the registry unreachable) is no fault of the
-    // data: nothing of this batch is committed and kafkajs retries it, then crashes the consumer.
+    // data: what finished before it may already be committed, the rest is redone; kafkajs retries, then crashes.
+    if (failure === undefined) await progress.commitPrefix();
     if (failure !== undefined) throw failure.err;
-    if (isStale()) return; // the partition was seeked or revoked: its work is redone from the committed offset
-
-    let done = 0;
-    while (done < outcomes.length && outcomes[done] !== undefined) done++;
-    if (done === 0) return;
-    const prefix = outcomes.slice(0, done) as Outcome[];
-    const lastHandled = (messages[done - 1] as KafkaMessage).offset;
-    // When the whole batch is done, step past trailing transaction control records too.
-    const nextOffset = done === messages.length ? (BigInt(batch.lastOffset()) + 1n).toString() : (BigInt(lastHandled) + 1n).toString();
-    await this.deps.committer.commit({
-      topic: batch.topic,
-      partition: batch.partition,
-      nextOffset,
-      outputs: prefix.flatMap((o) => ('output' in o ? [o.output] : [])),
-      deadLetters: prefix.flatMap((o) => ('deadLetter' in o ? [o.deadLetter] : [])),
-    });
-    resolveOffset(lastHandled);
-    this.deps.observer?.setConsumerLag(batch.partition, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(nextOffset))));
-    this.deps.onCommitted?.(done);
   }
 
   private async handleRecord(message: KafkaMessage, origin: RecordOrigin): Promise<Outcome> {

@@ -56,6 +56,7 @@ export class StreamWorker {
   private endGrace!: () => void;
   private readonly shutdown: ShutdownSignal;
   private committedItems = 0;
+  private failed = false;
 
   constructor(private readonly options: StreamWorkerOptions) {
     this.log = options.logger.child({ module: 'stream-worker' });
@@ -72,6 +73,11 @@ export class StreamWorker {
       },
       graceOver,
     };
+  }
+
+  /** True from a successful start until it stops or fails (the /healthz check). */
+  get running(): boolean {
+    return this.consumer !== undefined && !this.stopping && !this.failed;
   }
 
   /** Items whose outputs (or dead letters) this worker has committed. */
@@ -121,6 +127,7 @@ export class StreamWorker {
       annotationEncoder: this.options.annotationEncoder,
       deadLetterEncoder: this.options.deadLetterEncoder,
       limiter: new InFlightLimiter(config.maxInFlight),
+      commitIntervalMs: config.commitIntervalMs,
       committer,
       shutdown: this.shutdown,
       logger: this.log,
@@ -183,6 +190,7 @@ export class StreamWorker {
   }
 
   private fail(err: unknown): void {
+    this.failed = true;
     this.log.error({ err }, 'worker failed');
     this.rejectDone(err);
     void Promise.allSettled([this.consumer?.disconnect(), this.producer?.disconnect(), this.admin?.disconnect()]);

@@ -48,6 +48,11 @@ describe('GDSF', () => {
     const { evicted } = run('gdsf', 3, [...SEQUENCE, ['set', 'e', 15]]);
     expect(evicted).toEqual(['d', 'c']);
   });
+
+  it('breaks ties in priority by recency, not by key', () => {
+    // c, b, a all at L + 10/s: the least recently stored, c, goes (key order would pick a).
+    expect(run('gdsf', 3, [['set', 'c', 10], ['set', 'b', 10], ['set', 'a', 10], ['set', 'd', 20]]).evicted).toEqual(['c']);
+  });
 });
 
 describe('LEC', () => {

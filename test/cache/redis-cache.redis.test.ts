@@ -83,6 +83,14 @@ describe('RedisCache eviction', () => {
     }
   });
 
+  it('evicts the least recently used of entries tied in priority', async () => {
+    const redis = await openCache('gdsf', ENTRY_BYTES * 3);
+    for (const k of ['c', 'b', 'a']) await redis.set(k.repeat(40), ANSWER, 10);
+    await redis.set('d'.repeat(40), ANSWER, 20);
+    expect((await order(redis)).sort()).toEqual(['a', 'b', 'd']);
+    await deletePrefix(admin, redis.namespace);
+  });
+
   it('stays within its byte budget and misses evicted keys', async () => {
     const redis = await openCache('gdsf', ENTRY_BYTES * 10 + 5);
     for (let i = 0; i < 40; i += 1) await redis.set(String(i).padStart(40, '0'), ANSWER, 1 + i);

@@ -10,6 +10,8 @@ import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadConfig, type Config } from '../../config.js';
 import { ConfigError } from '../../errors.js';
+import { createCache } from '../../cache/index.js';
+import { createMonitor, type CascadeObserver } from '../../monitor/index.js';
 import { buildCodecs, createKafka, StreamWorker, type ItemProcessor } from '../../stream/index.js';
 import { createRootLogger, type Logger } from '../logger.js';
 
@@ -37,11 +39,18 @@ function instance(raw: string): number {
   return n;
 }
 
-async function cascadePipeline(config: Readonly<Config>, logger: Logger): Promise<Pipeline> {
+async function cascadePipeline(config: Readonly<Config>, logger: Logger, observer: CascadeObserver): Promise<Pipeline> {
   // Loaded lazily so `run --processor` (tests, benchmarks) does not pay for tfjs.
   const { buildCascade } = await import('../build-cascade.js');
-  const { cascade } = await buildCascade(config, logger);
-  return { process: (item) => cascade.process(item), close: () => cascade.close() };
+  const cache = config.cache.enabled ? createCache(config, logger.child({ module: 'cache' })) : undefined;
+  const { cascade } = await buildCascade(config, logger, { observer, ...(cache === undefined ? {} : { cache }) });
+  return {
+    process: (item) => cascade.process(item),
+    close: async () => {
+      await cascade.close();
+      await cache?.close();
+    },
+  };
 }
 
 async function modulePipeline(file: string, config: Readonly<Config>, logger: Logger): Promise<Pipeline> {
@@ -61,9 +70,16 @@ export function register(program: Command): void {
     .action(async (flags: RunFlags) => {
       const config = loadConfig({ ...(flags.config === undefined ? {} : { file: flags.config }), flags: flags.task === undefined ? {} : { task: flags.task } });
       const logger = createRootLogger(config.logLevel);
-      const pipeline = flags.processor === undefined ? await cascadePipeline(config, logger) : await modulePipeline(flags.processor, config, logger);
+      let worker: StreamWorker | undefined;
+      const monitor = createMonitor({
+        config: config.monitor,
+        logger: logger.child({ module: 'monitor' }),
+        llmCostUnits: config.llm.costUnits,
+        health: () => worker?.running === true,
+      });
+      const pipeline = flags.processor === undefined ? await cascadePipeline(config, logger, monitor.observer) : await modulePipeline(flags.processor, config, logger);
       const codecs = await buildCodecs(config.kafka);
-      const worker = new StreamWorker({
+      worker = new StreamWorker({
         kafka: createKafka(config.kafka, logger),
         config: config.kafka,
         transactionalId: config.kafka.transactionalId ?? `${config.kafka.groupId}-${hostname()}-${flags.instance}`,
@@ -72,20 +88,25 @@ export function register(program: Command): void {
         deadLetterEncoder: codecs.deadLetterEncoder,
         process: pipeline.process,
         logger,
+        observer: monitor.metrics,
       });
+      const running = worker;
       const onSignal = (signal: NodeJS.Signals): void => {
         logger.info({ signal }, 'shutting down');
-        void worker.stop().catch(() => undefined);
+        void running.stop().catch(() => undefined);
       };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       let failed: unknown;
       try {
-        await worker.start();
-        await worker.done;
+        const { url } = await monitor.start();
+        if (url !== null) logger.info({ url }, 'dashboard and metrics served');
+        await running.start();
+        await running.done;
       } catch (err: unknown) {
         failed = err;
       }
+      await monitor.close();
       // Model state is saved on a crash too: what was learned from committed items is worth keeping.
       await pipeline.close().catch((err: unknown) => logger.error({ err }, 'closing the cascade failed'));
       logger.flush();

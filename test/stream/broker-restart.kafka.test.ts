@@ -1,0 +1,98 @@
+/**
+ * Failure behaviour against a broker of its own (a second KRaft broker on port 19092, started with the
+ * project's script), so restarting it does not disturb the other Kafka tests: the worker rides out a
+ * broker restart with nothing lost or duplicated, and exits non-zero when the broker stays down.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { committedCount, createTestTopics, logLines, readJsonRecords, REPO_ROOT, spawnCli, waitFor, writeConfig, type CliProcess, type TestTopics } from './helpers.js';
+
+const run = promisify(execFile);
+const PORT = 19092;
+const BROKER = `127.0.0.1:${PORT}`;
+const home = mkdtempSync(path.join(tmpdir(), 'spillway-broker-'));
+const brokerEnv = {
+  ...process.env,
+  SPILLWAY_KAFKA_HOME: home,
+  SPILLWAY_KAFKA_LIB: path.join(REPO_ROOT, '.kafka/lib'),
+  SPILLWAY_KAFKA_PORT: String(PORT),
+  SPILLWAY_KAFKA_CONTROLLER_PORT: String(PORT + 1),
+  SPILLWAY_KAFKA_HEAP: '-Xms128m -Xmx512m',
+};
+const startBroker = (): Promise<unknown> => run('bash', [path.join(REPO_ROOT, 'scripts/kafka/start.sh')], { env: brokerEnv });
+const stopBroker = (): Promise<unknown> => run('bash', [path.join(REPO_ROOT, 'scripts/kafka/stop.sh')], { env: brokerEnv });
+
+let admin: Admin;
+const kafka = new Kafka({ clientId: 'spillway-test', brokers: [BROKER], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 300 } });
+
+beforeAll(async () => {
+  await startBroker();
+  admin = kafka.admin();
+  await admin.connect();
+}, 180_000);
+
+afterAll(async () => {
+  await admin.disconnect().catch(() => undefined);
+  await stopBroker();
+  rmSync(home, { recursive: true, force: true });
+}, 120_000);
+
+function worker(t: TestTopics, kafkaConfig: Record<string, unknown>): CliProcess {
+  const config = writeConfig({ monitor: { httpPort: 0 }, kafka: { brokers: [BROKER], groupId: t.groupId, topics: { input: t.input, output: t.output, deadLetter: t.deadLetter }, ...kafkaConfig } });
+  // The test processor answers after up to 20 ms with 8 items in flight: the stream lasts a few seconds.
+  return spawnCli(['run', '--config', config, '--processor', path.join(REPO_ROOT, 'test/stream/fixtures/echo-processor.ts')], { SPILLWAY_TEST_DELAY_MS: '20' });
+}
+
+async function produce(t: TestTopics, n: number): Promise<string[]> {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const ids = Array.from({ length: n }, (_, i) => `r-${i}`);
+  await producer.send({ topic: t.input, acks: -1, messages: ids.map((id) => ({ key: id, value: JSON.stringify({ id, text: `text ${id}` }) })) });
+  await producer.disconnect();
+  return ids;
+}
+
+describe('when the broker restarts mid-stream', () => {
+  it('the worker reconnects and every id still gets exactly one committed annotation', async () => {
+    const t = await createTestTopics(admin, 'restart', 3);
+    const ids = await produce(t, 3_000);
+    const child = worker(t, { maxInFlight: 8, commitIntervalMs: 200 });
+    await waitFor('some offsets committed', async () => (await committedCount(admin, t.groupId, t.input)) >= 300, 60_000, 50);
+    await admin.disconnect();
+    await stopBroker();
+    await startBroker();
+    await admin.connect();
+    expect(child.child.exitCode).toBeNull();
+    await waitFor('every offset committed after the restart', async () => (await committedCount(admin, t.groupId, t.input)) === 3_000, 120_000, 250);
+    const outputs = (await readJsonRecords(kafka, t.output)).map((o) => String(o.id));
+    expect(outputs.length).toBe(3_000);
+    expect(new Set(outputs)).toEqual(new Set(ids));
+    child.child.kill('SIGTERM');
+    expect(await child.exited).toBe(0);
+    await t.cleanup();
+  }, 240_000);
+});
+
+describe('when the broker stays down', () => {
+  it('the worker gives up after its retries and exits non-zero', async () => {
+    const t = await createTestTopics(admin, 'down', 1);
+    await produce(t, 10);
+    const child = worker(t, { maxRestarts: 0 });
+    await waitFor('the first commit', async () => (await committedCount(admin, t.groupId, t.input)) === 10, 60_000, 50);
+    await admin.disconnect();
+    await stopBroker();
+    try {
+      expect(await child.exited).toBe(1);
+      expect(logLines(child.stderr()).some((l) => l.msg === 'worker failed')).toBe(true);
+    } finally {
+      await startBroker();
+      await admin.connect();
+      await t.cleanup();
+    }
+  }, 240_000);
+});
