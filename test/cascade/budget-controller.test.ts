@@ -15,7 +15,7 @@ describe('BudgetController', () => {
 
     it('sends the highest-scoring items once the warm-up is over', () => {
       const rng = new Rng(4);
-      const b = new BudgetController({ budget: 0.1, horizonItems: 4000, warmupItems: 0 });
+      const b = new BudgetController({ budget: 0.1, horizonItems: 4000, warmupItems: 0, frontLoad: 1 });
       let highSent = 0;
       let lowSent = 0;
       for (let i = 0; i < 4000; i++) {
@@ -23,6 +23,25 @@ describe('BudgetController', () => {
         if (b.decide(score)) score > 0.9 ? highSent++ : lowSent++;
       }
       expect(highSent).toBeGreaterThan(4 * lowSent);
+    });
+  });
+
+    it('front-loads: spends more of the budget in the first half, the same in total', () => {
+      const run = (frontLoad: number): { half: number; total: number } => {
+        const rng = new Rng(6);
+        const b = new BudgetController({ budget: 0.3, horizonItems: 6000, warmupItems: 50, frontLoad });
+        let half = 0;
+        for (let i = 0; i < 6000; i++) {
+          b.decide(rng.next());
+          if (i === 2999) half = b.calls;
+        }
+        return { half, total: b.calls };
+      };
+      const even = run(1);
+      const front = run(0.5);
+      expect(front.half).toBeGreaterThan(even.half * 1.2);
+      expect(front.total).toBeLessThanOrEqual(0.3 * 6000);
+      expect(Math.abs(front.total - even.total)).toBeLessThan(0.01 * 6000);
     });
   });
 
