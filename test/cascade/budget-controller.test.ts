@@ -24,7 +24,6 @@ describe('BudgetController', () => {
       }
       expect(highSent).toBeGreaterThan(4 * lowSent);
     });
-  });
 
     it('front-loads: spends more of the budget in the first half, the same in total', () => {
       const run = (frontLoad: number): { half: number; total: number } => {

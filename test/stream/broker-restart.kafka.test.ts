@@ -63,6 +63,7 @@ describe('when the broker restarts mid-stream', () => {
     const ids = await produce(t, 3_000);
     const child = worker(t, { maxInFlight: 8, commitIntervalMs: 200 });
     await waitFor('some offsets committed', async () => (await committedCount(admin, t.groupId, t.input)) >= 300, 60_000, 50);
+    expect(await committedCount(admin, t.groupId, t.input)).toBeLessThan(3_000);
     await admin.disconnect();
     await stopBroker();
     await startBroker();
