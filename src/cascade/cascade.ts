@@ -33,6 +33,11 @@ export interface CascadeParts {
   policies: DeferralScorer[];
   budget: BudgetController;
   rng: Rng;
+  /**
+   * The multiplexer, when enabled: for each stage but the last, P(the next stage disagrees with the LLM),
+   * predicted from this stage's output. It lets an item predicted hard skip a stage that cannot help.
+   */
+  multiplexer?: DeferralScorer[];
 }
 
 export interface CascadeOptions {
@@ -44,6 +49,8 @@ export interface CascadeOptions {
   cache?: AnswerCache;
   observer?: CascadeObserver;
   logger: Logger;
+  /** Route items predicted hard past the stages that cannot help (Zhu et al. 2023). @defaultValue false */
+  multiplexer?: boolean;
 }
 
 /** Running totals, for reports and the embedded mode's live line. */
@@ -55,6 +62,15 @@ export interface CascadeCounters {
   cacheHits: number;
   answeredBy: Record<StageName, number>;
   deferredBy: Record<string, number>;
+}
+
+interface StageWalk {
+  traces: StageTrace[];
+  signals: StageSignal[];
+  exitAt: number;
+  cost: number;
+  /** Set when the multiplexer skipped the remaining stages: the score the LLM gate judges. */
+  gateScore?: number;
 }
 
 interface PendingLlm {
@@ -157,13 +173,22 @@ export class Cascade {
     const audit = cfg.auditRate > 0 && rng.next() < cfg.auditRate;
     const warmingUp = budget.warmingUp;
     const forced = teacher !== undefined && cached === undefined && (warmingUp || explore || audit);
-    const walk = this.walkStages(ctx, forced);
-    let cost = walk.cost;
+    let walk = this.walkStages(ctx, forced);
     let llm: PendingLlm | undefined;
-    const last = walk.traces[walk.traces.length - 1] as StageTrace;
+    let last = walk.traces[walk.traces.length - 1] as StageTrace;
+    let granted = false;
     if (walk.exitAt >= 0 || teacher === undefined || cached !== undefined) {
       budget.decide(-Infinity); // answered early, no LLM, or its answer is known to be unparseable
-    } else if (budget.decide(last.pDefer, forced)) {
+    } else {
+      granted = budget.decide(walk.gateScore ?? last.pDefer, forced);
+      if (!granted && walk.gateScore !== undefined) {
+        // The multiplexer skipped stages but the budget said no: run them after all, they answer.
+        walk = this.walkStages(ctx, false, { ...walk, gateScore: undefined }, false);
+        last = walk.traces[walk.traces.length - 1] as StageTrace;
+      }
+    }
+    let cost = walk.cost;
+    if (granted && teacher !== undefined) {
       // As above: a forced call is not the policy's deferral unless the gate would have sent it anyway.
       last.deferred = !forced || last.pDefer > budget.threshold;
       cost += this.options.llm.costUnits;
@@ -173,26 +198,25 @@ export class Cascade {
     this.reportBudget();
     // Audited: sent to the LLM as a random sample (exploration or audit), not because the policy deferred it.
     const audited = forced && !warmingUp && llm?.source === 'call';
-    return this.annotate(item, walk.traces, walk.exitAt, llm, audited, cost, started);
+    const route = this.parts.multiplexer === undefined ? undefined : [...walk.traces.map((t) => t.stage), ...(llm === undefined ? [] : (['llm'] as const))];
+    return this.annotate(item, walk.traces, walk.exitAt, llm, audited, cost, started, route);
   }
 
   /**
-   * Runs the small stages in order until one answers (or all of them, when `forceDefer`).
-   * `exitAt` is the index of the stage that answered, or -1 when the item reached the end.
+   * Runs the small stages in order from `from` until one answers (or all of them, when `forceDefer`).
+   * `exitAt` is the index of the stage that answered, or -1 when the item reached the LLM gate;
+   * `gateScore` is set when the multiplexer sent it there early, skipping the stages after `traces`.
    */
-  private walkStages(ctx: ItemContext, forceDefer: boolean): { traces: StageTrace[]; signals: StageSignal[]; exitAt: number; cost: number } {
-    const { stages, policies, budget } = this.parts;
+  private walkStages(ctx: ItemContext, forceDefer: boolean, walk: StageWalk = { traces: [], signals: [], exitAt: -1, cost: 0 }, allowSkip = true): StageWalk {
+    const { stages, policies, budget, multiplexer } = this.parts;
     const cfg = this.options.config;
-    const traces: StageTrace[] = [];
-    const signals: StageSignal[] = [];
-    let cost = 0;
-    for (let i = 0; i < stages.length; i++) {
+    for (let i = walk.traces.length; i < stages.length; i++) {
       const stage = stages[i] as SmallStage;
       const probs = stage.run(ctx);
       ctx.probs.push(probs);
-      cost += stage.costUnits;
+      walk.cost += stage.costUnits;
       const signal: StageSignal = { probs, modelUpdates: stage.version, novelty: stage.novelty(ctx), tokens: ctx.features.words.length, previousProbs: ctx.probs[i - 1] };
-      signals.push(signal);
+      walk.signals.push(signal);
       const pDefer = (policies[i] as DeferralScorer).pDefer(signal);
       const labelId = argmax(probs);
       const next = stages[i + 1];
@@ -201,10 +225,23 @@ export class Cascade {
       // `deferred` records the policy's own decision; a forced item (warm-up, exploration, audit) walks on
       // regardless, so audits can compare the stage that would have answered with the LLM.
       const policyDefers = next !== undefined && pDefer > budget.threshold * cfg.earlyExitFactor + cfg.deferralCostWeight * next.costUnits;
-      traces.push({ stage: stage.name, labelId, confidence: probs[labelId] as number, pDefer, deferred: policyDefers });
-      if (next !== undefined && !policyDefers && !forceDefer) return { traces, signals, exitAt: i, cost };
+      walk.traces.push({ stage: stage.name, labelId, confidence: probs[labelId] as number, pDefer, deferred: policyDefers });
+      if (next !== undefined && !policyDefers && !forceDefer) {
+        walk.exitAt = i;
+        return walk;
+      }
+      // Multiplexing (Zhu et al. 2023): when the next stage is predicted to disagree with the LLM as
+      // often as the gate's threshold, running it would only delay the LLM call: go to the gate now.
+      const mux = multiplexer?.[i];
+      if (mux !== undefined && allowSkip && !forceDefer && next !== undefined && i + 1 === stages.length - 1) {
+        const pNext = mux.pDefer(signal);
+        if (pNext > budget.threshold) {
+          walk.gateScore = pNext;
+          return walk;
+        }
+      }
     }
-    return { traces, signals, exitAt: -1, cost };
+    return walk;
   }
 
   /** Tells the observer when the LLM gate's threshold has moved by a point or more. */
@@ -251,14 +288,22 @@ export class Cascade {
       const stage = stages[i] as SmallStage;
       if (stage.learn(ctx, label)) observer?.onModelUpdate(stage.name, stage.version);
     }
-    // Stages the item did not reach still learn from the label (their inputs are computed on demand).
+    // Stages the item did not reach (the multiplexer skipped them) still learn from the label.
     for (let i = traces.length; i < stages.length; i++) {
       const stage = stages[i] as SmallStage;
+      ctx.probs.push(stage.run(ctx));
       if (stage.learn(ctx, label)) observer?.onModelUpdate(stage.name, stage.version);
+    }
+    // The multiplexer learns whether the next stage agreed with the LLM, from this stage's output.
+    const mux = this.parts.multiplexer;
+    if (mux !== undefined) {
+      for (let i = 0; i < mux.length && i + 1 < ctx.probs.length; i++) {
+        (mux[i] as DeferralScorer).update(signals[i] as StageSignal, argmax(ctx.probs[i + 1] as Float32Array) !== label);
+      }
     }
   }
 
-  private annotate(item: Item, traces: StageTrace[], exitAt: number, llm: PendingLlm | undefined, audited: boolean, cost: number, started: number): Annotation {
+  private annotate(item: Item, traces: StageTrace[], exitAt: number, llm: PendingLlm | undefined, audited: boolean, cost: number, started: number, route?: StageName[]): Annotation {
     const lastTrace = traces[exitAt >= 0 ? exitAt : traces.length - 1];
     const useLlm = llm !== undefined && llm.labelId !== null;
     // With no usable LLM answer, the deepest stage reached answers (there is always one: walkStages ran).
@@ -291,6 +336,7 @@ export class Cascade {
       costUnits: cost,
       latencyMs: performance.now() - started,
       modelVersions,
+      ...(route === undefined ? {} : { route }),
       ...(item.metadata === undefined ? {} : { metadata: item.metadata }),
     };
     this.options.observer?.onAnnotation(annotation);

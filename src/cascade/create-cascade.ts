@@ -63,5 +63,9 @@ function buildParts(options: CreateCascadeOptions, K: number, vectors: WordVecto
     },
     saved?.budget,
   );
-  return { featurizer, stages, policies, budget, rng: new Rng(saved?.rngState ?? cfg.seed) };
+  const parts: CascadeParts = { featurizer, stages, policies, budget, rng: new Rng(saved?.rngState ?? cfg.seed) };
+  if (options.multiplexer === true) {
+    parts.multiplexer = cfg.stages.slice(0, -1).map((name) => new DeferralPolicy({ classes: K }, saved?.policies[`mux-${name}`]));
+  }
+  return parts;
 }

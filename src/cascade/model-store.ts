@@ -92,13 +92,13 @@ export async function saveCascadeState(dir: string, parts: CascadeParts, task: T
     versions: Object.fromEntries(parts.stages.map((s) => [s.name, s.version])),
     policies: {},
   };
-  parts.policies.forEach((p, i) => {
-    const name = (parts.stages[i] as { name: string }).name;
-    if (p instanceof DeferralPolicy) {
-      const st = p.state();
-      manifest.policies[name] = { updates: st.updates, weights: Array.from(st.weights), gradSquares: Array.from(st.gradSquares) };
-    }
-  });
+  const keep = (key: string, p: unknown): void => {
+    if (!(p instanceof DeferralPolicy)) return; // the threshold baseline has nothing to save
+    const st = p.state();
+    manifest.policies[key] = { updates: st.updates, weights: Array.from(st.weights), gradSquares: Array.from(st.gradSquares) };
+  };
+  parts.policies.forEach((p, i) => keep((parts.stages[i] as { name: string }).name, p));
+  parts.multiplexer?.forEach((p, i) => keep(`mux-${(parts.stages[i] as { name: string }).name}`, p));
   for (const stage of parts.stages) {
     await mkdir(`${next}/${stage.name}`, { recursive: true });
     if (stage instanceof LrStage) {

@@ -40,6 +40,7 @@ export async function buildCascade(config: Readonly<Config>, logger: Logger, opt
     config: config.cascade,
     llm: { concurrency: config.llm.concurrency, costUnits: config.llm.costUnits },
     models: config.models,
+    multiplexer: config.cache.multiplexer,
     logger,
     ...(options.cache === undefined ? {} : { cache: options.cache }),
     ...(options.observer === undefined ? {} : { observer: options.observer }),
