@@ -71,6 +71,8 @@ const modelsSchema = z.object({
   dir: z.string().min(1),
   /** Save every N answered items as well as on shutdown; 0 disables periodic saves. @defaultValue 5000 */
   saveEveryItems: z.number().int().min(0),
+  /** A pretrained tfjs LayersModel folder (model.json + weights) for the mid model's dense layers, used when no state is saved. */
+  midModelPath: z.string().optional(),
   /** tfjs backend: 'auto' picks the best present (tensorflow-gpu, tensorflow, wasm, cpu). */
   backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']),
 });

@@ -92,10 +92,16 @@ export class Cascade {
   private saving: Promise<void> = Promise.resolve();
   private reportedThreshold = Number.NaN;
 
-  /** Use createCascade(); `saver` persists the parts (absent: save() is a no-op). */
-  constructor(options: CascadeOptions, parts: CascadeParts, saver?: (parts: CascadeParts) => Promise<void>) {
+  private readonly saveEveryItems: number;
+
+  /**
+   * Use createCascade(); `saver` persists the parts (absent: save() is a no-op), and runs on its own every
+   * `saveEveryItems` answered items (0: only when asked).
+   */
+  constructor(options: CascadeOptions, parts: CascadeParts, saver?: (parts: CascadeParts) => Promise<void>, saveEveryItems = 0) {
     this.options = options;
     this.saver = saver;
+    this.saveEveryItems = saveEveryItems;
     this.task = options.task;
     this.parts = parts;
     this.log = options.logger.child({ module: 'cascade' });
@@ -340,6 +346,9 @@ export class Cascade {
       ...(item.metadata === undefined ? {} : { metadata: item.metadata }),
     };
     this.options.observer?.onAnnotation(annotation);
+    if (this.saveEveryItems > 0 && c.items % this.saveEveryItems === 0) {
+      this.save().catch((err: unknown) => this.log.error({ err }, 'periodic model save failed'));
+    }
     return annotation;
   }
 }

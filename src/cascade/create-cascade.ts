@@ -9,7 +9,8 @@ import { DeferralPolicy } from './deferral-policy.js';
 import { Featurizer } from './featurizer.js';
 import { LogisticRegressor } from './logistic-regressor.js';
 import { MidModel } from './mid-model.js';
-import { loadCascadeState, saveCascadeState, type SavedState } from './model-store.js';
+import type * as tf from '@tensorflow/tfjs';
+import { loadCascadeState, loadLayersModel, saveCascadeState, type SavedState } from './model-store.js';
 import { Rng } from './rng.js';
 import { LrStage, MidStage, type SmallStage } from './stages.js';
 import { selectBackend } from './tf-backend.js';
@@ -39,17 +40,20 @@ export async function createCascade(options: CreateCascadeOptions): Promise<Casc
   const vectors = !needsMid || !cfg.pretrainedVectors ? undefined : options.vectors === undefined ? loadWordVectors(100_000, log) : (options.vectors ?? undefined);
   const dir = modelStateDir(options.models.dir, options.task.name);
   const saved = options.restore === false ? undefined : await loadCascadeState(dir, { classes: K, featureDim: cfg.featureDim, stages: cfg.stages, labels: options.task.labels });
-  const parts = buildParts(options, K, vectors, saved);
+  const pretrainedMid = saved === undefined && needsMid && options.models.midModelPath !== undefined ? await loadLayersModel(options.models.midModelPath) : undefined;
+  if (pretrainedMid !== undefined) log.info({ path: options.models.midModelPath }, 'mid model starts from a pretrained LayersModel');
+  const parts = buildParts(options, K, vectors, saved, pretrainedMid);
   if (saved !== undefined) log.info({ dir, items: parts.budget.items, versions: Object.fromEntries(parts.stages.map((s) => [s.name, s.version])) }, 'model state restored');
-  return new Cascade(options, parts, (c) => saveCascadeState(dir, c, options.task));
+  return new Cascade(options, parts, (c) => saveCascadeState(dir, c, options.task), options.models.saveEveryItems);
 }
 
-function buildParts(options: CreateCascadeOptions, K: number, vectors: WordVectors | undefined, saved: SavedState | undefined): CascadeParts {
+function buildParts(options: CreateCascadeOptions, K: number, vectors: WordVectors | undefined, saved: SavedState | undefined, pretrainedMid?: tf.LayersModel): CascadeParts {
   const cfg = options.config;
   const featurizer = new Featurizer({ dim: cfg.featureDim, maxTextChars: cfg.maxTextChars });
   const stages: SmallStage[] = cfg.stages.map((name) => {
     if (name === 'lr') return new LrStage(new LogisticRegressor({ dim: cfg.featureDim, classes: K, learningRate: 0.3 }, saved?.lr));
-    return new MidStage(new MidModel({ classes: K, vectors, seed: cfg.seed }, saved?.mid), cfg.midCostUnits);
+    const initial = saved?.mid ?? (pretrainedMid === undefined ? undefined : { model: pretrainedMid });
+    return new MidStage(new MidModel({ classes: K, vectors, seed: cfg.seed }, initial), cfg.midCostUnits);
   });
   const policies: DeferralScorer[] = cfg.stages.map((name) =>
     cfg.policy === 'threshold' ? new ThresholdPolicy() : new DeferralPolicy({ classes: K }, saved?.policies[name]),

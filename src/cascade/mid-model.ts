@@ -104,7 +104,11 @@ export class MidModel {
   /** Labels received. */
   labels = 0;
 
-  constructor(options: MidModelOptions, loaded?: { model: tf.LayersModel; state: MidModelState }) {
+  /**
+   * `loaded`: saved state to continue from, or just a pretrained LayersModel for the dense part (its input
+   * must be `inputDim` wide: GloVe dims + bag dims + classes).
+   */
+  constructor(options: MidModelOptions, loaded?: { model: tf.LayersModel; state?: MidModelState }) {
     this.classes = options.classes;
     this.vectors = options.vectors;
     this.gloveDim = options.vectors?.dimensions ?? 0;
@@ -117,11 +121,13 @@ export class MidModel {
     this.bagLearningRate = options.bagLearningRate ?? 0.1;
     this.rng = new Rng(options.seed ?? 42);
     this.inputDim = this.gloveDim + this.bagDim + this.classes;
-    this.bag = loaded?.state.bag ?? this.initialBag();
-    this.bagGradSquares = loaded?.state.bagGradSquares ?? new Float32Array(this.bagBuckets * this.bagDim).fill(1e-2);
-    this.updates = loaded?.state.updates ?? 0;
-    this.labels = loaded?.state.labels ?? 0;
+    this.bag = loaded?.state?.bag ?? this.initialBag();
+    this.bagGradSquares = loaded?.state?.bagGradSquares ?? new Float32Array(this.bagBuckets * this.bagDim).fill(1e-2);
+    this.updates = loaded?.state?.updates ?? 0;
+    this.labels = loaded?.state?.labels ?? 0;
     this.model = loaded?.model ?? this.buildModel(options.seed ?? 42);
+    const inputShape = this.model.inputs[0]?.shape[1];
+    if (inputShape !== this.inputDim) throw new RangeError(`mid model expects ${inputShape} inputs; this configuration encodes ${this.inputDim}`);
     this.optimizer = tf.train.adam(options.learningRate ?? 0.003);
     this.hiddenScratch = new Float32Array(this.hidden);
     this.logitScratch = new Float64Array(this.classes);

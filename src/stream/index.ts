@@ -15,3 +15,4 @@ export { createKafka, KAFKA_RETRY, PARTITIONER } from './kafka-client.js';
 export { StreamWorker, type StreamWorkerOptions } from './worker.js';
 export { buildCodecs, type StreamCodecs } from './codecs.js';
 export { readTopic, type ReadTopicOptions } from './topic-reader.js';
+export { readJsonlItems, type JsonlEntry } from './jsonl-source.js';

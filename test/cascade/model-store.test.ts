@@ -34,6 +34,11 @@ describe('saving and restoring a cascade', () => {
       await original.save();
 
       const restored = await createCascade({ ...base, restore: true });
+
+      // A saved mid model is also a standard tfjs LayersModel another deployment can start from.
+      const fresh = await createCascade({ ...base, models: { ...base.models, dir: join(modelsDir, 'elsewhere'), midModelPath: join(modelsDir, 'isear', 'mid') } });
+      const weightsOf = (c: typeof original) => (c.parts.stages[1] as unknown as { model: { model: { getWeights(): Array<{ dataSync(): Float32Array }> } } }).model.model.getWeights().map((w) => Array.from(w.dataSync()));
+      expect(weightsOf(fresh)).toEqual(weightsOf(original));
       expect(restored.budgetStatus).toEqual(original.budgetStatus);
       for (const r of rows.slice(400, 450)) {
         const a: ItemContext = { features: original.parts.featurizer.featurize(r.text), probs: [] };

@@ -1,7 +1,8 @@
 /**
  * `spillway produce --topic T --file items.jsonl [--rate N]`: publishes a JSONL file of items
  * (id, text, optional task, metadata, eventTimeMs; other fields are ignored) as input records, keyed by
- * item id, encoded per kafka.inputFormat. Progress goes to stderr; a summary line to stdout.
+ * item id, encoded per kafka.inputFormat. Invalid lines are skipped with a warning. Progress goes to
+ * stderr; a summary line to stdout.
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -9,8 +10,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Message } from 'kafkajs';
 import { loadConfig } from '../../config.js';
-import { InvalidItemError } from '../../errors.js';
-import { buildCodecs, createKafka, PARTITIONER, validateItem } from '../../stream/index.js';
+import { buildCodecs, createKafka, PARTITIONER, readJsonlItems } from '../../stream/index.js';
 import { createRootLogger } from '../logger.js';
 
 interface ProduceFlags {
@@ -60,7 +60,6 @@ export function register(program: Command): void {
       const startMs = Date.now();
       let sent = 0;
       let skipped = 0;
-      let lineNo = 0;
       let batch: Message[] = [];
       const flush = async (): Promise<void> => {
         if (batch.length === 0) return;
@@ -75,17 +74,13 @@ export function register(program: Command): void {
         if (showBar) bar.update(sent, { rate: Math.round(sent / Math.max(0.001, (Date.now() - startMs) / 1000)) });
       };
       try {
-        for await (const line of createInterface({ input: createReadStream(flags.file), crlfDelay: Infinity })) {
-          lineNo++;
-          if (line.trim() === '') continue;
-          try {
-            const item = validateItem(JSON.parse(line) as unknown, undefined, config.kafka.maxTextBytes);
-            batch.push({ key: item.id, value: itemEncoder.encode(item) });
-          } catch (err: unknown) {
-            if (!(err instanceof InvalidItemError) && !(err instanceof SyntaxError)) throw err;
+        for await (const entry of readJsonlItems(createReadStream(flags.file), config.kafka.maxTextBytes)) {
+          if ('error' in entry) {
             skipped++;
-            logger.warn({ file: flags.file, line: lineNo, err }, 'line skipped');
+            logger.warn({ file: flags.file, line: entry.line, kind: entry.error.kind }, 'line skipped');
+            continue;
           }
+          batch.push({ key: entry.item.id, value: itemEncoder.encode(entry.item) });
           if (batch.length >= BATCH || (flags.rate !== undefined && batch.length >= Math.max(1, Math.ceil(flags.rate / 20)))) await flush();
         }
         await flush();
