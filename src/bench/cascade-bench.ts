@@ -128,7 +128,8 @@ async function runCascade(options: CascadeBenchOptions, task: Task, teacher: Tim
     teacher,
     config,
     llm: { concurrency: 1, costUnits: options.config.llm.costUnits },
-    models: options.config.models,
+    // A benchmark run leaves no model state behind.
+    models: { ...options.config.models, saveEveryItems: 0 },
     logger: options.logger,
     restore: false,
     ...(options.vectors === undefined ? {} : { vectors: options.vectors }),

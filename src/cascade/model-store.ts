@@ -75,9 +75,25 @@ export async function loadLayersModel(dir: string): Promise<tf.LayersModel> {
   return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: specs, weightData }));
 }
 
+// Saves to the same folder from one process are queued: two cascades of one task (a benchmark, a test)
+// must not interleave their renames.
+const saveQueues = new Map<string, Promise<void>>();
+let saveCounter = 0;
+
 /** Writes the cascade's state under `dir` (atomically replacing any previous save). */
-export async function saveCascadeState(dir: string, parts: CascadeParts, task: Task): Promise<void> {
-  const next = `${dir}.next-${process.pid}`;
+export function saveCascadeState(dir: string, parts: CascadeParts, task: Task): Promise<void> {
+  const previous = saveQueues.get(dir) ?? Promise.resolve();
+  const run = previous.catch(() => undefined).then(() => writeState(dir, parts, task));
+  saveQueues.set(dir, run);
+  void run.finally(() => {
+    if (saveQueues.get(dir) === run) saveQueues.delete(dir);
+  }).catch(() => undefined);
+  return run;
+}
+
+async function writeState(dir: string, parts: CascadeParts, task: Task): Promise<void> {
+  const tag = `${process.pid}-${++saveCounter}`;
+  const next = `${dir}.next-${tag}`;
   await rm(next, { recursive: true, force: true });
   await mkdir(next, { recursive: true });
   const manifest: Manifest = {
@@ -116,7 +132,7 @@ export async function saveCascadeState(dir: string, parts: CascadeParts, task: T
     }
   }
   await writeFile(`${next}/manifest.json`, JSON.stringify(manifest, null, 1));
-  const old = `${dir}.old-${process.pid}`;
+  const old = `${dir}.old-${tag}`;
   if (existsSync(dir)) await rename(dir, old);
   await rename(next, dir);
   await rm(old, { recursive: true, force: true });
