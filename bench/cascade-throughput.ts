@@ -12,6 +12,7 @@ import pino from 'pino';
 import { createCascade, Featurizer, LogisticRegressor, selectBackend } from '../src/cascade/index.js';
 import { parseConfig } from '../src/config.js';
 import { loadTask, type LlmAnswer, type Teacher } from '../src/llm/index.js';
+import { createMonitor } from '../src/monitor/index.js';
 
 const dataset = resolve(process.argv.find((a) => a.endsWith('.jsonl')) ?? '../shared/datasets/hatespeech.jsonl');
 const json = process.argv.includes('--json');
@@ -51,17 +52,25 @@ const tableTeacher: Teacher = {
 const config = parseConfig({ cascade: { llmBudget: 0.2, deferralCostWeight: 0 } });
 const base = { task, config: config.cascade, llm: { concurrency: 1, costUnits: 1000 }, models: config.models, logger, restore: false };
 
-// 3. Online learning, LLM answers free.
-const learning = await createCascade({ ...base, teacher: tableTeacher });
-let started = performance.now();
-for (const r of rows) await learning.process({ id: r.id, text: r.text });
-const onlineLearning = rows.length / ((performance.now() - started) / 1000);
+// 3. Online learning, LLM answers free: bare, with the monitor's observer, and with 5% audits too.
+async function onlineRun(observe: boolean, auditRate: number): Promise<{ perSecond: number; cascade: Awaited<ReturnType<typeof createCascade>> }> {
+  const monitor = observe ? createMonitor({ config: { httpPort: 0, httpHost: '127.0.0.1' }, logger, processMetrics: false }) : undefined;
+  const cascade = await createCascade({ ...base, config: { ...config.cascade, auditRate }, teacher: tableTeacher, ...(monitor === undefined ? {} : { observer: monitor.observer }) });
+  const t0 = performance.now();
+  for (const r of rows) await cascade.process({ id: r.id, text: r.text });
+  return { perSecond: rows.length / ((performance.now() - t0) / 1000), cascade };
+}
+const bare = await onlineRun(false, 0);
+const learning = bare.cascade;
+const onlineLearning = bare.perSecond;
+const withMonitor = (await onlineRun(true, 0)).perSecond;
+const withAudits = (await onlineRun(true, 0.05)).perSecond;
 
 // 2. Inference path of the trained cascade: no teacher, so nothing reaches an LLM and nothing is learned;
 // earlyExitFactor 0 makes every item go through the mid model (the slow path, measured on purpose).
 const inference = await createCascade({ ...base, config: { ...config.cascade, earlyExitFactor: 0 } });
 Object.assign(inference.parts, { stages: learning.parts.stages, policies: learning.parts.policies, budget: learning.parts.budget });
-started = performance.now();
+const started = performance.now();
 for (let round = 0; round < 2; round++) for (const r of rows) await inference.process({ id: r.id, text: r.text });
 const cascadeInference = (2 * rows.length) / ((performance.now() - started) / 1000);
 const midShare = inference.counters.answeredBy.mid / inference.counters.items;
@@ -75,6 +84,8 @@ const report = {
   cascade_inference_items_per_s: Math.round(cascadeInference),
   cascade_inference_mid_share: Number(midShare.toFixed(3)),
   cascade_online_learning_items_per_s: Math.round(onlineLearning),
+  cascade_online_with_monitor_items_per_s: Math.round(withMonitor),
+  cascade_online_with_monitor_and_5pct_audits_items_per_s: Math.round(withAudits),
 };
 if (json) process.stdout.write(`${JSON.stringify(report)}\n`);
 else {
@@ -83,4 +94,6 @@ else {
   console.log(`featurizer + LR prediction                ${report.featurize_lr_items_per_s.toLocaleString('en')} items/s   (target ≥ 100,000)`);
   console.log(`cascade inference (LR → mid, ${(midShare * 100).toFixed(0)}% reach mid)  ${report.cascade_inference_items_per_s.toLocaleString('en')} items/s   (target ≥ 5,000)`);
   console.log(`cascade learning online (LLM answers free) ${report.cascade_online_learning_items_per_s.toLocaleString('en')} items/s`);
+  console.log(`  … with the monitor's metrics             ${report.cascade_online_with_monitor_items_per_s.toLocaleString('en')} items/s`);
+  console.log(`  … with metrics and 5% audits             ${report.cascade_online_with_monitor_and_5pct_audits_items_per_s.toLocaleString('en')} items/s`);
 }

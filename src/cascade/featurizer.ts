@@ -69,12 +69,14 @@ export class Featurizer {
   readonly dim: number;
   readonly maxTextChars: number;
   private readonly mask: number;
-  // Dense scratch reused across calls (a Map here ran at a third of the speed, `npm run bench:micro`):
-  // signed counts per bucket, an epoch stamp per bucket instead of clearing, and the buckets touched.
-  private readonly counts: Float32Array;
-  private readonly stamps: Uint32Array;
+  // Scratch reused across calls: a small open-addressing table (bucket → signed count) that stays in L1
+  // cache, with an epoch stamp per slot instead of clearing. A Map ran at a third of this speed, and dense
+  // arrays over all 2^18 buckets at two thirds (cache misses), measured with `npm run bench:micro`.
+  private slotKeys = new Int32Array(1024);
+  private slotCounts = new Float32Array(1024);
+  private slotStamps = new Uint32Array(1024);
   private epoch = 0;
-  private touched = new Int32Array(1024);
+  private touched = new Int32Array(512);
   private touchedCount = 0;
   private codes = new Uint16Array(64);
   private outIndices = new Int32Array(1024);
@@ -88,8 +90,6 @@ export class Featurizer {
     this.dim = options.dim;
     this.maxTextChars = options.maxTextChars;
     this.mask = options.dim - 1;
-    this.counts = new Float32Array(options.dim);
-    this.stamps = new Uint32Array(options.dim);
   }
 
   /** Features of one text. Empty text gives only the bias feature. */
@@ -140,7 +140,7 @@ export class Featurizer {
   private beginFamily(): void {
     this.epoch = (this.epoch + 1) >>> 0;
     if (this.epoch === 0) {
-      this.stamps.fill(0); // wrapped after 2^32 families: start the stamps over
+      this.slotStamps.fill(0); // wrapped after 2^32 families: start the stamps over
       this.epoch = 1;
     }
     this.touchedCount = 0;
@@ -151,18 +151,48 @@ export class Featurizer {
     let bucket = hash & this.mask;
     if (bucket === 0) bucket = 1; // bucket 0 is the bias
     const sign = hash & 0x80000000 ? -1 : 1;
-    if (this.stamps[bucket] !== this.epoch) {
-      this.stamps[bucket] = this.epoch;
-      this.counts[bucket] = sign;
-      if (this.touchedCount === this.touched.length) {
-        const grown = new Int32Array(this.touched.length * 2);
-        grown.set(this.touched);
-        this.touched = grown;
+    const slotMask = this.slotKeys.length - 1;
+    let slot = bucket & slotMask;
+    for (;;) {
+      if (this.slotStamps[slot] !== this.epoch) {
+        this.slotStamps[slot] = this.epoch;
+        this.slotKeys[slot] = bucket;
+        this.slotCounts[slot] = sign;
+        this.touched[this.touchedCount++] = slot;
+        // Keep the table at most half full: grow (and rehash this family) before it fills.
+        if (this.touchedCount * 2 >= this.slotKeys.length) this.grow();
+        return;
       }
-      this.touched[this.touchedCount++] = bucket;
-    } else {
-      this.counts[bucket] = (this.counts[bucket] as number) + sign;
+      if (this.slotKeys[slot] === bucket) {
+        this.slotCounts[slot] = (this.slotCounts[slot] as number) + sign;
+        return;
+      }
+      slot = (slot + 1) & slotMask;
     }
+  }
+
+  private grow(): void {
+    const keys = this.slotKeys;
+    const counts = this.slotCounts;
+    const live = this.touched.subarray(0, this.touchedCount);
+    const size = keys.length * 2;
+    this.slotKeys = new Int32Array(size);
+    this.slotCounts = new Float32Array(size);
+    this.slotStamps = new Uint32Array(size);
+    const touched = new Int32Array(size / 2);
+    const slotMask = size - 1;
+    let n = 0;
+    for (const old of live) {
+      const bucket = keys[old] as number;
+      let slot = bucket & slotMask;
+      while (this.slotStamps[slot] === this.epoch) slot = (slot + 1) & slotMask;
+      this.slotStamps[slot] = this.epoch;
+      this.slotKeys[slot] = bucket;
+      this.slotCounts[slot] = counts[old] as number;
+      touched[n++] = slot;
+    }
+    this.touched = touched;
+    this.touchedCount = n;
   }
 
   /** Appends the family's buckets with signed log(1 + |count|) values, L2-normalised, to the output. */
@@ -180,8 +210,9 @@ export class Featurizer {
     let j = start;
     let norm = 0;
     for (let i = 0; i < this.touchedCount; i++) {
-      const bucket = this.touched[i] as number;
-      const count = this.counts[bucket] as number;
+      const slot = this.touched[i] as number;
+      const bucket = this.slotKeys[slot] as number;
+      const count = this.slotCounts[slot] as number;
       if (count === 0) continue;
       const v = count > 0 ? Math.log1p(count) : -Math.log1p(-count);
       this.outIndices[j] = bucket;
