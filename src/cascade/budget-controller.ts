@@ -38,7 +38,8 @@ export interface BudgetControllerState {
 
 export class BudgetController {
   readonly budget: number;
-  readonly horizonItems: number | undefined;
+  /** Stream length when known (shrinks as the cache answers items: see exclude()). */
+  horizonItems: number | undefined;
   readonly warmupItems: number;
   private readonly minThreshold: number;
   private readonly frontLoad: number;
@@ -126,9 +127,13 @@ export class BudgetController {
     return granted;
   }
 
-  /** Counts an item that never reached the decision (e.g. answered from cache) without a call. */
-  skip(): void {
-    this.items++;
+  /**
+   * Takes an item out of the budget's reckoning (an answer the cache already had): the budget is a share
+   * of the items the LLM would otherwise have to see, so a hit saves a call instead of freeing one for
+   * another item. With a known length, the horizon shrinks by one.
+   */
+  exclude(): void {
+    if (this.horizonItems !== undefined && this.horizonItems > this.items + 1) this.horizonItems--;
   }
 
   /** True when one more call fits under the hard cap now (for calls outside `decide`, e.g. audits). */

@@ -161,7 +161,7 @@ export class Cascade {
 
     const cached = teacher === undefined ? undefined : await this.lookupCache(item.text, teacher);
     if (cached !== undefined && cached.answer.labelId !== null) {
-      budget.skip();
+      budget.exclude();
       this.counters.cacheHits++;
       const source: LlmSource = cached.tier === 'l1' ? 'cache-l1' : cached.tier === 'redis' ? 'cache-redis' : 'cache-near';
       const llm: PendingLlm = { labelId: cached.answer.labelId, source, failed: false };

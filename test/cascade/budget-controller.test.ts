@@ -55,6 +55,14 @@ describe('BudgetController', () => {
     });
   });
 
+  it('leaves items the cache answered out of the budget: hits save calls rather than freeing them', () => {
+    const b = new BudgetController({ budget: 0.2, horizonItems: 1000, warmupItems: 0, frontLoad: 1 });
+    for (let i = 0; i < 500; i++) b.exclude(); // half the stream answered from cache
+    for (let i = 0; i < 500; i++) b.decide(1);
+    expect(b.calls).toBeLessThanOrEqual(100);
+    expect(b.calls).toBeGreaterThanOrEqual(95);
+  });
+
   it('never calls below the μ floor, even with budget to spare', () => {
     const b = new BudgetController({ budget: 1, horizonItems: 1000, warmupItems: 0, minThreshold: 0.5 });
     for (let i = 0; i < 1000; i++) b.decide(0.3);
