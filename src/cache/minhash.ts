@@ -3,29 +3,12 @@
  * similarity of two texts' shingle sets. Used to find near-identical texts (reposts with a word changed).
  */
 
+import { fmix32, fnv1a32 } from '../text/hash.js';
+
+export { fnv1a32 };
+
 /** Hash functions per signature. 64 keeps the signature at 256 bytes and LSH recall high at J ≥ 0.8. */
 export const MINHASH_SIZE = 64;
-
-/** FNV-1a, 32 bits: fast and well spread for short strings. */
-export function fnv1a32(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i += 1) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
-}
-
-/** Murmur3's finalizer: turns (hash xor seed) into an independent-looking permutation per seed. */
-function fmix32(value: number): number {
-  let h = value;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 const SEEDS: Uint32Array = (() => {
   const seeds = new Uint32Array(MINHASH_SIZE);

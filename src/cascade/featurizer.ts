@@ -7,6 +7,7 @@
  * log(1 + tf), L2-normalised per feature family, plus a bias feature.
  * Deterministic: the same text gives the same features on every machine and run.
  */
+import { FNV_PRIME, fnv1a32, mixHashes } from '../text/hash.js';
 
 /** A sparse vector: parallel arrays of bucket indices and values. */
 export interface SparseVector {
@@ -35,34 +36,11 @@ export interface FeaturizerOptions {
 
 // Unicode letters and digits, with inner apostrophes ("don't"); set up once.
 const TOKEN_RE = /[\p{L}\p{N}]+(?:['’][\p{L}]+)*/gu;
-const FNV_OFFSET = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
 // Seeds that separate the feature families in the shared bucket space.
 const SEED_UNIGRAM = 0x9e3779b1;
 const SEED_BIGRAM = 0x85ebca77;
 const SEED_CHAR = 0xc2b2ae3d;
 const CHAR_GRAM = 4;
-
-/** FNV-1a over a string's UTF-16 code units, starting from `seed`. */
-export function hashString(text: string, seed: number = FNV_OFFSET): number {
-  let h = seed >>> 0;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, FNV_PRIME);
-  }
-  return h >>> 0;
-}
-
-/** Mixes two 32-bit hashes into one (murmur3's finaliser over a combination). */
-export function mixHashes(a: number, b: number): number {
-  let h = (Math.imul(a, 0x9e3779b1) ^ b) >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /** Deterministic sparse featurizer; build once, call per item. */
 export class Featurizer {
@@ -99,7 +77,7 @@ export class Featurizer {
     const words = text.match(TOKEN_RE) ?? [];
     const n = words.length;
     const tokenHashes = new Uint32Array(n + Math.max(0, n - 1));
-    for (let i = 0; i < n; i++) tokenHashes[i] = hashString(words[i] as string, SEED_UNIGRAM);
+    for (let i = 0; i < n; i++) tokenHashes[i] = fnv1a32(words[i] as string, SEED_UNIGRAM);
     for (let i = 1; i < n; i++) tokenHashes[n + i - 1] = mixHashes(tokenHashes[i - 1] as number, (tokenHashes[i] as number) ^ SEED_BIGRAM);
 
     // Word n-grams, then character n-grams: each family normalised on its own.
