@@ -11,6 +11,7 @@ import type { AnswerCache, CacheHit } from '../cache/index.js';
 import type { CascadeConfig } from '../config.js';
 import type { LlmAnswer, Task, Teacher } from '../llm/types.js';
 import type { CascadeObserver } from '../monitor/index.js';
+import { buildAnnotation, type LlmOutcome } from './annotation.js';
 import { BudgetController } from './budget-controller.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import type { StageSignal } from './deferral-policy.js';
@@ -73,12 +74,6 @@ interface StageWalk {
   gateScore?: number;
 }
 
-interface PendingLlm {
-  labelId: number | null;
-  source: LlmSource;
-  failed: boolean;
-  probability?: number;
-}
 
 export class Cascade {
   readonly task: Task;
@@ -164,7 +159,7 @@ export class Cascade {
       budget.exclude();
       this.counters.cacheHits++;
       const source: LlmSource = cached.tier === 'l1' ? 'cache-l1' : cached.tier === 'redis' ? 'cache-redis' : 'cache-near';
-      const llm: PendingLlm = { labelId: cached.answer.labelId, source, failed: false };
+      const llm: LlmOutcome = { labelId: cached.answer.labelId, source, failed: false };
       if (cached.tier !== 'redis') return this.annotate(item, [], -1, llm, false, 0, started);
       // An answer another worker paid for: learn from it once here (an L1 hit was learned here already).
       const walk = this.walkStages(ctx, true);
@@ -180,7 +175,7 @@ export class Cascade {
     const warmingUp = budget.warmingUp;
     const forced = teacher !== undefined && cached === undefined && (warmingUp || explore || audit);
     let walk = this.walkStages(ctx, forced);
-    let llm: PendingLlm | undefined;
+    let llm: LlmOutcome | undefined;
     let last = walk.traces[walk.traces.length - 1] as StageTrace;
     let granted = false;
     if (walk.exitAt >= 0 || teacher === undefined || cached !== undefined) {
@@ -264,7 +259,7 @@ export class Cascade {
     return cache === undefined ? undefined : cache.get(this.task.name, teacher.model, text);
   }
 
-  private async callLlm(teacher: Teacher, item: Item): Promise<PendingLlm> {
+  private async callLlm(teacher: Teacher, item: Item): Promise<LlmOutcome> {
     this.counters.llmCalls++;
     let answer: LlmAnswer;
     try {
@@ -309,46 +304,17 @@ export class Cascade {
     }
   }
 
-  private annotate(item: Item, traces: StageTrace[], exitAt: number, llm: PendingLlm | undefined, audited: boolean, cost: number, started: number, route?: StageName[]): Annotation {
-    const lastTrace = traces[exitAt >= 0 ? exitAt : traces.length - 1];
-    const useLlm = llm !== undefined && llm.labelId !== null;
-    // With no usable LLM answer, the deepest stage reached answers (there is always one: walkStages ran).
-    const labelId = useLlm ? (llm.labelId as number) : (lastTrace as StageTrace).labelId;
-    const answeredBy: StageName = useLlm ? 'llm' : (lastTrace as StageTrace).stage;
-    if (llm !== undefined) {
-      traces.push({ stage: 'llm', labelId: llm.labelId ?? -1, confidence: llm.probability ?? (llm.labelId === null ? 0 : 1), pDefer: 0, deferred: false });
-    }
-    const pDefer: Partial<Record<StageName, number>> = {};
-    const modelVersions: Partial<Record<StageName, number>> = {};
-    for (const t of traces) if (t.stage !== 'llm') pDefer[t.stage] = t.pDefer;
-    for (const s of this.parts.stages) modelVersions[s.name] = s.version;
+  private annotate(item: Item, traces: StageTrace[], exitAt: number, llm: LlmOutcome | undefined, audited: boolean, costUnits: number, startedMs: number, route?: StageName[]): Annotation {
+    const annotation = buildAnnotation({ item, task: this.task, stages: this.parts.stages, traces, exitAt, ...(llm === undefined ? {} : { llm }), audited, costUnits, startedMs, ...(route === undefined ? {} : { route }) });
     const c = this.counters;
     c.items++;
-    c.answeredBy[answeredBy]++;
+    c.answeredBy[annotation.answeredBy]++;
     for (const t of traces) if (t.deferred && t.stage !== 'llm') c.deferredBy[t.stage] = (c.deferredBy[t.stage] ?? 0) + 1;
-    const annotation: Annotation = {
-      id: item.id,
-      labelId,
-      label: this.task.labels[labelId] ?? String(labelId),
-      confidence: useLlm ? (llm.probability ?? 1) : (lastTrace as StageTrace).confidence,
-      answeredBy,
-      stages: traces,
-      pDefer,
-      llmCalled: llm !== undefined && llm.source === 'call',
-      llmSource: llm?.source ?? 'none',
-      llmUnparseable: llm !== undefined && !llm.failed && llm.labelId === null,
-      llmFailed: llm?.failed ?? false,
-      audited,
-      costUnits: cost,
-      latencyMs: performance.now() - started,
-      modelVersions,
-      ...(route === undefined ? {} : { route }),
-      ...(item.metadata === undefined ? {} : { metadata: item.metadata }),
-    };
     this.options.observer?.onAnnotation(annotation);
     if (this.saveEveryItems > 0 && c.items % this.saveEveryItems === 0) {
       this.save().catch((err: unknown) => this.log.error({ err }, 'periodic model save failed'));
     }
     return annotation;
   }
+
 }
