@@ -14,6 +14,9 @@ import type { RecordEncoder } from './record-codec.js';
 import { toAnnotationRecord, toDeadLetter } from './records.js';
 import type { AnnotationRecord, DeadLetterRecord, ItemProcessor, RecordOrigin, StreamObserver } from './types.js';
 
+/** Original value bytes kept in a dead letter; the broker refuses records over message.max.bytes (1 MiB). */
+const MAX_DEAD_LETTER_VALUE_BYTES = 256 * 1024;
+
 /** How often a batch in progress offers a heartbeat (kafkajs sends one only when heartbeatInterval is due). */
 const HEARTBEAT_TICK_MS = 1_000;
 
@@ -37,12 +40,21 @@ export interface BatchHandlerDeps {
   observer?: StreamObserver;
   /** Commit a batch's finished prefix this often while the batch is in progress, ms. */
   commitIntervalMs: number;
+  /** The group's committed offset of a partition, from the broker; undefined when none. */
+  committedOffset: (topic: string, partition: number) => Promise<string | undefined>;
+  /** Moves the consumer's position (kafkajs consumer.seek). */
+  seek: (topic: string, partition: number, offset: string) => void;
+  /** Called with the error of a failed batch before kafkajs sees it (which keeps only its message). */
+  onFailure?: (err: unknown) => void;
   /** Called after every successful commit (the worker resets its restart count). */
   onCommitted?: (items: number) => void;
 }
 
 /** Processes kafkajs batches (use as `eachBatch` with autoCommit and eachBatchAutoResolve off). */
 export class BatchHandler {
+  /** Per partition, the committer's failure count when its position was last checked against the broker. */
+  private readonly synced = new Map<string, number>();
+
   constructor(private readonly deps: BatchHandlerDeps) {}
 
   async handle(payload: EachBatchPayload): Promise<void> {
@@ -58,10 +70,33 @@ export class BatchHandler {
     }
   }
 
+  /**
+   * After a failed commit, whose outcome the worker cannot know, a partition's local position may be
+   * behind (the broker committed it after all) or ahead of the truth. Before its next batch is processed,
+   * the committer settles the failed transaction and the position is re-read from the broker; a batch
+   * that does not start there is dropped and the partition sought to the committed offset.
+   * @returns true when the batch may be processed.
+   */
+  private async inSync(payload: EachBatchPayload): Promise<boolean> {
+    const { committer } = this.deps;
+    const { topic, partition, messages } = payload.batch;
+    const key = `${topic}|${partition}`;
+    if (committer.failures === 0 || this.synced.get(key) === committer.failures) return true;
+    await committer.recover();
+    const committed = await this.deps.committedOffset(topic, partition);
+    this.synced.set(key, committer.failures);
+    const first = messages[0]?.offset;
+    if (committed === undefined || first === undefined || committed === first) return true;
+    this.deps.logger.warn({ topic, partition, committed, position: first }, 'position differs from the committed offset after a failed commit; seeking');
+    this.deps.seek(topic, partition, committed);
+    return false;
+  }
+
   private async run(payload: EachBatchPayload, heartbeat: () => void): Promise<void> {
     const { batch, isRunning, isStale } = payload;
     const { limiter, shutdown } = this.deps;
     const messages = batch.messages;
+    if (!(await this.inSync(payload))) return;
     const progress = new PartitionProgress({
       batch,
       committer: this.deps.committer,
@@ -107,7 +142,10 @@ export class BatchHandler {
     // A processing failure (the LLM down past its retries, the registry unreachable) is no fault of the
     // data: what finished before it may already be committed, the rest is redone; kafkajs retries, then crashes.
     if (failure === undefined) await progress.commitPrefix();
-    if (failure !== undefined) throw failure.err;
+    if (failure !== undefined) {
+      this.deps.onFailure?.(failure.err);
+      throw failure.err;
+    }
   }
 
   private async handleRecord(message: KafkaMessage, origin: RecordOrigin): Promise<Outcome> {
@@ -127,7 +165,11 @@ export class BatchHandler {
   private deadLetter(message: KafkaMessage, origin: RecordOrigin, err: DecodeError): Message {
     this.deps.logger.warn({ topic: origin.topic, partition: origin.partition, offset: origin.offset, kind: err.kind, err }, 'record dead-lettered');
     this.deps.observer?.deadLetter(err.kind);
-    const record = toDeadLetter(message.key, message.value, origin, err.kind, err.message);
+    // The original bytes go along, but never so many that the dead letter itself exceeds the broker's
+    // record size limit (that would fail the transaction, and the batch, forever).
+    const value = message.value !== null && message.value.length > MAX_DEAD_LETTER_VALUE_BYTES ? message.value.subarray(0, MAX_DEAD_LETTER_VALUE_BYTES) : message.value;
+    const note = value === message.value ? '' : ` (value truncated from ${message.value?.length ?? 0} bytes)`;
+    const record = toDeadLetter(message.key, value, origin, err.kind, `${err.message}${note}`);
     return { key: message.key, value: this.deps.deadLetterEncoder.encode(record), headers: { 'spillway-error-kind': err.kind } };
   }
 }

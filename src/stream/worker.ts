@@ -13,7 +13,9 @@ import type { Logger } from 'pino';
 import type { KafkaConfig } from '../config.js';
 import { SpillwayError } from '../errors.js';
 import { BatchHandler, type ShutdownSignal } from './batch-handler.js';
-import { AtLeastOnceCommitter, TransactionalCommitter, type Committer } from './committer.js';
+import { AtLeastOnceCommitter } from './at-least-once-committer.js';
+import type { Committer } from './committer.js';
+import { TransactionalCommitter } from './transactional-committer.js';
 import { InFlightLimiter } from './in-flight-limiter.js';
 import { KAFKA_RETRY, PARTITIONER } from './kafka-client.js';
 import type { ItemDecoder } from './item-codec.js';
@@ -47,7 +49,8 @@ export class StreamWorker {
   private resolveDone!: () => void;
   private rejectDone!: (err: unknown) => void;
   private readonly log: Logger;
-  private producer: Producer | undefined;
+  private committer: Committer | undefined;
+  private handler: BatchHandler | undefined;
   private consumer: Consumer | undefined;
   private admin: Admin | undefined;
   private restarts = 0;
@@ -57,6 +60,8 @@ export class StreamWorker {
   private readonly shutdown: ShutdownSignal;
   private committedItems = 0;
   private failed = false;
+  /** A non-retriable processing error: the worker does not restart after it. */
+  private fatal: SpillwayError | undefined;
 
   constructor(private readonly options: StreamWorkerOptions) {
     this.log = options.logger.child({ module: 'stream-worker' });
@@ -89,13 +94,55 @@ export class StreamWorker {
   async start(): Promise<void> {
     const { kafka, config, transactionalId } = this.options;
     const exactlyOnce = config.delivery === 'exactly-once';
+    const admin = kafka.admin();
+    this.admin = admin;
+    const topics = { output: config.topics.output, deadLetter: config.topics.deadLetter };
     // Transactions need an idempotent producer with one request in flight (kafkajs enforces it).
-    this.producer = kafka.producer(
-      exactlyOnce
-        ? { transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: config.transactionTimeoutMs, createPartitioner: PARTITIONER }
-        : { idempotent: true, maxInFlightRequests: 1, createPartitioner: PARTITIONER },
-    );
-    this.consumer = kafka.consumer({
+    const transactional = (): Producer =>
+      kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: config.transactionTimeoutMs, createPartitioner: PARTITIONER });
+    const committer: Committer = exactlyOnce
+      ? new TransactionalCommitter(transactional, admin, config.groupId, topics, this.log)
+      : new AtLeastOnceCommitter(kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: PARTITIONER }), { commitOffsets: (offsets) => this.consumer?.commitOffsets(offsets) ?? Promise.resolve() }, topics);
+    this.committer = committer;
+    this.handler = new BatchHandler({
+      decoder: this.options.decoder,
+      process: this.options.process,
+      annotationEncoder: this.options.annotationEncoder,
+      deadLetterEncoder: this.options.deadLetterEncoder,
+      limiter: new InFlightLimiter(config.maxInFlight),
+      commitIntervalMs: config.commitIntervalMs,
+      committer,
+      committedOffset: async (topic, partition) => {
+        const [entry] = await admin.fetchOffsets({ groupId: config.groupId, topics: [topic] });
+        const offset = entry?.partitions.find((p) => p.partition === partition)?.offset;
+        return offset === undefined || offset === '-1' ? undefined : offset;
+      },
+      seek: (topic, partition, offset) => this.consumer?.seek({ topic, partition, offset }),
+      shutdown: this.shutdown,
+      logger: this.log,
+      ...(this.options.observer === undefined ? {} : { observer: this.options.observer }),
+      // kafkajs wraps what eachBatch throws and drops the error's class: remember the real one.
+      onFailure: (err) => {
+        if (err instanceof SpillwayError && !err.retriable) this.fatal = err;
+      },
+      onCommitted: (items) => {
+        this.restarts = 0;
+        this.committedItems += items;
+      },
+    });
+    await admin.connect();
+    // Before joining the group: a killed predecessor's open transaction is settled first, so the offsets
+    // this worker starts from are final.
+    await committer.start();
+    await this.runConsumer();
+    this.log.info({ groupId: config.groupId, input: config.topics.input, delivery: config.delivery, transactionalId: exactlyOnce ? transactionalId : undefined }, 'worker started');
+  }
+
+  /** Creates a consumer, joins the group and runs the batch handler; a new consumer after each crash. */
+  private async runConsumer(): Promise<void> {
+    const { kafka, config } = this.options;
+    const handler = this.handler as BatchHandler;
+    const consumer = kafka.consumer({
       groupId: config.groupId,
       readUncommitted: false,
       sessionTimeout: config.sessionTimeoutMs,
@@ -107,43 +154,35 @@ export class StreamWorker {
       maxWaitTimeInMs: 1_000,
       retry: { ...KAFKA_RETRY, restartOnFailure: (err) => Promise.resolve(this.shouldRestart(err)) },
     });
-    const consumer = this.consumer;
+    this.consumer = consumer;
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart && !this.stopping) this.fail(payload.error);
+      if (payload.restart || this.stopping) return;
+      // kafkajs restarts only crashes it deems retriable; a broker restart can also surface as a
+      // "non-retriable" coordinator error, so the worker restarts those itself, within maxRestarts.
+      if (this.shouldRestart(payload.error)) void this.restartConsumer(consumer);
+      else this.fail(payload.error);
     });
-
-    this.admin = kafka.admin();
-    await this.admin.connect();
-    await this.producer.connect();
     await consumer.connect();
     await consumer.subscribe({ topics: [config.topics.input], fromBeginning: true });
-
-    const committer: Committer = exactlyOnce
-      ? new TransactionalCommitter(this.producer, this.admin, config.groupId, { output: config.topics.output, deadLetter: config.topics.deadLetter }, this.log)
-      : new AtLeastOnceCommitter(this.producer, consumer, { output: config.topics.output, deadLetter: config.topics.deadLetter });
-    const handler = new BatchHandler({
-      decoder: this.options.decoder,
-      process: this.options.process,
-      annotationEncoder: this.options.annotationEncoder,
-      deadLetterEncoder: this.options.deadLetterEncoder,
-      limiter: new InFlightLimiter(config.maxInFlight),
-      commitIntervalMs: config.commitIntervalMs,
-      committer,
-      shutdown: this.shutdown,
-      logger: this.log,
-      ...(this.options.observer === undefined ? {} : { observer: this.options.observer }),
-      onCommitted: (items) => {
-        this.restarts = 0;
-        this.committedItems += items;
-      },
-    });
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
       eachBatch: (payload) => handler.handle(payload),
     });
-    this.log.info({ groupId: config.groupId, input: config.topics.input, delivery: config.delivery, transactionalId: exactlyOnce ? transactionalId : undefined }, 'worker started');
+  }
+
+  private async restartConsumer(crashed: Consumer): Promise<void> {
+    await crashed.disconnect().catch(() => undefined);
+    const delayMs = Math.min(10_000, (KAFKA_RETRY.initialRetryTime ?? 300) * 2 ** this.restarts);
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    if (this.stopping) return;
+    try {
+      await this.runConsumer();
+    } catch (err: unknown) {
+      if (this.shouldRestart(err)) void this.restartConsumer(this.consumer ?? crashed);
+      else this.fail(err);
+    }
   }
 
   /**
@@ -162,7 +201,7 @@ export class StreamWorker {
     try {
       await this.consumer?.stop();
       await this.consumer?.disconnect();
-      await this.producer?.disconnect();
+      await this.committer?.close();
       await this.admin?.disconnect();
       this.log.info({ committed: this.committedItems }, 'worker stopped');
       this.resolveDone();
@@ -175,9 +214,9 @@ export class StreamWorker {
   }
 
   private shouldRestart(err: unknown): boolean {
-    const cause = rootCause(err);
+    const cause = this.fatal ?? rootCause(err);
     if (cause instanceof SpillwayError && !cause.retriable) {
-      this.log.error({ err }, 'processing failed with a non-retriable error; giving up');
+      this.log.error({ err: cause }, 'processing failed with a non-retriable error; giving up');
       return false;
     }
     this.restarts += 1;
@@ -193,6 +232,6 @@ export class StreamWorker {
     this.failed = true;
     this.log.error({ err }, 'worker failed');
     this.rejectDone(err);
-    void Promise.allSettled([this.consumer?.disconnect(), this.producer?.disconnect(), this.admin?.disconnect()]);
+    void Promise.allSettled([this.consumer?.disconnect(), this.committer?.close(), this.admin?.disconnect()]);
   }
 }

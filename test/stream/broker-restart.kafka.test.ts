@@ -4,7 +4,7 @@
  * broker restart with nothing lost or duplicated, and exits non-zero when the broker stays down.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -39,7 +39,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await admin.disconnect().catch(() => undefined);
   await stopBroker();
-  rmSync(home, { recursive: true, force: true });
+  if (process.env.SPILLWAY_KEEP_TEST_BROKER === undefined) rmSync(home, { recursive: true, force: true });
 }, 120_000);
 
 function worker(t: TestTopics, kafkaConfig: Record<string, unknown>): CliProcess {
@@ -69,7 +69,11 @@ describe('when the broker restarts mid-stream', () => {
     await startBroker();
     await admin.connect();
     expect(child.child.exitCode).toBeNull();
-    await waitFor('every offset committed after the restart', async () => (await committedCount(admin, t.groupId, t.input)) === 3_000, 120_000, 250);
+    await waitFor('every offset committed after the restart', async () => (await committedCount(admin, t.groupId, t.input)) === 3_000, 120_000, 250).catch((err: unknown) => {
+      // The worker's own account is what explains a failure here.
+      writeFileSync(path.join(home, 'worker.log'), child.stderr());
+      throw new Error(`worker log: ${path.join(home, 'worker.log')}`, { cause: err });
+    });
     const outputs = (await readJsonRecords(kafka, t.output)).map((o) => String(o.id));
     expect(outputs.length).toBe(3_000);
     expect(new Set(outputs)).toEqual(new Set(ids));

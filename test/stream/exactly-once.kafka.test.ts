@@ -2,19 +2,19 @@
  * End to end through the real broker and `spillway run` child processes: every input id gets exactly one
  * committed annotation, through crashes (SIGKILL), restarts and a group of two workers.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { committedCount, createTestTopics, DATASETS_DIR, logLines, readJsonRecords, spawnCli, testKafka, waitFor, type CliProcess, type TestTopics } from './helpers.js';
-import { REAL_CASCADE, spawnWorker, startReplayLlm, workerConfig, type ReplayLlm } from './worker-process.js';
+import { spawnWorker, startReplayLlm, workerConfig, type ReplayLlm } from './worker-process.js';
 
 const ITEMS = 5_000;
 const ISEAR = path.join(DATASETS_DIR, 'isear.jsonl');
 
 let kafka: Kafka;
 let admin: Admin;
-let llm: ReplayLlm | undefined;
+let llm: ReplayLlm;
 let topics: TestTopics | undefined;
 const children: CliProcess[] = [];
 
@@ -22,7 +22,7 @@ beforeAll(async () => {
   kafka = testKafka();
   admin = kafka.admin();
   await admin.connect();
-  if (REAL_CASCADE) llm = await startReplayLlm();
+  llm = await startReplayLlm();
 });
 
 afterEach(async () => {
@@ -35,7 +35,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await llm?.stop();
+  await llm.stop();
   await admin.disconnect();
 });
 
@@ -74,11 +74,11 @@ function expectExactlyOnce(annotationIds: string[], inputIds: string[]): void {
   expect(annotationIds.length).toBe(inputIds.length);
 }
 
-describe(`spillway run on ${ITEMS} ISEAR items${REAL_CASCADE ? ' with the cascade and the replay LLM' : ''}`, () => {
+describe(`spillway run on ${ITEMS} ISEAR items with the cascade and the replay LLM`, () => {
   it('writes exactly one annotation per input id, then exits 0 on SIGTERM', async () => {
     topics = await createTestTopics(admin, 'e2e', 6);
     const t = topics;
-    const config = workerConfig(t, llm?.url);
+    const config = workerConfig(t, llm.url);
     const ids = await produceIsear(t, config);
     const worker = start(config, 0);
     await waitFor('every offset committed', async () => (await committedCount(admin, t.groupId, t.input)) === ITEMS, 240_000, 250);
@@ -90,13 +90,16 @@ describe(`spillway run on ${ITEMS} ISEAR items${REAL_CASCADE ? ' with the cascad
     expect(await worker.exited).toBe(0);
     const stopped = logLines(worker.stderr()).find((l) => l.msg === 'worker stopped');
     expect(stopped?.committed).toBe(ITEMS);
+    // The cascade's close() ran: its learned state is in the models folder for the next start.
+    const modelsDir = (JSON.parse(readFileSync(config, 'utf8')) as { models: { dir: string } }).models.dir;
+    expect(readdirSync(modelsDir, { recursive: true }).length).toBeGreaterThan(0);
   });
 
   it('survives two SIGKILLs mid-stream: still exactly one committed annotation per id, none missing', async () => {
     topics = await createTestTopics(admin, 'kill', 6);
     const t = topics;
     // A short session: the group replaces a killed worker after 6 s instead of 30.
-    const config = workerConfig(t, llm?.url, { maxInFlight: 64, sessionTimeoutMs: 6_000 });
+    const config = workerConfig(t, llm.url, { maxInFlight: 64, sessionTimeoutMs: 6_000 });
     // Paced input (20 s) so the kills land mid-stream whatever the processing speed.
     const produced = produceIsear(t, config, 250);
     for (const threshold of [1_000, 2_500]) {
@@ -117,7 +120,7 @@ describe(`spillway run on ${ITEMS} ISEAR items${REAL_CASCADE ? ' with the cascad
   it('shares the partitions between two workers of one group; the union is exactly once', async () => {
     topics = await createTestTopics(admin, 'pair', 6);
     const t = topics;
-    const config = workerConfig(t, llm?.url);
+    const config = workerConfig(t, llm.url);
     const workers = [start(config, 0), start(config, 1)];
     await waitFor('both workers to own partitions', async () => {
       const { groups } = await admin.describeGroups([t.groupId]);

@@ -1,14 +1,8 @@
-/**
- * `spillway run` as a child process for the end-to-end tests, with the real cascade behind the replay LLM
- * server when src/cli/build-cascade.ts exists, and the test processor otherwise.
- */
-import { existsSync, mkdtempSync } from 'node:fs';
+/** `spillway run` as a child process for the end-to-end tests: the real cascade behind the replay LLM server. */
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DATASETS_DIR, REPO_ROOT, spawnCli, waitFor, writeConfig, type CliProcess, type TestTopics } from './helpers.js';
-
-/** True when `spillway run` can build the real cascade. */
-export const REAL_CASCADE = existsSync(path.join(REPO_ROOT, 'src/cli/build-cascade.ts'));
+import { DATASETS_DIR, spawnCli, waitFor, writeConfig, type CliProcess, type TestTopics } from './helpers.js';
 
 /** A running replay LLM server (the real one, `spillway replay-llm`). */
 export interface ReplayLlm {
@@ -31,11 +25,11 @@ export async function startReplayLlm(): Promise<ReplayLlm> {
 }
 
 /** Writes the config of a worker on `topics` (models saved under a fresh temp dir). */
-export function workerConfig(topics: TestTopics, llmUrl: string | undefined, kafka: Record<string, unknown> = {}): string {
+export function workerConfig(topics: TestTopics, llmUrl: string, kafka: Record<string, unknown> = {}): string {
   return writeConfig({
     logLevel: 'info',
     task: path.join(DATASETS_DIR, 'isear.task.json'),
-    ...(llmUrl === undefined ? {} : { llm: { baseUrl: llmUrl, concurrency: 16 } }),
+    llm: { baseUrl: llmUrl, concurrency: 16 },
     cascade: { llmBudget: 0.1, warmupItems: 50 },
     models: { dir: mkdtempSync(path.join(tmpdir(), 'spillway-models-')), backend: 'cpu' },
     monitor: { httpPort: 0 },
@@ -45,6 +39,5 @@ export function workerConfig(topics: TestTopics, llmUrl: string | undefined, kaf
 
 /** Starts `spillway run` with this config as worker number `instance`. */
 export function spawnWorker(configFile: string, instance: number, env: NodeJS.ProcessEnv = {}): CliProcess {
-  const processor = REAL_CASCADE ? [] : ['--processor', path.join(REPO_ROOT, 'test/stream/fixtures/echo-processor.ts')];
-  return spawnCli(['run', '--config', configFile, '--instance', String(instance), ...processor], env);
+  return spawnCli(['run', '--config', configFile, '--instance', String(instance)], env);
 }

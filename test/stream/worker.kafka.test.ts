@@ -79,6 +79,8 @@ describe('when garbage arrives between good records', () => {
       { key: 'empty', value: Buffer.from(JSON.stringify({ id: 'empty', text: '' })), kind: 'empty-text' },
       { key: 'notext', value: Buffer.from(JSON.stringify({ id: 'notext' })), kind: 'missing-text' },
       { key: 'big', value: Buffer.from(JSON.stringify({ id: 'big', text: 'x'.repeat(3_000) })), kind: 'oversize' },
+      // Near the broker's 1 MiB record limit: its dead letter must stay under it.
+      { key: 'huge', value: Buffer.from(JSON.stringify({ id: 'huge', text: 'y'.repeat(900_000) })), kind: 'oversize' },
     ];
     await send(topics.input, bad.map(({ key, value }) => ({ key, value })));
     const more = await produceItems(topics.input, 100, 300);
@@ -95,6 +97,9 @@ describe('when garbage arrives between good records', () => {
     const rand = deadLetters.find((d) => d.errorKind === 'not-json');
     expect(Buffer.from(String(rand?.value), 'base64')).toEqual(bad[0]?.value);
     expect(rand).toMatchObject({ topic: t.input, errorMessage: expect.any(String) as unknown });
+    const huge = deadLetters.find((d) => Buffer.from(String(d.key), 'base64').toString() === 'huge');
+    expect(Buffer.from(String(huge?.value), 'base64').length).toBe(256 * 1024);
+    expect(huge?.errorMessage).toMatch(/truncated from \d+ bytes/);
   });
 });
 

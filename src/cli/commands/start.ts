@@ -10,7 +10,7 @@ import type { Annotation, Cascade, Item } from '../../cascade/index.js';
 import { loadConfig } from '../../config.js';
 import { demoItems, DEMO_TASK, SimulatedTeacher } from '../../demo/demo-stream.js';
 import { createMonitor } from '../../monitor/index.js';
-import { readJsonlItems, type JsonlEntry } from '../../stream/jsonl-source.js';
+import { readJsonlItems, type JsonlEntry } from '../../stream/index.js';
 import { buildCascade } from '../build-cascade.js';
 import { createRootLogger, type Logger } from '../logger.js';
 import { LiveLine } from '../live-line.js';
