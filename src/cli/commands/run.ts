@@ -14,10 +14,12 @@ import { createCache } from '../../cache/index.js';
 import { createMonitor, type CascadeObserver } from '../../monitor/index.js';
 import { buildCodecs, createKafka, StreamWorker, type ItemProcessor } from '../../stream/index.js';
 import { createRootLogger, type Logger } from '../logger.js';
+import { parseInteger } from './options.js';
 
 interface RunFlags {
   config?: string;
   task?: string;
+  httpPort?: number;
   instance: number;
   processor?: string;
 }
@@ -65,10 +67,14 @@ export function register(program: Command): void {
     .description('Run the Kafka service: input topic → cascade → output topic (exactly-once by default).')
     .option('--config <file>', 'configuration file (YAML or JSON)')
     .option('--task <file>', 'task file (labels + prompt)')
+    .option('--http-port <port>', 'port of /metrics, /status, /healthz and the dashboard (0: off; default 9464)', parseInteger)
     .option('--instance <n>', 'worker number on this host; part of the transactional id, keep it stable across restarts', instance, 0)
     .addOption(new Option('--processor <module>', 'testing: a module exporting createProcessor() to use instead of the cascade').hideHelp())
     .action(async (flags: RunFlags) => {
-      const config = loadConfig({ ...(flags.config === undefined ? {} : { file: flags.config }), flags: flags.task === undefined ? {} : { task: flags.task } });
+      const config = loadConfig({
+        ...(flags.config === undefined ? {} : { file: flags.config }),
+        flags: { task: flags.task, monitor: { httpPort: flags.httpPort } },
+      });
       const logger = createRootLogger(config.logLevel);
       let worker: StreamWorker | undefined;
       const monitor = createMonitor({
