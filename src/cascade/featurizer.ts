@@ -41,6 +41,9 @@ const SEED_UNIGRAM = 0x9e3779b1;
 const SEED_BIGRAM = 0x85ebca77;
 const SEED_CHAR = 0xc2b2ae3d;
 const CHAR_GRAM = 4;
+// log(1 + n) for the small counts nearly every bucket has: a table read instead of a Math.log1p call
+// per bucket (~2 µs of a 9 µs featurize, `npm run bench:micro`).
+const LOG1P = Float64Array.from({ length: 64 }, (_, n) => Math.log1p(n));
 
 /** Deterministic sparse featurizer; build once, call per item. */
 export class Featurizer {
@@ -192,7 +195,9 @@ export class Featurizer {
       const bucket = this.slotKeys[slot] as number;
       const count = this.slotCounts[slot] as number;
       if (count === 0) continue;
-      const v = count > 0 ? Math.log1p(count) : -Math.log1p(-count);
+      const magnitude = count > 0 ? count : -count;
+      const logged = magnitude < LOG1P.length ? (LOG1P[magnitude] as number) : Math.log1p(magnitude);
+      const v = count > 0 ? logged : -logged;
       this.outIndices[j] = bucket;
       this.outValues[j++] = v;
       norm += v * v;
