@@ -7,7 +7,7 @@
  * bounded pool, and the learning from an LLM answer happens when that answer arrives.
  */
 import type { Logger } from 'pino';
-import type { AnswerCache, CacheHit } from '../cache/index.js';
+import type { AnswerCache } from '../cache/index.js';
 import type { CascadeConfig } from '../config.js';
 import type { LlmAnswer, Task, Teacher } from '../llm/types.js';
 import type { CascadeObserver } from '../monitor/index.js';
@@ -82,7 +82,8 @@ export class Cascade {
   private readonly options: CascadeOptions;
   private readonly log: Logger;
   private readonly limit: ConcurrencyLimit;
-  private readonly inFlight = new Set<Promise<Annotation>>();
+  private pending = 0;
+  private drained: Array<() => void> = [];
   private readonly saver: ((parts: CascadeParts) => Promise<void>) | undefined;
   private saving: Promise<void> = Promise.resolve();
   private reportedThreshold = Number.NaN;
@@ -115,15 +116,24 @@ export class Cascade {
   /** Answers one item. Never rejects for an LLM failure: the last small stage answers instead. */
   process(item: Item): Promise<Annotation> {
     const run = this.run(item);
-    this.inFlight.add(run);
-    void run.finally(() => this.inFlight.delete(run)).catch(() => undefined);
+    // A counter rather than a Set of promises: one `.then` per item on the hot path, nothing to delete.
+    this.pending++;
+    run.then(this.settle, this.settle);
     return run;
   }
 
   /** Resolves when every item handed to `process` so far is answered. */
-  async drain(): Promise<void> {
-    await Promise.allSettled([...this.inFlight]);
+  drain(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drained.push(resolve));
   }
+
+  private readonly settle = (): void => {
+    if (--this.pending > 0) return;
+    const waiting = this.drained;
+    this.drained = [];
+    for (const resolve of waiting) resolve();
+  };
 
   /** Persists the learned state (saves are serialised: a save never overlaps another). */
   save(): Promise<void> {
@@ -154,7 +164,9 @@ export class Cascade {
     const ctx: ItemContext = { features, probs: [] };
     const teacher = this.options.teacher;
 
-    const cached = teacher === undefined ? undefined : await this.lookupCache(item.text, teacher);
+    // Await only when there is a cache: an await per item costs a microtask hop on the hot path.
+    const cache = this.options.cache;
+    const cached = teacher === undefined || cache === undefined ? undefined : await cache.get(this.task.name, teacher.model, item.text);
     if (cached !== undefined && cached.answer.labelId !== null) {
       budget.exclude();
       this.counters.cacheHits++;
@@ -252,11 +264,6 @@ export class Cascade {
     if (observer === undefined || Math.abs(budget.threshold - this.reportedThreshold) < 0.01) return;
     this.reportedThreshold = budget.threshold;
     observer.onBudgetChange(budget.threshold, budget.llmShare);
-  }
-
-  private async lookupCache(text: string, teacher: Teacher): Promise<CacheHit | undefined> {
-    const cache = this.options.cache;
-    return cache === undefined ? undefined : cache.get(this.task.name, teacher.model, text);
   }
 
   private async callLlm(teacher: Teacher, item: Item): Promise<LlmOutcome> {
