@@ -23,6 +23,7 @@ export function toAnnotationRecord(answer: ItemAnswer, origin: RecordOrigin, rec
     llmCalled: answer.llmCalled,
     llmSource: answer.llmSource,
     llmUnparseable: answer.llmUnparseable,
+    llmFailed: answer.llmFailed ?? false,
     audited: answer.audited,
     route: answer.route ?? null,
     costUnits: answer.costUnits,

@@ -34,6 +34,8 @@ export interface ItemAnswer {
   llmCalled: boolean;
   llmSource: string;
   llmUnparseable: boolean;
+  /** True when the LLM call failed after retries and a small stage answered instead. */
+  llmFailed?: boolean;
   audited: boolean;
   route?: string[];
   costUnits: number;
@@ -51,7 +53,8 @@ export interface RecordOrigin {
 }
 
 /** An annotation as written to the output topic (schema topics/spillway.annotations.avsc). */
-export interface AnnotationRecord extends Omit<ItemAnswer, 'pDefer' | 'modelVersions' | 'metadata' | 'route'> {
+export interface AnnotationRecord extends Omit<ItemAnswer, 'pDefer' | 'modelVersions' | 'metadata' | 'route' | 'llmFailed'> {
+  llmFailed: boolean;
   pDefer: Record<string, number>;
   modelVersions: Record<string, number>;
   metadata: Record<string, string>;

@@ -78,3 +78,22 @@ describe('the topic schemas', () => {
     expect(settings.output.config['cleanup.policy']).toContain('compact');
   });
 });
+
+describe('annotation schema evolution (v1 → v2: llmFailed)', () => {
+  const annotationsV1 = loadAvroType(path.join(TOPICS_DIR, 'history/spillway.annotations.v1.avsc'));
+  const record = {
+    id: 'a-1', labelId: 2, label: 'anger', confidence: 0.9, answeredBy: 'mid',
+    stages: [{ stage: 'lr', labelId: 2, confidence: 0.6, pDefer: 0.4, deferred: true }],
+    pDefer: { lr: 0.4 }, llmCalled: false, llmSource: 'none', llmUnparseable: false, audited: false, route: null,
+    costUnits: 11, latencyMs: 0.05, modelVersions: { lr: 3 }, metadata: {}, processedAtMs: 1, processingMs: 1,
+    inputTopic: 'spillway.items', inputPartition: 0, inputOffset: 5,
+  };
+
+  it('decodes annotations written with v1 using the current schema, llmFailed defaulting to false', () => {
+    const written = annotationsV1.toBuffer(record);
+    const read = current.annotation.fromBuffer(written, current.annotation.createResolver(annotationsV1)) as Record<string, unknown>;
+    expect(read.llmFailed).toBe(false);
+    expect(read.id).toBe('a-1');
+    expect(read.stages).toEqual(record.stages);
+  });
+});
