@@ -19,6 +19,10 @@ try {
   // Typed errors carry a message written for the user; anything else is a bug and gets its stack.
   if (err instanceof SpillwayError) {
     process.stderr.write(`spillway: ${err.message}\n`);
+  } else if (err instanceof Error && err.name.startsWith('KafkaJS')) {
+    // A dependency that stayed down: say which, without a stack trace nobody needs.
+    const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+    process.stderr.write(`spillway: Kafka is unavailable (${err.name}${cause}); check SPILLWAY_KAFKA_BROKERS\n`);
   } else {
     process.stderr.write(`spillway: unexpected error\n${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   }
