@@ -39,11 +39,12 @@ export interface DeferralPolicyState {
 }
 
 /**
- * Number of features φ has. (Tried and dropped: the predicted class one-hot and the sorted probability
- * profile; on isear they lowered the policy's AUC for disagreement from 0.70 to 0.69.)
+ * Number of features φ has for K classes. (Tried and dropped: the sorted probability profile. The predicted
+ * class one-hot stays: on hatespeech it raised accuracy by 0.8–1.9 points, since a stage errs far more on
+ * one class than the other; on isear it changed nothing beyond seed noise.)
  */
-export function policyFeatureCount(_classes: number): number {
-  return 10;
+export function policyFeatureCount(classes: number): number {
+  return 10 + classes;
 }
 
 const L2_TO_PRIOR = 1e-3;
@@ -104,8 +105,8 @@ export class DeferralPolicy {
 
   /**
    * φ: bias, logit(1 − max probability), margin between the top two, normalised entropy, maturity,
-   * novelty, length, agreement with the previous stage, the previous stage's confidence, and its
-   * probability for this stage's answer.
+   * novelty, length, agreement with the previous stage, the previous stage's confidence, its probability
+   * for this stage's answer, and the answer itself (one-hot: errors concentrate on some classes).
    */
   private features(s: StageSignal): Float32Array {
     const K = this.classes;
@@ -139,6 +140,7 @@ export class DeferralPolicy {
       phi[8] = s.previousProbs[prevTop] as number;
       phi[9] = s.previousProbs[top] as number;
     }
+    phi[10 + top] = 1;
     return phi;
   }
 }
