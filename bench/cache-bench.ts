@@ -87,15 +87,8 @@ export interface CacheBenchResult {
 }
 
 /** A policy replayed over the no-cache run's trace (see cache-trace.ts); costs in LLM calls. */
-export interface TraceBenchResult {
+export interface TraceBenchResult extends Pick<CacheBenchResult, 'cache_size' | 'alpha' | 'cost_ratio' | 'multiplexer' | 'llm_calls' | 'total_cost' | 'cache_hits'> {
   policy: CachePolicyName;
-  cache_size: number;
-  alpha: number;
-  cost_ratio: number;
-  multiplexer: boolean;
-  llm_calls: number;
-  total_cost: number;
-  cache_hits: number;
 }
 
 export interface CacheBenchReport {
