@@ -3,7 +3,7 @@
  * similarity of two texts' shingle sets. Used to find near-identical texts (reposts with a word changed).
  */
 
-import { fmix32, fnv1a32 } from '../text/hash.js';
+import { fmix32, fnv1a32 } from '../text/index.js';
 
 export { fnv1a32 };
 

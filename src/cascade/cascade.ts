@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import type { AnswerCache } from '../cache/index.js';
 import type { CascadeConfig } from '../config.js';
-import type { LlmAnswer, Task, Teacher } from '../llm/types.js';
+import type { LlmAnswer, Task, Teacher } from '../llm/index.js';
 import type { CascadeObserver } from '../monitor/index.js';
 import { buildAnnotation, type LlmOutcome } from './annotation.js';
 import { BudgetController } from './budget-controller.js';

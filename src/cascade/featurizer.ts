@@ -7,7 +7,7 @@
  * log(1 + tf), L2-normalised per feature family, plus a bias feature.
  * Deterministic: the same text gives the same features on every machine and run.
  */
-import { FNV_PRIME, fnv1a32, mixHashes } from '../text/hash.js';
+import { FNV_PRIME, fnv1a32, mixHashes } from '../text/index.js';
 
 /** A sparse vector: parallel arrays of bucket indices and values. */
 export interface SparseVector {

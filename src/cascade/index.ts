@@ -8,5 +8,6 @@ export { LogisticRegressor } from './logistic-regressor.js';
 export { MidModel } from './mid-model.js';
 export { DeferralPolicy, type StageSignal } from './deferral-policy.js';
 export { BudgetController } from './budget-controller.js';
+export { Rng } from './rng.js';
 export { loadLayersModel } from './model-store.js';
 export type { Item, Annotation, StageTrace, StageName, LlmSource } from './types.js';

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
 import { ModelStateError } from '../errors.js';
-import type { Task } from '../llm/types.js';
+import type { Task } from '../llm/index.js';
 import type { BudgetControllerState } from './budget-controller.js';
 import type { CascadeParts } from './cascade.js';
 import { DeferralPolicy, type DeferralPolicyState } from './deferral-policy.js';

@@ -1,30 +1,43 @@
 /**
- * The `spillway` command line: the only place that wires modules together.
- * Each command lives in src/cli/commands/<name>.ts and exports `register(program)`.
+ * The `spillway` command line: the only place in the product that wires modules together.
+ * Each command lives in src/cli/commands/<name>.ts and exports `register(program)`. The developer tools
+ * (benchmarks, the replay LLM server) live in tools/ and are added by bin/spillway.js when present, so the
+ * product never imports them.
  */
 import { Command } from 'commander';
 import { SpillwayError } from '../errors.js';
 import { registerCommands } from './commands/index.js';
 
-const program = new Command('spillway')
-  .description('Answer LLM queries over data streams at a fraction of the LLM cost, with an online cascade.')
-  .showHelpAfterError()
-  .configureOutput({ outputError: (str, write) => write(str) });
+/** Adds commands to the program (the tools' registrar). */
+export type CommandRegistrar = (program: Command) => void;
 
-registerCommands(program);
+/** The program with the product's commands and any extra ones, in `--help` order. */
+export function createProgram(extensions: readonly CommandRegistrar[] = []): Command {
+  const program = new Command('spillway')
+    .description('Answer LLM queries over data streams at a fraction of the LLM cost, with an online cascade.')
+    .showHelpAfterError()
+    .configureOutput({ outputError: (str, write) => write(str) });
+  registerCommands(program);
+  for (const extend of extensions) extend(program);
+  return program;
+}
 
-try {
-  await program.parseAsync(process.argv);
-} catch (err: unknown) {
-  // Typed errors carry a message written for the user; anything else is a bug and gets its stack.
-  if (err instanceof SpillwayError) {
-    process.stderr.write(`spillway: ${err.message}\n`);
-  } else if (err instanceof Error && err.name.startsWith('KafkaJS')) {
-    // A dependency that stayed down: say which, without a stack trace nobody needs.
-    const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
-    process.stderr.write(`spillway: Kafka is unavailable (${err.name}${cause}); check SPILLWAY_KAFKA_BROKERS\n`);
-  } else {
-    process.stderr.write(`spillway: unexpected error\n${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+/** Parses `argv` and runs the command; a failure becomes one line on stderr and exit code 1. */
+export async function main(argv: readonly string[], extensions: readonly CommandRegistrar[] = []): Promise<void> {
+  const program = createProgram(extensions);
+  try {
+    await program.parseAsync([...argv]);
+  } catch (err: unknown) {
+    // Typed errors carry a message written for the user; anything else is a bug and gets its stack.
+    if (err instanceof SpillwayError) {
+      process.stderr.write(`spillway: ${err.message}\n`);
+    } else if (err instanceof Error && err.name.startsWith('KafkaJS')) {
+      // A dependency that stayed down: say which, without a stack trace nobody needs.
+      const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+      process.stderr.write(`spillway: Kafka is unavailable (${err.name}${cause}); check SPILLWAY_KAFKA_BROKERS\n`);
+    } else {
+      process.stderr.write(`spillway: unexpected error\n${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    }
+    process.exitCode = 1;
   }
-  process.exitCode = 1;
 }

@@ -3,9 +3,8 @@
  * shows the cascade learning with no data, no LLM endpoint and no key. The teacher is a keyword rule, not an
  * LLM; every place that shows it says so.
  */
-import type { Item } from '../cascade/types.js';
-import type { LlmAnswer, Task, Teacher } from '../llm/types.js';
-import { Rng } from '../cascade/rng.js';
+import { Rng, type Item } from '../cascade/index.js';
+import type { LlmAnswer, Task, Teacher } from '../llm/index.js';
 
 export const DEMO_TASK: Task = {
   name: 'demo-review-sentiment',

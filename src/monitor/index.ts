@@ -25,7 +25,8 @@ import { StatusHistory, historyPoint } from './status-history.js';
 
 export type { CascadeObserver, ObservedAnnotation } from './cascade-observer.js';
 export type { HealthCheck, HealthReport } from './http-server.js';
-export type { SpillwayMetrics, LlmCallOutcome, CacheTier, StageOutcome } from './metrics.js';
+export { SpillwayMetrics, type LlmCallOutcome, type CacheTier, type StageOutcome } from './metrics.js';
+export { CascadeMetrics } from './cascade-metrics.js';
 export type { Status, WindowStatus, StageStatus, AgreementStatus, HistoryPoint } from './status.js';
 export type { WindowName } from './rolling-window.js';
 export { wilsonInterval, type WilsonInterval } from './wilson.js';

@@ -5,8 +5,7 @@
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { runCascadeBench } from '../../src/bench/cascade-bench.js';
-import { readLabelledStream } from '../../src/bench/labelled-stream.js';
+import { readLabelledStream, runCascadeBench } from '../../tools/bench/index.js';
 import { parseConfig } from '../../src/config.js';
 import { ISEAR } from '../helpers/paths.js';
 

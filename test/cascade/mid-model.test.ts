@@ -4,7 +4,7 @@ import { MidModel } from '../../src/cascade/mid-model.js';
 import { selectBackend } from '../../src/cascade/tf-backend.js';
 import { loadWordVectors } from '../../src/cascade/word-vectors.js';
 import { argmax } from '../../src/cascade/stages.js';
-import { readLabelledStream } from '../../src/bench/labelled-stream.js';
+import { readLabelledStream } from '../../tools/bench/index.js';
 import { ISEAR } from '../helpers/paths.js';
 
 const TEACHER = 'gpt-3.5-turbo-1106';

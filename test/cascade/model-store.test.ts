@@ -7,8 +7,9 @@ import { createCascade } from '../../src/cascade/create-cascade.js';
 import type { ItemContext } from '../../src/cascade/stages.js';
 import { DEFAULTS } from '../../src/config.js';
 import { ModelStateError } from '../../src/errors.js';
-import { loadTask, startReplayServer, OpenAiTeacher } from '../../src/llm/index.js';
-import { readLabelledStream } from '../../src/bench/labelled-stream.js';
+import { loadTask, OpenAiTeacher } from '../../src/llm/index.js';
+import { readLabelledStream } from '../../tools/bench/index.js';
+import { startReplayServer } from '../../tools/replay/index.js';
 import { ISEAR } from '../helpers/paths.js';
 
 const logger = pino({ level: 'silent' });

@@ -4,8 +4,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readLabelledStream } from '../../src/bench/labelled-stream.js';
-import { startReplayServer, type ReplayServer } from '../../src/llm/index.js';
+import { readLabelledStream } from '../../tools/bench/index.js';
+import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
 import { ISEAR, REPO_ROOT } from '../helpers/paths.js';
 
 const TEACHER = 'gpt-3.5-turbo-1106';

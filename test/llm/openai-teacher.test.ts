@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { ConfigError, LlmHttpError, LlmTimeoutError, RetriesExhaustedError } from '../../src/errors.js';
-import { OpenAiTeacher, defaultTaskPath, type LlmAnswer, loadTask, startReplayServer, type ReplayServer, type ReplayServerOptions } from '../../src/llm/index.js';
+import { OpenAiTeacher, defaultTaskPath, type LlmAnswer, loadTask } from '../../src/llm/index.js';
+import { startReplayServer, type ReplayServer, type ReplayServerOptions } from '../../tools/replay/index.js';
 import { GPT, LLAMA, isearPath, readRows } from './helpers.js';
 
 const task = loadTask(defaultTaskPath(isearPath));

@@ -8,8 +8,9 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCascade, type Annotation } from '../../src/cascade/index.js';
 import { parseConfig } from '../../src/config.js';
-import { loadTask, OpenAiTeacher, startReplayServer, type ReplayServer } from '../../src/llm/index.js';
+import { loadTask, OpenAiTeacher } from '../../src/llm/index.js';
 import { createMonitor, type Monitor, type Status } from '../../src/monitor/index.js';
+import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
 import { parseMetrics, silentLogger } from './helpers.js';
 
 const datasets = resolve(import.meta.dirname, '../../../shared/datasets');

@@ -2,27 +2,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DATASETS_DIR, spawnCli, waitFor, writeConfig, type CliProcess, type TestTopics } from './helpers.js';
+import { DATASETS_DIR, spawnCli, writeConfig, type CliProcess, type TestTopics } from './helpers.js';
 
-/** A running replay LLM server (the real one, `spillway replay-llm`). */
-export interface ReplayLlm {
-  url: string;
-  stop(): Promise<void>;
-}
-
-/** Starts `spillway replay-llm` on a free port for the ISEAR recorded answers. */
-export async function startReplayLlm(): Promise<ReplayLlm> {
-  const cli = spawnCli(['replay-llm', '--dataset', path.join(DATASETS_DIR, 'isear.jsonl'), '--teacher', 'gpt-3.5-turbo-1106', '--port', '0']);
-  await waitFor('the replay LLM to listen', () => /^http:\/\/\S+/m.test(cli.stdout()), 60_000);
-  const url = (/^(http:\/\/\S+)/m.exec(cli.stdout()) ?? [])[1] ?? '';
-  return {
-    url: url.endsWith('/v1') ? url : `${url}/v1`,
-    stop: async () => {
-      cli.child.kill('SIGTERM');
-      await cli.exited;
-    },
-  };
-}
+export { startReplayLlm, type ReplayLlm } from '../../tools/harness/index.js';
 
 /** Writes the config of a worker on `topics` (models saved under a fresh temp dir). */
 export function workerConfig(topics: TestTopics, llmUrl: string, kafka: Record<string, unknown> = {}): string {

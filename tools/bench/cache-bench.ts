@@ -7,7 +7,7 @@
  * Costs are reported in LLM calls: an LLM call costs 1 and a small stage 1 / cost ratio × its relative cost,
  * so `llm_only_cost` (every item sent to the LLM) is the stream length whatever the ratio.
  */
-import type { AnswerCache, CachePolicyName } from '../src/cache/index.js';
+import type { AnswerCache, CachePolicyName } from '../../src/cache/index.js';
 import type { DatasetRow } from './cache-stream.js';
 import { zipfStream } from './cache-stream.js';
 import { simulateTrace, type TraceStep } from './cache-trace.js';

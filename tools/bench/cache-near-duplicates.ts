@@ -5,7 +5,7 @@
  * the cache would have served an answer the LLM would not have given.
  */
 import { readFileSync } from 'node:fs';
-import { cacheKey, NearDuplicateIndex, normalizeText } from '../src/cache/index.js';
+import { cacheKey, NearDuplicateIndex, normalizeText } from '../../src/cache/index.js';
 
 export interface ReuseStats {
   /** Byte-identical repeats, and those the LLM answered differently: the floor any reuse inherits. */

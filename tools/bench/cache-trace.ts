@@ -9,7 +9,7 @@
  * Measured on the shared datasets, a per-text running mean of the cost paid instead made GDSF and LEC worse:
  * the cascade's cost per item is bimodal (small stages or LLM) and a text's mean over a few misses is noise.
  */
-import { createPolicy, MemoryCache, type CachePolicyName } from '../src/cache/index.js';
+import { createPolicy, MemoryCache, type CachePolicyName } from '../../src/cache/index.js';
 
 /** One item of the no-cache run. */
 export interface TraceStep {

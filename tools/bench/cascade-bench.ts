@@ -8,12 +8,10 @@
  * Items are processed one at a time, in stream order, so every strategy learns strictly online.
  */
 import type { Logger } from 'pino';
-import { BudgetController } from '../cascade/budget-controller.js';
-import { createCascade } from '../cascade/create-cascade.js';
-import { Rng } from '../cascade/rng.js';
-import type { WordVectors } from '../cascade/word-vectors.js';
-import type { Config } from '../config.js';
-import { loadTask, OpenAiTeacher, startReplayServer, type LlmAnswer, type Task, type Teacher } from '../llm/index.js';
+import { BudgetController, createCascade, Rng, type WordVectors } from '../../src/cascade/index.js';
+import type { Config } from '../../src/config.js';
+import { loadTask, OpenAiTeacher, type LlmAnswer, type Task, type Teacher } from '../../src/llm/index.js';
+import { startReplayServer } from '../replay/index.js';
 import { classificationReport } from './classification-report.js';
 import type { LabelledItem } from './labelled-stream.js';
 import { paperPoint } from './paper-results.js';

@@ -9,10 +9,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pino from 'pino';
-import { createCascade, Featurizer, LogisticRegressor, selectBackend } from '../src/cascade/index.js';
-import { parseConfig } from '../src/config.js';
-import { loadTask, type LlmAnswer, type Teacher } from '../src/llm/index.js';
-import { createMonitor } from '../src/monitor/index.js';
+import { createCascade, Featurizer, LogisticRegressor, selectBackend } from '../../src/cascade/index.js';
+import { parseConfig } from '../../src/config.js';
+import { loadTask, type LlmAnswer, type Teacher } from '../../src/llm/index.js';
+import { createMonitor } from '../../src/monitor/index.js';
 
 const dataset = resolve(process.argv.find((a) => a.endsWith('.jsonl')) ?? '../shared/datasets/hatespeech.jsonl');
 const json = process.argv.includes('--json');

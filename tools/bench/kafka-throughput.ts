@@ -14,9 +14,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { ensureTopics, loadTopicSettings, PARTITIONER, readTopic } from '../src/stream/index.js';
-import { committedCount, DATASETS_DIR, randomName, REPO_ROOT, spawnCli, waitFor } from '../test/stream/helpers.js';
-import { startReplayLlm } from '../test/stream/worker-process.js';
+import { ensureTopics, loadTopicSettings, PARTITIONER, readTopic } from '../../src/stream/index.js';
+import { committedCount, DATASETS_DIR, randomName, REPO_ROOT, spawnCli, startReplayLlm, waitFor } from '../harness/index.js';
 
 const { values: args } = parseArgs({
   options: {

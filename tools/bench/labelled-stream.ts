@@ -3,8 +3,8 @@
  * and draws the benchmark's sample from it.
  */
 import { readFileSync } from 'node:fs';
-import { InvalidItemError } from '../errors.js';
-import { Rng } from '../cascade/rng.js';
+import { Rng } from '../../src/cascade/index.js';
+import { InvalidItemError } from '../../src/errors.js';
 
 export interface LabelledItem {
   id: string;

@@ -1,13 +1,11 @@
 /**
  * Cost of the monitor on the cascade's hot path: ns per `onAnnotation` for a realistic mix of annotations
  * (kept by lr, by mid, sent to the LLM, audited), and the cost of building /status and /metrics.
- *   npx tsx bench/monitor-observer-bench.ts
+ *   npx tsx tools/bench/monitor-observer-bench.ts
  */
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { CascadeMetrics } from '../src/monitor/cascade-metrics.js';
-import type { ObservedAnnotation } from '../src/monitor/cascade-observer.js';
-import { SpillwayMetrics } from '../src/monitor/metrics.js';
+import { CascadeMetrics, SpillwayMetrics, type ObservedAnnotation } from '../../src/monitor/index.js';
 
 const trace = (stage: string, labelId: number, deferred: boolean) => ({ stage, labelId, deferred, pDefer: 0.5 });
 const base = { llmCalled: false, llmSource: 'none', llmUnparseable: false, audited: false, latencyMs: 1 };

@@ -1,22 +1,20 @@
 /**
- * `spillway bench-cache --dataset F`: the cache benchmark (issue 4). Streams that repeat the dataset's items
+ * `spillway bench-cache --dataset F`'s implementation (loaded when the command runs): the cache benchmark (issue 4). Streams that repeat the dataset's items
  * with Zipf skew go through the real cascade (answers from the replay LLM server), without a cache and with
  * LRU, GDSF and LEC at several sizes, with and without the multiplexer; prints LLM calls, total cost (in LLM
  * calls) and accuracy against gold, plus the false-hit rates of exact and near-duplicate reuse on the dataset.
  */
 import path from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
-import { runCacheBench, type BenchRunner, type CacheBenchReport, type RunSetup } from '../../../bench/cache-bench.js';
-import { measureReuse, type ReuseStats } from '../../../bench/cache-near-duplicates.js';
-import { readDataset } from '../../../bench/cache-stream.js';
-import { createCache, type CachePolicyName } from '../../cache/index.js';
-import { loadConfig, parseConfig, type Config } from '../../config.js';
-import { loadWordVectors, type WordVectors } from '../../cascade/index.js';
-import { startReplayServer } from '../../llm/index.js';
-import { buildCascade } from '../build-cascade.js';
-import { createRootLogger, type Logger } from '../logger.js';
+import { InvalidArgumentError } from 'commander';
+import { measureReuse, readDataset, runCacheBench, type BenchRunner, type CacheBenchReport, type ReuseStats, type RunSetup } from '../bench/index.js';
+import { startReplayServer } from '../replay/index.js';
+import { createCache, type CachePolicyName } from '../../src/cache/index.js';
+import { loadWordVectors, type WordVectors } from '../../src/cascade/index.js';
+import { buildCascade, createRootLogger, type Logger } from '../../src/cli/index.js';
+import { loadConfig, parseConfig, type Config } from '../../src/config.js';
 
-interface BenchCacheFlags {
+/** The flags of `spillway bench-cache` (see tools/cli/bench-cache-command.ts). */
+export interface BenchCacheFlags {
   dataset: string;
   config?: string;
   teacher?: string;
@@ -29,26 +27,6 @@ interface BenchCacheFlags {
   seed: number;
   repeats: number;
   json?: boolean;
-}
-
-function numberList(min: number): (raw: string) => number[] {
-  return (raw) => {
-    const values = raw.split(',').map((s) => Number(s.trim()));
-    if (values.length === 0 || values.some((v) => !Number.isFinite(v) || v < min)) throw new InvalidArgumentError(`expected numbers ≥ ${min}, comma-separated`);
-    return values;
-  };
-}
-
-function policyList(raw: string): CachePolicyName[] {
-  const values = raw.split(',').map((s) => s.trim());
-  if (values.some((v) => v !== 'lru' && v !== 'gdsf' && v !== 'lec')) throw new InvalidArgumentError('expected lru, gdsf and/or lec');
-  return values as CachePolicyName[];
-}
-
-function integer(raw: string): number {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected an integer ≥ 1');
-  return n;
 }
 
 /**
@@ -106,58 +84,42 @@ function printTable(dataset: string, report: CacheBenchReport, reuse: ReuseStats
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
-export function register(program: Command): void {
-  program
-    .command('bench-cache')
-    .description('Benchmark the answer cache: Zipf-repeated streams through the cascade with no cache, LRU, GDSF and LEC.')
-    .requiredOption('--dataset <file>', 'JSONL dataset with gold labels and recorded LLM answers (../shared/datasets/*.jsonl)')
-    .option('--config <file>', 'base configuration file (YAML or JSON)')
-    .option('--teacher <model>', 'recorded LLM to replay; default llm.model')
-    .option('--alphas <list>', 'Zipf skews', numberList(0), [0.6, 0.8, 1.0, 1.2])
-    .option('--cost-ratios <list>', 'LLM cost relative to the mid model', numberList(1), [10, 100])
-    .option('--cache-sizes <list>', 'cache capacities, entries', numberList(1), [25, 100, 250])
-    .option('--policies <list>', 'eviction policies', policyList, ['lru', 'gdsf', 'lec'] as CachePolicyName[])
-    .option('--multiplexer <mode>', 'both, on or off', 'both')
-    .option('--items <n>', 'items per stream', integer, 2000)
-    .option('--seed <n>', 'seed of the streams', integer, 42)
-    .option('--repeats <n>', 'streams per configuration (seeds seed, seed+1, …); figures are their means', integer, 1)
-    .option('--json', 'print one JSON object instead of a table')
-    .action(async (flags: BenchCacheFlags) => {
-      const base = loadConfig(flags.config === undefined ? {} : { file: flags.config });
-      if (!['both', 'on', 'off'].includes(flags.multiplexer)) throw new InvalidArgumentError('--multiplexer: expected both, on or off');
-      const logger = createRootLogger(base.logLevel);
-      // Each run builds a cascade: its lifecycle logs (restore, save) would drown the progress lines.
-      const quiet = logger.child({ module: 'bench-cache' }, { level: logger.isLevelEnabled('warn') ? 'warn' : base.logLevel });
-      const teacher = flags.teacher ?? base.llm.model;
-      const taskPath = flags.dataset.replace(/\.jsonl$/u, '.task.json');
-      const rows = readDataset(flags.dataset);
-      const reuse = measureReuse(flags.dataset, teacher, [0.7, 0.8, 0.9]);
-      const server = await startReplayServer({ dataset: flags.dataset, teacher, task: taskPath, port: 0, logger: quiet });
-      const vectors = base.cascade.stages.includes('mid') && base.cascade.pretrainedVectors ? (loadWordVectors(100_000, quiet) ?? null) : null;
-      const shared: SharedParts = { taskPath, llmUrl: server.url, teacher, vectors };
-      try {
-        const report = await runCacheBench({
-          rows,
-          alphas: flags.alphas,
-          costRatios: flags.costRatios,
-          cacheSizes: flags.cacheSizes,
-          policies: flags.policies,
-          multiplexer: flags.multiplexer === 'both' ? [false, true] : [flags.multiplexer === 'on'],
-          items: flags.items,
-          seed: flags.seed,
-          repeats: flags.repeats,
-          createRunner: (setup) => cascadeRunner(base, shared, setup, quiet),
-          createCache: (policy, size) =>
-            createCache({ cache: { ...base.cache, policy, redisTier: false, nearDuplicates: false }, redis: base.redis }, quiet, { maxEntries: size }),
-          onResult: (result) => {
-            logger.info(result, 'bench-cache run done');
-            if (result.multiplexer && result.routed_items === 0) logger.warn({ alpha: result.alpha, policy: result.policy }, 'multiplexer requested but the cascade routed no item');
-          },
-        });
-        if (flags.json === true) process.stdout.write(`${JSON.stringify({ dataset: path.basename(flags.dataset), ...report, near_duplicates: reuse })}\n`);
-        else printTable(flags.dataset, report, reuse);
-      } finally {
-        await server.close();
-      }
+/** Runs `spillway bench-cache` with parsed flags: the report goes to stdout, progress to stderr. */
+export async function runBenchCache(flags: BenchCacheFlags): Promise<void> {
+  const base = loadConfig(flags.config === undefined ? {} : { file: flags.config });
+  if (!['both', 'on', 'off'].includes(flags.multiplexer)) throw new InvalidArgumentError('--multiplexer: expected both, on or off');
+  const logger = createRootLogger(base.logLevel);
+  // Each run builds a cascade: its lifecycle logs (restore, save) would drown the progress lines.
+  const quiet = logger.child({ module: 'bench-cache' }, { level: logger.isLevelEnabled('warn') ? 'warn' : base.logLevel });
+  const teacher = flags.teacher ?? base.llm.model;
+  const taskPath = flags.dataset.replace(/\.jsonl$/u, '.task.json');
+  const rows = readDataset(flags.dataset);
+  const reuse = measureReuse(flags.dataset, teacher, [0.7, 0.8, 0.9]);
+  const server = await startReplayServer({ dataset: flags.dataset, teacher, task: taskPath, port: 0, logger: quiet });
+  const vectors = base.cascade.stages.includes('mid') && base.cascade.pretrainedVectors ? (loadWordVectors(100_000, quiet) ?? null) : null;
+  const shared: SharedParts = { taskPath, llmUrl: server.url, teacher, vectors };
+  try {
+    const report = await runCacheBench({
+      rows,
+      alphas: flags.alphas,
+      costRatios: flags.costRatios,
+      cacheSizes: flags.cacheSizes,
+      policies: flags.policies,
+      multiplexer: flags.multiplexer === 'both' ? [false, true] : [flags.multiplexer === 'on'],
+      items: flags.items,
+      seed: flags.seed,
+      repeats: flags.repeats,
+      createRunner: (setup) => cascadeRunner(base, shared, setup, quiet),
+      createCache: (policy, size) =>
+        createCache({ cache: { ...base.cache, policy, redisTier: false, nearDuplicates: false }, redis: base.redis }, quiet, { maxEntries: size }),
+      onResult: (result) => {
+        logger.info(result, 'bench-cache run done');
+        if (result.multiplexer && result.routed_items === 0) logger.warn({ alpha: result.alpha, policy: result.policy }, 'multiplexer requested but the cascade routed no item');
+      },
     });
+    if (flags.json === true) process.stdout.write(`${JSON.stringify({ dataset: path.basename(flags.dataset), ...report, near_duplicates: reuse })}\n`);
+    else printTable(flags.dataset, report, reuse);
+  } finally {
+    await server.close();
+  }
 }

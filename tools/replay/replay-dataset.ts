@@ -3,7 +3,7 @@
  * Measured: isear (7,666 lines, 1.6 MB) loads in ≈20 ms, hatespeech (10,703 lines) in ≈35 ms.
  */
 import { readFileSync } from 'node:fs';
-import { DatasetError } from '../errors.js';
+import { DatasetError } from '../../src/errors.js';
 
 /** Recorded answers of one teacher, keyed by exact text. */
 export interface RecordedAnswers {

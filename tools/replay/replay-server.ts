@@ -7,11 +7,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { AnswerParser } from './answer-parser.js';
-import { extractText } from './prompt.js';
+import { AnswerParser, defaultTaskPath, extractText, loadTask, type Task } from '../../src/llm/index.js';
 import { loadRecordedAnswers } from './replay-dataset.js';
-import { defaultTaskPath, loadTask } from './task.js';
-import type { Task } from './types.js';
 
 /** What to serve and which faults to inject. */
 export interface ReplayServerOptions {

@@ -4,10 +4,9 @@
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { runCacheBench, type BenchRunner } from '../../bench/cache-bench.js';
-import { zipfStream, type DatasetRow } from '../../bench/cache-stream.js';
-import { createCache, type AnswerCache } from '../../src/cache/index.js';
-import { DEFAULTS } from '../../src/config.js';
+import { runCacheBench, zipfStream, type BenchRunner, type DatasetRow } from '../../../tools/bench/index.js';
+import { createCache, type AnswerCache } from '../../../src/cache/index.js';
+import { DEFAULTS } from '../../../src/config.js';
 
 describe('zipfStream', () => {
   it('is reproducible from its seed and repeats more as alpha grows', () => {

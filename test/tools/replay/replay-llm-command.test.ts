@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OpenAiTeacher, defaultTaskPath, loadTask } from '../../src/llm/index.js';
-import { GPT, isearPath, readRows, repoRoot } from './helpers.js';
+import { OpenAiTeacher, defaultTaskPath, loadTask } from '../../../src/llm/index.js';
+import { GPT, isearPath, readRows, repoRoot } from '../../llm/helpers.js';
 
 let child: ChildProcess | undefined;
 afterEach(() => {

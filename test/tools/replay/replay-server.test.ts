@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { DatasetError } from '../../src/errors.js';
-import { defaultTaskPath, loadRecordedAnswers, loadTask, renderMessages, startReplayServer, type ReplayServer } from '../../src/llm/index.js';
-import { GPT, LLAMA, hatespeechPath, isearPath, readRows } from './helpers.js';
+import { DatasetError } from '../../../src/errors.js';
+import { defaultTaskPath, loadTask, renderMessages } from '../../../src/llm/index.js';
+import { loadRecordedAnswers, startReplayServer, type ReplayServer } from '../../../tools/replay/index.js';
+import { GPT, LLAMA, hatespeechPath, isearPath, readRows } from '../../llm/helpers.js';
 
 const task = loadTask(defaultTaskPath(isearPath));
 const dir = mkdtempSync(path.join(tmpdir(), 'spillway-replay-'));

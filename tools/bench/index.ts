@@ -1,0 +1,13 @@
+/**
+ * The benchmark harness: the cascade benchmark against recorded LLM answers (`spillway bench`) and the cache
+ * benchmark (`spillway bench-cache`). The scripts beside it (cascade-throughput, kafka-throughput,
+ * monitor-observer-bench) are run directly by `npm run bench:*`. A developer tool: the product never imports it.
+ */
+export { runCascadeBench, type BenchReport, type CascadeBenchOptions, type Strategy, type StrategyResult } from './cascade-bench.js';
+export { classificationReport, type ClassificationReport } from './classification-report.js';
+export { readLabelledStream, sampleStream, type LabelledItem } from './labelled-stream.js';
+export { paperPoint, PAPER_RESULTS, type PaperPoint } from './paper-results.js';
+export { runCacheBench, type BenchAnnotation, type BenchRunner, type CacheBenchOptions, type CacheBenchReport, type CacheBenchResult, type RunSetup, type TraceBenchResult } from './cache-bench.js';
+export { measureReuse, type ReuseStats } from './cache-near-duplicates.js';
+export { readDataset, seededRandom, zipfStream, type DatasetRow } from './cache-stream.js';
+export { simulateTrace, type TraceResult, type TraceStep } from './cache-trace.js';
