@@ -24,12 +24,39 @@ const llmSchema = z.object({
   retryBaseMs: z.number().int().min(0),
   /** Cap on one backoff delay, ms. @defaultValue 5000 */
   retryMaxMs: z.number().int().min(0),
-  /** LLM calls in flight at once. @defaultValue 8 */
+  /** LLM requests in flight at once when the scheduler starts (AIMD then moves it within [minConcurrency, maxConcurrency], widened to include this value). @defaultValue 8 */
   concurrency: z.number().int().positive(),
+  /** Lowest concurrency the AIMD controller backs off to after 429s or slow answers. @defaultValue 1 */
+  minConcurrency: z.number().int().positive(),
+  /** Highest concurrency the AIMD controller grows to while answers stay fast. @defaultValue 64 */
+  maxConcurrency: z.number().int().positive(),
+  /**
+   * Longest time from an item reaching the LLM gate to its answer, ms. An item whose LLM answer cannot
+   * arrive in time is answered by the deepest small stage instead (annotation reason `deadline`). @defaultValue 30000
+   */
+  deadlineMs: z.number().int().positive(),
+  /** Items per LLM request: up to this many texts in one numbered-list prompt, answered as a JSON array. @defaultValue 1 */
+  batchSize: z.number().int().min(1).max(256),
+  /** Requests per minute the endpoint allows; the scheduler never sends more. Unset: no limit. */
+  maxRequestsPerMinute: z.number().positive().optional(),
+  /** Tokens (prompt + completion) per minute the endpoint allows; the scheduler paces requests under it. Unset: no limit. */
+  maxTokensPerMinute: z.number().positive().optional(),
+  /** Price of one million prompt tokens, in dollars (or any currency), for the money figures. @defaultValue 0 */
+  pricePerMillionInputTokens: z.number().min(0),
+  /** Price of one million completion tokens, same currency. @defaultValue 0 */
+  pricePerMillionOutputTokens: z.number().min(0),
   /** Ask for token logprobs and report the answer's probability. @defaultValue false */
   logprobs: z.boolean(),
   /** Cost units of one LLM call (the small stages cost 1 and `cascade.midCostUnits`). @defaultValue 1000 */
   costUnits: z.number().positive(),
+});
+
+const pipelineSchema = z.object({
+  /**
+   * Items in flight at once between the source and the sink (memory bound), whatever the LLM's pace:
+   * the embedded mode's window and the Kafka worker's bound (the smaller of this and `kafka.maxInFlight`). @defaultValue 2000
+   */
+  maxInFlight: z.number().int().positive(),
 });
 
 const cascadeSchema = z.object({
@@ -164,6 +191,7 @@ const configSchema = z.object({
   task: z.string().optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   llm: llmSchema,
+  pipeline: pipelineSchema,
   cascade: cascadeSchema,
   models: modelsSchema,
   kafka: kafkaSchema,
@@ -174,6 +202,7 @@ const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema>;
 export type LlmConfig = Config['llm'];
+export type PipelineConfig = Config['pipeline'];
 export type CascadeConfig = Config['cascade'];
 export type ModelsConfig = Config['models'];
 export type KafkaConfig = Config['kafka'];
@@ -190,9 +219,16 @@ export const DEFAULTS: Config = {
     retryBaseMs: 200,
     retryMaxMs: 5_000,
     concurrency: 8,
+    minConcurrency: 1,
+    maxConcurrency: 64,
+    deadlineMs: 30_000,
+    batchSize: 1,
+    pricePerMillionInputTokens: 0,
+    pricePerMillionOutputTokens: 0,
     logprobs: false,
     costUnits: 1000,
   },
+  pipeline: { maxInFlight: 2_000 },
   cascade: {
     featureDim: 2 ** 18,
     maxTextChars: 5_000,
@@ -260,6 +296,9 @@ const ENV_KEYS: ReadonlyArray<[string, string, EnvReader]> = [
   ['SPILLWAY_LLM_API_KEY', 'llm.apiKey', asString],
   ['SPILLWAY_LLM_TIMEOUT_MS', 'llm.timeoutMs', asNumber],
   ['SPILLWAY_LLM_CONCURRENCY', 'llm.concurrency', asNumber],
+  ['SPILLWAY_LLM_DEADLINE_MS', 'llm.deadlineMs', asNumber],
+  ['SPILLWAY_LLM_BATCH_SIZE', 'llm.batchSize', asNumber],
+  ['SPILLWAY_PIPELINE_MAX_IN_FLIGHT', 'pipeline.maxInFlight', asNumber],
   ['SPILLWAY_LLM_BUDGET', 'cascade.llmBudget', asNumber],
   ['SPILLWAY_MODELS_DIR', 'models.dir', asString],
   ['SPILLWAY_TF_BACKEND', 'models.backend', asString],
@@ -353,6 +392,9 @@ export function parseConfig(raw: unknown): Readonly<Config> {
   const config = result.data;
   if (config.llm.retryMaxMs < config.llm.retryBaseMs) {
     issues.push({ key: 'llm.retryMaxMs', value: config.llm.retryMaxMs, message: `must be ≥ llm.retryBaseMs (${config.llm.retryBaseMs})` });
+  }
+  if (config.llm.maxConcurrency < config.llm.minConcurrency) {
+    issues.push({ key: 'llm.maxConcurrency', value: config.llm.maxConcurrency, message: `must be ≥ llm.minConcurrency (${config.llm.minConcurrency})` });
   }
   if (new Set(config.cascade.stages).size !== config.cascade.stages.length) {
     issues.push({ key: 'cascade.stages', value: config.cascade.stages, message: 'lists a stage twice' });

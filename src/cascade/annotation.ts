@@ -1,7 +1,7 @@
 /** Builds the record the cascade reports for one answered item. */
 import type { Task } from '../llm/index.js';
 import type { SmallStage } from './stages.js';
-import type { Annotation, Item, LlmSource, StageName, StageTrace } from './types.js';
+import type { Annotation, AnnotationReason, Item, LlmSource, StageName, StageTrace } from './types.js';
 
 /** The LLM's part in an item's answer: a fresh call or a cached answer. */
 export interface LlmOutcome {
@@ -22,6 +22,7 @@ export interface AnnotationInput {
   exitAt: number;
   llm?: LlmOutcome;
   audited: boolean;
+  reason: AnnotationReason;
   costUnits: number;
   startedMs: number;
   route?: StageName[];
@@ -57,6 +58,7 @@ export function buildAnnotation(input: AnnotationInput): Annotation {
     llmUnparseable: llm !== undefined && !llm.failed && llm.labelId === null,
     llmFailed: llm?.failed ?? false,
     audited: input.audited,
+    reason: input.reason,
     costUnits: input.costUnits,
     latencyMs: performance.now() - input.startedMs,
     modelVersions,

@@ -53,6 +53,8 @@ export class BudgetController {
   calls = 0;
   /** Current score threshold τ. */
   threshold = 0.5;
+  /** Highest share of items the LLM can take now (set by the cascade from the LLM scheduler's queue); undefined: no cap. */
+  private capacityCap: number | undefined;
 
   constructor(options: BudgetControllerOptions, state?: BudgetControllerState) {
     if (!(options.budget > 0 && options.budget <= 1)) throw new RangeError(`budget must be in (0, 1], got ${options.budget}`);
@@ -141,6 +143,25 @@ export class BudgetController {
     return this.calls + 1 <= this.allowance(this.items);
   }
 
+  /**
+   * Caps the share of items granted at what the LLM can answer in time (`undefined` lifts the cap). The
+   * threshold is re-derived at once, so an overloaded LLM sheds the least uncertain items first.
+   */
+  setCapacityCap(share: number | undefined): void {
+    this.capacityCap = share === undefined ? undefined : clamp01(share);
+    this.recompute();
+  }
+
+  /** The capacity cap now (undefined: none). */
+  get capacityShare(): number | undefined {
+    return this.capacityCap;
+  }
+
+  /** Gives back a granted call that was never made (the LLM could not answer in time, or another item's call answered it). */
+  refund(): void {
+    if (this.calls > 0) this.calls--;
+  }
+
   /** Charges a call made outside `decide` (an audit of an already-counted item). */
   charge(): void {
     this.calls++;
@@ -165,7 +186,7 @@ export class BudgetController {
     const n = this.windowFill;
     if (n < 32) return;
     const sorted = this.window.slice(0, n).sort();
-    const rate = this.affordableRate();
+    const rate = this.capacityCap === undefined ? this.affordableRate() : Math.min(this.capacityCap, this.affordableRate());
     // τ such that a share `rate` of recent scores lies above it.
     const idx = Math.min(n - 1, Math.max(0, Math.floor((1 - rate) * n)));
     const q = sorted[idx] as number;

@@ -3,22 +3,24 @@
  * decides whether to answer now or pass the item on; every LLM answer trains the stages and the
  * policies (Nie et al., ICML 2024); a budget controller keeps the share of LLM calls at its target.
  *
- * `process()` may be called concurrently: the small stages run synchronously, LLM calls go through a
- * bounded pool, and the learning from an LLM answer happens when that answer arrives.
+ * `process()` may be called concurrently: the small stages answer synchronously (an item they answer never
+ * waits behind LLM-bound items), LLM-bound items go through the LLM scheduler (priority by deferral score,
+ * deadlines, batching, rate limits; src/llm/llm-scheduler.ts), and the learning from an LLM answer happens
+ * when that answer arrives, also when it arrives after the item's deadline.
  */
 import type { Logger } from 'pino';
 import type { AnswerCache } from '../cache/index.js';
 import type { CascadeConfig } from '../config.js';
-import type { LlmAnswer, Task, Teacher } from '../llm/index.js';
+import { LlmScheduler, type LlmAnswer, type ScheduledOutcome, type SchedulerObserver, type Task, type Teacher } from '../llm/index.js';
 import type { CascadeObserver } from '../monitor/index.js';
 import { buildAnnotation, type LlmOutcome } from './annotation.js';
 import { BudgetController } from './budget-controller.js';
-import { ConcurrencyLimit } from './concurrency-limit.js';
+import { CapacityGovernor } from './capacity-governor.js';
 import type { StageSignal } from './deferral-policy.js';
 import type { Featurizer } from './featurizer.js';
 import type { Rng } from './rng.js';
 import { argmax, type ItemContext, type SmallStage } from './stages.js';
-import type { Annotation, Item, LlmSource, StageName, StageTrace } from './types.js';
+import type { Annotation, AnnotationReason, Item, LlmSource, StageName, StageTrace } from './types.js';
 
 /** A stage's deferral signal: learned (DeferralPolicy) or fixed (ThresholdPolicy). */
 export interface DeferralScorer {
@@ -46,12 +48,40 @@ export interface CascadeOptions {
   /** The LLM; absent → the small stages answer everything and nothing is learned. */
   teacher?: Teacher;
   config: CascadeConfig;
-  llm: { concurrency: number; costUnits: number };
+  llm: CascadeLlmOptions;
   cache?: AnswerCache;
   observer?: CascadeObserver;
   logger: Logger;
   /** Route items predicted hard past the stages that cannot help (Zhu et al. 2023). @defaultValue false */
   multiplexer?: boolean;
+}
+
+/**
+ * How the cascade asks the LLM: `config.llm`'s scheduling keys. Absent keys: a fixed concurrency of
+ * `concurrency`, batch 1, no rate limits, deadline 30 s, priority order.
+ */
+export interface CascadeLlmOptions {
+  /** Requests in flight at start (`llm.concurrency`). */
+  concurrency: number;
+  /** Cost units of one LLM answer. */
+  costUnits: number;
+  minConcurrency?: number;
+  maxConcurrency?: number;
+  /** Gate → answer limit, ms; Infinity disables deadlines (the FIFO baseline). @defaultValue 30000 */
+  deadlineMs?: number;
+  batchSize?: number;
+  maxRequestsPerMinute?: number | undefined;
+  maxTokensPerMinute?: number | undefined;
+  /** 'fifo' reproduces the pre-scheduler behaviour (the benchmark's baseline). @defaultValue 'priority' */
+  order?: 'priority' | 'fifo';
+  /** Adapt concurrency (AIMD) within [minConcurrency, maxConcurrency]. @defaultValue true */
+  adaptive?: boolean;
+  /** Lower the granted LLM share when the LLM cannot keep up (capacity-aware budgeting). @defaultValue true */
+  capacityAware?: boolean;
+  /** Single-flight key of a text (the cache's normalisation); absent: the exact text. */
+  keyOf?: (text: string) => string;
+  /** Scheduler events (AIMD steps, throttles, deadline misses) for the metrics. */
+  observer?: SchedulerObserver;
 }
 
 /** Running totals, for reports and the embedded mode's live line. */
@@ -61,6 +91,12 @@ export interface CascadeCounters {
   llmErrors: number;
   unparseable: number;
   cacheHits: number;
+  /** Items granted an LLM call but answered by a small stage because the answer could not arrive in time. */
+  deadlineMisses: number;
+  /** Items answered by another item's call to the same (normalised) text. */
+  sharedAnswers: number;
+  /** Annotations by reason. */
+  reasons: Record<AnnotationReason, number>;
   answeredBy: Record<StageName, number>;
   deferredBy: Record<string, number>;
 }
@@ -81,7 +117,9 @@ export class Cascade {
   readonly counters: CascadeCounters;
   private readonly options: CascadeOptions;
   private readonly log: Logger;
-  private readonly limit: ConcurrencyLimit;
+  /** The LLM scheduler (absent without a teacher). */
+  readonly scheduler: LlmScheduler | undefined;
+  private readonly governor: CapacityGovernor | undefined;
   private pending = 0;
   private drained: Array<() => void> = [];
   private readonly saver: ((parts: CascadeParts) => Promise<void>) | undefined;
@@ -101,13 +139,42 @@ export class Cascade {
     this.task = options.task;
     this.parts = parts;
     this.log = options.logger.child({ module: 'cascade' });
-    this.limit = new ConcurrencyLimit(options.llm.concurrency);
+    const llm = options.llm;
+    const deadlineMs = llm.deadlineMs ?? 30_000;
+    if (options.teacher !== undefined) {
+      this.scheduler = new LlmScheduler({
+        teacher: options.teacher,
+        concurrency: llm.concurrency,
+        ...(llm.minConcurrency === undefined ? {} : { minConcurrency: llm.minConcurrency }),
+        ...(llm.maxConcurrency === undefined ? {} : { maxConcurrency: llm.maxConcurrency }),
+        adaptive: llm.adaptive ?? true,
+        deadlineMs,
+        order: llm.order ?? 'priority',
+        batchSize: llm.batchSize ?? 1,
+        maxRequestsPerMinute: llm.maxRequestsPerMinute,
+        maxTokensPerMinute: llm.maxTokensPerMinute,
+        ...(llm.keyOf === undefined ? {} : { keyOf: llm.keyOf }),
+        ...(llm.observer === undefined ? {} : { observer: llm.observer }),
+        logger: options.logger,
+      });
+      if (llm.capacityAware !== false && Number.isFinite(deadlineMs)) {
+        this.governor = new CapacityGovernor({
+          budget: parts.budget,
+          scheduler: this.scheduler,
+          deadlineMs,
+          onChange: (cap, expectedWaitMs) => this.log.debug({ cap, expectedWaitMs }, 'LLM share capped to the LLM capacity'),
+        });
+      }
+    }
     this.counters = {
       items: 0,
       llmCalls: 0,
       llmErrors: 0,
       unparseable: 0,
       cacheHits: 0,
+      deadlineMisses: 0,
+      sharedAnswers: 0,
+      reasons: { confident: 0, deferred: 0, warmup: 0, exploration: 0, audit: 0, deadline: 0, budget: 0, 'llm-failed': 0, cache: 0 },
       answeredBy: { lr: 0, mid: 0, llm: 0 },
       deferredBy: Object.fromEntries(parts.stages.map((s) => [s.name, 0])),
     };
@@ -143,9 +210,11 @@ export class Cascade {
     return this.saving;
   }
 
-  /** Waits for in-flight items, then saves. */
+  /** Waits for in-flight items and for LLM answers still on their way (they teach the stages), then saves. */
   async close(): Promise<void> {
     await this.drain();
+    await this.scheduler?.idle();
+    this.scheduler?.close();
     await this.save();
   }
 
@@ -172,11 +241,11 @@ export class Cascade {
       this.counters.cacheHits++;
       const source: LlmSource = cached.tier === 'l1' ? 'cache-l1' : cached.tier === 'redis' ? 'cache-redis' : 'cache-near';
       const llm: LlmOutcome = { labelId: cached.answer.labelId, source, failed: false };
-      if (cached.tier !== 'redis') return this.annotate(item, [], -1, llm, false, 0, started);
+      if (cached.tier !== 'redis') return this.annotate(item, [], -1, llm, false, 0, started, 'cache');
       // An answer another worker paid for: learn from it once here (an L1 hit was learned here already).
       const walk = this.walkStages(ctx, true);
       this.learn(ctx, walk.signals, walk.traces, cached.answer.labelId);
-      return this.annotate(item, walk.traces, -1, llm, false, walk.cost, started);
+      return this.annotate(item, walk.traces, -1, llm, false, walk.cost, started, 'cache');
     }
 
     // Exploration (decaying with the last policy's maturity) and audits send an item the policy would
@@ -190,10 +259,14 @@ export class Cascade {
     let llm: LlmOutcome | undefined;
     let last = walk.traces[walk.traces.length - 1] as StageTrace;
     let granted = false;
+    let reason: AnnotationReason = cached !== undefined ? 'llm-failed' : 'confident';
+    this.governor?.onItem();
     if (walk.exitAt >= 0 || teacher === undefined || cached !== undefined) {
       budget.decide(-Infinity); // answered early, no LLM, or its answer is known to be unparseable
     } else {
-      granted = budget.decide(walk.gateScore ?? last.pDefer, forced);
+      const score = walk.gateScore ?? last.pDefer;
+      granted = budget.decide(score, forced);
+      if (!granted && score > budget.threshold) reason = 'budget';
       if (!granted && walk.gateScore !== undefined) {
         // The multiplexer skipped stages but the budget said no: run them after all, they answer.
         walk = this.walkStages(ctx, false, { ...walk, gateScore: undefined }, false);
@@ -201,18 +274,49 @@ export class Cascade {
       }
     }
     let cost = walk.cost;
-    if (granted && teacher !== undefined) {
+    if (granted && teacher !== undefined && this.scheduler !== undefined) {
       // As above: a forced call is not the policy's deferral unless the gate would have sent it anyway.
       last.deferred = !forced || last.pDefer > budget.threshold;
-      cost += this.options.llm.costUnits;
-      llm = await this.callLlm(teacher, item);
-      if (llm.labelId !== null) this.learn(ctx, walk.signals, walk.traces, llm.labelId);
+      reason = warmingUp ? 'warmup' : last.deferred ? 'deferred' : audit ? 'audit' : 'exploration';
+      const outcome = await this.scheduler.submit(item.text, walk.gateScore ?? last.pDefer);
+      if (outcome.kind === 'deadline') {
+        // The deepest small stage answers; a call already running still teaches the stages when it lands.
+        budget.refund();
+        reason = 'deadline';
+        this.counters.deadlineMisses++;
+        if (outcome.late !== undefined) {
+          cost += this.options.llm.costUnits;
+          const traces = walk.traces.slice();
+          const signals = walk.signals;
+          void outcome.late.then((answer) => this.learnLate(teacher, item, ctx, signals, traces, answer));
+        }
+      } else {
+        if (outcome.shared) {
+          budget.refund();
+          this.counters.sharedAnswers++;
+        } else cost += this.options.llm.costUnits;
+        llm = await this.useOutcome(teacher, item, outcome);
+        if (llm.labelId !== null) this.learn(ctx, walk.signals, walk.traces, llm.labelId);
+        else reason = 'llm-failed';
+      }
     }
     this.reportBudget();
     // Audited: sent to the LLM as a random sample (exploration or audit), not because the policy deferred it.
     const audited = forced && !warmingUp && llm?.source === 'call';
     const route = this.parts.multiplexer === undefined ? undefined : [...walk.traces.map((t) => t.stage), ...(llm === undefined ? [] : (['llm'] as const))];
-    return this.annotate(item, walk.traces, walk.exitAt, llm, audited, cost, started, route);
+    return this.annotate(item, walk.traces, walk.exitAt, llm, audited, cost, started, reason, route);
+  }
+
+  /** An answer that arrived after its item's deadline: learned from and cached, not published. */
+  private async learnLate(teacher: Teacher, item: Item, ctx: ItemContext, signals: StageSignal[], traces: StageTrace[], answer: LlmAnswer | undefined): Promise<void> {
+    if (answer === undefined) return;
+    this.counters.llmCalls++;
+    if (answer.labelId === null) {
+      this.counters.unparseable++;
+      return;
+    }
+    this.learn(ctx, signals, traces, answer.labelId);
+    await this.cacheAnswer(teacher, item, answer).catch((err: unknown) => this.log.warn({ id: item.id, err }, 'caching a late LLM answer failed'));
   }
 
   /**
@@ -266,25 +370,27 @@ export class Cascade {
     observer.onBudgetChange(budget.threshold, budget.llmShare);
   }
 
-  private async callLlm(teacher: Teacher, item: Item): Promise<LlmOutcome> {
+  /** Turns the scheduler's answer (or failure) into the item's LLM outcome; counts, reports and caches it. */
+  private async useOutcome(teacher: Teacher, item: Item, outcome: Exclude<ScheduledOutcome, { kind: 'deadline' }>): Promise<LlmOutcome> {
     this.counters.llmCalls++;
-    let answer: LlmAnswer;
-    try {
-      answer = await this.limit.run(() => teacher.classify(item.text));
-    } catch (err: unknown) {
+    if (outcome.kind === 'failed') {
       this.counters.llmErrors++;
-      this.log.warn({ id: item.id, err }, 'LLM call failed; the last small stage answers');
-      this.options.observer?.onLlmError(err);
+      this.log.warn({ id: item.id, err: outcome.err }, 'LLM call failed; the last small stage answers');
+      this.options.observer?.onLlmError(outcome.err);
       return { labelId: null, source: 'call', failed: true };
     }
+    const answer = outcome.answer;
     this.options.observer?.onLlmLatency?.(answer.latencyMs / 1000);
     if (answer.labelId === null) this.counters.unparseable++;
+    if (!outcome.shared) await this.cacheAnswer(teacher, item, answer);
+    return { labelId: answer.labelId, source: 'call', failed: false, ...(answer.probability === undefined ? {} : { probability: answer.probability }) };
+  }
+
+  private async cacheAnswer(teacher: Teacher, item: Item, answer: LlmAnswer): Promise<void> {
     const cache = this.options.cache;
-    if (cache !== undefined) {
-      const costUnits = this.options.llm.costUnits;
-      await cache.set(this.task.name, teacher.model, item.text, { labelId: answer.labelId, model: answer.model, costUnits, answeredAtMs: Date.now() }, costUnits);
-    }
-    return { labelId: answer.labelId, source: 'call', failed: false, probability: answer.probability };
+    if (cache === undefined) return;
+    const costUnits = this.options.llm.costUnits;
+    await cache.set(this.task.name, teacher.model, item.text, { labelId: answer.labelId, model: answer.model, costUnits, answeredAtMs: Date.now() }, costUnits);
   }
 
   private learn(ctx: ItemContext, signals: StageSignal[], traces: StageTrace[], label: number): void {
@@ -311,10 +417,11 @@ export class Cascade {
     }
   }
 
-  private annotate(item: Item, traces: StageTrace[], exitAt: number, llm: LlmOutcome | undefined, audited: boolean, costUnits: number, startedMs: number, route?: StageName[]): Annotation {
-    const annotation = buildAnnotation({ item, task: this.task, stages: this.parts.stages, traces, exitAt, ...(llm === undefined ? {} : { llm }), audited, costUnits, startedMs, ...(route === undefined ? {} : { route }) });
+  private annotate(item: Item, traces: StageTrace[], exitAt: number, llm: LlmOutcome | undefined, audited: boolean, costUnits: number, startedMs: number, reason: AnnotationReason, route?: StageName[]): Annotation {
+    const annotation = buildAnnotation({ item, task: this.task, stages: this.parts.stages, traces, exitAt, ...(llm === undefined ? {} : { llm }), audited, reason, costUnits, startedMs, ...(route === undefined ? {} : { route }) });
     const c = this.counters;
     c.items++;
+    c.reasons[reason]++;
     c.answeredBy[annotation.answeredBy]++;
     for (const t of traces) if (t.deferred && t.stage !== 'llm') c.deferredBy[t.stage] = (c.deferredBy[t.stage] ?? 0) + 1;
     this.options.observer?.onAnnotation(annotation);

@@ -10,4 +10,5 @@ export { DeferralPolicy, type StageSignal } from './deferral-policy.js';
 export { BudgetController } from './budget-controller.js';
 export { Rng } from './rng.js';
 export { loadLayersModel } from './model-store.js';
-export type { Item, Annotation, StageTrace, StageName, LlmSource } from './types.js';
+export type { Item, Annotation, AnnotationReason, StageTrace, StageName, LlmSource } from './types.js';
+export { ANNOTATION_REASONS } from './types.js';

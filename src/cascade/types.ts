@@ -36,6 +36,22 @@ export interface StageTrace {
 /** Where an LLM answer came from, when one was used. */
 export type LlmSource = 'none' | 'call' | 'cache-l1' | 'cache-redis' | 'cache-near';
 
+/**
+ * Why the LLM was or was not asked about an item (the annotation's `reason`). Add new reasons at the end
+ * of ANNOTATION_REASONS; the Avro schema carries it as a string, so readers need no new schema for one.
+ * - `confident`: a small stage answered, its deferral score under the LLM gate's threshold;
+ * - `deferred`: the policy deferred it and the budget granted the call; `warmup`, `exploration`, `audit`:
+ *   sent to the LLM regardless of the policy, for that reason;
+ * - `deadline`: granted, but the LLM could not answer in time (`llm.deadlineMs`): the deepest small stage answered;
+ * - `budget`: the policy deferred it but the budget refused the call;
+ * - `llm-failed`: the call failed or its answer named no label: the deepest small stage answered;
+ * - `cache`: a cached LLM answer.
+ */
+export const ANNOTATION_REASONS = ['confident', 'deferred', 'warmup', 'exploration', 'audit', 'deadline', 'budget', 'llm-failed', 'cache'] as const;
+
+/** One of {@link ANNOTATION_REASONS}. */
+export type AnnotationReason = (typeof ANNOTATION_REASONS)[number];
+
 /** Everything the cascade reports for one answered item. */
 export interface Annotation {
   id: string;
@@ -61,6 +77,8 @@ export interface Annotation {
   llmFailed: boolean;
   /** True when the item was sent to the LLM only as an audit of a small stage's answer. */
   audited: boolean;
+  /** Why the LLM was or was not asked (see {@link AnnotationReason}). */
+  reason: AnnotationReason;
   /** The multiplexer's route when it is enabled (stages the item was sent through). */
   route?: StageName[];
   /** Cost units spent on this item (LR 1, mid `midCostUnits`, LLM `llm.costUnits`; cache hits cost 0 LLM units). */

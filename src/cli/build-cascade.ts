@@ -3,11 +3,11 @@
  * an optional cache and observer, and saved model state. Shared by `start`, `run` and the benchmarks.
  */
 import type { Logger } from 'pino';
-import type { AnswerCache } from '../cache/index.js';
+import { normalizeText, type AnswerCache } from '../cache/index.js';
 import { createCascade, type Cascade, type WordVectors } from '../cascade/index.js';
 import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
-import { loadTask, OpenAiTeacher, type Task, type Teacher } from '../llm/index.js';
+import { loadTask, OpenAiTeacher, type SchedulerObserver, type Task, type Teacher } from '../llm/index.js';
 import type { CascadeObserver } from '../monitor/index.js';
 
 export interface BuildCascadeOptions {
@@ -19,6 +19,8 @@ export interface BuildCascadeOptions {
   task?: Task;
   /** Restore saved state from `models.dir`. @defaultValue true */
   restore?: boolean;
+  /** Receives the LLM scheduler's events (AIMD steps, throttles, deadline misses). */
+  schedulerObserver?: SchedulerObserver;
   /** Shared pretrained vectors (null: none). */
   vectors?: WordVectors | null;
 }
@@ -38,7 +40,19 @@ export async function buildCascade(config: Readonly<Config>, logger: Logger, opt
     task,
     ...(teacher === undefined ? {} : { teacher }),
     config: config.cascade,
-    llm: { concurrency: config.llm.concurrency, costUnits: config.llm.costUnits },
+    llm: {
+      concurrency: config.llm.concurrency,
+      costUnits: config.llm.costUnits,
+      minConcurrency: config.llm.minConcurrency,
+      maxConcurrency: config.llm.maxConcurrency,
+      deadlineMs: config.llm.deadlineMs,
+      batchSize: config.llm.batchSize,
+      maxRequestsPerMinute: config.llm.maxRequestsPerMinute,
+      maxTokensPerMinute: config.llm.maxTokensPerMinute,
+      // In-flight duplicates share one call: the same normalisation as the cache's keys.
+      keyOf: normalizeText,
+      ...(options.schedulerObserver === undefined ? {} : { observer: options.schedulerObserver }),
+    },
     models: config.models,
     multiplexer: config.cache.multiplexer,
     logger,

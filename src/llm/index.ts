@@ -2,9 +2,13 @@
  * The LLM stage's public surface: tasks, prompts, answer parsing, the OpenAI-compatible teacher,
  * and the retry helper. (The replay server used by tests and benchmarks is a tool: tools/replay.)
  */
-export type { Task, Teacher, LlmAnswer } from './types.js';
+export type { Task, Teacher, LlmAnswer, TokenUsage, CallHooks, BatchAnswer } from './types.js';
 export { loadTask, parseTask, defaultTaskPath } from './task.js';
 export { renderMessages, extractText, type ChatMessage } from './prompt.js';
 export { AnswerParser, parseAnswer, type AnswerParserOptions } from './answer-parser.js';
 export { OpenAiTeacher, type OpenAiTeacherOptions } from './openai-teacher.js';
 export { withRetry, isRetriable, backoffMs, type RetryOptions } from './retry.js';
+export { LlmScheduler, type LlmSchedulerOptions, type ScheduledOutcome, type SchedulerObserver, type SchedulerStats } from './llm-scheduler.js';
+export { AimdController, type AimdOptions, type AimdReason } from './aimd-controller.js';
+export { RateLimiter, TokenBucket, type RateLimits } from './rate-limiter.js';
+export { PriorityQueue } from './priority-queue.js';

@@ -29,6 +29,30 @@ export interface LlmAnswer {
   latencyMs: number;
   /** Attempts it took (1 when the first succeeded). */
   attempts: number;
+  /** Tokens this answer cost, from the API's `usage` (a batch request's usage split across its items). */
+  usage?: TokenUsage;
+}
+
+/** Tokens of one request (or one item's share of a batch request), as the API's `usage` reports them. */
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** Per-call options: cancellation, and a hook the scheduler uses to hear about throttling. */
+export interface CallHooks {
+  signal?: AbortSignal;
+  /** The endpoint answered 429/503; `retryAfterMs` from its Retry-After header when it sent one. */
+  onThrottle?: (status: number, retryAfterMs: number | undefined) => void;
+}
+
+/** What the LLM answered for a batch of texts, in the texts' order. */
+export interface BatchAnswer {
+  /** One entry per text: its answer, or undefined when the batch answer did not cover it (re-ask it alone). */
+  answers: Array<LlmAnswer | undefined>;
+  /** The whole request's usage. */
+  usage?: TokenUsage;
+  latencyMs: number;
 }
 
 /** Anything that can label a text for a task: the OpenAI-compatible client, or a test double behind HTTP. */
@@ -36,5 +60,10 @@ export interface Teacher {
   /** Model name, part of cache keys. */
   readonly model: string;
   /** Labels one text. Rejects with a SpillwayError when the endpoint fails after retries. */
-  classify(text: string, signal?: AbortSignal): Promise<LlmAnswer>;
+  classify(text: string, signal?: AbortSignal, hooks?: CallHooks): Promise<LlmAnswer>;
+  /**
+   * Labels several texts in one request (optional: teachers without it are asked one text at a time).
+   * Never mislabels: an item the answer does not clearly cover comes back undefined.
+   */
+  classifyBatch?(texts: readonly string[], hooks?: CallHooks): Promise<BatchAnswer>;
 }

@@ -25,6 +25,7 @@ export function toAnnotationRecord(answer: ItemAnswer, origin: RecordOrigin, rec
     llmUnparseable: answer.llmUnparseable,
     llmFailed: answer.llmFailed ?? false,
     audited: answer.audited,
+    reason: answer.reason ?? '',
     route: answer.route ?? null,
     costUnits: answer.costUnits,
     latencyMs: answer.latencyMs,

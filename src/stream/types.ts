@@ -37,6 +37,8 @@ export interface ItemAnswer {
   /** True when the LLM call failed after retries and a small stage answered instead. */
   llmFailed?: boolean;
   audited: boolean;
+  /** Why the LLM was or was not asked (the cascade's AnnotationReason); absent from processors that do not say. */
+  reason?: string;
   route?: string[];
   costUnits: number;
   latencyMs: number;
@@ -53,8 +55,10 @@ export interface RecordOrigin {
 }
 
 /** An annotation as written to the output topic (schema topics/spillway.annotations.avsc). */
-export interface AnnotationRecord extends Omit<ItemAnswer, 'pDefer' | 'modelVersions' | 'metadata' | 'route' | 'llmFailed'> {
+export interface AnnotationRecord extends Omit<ItemAnswer, 'pDefer' | 'modelVersions' | 'metadata' | 'route' | 'llmFailed' | 'reason'> {
   llmFailed: boolean;
+  /** Empty when the processor gave none. */
+  reason: string;
   pDefer: Record<string, number>;
   modelVersions: Record<string, number>;
   metadata: Record<string, string>;

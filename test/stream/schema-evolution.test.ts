@@ -97,3 +97,36 @@ describe('annotation schema evolution (v1 → v2: llmFailed)', () => {
     expect(read.stages).toEqual(record.stages);
   });
 });
+
+describe('annotation schema evolution (v2 → v3: reason, issue #8)', () => {
+  const annotationsV2 = loadAvroType(path.join(TOPICS_DIR, 'history/spillway.annotations.v2.avsc'));
+  const record = {
+    id: 'a-2', labelId: 1, label: 'fear', confidence: 0.8, answeredBy: 'llm',
+    stages: [{ stage: 'lr', labelId: 2, confidence: 0.6, pDefer: 0.7, deferred: true }],
+    pDefer: { lr: 0.7 }, llmCalled: true, llmSource: 'call', llmUnparseable: false, llmFailed: false, audited: false, route: null,
+    costUnits: 1011, latencyMs: 900, modelVersions: { lr: 3 }, metadata: {}, processedAtMs: 1, processingMs: 1,
+    inputTopic: 'spillway.items', inputPartition: 0, inputOffset: 6,
+  };
+
+  it('decodes annotations written with v2 using the current schema, reason defaulting to the empty string', () => {
+    const read = current.annotation.fromBuffer(annotationsV2.toBuffer(record), current.annotation.createResolver(annotationsV2)) as Record<string, unknown>;
+    expect(read.reason).toBe('');
+    expect(read.llmFailed).toBe(false);
+    expect(read.id).toBe('a-2');
+  });
+
+  it('a v2 reader still reads a v3 annotation (the new field is skipped)', () => {
+    const written = current.annotation.toBuffer({ ...record, reason: 'deadline' });
+    const read = annotationsV2.fromBuffer(written, annotationsV2.createResolver(current.annotation)) as Record<string, unknown>;
+    expect(read.id).toBe('a-2');
+    expect(read).not.toHaveProperty('reason');
+  });
+
+  it('v3 only adds reason, with a default', () => {
+    const before = new Set(fieldsOf(JSON.parse(readFileSync(path.join(TOPICS_DIR, 'history/spillway.annotations.v2.avsc'), 'utf8'))).map((f) => f.name));
+    const raw = JSON.parse(readFileSync(path.join(TOPICS_DIR, 'spillway.annotations.avsc'), 'utf8')) as { fields: AvroField[] };
+    const added = raw.fields.filter((f) => !before.has(f.name));
+    expect(added.map((f) => f.name)).toEqual(['reason']);
+    expect(added[0]).toHaveProperty('default', '');
+  });
+});

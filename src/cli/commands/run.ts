@@ -87,7 +87,8 @@ export function register(program: Command): void {
       const codecs = await buildCodecs(config.kafka);
       worker = new StreamWorker({
         kafka: createKafka(config.kafka, logger),
-        config: config.kafka,
+        // The worker's in-flight bound: pipeline.maxInFlight, never above kafka.maxInFlight (kept working as before).
+        config: { ...config.kafka, maxInFlight: Math.min(config.kafka.maxInFlight, config.pipeline.maxInFlight) },
         transactionalId: config.kafka.transactionalId ?? `${config.kafka.groupId}-${hostname()}-${flags.instance}`,
         decoder: codecs.itemDecoder,
         annotationEncoder: codecs.annotationEncoder,

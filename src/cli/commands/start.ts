@@ -27,6 +27,7 @@ interface StartFlags {
   serve?: boolean;
   demoItems: number;
   save: boolean;
+  unordered?: boolean;
 }
 
 export function register(program: Command): void {
@@ -42,6 +43,7 @@ export function register(program: Command): void {
     .option('--http-port <port>', 'port of /metrics, /status, /healthz and the dashboard (0: off)', parseInteger)
     .option('--serve', 'keep serving the endpoints after the input ends, until Ctrl-C')
     .option('--demo-items <n>', 'items in the built-in demo stream', parseInteger, 3000)
+    .option('--unordered', 'write each annotation as soon as it is ready instead of in input order')
     .option('--no-save', 'do not save the learned state to the models folder at the end')
     .action(async (flags: StartFlags) => {
       const config = loadConfig({ file: flags.config, flags: { task: flags.task, cascade: { llmBudget: flags.llmBudget }, monitor: { httpPort: flags.httpPort } } });
@@ -64,7 +66,7 @@ export function register(program: Command): void {
       const rejectsPath = flags.rejects ?? (flags.output === undefined ? 'spillway-rejects.jsonl' : `${flags.output}.rejects.jsonl`);
       const source = demo ? demoEntries(flags.demoItems) : readJsonlItems(flags.input === undefined || flags.input === '-' ? process.stdin : createReadStream(flags.input), config.kafka.maxTextBytes);
       const live = new LiveLine(built.cascade, process.stderr);
-      const summary = await runEmbedded(built.cascade, source, { output, rejectsPath, logger, live, signal: stopping.signal, window: config.llm.concurrency });
+      const summary = await runEmbedded(built.cascade, source, { output, rejectsPath, logger, live, signal: stopping.signal, window: config.pipeline.maxInFlight, ordered: flags.unordered !== true });
       live.stop();
       if (output !== process.stdout) await new Promise<void>((resolve) => (output as WriteStream).end(resolve));
       if (flags.save && !demo) await built.cascade.save();
@@ -100,35 +102,94 @@ interface EmbeddedOptions {
   logger: Logger;
   live: LiveLine;
   signal: AbortSignal;
-  /** Items in flight at once; annotations are still written in input order. */
+  /** Items in flight at once (`pipeline.maxInFlight`): a memory bound, not the LLM's concurrency. */
   window: number;
+  /** Write annotations in input order (an LLM-bound item holds back the ones after it, not their processing). @defaultValue true */
+  ordered?: boolean;
 }
 
-/** Streams entries through the cascade, writing annotations in order and rejected lines to the rejects file. */
+/**
+ * Streams entries through the cascade, writing annotations (in input order unless `ordered` is false) and
+ * rejected lines to the rejects file. Up to `window` items are in flight: the small stages answer most of
+ * them at once while LLM-bound ones wait for the scheduler.
+ */
 export async function runEmbedded(cascade: Cascade, source: AsyncIterable<JsonlEntry>, options: EmbeddedOptions): Promise<{ items: number; rejected: number }> {
+  if (options.ordered === false) return runUnordered(cascade, source, options);
   const pending: Array<Promise<Annotation>> = [];
-  let rejects: WriteStream | undefined;
   let items = 0;
-  let rejected = 0;
   const write = async (a: Annotation): Promise<void> => {
     if (!options.output.write(`${JSON.stringify(a)}\n`)) await new Promise((resolve) => options.output.once('drain', resolve));
   };
+  const reject = rejecter(options);
   for await (const entry of source) {
     if (options.signal.aborted) break;
     if ('error' in entry) {
-      rejected++;
-      options.logger.warn({ line: entry.line, kind: entry.error.kind, reason: entry.error.message }, 'line rejected');
-      rejects ??= createWriteStream(options.rejectsPath, { flags: 'a' });
-      rejects.write(`${JSON.stringify({ line: entry.line, kind: entry.error.kind, reason: entry.error.message, raw: entry.raw })}\n`);
-      options.live.rejected = rejected;
+      reject(entry);
       continue;
     }
     const item: Item = entry.item;
     pending.push(cascade.process(item));
     items++;
+    // Only the head is awaited: items behind it keep being processed, up to the window.
     if (pending.length >= options.window) await write(await (pending.shift() as Promise<Annotation>));
   }
   for (const p of pending) await write(await p);
-  if (rejects !== undefined) await new Promise<void>((resolve) => (rejects as WriteStream).end(resolve));
-  return { items, rejected };
+  return { items, rejected: await reject.close() };
+}
+
+/** As runEmbedded, each annotation written when it is ready. */
+async function runUnordered(cascade: Cascade, source: AsyncIterable<JsonlEntry>, options: EmbeddedOptions): Promise<{ items: number; rejected: number }> {
+  let items = 0;
+  let inFlight = 0;
+  let freed: (() => void) | undefined;
+  let writing: Promise<void> = Promise.resolve();
+  const write = (a: Annotation): void => {
+    // Writes are chained so that backpressure from the output is honoured in order.
+    writing = writing.then(() => (options.output.write(`${JSON.stringify(a)}\n`) ? undefined : new Promise((resolve) => options.output.once('drain', resolve))));
+  };
+  const done = (a: Annotation): void => {
+    write(a);
+    inFlight--;
+    freed?.();
+  };
+  const reject = rejecter(options);
+  let failure: unknown;
+  for await (const entry of source) {
+    if (options.signal.aborted || failure !== undefined) break;
+    if ('error' in entry) {
+      reject(entry);
+      continue;
+    }
+    inFlight++;
+    items++;
+    cascade.process(entry.item).then(done, (err: unknown) => {
+      failure ??= err;
+      inFlight--;
+      freed?.();
+    });
+    while (inFlight >= options.window) await new Promise<void>((resolve) => (freed = resolve));
+  }
+  while (inFlight > 0) await new Promise<void>((resolve) => (freed = resolve));
+  await writing;
+  if (failure !== undefined) throw failure;
+  return { items, rejected: await reject.close() };
+}
+
+/** Writes rejected lines to the rejects file (opened on the first one) and counts them. */
+function rejecter(options: EmbeddedOptions): ((entry: Extract<JsonlEntry, { error: unknown }>) => void) & { close(): Promise<number> } {
+  let rejects: WriteStream | undefined;
+  let rejected = 0;
+  const reject = (entry: Extract<JsonlEntry, { error: unknown }>): void => {
+    rejected++;
+    options.logger.warn({ line: entry.line, kind: entry.error.kind, reason: entry.error.message }, 'line rejected');
+    rejects ??= createWriteStream(options.rejectsPath, { flags: 'a' });
+    rejects.write(`${JSON.stringify({ line: entry.line, kind: entry.error.kind, reason: entry.error.message, raw: entry.raw })}\n`);
+    options.live.rejected = rejected;
+  };
+  return Object.assign(reject, {
+    close: async (): Promise<number> => {
+      if (rejects !== undefined) await new Promise<void>((resolve) => (rejects as WriteStream).end(resolve));
+      return rejected;
+    },
+  });
 }

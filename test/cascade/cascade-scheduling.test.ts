@@ -1,0 +1,103 @@
+/**
+ * The cascade at a real LLM's pace (issue #8): the small stages answer without waiting for LLM-bound items,
+ * items the LLM cannot answer in time are answered by the deepest small stage (reason `deadline`) while the
+ * late answers still teach it, and under overload the budget holds and the LLM gets the most uncertain items.
+ * The LLM is the replay server over HTTP, with latency.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createCascade, type Annotation, type Cascade } from '../../src/cascade/index.js';
+import { DEFAULTS, parseConfig } from '../../src/config.js';
+import { OpenAiTeacher, defaultTaskPath, loadTask } from '../../src/llm/index.js';
+import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
+import { GPT, isearPath, readRows } from '../llm/helpers.js';
+
+const task = loadTask(defaultTaskPath(isearPath));
+const rows = readRows(isearPath);
+const logger = pino({ level: 'silent' });
+
+let server: ReplayServer | undefined;
+let cascade: Cascade | undefined;
+let dir: string | undefined;
+afterEach(async () => {
+  await cascade?.close();
+  cascade = undefined;
+  await server?.close();
+  server = undefined;
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+async function build(latencyMs: number, llm: { concurrency: number; deadlineMs: number }, cascadeOverrides: Record<string, unknown> = {}): Promise<Cascade> {
+  server = await startReplayServer({ dataset: isearPath, teacher: GPT, task, latencyMs });
+  const teacher = new OpenAiTeacher({ task, baseUrl: server.url, model: GPT, timeoutMs: 20_000, maxRetries: 2, retryBaseMs: 1, retryMaxMs: 5 });
+  const config = parseConfig({ cascade: { stages: ['lr'], pretrainedVectors: false, warmupItems: 20, ...cascadeOverrides } });
+  dir = mkdtempSync(path.join(tmpdir(), 'spillway-sched-'));
+  cascade = await createCascade({ task, teacher, config: config.cascade, llm: { costUnits: 1000, ...llm }, models: { ...DEFAULTS.models, dir }, logger, restore: false });
+  return cascade;
+}
+
+describe('when the LLM is slow', () => {
+  it('answers the items the small stage keeps before any LLM-bound item comes back (no head-of-line blocking)', async () => {
+    const c = await build(1_500, { concurrency: 16, deadlineMs: 30_000 });
+    const done: Annotation[] = [];
+    await Promise.all(rows.slice(0, 200).map((r) => c.process({ id: r.id, text: r.text }).then((a) => done.push(a))));
+    const firstLlm = done.findIndex((a) => a.answeredBy === 'llm');
+    const small = done.filter((a) => a.answeredBy !== 'llm');
+    expect(firstLlm).toBeGreaterThan(0);
+    expect(small.length).toBeGreaterThan(50);
+    // Every small-stage answer was out before the first LLM answer landed.
+    expect(done.slice(firstLlm).every((a) => a.answeredBy === 'llm' || a.reason === 'deadline')).toBe(true);
+    expect(small.every((a) => a.latencyMs < 1_000 || a.reason === 'deadline')).toBe(true);
+    expect(new Set(done.map((a) => a.reason))).toContain('warmup');
+  });
+
+  it('answers with the deepest small stage at the deadline (reason deadline), and the late answers still teach it', async () => {
+    const c = await build(800, { concurrency: 8, deadlineMs: 300 });
+    const annotations = await Promise.all(rows.slice(0, 60).map((r) => c.process({ id: r.id, text: r.text })));
+    const missed = annotations.filter((a) => a.reason === 'deadline');
+    expect(missed.length).toBeGreaterThan(0);
+    for (const a of missed) {
+      expect(a.answeredBy).toBe('lr');
+      expect(a.llmCalled).toBe(false);
+      expect(a.latencyMs).toBeLessThan(800);
+    }
+    expect(c.counters.deadlineMisses).toBe(missed.length);
+    const versionBefore = c.parts.stages[0]?.version ?? 0;
+    await c.close(); // waits for the late answers
+    expect(c.parts.stages[0]?.version ?? 0).toBeGreaterThan(versionBefore);
+    cascade = undefined;
+  });
+});
+
+describe('when items arrive faster than the LLM can answer', () => {
+  it('holds the budget, keeps the queue bounded and sends the most uncertain items to the LLM', async () => {
+    // One call at a time, 100 ms each: ~10 answers/s against a stream fed all at once.
+    const c = await build(100, { concurrency: 1, deadlineMs: 1_000 }, { llmBudget: 0.3 });
+    const n = 1_500;
+    let peakQueue = 0;
+    const pending: Array<Promise<Annotation>> = [];
+    // Arrivals at ~200 items/s against ~10 LLM answers/s: at most a ~5% share can be answered in time.
+    for (let i = 0; i < n; i += 20) {
+      pending.push(...rows.slice(i, i + 20).map((r) => c.process({ id: r.id, text: r.text })));
+      peakQueue = Math.max(peakQueue, c.scheduler?.snapshot().queued ?? 0);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const annotations = await Promise.all(pending);
+    expect(annotations).toHaveLength(n);
+    const calls = server?.stats().answered ?? 0;
+    expect(calls).toBeLessThanOrEqual(0.3 * n + 20);
+    expect(peakQueue).toBeLessThan(200);
+    const byLlm = annotations.filter((a) => a.answeredBy === 'llm' && a.reason === 'deferred');
+    const bySmall = annotations.filter((a) => a.answeredBy !== 'llm');
+    const mean = (xs: Annotation[]): number => xs.reduce((s, a) => s + (a.pDefer.lr ?? 0), 0) / xs.length;
+    expect(byLlm.length).toBeGreaterThan(10);
+    expect(annotations.filter((a) => a.reason === 'deadline').length).toBeLessThan(n * 0.3);
+    expect(mean(byLlm)).toBeGreaterThan(mean(bySmall));
+    // Every annotation says why the LLM was or was not asked.
+    expect(annotations.every((a) => typeof a.reason === 'string' && a.reason.length > 0)).toBe(true);
+  });
+});

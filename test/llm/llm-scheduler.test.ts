@@ -1,0 +1,122 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { normalizeText } from '../../src/cache/index.js';
+import { LlmScheduler, OpenAiTeacher, defaultTaskPath, loadTask, type LlmSchedulerOptions, type ScheduledOutcome } from '../../src/llm/index.js';
+import { startReplayServer, type ReplayServer, type ReplayServerOptions } from '../../tools/replay/index.js';
+import { GPT, isearPath, readRows } from './helpers.js';
+
+const task = loadTask(defaultTaskPath(isearPath));
+const rows = readRows(isearPath);
+const counts = new Map<string, number>();
+for (const r of rows) counts.set(r.text, (counts.get(r.text) ?? 0) + 1);
+/** Texts recorded once with a parseable answer. */
+const unique = rows.filter((r) => counts.get(r.text) === 1 && (r.llm[GPT] ?? -1) >= 0);
+
+let server: ReplayServer | undefined;
+let scheduler: LlmScheduler | undefined;
+afterEach(async () => {
+  scheduler?.close();
+  scheduler = undefined;
+  await server?.close();
+  server = undefined;
+});
+
+async function setup(replay: Partial<ReplayServerOptions>, options: Partial<LlmSchedulerOptions>): Promise<{ server: ReplayServer; scheduler: LlmScheduler }> {
+  server = await startReplayServer({ dataset: isearPath, teacher: GPT, task, ...replay });
+  const teacher = new OpenAiTeacher({ task, baseUrl: server.url, model: GPT, timeoutMs: 10_000, maxRetries: 3, retryBaseMs: 1, retryMaxMs: 5 });
+  scheduler = new LlmScheduler({ teacher, concurrency: 1, deadlineMs: 30_000, ...options });
+  return { server, scheduler };
+}
+
+/** A clock the test moves by hand (only the clock is faked). */
+function manualClock(): { now: () => number; advance: (ms: number) => void } {
+  let t = 0;
+  return { now: () => t, advance: (ms) => void (t += ms) };
+}
+
+describe('LlmScheduler priority', () => {
+  it('sends the most uncertain waiting item first', async () => {
+    const { scheduler: s } = await setup({ latencyMs: 30 }, {});
+    const order: number[] = [];
+    const first = s.submit(unique[0]?.text ?? '', 0.5); // takes the only slot
+    const scores = [0.1, 0.9, 0.5, 0.3, 0.7];
+    const rest = scores.map((score, i) => s.submit(unique[i + 1]?.text ?? '', score).then((o) => (expect(o.kind).toBe('answer'), order.push(score))));
+    await Promise.all([first, ...rest]);
+    expect(order).toEqual([0.9, 0.7, 0.5, 0.3, 0.1]);
+  });
+
+  it('ages waiting items so that an old low-score item overtakes fresh uncertain ones', async () => {
+    const clock = manualClock();
+    const { scheduler: s } = await setup({ latencyMs: 30 }, { agingMs: 1_000, deadlineMs: Infinity, now: clock.now });
+    const order: string[] = [];
+    const first = s.submit(unique[0]?.text ?? '', 0.5);
+    const old = s.submit(unique[1]?.text ?? '', 0.1).then(() => order.push('old'));
+    clock.advance(1_000); // the old item has gained one score point: 1.1 against the fresh item's 0.9
+    const fresh = s.submit(unique[2]?.text ?? '', 0.9).then(() => order.push('fresh'));
+    await Promise.all([first, old, fresh]);
+    expect(order).toEqual(['old', 'fresh']);
+  });
+
+  it('without aging the fresh uncertain item goes first (the aging test is not vacuous)', async () => {
+    const clock = manualClock();
+    const { scheduler: s } = await setup({ latencyMs: 30 }, { agingMs: 1e12, deadlineMs: Infinity, now: clock.now });
+    const order: string[] = [];
+    const first = s.submit(unique[0]?.text ?? '', 0.5);
+    const old = s.submit(unique[1]?.text ?? '', 0.1).then(() => order.push('old'));
+    clock.advance(1_000);
+    const fresh = s.submit(unique[2]?.text ?? '', 0.9).then(() => order.push('fresh'));
+    await Promise.all([first, old, fresh]);
+    expect(order).toEqual(['fresh', 'old']);
+  });
+
+  it('fifo order ignores the scores (the baseline)', async () => {
+    const { scheduler: s } = await setup({ latencyMs: 20 }, { order: 'fifo' });
+    const order: number[] = [];
+    const first = s.submit(unique[0]?.text ?? '', 0.5);
+    const rest = [0.1, 0.9, 0.5].map((score, i) => s.submit(unique[i + 1]?.text ?? '', score).then(() => order.push(score)));
+    await Promise.all([first, ...rest]);
+    expect(order).toEqual([0.1, 0.9, 0.5]);
+  });
+});
+
+describe('LlmScheduler deadlines', () => {
+  it('hands an item back at its deadline while its call runs, and delivers the late answer for learning', async () => {
+    const { scheduler: s, server: srv } = await setup({ latencyMs: 600 }, { deadlineMs: 200, initialLatencyMs: 50 });
+    const row = unique[3];
+    const started = performance.now();
+    const outcome = await s.submit(row?.text ?? '', 0.9);
+    const waited = performance.now() - started;
+    expect(outcome.kind).toBe('deadline');
+    expect(waited).toBeLessThan(600);
+    if (outcome.kind !== 'deadline') throw new Error('unreachable');
+    const late = await outcome.late;
+    expect(late?.labelId).toBe(row?.llm[GPT]);
+    expect(srv.stats().answered).toBe(1);
+    expect(s.snapshot().deadlineMisses).toBe(1);
+  });
+
+  it('answers queued items that cannot be reached in time at once, the least uncertain first, and keeps the uncertain ones', async () => {
+    // One slot, 300 ms per answer, 1 s deadline: about three of these can be answered in time.
+    const { scheduler: s } = await setup({ latencyMs: 300 }, { deadlineMs: 1_000, initialLatencyMs: 300 });
+    const scores = [0.95, 0.05, 0.9, 0.1, 0.85, 0.15, 0.8, 0.2];
+    const outcomes = await Promise.all(scores.map((score, i) => s.submit(unique[i + 10]?.text ?? '', score).then((o) => ({ score, o }))));
+    const answered = outcomes.filter((x) => x.o.kind === 'answer').map((x) => x.score);
+    const missed = outcomes.filter((x) => x.o.kind === 'deadline').map((x) => x.score);
+    expect(answered.length).toBeGreaterThanOrEqual(2);
+    expect(missed.length).toBeGreaterThanOrEqual(3);
+    // Everything answered is more uncertain than everything handed back (the first item took the free slot).
+    const queuedAnswered = answered.filter((x) => x !== 0.95);
+    expect(Math.min(...queuedAnswered)).toBeGreaterThan(Math.max(...missed));
+  });
+});
+
+describe('LlmScheduler single-flight', () => {
+  it('items whose normalised texts are equal share one call', async () => {
+    const { scheduler: s, server: srv } = await setup({ latencyMs: 50 }, { keyOf: normalizeText });
+    const text = unique[20]?.text ?? '';
+    const [a, b, c] = await Promise.all([s.submit(text, 0.5), s.submit(`  ${text.toUpperCase()} `, 0.6), s.submit(text, 0.2)]);
+    const labels = [a, b, c].map((o: ScheduledOutcome) => (o.kind === 'answer' ? o.answer.labelId : undefined));
+    expect(labels).toEqual([unique[20]?.llm[GPT], unique[20]?.llm[GPT], unique[20]?.llm[GPT]]);
+    expect([a, b, c].map((o) => (o.kind === 'answer' ? o.shared : undefined))).toEqual([false, true, true]);
+    expect(srv.stats().answered).toBe(1);
+  });
+});
