@@ -190,7 +190,10 @@ export class BudgetController {
     // τ such that a share `rate` of recent scores lies above it.
     const idx = Math.min(n - 1, Math.max(0, Math.floor((1 - rate) * n)));
     const q = sorted[idx] as number;
-    this.threshold = Math.max(this.minThreshold, Number.isFinite(q) ? q : 1);
+    // q = −∞: fewer items reach the gate than the rate affords, so every one of them may pass. (Mapping
+    // that to τ = 1 raised the early-exit bar, τ × earlyExitFactor, so more items exited early and the gate
+    // stayed shut: issue 9, where the learned cascade spent 10.8 % of a 50 % budget.)
+    this.threshold = Math.max(this.minThreshold, Number.isFinite(q) ? q : q > 0 ? 1 : 0);
   }
 }
 

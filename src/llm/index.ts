@@ -2,7 +2,8 @@
  * The LLM stage's public surface: tasks, prompts, answer parsing, the OpenAI-compatible teacher,
  * and the retry helper. (The replay server used by tests and benchmarks is a tool: tools/replay.)
  */
-export type { Task, Teacher, LlmAnswer, TokenUsage, CallHooks, BatchAnswer } from './types.js';
+export type { Task, Teacher, LlmAnswer, TokenUsage, CallHooks, BatchAnswer, Objective } from './types.js';
+export { parseObjective, formatObjective, DEFAULT_RECALL_FLOOR } from './objective.js';
 export { loadTask, parseTask, defaultTaskPath } from './task.js';
 export { renderMessages, extractText, type ChatMessage } from './prompt.js';
 export { AnswerParser, parseAnswer, type AnswerParserOptions } from './answer-parser.js';

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { TaskError } from '../errors.js';
+import { parseObjective } from './objective.js';
 import type { Task } from './types.js';
 
 const taskFileSchema = z
@@ -16,6 +17,10 @@ const taskFileSchema = z
       .min(2)
       .refine((labels) => new Set(labels.map((l) => l.toLowerCase())).size === labels.length, 'label names must be distinct (case-insensitive)'),
     positive_label: z.number().int().min(0).optional(),
+    /** accuracy (default), macro_f1, or recall:<label>>=<floor> (see objective.ts). */
+    objective: z.string().optional(),
+    /** Floor of a recall objective, 0..1, when not written inline. @defaultValue 0.8 */
+    recall_floor: z.number().optional(),
     prompt: z.object({
       system: z.string(),
       user: z.string().refine((u) => u.split('{text}').length === 2, 'must contain {text} exactly once'),
@@ -57,12 +62,16 @@ export function parseTask(source: string, raw: unknown): Task {
     throw new TaskError(source, `invalid task: ${problems.join('; ')}`);
   }
   const t = result.data;
+  const objective = t.objective === undefined ? undefined : parseObjective(t.objective, t.labels, t.positive_label, t.recall_floor);
+  if (typeof objective === 'string') throw new TaskError(source, `invalid task: objective: ${objective}`);
+  if (objective === undefined && t.recall_floor !== undefined) throw new TaskError(source, 'invalid task: recall_floor: needs a recall:<label> objective');
   return {
     name: t.name,
     ...(t.description === undefined ? {} : { description: t.description }),
     labels: Object.freeze([...t.labels]),
     ...(t.positive_label === undefined ? {} : { positiveLabel: t.positive_label }),
     prompt: { system: t.prompt.system, user: t.prompt.user },
+    ...(objective === undefined || objective.kind === 'accuracy' ? {} : { objective }),
   };
 }
 

@@ -13,7 +13,15 @@ export interface Task {
     /** User message template; `{text}` is replaced by the item's text. */
     user: string;
   };
+  /** What quality means for this task (task file `objective`, see objective.ts). @defaultValue accuracy */
+  objective?: Objective;
 }
+
+/**
+ * A task's quality objective: plain accuracy, macro F1, or one label's recall with a floor (0..1) to reach
+ * at the best accuracy that allows. Training and deferral become cost-sensitive for the latter two.
+ */
+export type Objective = { kind: 'accuracy' } | { kind: 'macro_f1' } | { kind: 'recall'; label: number; floor: number };
 
 /** What the LLM answered for one text. */
 export interface LlmAnswer {

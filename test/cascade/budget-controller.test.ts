@@ -64,6 +64,24 @@ describe('BudgetController', () => {
     expect(b.calls).toBeGreaterThanOrEqual(95);
   });
 
+  describe('when earlier stages answer most items (issue 9: the learned cascade spent 10.8 % of a 50 % budget)', () => {
+    it('opens the gate to every item that reaches it instead of closing it', () => {
+      // 70 % of items exit early (score −∞): the quantile for a 50 % rate is −∞, which must mean "send all
+      // that reach the gate", not τ = 1 (a τ of 1 raised the early-exit bar and locked the gate shut).
+      const rng = new Rng(11);
+      const b = new BudgetController({ budget: 0.5, warmupItems: 0 });
+      let reached = 0;
+      let sent = 0;
+      for (let i = 0; i < 4000; i++) {
+        const early = rng.next() < 0.7;
+        if (!early) reached++;
+        if (b.decide(early ? -Infinity : rng.next()) && !early) sent++;
+      }
+      expect(b.threshold).toBeLessThan(0.05);
+      expect(sent).toBeGreaterThan(0.95 * reached);
+    });
+  });
+
   it('never calls below the μ floor, even with budget to spare', () => {
     const b = new BudgetController({ budget: 1, horizonItems: 1000, warmupItems: 0, minThreshold: 0.5 });
     for (let i = 0; i < 1000; i++) b.decide(0.3);

@@ -25,6 +25,7 @@ describe('the cascade over the isear stream', () => {
       seed: 42,
       budgets: [0.3],
       strategies: ['learned'],
+      horizon: 'known',
       config,
       logger: pino({ level: 'silent' }),
     });

@@ -83,3 +83,20 @@ describe('defaultTaskPath', () => {
     expect(defaultTaskPath('/data/stream.json')).toBe('/data/stream.json.task.json');
   });
 });
+
+describe('the task objective (issue 9)', () => {
+  it('defaults to accuracy and reads macro_f1 and recall:<label>>=<floor>', () => {
+    expect(loadTask(writeTask('plain.json', good)).objective).toBeUndefined();
+    expect(loadTask(writeTask('f1.json', { ...good, objective: 'macro_f1' })).objective).toEqual({ kind: 'macro_f1' });
+    expect(loadTask(writeTask('r1.json', { ...good, objective: 'recall:yes>=0.85' })).objective).toEqual({ kind: 'recall', label: 1, floor: 0.85 });
+    expect(loadTask(writeTask('r2.json', { ...good, objective: 'recall:positive', recall_floor: 0.7 })).objective).toEqual({ kind: 'recall', label: 1, floor: 0.7 });
+    expect(loadTask(writeTask('r3.json', { ...good, objective: 'recall:YES' })).objective).toEqual({ kind: 'recall', label: 1, floor: 0.8 });
+  });
+
+  it('names the problem when the objective is wrong', () => {
+    expect(loadError(writeTask('bad1.json', { ...good, objective: 'precision' })).message).toMatch(/objective: expected accuracy, macro_f1 or recall/);
+    expect(loadError(writeTask('bad2.json', { ...good, objective: 'recall:hate' })).message).toMatch(/"hate" is not a label \(labels: no, yes\)/);
+    expect(loadError(writeTask('bad3.json', { ...good, objective: 'recall:yes>=1.5' })).message).toMatch(/floor must be in \(0, 1\]/);
+    expect(loadError(writeTask('bad4.json', { ...good, recall_floor: 0.8 })).message).toMatch(/recall_floor: needs a recall/);
+  });
+});

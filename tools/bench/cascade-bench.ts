@@ -10,13 +10,18 @@
 import type { Logger } from 'pino';
 import { BudgetController, createCascade, Rng, type WordVectors } from '../../src/cascade/index.js';
 import type { Config } from '../../src/config.js';
-import { loadTask, OpenAiTeacher, type LlmAnswer, type Task, type Teacher } from '../../src/llm/index.js';
+import { formatObjective, loadTask, OpenAiTeacher, type LlmAnswer, type Objective, type Task, type Teacher } from '../../src/llm/index.js';
 import { startReplayServer } from '../replay/index.js';
 import { classificationReport } from './classification-report.js';
 import type { LabelledItem } from './labelled-stream.js';
 import { paperPoint } from './paper-results.js';
+import { benchStrategy, type BenchStrategy } from './strategies.js';
 
-export type Strategy = 'learned' | 'threshold' | 'llm-only';
+/** A strategy's name (see strategies.ts: learned, threshold, llm-only, and any registered later). */
+export type Strategy = string;
+
+/** 'unknown': the cascade is not told the stream's length, as in the service (default); 'known': it is. */
+export type HorizonMode = 'unknown' | 'known';
 
 /** One row of the report (snake_case: it is the `--json` contract). */
 export interface StrategyResult {
@@ -38,6 +43,8 @@ export interface StrategyResult {
   positive_recall?: number;
   positive_precision?: number;
   positive_f1?: number;
+  /** The task's quality objective (accuracy, macro F1 or a label's recall: see `objective` of the report). */
+  objective?: number;
   /** The paper's accuracy at this budget, when it reports one. */
   paper_accuracy?: number;
   paper_positive_recall?: number;
@@ -50,6 +57,10 @@ export interface BenchReport {
   items: number;
   sample: number;
   seed: number;
+  /** The task's objective (task file `objective`, or `--objective`); rows carry its value in `objective`. */
+  objective?: string;
+  /** Whether the cascade knew the stream's length. */
+  horizon?: HorizonMode;
   backend?: string;
   results: StrategyResult[];
 }
@@ -63,6 +74,10 @@ export interface CascadeBenchOptions {
   seed: number;
   budgets: number[];
   strategies: Strategy[];
+  /** Replaces the task file's objective for this bench. */
+  objective?: Objective;
+  /** Tell the cascade the stream's length ('known') or not ('unknown', as the service runs). @defaultValue 'unknown' */
+  horizon?: HorizonMode;
   /** Base configuration; the bench overrides the budget, policy and horizon per run. */
   config: Readonly<Config>;
   logger: Logger;
@@ -92,35 +107,48 @@ class TimedTeacher implements Teacher {
 
 /** Runs every strategy at every budget; one replay server serves them all. */
 export async function runCascadeBench(options: CascadeBenchOptions): Promise<BenchReport> {
-  const task = loadTask(options.taskPath);
+  const loaded = loadTask(options.taskPath);
+  const task: Task = options.objective === undefined ? loaded : { ...loaded, objective: options.objective };
   const server = await startReplayServer({ dataset: options.dataset, task, teacher: options.teacher, port: 0, seed: options.seed });
   try {
     const results: StrategyResult[] = [];
-    const runs: Array<[Strategy, number]> = [];
-    for (const budget of options.budgets) for (const s of options.strategies) runs.push([s, budget]);
-    if (options.strategies.includes('llm-only')) runs.push(['llm-only', 1]);
-    for (const [strategy, budget] of runs) {
+    for (const [strategy, budget] of benchRuns(options.strategies, options.budgets)) {
       const teacher = new TimedTeacher(
         new OpenAiTeacher({ task, baseUrl: server.url, model: options.teacher, timeoutMs: 10_000, maxRetries: 3, retryBaseMs: 50, retryMaxMs: 1000, logprobs: false }),
       );
-      const row = strategy === 'llm-only' ? await runLlmOnly(options, task, teacher, budget) : await runCascade(options, task, teacher, strategy, budget);
+      const row = strategy.kind === 'llm-only' ? await runLlmOnly(options, task, teacher, budget) : await runCascade(options, task, teacher, strategy, budget);
       results.push(row);
       options.logger.debug({ strategy, budget, accuracy: row.accuracy }, 'bench run done');
     }
-    return { dataset: options.dataset, task: task.name, teacher: options.teacher, items: options.stream.length, sample: options.sample, seed: options.seed, results };
+    const horizon = options.horizon ?? 'unknown';
+    const objective = formatObjective(task.objective ?? { kind: 'accuracy' }, task.labels);
+    return { dataset: options.dataset, task: task.name, teacher: options.teacher, items: options.stream.length, sample: options.sample, seed: options.seed, objective, horizon, results };
   } finally {
     await server.close();
   }
 }
 
-async function runCascade(options: CascadeBenchOptions, task: Task, teacher: TimedTeacher, strategy: Strategy, budget: number): Promise<StrategyResult> {
+/**
+ * The (strategy, budget) pairs of one seed, in run order: every strategy at every budget, then the
+ * llm-only baseline once more at budget 1 (the LLM alone). An unknown name throws.
+ */
+export function benchRuns(strategies: readonly Strategy[], budgets: readonly number[]): Array<[BenchStrategy, number]> {
+  const resolved = strategies.map((name) => {
+    const s = benchStrategy(name);
+    if (s === undefined) throw new RangeError(`unknown bench strategy "${name}"`);
+    return s;
+  });
+  const runs: Array<[BenchStrategy, number]> = [];
+  for (const budget of budgets) for (const s of resolved) runs.push([s, budget]);
+  for (const s of resolved) if (s.kind === 'llm-only' && !budgets.includes(1)) runs.push([s, 1]);
+  return runs;
+}
+
+async function runCascade(options: CascadeBenchOptions, task: Task, teacher: TimedTeacher, strategy: BenchStrategy, budget: number): Promise<StrategyResult> {
   const stream = options.stream;
-  const config = {
-    ...options.config.cascade,
-    llmBudget: budget,
-    horizonItems: stream.length,
-    policy: strategy === 'threshold' ? ('threshold' as const) : ('learned' as const),
-  };
+  const { horizonItems: _ignored, ...base } = options.config.cascade;
+  const paced = { ...base, llmBudget: budget, ...(options.horizon === 'known' ? { horizonItems: stream.length } : {}) };
+  const config = strategy.configure === undefined ? paced : strategy.configure(paced);
   const cascade = await createCascade({
     task,
     teacher,
@@ -146,12 +174,12 @@ async function runCascade(options: CascadeBenchOptions, task: Task, teacher: Tim
     options.onItem?.();
   }
   const ownMs = performance.now() - started - teacher.busyMs;
-  return resultRow(options, task, strategy, budget, predicted, calls, [answeredBy.lr, answeredBy.mid, answeredBy.llm], cost, ownMs);
+  return resultRow(options, task, strategy.name, budget, predicted, calls, [answeredBy.lr, answeredBy.mid, answeredBy.llm], cost, ownMs);
 }
 
 async function runLlmOnly(options: CascadeBenchOptions, task: Task, teacher: TimedTeacher, budget: number): Promise<StrategyResult> {
   const stream = options.stream;
-  const controller = new BudgetController({ budget, horizonItems: stream.length, warmupItems: 0 });
+  const controller = new BudgetController({ budget, ...(options.horizon === 'known' ? { horizonItems: stream.length } : {}), warmupItems: 0 });
   const rng = new Rng(options.seed);
   const seen = new Array<number>(task.labels.length).fill(0);
   const predicted: number[] = [];
@@ -203,6 +231,8 @@ function resultRow(options: CascadeBenchOptions, task: Task, strategy: Strategy,
     cost_units: cost,
     items_per_s: Math.round(n / (Math.max(ownMs, 1e-3) / 1000)),
   };
+  const objective = task.objective ?? { kind: 'accuracy' };
+  row.objective = round(objective.kind === 'accuracy' ? report.accuracy : objective.kind === 'macro_f1' ? report.macroF1 : (report.recall[objective.label] ?? 0));
   if (report.positive !== undefined) {
     row.positive_recall = round(report.positive.recall);
     row.positive_precision = round(report.positive.precision);

@@ -3,7 +3,11 @@
  * benchmark (`spillway bench-cache`). The scripts beside it (cascade-throughput, kafka-throughput,
  * monitor-observer-bench) are run directly by `npm run bench:*`. A developer tool: the product never imports it.
  */
-export { runCascadeBench, type BenchReport, type CascadeBenchOptions, type Strategy, type StrategyResult } from './cascade-bench.js';
+export { runCascadeBench, benchRuns, type BenchReport, type CascadeBenchOptions, type HorizonMode, type Strategy, type StrategyResult } from './cascade-bench.js';
+export { runSeededBench, type SeededBenchOptions } from './seeded-bench.js';
+export { summarizeSeeds, type SeedSummaryReport, type SummaryRow, type PairedDifference, type Interval } from './seed-summary.js';
+export { meanInterval, pairedDifference, tQuantile975, type MeanInterval } from './confidence-interval.js';
+export { registerStrategy, benchStrategy, strategyNames, BASELINE_STRATEGY, type BenchStrategy } from './strategies.js';
 export { classificationReport, type ClassificationReport } from './classification-report.js';
 export { readLabelledStream, sampleStream, type LabelledItem } from './labelled-stream.js';
 export { paperPoint, PAPER_RESULTS, type PaperPoint } from './paper-results.js';

@@ -1,14 +1,14 @@
 /**
- * `spillway bench`'s implementation (loaded when the command runs): the cascade against recorded LLM answers, at several budgets, with baselines.
+ * `spillway bench`'s implementation (loaded when the command runs): the cascade against recorded LLM answers,
+ * at several budgets, with baselines, over one or several paired seeds.
  */
 import cliProgress from 'cli-progress';
-import { readLabelledStream, runCascadeBench, sampleStream, type BenchReport, type Strategy, type StrategyResult } from '../bench/index.js';
+import { benchRuns, benchStrategy, readLabelledStream, runSeededBench, strategyNames, type HorizonMode, type SeedSummaryReport, type StrategyResult } from '../bench/index.js';
 import { selectBackend } from '../../src/cascade/index.js';
 import { createRootLogger } from '../../src/cli/index.js';
 import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
-import { defaultTaskPath } from '../../src/llm/index.js';
-import { STRATEGIES } from './bench-command.js';
+import { defaultTaskPath, loadTask, parseObjective } from '../../src/llm/index.js';
 
 /** The flags of `spillway bench` (see tools/cli/bench-command.ts). */
 export interface BenchFlags {
@@ -17,36 +17,59 @@ export interface BenchFlags {
   teacher: string;
   sample: number;
   seed: number;
+  seeds?: number[];
+  horizon: string;
   budgets: number[];
-  strategies: string[];
+  /** Absent: every registered strategy. */
+  strategies?: string[];
   mu: number;
+  objective?: string;
   json?: boolean;
   config?: string;
 }
 
+const HORIZONS: readonly HorizonMode[] = ['unknown', 'known'];
+
 /** Runs `spillway bench` with parsed flags: the report goes to stdout, progress to stderr. */
 export async function runBench(flags: BenchFlags): Promise<void> {
-  const unknown = flags.strategies.filter((s) => !STRATEGIES.includes(s as Strategy));
-  if (unknown.length > 0) throw new ConfigError([{ key: 'strategies', message: `unknown ${unknown.join(', ')}; expected some of ${STRATEGIES.join(', ')}` }]);
+  const strategies = flags.strategies ?? strategyNames();
+  const issues: Array<{ key: string; message: string }> = [];
+  const unknown = strategies.filter((s) => benchStrategy(s) === undefined);
+  if (unknown.length > 0) issues.push({ key: 'strategies', message: `unknown ${unknown.join(', ')}; expected some of ${strategyNames().join(', ')}` });
   const bad = flags.budgets.filter((b) => !(b > 0 && b <= 1));
-  if (bad.length > 0) throw new ConfigError([{ key: 'budgets', message: `each budget must be in (0, 1], got ${bad.join(', ')}` }]);
-  const config = loadConfig({ file: flags.config, flags: { logLevel: 'warn', cascade: { seed: flags.seed, deferralCostWeight: flags.mu } } });
+  if (bad.length > 0) issues.push({ key: 'budgets', message: `each budget must be in (0, 1], got ${bad.join(', ')}` });
+  if (!HORIZONS.includes(flags.horizon as HorizonMode)) issues.push({ key: 'horizon', message: `expected unknown or known, got ${flags.horizon}` });
+  const seeds = flags.seeds ?? [flags.seed];
+  if (seeds.length === 0 || seeds.some((s) => !Number.isInteger(s)) || new Set(seeds).size !== seeds.length) {
+    issues.push({ key: 'seeds', message: `expected distinct whole numbers, got ${seeds.join(',')}` });
+  }
+  const taskPath = flags.task ?? defaultTaskPath(flags.dataset);
+  const task = loadTask(taskPath);
+  const objective = flags.objective === undefined ? undefined : parseObjective(flags.objective, task.labels, task.positiveLabel);
+  if (typeof objective === 'string') issues.push({ key: 'objective', message: objective });
+  const items = readLabelledStream(flags.dataset);
+  const recorded = Object.keys(items[0]?.llm ?? {});
+  if (!recorded.includes(flags.teacher)) issues.push({ key: 'teacher', message: `${flags.dataset} has no answers of ${flags.teacher}; recorded: ${recorded.join(', ')}` });
+  if (issues.length > 0) throw new ConfigError(issues);
+  const config = loadConfig({ file: flags.config, flags: { logLevel: 'warn', cascade: { seed: seeds[0] as number, deferralCostWeight: flags.mu } } });
   const logger = createRootLogger(config.logLevel);
-  const stream = sampleStream(readLabelledStream(flags.dataset), flags.sample, flags.seed);
   const backend = await selectBackend(config.models.backend, logger);
-  const runs = flags.budgets.length * flags.strategies.length + (flags.strategies.includes('llm-only') ? 1 : 0);
+  const perSeed = Math.floor(items.length * Math.min(1, flags.sample));
+  const runs = benchRuns(strategies, flags.budgets).length * seeds.length;
   const bar = new cliProgress.SingleBar({ stream: process.stderr, format: 'bench {bar} {percentage}% | {value}/{total} items | {eta}s left', hideCursor: true }, cliProgress.Presets.shades_classic);
-  bar.start(runs * stream.length, 0);
+  bar.start(runs * perSeed, 0);
   let done = 0;
-  const report = await runCascadeBench({
+  const report = await runSeededBench({
     dataset: flags.dataset,
-    taskPath: flags.task ?? defaultTaskPath(flags.dataset),
+    taskPath,
     teacher: flags.teacher,
-    stream,
+    ...(objective === undefined || typeof objective === 'string' ? {} : { objective }),
+    items,
     sample: flags.sample,
-    seed: flags.seed,
+    seeds,
+    horizon: flags.horizon as HorizonMode,
     budgets: flags.budgets,
-    strategies: flags.strategies as Strategy[],
+    strategies: strategies,
     config,
     logger,
     // Redraw every 200 items: a bar update per item would cost more than the cascade's own work.
@@ -60,27 +83,49 @@ export async function runBench(flags: BenchFlags): Promise<void> {
 
 const pct = (x: number | undefined): string => (x === undefined ? '' : (x * 100).toFixed(2));
 
-/** A readable table of a report. */
-export function formatReport(report: BenchReport): string {
+/** A metric in %, with ± the half-width of its 95 % interval when there are several seeds. */
+function pctCi(row: StrategyResult & { ci95?: Record<string, [number, number]> }, field: keyof StrategyResult, seeds: number): string {
+  const v = row[field];
+  if (typeof v !== 'number') return '';
+  const ci = row.ci95?.[field];
+  return seeds < 2 || ci === undefined ? pct(v) : `${pct(v)}±${((ci[1] - ci[0]) * 50).toFixed(2)}`;
+}
+
+const signed = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(2)}`;
+
+/** A readable table of a report: means (± the 95 % half-width over seeds), then the paired differences. */
+export function formatReport(report: SeedSummaryReport): string {
+  const n = report.seeds.length;
   const positive = report.results.some((r) => r.positive_recall !== undefined);
-  const header = ['strategy', 'budget', 'LLM calls', 'share%', 'acc%', 'macroF1%', 'balAcc%', ...(positive ? ['posR%', 'posP%', 'posF1%'] : []), 'agree%', 'lr/mid/llm %', 'items/s', 'paper acc%', 'gap pts'];
-  const rows = report.results.map((r: StrategyResult) => [
+  const objective = report.objective !== undefined && report.objective !== 'accuracy';
+  const header = ['strategy', 'budget', 'LLM calls', 'share%', 'acc%', ...(objective ? [`${report.objective}%`] : []), 'macroF1%', 'balAcc%', ...(positive ? ['posR%', 'posP%', 'posF1%'] : []), 'agree%', 'lr/mid/llm %', 'items/s', 'paper acc%', 'gap pts'];
+  const rows = report.results.map((r) => [
     r.strategy,
     r.budget.toFixed(3),
-    String(r.llm_calls),
-    pct(r.llm_share),
-    pct(r.accuracy),
-    pct(r.macro_f1),
-    pct(r.balanced_accuracy),
-    ...(positive ? [pct(r.positive_recall), pct(r.positive_precision), pct(r.positive_f1)] : []),
-    pct(r.agreement),
+    String(Math.round(r.llm_calls)),
+    pctCi(r, 'llm_share', n),
+    pctCi(r, 'accuracy', n),
+    ...(objective ? [pctCi(r, 'objective', n)] : []),
+    pctCi(r, 'macro_f1', n),
+    pctCi(r, 'balanced_accuracy', n),
+    ...(positive ? [pctCi(r, 'positive_recall', n), pctCi(r, 'positive_precision', n), pctCi(r, 'positive_f1', n)] : []),
+    pctCi(r, 'agreement', n),
     r.stage_share.map((s) => (s * 100).toFixed(0)).join('/'),
-    String(r.items_per_s),
+    String(Math.round(r.items_per_s)),
     pct(r.paper_accuracy),
     r.paper_accuracy === undefined ? '' : ((r.accuracy - r.paper_accuracy) * 100).toFixed(2),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padStart(widths[i] ?? 0)).join('  ');
-  const title = `${report.task}: ${report.items} items (sample ${report.sample}, seed ${report.seed}), teacher ${report.teacher}, tfjs backend ${report.backend ?? '?'}`;
-  return [title, line(header), ...rows.map(line), ''].join('\n');
+  const seedText = n === 1 ? `seed ${report.seed}` : `seeds ${report.seeds.join(',')}; mean ± 95% t-interval half-width`;
+  const title = `${report.task}: ${report.items} items (sample ${report.sample}, ${seedText}), horizon ${report.horizon ?? 'unknown'}, teacher ${report.teacher}, tfjs backend ${report.backend ?? '?'}`;
+  const out = [title, line(header), ...rows.map(line)];
+  if (n > 1 && report.differences.length > 0) {
+    out.push('paired differences (points, mean [95% interval]):');
+    for (const d of report.differences) {
+      if (d.metric !== 'accuracy' && d.metric !== 'llm_share' && !(d.metric === 'objective' && objective)) continue;
+      out.push(`  ${d.strategy} − ${d.baseline} @ ${d.budget.toFixed(3)} ${d.metric}: ${signed(d.mean)} [${signed(d.low)}, ${signed(d.high)}]${d.low > 0 ? ' above zero' : ''}`);
+    }
+  }
+  return [...out, ''].join('\n');
 }
