@@ -113,6 +113,10 @@ const kafkaSchema = z.object({
     input: z.string().min(1),
     output: z.string().min(1),
     deadLetter: z.string().min(1),
+    /** Labels every worker trains on (shared learning). @defaultValue 'spillway.labels' */
+    labels: z.string().min(1),
+    /** Compacted topic of learned-state snapshots (shared learning). @defaultValue 'spillway.models' */
+    models: z.string().min(1),
   }),
   /** Encoding of input records. @defaultValue 'json' */
   inputFormat: z.enum(['json', 'avro']),
@@ -147,6 +151,21 @@ const kafkaSchema = z.object({
   sessionTimeoutMs: z.number().int().min(6_000).max(300_000),
   /** While a long batch is processed, commit its finished prefix this often, ms (and always at its end). @defaultValue 1000 */
   commitIntervalMs: z.number().int().positive(),
+});
+
+const sharedLearningSchema = z.object({
+  /**
+   * Workers of a group learn together: each LLM label goes to `kafka.topics.labels` in the annotation's
+   * transaction and every worker trains on every label once, in topic order (`spillway run` only;
+   * `--no-shared-learning` turns it off). @defaultValue true
+   */
+  enabled: z.boolean(),
+  /** A snapshot of the learned state is taken every this many labels (published by the owner of input partition 0, saved locally by every worker). @defaultValue 2000 */
+  snapshotEveryLabels: z.number().int().positive(),
+  /** At start, the longest wait for the label topic replay to reach its end before items are taken, ms. @defaultValue 120000 */
+  catchUpTimeoutMs: z.number().int().positive(),
+  /** Largest snapshot chunk, bytes (under the models topic's max.message.bytes, 1 MiB). @defaultValue 786432 */
+  chunkBytes: z.number().int().min(1024).max(1_000_000),
 });
 
 const redisSchema = z.object({
@@ -195,6 +214,7 @@ const configSchema = z.object({
   cascade: cascadeSchema,
   models: modelsSchema,
   kafka: kafkaSchema,
+  sharedLearning: sharedLearningSchema,
   redis: redisSchema,
   cache: cacheSchema,
   monitor: monitorSchema,
@@ -206,6 +226,7 @@ export type PipelineConfig = Config['pipeline'];
 export type CascadeConfig = Config['cascade'];
 export type ModelsConfig = Config['models'];
 export type KafkaConfig = Config['kafka'];
+export type SharedLearningConfig = Config['sharedLearning'];
 export type RedisConfig = Config['redis'];
 export type CacheConfig = Config['cache'];
 export type MonitorConfig = Config['monitor'];
@@ -249,7 +270,7 @@ export const DEFAULTS: Config = {
     brokers: ['127.0.0.1:9092'],
     clientId: 'spillway',
     groupId: 'spillway',
-    topics: { input: 'spillway.items', output: 'spillway.annotations', deadLetter: 'spillway.dead-letter' },
+    topics: { input: 'spillway.items', output: 'spillway.annotations', deadLetter: 'spillway.dead-letter', labels: 'spillway.labels', models: 'spillway.models' },
     inputFormat: 'json',
     delivery: 'exactly-once',
     maxInFlight: 2_000,
@@ -262,6 +283,7 @@ export const DEFAULTS: Config = {
     sessionTimeoutMs: 30_000,
     commitIntervalMs: 1_000,
   },
+  sharedLearning: { enabled: true, snapshotEveryLabels: 2_000, catchUpTimeoutMs: 120_000, chunkBytes: 768 * 1024 },
   redis: { url: 'redis://127.0.0.1:6379', keyPrefix: 'spillway:' },
   cache: {
     enabled: false,
@@ -402,6 +424,9 @@ export function parseConfig(raw: unknown): Readonly<Config> {
   const topics = config.kafka.topics;
   if (new Set([topics.input, topics.output, topics.deadLetter]).size !== 3) {
     issues.push({ key: 'kafka.topics', value: topics, message: 'input, output and dead-letter topics must differ' });
+  }
+  if (new Set([topics.input, topics.output, topics.deadLetter, topics.labels, topics.models]).size !== 5) {
+    issues.push({ key: 'kafka.topics', value: topics, message: 'the labels and models topics must differ from each other and from the other topics' });
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return deepFreeze(config);

@@ -54,6 +54,11 @@ export interface CascadeOptions {
   logger: Logger;
   /** Route items predicted hard past the stages that cannot help (Zhu et al. 2023). @defaultValue false */
   multiplexer?: boolean;
+  /**
+   * Learn from each LLM answer as it arrives. False when the labels come back through {@link Cascade.learnFromLabel}
+   * instead (shared learning over Kafka: every worker trains on every label once, in one order). @defaultValue true
+   */
+  learnInline?: boolean;
 }
 
 /**
@@ -127,6 +132,8 @@ export class Cascade {
   private reportedThreshold = Number.NaN;
 
   private readonly saveEveryItems: number;
+  private readonly learnInline: boolean;
+  private externalLabels = 0;
 
   /**
    * Use createCascade(); `saver` persists the parts (absent: save() is a no-op), and runs on its own every
@@ -136,6 +143,7 @@ export class Cascade {
     this.options = options;
     this.saver = saver;
     this.saveEveryItems = saveEveryItems;
+    this.learnInline = options.learnInline ?? true;
     this.task = options.task;
     this.parts = parts;
     this.log = options.logger.child({ module: 'cascade' });
@@ -218,6 +226,27 @@ export class Cascade {
     await this.save();
   }
 
+  /** Labels learned through {@link learnFromLabel}. */
+  get labelsLearned(): number {
+    return this.externalLabels;
+  }
+
+  /**
+   * Learns from a label that arrived from outside (another worker's, or this one's, LLM answer read back
+   * from the label topic): every stage and policy takes the step the cascade takes on an LLM answer, with
+   * the signals of the models as they are now. Deterministic: the same labels in the same order give the
+   * same models. Throws RangeError for a label id outside the task's labels.
+   */
+  learnFromLabel(text: string, labelId: number): void {
+    if (!Number.isInteger(labelId) || labelId < 0 || labelId >= this.task.labels.length) {
+      throw new RangeError(`label id ${labelId} is not one of the ${this.task.labels.length} labels of task ${this.task.name}`);
+    }
+    const ctx: ItemContext = { features: this.parts.featurizer.featurize(text), probs: [] };
+    const walk = this.walkStages(ctx, true, undefined, false);
+    this.learn(ctx, walk.signals, walk.traces, labelId);
+    this.externalLabels++;
+  }
+
   /** The budget controller's view: target, share so far, current threshold. */
   get budgetStatus(): { target: number; llmShare: number; threshold: number; items: number; calls: number } {
     const b = this.parts.budget;
@@ -244,7 +273,7 @@ export class Cascade {
       if (cached.tier !== 'redis') return this.annotate(item, [], -1, llm, false, 0, started, 'cache');
       // An answer another worker paid for: learn from it once here (an L1 hit was learned here already).
       const walk = this.walkStages(ctx, true);
-      this.learn(ctx, walk.signals, walk.traces, cached.answer.labelId);
+      if (this.learnInline) this.learn(ctx, walk.signals, walk.traces, cached.answer.labelId);
       return this.annotate(item, walk.traces, -1, llm, false, walk.cost, started, 'cache');
     }
 
@@ -296,8 +325,8 @@ export class Cascade {
           this.counters.sharedAnswers++;
         } else cost += this.options.llm.costUnits;
         llm = await this.useOutcome(teacher, item, outcome);
-        if (llm.labelId !== null) this.learn(ctx, walk.signals, walk.traces, llm.labelId);
-        else reason = 'llm-failed';
+        if (llm.labelId === null) reason = 'llm-failed';
+        else if (this.learnInline) this.learn(ctx, walk.signals, walk.traces, llm.labelId);
       }
     }
     this.reportBudget();
@@ -315,7 +344,8 @@ export class Cascade {
       this.counters.unparseable++;
       return;
     }
-    this.learn(ctx, signals, traces, answer.labelId);
+    // Shared learning publishes labels with their annotations; a late answer has none, so it is only cached.
+    if (this.learnInline) this.learn(ctx, signals, traces, answer.labelId);
     await this.cacheAnswer(teacher, item, answer).catch((err: unknown) => this.log.warn({ id: item.id, err }, 'caching a late LLM answer failed'));
   }
 

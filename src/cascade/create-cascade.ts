@@ -23,6 +23,8 @@ export interface CreateCascadeOptions extends CascadeOptions {
   restore?: boolean;
   /** Pretrained vectors already loaded (benchmarks share one copy across cascades). */
   vectors?: WordVectors | null;
+  /** Stored in the manifest of every save (shared learning: the label offset the state includes). */
+  stateMeta?: () => Record<string, number>;
 }
 
 /** Where a task's state lives. */
@@ -44,7 +46,8 @@ export async function createCascade(options: CreateCascadeOptions): Promise<Casc
   if (pretrainedMid !== undefined) log.info({ path: options.models.midModelPath }, 'mid model starts from a pretrained LayersModel');
   const parts = buildParts(options, K, vectors, saved, pretrainedMid);
   if (saved !== undefined) log.info({ dir, items: parts.budget.items, versions: Object.fromEntries(parts.stages.map((s) => [s.name, s.version])) }, 'model state restored');
-  return new Cascade(options, parts, (c) => saveCascadeState(dir, c, options.task), options.models.saveEveryItems);
+  const stateMeta = options.stateMeta;
+  return new Cascade(options, parts, (c) => saveCascadeState(dir, c, options.task, stateMeta?.()), options.models.saveEveryItems);
 }
 
 function buildParts(options: CreateCascadeOptions, K: number, vectors: WordVectors | undefined, saved: SavedState | undefined, pretrainedMid?: tf.LayersModel): CascadeParts {

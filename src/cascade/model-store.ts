@@ -33,6 +33,8 @@ interface Manifest {
   policies: Record<string, { updates: number; weights: number[]; gradSquares: number[] }>;
   lr?: { learningRate: number; l2: number; updates: number };
   mid?: { updates: number; labels: number };
+  /** What the caller stored beside the state (shared learning: the label offset it includes). */
+  meta?: Record<string, number>;
 }
 
 /** What a restore hands to the cascade factory. */
@@ -80,10 +82,13 @@ export async function loadLayersModel(dir: string): Promise<tf.LayersModel> {
 const saveQueues = new Map<string, Promise<void>>();
 let saveCounter = 0;
 
-/** Writes the cascade's state under `dir` (atomically replacing any previous save). */
-export function saveCascadeState(dir: string, parts: CascadeParts, task: Task): Promise<void> {
+/**
+ * Writes the cascade's state under `dir` (atomically replacing any previous save), with `meta` in its
+ * manifest (read back by {@link readStateMeta}).
+ */
+export function saveCascadeState(dir: string, parts: CascadeParts, task: Task, meta?: Record<string, number>): Promise<void> {
   const previous = saveQueues.get(dir) ?? Promise.resolve();
-  const run = previous.catch(() => undefined).then(() => writeState(dir, parts, task));
+  const run = previous.catch(() => undefined).then(() => writeState(dir, parts, task, meta));
   saveQueues.set(dir, run);
   void run.finally(() => {
     if (saveQueues.get(dir) === run) saveQueues.delete(dir);
@@ -91,7 +96,7 @@ export function saveCascadeState(dir: string, parts: CascadeParts, task: Task): 
   return run;
 }
 
-async function writeState(dir: string, parts: CascadeParts, task: Task): Promise<void> {
+async function writeState(dir: string, parts: CascadeParts, task: Task, meta?: Record<string, number>): Promise<void> {
   const tag = `${process.pid}-${++saveCounter}`;
   const next = `${dir}.next-${tag}`;
   await rm(next, { recursive: true, force: true });
@@ -107,6 +112,7 @@ async function writeState(dir: string, parts: CascadeParts, task: Task): Promise
     rngState: parts.rng.state,
     versions: Object.fromEntries(parts.stages.map((s) => [s.name, s.version])),
     policies: {},
+    ...(meta === undefined ? {} : { meta }),
   };
   const keep = (key: string, p: unknown): void => {
     if (!(p instanceof DeferralPolicy)) return; // the threshold baseline has nothing to save
@@ -136,6 +142,16 @@ async function writeState(dir: string, parts: CascadeParts, task: Task): Promise
   if (existsSync(dir)) await rename(dir, old);
   await rename(next, dir);
   await rm(old, { recursive: true, force: true });
+}
+
+/** The `meta` a save stored in `dir`'s manifest; undefined when there is no state or no meta. */
+export async function readStateMeta(dir: string): Promise<Record<string, number> | undefined> {
+  if (!existsSync(`${dir}/manifest.json`)) return undefined;
+  try {
+    return (JSON.parse(await readFile(`${dir}/manifest.json`, 'utf8')) as Manifest).meta;
+  } catch (err: unknown) {
+    throw new ModelStateError(dir, 'manifest.json is unreadable', { cause: err });
+  }
 }
 
 /**

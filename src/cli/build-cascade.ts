@@ -23,6 +23,10 @@ export interface BuildCascadeOptions {
   schedulerObserver?: SchedulerObserver;
   /** Shared pretrained vectors (null: none). */
   vectors?: WordVectors | null;
+  /** Learn from LLM answers as they arrive (false: shared learning feeds the labels). @defaultValue true */
+  learnInline?: boolean;
+  /** Stored in the manifest of every save (shared learning: the label offset). */
+  stateMeta?: () => Record<string, number>;
 }
 
 export interface BuiltCascade {
@@ -60,6 +64,8 @@ export async function buildCascade(config: Readonly<Config>, logger: Logger, opt
     ...(options.observer === undefined ? {} : { observer: options.observer }),
     ...(options.restore === undefined ? {} : { restore: options.restore }),
     ...(options.vectors === undefined ? {} : { vectors: options.vectors }),
+    ...(options.learnInline === undefined ? {} : { learnInline: options.learnInline }),
+    ...(options.stateMeta === undefined ? {} : { stateMeta: options.stateMeta }),
   });
   return { cascade, task, ...(teacher === undefined ? {} : { teacher }) };
 }

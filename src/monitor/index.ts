@@ -20,14 +20,14 @@ import type { CascadeObserver } from './cascade-observer.js';
 import { MonitorServer, type HealthCheck } from './http-server.js';
 import { SpillwayMetrics } from './metrics.js';
 import type { Clock } from './rolling-window.js';
-import type { Status } from './status.js';
+import type { Status, WorkerStatus } from './status.js';
 import { StatusHistory, historyPoint } from './status-history.js';
 
 export type { CascadeObserver, ObservedAnnotation } from './cascade-observer.js';
 export type { HealthCheck, HealthReport } from './http-server.js';
 export { SpillwayMetrics, type LlmCallOutcome, type CacheTier, type StageOutcome } from './metrics.js';
 export { CascadeMetrics } from './cascade-metrics.js';
-export type { Status, WindowStatus, StageStatus, AgreementStatus, HistoryPoint } from './status.js';
+export type { Status, WindowStatus, StageStatus, AgreementStatus, HistoryPoint, WorkerStatus } from './status.js';
 export type { WindowName } from './rolling-window.js';
 export { wilsonInterval, type WilsonInterval } from './wilson.js';
 export { renderStatusFrame, type RenderOptions } from './terminal-view.js';
@@ -52,6 +52,13 @@ export interface CreateMonitorOptions {
   processMetrics?: boolean;
   /** @defaultValue Date.now */
   now?: Clock;
+  /**
+   * This worker's id (`spillway run`): every metric carries it as the `worker` label, so a Prometheus over
+   * several workers can show one (`{worker="…"}`) or the group (`sum without (worker) (…)`).
+   */
+  workerId?: string;
+  /** The `worker` part of /status. */
+  workerStatus?: () => WorkerStatus;
 }
 
 /** One process's monitoring: give `observer` to the cascade, `metrics` to the stream layer, then `start()`. */
@@ -75,6 +82,7 @@ export interface Monitor {
 export function createMonitor(options: CreateMonitorOptions): Monitor {
   const now = options.now ?? Date.now;
   const registry = new Registry();
+  if (options.workerId !== undefined) registry.setDefaultLabels({ worker: options.workerId });
   const metrics = new SpillwayMetrics(registry, { defaultMetrics: options.processMetrics ?? true });
   const observer = new CascadeMetrics({ metrics, logger: options.logger, llmCostUnits: options.llmCostUnits, now });
   const history = new StatusHistory(options.historyCapacity ?? 900);
@@ -83,12 +91,14 @@ export function createMonitor(options: CreateMonitorOptions): Monitor {
   const enabled = options.port === 'random' || port !== 0;
   let server: MonitorServer | undefined;
   let timer: NodeJS.Timeout | undefined;
+  const workerStatus = options.workerStatus;
+  const status = (): Status => (workerStatus === undefined ? observer.status() : { ...observer.status(), worker: workerStatus() });
   const sample = (): void => history.push(historyPoint(observer.status(), now()));
 
   return {
     observer,
     metrics,
-    status: () => observer.status(),
+    status,
     async start() {
       if (!enabled) return { url: null };
       if (server !== undefined) throw new Error('monitor already started');
@@ -98,7 +108,7 @@ export function createMonitor(options: CreateMonitorOptions): Monitor {
         logger: options.logger,
         metrics: () => metrics.text(),
         metricsContentType: registry.contentType,
-        status: () => observer.status(),
+        status,
         history: (sinceMs) => history.since(sinceMs),
         health: options.health,
       });

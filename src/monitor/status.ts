@@ -69,6 +69,18 @@ export interface Status {
   models: Record<string, number>;
   /** The budget controller's last report. */
   budget: { threshold: number | null; llmShare: number | null };
+  /** Which worker this is (`spillway run`), and with shared learning which snapshot and label offset it is at. */
+  worker?: WorkerStatus;
+}
+
+/** The worker part of /status (`spillway run`). */
+export interface WorkerStatus {
+  /** The worker id (its transactional id); also the `worker` label of every metric. */
+  id: string;
+  /** True when the group's workers learn from one label topic. */
+  sharedLearning: boolean;
+  /** Shared learning's position: restored snapshot, label offset, labels trained on, last snapshot. */
+  [detail: string]: unknown;
 }
 
 /** One point of GET /status/history, sampled every few seconds. */

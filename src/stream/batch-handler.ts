@@ -6,13 +6,13 @@
 import type { EachBatchPayload, KafkaMessage, Message } from 'kafkajs';
 import type { Logger } from 'pino';
 import { DecodeError } from '../errors.js';
-import type { Committer } from './committer.js';
+import type { Committer, SideRecord } from './committer.js';
 import type { InFlightLimiter } from './in-flight-limiter.js';
 import { PartitionProgress, type Outcome } from './partition-progress.js';
 import type { ItemDecoder } from './item-codec.js';
 import type { RecordEncoder } from './record-codec.js';
 import { toAnnotationRecord, toDeadLetter } from './records.js';
-import type { AnnotationRecord, DeadLetterRecord, ItemProcessor, RecordOrigin, StreamObserver } from './types.js';
+import type { AnnotationRecord, DeadLetterRecord, ItemAnswer, ItemProcessor, RecordOrigin, StreamItem, StreamObserver } from './types.js';
 
 /** Original value bytes kept in a dead letter; the broker refuses records over message.max.bytes (1 MiB). */
 const MAX_DEAD_LETTER_VALUE_BYTES = 256 * 1024;
@@ -48,6 +48,8 @@ export interface BatchHandlerDeps {
   onFailure?: (err: unknown) => void;
   /** Called after every successful commit (the worker resets its restart count). */
   onCommitted?: (items: number) => void;
+  /** Records an answered item adds to its commit besides its annotation (shared learning: its label). */
+  sideRecords?: (item: StreamItem, answer: ItemAnswer) => SideRecord[];
 }
 
 /** Processes kafkajs batches (use as `eachBatch` with autoCommit and eachBatchAutoResolve off). */
@@ -159,7 +161,9 @@ export class BatchHandler {
     }
     const answer = await this.deps.process(item);
     const record = toAnnotationRecord(answer, origin, receivedAtMs);
-    return { output: { key: item.id, value: this.deps.annotationEncoder.encode(record) } };
+    const output = { key: item.id, value: this.deps.annotationEncoder.encode(record) };
+    const side = this.deps.sideRecords?.(item, answer);
+    return side === undefined || side.length === 0 ? { output } : { output, side };
   }
 
   private deadLetter(message: KafkaMessage, origin: RecordOrigin, err: DecodeError): Message {

@@ -8,9 +8,10 @@ import { ItemDecoder, ItemEncoder } from './item-codec.js';
 import { deadLetterJson, RecordDecoder, RecordEncoder } from './record-codec.js';
 import { SchemaRegistryClient, type SchemaRegistry } from './schema-registry.js';
 import { loadTopicSchemas, type TopicSchemas } from './schemas.js';
+import type { LabelRecord } from './label-topic.js';
 import type { AnnotationRecord, DeadLetterRecord } from './types.js';
 
-/** The codecs of the three topics. */
+/** The codecs of the topics. */
 export interface StreamCodecs {
   schemas: TopicSchemas;
   registry: SchemaRegistry | undefined;
@@ -22,6 +23,9 @@ export interface StreamCodecs {
   deadLetterEncoder: RecordEncoder<DeadLetterRecord>;
   annotationDecoder: RecordDecoder;
   deadLetterDecoder: RecordDecoder;
+  /** Writes spillway.labels records (kafka.outputFormat). */
+  labelEncoder: RecordEncoder<LabelRecord>;
+  labelDecoder: RecordDecoder;
 }
 
 /** Builds the codecs; `registry` overrides the client made from `kafka.schemaRegistryUrl` (tests). */
@@ -30,10 +34,11 @@ export async function buildCodecs(config: KafkaConfig, options: { schemas?: Topi
   const registry = options.registry ?? (config.schemaRegistryUrl === undefined ? undefined : new SchemaRegistryClient(config.schemaRegistryUrl));
   const idOf = async (topic: string, type: typeof schemas.item, format: 'json' | 'avro'): Promise<number | undefined> =>
     registry === undefined || format !== 'avro' ? undefined : registry.register(`${topic}-value`, type);
-  const [itemId, annotationId, deadLetterId] = await Promise.all([
+  const [itemId, annotationId, deadLetterId, labelId] = await Promise.all([
     idOf(config.topics.input, schemas.item, config.inputFormat),
     idOf(config.topics.output, schemas.annotation, config.outputFormat),
     idOf(config.topics.deadLetter, schemas.deadLetter, config.outputFormat),
+    idOf(config.topics.labels, schemas.label, config.outputFormat),
   ]);
   return {
     schemas,
@@ -44,5 +49,7 @@ export async function buildCodecs(config: KafkaConfig, options: { schemas?: Topi
     deadLetterEncoder: new RecordEncoder<DeadLetterRecord>(config.outputFormat, schemas.deadLetter, deadLetterId, deadLetterJson),
     annotationDecoder: new RecordDecoder(schemas.annotation, registry),
     deadLetterDecoder: new RecordDecoder(schemas.deadLetter, registry),
+    labelEncoder: new RecordEncoder<LabelRecord>(config.outputFormat, schemas.label, labelId),
+    labelDecoder: new RecordDecoder(schemas.label, registry),
   };
 }

@@ -5,6 +5,12 @@
  */
 import type { Message, TopicMessages } from 'kafkajs';
 
+/** A record for a topic other than the output and dead-letter ones, committed with its item (a label). */
+export interface SideRecord {
+  topic: string;
+  message: Message;
+}
+
 /** One partition's contribution to a commit. */
 export interface PartitionCommit {
   topic: string;
@@ -15,6 +21,8 @@ export interface PartitionCommit {
   outputs: Message[];
   /** Records for the dead-letter topic, in input offset order. */
   deadLetters: Message[];
+  /** Other records the items produced (shared learning's labels), in input offset order; same transaction. */
+  side?: SideRecord[];
 }
 
 /** Commits partition prefixes; `commit` resolves once the outputs and offset are durable. */
@@ -46,10 +54,24 @@ function sizeOf(m: Message): number {
   return key + value + 64;
 }
 
-/** The outputs and dead letters of `entries`, as produce requests of at most ~MAX_REQUEST_BYTES each. */
+/** Side records grouped by topic, order kept within each topic. */
+function sideByTopic(entries: readonly PartitionCommit[]): Array<[string, Message[]]> {
+  const byTopic = new Map<string, Message[]>();
+  for (const e of entries) {
+    for (const r of e.side ?? []) {
+      const list = byTopic.get(r.topic) ?? [];
+      list.push(r.message);
+      byTopic.set(r.topic, list);
+    }
+  }
+  return [...byTopic];
+}
+
+/** The outputs, dead letters and side records of `entries`, as produce requests of at most ~MAX_REQUEST_BYTES each. */
 export function produceRequests(entries: readonly PartitionCommit[], topics: { output: string; deadLetter: string }): TopicMessages[][] {
   const requests: TopicMessages[][] = [];
-  for (const [topic, messages] of [[topics.output, entries.flatMap((e) => e.outputs)], [topics.deadLetter, entries.flatMap((e) => e.deadLetters)]] as const) {
+  const groups: Array<readonly [string, Message[]]> = [[topics.output, entries.flatMap((e) => e.outputs)], [topics.deadLetter, entries.flatMap((e) => e.deadLetters)], ...sideByTopic(entries)];
+  for (const [topic, messages] of groups) {
     let chunk: Message[] = [];
     let bytes = 0;
     for (const m of messages) {

@@ -4,11 +4,11 @@
  * Commits of one batch are serialised; each takes what has finished since the previous one.
  */
 import type { Batch, Message } from 'kafkajs';
-import type { Committer } from './committer.js';
+import type { Committer, SideRecord } from './committer.js';
 import type { StreamObserver } from './types.js';
 
-/** The result of one record: an output record or a dead letter. */
-export type Outcome = { output: Message } | { deadLetter: Message };
+/** The result of one record: an output record (and side records such as its label) or a dead letter. */
+export type Outcome = { output: Message; side?: SideRecord[] } | { deadLetter: Message };
 
 /** What {@link PartitionProgress} needs from the batch and the worker. */
 export interface PartitionProgressDeps {
@@ -67,6 +67,7 @@ export class PartitionProgress {
       nextOffset,
       outputs: prefix.flatMap((o) => ('output' in o ? [o.output] : [])),
       deadLetters: prefix.flatMap((o) => ('deadLetter' in o ? [o.deadLetter] : [])),
+      side: prefix.flatMap((o) => ('output' in o ? (o.side ?? []) : [])),
     });
     this.outcomes.fill(undefined, from, done); // committed: let the encoded records go
     this.committedUpTo = done;

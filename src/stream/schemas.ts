@@ -1,5 +1,5 @@
 /**
- * The Avro schemas of the three topics, read from `topics/*.avsc` once at start-up
+ * The Avro schemas of the topics, read from `topics/*.avsc` once at start-up
  * (`avro.Type.forSchema` is costly; the hot path only uses the built types).
  */
 import { readFileSync } from 'node:fs';
@@ -16,6 +16,10 @@ export interface TopicSchemas {
   item: avro.Type;
   annotation: avro.Type;
   deadLetter: avro.Type;
+  /** spillway.labels (shared learning). */
+  label: avro.Type;
+  /** spillway.models: one chunk of a learned-state snapshot. */
+  modelChunk: avro.Type;
 }
 
 /** Reads and builds one .avsc file; a missing or invalid file is a ConfigError naming it. */
@@ -33,5 +37,7 @@ export function loadTopicSchemas(dir: string = TOPICS_DIR): TopicSchemas {
     item: loadAvroType(path.join(dir, 'spillway.items.avsc')),
     annotation: loadAvroType(path.join(dir, 'spillway.annotations.avsc')),
     deadLetter: loadAvroType(path.join(dir, 'spillway.dead-letter.avsc')),
+    label: loadAvroType(path.join(dir, 'spillway.labels.avsc')),
+    modelChunk: loadAvroType(path.join(dir, 'spillway.models.avsc')),
   };
 }

@@ -17,11 +17,12 @@ const topicSchema = z.object({
   config: z.record(z.string(), z.union([z.string(), z.number()]).transform(String)).default({}),
 });
 
-const settingsSchema = z.object({ input: topicSchema, output: topicSchema, deadLetter: topicSchema });
+// labels and models (shared learning) are optional so a settings file from before them still loads.
+const settingsSchema = z.object({ input: topicSchema, output: topicSchema, deadLetter: topicSchema, labels: topicSchema.optional(), models: topicSchema.optional() });
 
 /** The settings of one topic. */
 export type TopicSettings = z.infer<typeof topicSchema>;
-/** Settings of the three topic roles. */
+/** Settings of the topic roles. */
 export type TopicsSettings = z.infer<typeof settingsSchema>;
 /** A topic role, as `kafka.topics` names them. */
 export type TopicRole = keyof TopicsSettings;

@@ -14,13 +14,13 @@ import type { KafkaConfig } from '../config.js';
 import { SpillwayError } from '../errors.js';
 import { BatchHandler, type ShutdownSignal } from './batch-handler.js';
 import { AtLeastOnceCommitter } from './at-least-once-committer.js';
-import type { Committer } from './committer.js';
+import type { Committer, SideRecord } from './committer.js';
 import { TransactionalCommitter } from './transactional-committer.js';
 import { InFlightLimiter } from './in-flight-limiter.js';
 import { KAFKA_RETRY, PARTITIONER } from './kafka-client.js';
 import type { ItemDecoder } from './item-codec.js';
 import type { RecordEncoder } from './record-codec.js';
-import type { AnnotationRecord, DeadLetterRecord, ItemProcessor, StreamObserver } from './types.js';
+import type { AnnotationRecord, DeadLetterRecord, ItemAnswer, ItemProcessor, StreamItem, StreamObserver } from './types.js';
 
 /** What {@link StreamWorker} needs; the CLI builds it. */
 export interface StreamWorkerOptions {
@@ -34,6 +34,10 @@ export interface StreamWorkerOptions {
   process: ItemProcessor;
   logger: Logger;
   observer?: StreamObserver;
+  /** Records an answered item commits with its annotation, in the same transaction (shared learning's label). */
+  sideRecords?: (item: StreamItem, answer: ItemAnswer) => SideRecord[];
+  /** Called with this worker's input partitions after each group join (shared learning picks its snapshot publisher). */
+  onAssignment?: (partitions: number[]) => void;
 }
 
 function rootCause(err: unknown): unknown {
@@ -129,6 +133,7 @@ export class StreamWorker {
         this.restarts = 0;
         this.committedItems += items;
       },
+      ...(this.options.sideRecords === undefined ? {} : { sideRecords: this.options.sideRecords }),
     });
     await admin.connect();
     // Before joining the group: a killed predecessor's open transaction is settled first, so the offsets
@@ -162,6 +167,8 @@ export class StreamWorker {
       if (this.shouldRestart(payload.error)) void this.restartConsumer(consumer);
       else this.fail(payload.error);
     });
+    const onAssignment = this.options.onAssignment;
+    if (onAssignment !== undefined) consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => onAssignment(payload.memberAssignment[config.topics.input] ?? []));
     await consumer.connect();
     await consumer.subscribe({ topics: [config.topics.input], fromBeginning: true });
     await consumer.run({

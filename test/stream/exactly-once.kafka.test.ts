@@ -66,6 +66,22 @@ async function committedAnnotationIds(configFile: string, t: TestTopics): Promis
   return consume.stdout().split('\n').filter((l) => l !== '').map((l) => String((JSON.parse(l) as { value: { id: string } }).value.id));
 }
 
+/**
+ * Shared learning (issue 10): every label is in the label topic exactly once, and exactly the committed
+ * annotations answered by a fresh LLM call have one.
+ */
+async function expectLabelsExactlyOnce(t: TestTopics): Promise<void> {
+  const annotations = await readJsonRecords(kafka, t.output);
+  const labels = await readJsonRecords(kafka, t.labels);
+  const labelIds = labels.map((l) => String(l.id));
+  expect(labelIds.length).toBeGreaterThan(0);
+  expect(new Set(labelIds).size).toBe(labelIds.length);
+  const answeredByCall = annotations.filter((a) => a.llmSource === 'call' && a.answeredBy === 'llm').map((a) => String(a.id));
+  expect(new Set(labelIds)).toEqual(new Set(answeredByCall));
+  const byId = new Map(annotations.map((a) => [String(a.id), a]));
+  for (const l of labels) expect(l.labelId).toBe(byId.get(String(l.id))?.labelId);
+}
+
 function expectExactlyOnce(annotationIds: string[], inputIds: string[]): void {
   const counts = new Map<string, number>();
   for (const id of annotationIds) counts.set(id, (counts.get(id) ?? 0) + 1);
@@ -113,6 +129,7 @@ describe(`spillway run on ${ITEMS} ISEAR items with the cascade and the replay L
     const survivor = start(config, 0);
     await waitFor('every offset committed', async () => (await committedCount(admin, t.groupId, t.input)) === ITEMS, 240_000, 250);
     expectExactlyOnce(await committedAnnotationIds(config, t), ids);
+    await expectLabelsExactlyOnce(t);
     survivor.child.kill('SIGTERM');
     expect(await survivor.exited).toBe(0);
   });
@@ -130,6 +147,7 @@ describe(`spillway run on ${ITEMS} ISEAR items with the cascade and the replay L
     const ids = await produceIsear(t, config);
     await waitFor('every offset committed', async () => (await committedCount(admin, t.groupId, t.input)) === ITEMS, 240_000, 250);
     expectExactlyOnce(await committedAnnotationIds(config, t), ids);
+    await expectLabelsExactlyOnce(t);
     for (const w of workers) w.child.kill('SIGTERM');
     const committedBy = await Promise.all(workers.map(async (w) => {
       expect(await w.exited).toBe(0);

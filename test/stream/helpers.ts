@@ -18,25 +18,32 @@ export function testKafka(): Kafka {
   return new Kafka({ clientId: 'spillway-test', brokers: BROKERS, logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 200 } });
 }
 
-/** The three topics of one test, named randomly, and their consumer group. */
+/** The topics of one test, named randomly, and their consumer group. */
 export interface TestTopics {
   input: string;
   output: string;
   deadLetter: string;
+  /** Shared learning's label topic. */
+  labels: string;
+  /** Shared learning's snapshot topic. */
+  models: string;
   groupId: string;
   /** Deletes the topics. */
   cleanup(): Promise<void>;
 }
 
-/** Creates input/output/dead-letter topics with the settings of topics/topics.yaml (input partitions overridable). */
+/** Creates input/output/dead-letter/labels/models topics with the settings of topics/topics.yaml (input partitions overridable). */
 export async function createTestTopics(admin: Admin, prefix: string, inputPartitions?: number): Promise<TestTopics> {
   const base = randomName(prefix);
   const settings = loadTopicSettings();
-  const names = { input: `${base}.items`, output: `${base}.annotations`, deadLetter: `${base}.dead-letter` };
+  const names = { input: `${base}.items`, output: `${base}.annotations`, deadLetter: `${base}.dead-letter`, labels: `${base}.labels`, models: `${base}.models` };
+  if (settings.labels === undefined || settings.models === undefined) throw new Error('topics/topics.yaml lacks the labels or models topic');
   await ensureTopics(admin, [
     { ...settings.input, name: names.input, ...(inputPartitions === undefined ? {} : { partitions: inputPartitions }) },
     { ...settings.output, name: names.output },
     { ...settings.deadLetter, name: names.deadLetter },
+    { ...settings.labels, name: names.labels },
+    { ...settings.models, name: names.models },
   ]);
   return {
     ...names,

@@ -17,9 +17,9 @@ afterAll(async () => {
 });
 
 describe('spillway topics create', () => {
-  it('creates the three topics with the settings of topics.yaml, then reports them as existing', async () => {
+  it('creates the five topics with the settings of topics.yaml, then reports them as existing', async () => {
     const base = randomName('topics');
-    const names = { input: `${base}.in`, output: `${base}.out`, deadLetter: `${base}.dlq` };
+    const names = { input: `${base}.in`, output: `${base}.out`, deadLetter: `${base}.dlq`, labels: `${base}.labels`, models: `${base}.models` };
     created.push(...Object.values(names));
     const config = writeConfig({ kafka: { topics: names } });
 
@@ -27,16 +27,21 @@ describe('spillway topics create', () => {
     expect(await first.exited).toBe(0);
     expect(first.stdout()).toContain(`created ${names.input}: 6 partitions`);
     expect(first.stdout()).toContain(`created ${names.deadLetter}: 1 partitions`);
+    // Shared learning (issue 10): one label partition (one total order), a compacted snapshot topic.
+    expect(first.stdout()).toContain(`created ${names.labels}: 1 partitions`);
+    expect(first.stdout()).toContain(`created ${names.models}: 1 partitions`);
 
     const again = spawnCli(['topics', 'create', '--config', config]);
     expect(await again.exited).toBe(0);
-    expect(again.stdout().split('\n').filter((l) => l.startsWith('exists'))).toHaveLength(3);
+    expect(again.stdout().split('\n').filter((l) => l.startsWith('exists'))).toHaveLength(5);
 
     const [described] = (await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: names.output, configNames: ['cleanup.policy', 'retention.ms'] }] })).resources;
     const byName = Object.fromEntries((described?.configEntries ?? []).map((e) => [e.configName, e.configValue]));
     const settings = loadTopicSettings();
     expect(byName['cleanup.policy']).toBe(settings.output.config['cleanup.policy']);
     expect(byName['retention.ms']).toBe(settings.output.config['retention.ms']);
+    const [models] = (await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: names.models, configNames: ['cleanup.policy'] }] })).resources;
+    expect(models?.configEntries.find((e) => e.configName === 'cleanup.policy')?.configValue).toBe('compact');
   });
 });
 

@@ -40,7 +40,7 @@ afterAll(async () => {
 });
 
 async function startWorker(t: TestTopics, process: ItemProcessor, overrides: Partial<KafkaConfig> = {}): Promise<StreamWorker> {
-  const config: KafkaConfig = { ...DEFAULTS.kafka, groupId: t.groupId, topics: { input: t.input, output: t.output, deadLetter: t.deadLetter }, maxTextBytes: 2_000, ...overrides };
+  const config: KafkaConfig = { ...DEFAULTS.kafka, groupId: t.groupId, topics: { input: t.input, output: t.output, deadLetter: t.deadLetter, labels: t.labels, models: t.models }, maxTextBytes: 2_000, ...overrides };
   const codecs = await buildCodecs(config);
   const worker = new StreamWorker({
     kafka: testKafka(), config, transactionalId: `${t.groupId}-${workers.length}`, decoder: codecs.itemDecoder,

@@ -1,5 +1,5 @@
 /**
- * `spillway topics create`: creates the input, output and dead-letter topics with the settings of
+ * `spillway topics create`: creates the input, output, dead-letter, labels and models topics with the settings of
  * topics/topics.yaml (names from the configuration). Idempotent: existing topics are reported and kept,
  * grown when they have fewer partitions than configured.
  */
@@ -17,7 +17,7 @@ export function register(program: Command): void {
   const topics = program.command('topics').description('Manage the Kafka topics Spillway uses.');
   topics
     .command('create')
-    .description('Create the input, output and dead-letter topics (idempotent).')
+    .description('Create the input, output, dead-letter, labels and models topics (idempotent).')
     .option('--config <file>', 'configuration file (YAML or JSON)')
     .option('--settings <file>', 'topic settings file', TOPICS_FILE)
     .action(async (flags: TopicsCreateFlags) => {
@@ -32,6 +32,9 @@ export function register(program: Command): void {
           { ...settings.input, name: names.input },
           { ...settings.output, name: names.output },
           { ...settings.deadLetter, name: names.deadLetter },
+          // Shared learning's topics, when the settings file lists them (older custom files may not).
+          ...(settings.labels === undefined ? [] : [{ ...settings.labels, name: names.labels }]),
+          ...(settings.models === undefined ? [] : [{ ...settings.models, name: names.models }]),
         ]);
         for (const o of outcomes) {
           const grown = o.action === 'grown' ? ` (was ${o.previousPartitions})` : '';

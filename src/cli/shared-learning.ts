@@ -1,0 +1,232 @@
+/**
+ * Shared learning for `spillway run` (issue 10): the workers of a group train one cascade together.
+ *
+ * - Each LLM label is committed to `kafka.topics.labels` with its annotation (one transaction).
+ * - Each worker reads the whole label topic (its own group, read_committed) and trains on every label
+ *   once, in topic order, its own included; the cascade does not learn inline. Same labels, same order,
+ *   same starting state: the same models on every worker.
+ * - Every `sharedLearning.snapshotEveryLabels` labels each worker saves its state locally (models/<task>,
+ *   with the label offset in the manifest) and the worker owning input partition 0 publishes it to
+ *   `kafka.topics.models`. A starting worker restores the newest of the two, then replays the labels after
+ *   its offset before it takes items.
+ *
+ * The CLI is the only place that sees both the cascade and the stream layer, so the wiring lives here.
+ */
+import { existsSync } from 'node:fs';
+import { rename } from 'node:fs/promises';
+import type { Kafka } from 'kafkajs';
+import type { Logger } from 'pino';
+import { archiveCascadeState, modelStateDir, readStateMeta, restoreCascadeArchive, type Cascade } from '../cascade/index.js';
+import type { Config } from '../config.js';
+import { ConfigError } from '../errors.js';
+import type { Task } from '../llm/index.js';
+import { LabelConsumer, LabelPublisher, readLatestSnapshot, SnapshotPublisher, type LabelRecord, type StreamCodecs } from '../stream/index.js';
+
+/** Where a worker's learned state came from at start. */
+export interface StartingState {
+  source: 'snapshot' | 'local' | 'fresh';
+  /** The next label to train on. */
+  labelOffset: bigint;
+  /** Labels the restored state was trained on. */
+  labels: number;
+  snapshotId?: string;
+}
+
+/** What /status shows of this worker (field `worker`). */
+export interface SharedLearningStatus {
+  id: string;
+  sharedLearning: boolean;
+  /** Where the state came from at start and at which label offset. */
+  restored?: { source: StartingState['source']; labelOffset: number; snapshotId?: string };
+  /** The next label offset to train on. */
+  labelOffset?: number;
+  /** Labels the state has been trained on, in total. */
+  labels?: number;
+  /** Labels this worker committed to the label topic. */
+  labelsProduced?: number;
+  /** True while this worker publishes the group's snapshots (it owns input partition 0). */
+  snapshotPublisher?: boolean;
+  /** The last snapshot this worker took. */
+  lastSnapshot?: { labelOffset: number; published: boolean; snapshotId?: string; bytes?: number; atMs: number };
+}
+
+/** Fails with a clear line when the shared-learning topics are missing (auto-creation is off on Spillway brokers). */
+async function checkTopics(kafka: Kafka, config: Readonly<Config>): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = (['labels', 'models'] as const).filter((role) => !existing.has(config.kafka.topics[role]));
+    if (missing.length > 0) {
+      throw new ConfigError(missing.map((role) => ({ key: `kafka.topics.${role}`, value: config.kafka.topics[role], message: `topic ${config.kafka.topics[role]} does not exist: run \`spillway topics create\`, or start with --no-shared-learning` })));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Before the cascade is built: picks the newest state, the local models folder (when its manifest records a
+ * label offset) or the snapshot topic's newest snapshot (written into the models folder, the local cache).
+ * A local state without a label offset (saved without shared learning) cannot be lined up with the labels:
+ * it is moved aside, not trained twice.
+ */
+export async function prepareSharedState(kafka: Kafka, config: Readonly<Config>, codecs: StreamCodecs, task: Task, logger: Logger): Promise<StartingState> {
+  await checkTopics(kafka, config);
+  const log = logger.child({ module: 'shared-learning' });
+  const dir = modelStateDir(config.models.dir, task.name);
+  const started = Date.now();
+  const snapshot = await readLatestSnapshot(kafka, config.kafka.topics.models, task.name, codecs.schemas.modelChunk);
+  const meta = await readStateMeta(dir);
+  const localOffset = meta?.labelOffset;
+  if (localOffset !== undefined && (snapshot === undefined || BigInt(localOffset) >= snapshot.labelOffset)) {
+    log.info({ dir, labelOffset: localOffset }, 'local state is the newest; replaying the labels after it');
+    return { source: 'local', labelOffset: BigInt(localOffset), labels: meta?.labels ?? 0 };
+  }
+  if (existsSync(`${dir}/manifest.json`) && localOffset === undefined) {
+    const aside = `${dir}.unshared-${Date.now()}`;
+    await rename(dir, aside);
+    log.warn({ dir, movedTo: aside }, 'local state has no label offset (saved without shared learning); moved aside');
+  }
+  if (snapshot === undefined) {
+    log.info('no snapshot yet; training on the label topic from its start');
+    return { source: 'fresh', labelOffset: 0n, labels: 0 };
+  }
+  await restoreCascadeArchive(snapshot.parts, dir);
+  const bytes = [...snapshot.parts.values()].reduce((s, b) => s + b.length, 0);
+  log.info({ snapshotId: snapshot.snapshotId, labelOffset: snapshot.labelOffset.toString(), labels: snapshot.labels, bytes, ms: Date.now() - started, from: snapshot.workerId }, 'snapshot restored from the models topic');
+  return { source: 'snapshot', labelOffset: snapshot.labelOffset, labels: snapshot.labels, snapshotId: snapshot.snapshotId };
+}
+
+/** What {@link SharedLearning} needs. */
+export interface SharedLearningOptions {
+  kafka: Kafka;
+  config: Readonly<Config>;
+  codecs: StreamCodecs;
+  cascade: Cascade;
+  task: Task;
+  teacherModel: string;
+  workerId: string;
+  start: StartingState;
+  logger: Logger;
+}
+
+/** One worker's side of shared learning: label production, the label consumer, snapshots. */
+export class SharedLearning {
+  readonly publisher: LabelPublisher;
+  private readonly consumer: LabelConsumer;
+  private readonly snapshots: SnapshotPublisher;
+  private readonly log: Logger;
+  private labels: number;
+  /** The next label offset once the label being trained on is done. */
+  private offset: bigint;
+  private owner = false;
+  private publishing: Promise<void> = Promise.resolve();
+  private last: SharedLearningStatus['lastSnapshot'];
+
+  constructor(private readonly options: SharedLearningOptions) {
+    const { kafka, config, codecs, task, workerId, start } = options;
+    this.log = options.logger.child({ module: 'shared-learning' });
+    this.labels = start.labels;
+    this.offset = start.labelOffset;
+    this.publisher = new LabelPublisher({ topic: config.kafka.topics.labels, task: task.name, teacherModel: options.teacherModel, workerId, encoder: codecs.labelEncoder });
+    this.consumer = new LabelConsumer({
+      kafka,
+      topic: config.kafka.topics.labels,
+      groupPrefix: `${config.kafka.groupId}.labels.${workerId}`,
+      fromOffset: start.labelOffset,
+      decoder: codecs.labelDecoder,
+      onLabel: (label, offset) => this.onLabel(label, offset),
+      logger: options.logger,
+    });
+    this.snapshots = new SnapshotPublisher(kafka.producer({ idempotent: true, maxInFlightRequests: 1 }), config.kafka.topics.models, codecs.schemas.modelChunk, config.sharedLearning.chunkBytes);
+  }
+
+  /** For the cascade's saves: the label offset and count the state includes. */
+  readonly stateMeta = (): Record<string, number> => ({ labelOffset: Number(this.consumer.position > this.offset ? this.consumer.position : this.offset), labels: this.labels });
+
+  /** For the worker: the input partitions it owns after a (re)join; the owner of partition 0 publishes snapshots. */
+  readonly onAssignment = (partitions: number[]): void => {
+    const owner = partitions.includes(0);
+    if (owner !== this.owner) this.log.info({ publisher: owner }, owner ? 'this worker publishes the snapshots' : 'another worker publishes the snapshots');
+    this.owner = owner;
+  };
+
+  /** Starts reading labels and replays up to the end of the label topic (bounded by catchUpTimeoutMs). */
+  async start(): Promise<void> {
+    await this.snapshots.start();
+    const started = Date.now();
+    const from = this.consumer.position;
+    await this.consumer.start();
+    const caughtUp = await this.consumer.catchUp(this.options.config.sharedLearning.catchUpTimeoutMs);
+    if (this.consumer.error !== undefined) throw this.consumer.error;
+    const replay = { from: from.toString(), to: this.consumer.position.toString(), labels: this.consumer.count, ms: Date.now() - started };
+    if (caughtUp) this.log.info(replay, 'label topic replayed');
+    else this.log.warn(replay, 'label replay did not reach the end in time; taking items while it goes on');
+  }
+
+  /** Stops reading labels and waits for a snapshot being published. */
+  async stop(): Promise<void> {
+    await this.consumer.stop();
+    await this.publishing;
+    await this.snapshots.close().catch((err: unknown) => this.log.warn({ err }, 'snapshot producer disconnect failed'));
+  }
+
+  status(): SharedLearningStatus {
+    return {
+      id: this.options.workerId,
+      sharedLearning: true,
+      restored: { source: this.options.start.source, labelOffset: Number(this.options.start.labelOffset), ...(this.options.start.snapshotId === undefined ? {} : { snapshotId: this.options.start.snapshotId }) },
+      labelOffset: this.stateMeta().labelOffset,
+      labels: this.labels,
+      labelsProduced: this.publisher.produced,
+      snapshotPublisher: this.owner,
+      ...(this.last === undefined ? {} : { lastSnapshot: this.last }),
+    };
+  }
+
+  private async onLabel(label: LabelRecord, offset: bigint): Promise<void> {
+    this.offset = offset + 1n;
+    if (label.task !== this.options.task.name) {
+      this.log.debug({ offset: offset.toString(), task: label.task }, 'label of another task skipped');
+      return;
+    }
+    try {
+      this.options.cascade.learnFromLabel(label.text, label.labelId);
+    } catch (err: unknown) {
+      if (!(err instanceof RangeError)) throw err;
+      this.log.warn({ offset: offset.toString(), id: label.id, err }, 'label outside the task skipped');
+      return;
+    }
+    this.labels++;
+    if (this.labels % this.options.config.sharedLearning.snapshotEveryLabels === 0) await this.snapshot();
+  }
+
+  /**
+   * Takes a snapshot while no label is trained on (this runs inside the label handler): every worker saves
+   * it locally; the publisher also packs it and sends it in the background.
+   */
+  private async snapshot(): Promise<void> {
+    const { cascade, task } = this.options;
+    const meta = this.stateMeta();
+    const atMs = Date.now();
+    try {
+      if (!this.owner) {
+        await cascade.save();
+        this.last = { labelOffset: meta.labelOffset as number, published: false, atMs };
+        return;
+      }
+      const archive = await archiveCascadeState(cascade.parts, task, meta);
+      const createdAtMs = Date.now();
+      this.publishing = this.publishing.then(async () => {
+        const dir = modelStateDir(this.options.config.models.dir, task.name);
+        await restoreCascadeArchive(archive, dir); // the local cache, from the same bytes
+        const published = await this.snapshots.publish({ task: task.name, labelOffset: BigInt(meta.labelOffset as number), labels: meta.labels as number, workerId: this.options.workerId, createdAtMs, parts: archive });
+        this.last = { labelOffset: meta.labelOffset as number, published: true, snapshotId: published.snapshotId, bytes: published.bytes, atMs };
+        this.log.info({ ...published, labelOffset: meta.labelOffset, labels: meta.labels, packMs: createdAtMs - atMs, ms: Date.now() - atMs }, 'snapshot published');
+      }).catch((err: unknown) => this.log.error({ err }, 'snapshot publish failed; the next one will try again'));
+    } catch (err: unknown) {
+      this.log.error({ err }, 'snapshot failed; the next one will try again');
+    }
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * The label topic (`spillway.labels`, schema topics/spillway.labels.avsc): every LLM answer that trains the
+ * small stages becomes one record, committed in the same transaction as the item's annotation (through the
+ * committer's side records), so a label exists exactly when its annotation does.
+ */
+import type { SideRecord } from './committer.js';
+import type { RecordEncoder } from './record-codec.js';
+import type { ItemAnswer, StreamItem } from './types.js';
+
+/** One label as written to the label topic. */
+export interface LabelRecord {
+  id: string;
+  task: string;
+  text: string;
+  labelId: number;
+  label: string;
+  teacherModel: string;
+  workerId: string;
+  modelVersions: Record<string, number>;
+  producedAtMs: number;
+}
+
+/**
+ * True when the answer is a label the cascade trains on: a fresh LLM call that named a label (the
+ * cascade learns from exactly these inline; a cache hit repeats a label some worker already published).
+ */
+export function isTrainingLabel(answer: ItemAnswer): boolean {
+  return answer.llmSource === 'call' && answer.answeredBy === 'llm' && !answer.llmUnparseable && answer.llmFailed !== true;
+}
+
+/** What {@link LabelPublisher} stamps on every label. */
+export interface LabelPublisherOptions {
+  /** The label topic (kafka.topics.labels). */
+  topic: string;
+  /** The task's name. */
+  task: string;
+  /** The teacher (LLM) model name. */
+  teacherModel: string;
+  /** This worker's id (its transactional id). */
+  workerId: string;
+  encoder: RecordEncoder<LabelRecord>;
+}
+
+/** Turns answered items into label records for the committer (use as the worker's `sideRecords`). */
+export class LabelPublisher {
+  private count = 0;
+
+  constructor(private readonly options: LabelPublisherOptions) {}
+
+  /** Labels handed to the committer so far (committed or not). */
+  get produced(): number {
+    return this.count;
+  }
+
+  /** The label record of an answered item, or none when its answer is no training label. */
+  readonly sideRecords = (item: StreamItem, answer: ItemAnswer): SideRecord[] => {
+    if (!isTrainingLabel(answer)) return [];
+    const { topic, task, teacherModel, workerId, encoder } = this.options;
+    const modelVersions: Record<string, number> = {};
+    for (const [stage, v] of Object.entries(answer.modelVersions)) if (v !== undefined) modelVersions[stage] = v;
+    const record: LabelRecord = { id: item.id, task, text: item.text, labelId: answer.labelId, label: answer.label, teacherModel, workerId, modelVersions, producedAtMs: Date.now() };
+    this.count++;
+    return [{ topic, message: { key: item.id, value: encoder.encode(record) } }];
+  };
+}
