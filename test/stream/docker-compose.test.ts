@@ -49,6 +49,6 @@ describe('docker-compose.yml', () => {
     const config = parseConfig(configFromEnv(envOf(services.spillway)));
     expect(config.kafka.topics).toEqual(DEFAULTS.kafka.topics);
     const settings = loadTopicSettings();
-    expect([settings.input.name, settings.output.name, settings.deadLetter.name]).toEqual(Object.values(DEFAULTS.kafka.topics));
+    expect([settings.input.name, settings.output.name, settings.deadLetter.name, settings.labels?.name, settings.models?.name]).toEqual(Object.values(DEFAULTS.kafka.topics));
   });
 });

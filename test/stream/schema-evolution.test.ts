@@ -73,9 +73,12 @@ describe('the topic schemas', () => {
 
   it('topics.yaml names the default topics and existing schema files', () => {
     const settings = loadTopicSettings();
-    expect({ input: settings.input.name, output: settings.output.name, deadLetter: settings.deadLetter.name }).toEqual(DEFAULTS.kafka.topics);
+    expect({ input: settings.input.name, output: settings.output.name, deadLetter: settings.deadLetter.name, labels: settings.labels?.name, models: settings.models?.name }).toEqual(DEFAULTS.kafka.topics);
     for (const s of Object.values(settings)) expect(schemaFiles).toContain(s.schema);
     expect(settings.output.config['cleanup.policy']).toContain('compact');
+    // Shared learning (issue 10): one label partition keeps one training order; snapshots are compacted.
+    expect(settings.labels?.partitions).toBe(1);
+    expect(settings.models?.config['cleanup.policy']).toBe('compact');
   });
 });
 
