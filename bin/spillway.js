@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The `spillway` binary. In a checkout (sources present and tsx installed) it runs the TypeScript sources
-// through tsx, so edits need no build step; otherwise it runs the JavaScript that `npm run build` emitted in
-// dist/ (the Docker image, `npm ci --omit=dev`). The developer tools (tools/: benchmarks, the replay LLM
-// server) add their commands only when they are present; the product never needs them.
+// through tsx, so edits need no build step, and adds the developer tools' commands (tools/cli: bench,
+// bench-cache, replay-llm). Otherwise (the Docker image, `npm ci --omit=dev` after `npm run build`) it runs
+// the product's JavaScript from dist/, which needs no devDependency and no tools.
+// SPILLWAY_RUN_DIST=1 forces dist/ in a checkout, to try a build.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -20,13 +21,14 @@ async function sourcesRunnable() {
   }
 }
 
-const fromSources = await sourcesRunnable();
-const [dir, ext] = fromSources ? ['', '.ts'] : ['dist/', '.js'];
-if (!exists(`${dir}src/cli/main${ext}`)) {
-  process.stderr.write('spillway: no built JavaScript in dist/ and no TypeScript runner: run `npm run build` (or `npm ci` for tsx)\n');
-  process.exit(1);
+if (await sourcesRunnable()) {
+  const { main } = await import(new URL('src/cli/main.ts', root).href);
+  const tools = exists('tools/cli/index.ts') ? [(await import(new URL('tools/cli/index.ts', root).href)).registerToolCommands] : [];
+  await main(process.argv, tools);
+} else if (exists('dist/cli/main.js')) {
+  const { main } = await import(new URL('dist/cli/main.js', root).href);
+  await main(process.argv);
+} else {
+  process.stderr.write('spillway: neither the TypeScript sources with tsx (npm ci) nor a build in dist/ (npm run build) is present\n');
+  process.exitCode = 1;
 }
-const { main } = await import(new URL(`${dir}src/cli/main${ext}`, root).href);
-const toolsEntry = `${dir}tools/cli/index${ext}`;
-const extensions = exists(toolsEntry) ? [(await import(new URL(toolsEntry, root).href)).registerToolCommands] : [];
-await main(process.argv, extensions);

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 
 export const REDIS_URL = 'redis://127.0.0.1:6379';
 const LOCK_DIR = path.join(tmpdir(), 'spillway-cache-redis-lock');

@@ -8,7 +8,7 @@ import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import type { Annotation, Cascade, Item } from '../../cascade/index.js';
 import { loadConfig } from '../../config.js';
-import { demoItems, DEMO_TASK, SimulatedTeacher } from '../../demo/demo-stream.js';
+import { demoItems, DEMO_TASK, SimulatedTeacher } from '../../demo/index.js';
 import { createMonitor } from '../../monitor/index.js';
 import { readJsonlItems, type JsonlEntry } from '../../stream/index.js';
 import { buildCascade } from '../build-cascade.js';
