@@ -14,7 +14,7 @@ import type { CascadeConfig } from '../config.js';
 import { LlmScheduler, type LlmAnswer, type ScheduledOutcome, type SchedulerObserver, type Task, type Teacher } from '../llm/index.js';
 import type { CascadeObserver } from '../monitor/index.js';
 import { buildAnnotation, type LlmOutcome } from './annotation.js';
-import { BudgetController } from './budget-controller.js';
+import type { BudgetController } from './budget-controller.js';
 import { CapacityGovernor } from './capacity-governor.js';
 import type { StageSignal } from './deferral-policy.js';
 import type { Featurizer } from './featurizer.js';
