@@ -11,7 +11,7 @@ import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import avro from 'avsc';
 import { ModelStateError } from '../errors.js';
-import type { Task } from '../llm/types.js';
+import type { Task } from '../llm/index.js';
 import type { CascadeParts } from './cascade.js';
 import { saveCascadeState } from './model-store.js';
 
