@@ -67,7 +67,10 @@ export interface Annotation {
   stages: StageTrace[];
   /** The P(defer) of each small stage the item reached, by stage name (duplicated from `stages` for easy querying). */
   pDefer: Partial<Record<StageName, number>>;
-  /** True when an LLM answer was obtained for this item (call or cache). */
+  /**
+   * True when an LLM request was made for this item: its own call, or (single-flight) a call for the same text
+   * already in flight. False for a cached answer, which costs no call: `llmSource` then names the cache tier.
+   */
   llmCalled: boolean;
   /** Where the LLM answer came from ('none' when the LLM was not reached). */
   llmSource: LlmSource;

@@ -31,6 +31,7 @@ export interface ItemAnswer {
   answeredBy: string;
   stages: StageTraceRecord[];
   pDefer: Partial<Record<string, number>>;
+  /** An LLM request was made for this item (not a cache answer): see the cascade's Annotation. */
   llmCalled: boolean;
   llmSource: string;
   llmUnparseable: boolean;

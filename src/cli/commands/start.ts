@@ -6,6 +6,7 @@
 import { createReadStream, createWriteStream, fstatSync, type WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
+import { createCache } from '../../cache/index.js';
 import type { Annotation, Cascade, Item } from '../../cascade/index.js';
 import { loadConfig } from '../../config.js';
 import { demoItems, DEMO_TASK, SimulatedTeacher } from '../../demo/index.js';
@@ -50,8 +51,11 @@ export function register(program: Command): void {
       const logger = createRootLogger(config.logLevel);
       const demo = flags.input === undefined && !stdinHasData();
       const monitor = createMonitor({ config: config.monitor, logger: logger.child({ module: 'monitor' }), llmCostUnits: config.llm.costUnits });
+      // cache.enabled applies here as in `run` (L1 in process; the Redis tier too unless cache.redisTier is false).
+      const cache = config.cache.enabled ? createCache(config, logger.child({ module: 'cache' })) : undefined;
       const built = await buildCascade(config, logger, {
         observer: monitor.observer,
+        ...(cache === undefined ? {} : { cache }),
         ...(demo ? { teacher: new SimulatedTeacher(), task: DEMO_TASK, restore: false } : {}),
       });
       if (demo) logger.info({ items: flags.demoItems, teacher: 'simulated keyword rule, not an LLM' }, 'no input given: running the built-in demo stream with a SIMULATED teacher');
@@ -76,6 +80,7 @@ export function register(program: Command): void {
         await new Promise<void>((resolve) => stopping.signal.addEventListener('abort', () => resolve(), { once: true }));
       }
       await monitor.close();
+      await cache?.close();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     });
