@@ -13,7 +13,7 @@ import type { AnswerCache } from '../cache/index.js';
 import type { CascadeConfig } from '../config.js';
 import { LlmScheduler, type LlmAnswer, type ScheduledOutcome, type SchedulerObserver, type Task, type Teacher } from '../llm/index.js';
 import type { CascadeObserver } from '../monitor/index.js';
-import { buildAnnotation, type LlmOutcome } from './annotation.js';
+import { buildAnnotation, type AnnotationInput, type LlmOutcome } from './annotation.js';
 import type { BudgetController } from './budget-controller.js';
 import { CapacityGovernor } from './capacity-governor.js';
 import type { StageSignal } from './deferral-policy.js';
@@ -105,6 +105,19 @@ export interface CascadeCounters {
   answeredBy: Record<StageName, number>;
   deferredBy: Record<string, number>;
 }
+
+/** How walkStages walks: see there. */
+interface WalkOptions {
+  /** Walk every stage even when one would answer (warm-up, exploration, audits, learning from a label). @defaultValue false */
+  forceDefer?: boolean;
+  /** Continue a walk the multiplexer cut short, from its last stage. @defaultValue a fresh walk */
+  resume?: StageWalk;
+  /** Let the multiplexer send the item to the LLM gate early, skipping stages. @defaultValue true */
+  allowSkip?: boolean;
+}
+
+/** One annotation's facts, as the cascade knows them (the task and the stages are its own). */
+type AnnotateInput = Omit<AnnotationInput, 'task' | 'stages'>;
 
 interface StageWalk {
   traces: StageTrace[];
@@ -242,7 +255,7 @@ export class Cascade {
       throw new RangeError(`label id ${labelId} is not one of the ${this.task.labels.length} labels of task ${this.task.name}`);
     }
     const ctx: ItemContext = { features: this.parts.featurizer.featurize(text), probs: [] };
-    const walk = this.walkStages(ctx, true, undefined, false);
+    const walk = this.walkStages(ctx, { forceDefer: true, allowSkip: false });
     this.learn(ctx, walk.signals, walk.traces, labelId);
     this.externalLabels++;
   }
@@ -270,11 +283,11 @@ export class Cascade {
       this.counters.cacheHits++;
       const source: LlmSource = cached.tier === 'l1' ? 'cache-l1' : cached.tier === 'redis' ? 'cache-redis' : 'cache-near';
       const llm: LlmOutcome = { labelId: cached.answer.labelId, source, failed: false };
-      if (cached.tier !== 'redis') return this.annotate(item, [], -1, llm, false, 0, started, 'cache');
+      if (cached.tier !== 'redis') return this.annotate({ item, traces: [], exitAt: -1, llm, audited: false, costUnits: 0, startedMs: started, reason: 'cache' });
       // An answer another worker paid for: learn from it once here (an L1 hit was learned here already).
-      const walk = this.walkStages(ctx, true);
+      const walk = this.walkStages(ctx, { forceDefer: true });
       if (this.learnInline) this.learn(ctx, walk.signals, walk.traces, cached.answer.labelId);
-      return this.annotate(item, walk.traces, -1, llm, false, walk.cost, started, 'cache');
+      return this.annotate({ item, traces: walk.traces, exitAt: -1, llm, audited: false, costUnits: walk.cost, startedMs: started, reason: 'cache' });
     }
 
     // Exploration (decaying with the last policy's maturity) and audits send an item the policy would
@@ -284,7 +297,7 @@ export class Cascade {
     const audit = cfg.auditRate > 0 && rng.next() < cfg.auditRate;
     const warmingUp = budget.warmingUp;
     const forced = teacher !== undefined && cached === undefined && (warmingUp || explore || audit);
-    let walk = this.walkStages(ctx, forced);
+    let walk = this.walkStages(ctx, { forceDefer: forced });
     let llm: LlmOutcome | undefined;
     let last = walk.traces[walk.traces.length - 1] as StageTrace;
     let granted = false;
@@ -298,7 +311,7 @@ export class Cascade {
       if (!granted && score > budget.threshold) reason = 'budget';
       if (!granted && walk.gateScore !== undefined) {
         // The multiplexer skipped stages but the budget said no: run them after all, they answer.
-        walk = this.walkStages(ctx, false, { ...walk, gateScore: undefined }, false);
+        walk = this.walkStages(ctx, { resume: { ...walk, gateScore: undefined }, allowSkip: false });
         last = walk.traces[walk.traces.length - 1] as StageTrace;
       }
     }
@@ -333,7 +346,7 @@ export class Cascade {
     // Audited: sent to the LLM as a random sample (exploration or audit), not because the policy deferred it.
     const audited = forced && !warmingUp && llm?.source === 'call';
     const route = this.parts.multiplexer === undefined ? undefined : [...walk.traces.map((t) => t.stage), ...(llm === undefined ? [] : (['llm'] as const))];
-    return this.annotate(item, walk.traces, walk.exitAt, llm, audited, cost, started, reason, route);
+    return this.annotate({ item, traces: walk.traces, exitAt: walk.exitAt, ...(llm === undefined ? {} : { llm }), audited, costUnits: cost, startedMs: started, reason, ...(route === undefined ? {} : { route }) });
   }
 
   /** An answer that arrived after its item's deadline: learned from and cached, not published. */
@@ -350,11 +363,13 @@ export class Cascade {
   }
 
   /**
-   * Runs the small stages in order from `from` until one answers (or all of them, when `forceDefer`).
+   * Runs the small stages in order (from where `resume` stopped) until one answers (or all of them, when `forceDefer`).
    * `exitAt` is the index of the stage that answered, or -1 when the item reached the LLM gate;
    * `gateScore` is set when the multiplexer sent it there early, skipping the stages after `traces`.
    */
-  private walkStages(ctx: ItemContext, forceDefer: boolean, walk: StageWalk = { traces: [], signals: [], exitAt: -1, cost: 0 }, allowSkip = true): StageWalk {
+  private walkStages(ctx: ItemContext, options: WalkOptions = {}): StageWalk {
+    const { forceDefer = false, allowSkip = true } = options;
+    const walk = options.resume ?? { traces: [], signals: [], exitAt: -1, cost: 0 };
     const { stages, policies, budget, multiplexer } = this.parts;
     const cfg = this.options.config;
     for (let i = walk.traces.length; i < stages.length; i++) {
@@ -447,8 +462,9 @@ export class Cascade {
     }
   }
 
-  private annotate(item: Item, traces: StageTrace[], exitAt: number, llm: LlmOutcome | undefined, audited: boolean, costUnits: number, startedMs: number, reason: AnnotationReason, route?: StageName[]): Annotation {
-    const annotation = buildAnnotation({ item, task: this.task, stages: this.parts.stages, traces, exitAt, ...(llm === undefined ? {} : { llm }), audited, reason, costUnits, startedMs, ...(route === undefined ? {} : { route }) });
+  private annotate(input: AnnotateInput): Annotation {
+    const annotation = buildAnnotation({ ...input, task: this.task, stages: this.parts.stages });
+    const { traces, reason } = input;
     const c = this.counters;
     c.items++;
     c.reasons[reason]++;
