@@ -16,8 +16,16 @@ const llmSchema = z.object({
   model: z.string().min(1),
   /** API key; from SPILLWAY_LLM_API_KEY only in practice. Never logged. */
   apiKey: z.string().optional(),
-  /** Per-attempt timeout, ms. @defaultValue 30000 */
+  /** Deadline of one attempt, from the request to the response body's last byte, ms. @defaultValue 30000 */
   timeoutMs: z.number().int().positive(),
+  /** Largest LLM response body read, bytes; a larger one fails the call (read no further). @defaultValue 1048576 */
+  maxResponseBytes: z.number().int().positive(),
+  /**
+   * What a run does while the LLM cannot be used (unreachable, timing out, 5xx/429 past retries, key refused):
+   * 'pause' stops consuming, keeps what is committed and resumes when a probe answers; 'fallback' answers with
+   * the small stages, flagged `llmFailed`; 'fail' exits non-zero. @defaultValue 'pause'
+   */
+  onUnavailable: z.enum(['pause', 'fallback', 'fail']),
   /** Attempts after the first for retriable errors (timeouts, 429, 5xx). @defaultValue 3 */
   maxRetries: z.number().int().min(0).max(20),
   /** First backoff delay, ms; doubles per attempt with jitter. @defaultValue 200 */
@@ -98,6 +106,8 @@ const modelsSchema = z.object({
   dir: z.string().min(1),
   /** Save every N answered items as well as on shutdown; 0 disables periodic saves. @defaultValue 5000 */
   saveEveryItems: z.number().int().min(0),
+  /** Save at least this often while items flow, ms, so a crash repeats little warm-up; 0 disables. @defaultValue 60000 */
+  saveEveryMs: z.number().int().min(0),
   /** A pretrained tfjs LayersModel folder (model.json + weights) for the mid model's dense layers, used when no state is saved. */
   midModelPath: z.string().optional(),
   /** tfjs backend: 'auto' picks the best present (tensorflow-gpu, tensorflow, wasm, cpu). */
@@ -236,6 +246,8 @@ export const DEFAULTS: Config = {
   llm: {
     model: 'gpt-3.5-turbo-1106',
     timeoutMs: 30_000,
+    maxResponseBytes: 1_048_576,
+    onUnavailable: 'pause',
     maxRetries: 3,
     retryBaseMs: 200,
     retryMaxMs: 5_000,
@@ -265,7 +277,7 @@ export const DEFAULTS: Config = {
     seed: 42,
     auditRate: 0,
   },
-  models: { dir: 'models', saveEveryItems: 5_000, backend: 'auto' },
+  models: { dir: 'models', saveEveryItems: 5_000, saveEveryMs: 60_000, backend: 'auto' },
   kafka: {
     brokers: ['127.0.0.1:9092'],
     clientId: 'spillway',
@@ -317,6 +329,7 @@ const ENV_KEYS: ReadonlyArray<[string, string, EnvReader]> = [
   ['SPILLWAY_LLM_MODEL', 'llm.model', asString],
   ['SPILLWAY_LLM_API_KEY', 'llm.apiKey', asString],
   ['SPILLWAY_LLM_TIMEOUT_MS', 'llm.timeoutMs', asNumber],
+  ['SPILLWAY_LLM_ON_UNAVAILABLE', 'llm.onUnavailable', asString],
   ['SPILLWAY_LLM_CONCURRENCY', 'llm.concurrency', asNumber],
   ['SPILLWAY_LLM_DEADLINE_MS', 'llm.deadlineMs', asNumber],
   ['SPILLWAY_LLM_BATCH_SIZE', 'llm.batchSize', asNumber],

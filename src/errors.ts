@@ -80,9 +80,29 @@ export class DecodeError extends InvalidItemError {
 /** The LLM endpoint answered with an HTTP error. 429 and 5xx are retriable. */
 export class LlmHttpError extends SpillwayError {
   readonly status: number | undefined;
+  /** The endpoint's error code when it sent one (OpenAI's `error.code`, e.g. `model_not_found`, `invalid_api_key`). */
+  readonly code: string | undefined;
 
-  constructor(message: string, status: number | undefined, options: SpillwayErrorOptions = {}) {
-    super(message, { retriable: status === undefined || status === 429 || status >= 500, ...options });
+  constructor(message: string, status: number | undefined, options: SpillwayErrorOptions & { code?: string | undefined } = {}) {
+    const { code, ...rest } = options;
+    super(message, { retriable: status === undefined || status === 429 || status >= 500, ...rest });
+    this.status = status;
+    this.code = code ?? undefined;
+  }
+}
+
+/**
+ * The LLM cannot be used: refused the key, does not know the model, or cannot be reached. `setting` names
+ * what to check (SPILLWAY_LLM_API_KEY, SPILLWAY_LLM_MODEL or SPILLWAY_LLM_BASE_URL). Raised by the startup
+ * check and, with `llm.onUnavailable: fail`, during a run; never retriable (the process exits).
+ */
+export class LlmUnavailableError extends SpillwayError {
+  readonly setting: string;
+  readonly status: number | undefined;
+
+  constructor(message: string, setting: string, status: number | undefined, options: SpillwayErrorOptions = {}) {
+    super(message, { ...options, retriable: false });
+    this.setting = setting;
     this.status = status;
   }
 }
@@ -97,6 +117,19 @@ export class LlmTimeoutError extends SpillwayError {
   }
 }
 
+/** The LLM endpoint sent a response body over `llm.maxResponseBytes`; reading stopped at the limit. */
+export class LlmResponseTooLargeError extends SpillwayError {
+  readonly maxBytes: number;
+  /** The size the endpoint declared (content-length), when it declared one. */
+  readonly declaredBytes: number | undefined;
+
+  constructor(maxBytes: number, declaredBytes?: number, options: SpillwayErrorOptions = {}) {
+    super(`LLM response over the ${maxBytes}-byte limit${declaredBytes === undefined ? '' : ` (declared ${declaredBytes} bytes)`} (llm.maxResponseBytes)`, options);
+    this.maxBytes = maxBytes;
+    this.declaredBytes = declaredBytes;
+  }
+}
+
 /** Retries were exhausted; `attempts` says how many were made. `cause` is the last error. */
 export class RetriesExhaustedError extends SpillwayError {
   readonly attempts: number;
@@ -104,6 +137,16 @@ export class RetriesExhaustedError extends SpillwayError {
   constructor(attempts: number, cause: unknown) {
     super(`gave up after ${attempts} attempts`, { retriable: false, cause });
     this.attempts = attempts;
+  }
+}
+
+/** Model state could not be saved (read-only or full disk, …); the previous save, if any, is intact. */
+export class ModelSaveError extends SpillwayError {
+  readonly path: string;
+
+  constructor(path: string, message: string, options: SpillwayErrorOptions = {}) {
+    super(`cannot save model state to ${path}: ${message}`, options);
+    this.path = path;
   }
 }
 
@@ -151,4 +194,22 @@ export class SchemaRegistryError extends SpillwayError {
     super(message, { retriable: status === undefined || status >= 500, ...options });
     this.status = status;
   }
+}
+
+/** Replacement written where a secret was. */
+export const REDACTED = '[redacted]';
+
+// Shapes of credentials that may reach an error message even when we do not know the value (another key
+// of the same provider, a bearer token echoed back): OpenAI-style keys and Authorization values.
+const SECRET_PATTERNS: readonly RegExp[] = [/\bsk-[A-Za-z0-9_-]{8,}/g, /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi];
+
+/**
+ * `text` with every known secret value (at least 4 characters) and every credential-shaped token replaced by
+ * `[redacted]`. Used on error messages from remote endpoints before they are wrapped, logged or printed.
+ */
+export function redactSecrets(text: string, secrets: readonly (string | undefined)[] = []): string {
+  let out = text;
+  for (const secret of secrets) if (secret !== undefined && secret.length >= 4) out = out.split(secret).join(REDACTED);
+  for (const pattern of SECRET_PATTERNS) out = out.replace(pattern, (match, scheme: unknown) => (typeof scheme === 'string' ? `${scheme} ${REDACTED}` : REDACTED));
+  return out;
 }

@@ -1,20 +1,50 @@
 import pino, { type Logger } from 'pino';
+import { REDACTED, redactSecrets } from '../errors.js';
+
+/** Options of {@link createRootLogger}. */
+export interface RootLoggerOptions {
+  /** Pretty-print (default: when stderr is a terminal). */
+  pretty?: boolean;
+  /** Secret values (the LLM API key) replaced by `[redacted]` wherever they appear in a logged error. */
+  secrets?: ReadonlyArray<string | undefined>;
+  /** Where lines go instead of stderr (tests read them back). Implies JSON lines. */
+  destination?: pino.DestinationStream;
+}
+
+/** Field paths that hold credentials in objects we log (config slices, request options). */
+const REDACT_PATHS = ['apiKey', '*.apiKey', 'llm.apiKey', 'config.llm.apiKey', 'authorization', 'headers.authorization', '*.headers.authorization', 'err.headers.authorization'];
 
 /**
  * The root logger. Logs go to stderr so stdout stays free for data (JSONL, --json reports).
- * On a TTY they are pretty-printed; elsewhere one JSON object per line. The API key is redacted wherever it appears.
+ * On a TTY they are pretty-printed; elsewhere one JSON object per line. The API key is redacted wherever it
+ * appears: by path in logged objects (pino redaction), and by value and by shape (`sk-…`, `Bearer …`) in every
+ * string of a logged error (message, stack, causes, fields), since remote endpoints may echo it back.
  */
-export function createRootLogger(level: string, options: { pretty?: boolean } = {}): Logger {
+export function createRootLogger(level: string, options: RootLoggerOptions = {}): Logger {
   const pretty = options.pretty ?? process.stderr.isTTY === true;
-  const redact = { paths: ['apiKey', '*.apiKey', 'llm.apiKey', 'config.llm.apiKey', 'headers.authorization'], censor: '[redacted]' };
+  const redact = { paths: REDACT_PATHS, censor: REDACTED };
+  const secrets = options.secrets ?? [];
+  const serializers = { err: (err: unknown): unknown => scrub(pino.stdSerializers.err(err as Error), secrets, 0) };
+  if (options.destination !== undefined) return pino({ level, redact, serializers }, options.destination);
   if (pretty) {
     return pino({
       level,
       redact,
+      serializers,
       transport: { target: 'pino-pretty', options: { destination: 2, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } },
     });
   }
-  return pino({ level, redact }, pino.destination({ fd: 2, sync: false }));
+  return pino({ level, redact, serializers }, pino.destination({ fd: 2, sync: false }));
+}
+
+/** A copy of a serialized error with every string scrubbed of secrets. */
+function scrub(value: unknown, secrets: ReadonlyArray<string | undefined>, depth: number): unknown {
+  if (typeof value === 'string') return redactSecrets(value, secrets);
+  if (depth > 6 || typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map((v) => scrub(v, secrets, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = scrub(v, secrets, depth + 1);
+  return out;
 }
 
 export type { Logger };

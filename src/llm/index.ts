@@ -5,9 +5,10 @@
 export type { Task, Teacher, LlmAnswer, TokenUsage, CallHooks, BatchAnswer, Objective } from './types.js';
 export { parseObjective, formatObjective, DEFAULT_RECALL_FLOOR } from './objective.js';
 export { loadTask, parseTask, defaultTaskPath } from './task.js';
-export { renderMessages, extractText, type ChatMessage } from './prompt.js';
+export { renderMessages, extractText, fenceText, unfenceText, systemMessage, FENCE_NOTICE, type ChatMessage } from './prompt.js';
+export { guardedFetch, type GuardedFetchOptions } from './guarded-fetch.js';
 export { AnswerParser, parseAnswer, type AnswerParserOptions } from './answer-parser.js';
-export { OpenAiTeacher, type OpenAiTeacherOptions } from './openai-teacher.js';
+export { OpenAiTeacher, DEFAULT_MAX_RESPONSE_BYTES, type OpenAiTeacherOptions } from './openai-teacher.js';
 export { withRetry, isRetriable, backoffMs, type RetryOptions } from './retry.js';
 export { LlmScheduler, type LlmSchedulerOptions, type ScheduledOutcome, type SchedulerObserver, type SchedulerStats } from './llm-scheduler.js';
 export { AimdController, type AimdOptions, type AimdReason } from './aimd-controller.js';

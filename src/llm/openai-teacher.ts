@@ -3,14 +3,18 @@
  * LiteLLM, or our replay server) that labels one text for one task.
  *
  * The openai client's own retries are disabled so that withRetry (capped, jittered, counted) is the only
- * retry loop. Logs carry status and attempts, never the API key or the prompt text.
+ * retry loop. Requests go through guardedFetch: one deadline over headers and body, a cap on the body's size.
+ * Errors are rebuilt from status and code with the endpoint's message scrubbed of secrets, never wrapping the
+ * client's error (it carries headers and the raw body): logs carry status and attempts, never the API key or
+ * the prompt text.
  */
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { Logger } from 'pino';
 import type { LlmConfig } from '../config.js';
-import { ConfigError, LlmHttpError, LlmTimeoutError } from '../errors.js';
+import { ConfigError, LlmHttpError, LlmResponseTooLargeError, LlmTimeoutError, redactSecrets } from '../errors.js';
 import { AnswerParser } from './answer-parser.js';
+import { guardedFetch } from './guarded-fetch.js';
 import { renderMessages } from './prompt.js';
 import { withRetry } from './retry.js';
 import type { LlmAnswer, Task, Teacher } from './types.js';
@@ -24,8 +28,10 @@ export interface OpenAiTeacherOptions {
   model: string;
   /** API key. Local servers need none: a placeholder is sent then. Never logged. */
   apiKey?: string | undefined;
-  /** Per-attempt timeout, ms. */
+  /** Deadline of one attempt, headers and body, ms. */
   timeoutMs: number;
+  /** Largest response body read, bytes. @defaultValue 1 MiB */
+  maxResponseBytes?: number;
   /** Retries after the first attempt, for timeouts, connection errors, 429 and 5xx. */
   maxRetries: number;
   /** First backoff delay, ms. */
@@ -67,6 +73,7 @@ export class OpenAiTeacher implements Teacher {
       model: llm.model,
       apiKey: llm.apiKey,
       timeoutMs: llm.timeoutMs,
+      maxResponseBytes: llm.maxResponseBytes,
       maxRetries: llm.maxRetries,
       retryBaseMs: llm.retryBaseMs,
       retryMaxMs: llm.retryMaxMs,
@@ -86,7 +93,26 @@ export class OpenAiTeacher implements Teacher {
       apiKey: options.apiKey !== undefined && options.apiKey !== '' ? options.apiKey : PLACEHOLDER_API_KEY,
       maxRetries: 0,
       timeout: options.timeoutMs,
+      fetch: guardedFetch({ deadlineMs: options.timeoutMs, maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES }),
     });
+  }
+
+  /**
+   * Checks that the endpoint answers, accepts the key and knows the model: the models list first (no tokens
+   * spent); when the list does not name the model, or the endpoint has no list, one 1-token chat call decides.
+   * @throws LlmHttpError (401/403: the key; 404 `model_not_found`: the model; other 404: the URL),
+   * LlmTimeoutError, or LlmHttpError without status (unreachable). No retries: the caller decides.
+   */
+  async probe(signal?: AbortSignal): Promise<void> {
+    try {
+      const page = await this.client.models.list(signal === undefined ? {} : { signal });
+      if (page.data.some((m) => m.id === this.model)) return;
+    } catch (err: unknown) {
+      const mapped = this.toSpillwayError(err);
+      // No models route (some servers): only the chat call can tell. Anything else is the answer.
+      if (!(mapped instanceof LlmHttpError && (mapped.status === 404 || mapped.status === 405))) throw mapped;
+    }
+    await this.callOnce({ model: this.model, messages: [{ role: 'user', content: 'ping' }], temperature: 0, max_tokens: 1 }, signal);
   }
 
   /**
@@ -141,13 +167,53 @@ export class OpenAiTeacher implements Teacher {
     }
   }
 
-  /** Maps the openai client's errors onto ours, so retry decisions read `retriable`, not messages. */
+  /**
+   * Maps the openai client's errors onto ours, so retry decisions read `retriable`, not messages. The client's
+   * error is not kept as `cause`: it holds the response headers and body, which an endpoint may fill with the key.
+   */
   private toSpillwayError(err: unknown): unknown {
+    const own = guardError(err);
+    if (own !== undefined) return own;
     // Order matters: a timeout is a connection error, and an abort is an APIError without status.
     if (err instanceof APIUserAbortError) return err;
-    if (err instanceof APIConnectionTimeoutError) return new LlmTimeoutError(this.options.timeoutMs, { cause: err });
-    if (err instanceof APIConnectionError) return new LlmHttpError('cannot reach the LLM endpoint', undefined, { cause: err });
-    if (err instanceof APIError) return new LlmHttpError(`LLM endpoint answered HTTP ${String(err.status)}`, err.status, { cause: err });
+    if (err instanceof APIConnectionTimeoutError) return new LlmTimeoutError(this.options.timeoutMs);
+    if (err instanceof APIConnectionError) {
+      const code = networkCode(err);
+      return new LlmHttpError(`cannot reach the LLM endpoint at ${this.options.baseUrl}${code === undefined ? '' : ` (${code})`}`, undefined, code === undefined ? {} : { code });
+    }
+    if (err instanceof APIError) {
+      const code = typeof err.code === 'string' ? err.code : undefined;
+      const detail = redactSecrets(endpointMessage(err), [this.options.apiKey]);
+      return new LlmHttpError(`LLM endpoint answered HTTP ${String(err.status)}${code === undefined ? '' : ` (${code})`}${detail === '' ? '' : `: ${detail}`}`, err.status, { code });
+    }
+    if (err instanceof Error && err.name === 'SyntaxError') return new LlmHttpError('LLM endpoint sent a body that is not JSON', undefined, { retriable: false });
     return err;
   }
+}
+
+/** Bodies larger than this are not read (`llm.maxResponseBytes`): a label needs a few hundred bytes. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 1_048_576;
+
+/** The guard's own error (deadline, size cap) anywhere in a cause chain. */
+function guardError(err: unknown): LlmTimeoutError | LlmResponseTooLargeError | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof LlmTimeoutError || e instanceof LlmResponseTooLargeError) return e;
+  }
+  return undefined;
+}
+
+/** The endpoint's own error message, bounded (it is echoed into logs). */
+function endpointMessage(err: APIError): string {
+  const body: unknown = err.error;
+  const message = typeof body === 'object' && body !== null && 'message' in body && typeof body.message === 'string' ? body.message : '';
+  return message.length > 300 ? `${message.slice(0, 300)}…` : message;
+}
+
+/** ECONNREFUSED, ENOTFOUND, …: the one word that says why a connection failed. */
+function networkCode(err: Error): string | undefined {
+  for (let e: unknown = err.cause, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
 }

@@ -74,4 +74,9 @@ export interface Teacher {
    * Never mislabels: an item the answer does not clearly cover comes back undefined.
    */
   classifyBatch?(texts: readonly string[], hooks?: CallHooks): Promise<BatchAnswer>;
+  /**
+   * Optional: checks that the endpoint is reachable, accepts the key and knows the model, without retries.
+   * Used before consuming and, while paused, to learn when the LLM is back. Rejects with the typed error.
+   */
+  probe?(signal?: AbortSignal): Promise<void>;
 }
