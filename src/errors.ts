@@ -173,6 +173,21 @@ export class ModelStateError extends SpillwayError {
   }
 }
 
+/**
+ * Saved model state is damaged: a file's checksum or size does not match the manifest, a shape is wrong, or
+ * weights are not finite (NaN, ±Infinity). Refused rather than loaded, since such a model answers one label
+ * everywhere; `--reset-models` sets the folder aside and starts fresh.
+ */
+export class CorruptModelStateError extends ModelStateError {
+  /** The file at fault, relative to the state folder (`manifest.json`, `lr/weights.f32`, …). */
+  readonly file: string;
+
+  constructor(path: string, file: string, message: string, options: SpillwayErrorOptions = {}) {
+    super(path, `${file}: ${message} (run with --reset-models to set the folder aside and start fresh)`, options);
+    this.file = file;
+  }
+}
+
 /** A dataset file (JSONL with recorded LLM answers) is missing, malformed or lacks what was asked of it. */
 export class DatasetError extends SpillwayError {
   readonly path: string;

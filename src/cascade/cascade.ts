@@ -11,11 +11,12 @@
 import type { Logger } from 'pino';
 import type { AnswerCache } from '../cache/index.js';
 import type { CascadeConfig } from '../config.js';
-import { LlmScheduler, type LlmAnswer, type ScheduledOutcome, type SchedulerObserver, type Task, type Teacher } from '../llm/index.js';
+import { describeLlmFailure, isLlmUnavailable, LlmScheduler, type LlmAnswer, type ScheduledOutcome, type SchedulerObserver, type Task, type Teacher } from '../llm/index.js';
 import type { CascadeObserver } from '../monitor/index.js';
 import { buildAnnotation, type AnnotationInput, type LlmOutcome } from './annotation.js';
 import type { BudgetController } from './budget-controller.js';
 import { CapacityGovernor } from './capacity-governor.js';
+import { LlmGate } from './llm-gate.js';
 import type { StageSignal } from './deferral-policy.js';
 import type { Featurizer } from './featurizer.js';
 import type { Rng } from './rng.js';
@@ -59,6 +60,16 @@ export interface CascadeOptions {
    * instead (shared learning over Kafka: every worker trains on every label once, in one order). @defaultValue true
    */
   learnInline?: boolean;
+  /**
+   * What an item does when the LLM is unusable (`llm.onUnavailable`, see isLlmUnavailable): 'pause' waits at
+   * the {@link LlmGate} until a probe answers, then asks again; 'fallback' is answered by the deepest small
+   * stage, flagged `llmFailed` (reason `llm-failed`); 'fail' rejects with LlmUnavailableError. A failure about
+   * one call only (a 400, an oversized answer) always falls back. @defaultValue 'fallback'
+   */
+  onUnavailable?: 'pause' | 'fallback' | 'fail';
+  /** Timing of the gate's probes while paused, ms. @defaultValue 500 first, 30000 cap */
+  probeBaseMs?: number;
+  probeMaxMs?: number;
 }
 
 /**
@@ -143,28 +154,49 @@ export class Cascade {
   private readonly saver: ((parts: CascadeParts) => Promise<void>) | undefined;
   private saving: Promise<void> = Promise.resolve();
   private reportedThreshold = Number.NaN;
+  private reportedShare = Number.NaN;
+  /** Aborts in-flight LLM calls and gate waits on stop(). */
+  private readonly stopping = new AbortController();
+  /** Present with `onUnavailable: 'pause'` and a teacher. */
+  readonly llmGate: LlmGate | undefined;
 
   private readonly saveEveryItems: number;
   private readonly learnInline: boolean;
   private externalLabels = 0;
+  private readonly saveEveryMs: number;
+  private lastSaveMs = performance.now();
 
   /**
    * Use createCascade(); `saver` persists the parts (absent: save() is a no-op), and runs on its own every
-   * `saveEveryItems` answered items (0: only when asked).
+   * `saveEveryItems` answered items and every `saveEveryMs` while items flow (0: only when asked).
    */
-  constructor(options: CascadeOptions, parts: CascadeParts, saver?: (parts: CascadeParts) => Promise<void>, saveEveryItems = 0) {
+  constructor(options: CascadeOptions, parts: CascadeParts, saver?: (parts: CascadeParts) => Promise<void>, saveEveryItems = 0, saveEveryMs = 0) {
     this.options = options;
     this.saver = saver;
     this.saveEveryItems = saveEveryItems;
     this.learnInline = options.learnInline ?? true;
+    this.saveEveryMs = saveEveryMs;
     this.task = options.task;
     this.parts = parts;
     this.log = options.logger.child({ module: 'cascade' });
     const llm = options.llm;
     const deadlineMs = llm.deadlineMs ?? 30_000;
+    if (options.teacher !== undefined && options.onUnavailable === 'pause') {
+      const teacher = options.teacher;
+      this.llmGate = new LlmGate({
+        logger: options.logger,
+        probe: async (signal) => {
+          if (teacher.probe !== undefined) await teacher.probe(signal);
+          else await teacher.classify('ping', signal);
+        },
+        ...(options.probeBaseMs === undefined ? {} : { probeBaseMs: options.probeBaseMs }),
+        ...(options.probeMaxMs === undefined ? {} : { probeMaxMs: options.probeMaxMs }),
+      });
+      this.llmGate.onChange((up) => options.observer?.onLlmAvailability?.(up));
+    }
     if (options.teacher !== undefined) {
       this.scheduler = new LlmScheduler({
-        teacher: options.teacher,
+        teacher: this.watched(options.teacher),
         concurrency: llm.concurrency,
         ...(llm.minConcurrency === undefined ? {} : { minConcurrency: llm.minConcurrency }),
         ...(llm.maxConcurrency === undefined ? {} : { maxConcurrency: llm.maxConcurrency }),
@@ -223,18 +255,60 @@ export class Cascade {
     for (const resolve of waiting) resolve();
   };
 
-  /** Persists the learned state (saves are serialised: a save never overlaps another). */
+  /**
+   * Persists the learned state (saves are serialised: a save never overlaps another; a failed one does not
+   * stop the next). The observer hears of every outcome.
+   * @throws ModelSaveError when the state cannot be written (the previous save is intact).
+   */
   save(): Promise<void> {
     const saver = this.saver;
     if (saver === undefined) return Promise.resolve();
-    this.saving = this.saving.then(() => saver(this.parts));
-    return this.saving;
+    const run = this.saving.catch(() => undefined).then(() => saver(this.parts));
+    this.saving = run;
+    this.lastSaveMs = performance.now();
+    return run.then(
+      () => this.options.observer?.onModelSave?.(true),
+      (err: unknown) => {
+        this.options.observer?.onModelSave?.(false, err);
+        throw err;
+      },
+    );
   }
 
-  /** Waits for in-flight items and for LLM answers still on their way (they teach the stages), then saves. */
-  async close(): Promise<void> {
-    await this.drain();
-    await this.scheduler?.idle();
+  /**
+   * Shutting down: aborts in-flight LLM calls (their items are answered by the small stages, flagged
+   * `llmFailed`), hands queued ones back, and releases items paused at the gate. Idempotent.
+   */
+  stop(): void {
+    if (this.stopping.signal.aborted) return;
+    this.stopping.abort(new Error('the cascade is stopping'));
+    this.llmGate?.close();
+    this.scheduler?.close();
+  }
+
+  /**
+   * Waits for in-flight items and for LLM answers still on their way (they teach the stages), at most
+   * `drainTimeoutMs` (then stops them), then saves.
+   * @throws ModelSaveError when the state cannot be saved.
+   */
+  async close(drainTimeoutMs = Number.POSITIVE_INFINITY): Promise<void> {
+    const settled = async (): Promise<void> => {
+      await this.drain();
+      await this.scheduler?.idle();
+    };
+    if (Number.isFinite(drainTimeoutMs)) {
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), drainTimeoutMs)));
+      const late = await Promise.race([settled().then(() => false), timedOut]);
+      clearTimeout(timer);
+      if (late) {
+        this.stop();
+        await this.drain();
+      }
+    } else {
+      await settled();
+    }
+    this.llmGate?.close();
     this.scheduler?.close();
     await this.save();
   }
@@ -258,6 +332,63 @@ export class Cascade {
     const walk = this.walkStages(ctx, { forceDefer: true, allowSkip: false });
     this.learn(ctx, walk.signals, walk.traces, labelId);
     this.externalLabels++;
+  }
+
+  /**
+   * The teacher as the scheduler sees it: calls carry the cascade's stop signal, and every outcome tells the
+   * gate whether the LLM is usable (late answers and failures included).
+   */
+  private watched(teacher: Teacher): Teacher {
+    const stop = this.stopping.signal;
+    const seen = async <T>(call: Promise<T>): Promise<T> => {
+      try {
+        const result = await call;
+        this.llmGate?.markUp();
+        return result;
+      } catch (err: unknown) {
+        if (!stop.aborted && isLlmUnavailable(err)) this.llmGate?.markDown(err);
+        throw err;
+      }
+    };
+    const classifyBatch = teacher.classifyBatch?.bind(teacher);
+    const probe = teacher.probe?.bind(teacher);
+    return {
+      model: teacher.model,
+      classify: (text, signal, hooks) => {
+        if (signal !== undefined) return seen(teacher.classify(text, signal, hooks));
+        // A child signal per call: the client leaves its listener on the signal it gets, so handing it the
+        // long-lived stop signal itself would pile up one listener per call.
+        const call = new AbortController();
+        const onStop = (): void => call.abort(stop.reason);
+        stop.addEventListener('abort', onStop, { once: true });
+        return seen(teacher.classify(text, call.signal, hooks)).finally(() => stop.removeEventListener('abort', onStop));
+      },
+      ...(classifyBatch === undefined ? {} : { classifyBatch: (texts: readonly string[], hooks?: Parameters<typeof classifyBatch>[1]) => seen(classifyBatch(texts, hooks)) }),
+      ...(probe === undefined ? {} : { probe }),
+    };
+  }
+
+  /**
+   * Submits an LLM-bound item to the scheduler, applying `onUnavailable` to failures that mean the LLM is down:
+   * 'pause' waits at the gate and asks again, 'fail' throws LlmUnavailableError, 'fallback' returns the failure.
+   */
+  private async submitToLlm(scheduler: LlmScheduler, teacher: Teacher, text: string, score: number): Promise<ScheduledOutcome> {
+    const stop = this.stopping.signal;
+    for (;;) {
+      const gate = this.llmGate;
+      if (gate !== undefined && !gate.up && !stop.aborted) await gate.ready(stop).catch(() => undefined);
+      // Stopping: the scheduler is closed; the item is answered by the small stages, flagged.
+      if (stop.aborted) return { kind: 'failed', err: stop.reason, shared: false };
+      const outcome = await scheduler.submit(text, score);
+      if (outcome.kind !== 'failed' || stop.aborted || !isLlmUnavailable(outcome.err)) return outcome;
+      if (this.options.onUnavailable === 'fail') {
+        this.counters.llmErrors++;
+        this.options.observer?.onLlmError(outcome.err);
+        throw describeLlmFailure(outcome.err, { model: teacher.model });
+      }
+      // Paused, not failed: the item waits for the LLM instead of taking an answer nothing stands behind.
+      if (gate === undefined) return outcome;
+    }
   }
 
   /** The budget controller's view: target, share so far, current threshold. */
@@ -320,7 +451,7 @@ export class Cascade {
       // As above: a forced call is not the policy's deferral unless the gate would have sent it anyway.
       last.deferred = !forced || last.pDefer > budget.threshold;
       reason = warmingUp ? 'warmup' : last.deferred ? 'deferred' : audit ? 'audit' : 'exploration';
-      const outcome = await this.scheduler.submit(item.text, walk.gateScore ?? last.pDefer);
+      const outcome = await this.submitToLlm(this.scheduler, teacher, item.text, walk.gateScore ?? last.pDefer);
       if (outcome.kind === 'deadline') {
         // The deepest small stage answers; a call already running still teaches the stages when it lands.
         budget.refund();
@@ -406,14 +537,20 @@ export class Cascade {
     return walk;
   }
 
-  /** Tells the observer when the LLM gate's threshold has moved by a point or more. */
+  /**
+   * Tells the observer the budget's threshold and LLM share whenever either changed, so /status, /metrics and
+   * the dashboard show the controller's current figure (reporting only on threshold moves left the share stale).
+   */
   private reportBudget(): void {
     const observer = this.options.observer;
     const budget = this.parts.budget;
-    if (observer === undefined || Math.abs(budget.threshold - this.reportedThreshold) < 0.01) return;
+    const share = budget.llmShare;
+    if (observer === undefined || (budget.threshold === this.reportedThreshold && share === this.reportedShare)) return;
     this.reportedThreshold = budget.threshold;
-    observer.onBudgetChange(budget.threshold, budget.llmShare);
+    this.reportedShare = share;
+    observer.onBudgetChange(budget.threshold, share);
   }
+
 
   /** Turns the scheduler's answer (or failure) into the item's LLM outcome; counts, reports and caches it. */
   private async useOutcome(teacher: Teacher, item: Item, outcome: Exclude<ScheduledOutcome, { kind: 'deadline' }>): Promise<LlmOutcome> {
@@ -471,7 +608,8 @@ export class Cascade {
     c.answeredBy[annotation.answeredBy]++;
     for (const t of traces) if (t.deferred && t.stage !== 'llm') c.deferredBy[t.stage] = (c.deferredBy[t.stage] ?? 0) + 1;
     this.options.observer?.onAnnotation(annotation);
-    if (this.saveEveryItems > 0 && c.items % this.saveEveryItems === 0) {
+    const due = (this.saveEveryItems > 0 && c.items % this.saveEveryItems === 0) || (this.saveEveryMs > 0 && performance.now() - this.lastSaveMs >= this.saveEveryMs);
+    if (due && this.saver !== undefined) {
       this.save().catch((err: unknown) => this.log.error({ err }, 'periodic model save failed'));
     }
     return annotation;

@@ -2,7 +2,9 @@
  * Builds a Cascade: selects the tfjs backend, loads pretrained word vectors for the mid model, and either
  * restores saved state from the models folder or starts fresh.
  */
+import { rename } from 'node:fs/promises';
 import type { ModelsConfig } from '../config.js';
+import { ModelStateError } from '../errors.js';
 import { BudgetController } from './budget-controller.js';
 import { Cascade, type CascadeOptions, type CascadeParts, type DeferralScorer } from './cascade.js';
 import { DeferralPolicy } from './deferral-policy.js';
@@ -25,6 +27,11 @@ export interface CreateCascadeOptions extends CascadeOptions {
   vectors?: WordVectors | null;
   /** Stored in the manifest of every save (shared learning: the label offset the state includes). */
   stateMeta?: () => Record<string, number>;
+  /**
+   * When the saved state cannot be used (corrupt, non-finite, other labels), rename its folder to
+   * `<dir>.reset-<time>` and start fresh instead of refusing to start (`--reset-models`). @defaultValue false
+   */
+  resetModels?: boolean;
 }
 
 /** Where a task's state lives. */
@@ -41,13 +48,21 @@ export async function createCascade(options: CreateCascadeOptions): Promise<Casc
   if (needsMid) await selectBackend(options.models.backend, log);
   const vectors = !needsMid || !cfg.pretrainedVectors ? undefined : options.vectors === undefined ? loadWordVectors(100_000, log) : (options.vectors ?? undefined);
   const dir = modelStateDir(options.models.dir, options.task.name);
-  const saved = options.restore === false ? undefined : await loadCascadeState(dir, { classes: K, featureDim: cfg.featureDim, stages: cfg.stages, labels: options.task.labels });
+  let saved: SavedState | undefined;
+  try {
+    saved = options.restore === false ? undefined : await loadCascadeState(dir, { classes: K, featureDim: cfg.featureDim, stages: cfg.stages, labels: options.task.labels });
+  } catch (err: unknown) {
+    if (!(err instanceof ModelStateError) || options.resetModels !== true) throw err;
+    const aside = `${dir}.reset-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    await rename(dir, aside);
+    log.warn({ dir, movedTo: aside, err }, 'saved model state is unusable: set aside (--reset-models), starting fresh');
+  }
   const pretrainedMid = saved === undefined && needsMid && options.models.midModelPath !== undefined ? await loadLayersModel(options.models.midModelPath) : undefined;
   if (pretrainedMid !== undefined) log.info({ path: options.models.midModelPath }, 'mid model starts from a pretrained LayersModel');
   const parts = buildParts(options, K, vectors, saved, pretrainedMid);
-  if (saved !== undefined) log.info({ dir, items: parts.budget.items, versions: Object.fromEntries(parts.stages.map((s) => [s.name, s.version])) }, 'model state restored');
+  if (saved !== undefined) log.info({ dir, savedItems: saved.budget.items, versions: Object.fromEntries(parts.stages.map((s) => [s.name, s.version])) }, 'model state restored');
   const stateMeta = options.stateMeta;
-  return new Cascade(options, parts, (c) => saveCascadeState(dir, c, options.task, stateMeta?.()), options.models.saveEveryItems);
+  return new Cascade(options, parts, (c) => saveCascadeState(dir, c, options.task, stateMeta?.()), options.models.saveEveryItems, options.models.saveEveryMs);
 }
 
 function buildParts(options: CreateCascadeOptions, K: number, vectors: WordVectors | undefined, saved: SavedState | undefined, pretrainedMid?: tf.LayersModel): CascadeParts {
@@ -61,14 +76,17 @@ function buildParts(options: CreateCascadeOptions, K: number, vectors: WordVecto
   const policies: DeferralScorer[] = cfg.stages.map((name) =>
     cfg.policy === 'threshold' ? new ThresholdPolicy() : new DeferralPolicy({ classes: K }, saved?.policies[name]),
   );
+  // A restored cascade keeps what it learned, not the last run's spend: the budget counts items and calls
+  // from this run (restoring them started a run at "20.7 % of a 20 % budget" and made no LLM call), only the
+  // threshold carries over; and models that already learned need no warm-up.
   const budget = new BudgetController(
     {
       budget: cfg.llmBudget,
       horizonItems: cfg.horizonItems,
-      warmupItems: cfg.warmupItems,
+      warmupItems: saved === undefined ? cfg.warmupItems : 0,
       minThreshold: cfg.deferralCostWeight * options.llm.costUnits,
     },
-    saved?.budget,
+    saved === undefined ? undefined : { items: 0, calls: 0, threshold: saved.budget.threshold },
   );
   const parts: CascadeParts = { featurizer, stages, policies, budget, rng: new Rng(saved?.rngState ?? cfg.seed) };
   if (options.multiplexer === true) {

@@ -4,21 +4,26 @@
  * controller and the random generator, so a restarted service continues where it stopped.
  *
  * Layout: `<dir>/manifest.json`, `<dir>/lr/…`, `<dir>/mid/…`. A save writes a sibling folder and swaps it
- * in with renames, so a crash mid-save leaves the previous state intact.
+ * in with renames, so a crash mid-save leaves the previous state intact; a save that fails (read-only or full
+ * disk) removes its partial folder and rejects with ModelSaveError. The manifest (format 2) lists every file
+ * with its size, SHA-256 and shape; a load checks them and refuses non-finite weights (model-integrity.ts).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
-import { ModelStateError } from '../errors.js';
+import { CorruptModelStateError, ModelSaveError, ModelStateError } from '../errors.js';
 import type { Task } from '../llm/index.js';
 import type { BudgetControllerState } from './budget-controller.js';
 import type { CascadeParts } from './cascade.js';
 import { DeferralPolicy, type DeferralPolicyState } from './deferral-policy.js';
 import type { LogisticRegressorState } from './logistic-regressor.js';
 import type { MidModel, MidModelState } from './mid-model.js';
+import { floatBytes, firstNonFinite, readChecked, requireFinite, sha256, type FileEntry } from './model-integrity.js';
 import { LrStage, MidStage } from './stages.js';
 
-const FORMAT = 1;
+/** 2: files carry checksums and shapes. 1 (no checksums) is still read. */
+const FORMAT = 2;
+const READABLE_FORMATS = new Set([1, 2]);
 
 interface Manifest {
   format: number;
@@ -35,6 +40,8 @@ interface Manifest {
   mid?: { updates: number; labels: number };
   /** What the caller stored beside the state (shared learning: the label offset it includes). */
   meta?: Record<string, number>;
+  /** Every other file of the save, by path relative to the folder (format 2). */
+  files?: Record<string, FileEntry>;
 }
 
 /** What a restore hands to the cascade factory. */
@@ -51,14 +58,17 @@ function f32(buf: Buffer): Float32Array {
   return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
 }
 
-async function saveLayersModel(model: tf.LayersModel, dir: string): Promise<void> {
+/** Writes one file of a save and records it for the manifest. */
+type Put = (file: string, bytes: Uint8Array, shape?: number[]) => Promise<void>;
+
+async function saveLayersModel(model: tf.LayersModel, prefix: string, put: Put): Promise<void> {
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       const weightData = artifacts.weightData;
       const bytes = weightData === undefined ? new Uint8Array() : new Uint8Array(Array.isArray(weightData) ? await new Blob(weightData).arrayBuffer() : weightData);
       const modelJson = { modelTopology: artifacts.modelTopology, format: 'layers-model', generatedBy: 'spillway', convertedBy: null, weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }] };
-      await writeFile(`${dir}/model.json`, JSON.stringify(modelJson));
-      await writeFile(`${dir}/weights.bin`, bytes);
+      await put(`${prefix}/model.json`, Buffer.from(JSON.stringify(modelJson)));
+      await put(`${prefix}/weights.bin`, bytes);
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
     }),
   );
@@ -99,6 +109,22 @@ export function saveCascadeState(dir: string, parts: CascadeParts, task: Task, m
 async function writeState(dir: string, parts: CascadeParts, task: Task, meta?: Record<string, number>): Promise<void> {
   const tag = `${process.pid}-${++saveCounter}`;
   const next = `${dir}.next-${tag}`;
+  try {
+    await writeInto(next, parts, task, dir, meta);
+    const old = `${dir}.old-${tag}`;
+    if (existsSync(dir)) await rename(dir, old);
+    await rename(next, dir);
+    await rm(old, { recursive: true, force: true });
+  } catch (err: unknown) {
+    // Never leave a half-written folder behind; the previous save (if any) is untouched.
+    await rm(next, { recursive: true, force: true }).catch(() => undefined);
+    if (err instanceof ModelSaveError) throw err;
+    const code = (err as { code?: unknown }).code;
+    throw new ModelSaveError(dir, `${typeof code === 'string' ? `${code}: ` : ''}${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+async function writeInto(next: string, parts: CascadeParts, task: Task, dir: string, meta: Record<string, number> | undefined): Promise<void> {
   await rm(next, { recursive: true, force: true });
   await mkdir(next, { recursive: true });
   const manifest: Manifest = {
@@ -113,11 +139,23 @@ async function writeState(dir: string, parts: CascadeParts, task: Task, meta?: R
     versions: Object.fromEntries(parts.stages.map((s) => [s.name, s.version])),
     policies: {},
     ...(meta === undefined ? {} : { meta }),
+    files: {},
+  };
+  const files = manifest.files as Record<string, FileEntry>;
+  const put: Put = async (file, bytes, shape) => {
+    await writeFile(`${next}/${file}`, bytes);
+    files[file] = { bytes: bytes.byteLength, sha256: sha256(bytes), ...(shape === undefined ? {} : { shape }) };
+  };
+  // A model that went non-finite in memory must not overwrite the last good save.
+  const finite = (what: string, values: Float32Array): Float32Array => {
+    const at = firstNonFinite(values);
+    if (at >= 0) throw new ModelSaveError(dir, `${what} has a non-finite value at ${at} (${String(values[at])}); the previous save is kept`);
+    return values;
   };
   const keep = (key: string, p: unknown): void => {
     if (!(p instanceof DeferralPolicy)) return; // the threshold baseline has nothing to save
     const st = p.state();
-    manifest.policies[key] = { updates: st.updates, weights: Array.from(st.weights), gradSquares: Array.from(st.gradSquares) };
+    manifest.policies[key] = { updates: st.updates, weights: Array.from(finite(`policy ${key}`, st.weights)), gradSquares: Array.from(finite(`policy ${key}`, st.gradSquares)) };
   };
   parts.policies.forEach((p, i) => keep((parts.stages[i] as { name: string }).name, p));
   parts.multiplexer?.forEach((p, i) => keep(`mux-${(parts.stages[i] as { name: string }).name}`, p));
@@ -126,22 +164,19 @@ async function writeState(dir: string, parts: CascadeParts, task: Task, meta?: R
     if (stage instanceof LrStage) {
       const st = stage.model.state();
       manifest.lr = { learningRate: st.learningRate, l2: st.l2, updates: st.updates };
-      await writeFile(`${next}/lr/weights.f32`, Buffer.from(st.weights.buffer, st.weights.byteOffset, st.weights.byteLength));
-      await writeFile(`${next}/lr/grad-squares.f32`, Buffer.from(st.gradSquares.buffer, st.gradSquares.byteOffset, st.gradSquares.byteLength));
+      await put('lr/weights.f32', floatBytes(finite('lr weights', st.weights)), [st.dim, st.classes]);
+      await put('lr/grad-squares.f32', floatBytes(finite('lr grad squares', st.gradSquares)), [st.dim, st.classes]);
     } else if (stage instanceof MidStage) {
       const model: MidModel = stage.model;
       const st = model.state();
       manifest.mid = { updates: st.updates, labels: st.labels };
-      await saveLayersModel(model.model, `${next}/mid`);
-      await writeFile(`${next}/mid/bag.f32`, Buffer.from(st.bag.buffer, st.bag.byteOffset, st.bag.byteLength));
-      await writeFile(`${next}/mid/bag-grad-squares.f32`, Buffer.from(st.bagGradSquares.buffer, st.bagGradSquares.byteOffset, st.bagGradSquares.byteLength));
+      model.model.getWeights().forEach((w, i) => finite(`mid weight ${i}`, w.dataSync() as Float32Array));
+      await saveLayersModel(model.model, 'mid', put);
+      await put('mid/bag.f32', floatBytes(finite('mid bag', st.bag)), [st.bag.length]);
+      await put('mid/bag-grad-squares.f32', floatBytes(finite('mid bag grad squares', st.bagGradSquares)), [st.bagGradSquares.length]);
     }
   }
   await writeFile(`${next}/manifest.json`, JSON.stringify(manifest, null, 1));
-  const old = `${dir}.old-${tag}`;
-  if (existsSync(dir)) await rename(dir, old);
-  await rename(next, dir);
-  await rm(old, { recursive: true, force: true });
 }
 
 /** The `meta` a save stored in `dir`'s manifest; undefined when there is no state or no meta. */
@@ -156,7 +191,8 @@ export async function readStateMeta(dir: string): Promise<Record<string, number>
 
 /**
  * Reads saved state, or returns undefined when `dir` holds none. Throws ModelStateError when the state
- * exists but does not fit the running configuration (other labels, feature size or stages).
+ * exists but does not fit the running configuration (other labels, feature size or stages), and
+ * CorruptModelStateError when a file is missing, truncated, altered, misshapen or holds non-finite weights.
  */
 export async function loadCascadeState(dir: string, expect: { classes: number; featureDim: number; stages: readonly string[]; labels: readonly string[] }): Promise<SavedState | undefined> {
   if (!existsSync(`${dir}/manifest.json`)) return undefined;
@@ -164,35 +200,71 @@ export async function loadCascadeState(dir: string, expect: { classes: number; f
   try {
     manifest = JSON.parse(await readFile(`${dir}/manifest.json`, 'utf8')) as Manifest;
   } catch (err: unknown) {
-    throw new ModelStateError(dir, 'manifest.json is unreadable', { cause: err });
+    throw new CorruptModelStateError(dir, 'manifest.json', 'is unreadable or not JSON', { cause: err });
+  }
+  if (typeof manifest !== 'object' || manifest === null || !Array.isArray(manifest.labels) || !Array.isArray(manifest.stages) || typeof manifest.policies !== 'object' || manifest.policies === null) {
+    throw new CorruptModelStateError(dir, 'manifest.json', 'lacks labels, stages or policies');
   }
   const problems: string[] = [];
-  if (manifest.format !== FORMAT) problems.push(`format ${manifest.format}, expected ${FORMAT}`);
+  if (!READABLE_FORMATS.has(manifest.format)) problems.push(`format ${manifest.format}, expected ${FORMAT}`);
   if (manifest.labels.join('\u0000') !== expect.labels.join('\u0000')) problems.push(`labels [${manifest.labels.join(', ')}] differ from the task's`);
   if (manifest.featureDim !== expect.featureDim) problems.push(`feature dim ${manifest.featureDim}, configured ${expect.featureDim}`);
   if (manifest.stages.join() !== expect.stages.join()) problems.push(`stages [${manifest.stages.join(', ')}], configured [${expect.stages.join(', ')}]`);
-  if (problems.length > 0) throw new ModelStateError(dir, `${problems.join('; ')} (move the folder away to start fresh)`);
+  if (problems.length > 0) throw new ModelStateError(dir, `${problems.join('; ')} (move the folder away, or run with --reset-models, to start fresh)`);
+  const files = manifest.files ?? {};
+  const checked = manifest.format >= 2;
+  const entry = (file: string): FileEntry | undefined => {
+    const e = files[file];
+    if (checked && e === undefined) throw new CorruptModelStateError(dir, file, 'is not listed in the manifest');
+    return e;
+  };
   const policies: Record<string, DeferralPolicyState> = {};
   for (const [name, p] of Object.entries(manifest.policies)) {
+    if (!Array.isArray(p.weights) || !Array.isArray(p.gradSquares) || p.weights.length !== p.gradSquares.length) throw new CorruptModelStateError(dir, 'manifest.json', `policy ${name} has misshapen weights`);
+    // JSON has no NaN: a non-finite weight was saved as null.
+    requireFinite(dir, `manifest.json (policy ${name})`, p.weights.map((w) => (typeof w === 'number' ? w : Number.NaN)));
+    requireFinite(dir, `manifest.json (policy ${name})`, p.gradSquares.map((w) => (typeof w === 'number' ? w : Number.NaN)));
     policies[name] = { classes: expect.classes, updates: p.updates, weights: Float32Array.from(p.weights), gradSquares: Float32Array.from(p.gradSquares) };
   }
-  const saved: SavedState = { budget: manifest.budget, rngState: manifest.rngState, policies };
+  const budget = manifest.budget;
+  if (!(Number.isFinite(budget?.threshold) && Number.isFinite(manifest.rngState))) throw new CorruptModelStateError(dir, 'manifest.json', 'budget threshold or random state is not a number');
+  const saved: SavedState = { budget, rngState: manifest.rngState, policies };
   if (manifest.lr !== undefined) {
+    const size = manifest.featureDim * expect.classes;
+    const floats = async (file: string): Promise<Float32Array> => {
+      const values = f32(await readChecked(dir, file, entry(file), size));
+      requireFinite(dir, file, values);
+      return values;
+    };
     saved.lr = {
       dim: manifest.featureDim,
       classes: expect.classes,
       learningRate: manifest.lr.learningRate,
       l2: manifest.lr.l2,
       updates: manifest.lr.updates,
-      weights: f32(await readFile(`${dir}/lr/weights.f32`)),
-      gradSquares: f32(await readFile(`${dir}/lr/grad-squares.f32`)),
+      weights: await floats('lr/weights.f32'),
+      gradSquares: await floats('lr/grad-squares.f32'),
     };
   }
   if (manifest.mid !== undefined) {
-    saved.mid = {
-      model: await loadLayersModel(`${dir}/mid`),
-      state: { updates: manifest.mid.updates, labels: manifest.mid.labels, bag: f32(await readFile(`${dir}/mid/bag.f32`)), bagGradSquares: f32(await readFile(`${dir}/mid/bag-grad-squares.f32`)) },
+    for (const file of ['mid/model.json', 'mid/weights.bin']) await readChecked(dir, file, entry(file));
+    let model: tf.LayersModel;
+    try {
+      model = await loadLayersModel(`${dir}/mid`);
+    } catch (err: unknown) {
+      throw new CorruptModelStateError(dir, 'mid/model.json', `is not a loadable tfjs model (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+    }
+    model.getWeights().forEach((w, i) => requireFinite(dir, `mid/weights.bin (weight ${i})`, w.dataSync()));
+    const floats = async (file: string): Promise<Float32Array> => {
+      const e = entry(file);
+      const values = f32(await readChecked(dir, file, e, e?.shape?.[0]));
+      requireFinite(dir, file, values);
+      return values;
     };
+    const bag = await floats('mid/bag.f32');
+    const bagGradSquares = await floats('mid/bag-grad-squares.f32');
+    if (bag.length !== bagGradSquares.length) throw new CorruptModelStateError(dir, 'mid/bag-grad-squares.f32', `holds ${bagGradSquares.length} floats, the bag ${bag.length}`);
+    saved.mid = { model, state: { updates: manifest.mid.updates, labels: manifest.mid.labels, bag, bagGradSquares } };
   }
   return saved;
 }

@@ -27,6 +27,13 @@ export interface BuildCascadeOptions {
   learnInline?: boolean;
   /** Stored in the manifest of every save (shared learning: the label offset). */
   stateMeta?: () => Record<string, number>;
+  /**
+   * Accept a configuration without an LLM (`run --no-llm`, `start`): the small stages answer everything and
+   * learn nothing. @defaultValue false: no LLM is a ConfigError naming SPILLWAY_LLM_BASE_URL
+   */
+  allowNoLlm?: boolean;
+  /** Set unusable saved state aside and start fresh (`--reset-models`). @defaultValue false */
+  resetModels?: boolean;
 }
 
 export interface BuiltCascade {
@@ -39,6 +46,9 @@ export interface BuiltCascade {
 export async function buildCascade(config: Readonly<Config>, logger: Logger, options: BuildCascadeOptions = {}): Promise<BuiltCascade> {
   const task = options.task ?? loadConfiguredTask(config);
   const teacher = options.teacher ?? (config.llm.baseUrl === undefined ? undefined : OpenAiTeacher.fromConfig(task, config.llm, logger.child({ module: 'llm' })));
+  if (teacher === undefined && options.allowNoLlm !== true) {
+    throw new ConfigError([{ key: 'llm.baseUrl', message: 'no LLM endpoint: set SPILLWAY_LLM_BASE_URL (or llm.baseUrl in the config file); pass --no-llm to run with the small stages only, which then learn nothing' }]);
+  }
   if (teacher === undefined) logger.warn('no LLM endpoint configured: the small stages answer everything and nothing is learned');
   const cascade = await createCascade({
     task,
@@ -58,6 +68,7 @@ export async function buildCascade(config: Readonly<Config>, logger: Logger, opt
       ...(options.schedulerObserver === undefined ? {} : { observer: options.schedulerObserver }),
     },
     models: config.models,
+    onUnavailable: config.llm.onUnavailable,
     multiplexer: config.cache.multiplexer,
     logger,
     ...(options.cache === undefined ? {} : { cache: options.cache }),
@@ -66,6 +77,7 @@ export async function buildCascade(config: Readonly<Config>, logger: Logger, opt
     ...(options.vectors === undefined ? {} : { vectors: options.vectors }),
     ...(options.learnInline === undefined ? {} : { learnInline: options.learnInline }),
     ...(options.stateMeta === undefined ? {} : { stateMeta: options.stateMeta }),
+    ...(options.resetModels === true ? { resetModels: true } : {}),
   });
   return { cascade, task, ...(teacher === undefined ? {} : { teacher }) };
 }

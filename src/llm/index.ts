@@ -14,3 +14,4 @@ export { LlmScheduler, type LlmSchedulerOptions, type ScheduledOutcome, type Sch
 export { AimdController, type AimdOptions, type AimdReason } from './aimd-controller.js';
 export { RateLimiter, TokenBucket, type RateLimits } from './rate-limiter.js';
 export { PriorityQueue } from './priority-queue.js';
+export { isLlmUnavailable, isLlmMisconfigured, describeLlmFailure } from './llm-health.js';

@@ -149,6 +149,21 @@ export class CascadeMetrics implements CascadeObserver, LiveValues {
     this.llmErrors.add(1);
   }
 
+  onModelSave(ok: boolean, err?: unknown): void {
+    if (ok) {
+      this.metrics.modelSaves.ok.inc();
+      this.metrics.modelLastSave.set(this.now() / 1000);
+    } else {
+      this.metrics.modelSaves.failed.inc();
+      // Logged at error by whoever asked for the save; here it is counted.
+      if (this.log.isLevelEnabled('debug')) this.log.debug({ err }, 'model state save failed');
+    }
+  }
+
+  onLlmAvailability(up: boolean): void {
+    this.metrics.llmUp.set(up ? 1 : 0);
+  }
+
   onLlmLatency(seconds: number): void {
     this.metrics.llmSeconds.observe(seconds);
   }

@@ -33,6 +33,10 @@ export interface CascadeObserver {
   onBudgetChange(threshold: number, llmShare: number): void;
   /** An LLM call failed after retries (the item was answered by the last small stage). */
   onLlmError(err: unknown): void;
+  /** Optional: a model-state save finished (`ok`), or failed with `err`. */
+  onModelSave?(ok: boolean, err?: unknown): void;
+  /** Optional: the LLM became unavailable (`up: false`) or answers again. */
+  onLlmAvailability?(up: boolean): void;
   /** Optional: one LLM call finished (success or not); wall time including retries, seconds. Feeds the latency histogram. */
   onLlmLatency?(seconds: number): void;
 }

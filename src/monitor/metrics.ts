@@ -117,6 +117,12 @@ export class SpillwayMetrics {
   readonly cacheMisses: Tally;
   readonly budgetThreshold: Gauge;
   readonly budgetLlmShare: Gauge;
+  /** Model-state saves by outcome (`ok`, `failed`); a failed save is an error someone must act on. */
+  readonly modelSaves: Readonly<Record<'ok' | 'failed', Counter.Internal>>;
+  /** Unix time of the last successful model-state save, seconds. */
+  readonly modelLastSave: Gauge;
+  /** 1 while the LLM answers, 0 while it is unavailable (consumption paused). */
+  readonly llmUp: Gauge;
 
   private readonly items: TalliedCounter<'stage' | 'outcome'>;
   private readonly answersByStage: TalliedCounter<'stage'>;
@@ -172,7 +178,12 @@ export class SpillwayMetrics {
     this.modelVersion = new Gauge({ name: 'spillway_model_version', help: 'Current model version (update count), by stage.', labelNames: ['stage'], registers });
     this.deadLetters = new Counter({ name: 'spillway_dead_letter_total', help: 'Records sent to the dead-letter topic, by reason.', labelNames: ['kind'], registers });
     this.budgetThreshold = new Gauge({ name: 'spillway_budget_threshold', help: "The budget controller's current deferral threshold.", registers });
-    this.budgetLlmShare = new Gauge({ name: 'spillway_budget_llm_share', help: 'Share of items sent to the LLM so far, as the budget controller counts it.', registers });
+    this.budgetLlmShare = new Gauge({ name: 'spillway_budget_llm_share', help: 'Share of items sent to the LLM in this run, as the budget controller counts it (updated on every item).', registers });
+    const saves = new Counter({ name: 'spillway_model_saves_total', help: 'Model-state saves, by outcome (ok, failed).', labelNames: ['outcome'], registers });
+    this.modelSaves = { ok: saves.labels('ok'), failed: saves.labels('failed') };
+    this.modelLastSave = new Gauge({ name: 'spillway_model_last_save_timestamp_seconds', help: 'Unix time of the last successful model-state save.', registers });
+    this.llmUp = new Gauge({ name: 'spillway_llm_up', help: '1 while the LLM answers, 0 while it is unavailable (consumption paused).', registers });
+    this.llmUp.set(1);
     this.agreementChecks = new TalliedCounter({
       name: 'spillway_agreement_checks_total',
       help: "Comparisons of a stage's label with the LLM's (kind audited: audit samples; overall: every item both labelled).",

@@ -66,6 +66,9 @@ export class StreamWorker {
   private failed = false;
   /** A non-retriable processing error: the worker does not restart after it. */
   private fatal: SpillwayError | undefined;
+  /** Consumption paused by the owner (the LLM is down); survives consumer restarts. */
+  private paused = false;
+  private brokerCheck: { at: number; result: Promise<boolean> } | undefined;
 
   constructor(private readonly options: StreamWorkerOptions) {
     this.log = options.logger.child({ module: 'stream-worker' });
@@ -92,6 +95,64 @@ export class StreamWorker {
   /** Items whose outputs (or dead letters) this worker has committed. */
   get committed(): number {
     return this.committedItems;
+  }
+
+  /**
+   * Stops fetching from the input topic (the LLM is down): in-flight items finish or wait, nothing new starts,
+   * committed work stays committed. Kept across consumer restarts until {@link resume}.
+   */
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.log.warn({ topic: this.options.config.topics.input }, 'consumption paused');
+    this.applyPause();
+  }
+
+  /** Fetches again after {@link pause}. */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.log.info({ topic: this.options.config.topics.input }, 'consumption resumed');
+    try {
+      this.consumer?.resume([{ topic: this.options.config.topics.input }]);
+    } catch (err: unknown) {
+      this.log.debug({ err }, 'resume before the consumer runs: nothing to resume');
+    }
+  }
+
+  /** True while consumption is paused by {@link pause}. */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /**
+   * Whether a broker answers a metadata request within `timeoutMs` (the /healthz check). Results are reused
+   * for a second, so a probe storm does not become a request storm.
+   */
+  brokerReachable(timeoutMs = 2_000): Promise<boolean> {
+    const admin = this.admin;
+    if (admin === undefined) return Promise.resolve(false);
+    const now = Date.now();
+    if (this.brokerCheck !== undefined && now - this.brokerCheck.at < 1_000) return this.brokerCheck.result;
+    let timer: NodeJS.Timeout | undefined;
+    const result = Promise.race([
+      admin.describeCluster().then((c) => c.brokers.length > 0),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ])
+      .catch(() => false)
+      .finally(() => clearTimeout(timer));
+    this.brokerCheck = { at: now, result };
+    return result;
+  }
+
+  private applyPause(): void {
+    if (!this.paused) return;
+    try {
+      this.consumer?.pause([{ topic: this.options.config.topics.input }]);
+    } catch (err: unknown) {
+      // Before consumer.run() kafkajs refuses to pause; runConsumer applies it once running.
+      this.log.debug({ err }, 'pause before the consumer runs: applied when it does');
+    }
   }
 
   /** Connects, joins the group and starts consuming; resolves once consumption has started. */
@@ -177,6 +238,7 @@ export class StreamWorker {
       partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
       eachBatch: (payload) => handler.handle(payload),
     });
+    this.applyPause();
   }
 
   private async restartConsumer(crashed: Consumer): Promise<void> {

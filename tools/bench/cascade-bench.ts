@@ -155,7 +155,7 @@ async function runCascade(options: CascadeBenchOptions, task: Task, teacher: Tim
     config,
     llm: { concurrency: 1, costUnits: options.config.llm.costUnits },
     // A benchmark run leaves no model state behind.
-    models: { ...options.config.models, saveEveryItems: 0 },
+    models: { ...options.config.models, saveEveryItems: 0, saveEveryMs: 0 },
     logger: options.logger,
     restore: false,
     ...(options.vectors === undefined ? {} : { vectors: options.vectors }),

@@ -50,7 +50,7 @@ const tableTeacher: Teacher = {
   },
 };
 const config = parseConfig({ cascade: { llmBudget: 0.2, deferralCostWeight: 0 } });
-const base = { task, config: config.cascade, llm: { concurrency: 1, costUnits: 1000 }, models: config.models, logger, restore: false };
+const base = { task, config: config.cascade, llm: { concurrency: 1, costUnits: 1000 }, models: { ...config.models, saveEveryItems: 0, saveEveryMs: 0 }, logger, restore: false };
 
 // 3. Online learning, LLM answers free: bare, with the monitor's observer, and with 5% audits too.
 async function onlineRun(observe: boolean, auditRate: number): Promise<{ perSecond: number; cascade: Awaited<ReturnType<typeof createCascade>> }> {

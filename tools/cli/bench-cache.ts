@@ -39,7 +39,7 @@ async function cascadeRunner(base: Readonly<Config>, shared: SharedParts, setup:
     task: shared.taskPath,
     llm: { ...base.llm, baseUrl: shared.llmUrl, model: shared.teacher, costUnits: setup.costRatio * base.cascade.midCostUnits },
     cascade: { ...base.cascade, horizonItems: setup.items },
-    models: { ...base.models, saveEveryItems: 0 },
+    models: { ...base.models, saveEveryItems: 0, saveEveryMs: 0 },
     cache: { ...base.cache, enabled: setup.cache !== undefined, multiplexer: setup.multiplexer, redisTier: false },
   });
   const { cascade } = await buildCascade(config, logger, {

@@ -9,11 +9,14 @@ import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadConfig, type Config } from '../../config.js';
-import { ConfigError } from '../../errors.js';
+import { ConfigError, ModelSaveError } from '../../errors.js';
 import { createCache } from '../../cache/index.js';
 import { createMonitor, type CascadeObserver, type WorkerStatus } from '../../monitor/index.js';
 import { buildCodecs, createKafka, StreamWorker, type ItemProcessor, type SideRecord, type StreamCodecs, type StreamItem, type ItemAnswer } from '../../stream/index.js';
 import type { Kafka } from 'kafkajs';
+import type { Cascade } from '../../cascade/index.js';
+import type { Teacher } from '../../llm/index.js';
+import { checkLlm } from '../llm-check.js';
 import { createRootLogger, type Logger } from '../logger.js';
 import { parseInteger } from './options.js';
 
@@ -25,12 +28,22 @@ interface RunFlags {
   processor?: string;
   /** false with --no-shared-learning. */
   sharedLearning: boolean;
+  /** false with --no-llm. */
+  llm: boolean;
+  resetModels?: boolean;
 }
+
+/** Time allowed after kafka.shutdownTimeoutMs to leave the group, disconnect and save, before a forced exit. */
+export const SHUTDOWN_MARGIN_MS = 5_000;
 
 /** What `run` drives: the cascade, or (tests, benchmarks) a processor module given with the hidden --processor flag. */
 interface Pipeline {
   process: ItemProcessor;
-  close(): Promise<void>;
+  /** Drains (at most `drainTimeoutMs`) and saves; rejects with ModelSaveError when the save fails. */
+  close(drainTimeoutMs?: number): Promise<void>;
+  /** The cascade behind it, when it is one (LLM check, pause, health). */
+  cascade?: Cascade;
+  teacher?: Teacher;
   /** Shared learning's hooks into the worker, when it is on. */
   shared?: {
     sideRecords: (item: StreamItem, answer: ItemAnswer) => SideRecord[];
@@ -62,17 +75,22 @@ interface SharedWiring {
   setStatus: (status: () => unknown) => void;
 }
 
-async function cascadePipeline(config: Readonly<Config>, logger: Logger, observer: CascadeObserver, wiring?: SharedWiring): Promise<Pipeline> {
+async function cascadePipeline(config: Readonly<Config>, logger: Logger, observer: CascadeObserver, flags: RunFlags, wiring?: SharedWiring): Promise<Pipeline> {
   // Loaded lazily so `run --processor` (tests, benchmarks) does not pay for tfjs.
   const { buildCascade } = await import('../build-cascade.js');
   const cache = config.cache.enabled ? createCache(config, logger.child({ module: 'cache' })) : undefined;
   if (wiring === undefined) {
-    const { cascade } = await buildCascade(config, logger, { observer, ...(cache === undefined ? {} : { cache }) });
+    const { cascade, teacher } = await buildCascade(config, logger, { observer, allowNoLlm: !flags.llm, resetModels: flags.resetModels === true, ...(cache === undefined ? {} : { cache }) });
     return {
       process: (item) => cascade.process(item),
-      close: async () => {
-        await cascade.close();
-        await cache?.close();
+      cascade,
+      ...(teacher === undefined ? {} : { teacher }),
+      close: async (drainTimeoutMs) => {
+        try {
+          await cascade.close(drainTimeoutMs);
+        } finally {
+          await cache?.close();
+        }
       },
     };
   }
@@ -84,10 +102,12 @@ async function cascadePipeline(config: Readonly<Config>, logger: Logger, observe
   let shared: InstanceType<typeof SharedLearning> | undefined;
   // Saves happen at snapshots (between labels) and on close: a periodic save by item count could catch
   // the models in the middle of a label.
-  const { cascade, teacher } = await buildCascade({ ...config, models: { ...config.models, saveEveryItems: 0 } }, logger, {
+  const { cascade, teacher } = await buildCascade({ ...config, models: { ...config.models, saveEveryItems: 0, saveEveryMs: 0 } }, logger, {
     observer,
     task,
     learnInline: false,
+    allowNoLlm: !flags.llm,
+    resetModels: flags.resetModels === true,
     stateMeta: () => shared?.stateMeta() ?? { labelOffset: Number(start.labelOffset), labels: start.labels },
     ...(cache === undefined ? {} : { cache }),
   });
@@ -96,9 +116,14 @@ async function cascadePipeline(config: Readonly<Config>, logger: Logger, observe
   wiring.setStatus(() => sharing.status());
   return {
     process: (item) => cascade.process(item),
-    close: async () => {
-      await cascade.close();
-      await cache?.close();
+    cascade,
+    ...(teacher === undefined ? {} : { teacher }),
+    close: async (drainTimeoutMs) => {
+      try {
+        await cascade.close(drainTimeoutMs);
+      } finally {
+        await cache?.close();
+      }
     },
     shared: { sideRecords: sharing.publisher.sideRecords, onAssignment: sharing.onAssignment, start: () => sharing.start(), stop: () => sharing.stop() },
   };
@@ -118,6 +143,8 @@ export function register(program: Command): void {
     .option('--task <file>', 'task file (labels + prompt)')
     .option('--http-port <port>', 'port of /metrics, /status, /healthz and the dashboard (0: off; default 9464)', parseInteger)
     .option('--instance <n>', 'worker number on this host; part of the transactional id, keep it stable across restarts', instance, 0)
+    .option('--no-llm', 'run without an LLM: the small stages answer everything and learn nothing')
+    .option('--reset-models', 'set corrupt or unusable saved model state aside (renamed) and start fresh')
     .addOption(new Option('--processor <module>', 'testing: a module exporting createProcessor() to use instead of the cascade').hideHelp())
     .option('--no-shared-learning', 'each worker learns only from its own LLM answers (no label or snapshot topics)')
     .action(async (flags: RunFlags) => {
@@ -125,22 +152,50 @@ export function register(program: Command): void {
         ...(flags.config === undefined ? {} : { file: flags.config }),
         flags: { task: flags.task, monitor: { httpPort: flags.httpPort }, sharedLearning: { enabled: flags.sharedLearning ? undefined : false } },
       });
-      const logger = createRootLogger(config.logLevel);
+      const logger = createRootLogger(config.logLevel, { secrets: [config.llm.apiKey] });
       const workerId = config.kafka.transactionalId ?? `${config.kafka.groupId}-${hostname()}-${flags.instance}`;
       let worker: StreamWorker | undefined;
+      let pipeline: Pipeline | undefined;
       let sharedStatus: (() => unknown) | undefined;
       const monitor = createMonitor({
         config: config.monitor,
         logger: logger.child({ module: 'monitor' }),
         llmCostUnits: config.llm.costUnits,
-        health: () => worker?.running === true,
+        health: async () => {
+          if (worker?.running !== true) return { ok: false, reason: 'not consuming (starting, stopping or failed)' };
+          const gate = pipeline?.cascade?.llmGate;
+          if (gate !== undefined && !gate.up) return { ok: false, reason: `LLM unavailable (${errorText(gate.lastError)}); consumption paused` };
+          if (!(await worker.brokerReachable())) return { ok: false, reason: 'Kafka broker unreachable' };
+          return { ok: true };
+        },
         workerId,
         workerStatus: () => (sharedStatus?.() as WorkerStatus | undefined) ?? { id: workerId, sharedLearning: false },
       });
       const kafka = createKafka(config.kafka, logger);
+      const stopping = new AbortController();
+      let forced: NodeJS.Timeout | undefined;
+      const onSignal = (signal: NodeJS.Signals): void => {
+        if (stopping.signal.aborted) {
+          logger.warn({ signal }, 'second signal: exiting now');
+          process.exit(130);
+        }
+        logger.info({ signal }, 'shutting down');
+        stopping.abort();
+        // However stuck a dependency is, the process ends: the last resort after the graceful path.
+        forced = setTimeout(() => {
+          logger.error({ shutdownTimeoutMs: config.kafka.shutdownTimeoutMs }, 'shutdown did not finish in time; exiting');
+          logger.flush();
+          process.exit(1);
+        }, config.kafka.shutdownTimeoutMs + SHUTDOWN_MARGIN_MS);
+        forced.unref();
+        void worker?.stop().catch(() => undefined);
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       const codecs = await buildCodecs(config.kafka);
       const wiring: SharedWiring | undefined = config.sharedLearning.enabled && flags.processor === undefined ? { kafka, codecs, workerId, setStatus: (s) => (sharedStatus = s) } : undefined;
-      const pipeline = flags.processor === undefined ? await cascadePipeline(config, logger, monitor.observer, wiring) : await modulePipeline(flags.processor, config, logger);
+      pipeline = flags.processor === undefined ? await cascadePipeline(config, logger, monitor.observer, flags, wiring) : await modulePipeline(flags.processor, config, logger);
+      const built = pipeline;
       worker = new StreamWorker({
         kafka,
         // The worker's in-flight bound: pipeline.maxInFlight, never above kafka.maxInFlight (kept working as before).
@@ -155,29 +210,43 @@ export function register(program: Command): void {
         ...(pipeline.shared === undefined ? {} : { sideRecords: pipeline.shared.sideRecords, onAssignment: pipeline.shared.onAssignment }),
       });
       const running = worker;
-      const onSignal = (signal: NodeJS.Signals): void => {
-        logger.info({ signal }, 'shutting down');
-        void running.stop().catch(() => undefined);
-      };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      // While the LLM is down nothing is consumed: items keep their place in the topic, committed work stays.
+      built.cascade?.llmGate?.onChange((up) => (up ? running.resume() : running.pause()));
       let failed: unknown;
       try {
         const { url } = await monitor.start();
         if (url !== null) logger.info({ url }, 'dashboard and metrics served');
-        await pipeline.shared?.start();
-        await running.start();
-        await running.done;
+        if (built.teacher !== undefined) await checkLlm(built.teacher, config.llm, logger, stopping.signal);
+        if (!stopping.signal.aborted) await built.shared?.start();
+        if (!stopping.signal.aborted) {
+          await running.start();
+          // A signal that came while the worker was starting.
+          if (stopping.signal.aborted) void running.stop().catch(() => undefined);
+          await running.done;
+        }
       } catch (err: unknown) {
         failed = err;
       }
-      await pipeline.shared?.stop().catch((err: unknown) => logger.error({ err }, 'stopping shared learning failed'));
+      await built.shared?.stop().catch((err: unknown) => logger.error({ err }, 'stopping shared learning failed'));
       await monitor.close();
-      // Model state is saved on a crash too: what was learned from committed items is worth keeping.
-      await pipeline.close().catch((err: unknown) => logger.error({ err }, 'closing the cascade failed'));
+      // Model state is saved on a crash too: what was learned from committed items is worth keeping. After a
+      // signal the worker already gave in-flight items their grace period: what is still running is stopped.
+      try {
+        await built.close(stopping.signal.aborted ? 1_000 : config.kafka.shutdownTimeoutMs);
+      } catch (err: unknown) {
+        logger.error({ err }, err instanceof ModelSaveError ? 'saving the model state failed' : 'closing the cascade failed');
+        failed ??= err;
+      }
       logger.flush();
+      clearTimeout(forced);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       // Exit even if a library left a handle open; unref'd, so a clean exit is not delayed.
       setTimeout(() => process.exit(), 3_000).unref();
       if (failed !== undefined) throw failed;
     });
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

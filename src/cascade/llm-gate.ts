@@ -1,0 +1,128 @@
+/**
+ * Whether the LLM can be used now, for `llm.onUnavailable: pause`. When a call fails because the LLM is
+ * unusable (see isLlmUnavailable), the gate closes: LLM-bound items wait at it instead of being answered by
+ * models that cannot learn, and the owner (the Kafka worker) pauses consumption. The gate probes the endpoint
+ * with capped, jittered exponential backoff and reopens on the first probe that answers.
+ */
+import type { Logger } from 'pino';
+import { backoffMs } from '../llm/index.js';
+
+/** Options of {@link LlmGate}. */
+export interface LlmGateOptions {
+  /** Checks the endpoint once (Teacher.probe, or one classify call); resolves when it answers. */
+  probe(signal: AbortSignal): Promise<void>;
+  logger: Logger;
+  /** First wait before a probe, ms; doubles per failed probe. @defaultValue 500 */
+  probeBaseMs?: number;
+  /** Cap on one wait, ms. @defaultValue 30000 */
+  probeMaxMs?: number;
+}
+
+/** A listener told when the LLM becomes unusable (`up: false`, with the failure) and usable again. */
+export type LlmGateListener = (up: boolean, err?: unknown) => void;
+
+/** Open while the LLM answers; closed (items wait, probes run) from a failure until a probe answers. */
+export class LlmGate {
+  private readonly options: LlmGateOptions;
+  private readonly log: Logger;
+  private downSinceMs: number | undefined;
+  private failure: unknown;
+  private waiting: Array<() => void> = [];
+  private readonly listeners: LlmGateListener[] = [];
+  private probing: AbortController | undefined;
+  private closed = false;
+
+  constructor(options: LlmGateOptions) {
+    this.options = options;
+    this.log = options.logger.child({ module: 'llm-gate' });
+  }
+
+  /** True unless a failure closed the gate and no probe has answered since. */
+  get up(): boolean {
+    return this.downSinceMs === undefined;
+  }
+
+  /** The failure that closed the gate, while it is closed. */
+  get lastError(): unknown {
+    return this.up ? undefined : this.failure;
+  }
+
+  /** Calls `listener` on every change (down, up). */
+  onChange(listener: LlmGateListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Resolves when the gate is open; rejects with the signal's reason when `signal` aborts first. */
+  ready(signal?: AbortSignal): Promise<void> {
+    if (this.up || this.closed) return Promise.resolve();
+    if (signal?.aborted === true) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => reject(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
+  }
+
+  /** A call failed because the LLM is unusable: close the gate (once) and start probing. */
+  markDown(err: unknown): void {
+    if (this.closed) return;
+    this.failure = err;
+    if (!this.up) return;
+    this.downSinceMs = Date.now();
+    this.log.warn({ err }, 'LLM unavailable: pausing LLM-bound items until it answers again');
+    for (const listener of this.listeners) listener(false, err);
+    void this.probeUntilUp();
+  }
+
+  /** A call or a probe succeeded: open the gate and release the waiting items. */
+  markUp(): void {
+    if (this.up) return;
+    const downMs = Date.now() - (this.downSinceMs ?? Date.now());
+    this.downSinceMs = undefined;
+    this.failure = undefined;
+    this.probing?.abort();
+    this.probing = undefined;
+    this.log.info({ downMs }, 'LLM answers again: resuming');
+    this.release();
+    for (const listener of this.listeners) listener(true);
+  }
+
+  /** Stops probing and lets waiting items through (they then fail fast: the owner is shutting down). */
+  close(): void {
+    this.closed = true;
+    this.probing?.abort();
+    this.release();
+  }
+
+  private release(): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const resolve of waiting) resolve();
+  }
+
+  private async probeUntilUp(): Promise<void> {
+    const controller = new AbortController();
+    this.probing = controller;
+    const timing = { retryBaseMs: this.options.probeBaseMs ?? 500, retryMaxMs: this.options.probeMaxMs ?? 30_000 };
+    for (let attempt = 1; !controller.signal.aborted; attempt++) {
+      const delayMs = backoffMs(attempt, timing);
+      const waited = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(true), delayMs);
+        controller.signal.addEventListener('abort', () => (clearTimeout(timer), resolve(false)), { once: true });
+      });
+      if (!waited) return;
+      try {
+        await this.options.probe(controller.signal);
+        if (!controller.signal.aborted) this.markUp();
+        return;
+      } catch (err: unknown) {
+        if (controller.signal.aborted) return;
+        this.failure = err;
+        this.log.warn({ err, attempt, nextInMs: backoffMs(attempt + 1, timing) }, 'LLM probe failed; still paused');
+      }
+    }
+  }
+}
