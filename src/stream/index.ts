@@ -15,7 +15,7 @@ export { createKafka, KAFKA_RETRY, PARTITIONER } from './kafka-client.js';
 export { StreamWorker, type StreamWorkerOptions } from './worker.js';
 export { buildCodecs, type StreamCodecs } from './codecs.js';
 export { readTopic, type ReadTopicOptions } from './topic-reader.js';
-export { readJsonlItems, type JsonlEntry } from './jsonl-source.js';
+export { readJsonlItems, DEFAULT_MAX_LINE_BYTES, type JsonlEntry } from './jsonl-source.js';
 export { LabelPublisher, isTrainingLabel, type LabelRecord, type LabelPublisherOptions } from './label-topic.js';
 export { LabelConsumer, type LabelConsumerOptions } from './label-consumer.js';
 export { SnapshotPublisher, readLatestSnapshot, snapshotMessages, type ModelSnapshot, type PublishedSnapshot } from './snapshot-topic.js';

@@ -46,7 +46,7 @@ export class ItemDecoder {
 
   private async parseAvro(value: Buffer): Promise<unknown> {
     const { itemType, registry } = this.options;
-    if (registry === undefined) return readAvro(() => itemType.fromBuffer(value), 'not-avro');
+    if (registry === undefined) return readPlainAvro(itemType, value);
     const framed = fromWireFormat(value);
     if (framed === undefined) throw new InvalidItemError('not-avro', 'record lacks the schema-registry header (magic byte 0 + schema id)');
     const resolver = await this.resolverFor(framed.schemaId, registry);
@@ -74,9 +74,46 @@ export class ItemDecoder {
 
 function parseJson(value: Buffer): unknown {
   try {
-    return JSON.parse(value.toString('utf8')) as unknown;
+    // A UTF-8 byte-order mark is not JSON; editors and some producers write one.
+    const hasBom = value.length >= 3 && value[0] === 0xef && value[1] === 0xbb && value[2] === 0xbf;
+    return JSON.parse((hasBom ? value.subarray(3) : value).toString('utf8')) as unknown;
   } catch (err: unknown) {
     throw new InvalidItemError('not-json', 'record value is not JSON', { cause: err });
+  }
+}
+
+/**
+ * Without a registry nothing says which schema wrote a record, and Avro's binary form carries no field names:
+ * a record of another schema can decode into a plausible item. So the decoded item must re-encode to exactly
+ * the bytes received (invalid UTF-8, stray bytes and misread fields do not), and a record framed for a
+ * registry is named as such.
+ */
+function readPlainAvro(itemType: avro.Type, value: Buffer): unknown {
+  if (value.length >= 5 && value[0] === 0 && fromWireFormat(value) !== undefined && !decodes(itemType, value)) {
+    throw new InvalidItemError('wrong-schema', 'record carries a schema-registry header (magic byte 0 + schema id) but no kafka.schemaRegistryUrl is configured');
+  }
+  let decoded: unknown;
+  try {
+    decoded = itemType.fromBuffer(value);
+  } catch (err: unknown) {
+    throw new InvalidItemError('not-avro', `record value is not an Avro item: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  let again: Buffer;
+  try {
+    again = itemType.toBuffer(decoded);
+  } catch (err: unknown) {
+    throw new InvalidItemError('wrong-schema', 'record decodes to a value the item schema cannot hold', { cause: err });
+  }
+  if (!again.equals(value)) throw new InvalidItemError('wrong-schema', 'record was not written with the item schema (it does not re-encode to the same bytes: another schema, or invalid UTF-8 in a string)');
+  return decoded;
+}
+
+function decodes(itemType: avro.Type, value: Buffer): boolean {
+  try {
+    itemType.fromBuffer(value);
+    return true;
+  } catch {
+    return false;
   }
 }
 

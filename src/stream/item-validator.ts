@@ -5,6 +5,13 @@
 import { InvalidItemError } from '../errors.js';
 import type { StreamItem } from './types.js';
 
+/**
+ * Something a classifier can read: a letter, a digit or an emoji. A text of only NULs, U+FFFD (what invalid
+ * UTF-8 decodes to) or punctuation is empty in all but bytes, and was labelled like any other. The search
+ * stops at the first match, so ordinary texts cost a character or two.
+ */
+const MEANINGFUL = /[\p{L}\p{N}\p{Extended_Pictographic}]/u;
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
 }
@@ -12,7 +19,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 /**
  * Validates one decoded value. `fallbackId` (the record key) is used when the value has no id.
  * Rules: an object; `id` a non-empty string or a number; `text` a non-empty string of at most
- * `maxTextBytes` UTF-8 bytes; `metadata` (optional) string values only; `eventTimeMs` (optional) a number.
+ * `maxTextBytes` UTF-8 bytes, with at least one letter, digit or emoji; `metadata` (optional) string values only; `eventTimeMs` (optional) a number.
  */
 export function validateItem(raw: unknown, fallbackId: string | undefined, maxTextBytes: number): StreamItem {
   if (!isRecord(raw)) throw new InvalidItemError('wrong-schema', `expected an object, got ${Array.isArray(raw) ? 'an array' : typeof raw}`);
@@ -22,6 +29,7 @@ export function validateItem(raw: unknown, fallbackId: string | undefined, maxTe
   if (text === undefined || text === null) throw new InvalidItemError('missing-text', `item ${id} has no "text"`);
   if (typeof text !== 'string') throw new InvalidItemError('wrong-schema', `item ${id}: "text" is ${typeof text}, not a string`);
   if (text.trim() === '') throw new InvalidItemError('empty-text', `item ${id}: "text" is empty`);
+  if (!MEANINGFUL.test(text)) throw new InvalidItemError('empty-text', `item ${id}: "text" has no letters, digits or emoji (only punctuation, control or replacement characters)`);
   // Cheap upper bound first: a UTF-8 byte is at most 3 per UTF-16 unit, so short texts skip the count.
   if (text.length * 3 > maxTextBytes) {
     const bytes = Buffer.byteLength(text, 'utf8');

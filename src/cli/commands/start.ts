@@ -2,6 +2,11 @@
  * `spillway start`: the embedded mode. The cascade over a JSONL stream (a file or stdin) to JSONL (a file or
  * stdout), with no Kafka and no Redis; live counts and deferral rates on stderr; the monitoring endpoints on
  * --http-port. With no input it runs the built-in demo stream and its simulated teacher.
+ *
+ * Before reading, the LLM endpoint is checked (llm-check.ts). Lines longer than --max-line-bytes are rejected
+ * without being held in memory. SIGINT/SIGTERM stop reading at once; in-flight items get
+ * kafka.shutdownTimeoutMs, then their LLM calls are aborted (the small stages answer, flagged `llmFailed`),
+ * and the process ends at the latest SHUTDOWN_MARGIN_MS later whatever is stuck.
  */
 import { createReadStream, createWriteStream, fstatSync, type WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
@@ -11,8 +16,10 @@ import type { Annotation, Cascade, Item } from '../../cascade/index.js';
 import { loadConfig } from '../../config.js';
 import { demoItems, DEMO_TASK, SimulatedTeacher } from '../../demo/index.js';
 import { createMonitor } from '../../monitor/index.js';
-import { readJsonlItems, type JsonlEntry } from '../../stream/index.js';
+import { DEFAULT_MAX_LINE_BYTES, readJsonlItems, type JsonlEntry } from '../../stream/index.js';
 import { buildCascade } from '../build-cascade.js';
+import { checkLlm } from '../llm-check.js';
+import { SHUTDOWN_MARGIN_MS } from './run.js';
 import { createRootLogger, type Logger } from '../logger.js';
 import { LiveLine } from '../live-line.js';
 import { parseInteger, parseNumber } from './options.js';
@@ -29,6 +36,8 @@ interface StartFlags {
   demoItems: number;
   save: boolean;
   unordered?: boolean;
+  resetModels?: boolean;
+  maxLineBytes?: number;
 }
 
 export function register(program: Command): void {
@@ -46,9 +55,11 @@ export function register(program: Command): void {
     .option('--demo-items <n>', 'items in the built-in demo stream', parseInteger, 3000)
     .option('--unordered', 'write each annotation as soon as it is ready instead of in input order')
     .option('--no-save', 'do not save the learned state to the models folder at the end')
+    .option('--reset-models', 'set corrupt or unusable saved model state aside (renamed) and start fresh')
+    .option('--max-line-bytes <n>', 'longest input line accepted, bytes; longer lines are rejected (oversize) and skipped (default: max(1 MiB, 8 × kafka.maxTextBytes))', parseInteger)
     .action(async (flags: StartFlags) => {
       const config = loadConfig({ file: flags.config, flags: { task: flags.task, cascade: { llmBudget: flags.llmBudget }, monitor: { httpPort: flags.httpPort } } });
-      const logger = createRootLogger(config.logLevel);
+      const logger = createRootLogger(config.logLevel, { secrets: [config.llm.apiKey] });
       const demo = flags.input === undefined && !stdinHasData();
       const monitor = createMonitor({ config: config.monitor, logger: logger.child({ module: 'monitor' }), llmCostUnits: config.llm.costUnits });
       // cache.enabled applies here as in `run` (L1 in process; the Redis tier too unless cache.redisTier is false).
@@ -56,6 +67,8 @@ export function register(program: Command): void {
       const built = await buildCascade(config, logger, {
         observer: monitor.observer,
         ...(cache === undefined ? {} : { cache }),
+        allowNoLlm: true,
+        resetModels: flags.resetModels === true,
         ...(demo ? { teacher: new SimulatedTeacher(), task: DEMO_TASK, restore: false } : {}),
       });
       if (demo) logger.info({ items: flags.demoItems, teacher: 'simulated keyword rule, not an LLM' }, 'no input given: running the built-in demo stream with a SIMULATED teacher');
@@ -63,12 +76,31 @@ export function register(program: Command): void {
       if (url !== null) logger.info({ url }, 'dashboard and metrics served');
 
       const stopping = new AbortController();
-      const onSignal = (): void => stopping.abort();
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      const timers: NodeJS.Timeout[] = [];
+      const onSignal = (signal: NodeJS.Signals): void => {
+        if (stopping.signal.aborted) {
+          logger.warn({ signal }, 'second signal: exiting now');
+          process.exit(130);
+        }
+        logger.info({ signal }, 'stopping: no more input is read');
+        stopping.abort();
+        const graceMs = config.kafka.shutdownTimeoutMs;
+        // In-flight items get the grace period; then their LLM calls are aborted (the small stages answer).
+        timers.push(setTimeout(() => built.cascade.stop(), graceMs).unref());
+        timers.push(
+          setTimeout(() => {
+            logger.error({ shutdownTimeoutMs: graceMs }, 'shutdown did not finish in time; exiting');
+            logger.flush();
+            process.exit(1);
+          }, graceMs + SHUTDOWN_MARGIN_MS).unref(),
+        );
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      if (!demo) await checkLlm(built.teacher, config.llm, logger, stopping.signal);
       const output: Writable = flags.output === undefined ? process.stdout : createWriteStream(flags.output);
       const rejectsPath = flags.rejects ?? (flags.output === undefined ? 'spillway-rejects.jsonl' : `${flags.output}.rejects.jsonl`);
-      const source = demo ? demoEntries(flags.demoItems) : readJsonlItems(flags.input === undefined || flags.input === '-' ? process.stdin : createReadStream(flags.input), config.kafka.maxTextBytes);
+      const source = demo ? demoEntries(flags.demoItems) : readJsonlItems(flags.input === undefined || flags.input === '-' ? process.stdin : createReadStream(flags.input), config.kafka.maxTextBytes, flags.maxLineBytes ?? Math.max(DEFAULT_MAX_LINE_BYTES, 8 * config.kafka.maxTextBytes), stopping.signal);
       const live = new LiveLine(built.cascade, process.stderr);
       const summary = await runEmbedded(built.cascade, source, { output, rejectsPath, logger, live, signal: stopping.signal, window: config.pipeline.maxInFlight, ordered: flags.unordered !== true });
       live.stop();
@@ -81,6 +113,7 @@ export function register(program: Command): void {
       }
       await monitor.close();
       await cache?.close();
+      for (const timer of timers) clearTimeout(timer);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     });
