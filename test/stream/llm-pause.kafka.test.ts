@@ -1,0 +1,107 @@
+/**
+ * Issue #11 on the real broker: with `llm.onUnavailable: pause` (the default), an LLM that goes down mid-run
+ * pauses consumption — nothing is published from models that cannot learn, /healthz says 503 — and when it
+ * answers again the worker resumes: every id gets exactly one annotation, none flagged llmFailed.
+ */
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Admin, Kafka } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
+import { startStandInLlm, type StandInLlm } from '../helpers/stand-in-llm.js';
+import { createTestTopics, datasetItems, DATASETS_DIR, logLines, readJsonRecords, spawnCli, testKafka, waitFor, writeConfig, type CliProcess, type TestTopics } from './helpers.js';
+
+const TEACHER = 'gpt-3.5-turbo-1106';
+let kafka: Kafka;
+let admin: Admin;
+let replay: ReplayServer;
+let llm: StandInLlm;
+let topics: TestTopics;
+let worker: CliProcess | undefined;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function health(port: number): Promise<number> {
+  try {
+    return (await fetch(`http://127.0.0.1:${port}/healthz`)).status;
+  } catch {
+    return 0;
+  }
+}
+
+beforeAll(async () => {
+  kafka = testKafka();
+  admin = kafka.admin();
+  await admin.connect();
+  replay = await startReplayServer({ dataset: path.join(DATASETS_DIR, 'isear.jsonl'), teacher: TEACHER, port: 0 });
+  llm = await startStandInLlm(replay.url);
+  topics = await createTestTopics(admin, 'llm-pause');
+});
+
+afterAll(async () => {
+  if (worker !== undefined && worker.child.exitCode === null) worker.child.kill('SIGKILL');
+  await topics?.cleanup();
+  await admin?.disconnect();
+  await llm?.close();
+  await replay?.close();
+});
+
+describe('spillway run when the LLM goes down and comes back (llm.onUnavailable: pause)', () => {
+  it('pauses, says 503 on /healthz, publishes nothing meanwhile, then resumes: exactly one LLM annotation per id', async () => {
+    const items = datasetItems('isear.jsonl', 90);
+    const port = await freePort();
+    const config = writeConfig({
+      logLevel: 'info',
+      task: path.join(DATASETS_DIR, 'isear.task.json'),
+      // Every item goes to the LLM (a long warm-up), so each one needs it.
+      llm: { baseUrl: llm.url, model: TEACHER, concurrency: 4, timeoutMs: 3_000, maxRetries: 1, retryBaseMs: 10, retryMaxMs: 50 },
+      cascade: { llmBudget: 0.5, warmupItems: 10_000, stages: ['lr'] },
+      models: { dir: mkdtempSync(path.join(tmpdir(), 'spillway-models-')), backend: 'cpu' },
+      monitor: { httpPort: port },
+      kafka: { groupId: topics.groupId, topics: { input: topics.input, output: topics.output, deadLetter: topics.deadLetter }, shutdownTimeoutMs: 5_000 },
+    });
+    const producer = kafka.producer();
+    await producer.connect();
+    const send = (batch: typeof items): Promise<unknown> => producer.send({ topic: topics.input, messages: batch.map((i) => ({ key: i.id, value: JSON.stringify(i) })) });
+    await send(items.slice(0, 30));
+    worker = spawnCli(['run', '--config', config, '--no-shared-learning']);
+    await waitFor('the first 30 annotations', async () => (await readJsonRecords(kafka, topics.output)).length >= 30, 120_000, 500);
+    expect(await health(port)).toBe(200);
+
+    llm.mode = 'down';
+    await send(items.slice(30));
+    await waitFor('/healthz to report the LLM down', async () => (await health(port)) === 503, 60_000, 200);
+    const body = await (await fetch(`http://127.0.0.1:${port}/healthz`)).text();
+    expect(body).toMatch(/LLM unavailable/);
+    expect(logLines(worker.stderr()).some((l) => l.msg === 'consumption paused')).toBe(true);
+    // While it is down, nothing more is published: the items wait for the LLM.
+    const whileDown = (await readJsonRecords(kafka, topics.output)).length;
+    const probesBefore = llm.requests;
+    await waitFor('a few probes while down', () => llm.requests >= probesBefore + 3, 60_000, 200);
+    expect((await readJsonRecords(kafka, topics.output)).length).toBe(whileDown);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/^spillway_llm_up(\{[^}]*\})? 0$/m);
+
+    llm.mode = 'ok';
+    await waitFor('all 90 annotations', async () => (await readJsonRecords(kafka, topics.output)).length >= 90, 120_000, 500);
+    await waitFor('/healthz ok again', async () => (await health(port)) === 200, 30_000, 200);
+    expect(logLines(worker.stderr()).some((l) => l.msg === 'consumption resumed')).toBe(true);
+    const annotations = await readJsonRecords(kafka, topics.output);
+    const ids = annotations.map((a) => String(a.id));
+    expect(new Set(ids).size).toBe(90);
+    expect(ids.length).toBe(90);
+    expect(annotations.filter((a) => a.llmFailed === true)).toEqual([]);
+    await producer.disconnect();
+
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+  });
+});
