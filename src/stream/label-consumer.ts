@@ -29,6 +29,13 @@ export interface LabelConsumerOptions {
 /** How often a long replay sends a heartbeat, in labels. */
 const HEARTBEAT_EVERY = 500;
 
+/**
+ * Labels trained on between two yields to the event loop. Training is synchronous (the mid model's steps
+ * take milliseconds); a fetched batch of hundreds of labels would otherwise hold up LLM answers and item
+ * processing for long enough to miss LLM deadlines and make the capacity governor cut the LLM share.
+ */
+const YIELD_EVERY = 8;
+
 /** The label topic, consumed from an offset to its end and on. */
 export class LabelConsumer {
   private consumer: Consumer | undefined;
@@ -105,6 +112,7 @@ export class LabelConsumer {
           this.handed++;
           this.advance(offset + 1n);
           if (++n % HEARTBEAT_EVERY === 0) await heartbeat();
+          else if (n % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
         }
       },
     });
