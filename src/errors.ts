@@ -82,12 +82,15 @@ export class LlmHttpError extends SpillwayError {
   readonly status: number | undefined;
   /** The endpoint's error code when it sent one (OpenAI's `error.code`, e.g. `model_not_found`, `invalid_api_key`). */
   readonly code: string | undefined;
+  /** The endpoint's Retry-After (429/503), ms: the retry waits at least this long. */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(message: string, status: number | undefined, options: SpillwayErrorOptions & { code?: string | undefined } = {}) {
-    const { code, ...rest } = options;
+  constructor(message: string, status: number | undefined, options: SpillwayErrorOptions & { code?: string | undefined; retryAfterMs?: number | undefined } = {}) {
+    const { code, retryAfterMs, ...rest } = options;
     super(message, { retriable: status === undefined || status === 429 || status >= 500, ...rest });
     this.status = status;
     this.code = code ?? undefined;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 

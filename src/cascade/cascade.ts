@@ -111,6 +111,9 @@ export interface CascadeCounters {
   deadlineMisses: number;
   /** Items answered by another item's call to the same (normalised) text. */
   sharedAnswers: number;
+  /** Tokens of the LLM answers, from the API's usage (batch usage split across the items). */
+  promptTokens: number;
+  completionTokens: number;
   /** Annotations by reason. */
   reasons: Record<AnnotationReason, number>;
   answeredBy: Record<StageName, number>;
@@ -227,6 +230,8 @@ export class Cascade {
       cacheHits: 0,
       deadlineMisses: 0,
       sharedAnswers: 0,
+      promptTokens: 0,
+      completionTokens: 0,
       reasons: { confident: 0, deferred: 0, warmup: 0, exploration: 0, audit: 0, deadline: 0, budget: 0, 'llm-failed': 0, cache: 0 },
       answeredBy: { lr: 0, mid: 0, llm: 0 },
       deferredBy: Object.fromEntries(parts.stages.map((s) => [s.name, 0])),
@@ -484,6 +489,7 @@ export class Cascade {
   private async learnLate(teacher: Teacher, item: Item, ctx: ItemContext, signals: StageSignal[], traces: StageTrace[], answer: LlmAnswer | undefined): Promise<void> {
     if (answer === undefined) return;
     this.counters.llmCalls++;
+    this.countUsage(answer);
     if (answer.labelId === null) {
       this.counters.unparseable++;
       return;
@@ -562,10 +568,20 @@ export class Cascade {
       return { labelId: null, source: 'call', failed: true };
     }
     const answer = outcome.answer;
+    // A shared answer's tokens were counted for the item whose call it was.
+    if (!outcome.shared) this.countUsage(answer);
     this.options.observer?.onLlmLatency?.(answer.latencyMs / 1000);
     if (answer.labelId === null) this.counters.unparseable++;
     if (!outcome.shared) await this.cacheAnswer(teacher, item, answer);
     return { labelId: answer.labelId, source: 'call', failed: false, ...(answer.probability === undefined ? {} : { probability: answer.probability }) };
+  }
+
+  private countUsage(answer: LlmAnswer): void {
+    const usage = answer.usage;
+    if (usage === undefined) return;
+    this.counters.promptTokens += usage.promptTokens;
+    this.counters.completionTokens += usage.completionTokens;
+    this.options.observer?.onLlmUsage?.(usage.promptTokens, usage.completionTokens);
   }
 
   private async cacheAnswer(teacher: Teacher, item: Item, answer: LlmAnswer): Promise<void> {

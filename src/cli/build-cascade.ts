@@ -49,6 +49,8 @@ export async function buildCascade(config: Readonly<Config>, logger: Logger, opt
   if (teacher === undefined && options.allowNoLlm !== true) {
     throw new ConfigError([{ key: 'llm.baseUrl', message: 'no LLM endpoint: set SPILLWAY_LLM_BASE_URL (or llm.baseUrl in the config file); pass --no-llm to run with the small stages only, which then learn nothing' }]);
   }
+  // The monitor's observer takes the scheduler's events too.
+  const schedulerObserver = options.schedulerObserver ?? (options.observer as (CascadeObserver & SchedulerObserver) | undefined);
   if (teacher === undefined) logger.warn('no LLM endpoint configured: the small stages answer everything and nothing is learned');
   const cascade = await createCascade({
     task,
@@ -65,7 +67,7 @@ export async function buildCascade(config: Readonly<Config>, logger: Logger, opt
       maxTokensPerMinute: config.llm.maxTokensPerMinute,
       // In-flight duplicates share one call: the same normalisation as the cache's keys.
       keyOf: normalizeText,
-      ...(options.schedulerObserver === undefined ? {} : { observer: options.schedulerObserver }),
+      ...(schedulerObserver === undefined ? {} : { observer: schedulerObserver }),
     },
     models: config.models,
     onUnavailable: config.llm.onUnavailable,

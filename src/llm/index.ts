@@ -7,6 +7,8 @@ export { parseObjective, formatObjective, DEFAULT_RECALL_FLOOR } from './objecti
 export { loadTask, parseTask, defaultTaskPath } from './task.js';
 export { renderMessages, extractText, fenceText, unfenceText, systemMessage, FENCE_NOTICE, type ChatMessage } from './prompt.js';
 export { guardedFetch, type GuardedFetchOptions } from './guarded-fetch.js';
+export { renderBatchMessages, extractBatchTexts, DEFAULT_BATCH_USER_TEMPLATE } from './batch-prompt.js';
+export { parseBatchAnswer, type BatchItemAnswer } from './batch-answer-parser.js';
 export { AnswerParser, parseAnswer, type AnswerParserOptions } from './answer-parser.js';
 export { OpenAiTeacher, DEFAULT_MAX_RESPONSE_BYTES, type OpenAiTeacherOptions } from './openai-teacher.js';
 export { withRetry, isRetriable, backoffMs, type RetryOptions } from './retry.js';

@@ -15,9 +15,11 @@ import type { LlmConfig } from '../config.js';
 import { ConfigError, LlmHttpError, LlmResponseTooLargeError, LlmTimeoutError, redactSecrets } from '../errors.js';
 import { AnswerParser } from './answer-parser.js';
 import { guardedFetch } from './guarded-fetch.js';
+import { parseBatchAnswer } from './batch-answer-parser.js';
+import { renderBatchMessages } from './batch-prompt.js';
 import { renderMessages } from './prompt.js';
 import { withRetry } from './retry.js';
-import type { LlmAnswer, Task, Teacher } from './types.js';
+import type { BatchAnswer, CallHooks, LlmAnswer, Task, Teacher, TokenUsage } from './types.js';
 
 /** Where the endpoint is and how to call it; field names and meanings follow `config.llm`. */
 export interface OpenAiTeacherOptions {
@@ -58,6 +60,8 @@ export class OpenAiTeacher implements Teacher {
   private readonly parser: AnswerParser;
   private readonly options: OpenAiTeacherOptions;
   private readonly log: Logger | undefined;
+  /** Ask for `response_format: json_object` in batch requests; off after the endpoint refuses it. */
+  private jsonMode = true;
 
   /**
    * A teacher for the configured endpoint (`config.llm`).
@@ -121,7 +125,7 @@ export class OpenAiTeacher implements Teacher {
    * the last LlmHttpError/LlmTimeoutError when retriable failures outlast the retries; the abort reason
    * (or the client's abort error) when `signal` aborts.
    */
-  async classify(text: string, signal?: AbortSignal): Promise<LlmAnswer> {
+  async classify(text: string, signal?: AbortSignal, hooks?: CallHooks): Promise<LlmAnswer> {
     const started = performance.now();
     const body: ChatCompletionCreateParamsNonStreaming = {
       model: this.model,
@@ -130,11 +134,67 @@ export class OpenAiTeacher implements Teacher {
       max_tokens: this.options.maxTokens ?? 16,
       ...(this.options.logprobs === true ? { logprobs: true } : {}),
     };
+    const { completion, attempts } = await this.complete(body, signal ?? hooks?.signal, hooks);
+    const choice = completion.choices[0];
+    const raw = choice?.message.content ?? '';
+    const firstToken = choice?.logprobs?.content?.[0];
+    const usage = usageOf(completion);
+    return {
+      labelId: this.parser.parse(raw),
+      raw,
+      ...(firstToken === undefined ? {} : { probability: Math.exp(firstToken.logprob) }),
+      model: completion.model || this.model,
+      latencyMs: performance.now() - started,
+      attempts,
+      ...(usage === undefined ? {} : { usage }),
+    };
+  }
+
+  /**
+   * Labels several texts in one request: a numbered list in, a JSON answer out (`response_format` json_object,
+   * dropped for good after an endpoint refuses it with HTTP 400). Items the answer does not clearly cover are
+   * undefined, for the caller to ask again alone. The request's usage is split evenly across the items.
+   * @throws as classify().
+   */
+  async classifyBatch(texts: readonly string[], hooks?: CallHooks): Promise<BatchAnswer> {
+    const started = performance.now();
+    const body: ChatCompletionCreateParamsNonStreaming = {
+      model: this.model,
+      messages: renderBatchMessages(this.task, texts),
+      temperature: 0,
+      // Per item: `{"id": 12, "label": "sadness"},` is about 12 tokens, plus the envelope.
+      max_tokens: 16 + texts.length * (this.options.maxTokens ?? 16),
+      ...(this.jsonMode ? { response_format: { type: 'json_object' as const } } : {}),
+    };
+    let result: { completion: ChatCompletion; attempts: number };
+    try {
+      result = await this.complete(body, hooks?.signal, hooks);
+    } catch (err: unknown) {
+      if (!(this.jsonMode && err instanceof LlmHttpError && err.status === 400)) throw err;
+      this.jsonMode = false;
+      this.log?.warn({ status: err.status }, 'the endpoint refused response_format json_object; batch requests go without it');
+      const { response_format: _dropped, ...plain } = body;
+      result = await this.complete(plain, hooks?.signal, hooks);
+    }
+    const { completion, attempts } = result;
+    const raw = completion.choices[0]?.message.content ?? '';
+    const usage = usageOf(completion);
+    const share = usage === undefined ? undefined : { promptTokens: usage.promptTokens / texts.length, completionTokens: usage.completionTokens / texts.length };
+    const latencyMs = performance.now() - started;
+    const model = completion.model || this.model;
+    const answers = parseBatchAnswer(raw, texts.length, this.parser).map((a): LlmAnswer | undefined =>
+      a === undefined ? undefined : { labelId: a.labelId, raw: a.raw, model, latencyMs, attempts, ...(share === undefined ? {} : { usage: share }) },
+    );
+    return { answers, latencyMs, ...(usage === undefined ? {} : { usage }) };
+  }
+
+  /** One chat completion through the retry loop; throttling (429/503) is reported to `hooks` as it happens. */
+  private async complete(body: ChatCompletionCreateParamsNonStreaming, signal: AbortSignal | undefined, hooks: CallHooks | undefined): Promise<{ completion: ChatCompletion; attempts: number }> {
     let attempts = 0;
     const completion = await withRetry(
       (attempt) => {
         attempts = attempt;
-        return this.callOnce(body, signal);
+        return this.callOnce(body, signal, hooks);
       },
       {
         maxRetries: this.options.maxRetries,
@@ -146,24 +206,16 @@ export class OpenAiTeacher implements Teacher {
           this.log?.warn({ attempt, delayMs, status: err instanceof LlmHttpError ? err.status : undefined, err }, 'LLM call failed, retrying'),
       },
     );
-    const choice = completion.choices[0];
-    const raw = choice?.message.content ?? '';
-    const firstToken = choice?.logprobs?.content?.[0];
-    return {
-      labelId: this.parser.parse(raw),
-      raw,
-      ...(firstToken === undefined ? {} : { probability: Math.exp(firstToken.logprob) }),
-      model: completion.model || this.model,
-      latencyMs: performance.now() - started,
-      attempts,
-    };
+    return { completion, attempts };
   }
 
-  private async callOnce(body: ChatCompletionCreateParamsNonStreaming, signal: AbortSignal | undefined): Promise<ChatCompletion> {
+  private async callOnce(body: ChatCompletionCreateParamsNonStreaming, signal: AbortSignal | undefined, hooks?: CallHooks): Promise<ChatCompletion> {
     try {
       return await this.client.chat.completions.create(body, signal === undefined ? {} : { signal });
     } catch (err: unknown) {
-      throw this.toSpillwayError(err);
+      const mapped = this.toSpillwayError(err);
+      if (mapped instanceof LlmHttpError && (mapped.status === 429 || mapped.status === 503)) hooks?.onThrottle?.(mapped.status, mapped.retryAfterMs);
+      throw mapped;
     }
   }
 
@@ -184,7 +236,7 @@ export class OpenAiTeacher implements Teacher {
     if (err instanceof APIError) {
       const code = typeof err.code === 'string' ? err.code : undefined;
       const detail = redactSecrets(endpointMessage(err), [this.options.apiKey]);
-      return new LlmHttpError(`LLM endpoint answered HTTP ${String(err.status)}${code === undefined ? '' : ` (${code})`}${detail === '' ? '' : `: ${detail}`}`, err.status, { code });
+      return new LlmHttpError(`LLM endpoint answered HTTP ${String(err.status)}${code === undefined ? '' : ` (${code})`}${detail === '' ? '' : `: ${detail}`}`, err.status, { code, retryAfterMs: retryAfterMs(err.headers) });
     }
     if (err instanceof Error && err.name === 'SyntaxError') return new LlmHttpError('LLM endpoint sent a body that is not JSON', undefined, { retriable: false });
     return err;
@@ -216,4 +268,25 @@ function networkCode(err: Error): string | undefined {
     if (typeof code === 'string') return code;
   }
   return undefined;
+}
+
+/** The request's token counts from the API's `usage`, when it sent them. */
+function usageOf(completion: ChatCompletion): TokenUsage | undefined {
+  const u = completion.usage;
+  return u === undefined || u === null ? undefined : { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens };
+}
+
+/**
+ * The wait an endpoint asked for, ms: `retry-after-ms` (OpenAI, Azure) or `retry-after` as seconds or an
+ * HTTP date (RFC 9110 §10.2.3); undefined when absent or unreadable.
+ */
+export function retryAfterMs(headers: Headers | undefined, nowMs: number = Date.now()): number | undefined {
+  const ms = headers?.get('retry-after-ms');
+  if (ms != null && ms.trim() !== '' && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
+  const raw = headers?.get('retry-after');
+  if (raw == null || raw.trim() === '') return undefined;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(raw);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }

@@ -2,9 +2,13 @@
  * Retry with capped, jittered exponential backoff (STYLE §3; after kafkajs `src/retry/index.js`).
  * Only errors that say they are retriable (SpillwayError.retriable) are retried; anything else — a
  * TypeError, a 400 — is rethrown at once, unchanged. When retries run out the last error is wrapped
- * in RetriesExhaustedError with the number of attempts made.
+ * in RetriesExhaustedError with the number of attempts made. An LlmHttpError carrying `retryAfterMs`
+ * (the endpoint's Retry-After) waits at least that long before the next attempt.
  */
-import { RetriesExhaustedError, SpillwayError } from '../errors.js';
+import { LlmHttpError, RetriesExhaustedError, SpillwayError } from '../errors.js';
+
+/** Longest Retry-After obeyed, ms; a longer one is capped (the item's deadline will have passed anyway). */
+const MAX_RETRY_AFTER_MS = 60_000;
 
 /** How many times to retry and how long to wait between attempts. */
 export interface RetryOptions {
@@ -49,7 +53,9 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
     } catch (err: unknown) {
       if (!isRetriable(err)) throw err;
       if (attempt > options.maxRetries) throw new RetriesExhaustedError(attempt, err);
-      const delayMs = backoffMs(attempt, options);
+      // An endpoint that said when to come back (Retry-After on 429/503) is obeyed, up to a minute.
+      const retryAfterMs = err instanceof LlmHttpError ? err.retryAfterMs : undefined;
+      const delayMs = Math.max(backoffMs(attempt, options), Math.min(MAX_RETRY_AFTER_MS, retryAfterMs ?? 0));
       options.onRetry?.({ attempt, delayMs, err });
       await sleep(delayMs, options.signal);
     }

@@ -24,6 +24,10 @@ const taskFileSchema = z
     prompt: z.object({
       system: z.string(),
       user: z.string().refine((u) => u.split('{text}').length === 2, 'must contain {text} exactly once'),
+      /** Template of a consolidated request (llm.batchSize > 1): `{items}` becomes the numbered list of texts. */
+      batch_user: z.string().refine((u) => u.split('{items}').length === 2, 'must contain {items} exactly once').optional(),
+      /** System prompt of a consolidated request. @defaultValue prompt.system */
+      batch_system: z.string().optional(),
     }),
   })
   .refine((t) => t.positive_label === undefined || t.positive_label < t.labels.length, {
@@ -70,7 +74,12 @@ export function parseTask(source: string, raw: unknown): Task {
     ...(t.description === undefined ? {} : { description: t.description }),
     labels: Object.freeze([...t.labels]),
     ...(t.positive_label === undefined ? {} : { positiveLabel: t.positive_label }),
-    prompt: { system: t.prompt.system, user: t.prompt.user },
+    prompt: {
+      system: t.prompt.system,
+      user: t.prompt.user,
+      ...(t.prompt.batch_user === undefined ? {} : { batchUser: t.prompt.batch_user }),
+      ...(t.prompt.batch_system === undefined ? {} : { batchSystem: t.prompt.batch_system }),
+    },
     ...(objective === undefined || objective.kind === 'accuracy' ? {} : { objective }),
   };
 }

@@ -12,6 +12,10 @@ export interface Task {
     system: string;
     /** User message template; `{text}` is replaced by the item's text. */
     user: string;
+    /** Batch user template (task file `prompt.batch_user`); `{items}` becomes the numbered list. Default: batch-prompt.ts. */
+    batchUser?: string;
+    /** Batch system prompt (task file `prompt.batch_system`). @defaultValue `system` */
+    batchSystem?: string;
   };
   /** What quality means for this task (task file `objective`, see objective.ts). @defaultValue accuracy */
   objective?: Objective;

@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { LlmHttpError, LlmTimeoutError, RetriesExhaustedError } from '../errors.js';
-import type { CascadeObserver, ObservedAnnotation } from './cascade-observer.js';
+import type { CascadeObserver, LlmSchedulerEvents, ObservedAnnotation } from './cascade-observer.js';
 import type { AgreementKind, CacheTier, LiveValues, SpillwayMetrics } from './metrics.js';
 import { WINDOWS, WindowedCounter, type Clock, type WindowName } from './rolling-window.js';
 import type { AgreementStatus, Status, StageStatus, WindowStatus } from './status.js';
@@ -18,6 +18,10 @@ export interface CascadeMetricsOptions {
   logger: Logger;
   /** Cost units of one LLM call, to price the LLM-only run. @defaultValue 1000 (as `llm.costUnits`) */
   llmCostUnits?: number;
+  /** Dollars per million prompt tokens (`llm.pricePerMillionInputTokens`). @defaultValue 0 */
+  pricePerMillionInputTokens?: number;
+  /** Dollars per million completion tokens. @defaultValue 0 */
+  pricePerMillionOutputTokens?: number;
   /** @defaultValue Date.now */
   now?: Clock;
 }
@@ -36,7 +40,7 @@ interface StageCounters {
 }
 
 /** Observes the cascade: Prometheus metrics plus the windowed counts behind /status. */
-export class CascadeMetrics implements CascadeObserver, LiveValues {
+export class CascadeMetrics implements CascadeObserver, LlmSchedulerEvents, LiveValues {
   readonly startedAtMs: number;
   private readonly metrics: SpillwayMetrics;
   private readonly log: Logger;
@@ -52,6 +56,13 @@ export class CascadeMetrics implements CascadeObserver, LiveValues {
   private readonly cacheHits: WindowedCounter;
   private readonly cost: WindowedCounter;
   private readonly llmOnlyCost: WindowedCounter;
+  private readonly promptTokens: WindowedCounter;
+  private readonly completionTokens: WindowedCounter;
+  private readonly dollars: WindowedCounter;
+  private readonly deadlineMisses: WindowedCounter;
+  private readonly inputPrice: number;
+  private readonly outputPrice: number;
+  private readonly reasonChildren = new Map<string, { inc(): void }>();
   private readonly modelVersions: Record<string, number> = {};
   private budget: Status['budget'] = { threshold: null, llmShare: null };
   private lastLoggedThreshold = Number.NaN;
@@ -71,6 +82,12 @@ export class CascadeMetrics implements CascadeObserver, LiveValues {
     this.cacheHits = this.counter();
     this.cost = this.counter();
     this.llmOnlyCost = this.counter();
+    this.promptTokens = this.counter();
+    this.completionTokens = this.counter();
+    this.dollars = this.counter();
+    this.deadlineMisses = this.counter();
+    this.inputPrice = (options.pricePerMillionInputTokens ?? 0) / 1e6;
+    this.outputPrice = (options.pricePerMillionOutputTokens ?? 0) / 1e6;
     this.metrics.bindLiveValues(this);
   }
 
@@ -118,6 +135,7 @@ export class CascadeMetrics implements CascadeObserver, LiveValues {
       }
     }
     if (a.llmSource !== 'none' && a.llmFailed !== true) this.llmAnswers.add(1, t);
+    if (a.reason !== undefined) this.reasonChild(a.reason).inc();
     m.costUnits.inc(a.costUnits);
     m.llmOnlyCostUnits.inc(this.llmCostUnits);
     this.cost.add(a.costUnits, t);
@@ -166,6 +184,49 @@ export class CascadeMetrics implements CascadeObserver, LiveValues {
 
   onLlmLatency(seconds: number): void {
     this.metrics.llmSeconds.observe(seconds);
+  }
+
+  onLlmUsage(promptTokens: number, completionTokens: number): void {
+    const t = this.now();
+    const dollars = promptTokens * this.inputPrice + completionTokens * this.outputPrice;
+    this.metrics.llmTokens.prompt.inc(promptTokens);
+    this.metrics.llmTokens.completion.inc(completionTokens);
+    if (dollars > 0) this.metrics.llmDollars.inc(dollars);
+    this.promptTokens.add(promptTokens, t);
+    this.completionTokens.add(completionTokens, t);
+    this.dollars.add(dollars, t);
+  }
+
+  onConcurrencyChange(limit: number, reason: string): void {
+    this.metrics.llmConcurrency.set(limit);
+    this.metrics.llmConcurrencyAdjustments.labels(reason).inc();
+  }
+
+  onThrottle(): void {
+    this.metrics.llmThrottled.inc();
+  }
+
+  onDeadline(where: 'queued' | 'in-flight'): void {
+    this.metrics.llmDeadlineMisses.labels(where).inc();
+    this.deadlineMisses.add(1);
+  }
+
+  onRequest(items: number): void {
+    this.metrics.llmRequests.inc();
+    this.metrics.llmRequestItems.inc(items);
+  }
+
+  onQueueSize(size: number): void {
+    this.metrics.llmQueueItems.set(size);
+  }
+
+  private reasonChild(reason: string): { inc(): void } {
+    let child = this.reasonChildren.get(reason);
+    if (child === undefined) {
+      child = this.metrics.annotationReasons.labels(reason);
+      this.reasonChildren.set(reason, child);
+    }
+    return child;
   }
 
   /** LiveValues: deferral rate over the last minute, for the scrape-time gauge. */
@@ -239,6 +300,10 @@ export class CascadeMetrics implements CascadeObserver, LiveValues {
         share: ratio(this.llmAnswers.sum(w, t), items),
         // Over at least a minute: extrapolating the first seconds of a run would show absurd spikes.
         callsPerMinute: calls / Math.max(1, spanSeconds / 60),
+        promptTokens: this.promptTokens.sum(w, t),
+        completionTokens: this.completionTokens.sum(w, t),
+        dollars: this.dollars.sum(w, t),
+        deadlineMisses: this.deadlineMisses.sum(w, t),
       },
       cost: { spent, llmOnly, saved: llmOnly - spent, savedRatio: ratio(llmOnly - spent, llmOnly) },
     };

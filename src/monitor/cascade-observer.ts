@@ -20,6 +20,8 @@ export interface ObservedAnnotation {
   /** True when the LLM call failed after retries (already reported through onLlmError). */
   llmFailed?: boolean;
   audited: boolean;
+  /** Why the LLM was or was not asked (the cascade's AnnotationReason). */
+  reason?: string;
   costUnits: number;
   latencyMs: number;
 }
@@ -39,4 +41,18 @@ export interface CascadeObserver {
   onLlmAvailability?(up: boolean): void;
   /** Optional: one LLM call finished (success or not); wall time including retries, seconds. Feeds the latency histogram. */
   onLlmLatency?(seconds: number): void;
+  /** Optional: tokens one item's LLM answer cost (its share of a batch request), from the API's `usage`. */
+  onLlmUsage?(promptTokens: number, completionTokens: number): void;
+}
+
+/**
+ * The LLM scheduler's events (structurally the scheduler's SchedulerObserver; the monitor does not import
+ * the LLM layer). All optional.
+ */
+export interface LlmSchedulerEvents {
+  onConcurrencyChange?(limit: number, reason: string): void;
+  onThrottle?(status: number): void;
+  onDeadline?(where: 'queued' | 'in-flight'): void;
+  onRequest?(items: number): void;
+  onQueueSize?(size: number): void;
 }

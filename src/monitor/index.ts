@@ -16,14 +16,14 @@ import { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { MonitorConfig } from '../config.js';
 import { CascadeMetrics } from './cascade-metrics.js';
-import type { CascadeObserver } from './cascade-observer.js';
+import type { CascadeObserver, LlmSchedulerEvents } from './cascade-observer.js';
 import { MonitorServer, type HealthCheck } from './http-server.js';
 import { SpillwayMetrics } from './metrics.js';
 import type { Clock } from './rolling-window.js';
 import type { Status, WorkerStatus } from './status.js';
 import { StatusHistory, historyPoint } from './status-history.js';
 
-export type { CascadeObserver, ObservedAnnotation } from './cascade-observer.js';
+export type { CascadeObserver, ObservedAnnotation, LlmSchedulerEvents } from './cascade-observer.js';
 export type { HealthCheck, HealthReport } from './http-server.js';
 export { SpillwayMetrics, type LlmCallOutcome, type CacheTier, type StageOutcome } from './metrics.js';
 export { CascadeMetrics } from './cascade-metrics.js';
@@ -42,6 +42,9 @@ export interface CreateMonitorOptions {
   health?: HealthCheck;
   /** Cost units of one LLM call (`llm.costUnits`), to price the LLM-only run savings are measured against. @defaultValue 1000 */
   llmCostUnits?: number;
+  /** Dollars per million prompt / completion tokens (`llm.pricePerMillion…Tokens`), for the money figures. @defaultValue 0 */
+  pricePerMillionInputTokens?: number;
+  pricePerMillionOutputTokens?: number;
   /** Overrides `config.httpPort`; 'random' lets the OS pick a free port (tests, several instances). */
   port?: number | 'random';
   /** How often a chart point is sampled into the history, ms. @defaultValue 2000 */
@@ -63,8 +66,8 @@ export interface CreateMonitorOptions {
 
 /** One process's monitoring: give `observer` to the cascade, `metrics` to the stream layer, then `start()`. */
 export interface Monitor {
-  /** Pass to the cascade (buildCascade's `observer` option). */
-  readonly observer: CascadeObserver;
+  /** Pass to the cascade (buildCascade's `observer` option); it also takes the LLM scheduler's events. */
+  readonly observer: CascadeObserver & LlmSchedulerEvents;
   /** For the stream layer: `setConsumerLag(partition, lag)`, `deadLetter(kind)`; and the registry. */
   readonly metrics: SpillwayMetrics;
   /** The /status snapshot, also without the server (e.g. for a final report). */
@@ -84,7 +87,14 @@ export function createMonitor(options: CreateMonitorOptions): Monitor {
   const registry = new Registry();
   if (options.workerId !== undefined) registry.setDefaultLabels({ worker: options.workerId });
   const metrics = new SpillwayMetrics(registry, { defaultMetrics: options.processMetrics ?? true });
-  const observer = new CascadeMetrics({ metrics, logger: options.logger, llmCostUnits: options.llmCostUnits, now });
+  const observer = new CascadeMetrics({
+    metrics,
+    logger: options.logger,
+    llmCostUnits: options.llmCostUnits,
+    now,
+    pricePerMillionInputTokens: options.pricePerMillionInputTokens ?? 0,
+    pricePerMillionOutputTokens: options.pricePerMillionOutputTokens ?? 0,
+  });
   const history = new StatusHistory(options.historyCapacity ?? 900);
   const intervalMs = options.historyIntervalMs ?? 2_000;
   const port = options.port === 'random' ? 0 : (options.port ?? options.config.httpPort);

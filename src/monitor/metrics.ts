@@ -123,6 +123,20 @@ export class SpillwayMetrics {
   readonly modelLastSave: Gauge;
   /** 1 while the LLM answers, 0 while it is unavailable (consumption paused). */
   readonly llmUp: Gauge;
+  /** LLM tokens by kind (prompt, completion), from the API's `usage`. */
+  readonly llmTokens: Readonly<Record<'prompt' | 'completion', Counter.Internal>>;
+  /** Money spent on LLM tokens (llm.pricePerMillion…Tokens), dollars. */
+  readonly llmDollars: Counter;
+  /** The LLM scheduler: concurrency limit, its adjustments, throttles, deadline misses, queue, requests. */
+  readonly llmConcurrency: Gauge;
+  readonly llmConcurrencyAdjustments: Counter<'reason'>;
+  readonly llmThrottled: Counter;
+  readonly llmDeadlineMisses: Counter<'where'>;
+  readonly llmQueueItems: Gauge;
+  readonly llmRequests: Counter;
+  readonly llmRequestItems: Counter;
+  /** Annotations by reason (why the LLM was or was not asked). */
+  readonly annotationReasons: Counter<'reason'>;
 
   private readonly items: TalliedCounter<'stage' | 'outcome'>;
   private readonly answersByStage: TalliedCounter<'stage'>;
@@ -184,6 +198,17 @@ export class SpillwayMetrics {
     this.modelLastSave = new Gauge({ name: 'spillway_model_last_save_timestamp_seconds', help: 'Unix time of the last successful model-state save.', registers });
     this.llmUp = new Gauge({ name: 'spillway_llm_up', help: '1 while the LLM answers, 0 while it is unavailable (consumption paused).', registers });
     this.llmUp.set(1);
+    const tokens = new Counter({ name: 'spillway_llm_tokens_total', help: "LLM tokens by kind (prompt, completion), from the API's usage.", labelNames: ['kind'], registers });
+    this.llmTokens = { prompt: tokens.labels('prompt'), completion: tokens.labels('completion') };
+    this.llmDollars = new Counter({ name: 'spillway_llm_cost_dollars_total', help: 'Money spent on LLM tokens at llm.pricePerMillionInputTokens / llm.pricePerMillionOutputTokens.', registers });
+    this.llmConcurrency = new Gauge({ name: 'spillway_llm_concurrency', help: 'LLM requests allowed in flight now (AIMD).', registers });
+    this.llmConcurrencyAdjustments = new Counter({ name: 'spillway_llm_concurrency_adjustments_total', help: 'AIMD changes of the LLM concurrency, by reason (increase, throttled, slow, failed).', labelNames: ['reason'], registers });
+    this.llmThrottled = new Counter({ name: 'spillway_llm_throttled_total', help: 'LLM requests the endpoint throttled (HTTP 429/503).', registers });
+    this.llmDeadlineMisses = new Counter({ name: 'spillway_llm_deadline_misses_total', help: 'Items answered by a small stage because the LLM could not answer before llm.deadlineMs (where: queued, in-flight).', labelNames: ['where'], registers });
+    this.llmQueueItems = new Gauge({ name: 'spillway_llm_queue_items', help: 'LLM-bound items waiting in the scheduler.', registers });
+    this.llmRequests = new Counter({ name: 'spillway_llm_requests_total', help: 'LLM requests sent (a batch request carries several items).', registers });
+    this.llmRequestItems = new Counter({ name: 'spillway_llm_request_items_total', help: 'Items carried by LLM requests.', registers });
+    this.annotationReasons = new Counter({ name: 'spillway_annotation_reasons_total', help: 'Annotations by reason (confident, deferred, warmup, exploration, audit, deadline, budget, llm-failed, cache).', labelNames: ['reason'], registers });
     this.agreementChecks = new TalliedCounter({
       name: 'spillway_agreement_checks_total',
       help: "Comparisons of a stage's label with the LLM's (kind audited: audit samples; overall: every item both labelled).",

@@ -46,6 +46,13 @@ export interface WindowStatus {
     share: number | null;
     /** calls / the window's observed span in minutes, that span counted as at least one minute. */
     callsPerMinute: number;
+    /** Tokens from the API's usage (a batch request's split across its items). */
+    promptTokens: number;
+    completionTokens: number;
+    /** Money spent on those tokens at llm.pricePerMillion…Tokens, dollars. */
+    dollars: number;
+    /** Items answered by a small stage because the LLM could not answer before llm.deadlineMs. */
+    deadlineMisses: number;
   };
   cost: {
     /** Cost units spent. */

@@ -22,6 +22,16 @@ function share(raw: string): number {
   return n;
 }
 
+/** `800,5000` → { p50Ms: 800, p99Ms: 5000 }. */
+export function latencyPair(raw: string): { p50Ms: number; p99Ms: number } {
+  const parts = raw.split(',').map((p) => Number(p.trim()));
+  const [p50Ms, p99Ms] = parts;
+  if (parts.length !== 2 || p50Ms === undefined || p99Ms === undefined || !(p50Ms > 0) || !(p99Ms >= p50Ms)) {
+    throw new InvalidArgumentError('expected P50,P99 in ms with 0 < P50 ≤ P99, e.g. 800,5000');
+  }
+  return { p50Ms, p99Ms };
+}
+
 export function register(program: Command): void {
   program
     .command('replay-llm')
@@ -32,6 +42,9 @@ export function register(program: Command): void {
     .option('--port <port>', 'TCP port, 0 for a free one', integer(0, 65535), DEFAULT_REPLAY_PORT)
     .option('--host <host>', 'interface to bind', '127.0.0.1')
     .option('--latency-ms <ms>', 'delay added to every answer, ms', integer(0, 600_000), 0)
+    .option('--latency <p50,p99>', 'lognormal latency of every answer from its median and 99th percentile, ms (e.g. 800,5000); overrides --latency-ms', latencyPair)
+    .option('--rpm <n>', 'requests per minute; above it: HTTP 429 with Retry-After', integer(1, 10_000_000))
+    .option('--tpm <n>', 'tokens per minute (approximated: chars/4 + 4 per message); above it: HTTP 429 with Retry-After', integer(1, 1_000_000_000))
     .option('--error-rate <share>', 'share of requests answered with HTTP 500, in [0, 1]', share, 0)
     .option('--seed <n>', 'seed of the error injection', integer(-(2 ** 31), 2 ** 31 - 1), 42)
     .action(async (flags: ReplayLlmFlags) => {

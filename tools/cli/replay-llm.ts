@@ -16,6 +16,9 @@ export interface ReplayLlmFlags {
   latencyMs: number;
   errorRate: number;
   seed: number;
+  latency?: { p50Ms: number; p99Ms: number };
+  rpm?: number;
+  tpm?: number;
 }
 
 /** Serves until SIGINT or SIGTERM; the base URL is printed on stdout once listening. */
@@ -31,6 +34,9 @@ export async function runReplayLlm(flags: ReplayLlmFlags): Promise<void> {
     latencyMs: flags.latencyMs,
     errorRate: flags.errorRate,
     seed: flags.seed,
+    ...(flags.latency === undefined ? {} : { latency: flags.latency }),
+    ...(flags.rpm === undefined ? {} : { rpm: flags.rpm }),
+    ...(flags.tpm === undefined ? {} : { tpm: flags.tpm }),
     logger,
   });
   process.stdout.write(`${server.url}\n`);

@@ -7,7 +7,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { AnswerParser, defaultTaskPath, extractText, loadTask, type Task } from '../../src/llm/index.js';
+import { AnswerParser, defaultTaskPath, extractBatchTexts, extractText, loadTask, type Task } from '../../src/llm/index.js';
+import { approxPromptTokens, approxTokens, lognormalSampler, MinuteLimit } from './replay-realism.js';
 import { loadRecordedAnswers } from './replay-dataset.js';
 
 /** What to serve and which faults to inject. */
@@ -36,6 +37,17 @@ export interface ReplayServerOptions {
   stallFirst?: number;
   /** Seed of the fault-injection PRNG. @defaultValue 42 */
   seed?: number;
+  /** Lognormal latency instead of `latencyMs`: median and 99th percentile, ms (seeded). */
+  latency?: { p50Ms: number; p99Ms: number };
+  /** Requests per minute; above it the answer is HTTP 429 with Retry-After. */
+  rpm?: number;
+  /** Tokens (prompt + completion, approximated) per minute; above it HTTP 429 with Retry-After. */
+  tpm?: number;
+  /**
+   * Faults in batch answers, for tests: `short` drops the second half of the entries, `shuffle` reverses their
+   * order (ids kept), `garbage` answers prose instead of JSON, `conflict` gives item 1 two different labels.
+   */
+  batchFault?: 'short' | 'shuffle' | 'garbage' | 'conflict';
   logger?: Logger;
 }
 
@@ -57,6 +69,15 @@ export interface ReplayStats {
   badRequests: number;
   /** TCP connections accepted: far fewer than requests when clients keep connections alive. */
   connections: number;
+  /** Requests answered 429 by the rpm/tpm limits. */
+  throttled: number;
+  /** Chat completions that were batch prompts (several numbered texts). */
+  batchRequests: number;
+  /** Texts answered inside batch prompts. */
+  batchItems: number;
+  /** Approximate tokens served (see replay-realism.ts). */
+  promptTokens: number;
+  completionTokens: number;
 }
 
 /** A running replay server. */
@@ -82,7 +103,14 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
   const nonAnswer = NON_ANSWERS.find((s) => parser.parse(s) === null) ?? '';
   const random = mulberry32(options.seed ?? 42);
   const log = options.logger?.child({ module: 'replay-llm' });
-  const stats: ReplayStats = { requests: 0, answered: 0, unparseableAnswers: 0, unknownTexts: 0, injectedErrors: 0, stalled: 0, badRequests: 0, connections: 0 };
+  const stats: ReplayStats = {
+    requests: 0, answered: 0, unparseableAnswers: 0, unknownTexts: 0, injectedErrors: 0, stalled: 0, badRequests: 0, connections: 0,
+    throttled: 0, batchRequests: 0, batchItems: 0, promptTokens: 0, completionTokens: 0,
+  };
+  // Own generators, so that latency draws do not shift the fault sequence.
+  const sampleLatency = options.latency === undefined ? undefined : lognormalSampler(options.latency.p50Ms, options.latency.p99Ms, mulberry32((options.seed ?? 42) + 1));
+  const rpm = options.rpm === undefined ? undefined : new MinuteLimit(options.rpm);
+  const tpm = options.tpm === undefined ? undefined : new MinuteLimit(options.tpm);
   let completions = 0;
 
   const answerFor = (text: string | null): { content: string; parseable: boolean } => {
@@ -91,6 +119,31 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
     else if (id < 0) stats.unparseableAnswers++;
     const label = id === undefined || id < 0 ? undefined : task.labels[id];
     return label === undefined ? { content: nonAnswer, parseable: false } : { content: label, parseable: true };
+  };
+
+  /** Each text answered from the recordings, as the JSON the batch prompt asks for (with the test faults). */
+  const batchAnswer = (texts: string[]): string => {
+    stats.batchRequests++;
+    stats.batchItems += texts.length;
+    let entries = texts.map((t, i) => ({ id: i + 1, label: answerFor(t).content }));
+    switch (options.batchFault) {
+      case 'garbage':
+        return `Sure! Here are the labels: ${entries.map((e) => e.label).join(', ')}.`;
+      case 'short':
+        entries = entries.slice(0, Math.ceil(entries.length / 2));
+        break;
+      case 'shuffle':
+        entries = entries.reverse();
+        break;
+      case 'conflict': {
+        const other = task.labels.find((l) => l !== entries[0]?.label) ?? '';
+        entries = [...entries, { id: 1, label: other }];
+        break;
+      }
+      default:
+        break;
+    }
+    return JSON.stringify({ answers: entries });
   };
 
   const chatCompletion = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -103,6 +156,18 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
       stats.badRequests++;
       return sendError(res, 404, `The model \`${String(body.model)}\` does not exist; this replay serves \`${options.teacher}\``, 'invalid_request_error', 'model_not_found');
     }
+    const userMessage = lastUserMessage(body.messages);
+    const batchTexts = extractBatchTexts(task, userMessage);
+    const promptTokens = approxPromptTokens(body.messages);
+    const expectedTokens = promptTokens + (typeof body.max_tokens === 'number' ? Math.min(body.max_tokens, 16 * (batchTexts?.length ?? 1)) : 16);
+    const waitMs = Math.max(rpm?.check(1) ?? 0, tpm?.check(expectedTokens) ?? 0);
+    if (waitMs > 0) {
+      stats.throttled++;
+      const headers = { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))), 'retry-after-ms': String(waitMs) };
+      return sendError(res, 429, 'Rate limit reached for requests; please try again later', 'requests', 'rate_limit_exceeded', headers);
+    }
+    rpm?.take(1);
+    tpm?.take(expectedTokens);
     const n = ++completions;
     // Always draw, so the fault sequence depends only on the request count, not on the rates chosen.
     const r = random();
@@ -116,9 +181,13 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
       stats.stalled++;
       return; // never answered; the client times out and close() drops the socket
     }
-    if ((options.latencyMs ?? 0) > 0) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
-    const answer = answerFor(extractText(task, lastUserMessage(body.messages)));
+    const delayMs = sampleLatency?.() ?? options.latencyMs ?? 0;
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    const answer = batchTexts === null ? answerFor(extractText(task, userMessage)) : { content: batchAnswer(batchTexts), parseable: true };
     stats.answered++;
+    const completionTokens = Math.max(1, approxTokens(answer.content));
+    stats.promptTokens += promptTokens;
+    stats.completionTokens += completionTokens;
     const tokenLogprob = { token: answer.content, logprob: answer.parseable ? -0.01 : -1.5, bytes: null, top_logprobs: [] };
     sendJson(res, 200, {
       id: `chatcmpl-replay-${n}`,
@@ -133,7 +202,7 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
           finish_reason: 'stop',
         },
       ],
-      usage: { prompt_tokens: 0, completion_tokens: 1, total_tokens: 1 },
+      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
     });
   };
 
@@ -219,8 +288,10 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(payload);
 }
 
-function sendError(res: ServerResponse, status: number, message: string, type: string, code: string | null): void {
-  sendJson(res, status, { error: { message, type, param: null, code } });
+function sendError(res: ServerResponse, status: number, message: string, type: string, code: string | null, headers: Record<string, string> = {}): void {
+  const payload = JSON.stringify({ error: { message, type, param: null, code } });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers });
+  res.end(payload);
 }
 
 /** Small seeded PRNG (mulberry32): the same seed gives the same fault sequence. */

@@ -161,6 +161,8 @@ export function register(program: Command): void {
         config: config.monitor,
         logger: logger.child({ module: 'monitor' }),
         llmCostUnits: config.llm.costUnits,
+        pricePerMillionInputTokens: config.llm.pricePerMillionInputTokens,
+        pricePerMillionOutputTokens: config.llm.pricePerMillionOutputTokens,
         health: async () => {
           if (worker?.running !== true) return { ok: false, reason: 'not consuming (starting, stopping or failed)' };
           const gate = pipeline?.cascade?.llmGate;

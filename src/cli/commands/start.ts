@@ -61,7 +61,13 @@ export function register(program: Command): void {
       const config = loadConfig({ file: flags.config, flags: { task: flags.task, cascade: { llmBudget: flags.llmBudget }, monitor: { httpPort: flags.httpPort } } });
       const logger = createRootLogger(config.logLevel, { secrets: [config.llm.apiKey] });
       const demo = flags.input === undefined && !stdinHasData();
-      const monitor = createMonitor({ config: config.monitor, logger: logger.child({ module: 'monitor' }), llmCostUnits: config.llm.costUnits });
+      const monitor = createMonitor({
+        config: config.monitor,
+        logger: logger.child({ module: 'monitor' }),
+        llmCostUnits: config.llm.costUnits,
+        pricePerMillionInputTokens: config.llm.pricePerMillionInputTokens,
+        pricePerMillionOutputTokens: config.llm.pricePerMillionOutputTokens,
+      });
       // cache.enabled applies here as in `run` (L1 in process; the Redis tier too unless cache.redisTier is false).
       const cache = config.cache.enabled ? createCache(config, logger.child({ module: 'cache' })) : undefined;
       const built = await buildCascade(config, logger, {

@@ -93,6 +93,10 @@
     $('cost-saved').textContent = pct(all.cost.savedRatio);
     $('cost-spent').textContent = num(all.cost.spent);
     $('cost-llm-only').textContent = num(all.cost.llmOnly);
+    $('llm-dollars').textContent = all.llm.dollars === undefined ? '–' : `$${all.llm.dollars.toFixed(all.llm.dollars < 10 ? 4 : 2)}`;
+    $('llm-prompt-tokens').textContent = num(all.llm.promptTokens);
+    $('llm-completion-tokens').textContent = num(all.llm.completionTokens);
+    $('llm-deadline-misses').textContent = num(all.llm.deadlineMisses);
     $('budget-threshold').textContent = status.budget.threshold === null ? '–' : status.budget.threshold.toFixed(3);
     $('budget-share').textContent = pct(status.budget.llmShare);
     const models = Object.entries(status.models).map(([stage, v]) => `${stage} v${v}`).join(' · ');
