@@ -55,7 +55,7 @@ export interface LlmSchedulerOptions {
   maxQueue?: number;
   /** Single-flight key of a text (the cache's normalisation); absent: the exact text. */
   keyOf?: (text: string) => string;
-  /** First latency estimate before any answer, ms. @defaultValue 1000 */
+  /** First latency estimate before any answer, ms (replaced by the first measured latency). @defaultValue min(1000, deadlineMs / 4) */
   initialLatencyMs?: number;
   /** Completion tokens expected per item (for the tokens-per-minute pacing before usage is known). @defaultValue 16 */
   completionTokensPerItem?: number;
@@ -112,6 +112,7 @@ export class LlmScheduler {
   private readonly log: Logger | undefined;
   private inFlightRequests = 0;
   private latencyMs: number;
+  private latencySamples = 0;
   private pausedUntilMs = 0;
   private wakeTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -124,7 +125,7 @@ export class LlmScheduler {
     this.batchSize = Math.max(1, options.batchSize ?? 1);
     this.agingMs = options.agingMs ?? (Number.isFinite(options.deadlineMs) ? options.deadlineMs / 2 : 10_000);
     this.maxQueue = options.maxQueue ?? 10_000;
-    this.latencyMs = options.initialLatencyMs ?? 1_000;
+    this.latencyMs = options.initialLatencyMs ?? Math.min(1_000, options.deadlineMs / 4);
     this.log = options.logger?.child({ module: 'llm-scheduler' });
     this.limiter = new RateLimiter({ maxRequestsPerMinute: options.maxRequestsPerMinute, maxTokensPerMinute: options.maxTokensPerMinute }, this.now);
     this.aimd = new AimdController({
@@ -303,7 +304,9 @@ export class LlmScheduler {
         });
       }
       const latency = this.now() - started;
-      this.latencyMs = 0.8 * this.latencyMs + 0.2 * latency;
+      // The first answers replace the initial guess; later ones move a moving average.
+      const weight = Math.max(0.2, 1 / ++this.latencySamples);
+      this.latencyMs = (1 - weight) * this.latencyMs + weight * latency;
       this.aimd.onSuccess(latency, this.queue.size > 0);
     } catch (err: unknown) {
       if (isTimeout(err)) this.aimd.onCongestion('failed');

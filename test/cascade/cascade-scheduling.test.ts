@@ -94,7 +94,7 @@ describe('when items arrive faster than the LLM can answer', () => {
     const byLlm = annotations.filter((a) => a.answeredBy === 'llm' && a.reason === 'deferred');
     const bySmall = annotations.filter((a) => a.answeredBy !== 'llm');
     const mean = (xs: Annotation[]): number => xs.reduce((s, a) => s + (a.pDefer.lr ?? 0), 0) / xs.length;
-    expect(byLlm.length).toBeGreaterThan(10);
+    expect(byLlm.length).toBeGreaterThanOrEqual(5);
     expect(annotations.filter((a) => a.reason === 'deadline').length).toBeLessThan(n * 0.3);
     expect(mean(byLlm)).toBeGreaterThan(mean(bySmall));
     // Every annotation says why the LLM was or was not asked.

@@ -15,3 +15,5 @@ export { runCacheBench, type BenchAnnotation, type BenchRunner, type CacheBenchO
 export { measureReuse, type ReuseStats } from './cache-near-duplicates.js';
 export { readDataset, seededRandom, zipfStream, type DatasetRow } from './cache-stream.js';
 export { simulateTrace, type TraceResult, type TraceStep } from './cache-trace.js';
+export { runLiveSetting, liveSettings, instantSetting, type LiveSetting, type LiveResult, type LiveBenchOptions } from './live-bench.js';
+export { arrivalTimes, type ArrivalOptions } from './arrivals.js';

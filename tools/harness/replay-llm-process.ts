@@ -9,9 +9,9 @@ export interface ReplayLlm {
   stop(): Promise<void>;
 }
 
-/** Starts `spillway replay-llm` on a free port for the ISEAR recorded answers. */
-export async function startReplayLlm(): Promise<ReplayLlm> {
-  const cli = spawnCli(['replay-llm', '--dataset', path.join(DATASETS_DIR, 'isear.jsonl'), '--teacher', 'gpt-3.5-turbo-1106', '--port', '0']);
+/** Starts `spillway replay-llm` on a free port for the ISEAR recorded answers; `args` add flags (e.g. `--latency 30,600`). */
+export async function startReplayLlm(args: readonly string[] = []): Promise<ReplayLlm> {
+  const cli = spawnCli(['replay-llm', '--dataset', path.join(DATASETS_DIR, 'isear.jsonl'), '--teacher', 'gpt-3.5-turbo-1106', '--port', '0', ...args]);
   await waitFor('the replay LLM to listen', () => /^http:\/\/\S+/m.test(cli.stdout()), 60_000);
   const url = (/^(http:\/\/\S+)/m.exec(cli.stdout()) ?? [])[1] ?? '';
   return {
