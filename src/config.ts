@@ -99,6 +99,16 @@ const cascadeSchema = z.object({
   seed: z.number().int(),
   /** Share of items a small stage answered that the LLM audits anyway (labels + agreement). @defaultValue 0 */
   auditRate: z.number().min(0).max(1),
+  /**
+   * Cold start: LLM labels a small stage must have trained on before its answers are published as confident
+   * ones; before that its items go to the LLM within the warm-up allowance, or are flagged `cold`. @defaultValue 50
+   */
+  warmMinLabels: z.number().int().min(0),
+  /**
+   * Cold start: floor of the Wilson 95 % lower bound of a stage's agreement with the LLM (measured on labelled
+   * items before it learned from them) for it to answer; absent: 1/K + 0.1 (clearly better than chance).
+   */
+  warmAgreementFloor: z.number().min(0).max(1).optional(),
 });
 
 const modelsSchema = z.object({
@@ -276,6 +286,7 @@ export const DEFAULTS: Config = {
     pretrainedVectors: true,
     seed: 42,
     auditRate: 0,
+    warmMinLabels: 50,
   },
   models: { dir: 'models', saveEveryItems: 5_000, saveEveryMs: 60_000, backend: 'auto' },
   kafka: {

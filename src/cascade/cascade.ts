@@ -19,6 +19,7 @@ import { CapacityGovernor } from './capacity-governor.js';
 import { LlmGate } from './llm-gate.js';
 import type { StageSignal } from './deferral-policy.js';
 import type { Featurizer } from './featurizer.js';
+import { StageWarmth } from './stage-warmth.js';
 import type { Rng } from './rng.js';
 import { argmax, type ItemContext, type SmallStage } from './stages.js';
 import type { Annotation, AnnotationReason, Item, LlmSource, StageName, StageTrace } from './types.js';
@@ -163,6 +164,8 @@ export class Cascade {
   /** Present with `onUnavailable: 'pause'` and a teacher. */
   readonly llmGate: LlmGate | undefined;
 
+  /** Which small stages have earned the right to answer (cold start, issue 9). */
+  private readonly warmth: StageWarmth;
   private readonly saveEveryItems: number;
   private readonly learnInline: boolean;
   private externalLabels = 0;
@@ -182,6 +185,12 @@ export class Cascade {
     this.task = options.task;
     this.parts = parts;
     this.log = options.logger.child({ module: 'cascade' });
+    const cfg = options.config;
+    this.warmth = new StageWarmth(
+      parts.stages.length,
+      { minLabels: cfg.warmMinLabels, agreementFloor: cfg.warmAgreementFloor ?? 1 / options.task.labels.length + 0.1 },
+      parts.stages.map((s) => s.labels),
+    );
     const llm = options.llm;
     const deadlineMs = llm.deadlineMs ?? 30_000;
     if (options.teacher !== undefined && options.onUnavailable === 'pause') {
@@ -232,7 +241,7 @@ export class Cascade {
       sharedAnswers: 0,
       promptTokens: 0,
       completionTokens: 0,
-      reasons: { confident: 0, deferred: 0, warmup: 0, exploration: 0, audit: 0, deadline: 0, budget: 0, 'llm-failed': 0, cache: 0 },
+      reasons: { confident: 0, deferred: 0, warmup: 0, exploration: 0, audit: 0, deadline: 0, budget: 0, 'llm-failed': 0, cache: 0, cold: 0 },
       answeredBy: { lr: 0, mid: 0, llm: 0 },
       deferredBy: Object.fromEntries(parts.stages.map((s) => [s.name, 0])),
     };
@@ -439,12 +448,16 @@ export class Cascade {
     let granted = false;
     let reason: AnnotationReason = cached !== undefined ? 'llm-failed' : 'confident';
     this.governor?.onItem();
+    // Cold start: the deepest stage reached has not earned its place, so its answer is not a confident one:
+    // the item goes to the LLM whatever the policy says, within the warm-up allowance (the budget's hard cap).
+    const cold = walk.exitAt < 0 && !this.warmth.isWarm(walk.traces.length - 1);
     if (walk.exitAt >= 0 || teacher === undefined || cached !== undefined) {
       budget.decide(-Infinity); // answered early, no LLM, or its answer is known to be unparseable
+      if (cold) reason = 'cold';
     } else {
       const score = walk.gateScore ?? last.pDefer;
-      granted = budget.decide(score, forced);
-      if (!granted && score > budget.threshold) reason = 'budget';
+      granted = budget.decide(score, forced || cold);
+      if (!granted) reason = cold ? 'cold' : score > budget.threshold ? 'budget' : reason;
       if (!granted && walk.gateScore !== undefined) {
         // The multiplexer skipped stages but the budget said no: run them after all, they answer.
         walk = this.walkStages(ctx, { resume: { ...walk, gateScore: undefined }, allowSkip: false });
@@ -454,8 +467,8 @@ export class Cascade {
     let cost = walk.cost;
     if (granted && teacher !== undefined && this.scheduler !== undefined) {
       // As above: a forced call is not the policy's deferral unless the gate would have sent it anyway.
-      last.deferred = !forced || last.pDefer > budget.threshold;
-      reason = warmingUp ? 'warmup' : last.deferred ? 'deferred' : audit ? 'audit' : 'exploration';
+      last.deferred = !(forced || cold) || last.pDefer > budget.threshold;
+      reason = warmingUp || (cold && !last.deferred) ? 'warmup' : last.deferred ? 'deferred' : audit ? 'audit' : 'exploration';
       const outcome = await this.submitToLlm(this.scheduler, teacher, item.text, walk.gateScore ?? last.pDefer);
       if (outcome.kind === 'deadline') {
         // The deepest small stage answers; a call already running still teaches the stages when it lands.
@@ -525,7 +538,8 @@ export class Cascade {
       // regardless, so audits can compare the stage that would have answered with the LLM.
       const policyDefers = next !== undefined && pDefer > budget.threshold * cfg.earlyExitFactor + cfg.deferralCostWeight * next.costUnits;
       walk.traces.push({ stage: stage.name, labelId, confidence: probs[labelId] as number, pDefer, deferred: policyDefers });
-      if (next !== undefined && !policyDefers && !forceDefer) {
+      // A cold stage (too few labels, or its agreement with the LLM under the floor) never answers early.
+      if (next !== undefined && !policyDefers && !forceDefer && this.warmth.isWarm(i)) {
         walk.exitAt = i;
         return walk;
       }
@@ -597,13 +611,16 @@ export class Cascade {
     for (let i = 0; i < traces.length; i++) {
       const policy = policies[i] as DeferralScorer;
       policy.update(signals[i] as StageSignal, (traces[i] as StageTrace).labelId !== label);
+      this.warmth.record(i, (traces[i] as StageTrace).labelId === label);
       const stage = stages[i] as SmallStage;
       if (stage.learn(ctx, label)) observer?.onModelUpdate(stage.name, stage.version);
     }
     // Stages the item did not reach (the multiplexer skipped them) still learn from the label.
     for (let i = traces.length; i < stages.length; i++) {
       const stage = stages[i] as SmallStage;
-      ctx.probs.push(stage.run(ctx));
+      const probs = stage.run(ctx);
+      ctx.probs.push(probs);
+      this.warmth.record(i, argmax(probs) === label);
       if (stage.learn(ctx, label)) observer?.onModelUpdate(stage.name, stage.version);
     }
     // The multiplexer learns whether the next stage agreed with the LLM, from this stage's output.
@@ -618,6 +635,12 @@ export class Cascade {
   private annotate(input: AnnotateInput): Annotation {
     const annotation = buildAnnotation({ ...input, task: this.task, stages: this.parts.stages });
     const { traces, reason } = input;
+    if (annotation.answeredBy !== 'llm') {
+      // A cold stage's answer never goes out as a confident one: its confidence is capped at how often the
+      // stage has been seen to agree with the LLM (Wilson lower bound; 0 before any label).
+      const at = this.parts.stages.findIndex((s) => s.name === annotation.answeredBy);
+      if (at >= 0 && !this.warmth.isWarm(at)) annotation.confidence = Math.min(annotation.confidence, this.warmth.standing(at).lowerBound);
+    }
     const c = this.counters;
     c.items++;
     c.reasons[reason]++;

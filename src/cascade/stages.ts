@@ -21,6 +21,8 @@ export interface SmallStage {
   readonly costUnits: number;
   /** Training steps taken: the stage's model version. */
   readonly version: number;
+  /** LLM labels the stage has trained on (equal to `version` for the LR; the mid model trains in batches). */
+  readonly labels: number;
   /** Class probabilities for the item; may stash what `learn` needs in the context. */
   run(ctx: ItemContext): Float32Array;
   /** Share of the item's inputs the model was never trained on (set after `run`). */
@@ -36,6 +38,10 @@ export class LrStage implements SmallStage {
   constructor(readonly model: LogisticRegressor) {}
 
   get version(): number {
+    return this.model.updates;
+  }
+
+  get labels(): number {
     return this.model.updates;
   }
 
@@ -63,6 +69,10 @@ export class MidStage implements SmallStage {
 
   get version(): number {
     return this.model.updates;
+  }
+
+  get labels(): number {
+    return this.model.labels;
   }
 
   run(ctx: ItemContext): Float32Array {

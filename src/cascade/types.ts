@@ -45,9 +45,12 @@ export type LlmSource = 'none' | 'call' | 'cache-l1' | 'cache-redis' | 'cache-ne
  * - `deadline`: granted, but the LLM could not answer in time (`llm.deadlineMs`): the deepest small stage answered;
  * - `budget`: the policy deferred it but the budget refused the call;
  * - `llm-failed`: the call failed or its answer named no label: the deepest small stage answered;
- * - `cache`: a cached LLM answer.
+ * - `cache`: a cached LLM answer;
+ * - `cold`: the answering small stage has not yet earned its place (too few labels, or its agreement with the
+ *   LLM not yet above the floor) and the warm-up allowance was spent: its answer, with its confidence capped
+ *   at the stage's measured agreement, not a confident one.
  */
-export const ANNOTATION_REASONS = ['confident', 'deferred', 'warmup', 'exploration', 'audit', 'deadline', 'budget', 'llm-failed', 'cache'] as const;
+export const ANNOTATION_REASONS = ['confident', 'deferred', 'warmup', 'exploration', 'audit', 'deadline', 'budget', 'llm-failed', 'cache', 'cold'] as const;
 
 /** One of {@link ANNOTATION_REASONS}. */
 export type AnnotationReason = (typeof ANNOTATION_REASONS)[number];

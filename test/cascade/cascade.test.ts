@@ -40,7 +40,8 @@ interface Setup {
 
 /** A fresh cascade (nothing restored, never saved) asking the scripted teacher. */
 async function build(setup: Setup = {}): Promise<Cascade> {
-  const config = parseConfig({ cascade: { stages: ['lr'], pretrainedVectors: false, explorationRate: 0, featureDim: 2 ** 14, ...setup.cascade } });
+  // No cold start here (issue 9's, tested in cold-start.test.ts): these cases measure the policy, the gate and the cap.
+  const config = parseConfig({ cascade: { stages: ['lr'], pretrainedVectors: false, explorationRate: 0, featureDim: 2 ** 14, warmMinLabels: 0, warmAgreementFloor: 0, ...setup.cascade } });
   const dir = mkdtempSync(path.join(tmpdir(), 'spillway-cascade-'));
   dirs.push(dir);
   cascade = await createCascade({
