@@ -19,6 +19,7 @@ import { CapacityGovernor } from './capacity-governor.js';
 import { LlmGate } from './llm-gate.js';
 import type { StageSignal } from './deferral-policy.js';
 import type { Featurizer } from './featurizer.js';
+import { CostSensitivity } from './cost-sensitivity.js';
 import { StageWarmth } from './stage-warmth.js';
 import type { Rng } from './rng.js';
 import { argmax, type ItemContext, type SmallStage } from './stages.js';
@@ -166,6 +167,8 @@ export class Cascade {
 
   /** Which small stages have earned the right to answer (cold start, issue 9). */
   private readonly warmth: StageWarmth;
+  /** The task objective's class weights and recall cut-offs (issue 9). */
+  private readonly costs: CostSensitivity;
   private readonly saveEveryItems: number;
   private readonly learnInline: boolean;
   private externalLabels = 0;
@@ -191,6 +194,7 @@ export class Cascade {
       { minLabels: cfg.warmMinLabels, agreementFloor: cfg.warmAgreementFloor ?? 1 / options.task.labels.length + 0.1 },
       parts.stages.map((s) => s.labels),
     );
+    this.costs = new CostSensitivity(options.task.objective, options.task.labels.length, parts.stages.length);
     const llm = options.llm;
     const deadlineMs = llm.deadlineMs ?? 30_000;
     if (options.teacher !== undefined && options.onUnavailable === 'pause') {
@@ -487,8 +491,9 @@ export class Cascade {
           this.counters.sharedAnswers++;
         } else cost += this.options.llm.costUnits;
         llm = await this.useOutcome(teacher, item, outcome);
+        // Forced (warm-up, exploration, audit, cold) calls were chosen whatever the scores: an unbiased sample.
         if (llm.labelId === null) reason = 'llm-failed';
-        else if (this.learnInline) this.learn(ctx, walk.signals, walk.traces, llm.labelId);
+        else if (this.learnInline) this.learn(ctx, walk.signals, walk.traces, llm.labelId, !last.deferred);
       }
     }
     this.reportBudget();
@@ -530,7 +535,7 @@ export class Cascade {
       const signal: StageSignal = { probs, modelUpdates: stage.version, novelty: stage.novelty(ctx), tokens: ctx.features.words.length, previousProbs: ctx.probs[i - 1] };
       walk.signals.push(signal);
       const pDefer = (policies[i] as DeferralScorer).pDefer(signal);
-      const labelId = argmax(probs);
+      const labelId = this.costs.answer(i, probs, argmax(probs));
       const next = stages[i + 1];
       // An earlier stage answers when its disagreement risk is below what the LLM gate would accept,
       // less μ × the next stage's cost (the price of asking it).
@@ -605,15 +610,25 @@ export class Cascade {
     await cache.set(this.task.name, teacher.model, item.text, { labelId: answer.labelId, model: answer.model, costUnits, answeredAtMs: Date.now() }, costUnits);
   }
 
-  private learn(ctx: ItemContext, signals: StageSignal[], traces: StageTrace[], label: number): void {
+  /** Learns from an LLM label; `unbiased`: the item was sent whatever its scores (warm-up, exploration, audit, cold). */
+  private learn(ctx: ItemContext, signals: StageSignal[], traces: StageTrace[], label: number, unbiased = false): void {
     const { stages, policies } = this.parts;
     const observer = this.options.observer;
+    const costs = this.costs;
+    costs.observe(label);
+    const weight = costs.weight(label);
+    const recallLabel = costs.objective.kind === 'recall' ? costs.objective.label : -1;
     for (let i = 0; i < traces.length; i++) {
       const policy = policies[i] as DeferralScorer;
-      policy.update(signals[i] as StageSignal, (traces[i] as StageTrace).labelId !== label);
-      this.warmth.record(i, (traces[i] as StageTrace).labelId === label);
+      // Under a cost-sensitive objective a missed rare label weighs more: the policy learns to defer likely positives.
+      policy.update(signals[i] as StageSignal, (traces[i] as StageTrace).labelId !== label, weight);
+      const probs = ctx.probs[i] as Float32Array;
+      // Warmth judges the stage's own answer (argmax), not the objective's override of it.
+      this.warmth.record(i, argmax(probs) === label);
+      // The recall cut-off needs positives the stage's scores did not select (those it was sure of never reach the LLM).
+      if (label === recallLabel && unbiased) costs.recordPositive(i, probs[label] as number);
       const stage = stages[i] as SmallStage;
-      if (stage.learn(ctx, label)) observer?.onModelUpdate(stage.name, stage.version);
+      if (stage.learn(ctx, label, weight)) observer?.onModelUpdate(stage.name, stage.version);
     }
     // Stages the item did not reach (the multiplexer skipped them) still learn from the label.
     for (let i = traces.length; i < stages.length; i++) {
@@ -621,7 +636,8 @@ export class Cascade {
       const probs = stage.run(ctx);
       ctx.probs.push(probs);
       this.warmth.record(i, argmax(probs) === label);
-      if (stage.learn(ctx, label)) observer?.onModelUpdate(stage.name, stage.version);
+      if (label === recallLabel && unbiased) costs.recordPositive(i, probs[label] as number);
+      if (stage.learn(ctx, label, weight)) observer?.onModelUpdate(stage.name, stage.version);
     }
     // The multiplexer learns whether the next stage agreed with the LLM, from this stage's output.
     const mux = this.parts.multiplexer;

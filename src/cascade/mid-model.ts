@@ -51,6 +51,8 @@ interface Example {
   /** log of stage 1's probabilities: the offset the network's logits correct (zeros without stage 1). */
   offset: Float32Array;
   label: number;
+  /** Importance of the example in the loss (the task objective's class weight). */
+  weight: number;
 }
 
 /** An item as the mid model sees it. */
@@ -195,8 +197,8 @@ export class MidModel {
   }
 
   /** Adds one LLM-labelled item; trains a step every `trainEvery` labels. Returns true when it trained. */
-  learn(encoded: EncodedItem, label: number): boolean {
-    const example: Example = { input: encoded.input, rows: encoded.rows, offset: encoded.offset, label };
+  learn(encoded: EncodedItem, label: number, weight = 1): boolean {
+    const example: Example = { input: encoded.input, rows: encoded.rows, offset: encoded.offset, label, weight };
     if (this.buffer.length < this.bufferSize) this.buffer.push(example);
     else this.buffer[this.rng.int(this.bufferSize)] = example; // reservoir-style replacement keeps old and new
     this.labels++;
@@ -232,7 +234,9 @@ export class MidModel {
       const y = tf.tensor2d(ys, [B, this.classes]);
       const offset = tf.tensor2d(offsets, [B, this.classes]);
       const modelVars = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
-      const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, tf.add(this.model.apply(x) as tf.Tensor, offset)) as tf.Scalar, [x, ...modelVars]);
+      // Class weights (cost-sensitive objectives) only when some example has one: the plain path stays as it was.
+      const weights = batch.some((ex) => ex.weight !== 1) ? tf.tensor1d(batch.map((ex) => ex.weight)) : undefined;
+      const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, tf.add(this.model.apply(x) as tf.Tensor, offset), weights) as tf.Scalar, [x, ...modelVars]);
       const dx = grads[x.name];
       delete grads[x.name];
       this.optimizer.applyGradients(grads);

@@ -27,8 +27,8 @@ export interface SmallStage {
   run(ctx: ItemContext): Float32Array;
   /** Share of the item's inputs the model was never trained on (set after `run`). */
   novelty(ctx: ItemContext): number;
-  /** One online step on an LLM label. Returns true when the model changed. */
-  learn(ctx: ItemContext, label: number): boolean;
+  /** One online step on an LLM label, `weight` its importance (the task objective's class weight, default 1). Returns true when the model changed. */
+  learn(ctx: ItemContext, label: number, weight?: number): boolean;
 }
 
 export class LrStage implements SmallStage {
@@ -53,8 +53,8 @@ export class LrStage implements SmallStage {
     return this.model.novelty(ctx.features.sparse);
   }
 
-  learn(ctx: ItemContext, label: number): boolean {
-    this.model.update(ctx.features.sparse, label);
+  learn(ctx: ItemContext, label: number, weight = 1): boolean {
+    this.model.update(ctx.features.sparse, label, weight);
     return true;
   }
 }
@@ -86,9 +86,9 @@ export class MidStage implements SmallStage {
     return ctx.midInput === undefined ? 1 : this.model.novelty(ctx.midInput);
   }
 
-  learn(ctx: ItemContext, label: number): boolean {
+  learn(ctx: ItemContext, label: number, weight = 1): boolean {
     if (ctx.midInput === undefined) this.run(ctx);
-    return this.model.learn(ctx.midInput as EncodedItem, label);
+    return this.model.learn(ctx.midInput as EncodedItem, label, weight);
   }
 }
 
