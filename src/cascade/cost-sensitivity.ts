@@ -9,7 +9,7 @@
  *    reaches the cut-off that keeps the stage's recall of the LLM's positives at the floor (measured on the
  *    recent LLM-labelled positives, before the stage learned from them).
  */
-import type { Objective } from '../llm/types.js';
+import type { Objective } from '../llm/index.js';
 
 /** Recent LLM-labelled positives the recall cut-off is taken over. */
 const CUTOFF_WINDOW = 256;
