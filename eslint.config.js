@@ -41,7 +41,7 @@ export default tseslint.config(
       'no-restricted-syntax': ['error', dynamicIntoTools],
     },
   },
-  { files: ['src/cascade/**/*.ts'], rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoTools, innerFile, ...notInto(['stream', 'cli'], ['cache'])] }] } },
+  { files: ['src/cascade/**/*.ts'], rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoTools, innerFile, ...notInto(['stream', 'cli', 'monitor'], ['cache'])] }] } },
   { files: ['src/stream/**/*.ts'], rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoTools, innerFile, ...notInto(['cascade', 'cli', 'llm', 'cache'])] }] } },
   { files: ['src/llm/**/*.ts', 'src/cache/**/*.ts'], rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoTools, innerFile, ...notInto(['cascade', 'stream', 'cli'])] }] } },
   { files: ['src/monitor/**/*.ts'], rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoTools, innerFile, ...notInto(['cascade', 'stream', 'cli', 'llm', 'cache'])] }] } },

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { AnswerCache } from '../cache/index.js';
 import type { CascadeConfig } from '../config.js';
 import { describeLlmFailure, isLlmUnavailable, LlmScheduler, type LlmAnswer, type ScheduledOutcome, type SchedulerObserver, type Task, type Teacher } from '../llm/index.js';
-import type { CascadeObserver } from '../monitor/index.js';
+import type { CascadeObserver } from './observer.js';
 import { buildAnnotation, type AnnotationInput, type LlmOutcome } from './annotation.js';
 import type { BudgetController } from './budget-controller.js';
 import { CapacityGovernor } from './capacity-governor.js';

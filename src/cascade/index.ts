@@ -9,6 +9,7 @@ export { MidModel } from './mid-model.js';
 export { DeferralPolicy, type StageSignal } from './deferral-policy.js';
 export { BudgetController } from './budget-controller.js';
 export { Rng } from './rng.js';
+export type { CascadeObserver } from './observer.js';
 export { loadLayersModel, readStateMeta } from './model-store.js';
 export { archiveCascadeState, restoreCascadeArchive, type StateArchive } from './state-archive.js';
 export type { Item, Annotation, AnnotationReason, StageTrace, StageName, LlmSource } from './types.js';

@@ -5,7 +5,7 @@
  * published as confident ones: the cascade sends them on (to the LLM within the warm-up allowance) or
  * flags them `cold`.
  */
-import { wilsonInterval } from '../monitor/index.js';
+import { wilsonInterval } from '../stats/index.js';
 
 export interface StageWarmthOptions {
   /** LLM labels a stage must have trained on before it may answer. @defaultValue 50 */

@@ -4,11 +4,10 @@
  */
 import type { Logger } from 'pino';
 import { normalizeText, type AnswerCache } from '../cache/index.js';
-import { createCascade, type Cascade, type WordVectors } from '../cascade/index.js';
+import { createCascade, type CascadeObserver, type Cascade, type WordVectors } from '../cascade/index.js';
 import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { loadTask, OpenAiTeacher, type SchedulerObserver, type Task, type Teacher } from '../llm/index.js';
-import type { CascadeObserver } from '../monitor/index.js';
 
 export interface BuildCascadeOptions {
   cache?: AnswerCache;

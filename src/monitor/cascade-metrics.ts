@@ -1,16 +1,17 @@
 /**
- * The monitor's {@link CascadeObserver}: turns each cascade event into Prometheus metrics and rolling-window
+ * The monitor's cascade observer (it fits src/cascade/observer.ts structurally): turns each cascade event into Prometheus metrics and rolling-window
  * counts, and builds the /status snapshot from those counts. Per item it increments pre-bound counters and a
  * handful of windowed counters with one clock read; everything derived (rates, Wilson bands) is computed when
  * somebody asks.
  */
 import type { Logger } from 'pino';
 import { LlmHttpError, LlmTimeoutError, RetriesExhaustedError } from '../errors.js';
-import type { CascadeObserver, LlmSchedulerEvents, ObservedAnnotation } from './cascade-observer.js';
+import { cacheTierOf, llmLabelOf } from '../types.js';
+import type { LlmSchedulerEvents, ObservedAnnotation } from './cascade-observer.js';
 import type { AgreementKind, CacheTier, LiveValues, SpillwayMetrics } from './metrics.js';
 import { WINDOWS, WindowedCounter, type Clock, type WindowName } from './rolling-window.js';
 import type { AgreementStatus, Status, StageStatus, WindowStatus } from './status.js';
-import { wilsonInterval, type WilsonInterval } from './wilson.js';
+import { wilsonInterval, type WilsonInterval } from '../stats/index.js';
 
 /** Options of {@link CascadeMetrics}. */
 export interface CascadeMetricsOptions {
@@ -27,7 +28,6 @@ export interface CascadeMetricsOptions {
 }
 
 const WINDOW_SECONDS: Record<WindowName, number> = { '1m': 60, '15m': 900, all: Number.POSITIVE_INFINITY };
-const CACHE_TIER: Partial<Record<string, CacheTier>> = { 'cache-l1': 'l1', 'cache-redis': 'redis', 'cache-near': 'near' };
 /** Log a model's version at info on its first update and every this many; the rest at debug (models learn per item). */
 const MODEL_LOG_EVERY = 1_000;
 /** Log a budget change at info when the threshold moved at least this much since the last logged value. */
@@ -40,7 +40,7 @@ interface StageCounters {
 }
 
 /** Observes the cascade: Prometheus metrics plus the windowed counts behind /status. */
-export class CascadeMetrics implements CascadeObserver, LlmSchedulerEvents, LiveValues {
+export class CascadeMetrics implements LlmSchedulerEvents, LiveValues {
   readonly startedAtMs: number;
   private readonly metrics: SpillwayMetrics;
   private readonly log: Logger;
@@ -95,8 +95,7 @@ export class CascadeMetrics implements CascadeObserver, LlmSchedulerEvents, Live
     const t = this.now();
     const m = this.metrics;
     this.items.add(1, t);
-    const llmTrace = a.stages.find((s) => s.stage === 'llm');
-    const llmLabel = a.llmUnparseable ? -1 : (llmTrace?.labelId ?? (a.answeredBy === 'llm' ? a.labelId : -1));
+    const llmLabel = llmLabelOf(a) ?? -1;
     // An audit checks the answer of the first small stage that kept the item (the one that would have answered).
     let auditPending = a.audited;
     for (const trace of a.stages) {
@@ -120,7 +119,7 @@ export class CascadeMetrics implements CascadeObserver, LlmSchedulerEvents, Live
     const answering = m.stage(a.answeredBy);
     answering.answers.inc();
     answering.itemSeconds.observe(a.latencyMs / 1000);
-    if (a.llmSource === 'call') {
+    if (a.llmCalled) {
       // A failed call was counted as an 'error' outcome by onLlmError.
       if (a.llmFailed !== true) m.llmCalls[a.audited ? 'audit' : a.llmUnparseable ? 'unparseable' : 'ok'].inc();
       m.cacheMisses.inc();
@@ -128,7 +127,7 @@ export class CascadeMetrics implements CascadeObserver, LlmSchedulerEvents, Live
       if (a.audited) this.audits.add(1, t);
       if (a.llmUnparseable) this.unparseable.add(1, t);
     } else {
-      const tier = CACHE_TIER[a.llmSource];
+      const tier: CacheTier | undefined = cacheTierOf(a.llmSource);
       if (tier !== undefined) {
         m.cacheHits[tier].inc();
         this.cacheHits.add(1, t);

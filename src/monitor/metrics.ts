@@ -8,7 +8,7 @@
  * {@link Tally}s: a plain addition on the hot path, handed to prom-client when Prometheus scrapes.
  */
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
-import type { WilsonInterval } from './wilson.js';
+import type { WilsonInterval } from '../stats/index.js';
 
 /** What happened to an item at one stage. */
 export type StageOutcome = 'answered' | 'deferred';

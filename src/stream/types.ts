@@ -1,51 +1,17 @@
 /**
- * The shapes the stream layer reads and writes. They mirror the cascade's `Item` and `Annotation`
- * structurally (the CLI passes one for the other) without importing the cascade: stream and
- * cascade never import each other.
+ * The shapes the stream layer reads and writes. Items and annotations are the one record type of
+ * src/types.ts (the cascade produces them, this layer encodes them); stream and cascade never import each other.
  */
+import type { Annotation, Item, StageTrace } from '../types.js';
 
 /** One input item, as decoded from an input record. */
-export interface StreamItem {
-  id: string;
-  text: string;
-  task?: string;
-  metadata?: Record<string, string>;
-  eventTimeMs?: number;
-}
+export type StreamItem = Item;
 
-/** What one cascade stage said about an item (mirrors the cascade's StageTrace). */
-export interface StageTraceRecord {
-  stage: string;
-  labelId: number;
-  confidence: number;
-  pDefer: number;
-  deferred: boolean;
-}
+/** What one cascade stage said about an item. */
+export type StageTraceRecord = StageTrace;
 
-/** The processor's answer for one item: the cascade's Annotation, structurally. */
-export interface ItemAnswer {
-  id: string;
-  labelId: number;
-  label: string;
-  confidence: number;
-  answeredBy: string;
-  stages: StageTraceRecord[];
-  pDefer: Partial<Record<string, number>>;
-  /** An LLM request was made for this item (not a cache answer): see the cascade's Annotation. */
-  llmCalled: boolean;
-  llmSource: string;
-  llmUnparseable: boolean;
-  /** True when the LLM call failed after retries and a small stage answered instead. */
-  llmFailed?: boolean;
-  audited: boolean;
-  /** Why the LLM was or was not asked (the cascade's AnnotationReason); absent from processors that do not say. */
-  reason?: string;
-  route?: string[];
-  costUnits: number;
-  latencyMs: number;
-  modelVersions: Partial<Record<string, number>>;
-  metadata?: Record<string, string>;
-}
+/** The processor's answer for one item: an annotation. */
+export type ItemAnswer = Annotation;
 
 /** Where an input record came from. */
 export interface RecordOrigin {

@@ -1,4 +1,5 @@
 import { Registry } from 'prom-client';
+import type { StageName } from '../../src/types.js';
 import { describe, expect, it } from 'vitest';
 import { LlmHttpError } from '../../src/errors.js';
 import { CascadeMetrics } from '../../src/monitor/cascade-metrics.js';
@@ -41,7 +42,7 @@ describe('CascadeMetrics', () => {
   });
 
   describe('when an item is audited', () => {
-    const trace = (stage: string, labelId: number, deferred: boolean) => ({ stage, labelId, deferred, pDefer: 0.5 });
+    const trace = (stage: StageName, labelId: number, deferred: boolean) => ({ stage, labelId, confidence: 0.8, deferred, pDefer: 0.5 });
     const audited = (stages: ReturnType<typeof trace>[]) => ({ ...lrAudit(0, 1), stages: [...stages, trace('llm', 1, false)] });
 
     it("checks the first small stage that kept it, not the stages it deferred from or the ones after", async () => {

@@ -1,13 +1,14 @@
 /** Builders of observed annotations and a parser of Prometheus text, shared by the monitor tests. */
 import pino from 'pino';
 import type { ObservedAnnotation } from '../../src/monitor/index.js';
+import type { LlmSource, StageName } from '../../src/types.js';
 
 /** A silent logger for code under test. */
 export const silentLogger = pino({ level: 'silent' });
 
 type Trace = ObservedAnnotation['stages'][number];
 
-const trace = (stage: string, labelId: number, deferred: boolean): Trace => ({ stage, labelId, deferred, pDefer: deferred ? 0.9 : 0.1 });
+const trace = (stage: StageName, labelId: number, deferred: boolean): Trace => ({ stage, labelId, confidence: 0.8, deferred, pDefer: deferred ? 0.9 : 0.1 });
 
 /** LR answered (kept) the item with `label`. */
 export function lrAnswer(label: number): ObservedAnnotation {
@@ -24,13 +25,13 @@ export function midAnswer(lrLabel: number, midLabel: number): ObservedAnnotation
 }
 
 /** Both small stages deferred and the LLM answered `llmLabel` (by a call unless `source` says a cache tier). */
-export function llmAnswer(lrLabel: number, midLabel: number, llmLabel: number, source = 'call'): ObservedAnnotation {
+export function llmAnswer(lrLabel: number, midLabel: number, llmLabel: number, source: LlmSource = 'call'): ObservedAnnotation {
   const unparseable = llmLabel < 0;
   return {
     answeredBy: 'llm',
     stages: [trace('lr', lrLabel, true), trace('mid', midLabel, true), trace('llm', llmLabel, false)],
     labelId: unparseable ? midLabel : llmLabel,
-    llmCalled: true, llmSource: source, llmUnparseable: unparseable, audited: false,
+    llmCalled: source === 'call', llmSource: source, llmUnparseable: unparseable, audited: false,
     costUnits: source === 'call' ? 1011 : 11, latencyMs: 300,
   };
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/config.js';
 import { DecodeError, InvalidItemError, SchemaRegistryError } from '../../src/errors.js';
+import type { ItemAnswer } from '../../src/stream/index.js';
 import {
   buildCodecs,
   fromWireFormat,
@@ -135,8 +136,9 @@ describe('output records', () => {
   const answer = {
     id: 'i1', labelId: 2, label: 'anger', confidence: 0.9, answeredBy: 'mid', pDefer: { lr: 0.7, mid: 0.1 },
     stages: [{ stage: 'lr', labelId: 1, confidence: 0.4, pDefer: 0.7, deferred: true }, { stage: 'mid', labelId: 2, confidence: 0.9, pDefer: 0.1, deferred: false }],
-    llmCalled: false, llmSource: 'none', llmUnparseable: false, audited: false, costUnits: 11, latencyMs: 3.5, modelVersions: { lr: 10, mid: 4 },
-  };
+    llmCalled: false, llmSource: 'none', llmUnparseable: false, llmFailed: false, audited: false, reason: 'deferred', costUnits: 11, latencyMs: 3.5,
+    modelVersions: { lr: 10, mid: 4 },
+  } satisfies ItemAnswer;
 
   it('an annotation round-trips through Avro and JSON with its input origin', async () => {
     const record = toAnnotationRecord(answer, origin, 1_000, 1_250);

@@ -12,7 +12,7 @@ const silent = pino({ level: 'silent' });
 function answerFor(item: StreamItem): ItemAnswer {
   return {
     id: item.id, labelId: 1, label: 'one', confidence: 1, answeredBy: 'lr', stages: [], pDefer: {}, llmCalled: false,
-    llmSource: 'none', llmUnparseable: false, audited: false, costUnits: 1, latencyMs: 0, modelVersions: {},
+    llmSource: 'none', llmUnparseable: false, llmFailed: false, audited: false, reason: 'confident', costUnits: 1, latencyMs: 0, modelVersions: {},
   };
 }
 

@@ -6,9 +6,10 @@
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { CascadeMetrics, SpillwayMetrics, type ObservedAnnotation } from '../../src/monitor/index.js';
+import type { LlmSource, StageName } from '../../src/types.js';
 
-const trace = (stage: string, labelId: number, deferred: boolean) => ({ stage, labelId, deferred, pDefer: 0.5 });
-const base = { llmCalled: false, llmSource: 'none', llmUnparseable: false, audited: false, latencyMs: 1 };
+const trace = (stage: StageName, labelId: number, deferred: boolean) => ({ stage, labelId, confidence: 0.8, deferred, pDefer: 0.5 });
+const base = { llmCalled: false, llmSource: 'none' as LlmSource, llmUnparseable: false, audited: false, latencyMs: 1 };
 const mix: ObservedAnnotation[] = [
   { ...base, answeredBy: 'lr', labelId: 0, stages: [trace('lr', 0, false)], costUnits: 1 },
   { ...base, answeredBy: 'mid', labelId: 1, stages: [trace('lr', 0, true), trace('mid', 1, false)], costUnits: 11 },

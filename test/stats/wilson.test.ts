@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { wilsonInterval, Z_95 } from '../../src/monitor/wilson.js';
+import { wilsonInterval, Z_95 } from '../../src/stats/wilson.js';
 
 describe('wilsonInterval', () => {
   it('gives [0.7222, 0.8749] for 81 successes out of 100 at 95%', () => {
