@@ -8,7 +8,7 @@ import { createCascade } from '../../src/cascade/create-cascade.js';
 import { DEFAULTS } from '../../src/config.js';
 import { LlmUnavailableError } from '../../src/errors.js';
 import { loadTask, OpenAiTeacher } from '../../src/llm/index.js';
-import type { CascadeObserver } from '../../src/monitor/index.js';
+import type { CascadeObserver } from '../../src/cascade/index.js';
 import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
 import { readLabelledStream } from '../../tools/bench/index.js';
 import { ISEAR } from '../helpers/paths.js';
