@@ -147,6 +147,23 @@ describe('spillway start input edges', () => {
   });
 });
 
+describe('spillway start when the model state cannot be saved', () => {
+  it('exits 1 saying what failed, not "unexpected error"', async () => {
+    llm.mode = 'ok';
+    const input = await itemsFile(10, 'save.jsonl');
+    // A file where the models folder should be: the save fails as it would on a read-only disk (tests run as root).
+    const blocker = join(dir, 'not-a-folder');
+    await writeFile(blocker, 'x');
+    const result = await spillway(['start', '--input', input, '--output', join(dir, 'out-save.jsonl'), '--task', TASK, '--http-port', '0'], {
+      SPILLWAY_LLM_BASE_URL: llm.url,
+      SPILLWAY_MODELS_DIR: join(blocker, 'models'),
+    }).done;
+    expect(result.code).toBe(1);
+    expect(errorLine(result.stderr)).toMatch(/^spillway: cannot save model state to .*not-a-folder\/models\/isear: ENOTDIR/);
+    expect(result.stderr).not.toContain('unexpected error');
+  });
+});
+
 describe('spillway run', () => {
   const kafkaEnv = (): Record<string, string> => ({ SPILLWAY_KAFKA_GROUP_ID: `hardening-${randomUUID()}`, SPILLWAY_HTTP_PORT: '0' });
 

@@ -3,7 +3,7 @@
  * pauses consumption — nothing is published from models that cannot learn, /healthz says 503 — and when it
  * answers again the worker resumes: every id gets exactly one annotation, none flagged llmFailed.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -103,5 +103,47 @@ describe('spillway run when the LLM goes down and comes back (llm.onUnavailable:
 
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
+  });
+});
+
+describe('spillway run when the model state cannot be saved', () => {
+  it('counts failed periodic saves on /metrics, logs at error, and exits non-zero at shutdown', async () => {
+    const own = await createTestTopics(admin, 'save-fails');
+    try {
+      const items = datasetItems('isear.jsonl', 20);
+      const port = await freePort();
+      // A file where the models folder should be: every save fails, as on a read-only disk (tests run as root).
+      const blocker = path.join(mkdtempSync(path.join(tmpdir(), 'spillway-blocked-')), 'file');
+      writeFileSync(blocker, 'x');
+      const config = writeConfig({
+        logLevel: 'info',
+        task: path.join(DATASETS_DIR, 'isear.task.json'),
+        llm: { baseUrl: llm.url, model: TEACHER, concurrency: 4 },
+        cascade: { stages: ['lr'], warmupItems: 5 },
+        models: { dir: path.join(blocker, 'models'), backend: 'cpu', saveEveryMs: 100 },
+        monitor: { httpPort: port },
+        kafka: { groupId: own.groupId, topics: { input: own.input, output: own.output, deadLetter: own.deadLetter }, shutdownTimeoutMs: 3_000 },
+      });
+      llm.mode = 'ok';
+      const producer = kafka.producer();
+      await producer.connect();
+      await producer.send({ topic: own.input, messages: items.map((i) => ({ key: i.id, value: JSON.stringify(i) })) });
+      await producer.disconnect();
+      const run = spawnCli(['run', '--config', config, '--no-shared-learning']);
+      worker = run;
+      await waitFor('20 annotations', async () => (await readJsonRecords(kafka, own.output)).length >= 20, 120_000, 500);
+      const failedSaves = async (): Promise<number> => {
+        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        return Number(/^spillway_model_saves_total\{[^}]*outcome="failed"[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
+      };
+      await waitFor('a failed periodic save on /metrics', async () => (await failedSaves()) > 0, 30_000, 200);
+      run.child.kill('SIGTERM');
+      expect(await run.exited).not.toBe(0);
+      const errors = logLines(run.stderr()).filter((l) => l.level === 50);
+      expect(errors.some((l) => l.msg === 'saving the model state failed')).toBe(true);
+      expect(run.stderr()).toMatch(/cannot save model state to .*: ENOTDIR/);
+    } finally {
+      await own.cleanup();
+    }
   });
 });
