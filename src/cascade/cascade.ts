@@ -16,7 +16,7 @@ import type { CascadeObserver } from './observer.js';
 import { buildAnnotation, type AnnotationInput, type LlmOutcome } from './annotation.js';
 import type { BudgetController } from './budget-controller.js';
 import { CapacityGovernor } from './capacity-governor.js';
-import { LlmGate } from './llm-gate.js';
+import { LlmGate, watchTeacher } from './llm-gate.js';
 import type { StageSignal } from './deferral-policy.js';
 import type { Featurizer } from './featurizer.js';
 import { CostSensitivity } from './cost-sensitivity.js';
@@ -212,7 +212,7 @@ export class Cascade {
     }
     if (options.teacher !== undefined) {
       this.scheduler = new LlmScheduler({
-        teacher: this.watched(options.teacher),
+        teacher: watchTeacher(options.teacher, this.llmGate, this.stopping.signal),
         concurrency: llm.concurrency,
         ...(llm.minConcurrency === undefined ? {} : { minConcurrency: llm.minConcurrency }),
         ...(llm.maxConcurrency === undefined ? {} : { maxConcurrency: llm.maxConcurrency }),
@@ -352,44 +352,6 @@ export class Cascade {
     this.externalLabels++;
   }
 
-  /**
-   * The teacher as the scheduler sees it: calls carry the cascade's stop signal, and every outcome tells the
-   * gate whether the LLM is usable (late answers and failures included).
-   */
-  private watched(teacher: Teacher): Teacher {
-    const stop = this.stopping.signal;
-    const seen = async <T>(call: Promise<T>): Promise<T> => {
-      try {
-        const result = await call;
-        this.llmGate?.markUp();
-        return result;
-      } catch (err: unknown) {
-        if (!stop.aborted && isLlmUnavailable(err)) this.llmGate?.markDown(err);
-        throw err;
-      }
-    };
-    const classifyBatch = teacher.classifyBatch?.bind(teacher);
-    const probe = teacher.probe?.bind(teacher);
-    return {
-      model: teacher.model,
-      classify: (text, signal, hooks) => {
-        if (signal !== undefined) return seen(teacher.classify(text, signal, hooks));
-        // A child signal per call: the client leaves its listener on the signal it gets, so handing it the
-        // long-lived stop signal itself would pile up one listener per call.
-        const call = new AbortController();
-        const onStop = (): void => call.abort(stop.reason);
-        stop.addEventListener('abort', onStop, { once: true });
-        return seen(teacher.classify(text, call.signal, hooks)).finally(() => stop.removeEventListener('abort', onStop));
-      },
-      ...(classifyBatch === undefined ? {} : { classifyBatch: (texts: readonly string[], hooks?: Parameters<typeof classifyBatch>[1]) => seen(classifyBatch(texts, hooks)) }),
-      ...(probe === undefined ? {} : { probe }),
-    };
-  }
-
-  /**
-   * Submits an LLM-bound item to the scheduler, applying `onUnavailable` to failures that mean the LLM is down:
-   * 'pause' waits at the gate and asks again, 'fail' throws LlmUnavailableError, 'fallback' returns the failure.
-   */
   private async submitToLlm(scheduler: LlmScheduler, teacher: Teacher, text: string, score: number): Promise<ScheduledOutcome> {
     const stop = this.stopping.signal;
     for (;;) {

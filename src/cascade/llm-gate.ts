@@ -5,7 +5,7 @@
  * with capped, jittered exponential backoff and reopens on the first probe that answers.
  */
 import type { Logger } from 'pino';
-import { backoffMs } from '../llm/index.js';
+import { backoffMs, isLlmUnavailable, type Teacher } from '../llm/index.js';
 
 /** Options of {@link LlmGate}. */
 export interface LlmGateOptions {
@@ -125,4 +125,37 @@ export class LlmGate {
       }
     }
   }
+}
+
+/**
+ * The teacher as the scheduler sees it: calls without a signal of their own carry `stop` (through a child
+ * signal per call: the client leaves its listener on the signal it gets, so handing it the long-lived stop
+ * signal itself would pile up one listener per call), and every outcome tells `gate` whether the LLM is usable
+ * (late answers and failures included).
+ */
+export function watchTeacher(teacher: Teacher, gate: LlmGate | undefined, stop: AbortSignal): Teacher {
+  const seen = async <T>(call: Promise<T>): Promise<T> => {
+    try {
+      const result = await call;
+      gate?.markUp();
+      return result;
+    } catch (err: unknown) {
+      if (!stop.aborted && isLlmUnavailable(err)) gate?.markDown(err);
+      throw err;
+    }
+  };
+  const classifyBatch = teacher.classifyBatch?.bind(teacher);
+  const probe = teacher.probe?.bind(teacher);
+  return {
+    model: teacher.model,
+    classify: (text, signal, hooks) => {
+      if (signal !== undefined) return seen(teacher.classify(text, signal, hooks));
+      const call = new AbortController();
+      const onStop = (): void => call.abort(stop.reason);
+      stop.addEventListener('abort', onStop, { once: true });
+      return seen(teacher.classify(text, call.signal, hooks)).finally(() => stop.removeEventListener('abort', onStop));
+    },
+    ...(classifyBatch === undefined ? {} : { classifyBatch: (texts: readonly string[], hooks?: Parameters<typeof classifyBatch>[1]) => seen(classifyBatch(texts, hooks)) }),
+    ...(probe === undefined ? {} : { probe }),
+  };
 }
