@@ -544,7 +544,9 @@ export class Cascade {
     this.counters.llmCalls++;
     if (outcome.kind === 'failed') {
       this.counters.llmErrors++;
-      this.log.warn({ id: item.id, err: outcome.err }, 'LLM call failed; the last small stage answers');
+      // Calls aborted by a shutdown are expected: not a warning.
+      if (this.stopping.signal.aborted) this.log.info({ id: item.id }, 'LLM call stopped by the shutdown; the last small stage answers');
+      else this.log.warn({ id: item.id, err: outcome.err }, 'LLM call failed; the last small stage answers');
       this.options.observer?.onLlmError(outcome.err);
       return { labelId: null, source: 'call', failed: true };
     }

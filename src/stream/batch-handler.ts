@@ -119,7 +119,13 @@ export class BatchHandler {
       for (let i = 0; i < messages.length; i++) {
         if (shutdown.stopping || !isRunning() || isStale() || failure !== undefined) break;
         if (!limiter.tryAcquire()) {
-          await limiter.acquire();
+          // A slot frees when an item finishes; with the LLM stalled none may, so the grace period bounds the wait.
+          const acquired = limiter.acquire();
+          const got = await Promise.race([acquired.then(() => true), shutdown.graceOver.then(() => false)]);
+          if (!got) {
+            void acquired.then(() => limiter.release());
+            break;
+          }
           if (shutdown.stopping) {
             limiter.release();
             break;
@@ -137,7 +143,8 @@ export class BatchHandler {
         );
       }
       const settled = Promise.all(tasks);
-      await (shutdown.stopping ? Promise.race([settled, shutdown.graceOver]) : settled);
+      // Raced even when the stop comes after this wait began: a stalled item must not hold a SIGTERM past the grace.
+      await Promise.race([settled, shutdown.graceOver]);
     } finally {
       clearInterval(committing);
     }

@@ -147,3 +147,45 @@ describe('spillway run when the model state cannot be saved', () => {
     }
   });
 });
+
+describe('spillway run with an LLM whose bodies never finish', () => {
+  it('stops on SIGTERM within kafka.shutdownTimeoutMs plus the margin, exit 0, nothing published as answered', async () => {
+    const own = await createTestTopics(admin, 'drip-stop');
+    try {
+      const items = datasetItems('isear.jsonl', 20);
+      const config = writeConfig({
+        logLevel: 'info',
+        task: path.join(DATASETS_DIR, 'isear.task.json'),
+        // The default 30 s attempt deadline: without the stop path, a stalled call would hold shutdown that long per attempt.
+        llm: { baseUrl: llm.url, model: TEACHER, concurrency: 4 },
+        cascade: { stages: ['lr'], warmupItems: 1_000 },
+        models: { dir: mkdtempSync(path.join(tmpdir(), 'spillway-models-')), backend: 'cpu' },
+        monitor: { httpPort: 0 },
+        kafka: { groupId: own.groupId, topics: { input: own.input, output: own.output, deadLetter: own.deadLetter }, shutdownTimeoutMs: 2_000 },
+      });
+      llm.mode = 'ok';
+      const run = spawnCli(['run', '--config', config, '--no-shared-learning']);
+      worker = run;
+      await waitFor('the worker to start', () => logLines(run.stderr()).some((l) => l.msg === 'worker started'), 120_000, 200);
+      llm.mode = 'drip';
+      const dripsBefore = llm.chats.drip;
+      const producer = kafka.producer();
+      await producer.connect();
+      await producer.send({ topic: own.input, messages: items.map((i) => ({ key: i.id, value: JSON.stringify(i) })) });
+      await producer.disconnect();
+      await waitFor('stalled chat calls', () => llm.chats.drip > dripsBefore, 60_000, 100);
+      const signalledAt = Date.now();
+      run.child.kill('SIGTERM');
+      const code = await run.exited;
+      const tookMs = Date.now() - signalledAt;
+      llm.mode = 'ok';
+      expect(code).toBe(0);
+      expect(logLines(run.stderr()).some((l) => l.msg === 'shutdown did not finish in time; exiting')).toBe(false);
+      expect(tookMs).toBeLessThan(2_000 + 5_000 + 3_000);
+      // Stalled items were left uncommitted for the next worker, not published from an untrained model.
+      expect((await readJsonRecords(kafka, own.output)).filter((a) => a.llmFailed === true)).toEqual([]);
+    } finally {
+      await own.cleanup();
+    }
+  });
+});
