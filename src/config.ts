@@ -109,6 +109,11 @@ const cascadeSchema = z.object({
    * items before it learned from them) for it to answer; absent: 1/K + 0.1 (clearly better than chance).
    */
   warmAgreementFloor: z.number().min(0).max(1).optional(),
+  /**
+   * Without a known stream length: the item scale T of the budget's decaying front-load (extra calls
+   * budget × T · (t/T) · e^(1 − t/T), peak at item T, repaid after); 0 paces evenly from the start. @defaultValue 500
+   */
+  frontLoadItems: z.number().int().min(0),
 });
 
 const modelsSchema = z.object({
@@ -287,6 +292,7 @@ export const DEFAULTS: Config = {
     seed: 42,
     auditRate: 0,
     warmMinLabels: 50,
+    frontLoadItems: 500,
   },
   models: { dir: 'models', saveEveryItems: 5_000, saveEveryMs: 60_000, backend: 'auto' },
   kafka: {

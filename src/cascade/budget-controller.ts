@@ -2,10 +2,11 @@
  * Keeps the share of items sent to the LLM at or under a target over the stream.
  *
  * The controller sets the threshold τ that a deferral score must pass to reach the LLM. It picks τ as the
- * quantile of recent scores that would send exactly the *affordable rate* of items, where the affordable
- * rate is what is left of the budget spread over what is left of the stream (when the stream length is
- * known) or the target plus a slow repayment of any surplus/debt (when it is not). A hard cap backs the
- * quantile up: a call is refused whenever it would take the calls above `budget × items + burst`.
+ * quantile of recent scores that would send exactly the *affordable rate* of items: the calls a spending
+ * schedule plans a little ahead, less the calls made, over those items. With the stream length known the
+ * schedule spreads the whole budget front-loaded over it; without it (the service) the schedule is the
+ * target share plus a decaying front-load (see `frontLoadExcess`). A hard cap backs the quantile up: a call
+ * is refused whenever it would take the calls above `budget × items + burst + front-load excess`.
  * The warm-up (LLM answers everything at first) is paid from the burst allowance and repaid afterwards.
  */
 
@@ -25,6 +26,14 @@ export interface BudgetControllerOptions {
    * from spending early (measured on isear and hatespeech). @defaultValue min(1, 0.35 + 0.65 × budget)
    */
   frontLoad?: number;
+  /**
+   * Without a known length: the item scale T of the decaying front-load, the schedule's extra calls
+   * E(t) = B · (t/T) · e^(1 − t/T) with B = `frontLoadShare` × budget × T (peak B at item T, repaid after);
+   * 0 turns it off (a restored cascade's models are no longer young). @defaultValue 500
+   */
+  frontLoadItems?: number;
+  /** B / (budget × T): how much the front-load adds at its peak, in items at the target rate. @defaultValue 1 */
+  frontLoadShare?: number;
 }
 
 // Items ahead the pacing aims at: long enough to smooth the rate, short against any stream.
@@ -43,6 +52,8 @@ export class BudgetController {
   readonly warmupItems: number;
   private readonly minThreshold: number;
   private readonly frontLoad: number;
+  private readonly frontLoadItems: number;
+  private readonly frontLoadPeak: number;
   private readonly window: Float64Array;
   private windowFill = 0;
   private windowNext = 0;
@@ -63,6 +74,10 @@ export class BudgetController {
     this.warmupItems = options.warmupItems;
     this.minThreshold = options.minThreshold ?? 0;
     this.frontLoad = options.frontLoad ?? Math.min(1, 0.35 + 0.65 * options.budget);
+    this.frontLoadItems = options.frontLoadItems ?? 500;
+    // The schedule's slope is budget + (B/T)(1 − u)e^(1−u) ≥ budget − B/(e·T): a share ≤ e keeps it ≥ 0
+    // while it repays (the default 1 keeps it ≥ 0.63 × budget).
+    this.frontLoadPeak = Math.min(options.frontLoadShare ?? 1, Math.E) * options.budget * this.frontLoadItems;
     this.window = new Float64Array(options.windowSize ?? 512);
     if (state !== undefined) {
       this.items = state.items;
@@ -88,7 +103,7 @@ export class BudgetController {
   allowance(items: number): number {
     const burst = Math.max(this.warmupItems, 10);
     const N = this.horizonItems;
-    if (N === undefined) return this.budget * items + burst;
+    if (N === undefined) return this.budget * items + burst + this.frontLoadExcess(items);
     return Math.min(Math.floor(this.budget * N), Math.max(this.budget * items, this.scheduled(items)) + burst);
   }
 
@@ -103,6 +118,17 @@ export class BudgetController {
     return Math.floor(this.budget * N) * Math.pow(Math.min(t, N) / N, this.frontLoad);
   }
 
+  /**
+   * Extra calls the unknown-length schedule allows by item t: E(t) = B · u · e^(1 − u), u = t / T. It rises
+   * to B at t = T while the models are young, then decays (repaid at a rate below the target), so over any
+   * prefix the calls stay within budget × t + burst + B, and within budget × t + burst in the long run.
+   */
+  frontLoadExcess(t: number): number {
+    if (this.frontLoadItems <= 0) return 0;
+    const u = t / this.frontLoadItems;
+    return this.frontLoadPeak * u * Math.exp(1 - u);
+  }
+
   /** The rate of calls the remaining budget affords from now on. */
   affordableRate(): number {
     const N = this.horizonItems;
@@ -111,8 +137,9 @@ export class BudgetController {
       const ahead = Math.min(N, this.items + PACING_LOOKAHEAD);
       return clamp01((this.scheduled(ahead) - this.calls) / (ahead - this.items));
     }
-    // Unknown length: aim at the target, repaying a debt (or spending a surplus) over ~1000 items.
-    return clamp01(this.budget + (this.budget * this.items - this.calls) / 1000);
+    // Unknown length: aim at the target plus the decaying front-load a little ahead.
+    const ahead = this.items + PACING_LOOKAHEAD;
+    return clamp01((this.budget * ahead + this.frontLoadExcess(ahead) - this.calls) / PACING_LOOKAHEAD);
   }
 
   /**

@@ -85,6 +85,8 @@ function buildParts(options: CreateCascadeOptions, K: number, vectors: WordVecto
       horizonItems: cfg.horizonItems,
       warmupItems: saved === undefined ? cfg.warmupItems : 0,
       minThreshold: cfg.deferralCostWeight * options.llm.costUnits,
+      // Nor a front-load: labels are worth most while the models are young, and these are not.
+      frontLoadItems: saved === undefined ? cfg.frontLoadItems : 0,
     },
     saved === undefined ? undefined : { items: 0, calls: 0, threshold: saved.budget.threshold },
   );

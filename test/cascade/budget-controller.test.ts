@@ -44,6 +44,37 @@ describe('BudgetController', () => {
     });
   });
 
+  describe('when the stream length is unknown (issue 9: the decaying front-load)', () => {
+    it('spends more early, stays within budget × t + burst + B over every prefix, and converges to the target', () => {
+      const rng = new Rng(12);
+      const budget = 0.3;
+      const b = new BudgetController({ budget, warmupItems: 0 }); // T = 500, B = budget × T = 150
+      const plain = new BudgetController({ budget, warmupItems: 0, frontLoadItems: 0 });
+      let worst = -Infinity;
+      let early = 0;
+      let earlyPlain = 0;
+      for (let t = 1; t <= 8000; t++) {
+        const score = rng.next();
+        b.decide(score);
+        plain.decide(score);
+        worst = Math.max(worst, b.calls - (budget * t + 10 + 150));
+        if (t === 600) [early, earlyPlain] = [b.calls, plain.calls];
+      }
+      expect(worst).toBeLessThanOrEqual(0);
+      // Around the peak (t ≈ T) the front-load has spent about B more than even pacing.
+      expect(early - earlyPlain).toBeGreaterThan(100);
+      // Repaid by the end: within a point of the target.
+      expect(Math.abs(b.llmShare - budget)).toBeLessThan(0.01);
+      expect(b.frontLoadExcess(8000)).toBeLessThan(0.01);
+    });
+
+    it('does not front-load when turned off (a restored cascade)', () => {
+      const b = new BudgetController({ budget: 0.2, warmupItems: 0, frontLoadItems: 0 });
+      expect(b.frontLoadExcess(500)).toBe(0);
+      expect(b.allowance(1000)).toBe(0.2 * 1000 + 10);
+    });
+  });
+
   describe('when the stream length is unknown', () => {
     it('answers everything during the warm-up, then repays it so the share converges to the target', () => {
       const rng = new Rng(5);
