@@ -404,8 +404,12 @@ export class Cascade {
     // Exploration (decaying with the last policy's maturity) and audits send an item the policy would
     // keep on to the LLM: DAgger needs labels on the states the policy visits, operators an unbiased sample.
     const lastPolicy = policies[policies.length - 1] as DeferralScorer;
-    const explore = rng.next() < cfg.explorationRate / Math.sqrt(1 + lastPolicy.updates / 100);
-    const audit = cfg.auditRate > 0 && rng.next() < cfg.auditRate;
+    // When the LLM cannot keep up (capacity cap below the budget), exploration and audits shrink with the
+    // granted share: forced calls would otherwise crowd out the uncertain items and miss their deadlines.
+    const cap = budget.capacityShare;
+    const capacityFactor = cap === undefined ? 1 : Math.min(1, cap / budget.budget);
+    const explore = rng.next() < (capacityFactor * cfg.explorationRate) / Math.sqrt(1 + lastPolicy.updates / 100);
+    const audit = cfg.auditRate > 0 && rng.next() < capacityFactor * cfg.auditRate;
     const warmingUp = budget.warmingUp;
     const forced = teacher !== undefined && cached === undefined && (warmingUp || explore || audit);
     let walk = this.walkStages(ctx, { forceDefer: forced });

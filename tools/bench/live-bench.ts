@@ -7,8 +7,8 @@
  *    at most 8 items in flight (`start`'s old window, `llm.concurrency`);
  *  - `batch-k`: the scheduler (priority by deferral score, deadlines, capacity-aware budget, AIMD, rate
  *    limits) with k items per request, `pipeline.maxInFlight` items in flight, annotations as ready (`run`);
- *  - `instant`: the same cascade with an LLM that answers at once, at the LLM share the first `batch-k`
- *    setting reached, fed as fast as it goes: the accuracy reference.
+ *  - `instant@batch-k`: the same cascade with an LLM that answers at once, at the LLM share `batch-k`
+ *    reached, fed as fast as it goes: that setting's accuracy reference.
  */
 import type { Logger } from 'pino';
 import { createCascade, type Annotation, type WordVectors } from '../../src/cascade/index.js';
@@ -229,7 +229,7 @@ export async function runLiveSetting(options: LiveBenchOptions, setting: LiveSet
   };
 }
 
-/** The settings of one `bench-live` run, in run order (the instant reference is added after the first batch setting). */
+/** The settings of one `bench-live` run, in run order (an instant reference follows each batch setting). */
 export function liveSettings(flags: { batches: readonly number[]; latency: { p50Ms: number; p99Ms: number }; rpm?: number; tpm?: number; budget: number; deadlineMs: number; window: number }): LiveSetting[] {
   const limits = { ...(flags.rpm === undefined ? {} : { rpm: flags.rpm }), ...(flags.tpm === undefined ? {} : { tpm: flags.tpm }) };
   const baseline: LiveSetting = {
@@ -243,7 +243,8 @@ export function liveSettings(flags: { batches: readonly number[]; latency: { p50
   return [baseline, ...scheduled];
 }
 
-/** The instant-LLM reference at a given LLM share (the budget), fed as fast as it goes. */
+/** The instant-LLM reference at a given LLM share (the budget), fed as fast as a window of `window` items allows. */
 export function instantSetting(budget: number, window: number): LiveSetting {
-  return { name: 'instant', batchSize: 1, order: 'priority', adaptive: false, deadlineMs: 30_000, capacityAware: true, window, budget, openLoop: false, stopAtDuration: false };
+  // No deadline and no capacity cap: nothing but the budget decides which items the LLM answers.
+  return { name: 'instant', batchSize: 1, order: 'priority', adaptive: false, deadlineMs: Infinity, capacityAware: false, window, budget, openLoop: false, stopAtDuration: false };
 }

@@ -60,9 +60,11 @@ export async function runBenchLive(flags: BenchLiveFlags): Promise<void> {
     process.stderr.write(`bench-live: ${setting.name} …\n`);
     const row = await runLiveSetting(options, setting);
     results.push(row);
-    if (flags.instant && results.filter((r) => r.setting !== 'fifo-baseline').length === 1) {
+    if (flags.instant && setting.name !== 'fifo-baseline') {
+      // The accuracy reference of this setting: the same cascade, an instant LLM, the same LLM share.
       process.stderr.write(`bench-live: instant LLM at share ${row.llm_share.toFixed(3)} …\n`);
-      results.push(await runLiveSetting(options, instantSetting(Math.max(0.001, row.llm_share), config.pipeline.maxInFlight)));
+      const reference = await runLiveSetting(options, instantSetting(Math.max(0.001, row.llm_share), 64));
+      results.push({ ...reference, setting: `instant@${setting.name}` });
     }
   }
   const report = {
