@@ -124,3 +124,25 @@ describe('BudgetController', () => {
     expect(() => new BudgetController({ budget: 1.5, warmupItems: 0 })).toThrow(RangeError);
   });
 });
+
+describe('capacity cap (issue #8)', () => {
+  it('raises the threshold so that at most the capped share of recent scores passes, and lifts it again', () => {
+    const b = new BudgetController({ budget: 0.5, warmupItems: 0 });
+    for (let i = 0; i < 512; i++) b.decide((i % 100) / 100);
+    const uncapped = b.threshold;
+    b.setCapacityCap(0.05);
+    expect(b.capacityShare).toBe(0.05);
+    expect(b.threshold).toBeGreaterThan(uncapped);
+    expect(b.threshold).toBeGreaterThanOrEqual(0.9);
+    b.setCapacityCap(undefined);
+    expect(Math.abs(b.threshold - uncapped)).toBeLessThan(0.05);
+  });
+
+  it('refund gives back a granted call that was never made', () => {
+    const b = new BudgetController({ budget: 0.5, warmupItems: 10 });
+    expect(b.decide(0.9)).toBe(true);
+    expect(b.calls).toBe(1);
+    b.refund();
+    expect(b.calls).toBe(0);
+  });
+});
