@@ -231,3 +231,23 @@ export function redactSecrets(text: string, secrets: readonly (string | undefine
   for (const pattern of SECRET_PATTERNS) out = out.replace(pattern, (match, scheme: unknown) => (typeof scheme === 'string' ? `${scheme} ${REDACTED}` : REDACTED));
   return out;
 }
+
+/** A Kafka topic Spillway needs does not exist (auto-creation is off on the project's broker). */
+export class TopicNotFoundError extends SpillwayError {
+  readonly topic: string;
+
+  constructor(topic: string, message?: string, options: SpillwayErrorOptions = {}) {
+    super(message ?? `topic ${topic} does not exist (create it with \`spillway topics create\`, or fix the topic name in kafka.topics)`, options);
+    this.topic = topic;
+  }
+}
+
+/** Records could not all be written; `written` says how many landed before the failure. */
+export class ProduceError extends SpillwayError {
+  readonly written: number;
+
+  constructor(message: string, written: number, options: SpillwayErrorOptions = {}) {
+    super(message, options);
+    this.written = written;
+  }
+}

@@ -6,6 +6,7 @@
  */
 import { Command } from 'commander';
 import { SpillwayError } from '../errors.js';
+import { explainKafkaError, isKafkaError } from '../stream/index.js';
 import { registerCommands } from './commands/index.js';
 
 /** Adds commands to the program (the tools' registrar). */
@@ -31,10 +32,9 @@ export async function main(argv: readonly string[], extensions: readonly Command
     // Typed errors carry a message written for the user; anything else is a bug and gets its stack.
     if (err instanceof SpillwayError) {
       process.stderr.write(`spillway: ${err.message}\n`);
-    } else if (err instanceof Error && err.name.startsWith('KafkaJS')) {
-      // A dependency that stayed down: say which, without a stack trace nobody needs.
-      const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
-      process.stderr.write(`spillway: Kafka is unavailable (${err.name}${cause}); check SPILLWAY_KAFKA_BROKERS\n`);
+    } else if (isKafkaError(err)) {
+      // A dependency that stayed down, a missing topic, a refused login: say which, without a stack trace.
+      process.stderr.write(`spillway: ${explainKafkaError(err)}\n`);
     } else {
       process.stderr.write(`spillway: unexpected error\n${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     }

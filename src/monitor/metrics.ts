@@ -147,6 +147,7 @@ export class SpillwayMetrics {
   private readonly llmErrors: Counter<'kind'>;
   private readonly consumerLag: Gauge<'partition'>;
   private readonly deadLetters: Counter<'kind'>;
+  private readonly outputsTruncated: Counter<'topic'>;
   private readonly stages = new Map<string, StageMetrics>();
   private readonly errorKinds = new Map<string, Counter.Internal>();
   private live: LiveValues | undefined;
@@ -191,6 +192,7 @@ export class SpillwayMetrics {
     this.modelUpdates = new TalliedCounter({ name: 'spillway_model_updates_total', help: 'Training steps taken, by stage.', labelNames: ['stage'], registers });
     this.modelVersion = new Gauge({ name: 'spillway_model_version', help: 'Current model version (update count), by stage.', labelNames: ['stage'], registers });
     this.deadLetters = new Counter({ name: 'spillway_dead_letter_total', help: 'Records sent to the dead-letter topic, by reason.', labelNames: ['kind'], registers });
+    this.outputsTruncated = new Counter({ name: 'spillway_outputs_truncated_total', help: "Records cut to fit their topic's max.message.bytes (output: metadata dropped; dead-letter: key/value cut; side: a label left out).", labelNames: ['topic'], registers });
     this.budgetThreshold = new Gauge({ name: 'spillway_budget_threshold', help: "The budget controller's current deferral threshold.", registers });
     this.budgetLlmShare = new Gauge({ name: 'spillway_budget_llm_share', help: 'Share of items sent to the LLM in this run, as the budget controller counts it (updated on every item).', registers });
     const saves = new Counter({ name: 'spillway_model_saves_total', help: 'Model-state saves, by outcome (ok, failed).', labelNames: ['outcome'], registers });
@@ -277,6 +279,11 @@ export class SpillwayMetrics {
   /** Called by the stream layer: one record dead-lettered; `kind` is the InvalidItemError kind. */
   deadLetter(kind: string): void {
     this.deadLetters.labels(kind).inc();
+  }
+
+  /** Called by the stream layer: one record cut to fit its topic's size limit (`output`, `dead-letter`) or left out (`side`). */
+  outputTruncated(topic: 'output' | 'dead-letter' | 'side'): void {
+    this.outputsTruncated.labels(topic).inc();
   }
 
   /** The Prometheus text exposition of every metric. */

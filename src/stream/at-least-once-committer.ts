@@ -1,6 +1,6 @@
 /** At-least-once: outputs first (idempotent producer), then the offsets; a crash between the two repeats outputs. */
 import type { Consumer, Producer } from 'kafkajs';
-import { produceRequests, type Committer, type PartitionCommit } from './committer.js';
+import { produceRequests, type Committer, type OutputTopics, type PartitionCommit } from './committer.js';
 
 /** {@link Committer} without transactions: a failed commit is simply redone, duplicates allowed. */
 export class AtLeastOnceCommitter implements Committer {
@@ -10,7 +10,7 @@ export class AtLeastOnceCommitter implements Committer {
     private readonly producer: Producer,
     /** The current consumer's commitOffsets (the worker replaces its consumer after a crash). */
     private readonly consumer: Pick<Consumer, 'commitOffsets'>,
-    private readonly topics: { output: string; deadLetter: string },
+    private readonly topics: OutputTopics,
   ) {}
 
   async start(): Promise<void> {

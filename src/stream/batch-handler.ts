@@ -3,19 +3,16 @@
  * the in-flight limiter), then commits the longest finished prefix in offset order, so an offset is
  * committed only once every record before it in its partition has its output (or dead letter) written.
  */
-import type { EachBatchPayload, KafkaMessage, Message } from 'kafkajs';
+import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import { DecodeError } from '../errors.js';
 import type { Committer, SideRecord } from './committer.js';
 import type { InFlightLimiter } from './in-flight-limiter.js';
 import { PartitionProgress, type Outcome } from './partition-progress.js';
 import type { ItemDecoder } from './item-codec.js';
-import type { RecordEncoder } from './record-codec.js';
-import { toAnnotationRecord, toDeadLetter } from './records.js';
-import type { AnnotationRecord, DeadLetterRecord, ItemAnswer, ItemProcessor, RecordOrigin, StreamItem, StreamObserver } from './types.js';
-
-/** Original value bytes kept in a dead letter; the broker refuses records over message.max.bytes (1 MiB). */
-const MAX_DEAD_LETTER_VALUE_BYTES = 256 * 1024;
+import type { OutputFitter } from './output-fitter.js';
+import { toAnnotationRecord } from './records.js';
+import type { ItemAnswer, ItemProcessor, RecordOrigin, StreamItem, StreamObserver } from './types.js';
 
 /** How often a batch in progress offers a heartbeat (kafkajs sends one only when heartbeatInterval is due). */
 const HEARTBEAT_TICK_MS = 1_000;
@@ -31,8 +28,8 @@ export interface ShutdownSignal {
 export interface BatchHandlerDeps {
   decoder: ItemDecoder;
   process: ItemProcessor;
-  annotationEncoder: RecordEncoder<AnnotationRecord>;
-  deadLetterEncoder: RecordEncoder<DeadLetterRecord>;
+  /** Encodes annotations and dead letters so that they fit their topics. */
+  fitter: OutputFitter;
   limiter: InFlightLimiter;
   committer: Committer;
   shutdown: ShutdownSignal;
@@ -164,23 +161,14 @@ export class BatchHandler {
       item = await this.deps.decoder.decode(message.value, message.key, origin);
     } catch (err: unknown) {
       if (!(err instanceof DecodeError)) throw err;
-      return { deadLetter: this.deadLetter(message, origin, err) };
+      return { deadLetter: this.deps.fitter.deadLetter(message, origin, err.kind, err.message) };
     }
     const answer = await this.deps.process(item);
-    const record = toAnnotationRecord(answer, origin, receivedAtMs);
-    const output = { key: item.id, value: this.deps.annotationEncoder.encode(record) };
-    const side = this.deps.sideRecords?.(item, answer);
-    return side === undefined || side.length === 0 ? { output } : { output, side };
-  }
-
-  private deadLetter(message: KafkaMessage, origin: RecordOrigin, err: DecodeError): Message {
-    this.deps.logger.warn({ topic: origin.topic, partition: origin.partition, offset: origin.offset, kind: err.kind, err }, 'record dead-lettered');
-    this.deps.observer?.deadLetter(err.kind);
-    // The original bytes go along, but never so many that the dead letter itself exceeds the broker's
-    // record size limit (that would fail the transaction, and the batch, forever).
-    const value = message.value !== null && message.value.length > MAX_DEAD_LETTER_VALUE_BYTES ? message.value.subarray(0, MAX_DEAD_LETTER_VALUE_BYTES) : message.value;
-    const note = value === message.value ? '' : ` (value truncated from ${message.value?.length ?? 0} bytes)`;
-    const record = toDeadLetter(message.key, value, origin, err.kind, `${err.message}${note}`);
-    return { key: message.key, value: this.deps.deadLetterEncoder.encode(record), headers: { 'spillway-error-kind': err.kind } };
+    // Every record is checked against its topic's size limit here, before the transaction: one that
+    // the broker refused would fail the transaction, and block the partition, forever.
+    const fitted = this.deps.fitter.annotation(toAnnotationRecord(answer, origin, receivedAtMs), message, origin);
+    if (!('output' in fitted)) return fitted;
+    const side = this.deps.fitter.side(this.deps.sideRecords?.(item, answer) ?? [], origin);
+    return side.length === 0 ? fitted : { ...fitted, side };
   }
 }

@@ -4,6 +4,7 @@
  * (at-least-once, {@link AtLeastOnceCommitter}).
  */
 import type { Message, TopicMessages } from 'kafkajs';
+import { BATCH_HEADER_BYTES, messageBytes, type OutputLimits } from './topic-limits.js';
 
 /** A record for a topic other than the output and dead-letter ones, committed with its item (a label). */
 export interface SideRecord {
@@ -41,18 +42,20 @@ export interface Committer {
   close(): Promise<void>;
 }
 
+/** The two topics a committer writes, and the largest record batch each accepts (max.message.bytes). */
+export interface OutputTopics {
+  output: string;
+  deadLetter: string;
+  /** @defaultValue Kafka's default limit for both */
+  limits?: OutputLimits;
+}
+
 /**
- * Bytes of record payload per produce request. The broker refuses a record batch over message.max.bytes
- * (1 MiB by default) and kafkajs sends one batch per partition per request, so a large commit is split
- * into several sends (all inside the same transaction).
+ * Bytes of record payload per produce request. The broker refuses a record batch over the topic's
+ * max.message.bytes (1 MiB by default) and kafkajs sends one batch per partition per request, so a large
+ * commit is split into several sends (all inside the same transaction), each under the topic's limit.
  */
 const MAX_REQUEST_BYTES = 512 * 1024;
-
-function sizeOf(m: Message): number {
-  const key = m.key === null || m.key === undefined ? 0 : m.key.length;
-  const value = m.value === null ? 0 : m.value.length;
-  return key + value + 64;
-}
 
 /** Side records grouped by topic, order kept within each topic. */
 function sideByTopic(entries: readonly PartitionCommit[]): Array<[string, Message[]]> {
@@ -67,16 +70,24 @@ function sideByTopic(entries: readonly PartitionCommit[]): Array<[string, Messag
   return [...byTopic];
 }
 
-/** The outputs, dead letters and side records of `entries`, as produce requests of at most ~MAX_REQUEST_BYTES each. */
-export function produceRequests(entries: readonly PartitionCommit[], topics: { output: string; deadLetter: string }): TopicMessages[][] {
+/**
+ * The outputs, dead letters and side records of `entries`, as produce requests of at most ~MAX_REQUEST_BYTES
+ * (and the topic's max.message.bytes, when known) each.
+ */
+export function produceRequests(entries: readonly PartitionCommit[], topics: OutputTopics): TopicMessages[][] {
   const requests: TopicMessages[][] = [];
-  const groups: Array<readonly [string, Message[]]> = [[topics.output, entries.flatMap((e) => e.outputs)], [topics.deadLetter, entries.flatMap((e) => e.deadLetters)], ...sideByTopic(entries)];
-  for (const [topic, messages] of groups) {
+  const groups: Array<readonly [string, Message[], number | undefined]> = [
+    [topics.output, entries.flatMap((e) => e.outputs), topics.limits?.output],
+    [topics.deadLetter, entries.flatMap((e) => e.deadLetters), topics.limits?.deadLetter],
+    ...sideByTopic(entries).map(([topic, messages]) => [topic, messages, undefined] as const),
+  ];
+  for (const [topic, messages, limit] of groups) {
+    const maxBytes = Math.min(MAX_REQUEST_BYTES, (limit ?? Number.POSITIVE_INFINITY) - BATCH_HEADER_BYTES);
     let chunk: Message[] = [];
     let bytes = 0;
     for (const m of messages) {
-      const size = sizeOf(m);
-      if (chunk.length > 0 && bytes + size > MAX_REQUEST_BYTES) {
+      const size = messageBytes(m);
+      if (chunk.length > 0 && bytes + size > maxBytes) {
         requests.push([{ topic, messages: chunk }]);
         chunk = [];
         bytes = 0;

@@ -12,6 +12,8 @@ export { toAnnotationRecord, toDeadLetter } from './records.js';
 export { loadTopicSettings, TOPICS_FILE, type TopicSettings, type TopicsSettings, type TopicRole } from './topic-settings.js';
 export { ensureTopics, type TopicOutcome } from './topic-admin.js';
 export { createKafka, KAFKA_RETRY, PARTITIONER } from './kafka-client.js';
+export { explainKafkaError, isKafkaError } from './kafka-errors.js';
+export { assertTopicsExist, readMaxMessageBytes, fitsTopic, messageBytes, DEFAULT_MAX_MESSAGE_BYTES, type OutputLimits } from './topic-limits.js';
 export { StreamWorker, type StreamWorkerOptions } from './worker.js';
 export { buildCodecs, type StreamCodecs } from './codecs.js';
 export { readTopic, type ReadTopicOptions } from './topic-reader.js';

@@ -36,11 +36,12 @@ export function toAnnotationRecord(answer: ItemAnswer, origin: RecordOrigin, rec
     inputTopic: origin.topic,
     inputPartition: origin.partition,
     inputOffset: Number(origin.offset),
+    truncated: false,
   };
 }
 
 /** The dead-letter record of an input record that could not become an item. */
-export function toDeadLetter(key: Buffer | null, value: Buffer | null, origin: RecordOrigin, errorKind: string, errorMessage: string, nowMs: number = Date.now()): DeadLetterRecord {
+export function toDeadLetter(key: Buffer | null, value: Buffer | null, origin: RecordOrigin, errorKind: string, errorMessage: string, nowMs: number = Date.now(), truncated = false): DeadLetterRecord {
   return {
     key,
     value,
@@ -50,5 +51,6 @@ export function toDeadLetter(key: Buffer | null, value: Buffer | null, origin: R
     errorKind,
     errorMessage,
     timeMs: nowMs,
+    truncated,
   };
 }

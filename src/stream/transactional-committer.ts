@@ -6,7 +6,7 @@
  */
 import type { Admin, Producer, Transaction } from 'kafkajs';
 import type { Logger } from 'pino';
-import { offsetsByTopic, produceRequests, type Committer, type PartitionCommit } from './committer.js';
+import { offsetsByTopic, produceRequests, type Committer, type OutputTopics, type PartitionCommit } from './committer.js';
 
 /** How long a commit waits for its offsets to become readable before it gives up waiting, ms. */
 const STABLE_WAIT_MS = 60_000;
@@ -41,7 +41,7 @@ export class TransactionalCommitter implements Committer {
     private readonly createProducer: () => Producer,
     private readonly admin: Admin,
     private readonly groupId: string,
-    private readonly topics: { output: string; deadLetter: string },
+    private readonly topics: OutputTopics,
     private readonly logger: Logger,
   ) {
     this.producer = createProducer();

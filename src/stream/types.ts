@@ -35,6 +35,8 @@ export interface AnnotationRecord extends Omit<ItemAnswer, 'pDefer' | 'modelVers
   inputTopic: string;
   inputPartition: number;
   inputOffset: number;
+  /** True when the record would not fit its topic's max.message.bytes and the item's metadata was dropped. */
+  truncated: boolean;
 }
 
 /** A record written to the dead-letter topic (schema topics/spillway.dead-letter.avsc). */
@@ -47,6 +49,8 @@ export interface DeadLetterRecord {
   errorKind: string;
   errorMessage: string;
   timeMs: number;
+  /** True when `key` and/or `value` were cut so the dead letter fits its topic's max.message.bytes. */
+  truncated: boolean;
 }
 
 /** Turns one item into its answer: the cascade's `process`, injected by the CLI. */
@@ -56,4 +60,6 @@ export type ItemProcessor = (item: StreamItem) => Promise<ItemAnswer>;
 export interface StreamObserver {
   deadLetter(kind: string): void;
   setConsumerLag(partition: number, lag: number): void;
+  /** One record cut to fit its topic's max.message.bytes. */
+  outputTruncated?(topic: 'output' | 'dead-letter' | 'side'): void;
 }

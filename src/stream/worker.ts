@@ -16,6 +16,8 @@ import { BatchHandler, type ShutdownSignal } from './batch-handler.js';
 import { AtLeastOnceCommitter } from './at-least-once-committer.js';
 import type { Committer, SideRecord } from './committer.js';
 import { TransactionalCommitter } from './transactional-committer.js';
+import { OutputFitter } from './output-fitter.js';
+import { assertTopicsExist, readMaxMessageBytes, type OutputLimits } from './topic-limits.js';
 import { InFlightLimiter } from './in-flight-limiter.js';
 import { KAFKA_RETRY, PARTITIONER } from './kafka-client.js';
 import type { ItemDecoder } from './item-codec.js';
@@ -69,6 +71,7 @@ export class StreamWorker {
   /** Consumption paused by the owner (the LLM is down); survives consumer restarts. */
   private paused = false;
   private brokerCheck: { at: number; result: Promise<boolean> } | undefined;
+  private limits: OutputLimits | undefined;
 
   constructor(private readonly options: StreamWorkerOptions) {
     this.log = options.logger.child({ module: 'stream-worker' });
@@ -155,13 +158,31 @@ export class StreamWorker {
     }
   }
 
-  /** Connects, joins the group and starts consuming; resolves once consumption has started. */
+
+  /** The largest record each output topic accepts, as read from the broker at start. */
+  get outputLimits(): OutputLimits | undefined {
+    return this.limits;
+  }
+
+  /**
+   * Connects, checks that the three topics exist (a TopicNotFoundError names a missing one), reads
+   * the output topics' max.message.bytes, joins the group and starts consuming; resolves once consuming.
+   */
   async start(): Promise<void> {
     const { kafka, config, transactionalId } = this.options;
     const exactlyOnce = config.delivery === 'exactly-once';
     const admin = kafka.admin();
     this.admin = admin;
-    const topics = { output: config.topics.output, deadLetter: config.topics.deadLetter };
+    await admin.connect();
+    await assertTopicsExist(admin, [
+      { topic: config.topics.input, role: 'input' },
+      { topic: config.topics.output, role: 'output' },
+      { topic: config.topics.deadLetter, role: 'deadLetter' },
+    ]);
+    const maxBytes = await readMaxMessageBytes(admin, [config.topics.output, config.topics.deadLetter], this.log);
+    const limits: OutputLimits = { output: maxBytes.get(config.topics.output) as number, deadLetter: maxBytes.get(config.topics.deadLetter) as number };
+    this.limits = limits;
+    const topics = { output: config.topics.output, deadLetter: config.topics.deadLetter, limits };
     // Transactions need an idempotent producer with one request in flight (kafkajs enforces it).
     const transactional = (): Producer =>
       kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: config.transactionTimeoutMs, createPartitioner: PARTITIONER });
@@ -172,8 +193,15 @@ export class StreamWorker {
     this.handler = new BatchHandler({
       decoder: this.options.decoder,
       process: this.options.process,
-      annotationEncoder: this.options.annotationEncoder,
-      deadLetterEncoder: this.options.deadLetterEncoder,
+      fitter: new OutputFitter({
+        annotationEncoder: this.options.annotationEncoder,
+        deadLetterEncoder: this.options.deadLetterEncoder,
+        limits,
+        topics,
+        logger: this.log,
+        deadLetterFormat: config.outputFormat,
+        ...(this.options.observer === undefined ? {} : { observer: this.options.observer }),
+      }),
       limiter: new InFlightLimiter(config.maxInFlight),
       commitIntervalMs: config.commitIntervalMs,
       committer,
@@ -196,7 +224,6 @@ export class StreamWorker {
       },
       ...(this.options.sideRecords === undefined ? {} : { sideRecords: this.options.sideRecords }),
     });
-    await admin.connect();
     // Before joining the group: a killed predecessor's open transaction is settled first, so the offsets
     // this worker starts from are final.
     await committer.start();

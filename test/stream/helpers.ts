@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { ensureTopics, loadTopicSettings, readTopic } from '../../src/stream/index.js';
-import { DATASETS_DIR, randomName } from '../../tools/harness/index.js';
+import { DATASETS_DIR, randomName, waitFor } from '../../tools/harness/index.js';
 
 // Shared with the benchmarks: they live in tools/harness.
 export { committedCount, DATASETS_DIR, randomName, REPO_ROOT, spawnCli, waitFor, type CliProcess } from '../../tools/harness/index.js';
@@ -38,13 +38,16 @@ export async function createTestTopics(admin: Admin, prefix: string, inputPartit
   const settings = loadTopicSettings();
   const names = { input: `${base}.items`, output: `${base}.annotations`, deadLetter: `${base}.dead-letter`, labels: `${base}.labels`, models: `${base}.models` };
   if (settings.labels === undefined || settings.models === undefined) throw new Error('topics/topics.yaml lacks the labels or models topic');
-  await ensureTopics(admin, [
+  const wanted = [
     { ...settings.input, name: names.input, ...(inputPartitions === undefined ? {} : { partitions: inputPartitions }) },
     { ...settings.output, name: names.output },
     { ...settings.deadLetter, name: names.deadLetter },
     { ...settings.labels, name: names.labels },
     { ...settings.models, name: names.models },
-  ]);
+  ];
+  // ensureTopics is idempotent: a busy broker may answer "does not host this topic-partition" while the
+  // new topics' leaders settle, so try again rather than fail the suite.
+  await waitFor('the test topics', async () => (await ensureTopics(admin, wanted)).length === wanted.length, 60_000, 500);
   return {
     ...names,
     groupId: `${base}-group`,

@@ -99,7 +99,8 @@ describe('when garbage arrives between good records', () => {
     expect(rand).toMatchObject({ topic: t.input, errorMessage: expect.any(String) as unknown });
     const huge = deadLetters.find((d) => Buffer.from(String(d.key), 'base64').toString() === 'huge');
     expect(Buffer.from(String(huge?.value), 'base64').length).toBe(256 * 1024);
-    expect(huge?.errorMessage).toMatch(/truncated from \d+ bytes/);
+    expect(huge?.errorMessage).toMatch(/value cut from \d+ to 262144 bytes/);
+    expect(huge?.truncated).toBe(true);
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig, type Config } from '../../config.js';
-import { buildCodecs, createKafka, readTopic, type StreamCodecs } from '../../stream/index.js';
+import { assertTopicsExist, buildCodecs, createKafka, readTopic, type StreamCodecs } from '../../stream/index.js';
 import { createRootLogger } from '../logger.js';
 
 interface ConsumeFlags {
@@ -65,6 +65,14 @@ export function register(program: Command): void {
       const config = loadConfig(flags.config === undefined ? {} : { file: flags.config });
       const logger = createRootLogger(config.logLevel);
       const topic = flags.topic ?? config.kafka.topics.output;
+      const kafka = createKafka(config.kafka, logger);
+      const admin = kafka.admin();
+      try {
+        await admin.connect();
+        await assertTopicsExist(admin, [{ topic }]);
+      } finally {
+        await admin.disconnect();
+      }
       const codecs = await buildCodecs(config.kafka);
       // Input records are items: decode them with the item decoder's format.
       const view = viewFor(topic, config, codecs);
@@ -78,7 +86,7 @@ export function register(program: Command): void {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       const read = await readTopic({
-        kafka: createKafka(config.kafka, logger),
+        kafka,
         topic,
         fromBeginning: flags.fromBeginning,
         exitAtEnd: flags.exitAtEnd,

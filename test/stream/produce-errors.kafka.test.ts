@@ -1,0 +1,63 @@
+/**
+ * `spillway produce` and `consume` against trouble (issue 11): a line whose record the topic would refuse
+ * stops the file before anything is sent, naming the line and the limit; an unknown topic is named as such,
+ * not reported as "Kafka is unavailable".
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Admin } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestTopics, endOffsetsSum, randomName, spawnCli, testKafka, writeConfig, type TestTopics } from './helpers.js';
+
+let admin: Admin;
+let topics: TestTopics;
+let config: string;
+
+beforeAll(async () => {
+  admin = testKafka().admin();
+  await admin.connect();
+  topics = await createTestTopics(admin, 'produce-errors', 2);
+  config = writeConfig({ kafka: { topics: { input: topics.input, output: topics.output, deadLetter: topics.deadLetter } } });
+});
+
+afterAll(async () => {
+  await topics.cleanup();
+  await admin.disconnect();
+});
+
+function jsonl(lines: string[]): string {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'spillway-produce-')), 'items.jsonl');
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+describe('when a line of the file is over the topic size limit', () => {
+  it('produces nothing and names the line, its size and the limit', async () => {
+    const lines = Array.from({ length: 30 }, (_, i) => JSON.stringify({ id: `p${i}`, text: `item ${i}` }));
+    // Valid as an item (the text is short) but its record is over the broker's default 1 MiB.
+    lines.splice(17, 0, JSON.stringify({ id: 'big', text: 'big metadata', metadata: { blob: 'b'.repeat(1_200_000) } }));
+    const produce = spawnCli(['produce', '--config', config, '--file', jsonl(lines), '--no-progress']);
+    expect(await produce.exited).toBe(1);
+    expect(produce.stderr()).toMatch(new RegExp(`1 record\\(s\\) would exceed max\\.message\\.bytes \\d+ of topic ${topics.input.replace(/\./g, '\\.')}: line 18 \\(\\d+ bytes\\); nothing was produced`));
+    expect(produce.stderr()).not.toMatch(/Kafka is unavailable/);
+    expect(await endOffsetsSum(admin, topics.input)).toBe(0);
+  });
+});
+
+describe('when the topic does not exist', () => {
+  it('produce says which topic, and that it does not exist', async () => {
+    const missing = randomName('no-such-topic');
+    const produce = spawnCli(['produce', '--config', config, '--topic', missing, '--file', jsonl([JSON.stringify({ id: 'a', text: 'a' })]), '--no-progress']);
+    expect(await produce.exited).toBe(1);
+    expect(produce.stderr()).toContain(`spillway: topic ${missing} does not exist`);
+    expect(produce.stderr()).not.toMatch(/Kafka is unavailable/);
+  });
+
+  it('consume names it too', async () => {
+    const missing = randomName('no-such-topic');
+    const consume = spawnCli(['consume', '--config', config, '--topic', missing, '--exit-at-end']);
+    expect(await consume.exited).toBe(1);
+    expect(consume.stderr()).toContain(`spillway: topic ${missing} does not exist`);
+  });
+});
