@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from './errors.js';
+import { unknownEnv, unknownKeys } from './config-keys.js';
 
 const llmSchema = z.object({
   /** OpenAI-compatible base URL (OpenAI, vLLM, Ollama, llama.cpp server, LiteLLM). Unset: no LLM configured. */
@@ -147,6 +148,38 @@ const kafkaSchema = z.object({
   inputFormat: z.enum(['json', 'avro']),
   /** Confluent schema registry; when set, Avro uses the Confluent wire format (magic byte + schema id). */
   schemaRegistryUrl: z.string().url().optional(),
+  /** HTTP basic-auth user of the schema registry (with `schemaRegistryPassword`). */
+  schemaRegistryUsername: z.string().min(1).optional(),
+  /** HTTP basic-auth password of the schema registry: from SPILLWAY_SCHEMA_REGISTRY_PASSWORD, not a file. Never logged. */
+  schemaRegistryPassword: z.string().min(1).optional(),
+  /**
+   * TLS to the brokers: `true` (the system's CAs) or file paths (PEM) of a private CA and a client
+   * certificate and key (mutual TLS). Unset: plaintext.
+   */
+  ssl: z
+    .union([
+      z.boolean(),
+      z.object({
+        /** CA certificate file (PEM) the brokers' certificates are checked against. */
+        ca: z.string().min(1).optional(),
+        /** Client certificate file (PEM), for mutual TLS. */
+        cert: z.string().min(1).optional(),
+        /** Client private key file (PEM), for mutual TLS. */
+        key: z.string().min(1).optional(),
+        /** Check the brokers' certificates. @defaultValue true */
+        rejectUnauthorized: z.boolean().optional(),
+      }),
+    ])
+    .optional(),
+  /** SASL authentication (over TLS in production: set `ssl` too). The password from SPILLWAY_KAFKA_SASL_PASSWORD. */
+  sasl: z
+    .object({
+      mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+      username: z.string().min(1),
+      /** Never logged; from SPILLWAY_KAFKA_SASL_PASSWORD in practice. */
+      password: z.string().min(1),
+    })
+    .optional(),
   /** 'exactly-once': transactions with consumed offsets in the transaction; 'at-least-once': idempotent producer. */
   delivery: z.enum(['exactly-once', 'at-least-once']),
   /** Items in flight per worker before partitions pause. @defaultValue 2000 */
@@ -357,6 +390,13 @@ const ENV_KEYS: ReadonlyArray<[string, string, EnvReader]> = [
   ['SPILLWAY_KAFKA_BROKERS', 'kafka.brokers', asList],
   ['SPILLWAY_KAFKA_GROUP_ID', 'kafka.groupId', asString],
   ['SPILLWAY_SCHEMA_REGISTRY_URL', 'kafka.schemaRegistryUrl', asString],
+  ['SPILLWAY_SCHEMA_REGISTRY_USERNAME', 'kafka.schemaRegistryUsername', asString],
+  ['SPILLWAY_SCHEMA_REGISTRY_PASSWORD', 'kafka.schemaRegistryPassword', asString],
+  ['SPILLWAY_KAFKA_SSL', 'kafka.ssl', asBool],
+  ['SPILLWAY_KAFKA_SSL_CA', 'kafka.ssl.ca', asString],
+  ['SPILLWAY_KAFKA_SASL_MECHANISM', 'kafka.sasl.mechanism', asString],
+  ['SPILLWAY_KAFKA_SASL_USERNAME', 'kafka.sasl.username', asString],
+  ['SPILLWAY_KAFKA_SASL_PASSWORD', 'kafka.sasl.password', asString],
   ['SPILLWAY_REDIS_URL', 'redis.url', asString],
   ['SPILLWAY_CACHE', 'cache.enabled', asBool],
   ['SPILLWAY_HTTP_PORT', 'monitor.httpPort', asNumber],
@@ -392,14 +432,34 @@ function merge(base: Record<string, unknown>, ...layers: unknown[]): Record<stri
   return out;
 }
 
-/** Reads overrides from the environment (SPILLWAY_*). */
+/** Every environment variable the configuration reads. */
+export const ENV_NAMES: readonly string[] = ENV_KEYS.map(([name]) => name);
+
+/**
+ * Reads overrides from the environment (SPILLWAY_*). A `SPILLWAY_*` variable that sets nothing (a typo)
+ * is a ConfigError with a did-you-mean.
+ */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
+  const unknown = unknownEnv(env, ENV_NAMES);
+  if (unknown.length > 0) throw new ConfigError(unknown);
   const out: Record<string, unknown> = {};
   for (const [name, path, read] of ENV_KEYS) {
     const raw = env[name];
     if (raw !== undefined && raw !== '') setPath(out, path, read(raw));
   }
   return out;
+}
+
+/** Config paths set by the environment, and the variable that set each (for messages). */
+function envOrigins(env: NodeJS.ProcessEnv): Map<string, string> {
+  const origins = new Map<string, string>();
+  for (const [name, path] of ENV_KEYS) if (env[name] !== undefined && env[name] !== '') origins.set(path, name);
+  return origins;
+}
+
+/** The variable that can set `key` (or its parent), to name in a message. */
+function envFor(key: string): string | undefined {
+  return ENV_KEYS.find(([, path]) => key === path)?.[0];
 }
 
 /** Reads a YAML or JSON config file; errors name the file. */
@@ -410,11 +470,18 @@ export function readConfigFile(path: string): unknown {
   } catch (err: unknown) {
     throw new ConfigError([{ key: 'config', message: `cannot read ${path}`, value: path }], { cause: err });
   }
+  let parsed: unknown;
   try {
-    return parseYaml(text) ?? {};
+    parsed = parseYaml(text) ?? {};
   } catch (err: unknown) {
-    throw new ConfigError([{ key: 'config', message: `${path} is neither YAML nor JSON`, value: path }], { cause: err });
+    // The yaml parser knows where it stopped: say so (line 1-based), with its first line of explanation.
+    const at = (err as { linePos?: Array<{ line: number; col: number }> }).linePos?.[0];
+    const why = err instanceof Error ? (err.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '') : String(err);
+    const where = at === undefined ? '' : ` line ${at.line}, column ${at.col}`;
+    throw new ConfigError([{ key: 'config', message: `${path}${where}: not valid YAML or JSON: ${why}`, value: path }], { cause: err });
   }
+  if (!isPlainObject(parsed)) throw new ConfigError([{ key: 'config', message: `${path}: expected a mapping of keys (llm:, cascade:, kafka: …) at the top level`, value: path }]);
+  return parsed;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -429,15 +496,22 @@ function deepFreeze<T>(value: T): T {
  * Validates a merged configuration against the schema and the cross-field rules.
  * Throws one ConfigError listing every problem with its key, the value found and what was expected.
  */
-export function parseConfig(raw: unknown): Readonly<Config> {
+export function parseConfig(raw: unknown, options: { origins?: ReadonlyMap<string, string> } = {}): Readonly<Config> {
   const merged = merge(DEFAULTS as unknown as Record<string, unknown>, raw);
+  // Unknown keys first: a typo (`llmBuget`) must not run silently with the default.
+  const issues: ConfigIssue[] = unknownKeys(configSchema, merged);
+  if (issues.length > 0) throw new ConfigError(issues);
   const result = configSchema.safeParse(merged);
-  const issues: ConfigIssue[] = [];
   if (!result.success) {
     for (const issue of result.error.issues) {
       const key = issue.path.join('.');
       const value = issue.path.reduce<unknown>((node, k) => (isPlainObject(node) || Array.isArray(node) ? (node as Record<string, unknown>)[String(k)] : undefined), merged);
-      issues.push({ key, value, message: `${issue.message} (got ${JSON.stringify(value)})` });
+      // Name the variable when the value came from the environment, or the one that can set a missing value.
+      const origin = [...(options.origins ?? new Map<string, string>())].find(([path]) => key === path || key.startsWith(`${path}.`))?.[1];
+      const secret = /password|apiKey|token/i.test(key);
+      const got = value === undefined ? 'nothing' : secret ? '[redacted]' : JSON.stringify(value);
+      const hint = origin !== undefined ? ` from ${origin}` : value === undefined && envFor(key) !== undefined ? `; set it or ${envFor(key) as string}` : '';
+      issues.push({ key, value: secret ? '[redacted]' : value, message: `${issue.message} (got ${got}${hint})` });
     }
     throw new ConfigError(issues);
   }
@@ -458,12 +532,17 @@ export function parseConfig(raw: unknown): Readonly<Config> {
   if (new Set([topics.input, topics.output, topics.deadLetter, topics.labels, topics.models]).size !== 5) {
     issues.push({ key: 'kafka.topics', value: topics, message: 'the labels and models topics must differ from each other and from the other topics' });
   }
+  const k = config.kafka;
+  if ((k.schemaRegistryUsername === undefined) !== (k.schemaRegistryPassword === undefined)) {
+    issues.push({ key: 'kafka.schemaRegistryPassword', value: '[redacted]', message: 'schema registry basic auth needs both schemaRegistryUsername and schemaRegistryPassword (SPILLWAY_SCHEMA_REGISTRY_PASSWORD)' });
+  }
   if (issues.length > 0) throw new ConfigError(issues);
   return deepFreeze(config);
 }
 
 /** Loads the configuration the CLI runs with: defaults, then file, then env, then flags. */
 export function loadConfig(options: { file?: string; flags?: unknown; env?: NodeJS.ProcessEnv } = {}): Readonly<Config> {
+  const env = options.env ?? process.env;
   const file = options.file === undefined ? {} : readConfigFile(options.file);
-  return parseConfig(merge({}, file, configFromEnv(options.env ?? process.env), options.flags));
+  return parseConfig(merge({}, file, configFromEnv(env), options.flags), { origins: envOrigins(env) });
 }

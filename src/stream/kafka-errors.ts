@@ -50,6 +50,9 @@ export function explainKafkaError(err: unknown, context?: string): string {
   }
   const denied = typed((t) => AUTHORIZATION.has(t));
   if (denied !== undefined) return `Kafka refused access${where}: ${denied.type ?? ''} (check the ACLs of the user in kafka.sasl)`;
+  if (typed((t) => t === 'ILLEGAL_SASL_STATE' || t === 'UNSUPPORTED_SASL_MECHANISM') !== undefined) {
+    return `Kafka: the broker's listener does not take this SASL mechanism${where} (kafka.sasl is set: is the listener SASL, and the mechanism enabled?)`;
+  }
   const sasl = errors.find((e) => e.name === 'KafkaJSSASLAuthenticationError');
   if (sasl !== undefined) return `Kafka SASL authentication failed${where}: ${sasl.message ?? ''} (check kafka.sasl and SPILLWAY_KAFKA_SASL_PASSWORD)`;
   const top = errors[0];

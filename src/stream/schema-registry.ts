@@ -39,10 +39,14 @@ export class SchemaRegistryClient implements SchemaRegistry {
   private readonly baseUrl: string;
   private readonly timeoutMs: number;
   private readonly byId = new Map<number, Promise<avro.Type>>();
+  private readonly authorization: string | undefined;
 
-  constructor(baseUrl: string, options: { timeoutMs?: number } = {}) {
+  /** @param options.auth HTTP basic auth (Confluent Cloud, a secured registry). */
+  constructor(baseUrl: string, options: { timeoutMs?: number; auth?: { username: string; password: string } } = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    const auth = options.auth;
+    this.authorization = auth === undefined ? undefined : `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
   }
 
   async register(subject: string, type: avro.Type): Promise<number> {
@@ -72,7 +76,7 @@ export class SchemaRegistryClient implements SchemaRegistry {
     try {
       response = await fetch(`${this.baseUrl}${path}`, {
         ...init,
-        headers: { accept: CONTENT_TYPE, 'content-type': CONTENT_TYPE },
+        headers: { accept: CONTENT_TYPE, 'content-type': CONTENT_TYPE, ...(this.authorization === undefined ? {} : { authorization: this.authorization }) },
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err: unknown) {
@@ -80,7 +84,8 @@ export class SchemaRegistryClient implements SchemaRegistry {
     }
     const text = await response.text();
     if (!response.ok) {
-      throw new SchemaRegistryError(`schema registry ${init.method} ${path} answered ${response.status}: ${text.slice(0, 200)}`, response.status);
+      const hint = response.status === 401 || response.status === 403 ? ' (check kafka.schemaRegistryUsername and SPILLWAY_SCHEMA_REGISTRY_PASSWORD)' : '';
+      throw new SchemaRegistryError(`schema registry ${init.method} ${path} answered ${response.status}${hint}: ${text.slice(0, 200)}`, response.status);
     }
     try {
       return JSON.parse(text) as unknown;

@@ -15,8 +15,9 @@ export interface RegistryDouble {
   close(): Promise<void>;
 }
 
-/** Starts the double on a free port of 127.0.0.1. */
-export async function startRegistryDouble(): Promise<RegistryDouble> {
+/** Starts the double on a free port of 127.0.0.1; with `auth`, every request needs that HTTP basic auth (401 otherwise), as a secured registry does. */
+export async function startRegistryDouble(options: { auth?: { username: string; password: string } } = {}): Promise<RegistryDouble> {
+  const expected = options.auth === undefined ? undefined : `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}`;
   const schemas: string[] = [];
   const requests: string[] = [];
   const idOf = (schema: string): number => {
@@ -31,6 +32,11 @@ export async function startRegistryDouble(): Promise<RegistryDouble> {
     req.on('end', () => {
       requests.push(`${req.method ?? ''} ${req.url ?? ''}`);
       res.setHeader('content-type', 'application/vnd.schemaregistry.v1+json');
+      if (expected !== undefined && req.headers.authorization !== expected) {
+        res.statusCode = 401;
+        res.end(JSON.stringify({ error_code: 401, message: 'Unauthorized' }));
+        return;
+      }
       const byId = /^\/schemas\/ids\/(\d+)$/.exec(req.url ?? '');
       if (req.method === 'POST' && /^\/subjects\/[^/]+\/versions$/.test(req.url ?? '')) {
         const { schema } = JSON.parse(body) as { schema: string };
