@@ -259,8 +259,13 @@ const cacheSchema = z.object({
 const monitorSchema = z.object({
   /** Port of /metrics, /status, /healthz and the dashboard; 0 disables the server. @defaultValue 9464 */
   httpPort: z.number().int().min(0).max(65535),
-  /** Interface to bind. @defaultValue '127.0.0.1' */
+  /** Interface to bind: loopback unless the endpoints must be reached from elsewhere (then set `authToken`). @defaultValue '127.0.0.1' */
   httpHost: z.string().min(1),
+  /**
+   * Bearer token every HTTP endpoint then requires (`Authorization: Bearer <token>`; a browser opens the
+   * dashboard once as `/?token=<token>` and keeps a cookie). From SPILLWAY_MONITOR_AUTH_TOKEN. Unset: no auth.
+   */
+  authToken: z.string().min(16, 'at least 16 characters (e.g. `openssl rand -hex 16`)').optional(),
 });
 
 const configSchema = z.object({
@@ -401,6 +406,7 @@ const ENV_KEYS: ReadonlyArray<[string, string, EnvReader]> = [
   ['SPILLWAY_CACHE', 'cache.enabled', asBool],
   ['SPILLWAY_HTTP_PORT', 'monitor.httpPort', asNumber],
   ['SPILLWAY_HTTP_HOST', 'monitor.httpHost', asString],
+  ['SPILLWAY_MONITOR_AUTH_TOKEN', 'monitor.authToken', asString],
 ];
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {

@@ -3,6 +3,7 @@
  * `/metrics` Prometheus text, `/status` JSON, `/status/history` chart points, `/healthz`, and `/` the dashboard
  * with its script and Chart.js served from node_modules (nothing from a CDN: deployments may have no internet).
  */
+import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -37,6 +38,29 @@ export interface MonitorServerOptions {
   history(sinceMs?: number): HistoryPoint[];
   /** @defaultValue always healthy */
   health?: HealthCheck;
+  /**
+   * When set, every endpoint requires it: `Authorization: Bearer <token>`, the `spillway_token` cookie, or
+   * `?token=<token>` (which sets the cookie, so the dashboard's page, scripts and fetches carry it).
+   */
+  authToken?: string;
+}
+
+/** The cookie a browser keeps after opening the dashboard with `?token=`. */
+const TOKEN_COOKIE = 'spillway_token';
+
+function sameSecret(given: string | undefined | null, expected: string): boolean {
+  if (given === undefined || given === null) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function cookie(req: IncomingMessage, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [key, ...rest] = part.trim().split('=');
+    if (key === name) return decodeURIComponent(rest.join('='));
+  }
+  return undefined;
 }
 
 interface StaticAsset {
@@ -74,6 +98,7 @@ export class MonitorServer {
   /** Listens; resolves with the base URL (e.g. `http://127.0.0.1:9464`). Rejects if the port is taken. */
   async start(): Promise<{ url: string }> {
     const server = createServer((req, res) => {
+      if (!this.authorized(req, res)) return;
       this.route(req, res).catch((err: unknown) => {
         this.log.error({ err, url: req.url }, 'monitor request failed');
         if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
@@ -91,8 +116,27 @@ export class MonitorServer {
     const { port } = server.address() as AddressInfo;
     const host = this.options.host.includes(':') ? `[${this.options.host}]` : this.options.host;
     const url = `http://${host}:${port}`;
-    this.log.info({ url }, 'monitor listening');
+    this.log.info({ url, auth: this.options.authToken === undefined ? 'none' : 'bearer token' }, 'monitor listening');
+    if (this.options.authToken === undefined && !isLoopback(this.options.host)) {
+      this.log.warn({ host: this.options.host }, 'monitor endpoints reachable beyond this machine without a token: set monitor.authToken (SPILLWAY_MONITOR_AUTH_TOKEN)');
+    }
     return { url };
+  }
+
+  /** With a token configured, answers 401 to a request without it and returns false. */
+  private authorized(req: IncomingMessage, res: ServerResponse): boolean {
+    const token = this.options.authToken;
+    if (token === undefined) return true;
+    const header = req.headers.authorization;
+    if (header !== undefined && /^Bearer /i.test(header) && sameSecret(header.slice(7).trim(), token)) return true;
+    if (sameSecret(cookie(req, TOKEN_COOKIE), token)) return true;
+    const query = new URL(req.url ?? '/', 'http://localhost').searchParams.get('token');
+    if (sameSecret(query, token)) {
+      res.setHeader('set-cookie', `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`);
+      return true;
+    }
+    send(res, 401, 'text/plain; charset=utf-8', 'unauthorized: send Authorization: Bearer <monitor.authToken>, or open /?token=<token>\n', { 'www-authenticate': 'Bearer realm="spillway"' });
+    return false;
   }
 
   /** Stops listening and closes open connections (browsers keep them alive). Idempotent. */
@@ -146,6 +190,10 @@ export class MonitorServer {
       return { ok: false, reason: 'health check failed' };
     }
   }
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}): void {

@@ -121,6 +121,7 @@ export function createMonitor(options: CreateMonitorOptions): Monitor {
         status,
         history: (sinceMs) => history.since(sinceMs),
         health: options.health,
+        ...(options.config.authToken === undefined ? {} : { authToken: options.config.authToken }),
       });
       const started = await created.start();
       server = created;

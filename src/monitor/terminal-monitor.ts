@@ -20,28 +20,31 @@ export interface TerminalMonitorOptions {
   output?: NodeJS.WriteStream;
   /** Keyboard (q, Ctrl-C). @defaultValue process.stdin */
   input?: NodeJS.ReadStream;
+  /** The server's monitor.authToken, sent as a bearer token. */
+  authToken?: string;
 }
 
 const CSI = '\x1b[';
 
-async function getJson<T>(url: string, timeoutMs: number): Promise<T> {
+async function getJson<T>(url: string, timeoutMs: number, token?: string): Promise<T> {
   let res: Response;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), ...(token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } }) });
   } catch (err: unknown) {
     throw new SpillwayError(`cannot reach the monitor at ${url}`, { retriable: true, cause: err });
   }
-  if (!res.ok) throw new SpillwayError(`${url} answered HTTP ${res.status}`, { retriable: res.status >= 500 });
+  const hint = res.status === 401 ? ' (set monitor.authToken / SPILLWAY_MONITOR_AUTH_TOKEN to the server\'s token)' : '';
+  if (!res.ok) throw new SpillwayError(`${url} answered HTTP ${res.status}${hint}`, { retriable: res.status >= 500 });
   return (await res.json()) as T;
 }
 
 /** Fetches /status and /status/history from `baseUrl` and renders one frame. */
-export async function fetchFrame(baseUrl: string, options: { color?: boolean; timeoutMs?: number } = {}): Promise<string> {
+export async function fetchFrame(baseUrl: string, options: { color?: boolean; timeoutMs?: number; authToken?: string } = {}): Promise<string> {
   const base = baseUrl.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 5_000;
   const [status, history] = await Promise.all([
-    getJson<Status>(`${base}/status`, timeoutMs),
-    getJson<HistoryPoint[]>(`${base}/status/history`, timeoutMs),
+    getJson<Status>(`${base}/status`, timeoutMs, options.authToken),
+    getJson<HistoryPoint[]>(`${base}/status/history`, timeoutMs, options.authToken),
   ]);
   return renderStatusFrame(status, history, { url: base, color: options.color });
 }
@@ -53,8 +56,9 @@ export async function fetchFrame(baseUrl: string, options: { color?: boolean; ti
 export async function runTerminalMonitor(options: TerminalMonitorOptions): Promise<void> {
   const output = options.output ?? process.stdout;
   const timeoutMs = options.timeoutMs ?? 5_000;
+  const auth = options.authToken === undefined ? {} : { authToken: options.authToken };
   if (options.once === true) {
-    output.write(`${await fetchFrame(options.url, { color: false, timeoutMs })}\n`);
+    output.write(`${await fetchFrame(options.url, { color: false, timeoutMs, ...auth })}\n`);
     return;
   }
   const input = options.input ?? process.stdin;
@@ -83,7 +87,7 @@ export async function runTerminalMonitor(options: TerminalMonitorOptions): Promi
     };
     const tick = async (): Promise<void> => {
       try {
-        draw(await fetchFrame(options.url, { color, timeoutMs }));
+        draw(await fetchFrame(options.url, { color, timeoutMs, ...auth }));
       } catch (err: unknown) {
         draw(`Spillway monitor  ${options.url}\n\n${err instanceof Error ? err.message : String(err)} — retrying`);
       }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { committedCount, createTestTopics, logLines, readJsonRecords, REPO_ROOT, spawnCli, waitFor, writeConfig, type CliProcess, type TestTopics } from './helpers.js';
+import { committedCount, createTestTopics, logLines, readJsonRecords, REPO_ROOT, spawnEchoWorker, waitFor, writeConfig, type CliProcess, type TestTopics } from './helpers.js';
 
 const run = promisify(execFile);
 const PORT = 19092;
@@ -45,7 +45,7 @@ afterAll(async () => {
 function worker(t: TestTopics, kafkaConfig: Record<string, unknown>): CliProcess {
   const config = writeConfig({ monitor: { httpPort: 0 }, kafka: { brokers: [BROKER], groupId: t.groupId, topics: { input: t.input, output: t.output, deadLetter: t.deadLetter }, ...kafkaConfig } });
   // The test processor answers after up to 20 ms with 8 items in flight: the stream lasts a few seconds.
-  return spawnCli(['run', '--config', config, '--processor', path.join(REPO_ROOT, 'test/stream/fixtures/echo-processor.ts')], { SPILLWAY_TEST_DELAY_MS: '20' });
+  return spawnEchoWorker(config, { SPILLWAY_TEST_DELAY_MS: '20' });
 }
 
 async function produce(t: TestTopics, n: number): Promise<string[]> {

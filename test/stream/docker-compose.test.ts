@@ -8,6 +8,7 @@ import { REPO_ROOT } from './helpers.js';
 
 interface Service {
   image?: string;
+  ports?: string[];
   build?: unknown;
   command?: string[];
   environment?: Record<string, string | number>;
@@ -23,6 +24,24 @@ function envOf(service: Service | undefined): Record<string, string> {
 }
 
 describe('docker-compose.yml', () => {
+  it('publishes every port on 127.0.0.1 only (issue 11)', () => {
+    const published = Object.values(services).flatMap((s) => s.ports ?? []);
+    expect(published.length).toBe(3);
+    for (const port of published) expect(port).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
+  });
+
+  it('gives Kafka an internal listener for containers and a host listener advertised as 127.0.0.1', () => {
+    const kafka = envOf(services.kafka);
+    expect(kafka.KAFKA_ADVERTISED_LISTENERS).toBe('INTERNAL://kafka:29092,HOST://127.0.0.1:9092');
+    expect(kafka.KAFKA_INTER_BROKER_LISTENER_NAME).toBe('INTERNAL');
+    expect(services.kafka?.ports).toEqual(['127.0.0.1:9092:9092']);
+    // Every listener named is mapped to a protocol, and the advertised ones are listened on.
+    const mapped = new Set((kafka.KAFKA_LISTENER_SECURITY_PROTOCOL_MAP ?? '').split(',').map((m) => m.split(':')[0]));
+    const listening = (kafka.KAFKA_LISTENERS ?? '').split(',').map((l) => l.split('://')[0]);
+    for (const name of listening) expect(mapped.has(name)).toBe(true);
+    for (const name of ['INTERNAL', 'HOST']) expect(listening).toContain(name);
+  });
+
   it('runs Kafka 3.9 in KRaft mode, Redis, the topic creation and Spillway built from this repo', () => {
     expect(Object.keys(services).sort()).toEqual(['kafka', 'redis', 'spillway', 'topics']);
     expect(services.kafka?.image).toMatch(/^apache\/kafka:3\.9\.\d+$/);
@@ -39,7 +58,8 @@ describe('docker-compose.yml', () => {
     const env = envOf(services.spillway);
     for (const name of Object.keys(env)) expect(name).toMatch(/^SPILLWAY_/);
     const config = parseConfig(configFromEnv(env));
-    expect(config.kafka.brokers).toEqual([envOf(services.kafka).KAFKA_ADVERTISED_LISTENERS?.replace('PLAINTEXT://', '')]);
+    const advertised = Object.fromEntries((envOf(services.kafka).KAFKA_ADVERTISED_LISTENERS ?? '').split(',').map((l) => l.split('://') as [string, string]));
+    expect(config.kafka.brokers).toEqual([advertised.INTERNAL]);
     expect(config.redis.url).toBe('redis://redis:6379');
     expect(config.monitor.httpHost).toBe('0.0.0.0');
     expect(envOf(services.topics)).toEqual(env);

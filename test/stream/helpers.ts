@@ -10,7 +10,7 @@ import { ensureTopics, loadTopicSettings, readTopic } from '../../src/stream/ind
 import { DATASETS_DIR, randomName, waitFor } from '../../tools/harness/index.js';
 
 // Shared with the benchmarks: they live in tools/harness.
-export { committedCount, DATASETS_DIR, randomName, REPO_ROOT, spawnCli, waitFor, type CliProcess } from '../../tools/harness/index.js';
+export { committedCount, DATASETS_DIR, randomName, REPO_ROOT, spawnCli, spawnEchoWorker, waitFor, type CliProcess } from '../../tools/harness/index.js';
 export const BROKERS = (process.env.SPILLWAY_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 
 /** A kafkajs client for tests, silent. */

@@ -7,7 +7,7 @@
  * see identical records. Time runs from the consumer starting to the last offset committed.
  *
  * The cascade run uses the replay LLM (recorded ISEAR answers) with a 2% LLM budget and, by default, the LR as
- * the only small stage (`--stages lr,mid` adds the tfjs model), so the LR answers most items. `--processor echo` swaps in the test processor (no model) to isolate the Kafka path.
+ * the only small stage (`--stages lr,mid` adds the tfjs model), so the LR answers most items. `--processor echo` runs the test processor (no model) in a StreamWorker process (tools/harness/echo-worker.ts) to isolate the Kafka path.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { ensureTopics, loadTopicSettings, PARTITIONER, readTopic } from '../../src/stream/index.js';
-import { committedCount, DATASETS_DIR, randomName, REPO_ROOT, spawnCli, startReplayLlm, waitFor } from '../harness/index.js';
+import { committedCount, DATASETS_DIR, randomName, REPO_ROOT, spawnCli, spawnEchoWorker, startReplayLlm, waitFor } from '../harness/index.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -106,8 +106,7 @@ async function worker(admin: Admin, topics: { input: string; output: string; dea
     monitor: { httpPort: 0 },
     kafka: { groupId, topics, delivery: args.delivery, partitionsConsumedConcurrently: PARTITIONS },
   }));
-  const processor = args.processor === 'echo' ? ['--processor', path.join(REPO_ROOT, 'test/stream/fixtures/echo-processor.ts')] : [];
-  const child = spawnCli(['run', '--config', config, ...processor]);
+  const child = args.processor === 'echo' ? spawnEchoWorker(config) : spawnCli(['run', '--config', config]);
   await waitFor('the worker to start', () => child.stderr().includes('"worker started"') || child.child.exitCode !== null, 300_000, 10);
   if (child.child.exitCode !== null) throw new Error(`worker exited early:\n${child.stderr().slice(-2_000)}`);
   const start = performance.now();

@@ -14,7 +14,19 @@ export interface CliProcess {
 
 /** Starts `node bin/spillway.js ...args` in the repo root. */
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/spillway.js'), ...args], {
+  return spawnNode([path.join(REPO_ROOT, 'bin/spillway.js'), ...args], env);
+}
+
+/**
+ * The echo worker (tools/harness/echo-worker.ts): a StreamWorker process with a stand-in processor (no
+ * model), for tests that need a worker process to survive or die with the broker, and the Kafka benchmark.
+ */
+export function spawnEchoWorker(configFile: string, env: NodeJS.ProcessEnv = {}): CliProcess {
+  return spawnNode(['--import', 'tsx', path.join(REPO_ROOT, 'tools/harness/echo-worker.ts'), configFile], env);
+}
+
+function spawnNode(args: string[], env: NodeJS.ProcessEnv): CliProcess {
+  const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

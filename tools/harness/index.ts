@@ -5,6 +5,6 @@
  */
 export { REPO_ROOT, DATASETS_DIR } from './paths.js';
 export { waitFor } from './wait-for.js';
-export { spawnCli, type CliProcess } from './cli-process.js';
+export { spawnCli, spawnEchoWorker, type CliProcess } from './cli-process.js';
 export { startReplayLlm, type ReplayLlm } from './replay-llm-process.js';
 export { randomName, committedCount } from './kafka.js';

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import { loadConfig } from '../../config.js';
 import { runTerminalMonitor } from '../../monitor/index.js';
 
 function parseInterval(raw: string): number {
@@ -20,7 +21,9 @@ export function register(program: Command): void {
     .option('--url <url>', 'base URL of the monitor endpoints', 'http://127.0.0.1:9464')
     .option('--once', 'print one frame and exit')
     .option('--interval <ms>', 'redraw every this many ms', parseInterval, 1000)
-    .action(async (opts: { url: string; once?: boolean; interval: number }) => {
-      await runTerminalMonitor({ url: opts.url, once: opts.once === true, intervalMs: opts.interval });
+    .option('--config <file>', 'configuration file: monitor.authToken (or SPILLWAY_MONITOR_AUTH_TOKEN) is sent as a bearer token')
+    .action(async (opts: { url: string; once?: boolean; interval: number; config?: string }) => {
+      const { authToken } = loadConfig(opts.config === undefined ? {} : { file: opts.config }).monitor;
+      await runTerminalMonitor({ url: opts.url, once: opts.once === true, intervalMs: opts.interval, ...(authToken === undefined ? {} : { authToken }) });
     });
 }

@@ -5,9 +5,7 @@
  * committed, model state is saved) with exit code 0; a dependency that stays down exits non-zero.
  */
 import { hostname } from 'node:os';
-import { pathToFileURL } from 'node:url';
-import path from 'node:path';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig, type Config } from '../../config.js';
 import { ConfigError, ModelSaveError } from '../../errors.js';
 import { createCache } from '../../cache/index.js';
@@ -26,7 +24,6 @@ interface RunFlags {
   task?: string;
   httpPort?: number;
   instance: number;
-  processor?: string;
   /** false with --no-shared-learning. */
   sharedLearning: boolean;
   /** false with --no-llm. */
@@ -37,7 +34,7 @@ interface RunFlags {
 /** Time allowed after kafka.shutdownTimeoutMs to leave the group, disconnect and save, before a forced exit. */
 export const SHUTDOWN_MARGIN_MS = 5_000;
 
-/** What `run` drives: the cascade, or (tests, benchmarks) a processor module given with the hidden --processor flag. */
+/** What `run` drives: the cascade. (No flag swaps in other code: tests drive StreamWorker directly.) */
 interface Pipeline {
   process: ItemProcessor;
   /** Drains (at most `drainTimeoutMs`) and saves; rejects with ModelSaveError when the save fails. */
@@ -56,11 +53,6 @@ interface Pipeline {
   };
 }
 
-/** A --processor module exports `createProcessor(config, logger): Promise<Pipeline>`. */
-interface ProcessorModule {
-  createProcessor(config: Readonly<Config>, logger: Logger): Promise<Pipeline>;
-}
-
 function instance(raw: string): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected an integer ≥ 0');
@@ -77,9 +69,9 @@ interface SharedWiring {
 }
 
 async function cascadePipeline(config: Readonly<Config>, logger: Logger, observer: CascadeObserver, flags: RunFlags, wiring?: SharedWiring): Promise<Pipeline> {
-  // Loaded lazily so `run --processor` (tests, benchmarks) does not pay for tfjs.
+  // Loaded lazily: a configuration error is reported before tfjs is loaded.
   const { buildCascade } = await import('../build-cascade.js');
-  const cache = config.cache.enabled ? createCache(config, logger.child({ module: 'cache' })) : undefined;
+  const cache = config.cache.enabled ? createCache(config, logger) : undefined;
   if (wiring === undefined) {
     const { cascade, teacher } = await buildCascade(config, logger, { observer, allowNoLlm: !flags.llm, resetModels: flags.resetModels === true, ...(cache === undefined ? {} : { cache }) });
     return {
@@ -130,12 +122,6 @@ async function cascadePipeline(config: Readonly<Config>, logger: Logger, observe
   };
 }
 
-async function modulePipeline(file: string, config: Readonly<Config>, logger: Logger): Promise<Pipeline> {
-  const mod = (await import(pathToFileURL(path.resolve(file)).href)) as Partial<ProcessorModule>;
-  if (typeof mod.createProcessor !== 'function') throw new ConfigError([{ key: 'processor', message: `${file} exports no createProcessor()`, value: file }]);
-  return mod.createProcessor(config, logger);
-}
-
 export function register(program: Command): void {
   program
     .command('run')
@@ -146,7 +132,6 @@ export function register(program: Command): void {
     .option('--instance <n>', 'worker number on this host; part of the transactional id, keep it stable across restarts', instance, 0)
     .option('--no-llm', 'run without an LLM: the small stages answer everything and learn nothing')
     .option('--reset-models', 'set corrupt or unusable saved model state aside (renamed) and start fresh')
-    .addOption(new Option('--processor <module>', 'testing: a module exporting createProcessor() to use instead of the cascade').hideHelp())
     .option('--no-shared-learning', 'each worker learns only from its own LLM answers (no label or snapshot topics)')
     .action(async (flags: RunFlags) => {
       const config = loadConfig({
@@ -160,7 +145,7 @@ export function register(program: Command): void {
       let sharedStatus: (() => unknown) | undefined;
       const monitor = createMonitor({
         config: config.monitor,
-        logger: logger.child({ module: 'monitor' }),
+        logger,
         llmCostUnits: config.llm.costUnits,
         pricePerMillionInputTokens: config.llm.pricePerMillionInputTokens,
         pricePerMillionOutputTokens: config.llm.pricePerMillionOutputTokens,
@@ -196,8 +181,8 @@ export function register(program: Command): void {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       const codecs = await buildCodecs(config.kafka);
-      const wiring: SharedWiring | undefined = config.sharedLearning.enabled && flags.processor === undefined ? { kafka, codecs, workerId, setStatus: (s) => (sharedStatus = s) } : undefined;
-      pipeline = flags.processor === undefined ? await cascadePipeline(config, logger, monitor.observer, flags, wiring) : await modulePipeline(flags.processor, config, logger);
+      const wiring: SharedWiring | undefined = config.sharedLearning.enabled ? { kafka, codecs, workerId, setStatus: (s) => (sharedStatus = s) } : undefined;
+      pipeline = await cascadePipeline(config, logger, monitor.observer, flags, wiring);
       const built = pipeline;
       worker = new StreamWorker({
         kafka,
