@@ -1,24 +1,18 @@
 import { Redis } from 'ioredis';
 import pino from 'pino';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll } from 'vitest';
 import { createCache, type TieredCache } from '../../src/cache/index.js';
 import { DEFAULTS } from '../../src/config.js';
 import { answerCacheContract } from './answer-cache.contract.js';
-import { acquireRedisShared, deletePrefix, REDIS_URL, testPrefix } from './redis-helpers.js';
+import { deletePrefix, REDIS_URL, testPrefix } from './redis-helpers.js';
 
 const prefix = testPrefix();
-let release: () => void = () => undefined;
 let run = 0;
-
-beforeAll(async () => {
-  release = await acquireRedisShared();
-});
 
 afterAll(async () => {
   const admin = new Redis(REDIS_URL);
   await deletePrefix(admin, prefix);
   await admin.quit();
-  release();
 });
 
 /** Waits (bounded) for the connection so the contract exercises the Redis tier, not only L1. */

@@ -9,14 +9,13 @@ import { encodeAnswer, entrySizeBytes } from '../../src/cache/entry.js';
 import { createCache, MemoryCache, RedisCache, type CachedAnswer } from '../../src/cache/index.js';
 import { createPolicy, type CachePolicyName } from '../../src/cache/policies/index.js';
 import { DEFAULTS } from '../../src/config.js';
-import { acquireRedisShared, deletePrefix, REDIS_URL, testPrefix } from './redis-helpers.js';
+import { deletePrefix, REDIS_URL, testPrefix } from './redis-helpers.js';
 
 const log = pino({ level: 'silent' });
 const ANSWER: CachedAnswer = { labelId: 1, model: 'm', costUnits: 100, answeredAtMs: 0 };
 const ENTRY_BYTES = entrySizeBytes('a'.repeat(40), encodeAnswer(ANSWER));
 const prefix = testPrefix();
 let admin: Redis;
-let release: () => void;
 const opened: RedisCache[] = [];
 
 async function openCache(policy: CachePolicyName, maxBytes: number, lecHalfLifeAccesses = 2): Promise<RedisCache> {
@@ -32,7 +31,6 @@ async function order(cache: RedisCache): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  release = await acquireRedisShared();
   admin = new Redis(REDIS_URL);
 });
 
@@ -40,7 +38,6 @@ afterAll(async () => {
   await Promise.all(opened.map((c) => c.close()));
   await deletePrefix(admin, prefix);
   await admin.quit();
-  release();
 });
 
 type Step = ['set', string, number] | ['get', string];

@@ -1,22 +1,19 @@
 /**
  * Redis stopped and restarted mid-stream (issue 4): while it is down the cache serves L1 hits, misses the rest
  * quickly without throwing and drops sets (counted); the loss and the recovery are each logged once; after the
- * restart the shared tier works again. This file holds the Redis lock exclusively (see redis-helpers.ts) and
- * always restarts Redis, even when an assertion fails: other suites and CI use it.
+ * restart the shared tier works again. The Redis stopped is a private redis-server this file starts on a free
+ * port (issue 11: it used to shut down whatever Redis ran on 6379, a user's own included).
  */
-import { execFile } from 'node:child_process';
 import { Writable } from 'node:stream';
-import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCache } from '../../src/cache/index.js';
 import { DEFAULTS } from '../../src/config.js';
-import { acquireRedisExclusive, deletePrefix, REDIS_URL, testPrefix } from './redis-helpers.js';
+import { redisAnswers, startPrivateRedis, type PrivateRedis } from '../helpers/services.js';
+import { testPrefix } from './redis-helpers.js';
 
-const run = promisify(execFile);
 const prefix = testPrefix();
-let release: () => void = () => undefined;
+let redis: PrivateRedis;
 
 async function pollUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -24,23 +21,6 @@ async function pollUntil(condition: () => boolean | Promise<boolean>, what: stri
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-}
-
-async function redisAnswers(): Promise<boolean> {
-  try {
-    const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', '6379', 'ping']);
-    return stdout.trim() === 'PONG';
-  } catch {
-    // Not up yet: redis-cli exits non-zero on a refused connection.
-    return false;
-  }
-}
-
-/** Starts Redis exactly as CI does, unless it already answers, and waits for PING. */
-async function ensureRedisRunning(): Promise<void> {
-  if (await redisAnswers()) return;
-  await run('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', '6379', '--save', '', '--appendonly', 'no']);
-  await pollUntil(redisAnswers, 'redis PING after restart');
 }
 
 /** Pino lines captured as objects. */
@@ -56,24 +36,17 @@ function capturingLogger(): { logger: pino.Logger; lines: Array<{ level: number;
 }
 
 beforeAll(async () => {
-  release = await acquireRedisExclusive();
+  redis = await startPrivateRedis();
 });
 
 afterAll(async () => {
-  try {
-    await ensureRedisRunning();
-    const admin = new Redis(REDIS_URL);
-    await deletePrefix(admin, prefix);
-    await admin.quit();
-  } finally {
-    release();
-  }
+  await redis.stop();
 });
 
 describe('when Redis stops and restarts mid-stream', () => {
   it('serves L1, misses fast while down, logs once each way, and shares again after the restart', async () => {
     const { logger, lines } = capturingLogger();
-    const config = { cache: { ...DEFAULTS.cache, redisCommandTimeoutMs: 200 }, redis: { url: REDIS_URL, keyPrefix: prefix } };
+    const config = { cache: { ...DEFAULTS.cache, redisCommandTimeoutMs: 200 }, redis: { url: redis.url, keyPrefix: prefix } };
     const cache = createCache(config, logger);
     const peer = createCache(config, pino({ level: 'silent' }));
     const answer = { labelId: 3, model: 'gpt', costUnits: 1000, answeredAtMs: 1 };
@@ -82,11 +55,7 @@ describe('when Redis stops and restarts mid-stream', () => {
       await cache.set('isear', 'gpt', 'before the outage', answer, 300);
       expect(await peer.get('isear', 'gpt', 'before the outage')).toEqual({ answer, tier: 'redis' });
 
-      try {
-        await run('redis-cli', ['-h', '127.0.0.1', '-p', '6379', 'shutdown', 'nosave']);
-      } catch {
-        // redis-cli may report the connection closing under it; the poll below checks the outcome.
-      }
+      await redis.stop();
       await pollUntil(() => !cache.stats().redisAvailable, 'the cache to notice the outage');
 
       const started = Date.now();
@@ -103,7 +72,8 @@ describe('when Redis stops and restarts mid-stream', () => {
       expect(down.redisFailedGets).toBeGreaterThanOrEqual(50);
       expect(down.redisOutages).toBe(1);
     } finally {
-      await ensureRedisRunning();
+      // Restarted on the same port, so the caches reconnect to it.
+      if (!(await redisAnswers(redis.url))) redis = await startPrivateRedis(redis.port);
     }
     try {
       await pollUntil(() => cache.stats().redisAvailable && peer.stats().redisAvailable, 'the caches to reconnect');

@@ -45,7 +45,8 @@ afterAll(async () => {
 function worker(t: TestTopics, kafkaConfig: Record<string, unknown>): CliProcess {
   const config = writeConfig({ monitor: { httpPort: 0 }, kafka: { brokers: [BROKER], groupId: t.groupId, topics: { input: t.input, output: t.output, deadLetter: t.deadLetter }, ...kafkaConfig } });
   // The test processor answers after up to 20 ms with 8 items in flight: the stream lasts a few seconds.
-  return spawnEchoWorker(config, { SPILLWAY_TEST_DELAY_MS: '20' });
+  // The environment's broker list (the suites' broker) would override the config file's: name this one.
+  return spawnEchoWorker(config, { SPILLWAY_TEST_DELAY_MS: '20', SPILLWAY_KAFKA_BROKERS: BROKER });
 }
 
 async function produce(t: TestTopics, n: number): Promise<string[]> {
