@@ -111,6 +111,7 @@ export function unknownKeys(schema: z.ZodType, value: unknown, all: readonly str
 const NON_CONFIG_ENV = new Set([
   'SPILLWAY_KAFKA_HOME', 'SPILLWAY_KAFKA_LIB', 'SPILLWAY_KAFKA_PORT', 'SPILLWAY_KAFKA_CONTROLLER_PORT', 'SPILLWAY_KAFKA_HEAP',
   'SPILLWAY_KAFKA_WAIT_S', 'SPILLWAY_KAFKA_STOP_S', 'SPILLWAY_KEEP_TEST_BROKER', 'SPILLWAY_CHROMIUM', 'SPILLWAY_DASHBOARD_SCREENSHOT',
+  'SPILLWAY_RUN_DIST',
 ]);
 /** Prefixes of variables that are the tests' and benchmarks' own. */
 const NON_CONFIG_PREFIXES = ['SPILLWAY_TEST_', 'SPILLWAY_BENCH_'];
