@@ -44,7 +44,7 @@ export interface BuiltCascade {
 /** Loads the task and the LLM client named by the configuration, then creates (or restores) the cascade. */
 export async function buildCascade(config: Readonly<Config>, logger: Logger, options: BuildCascadeOptions = {}): Promise<BuiltCascade> {
   const task = options.task ?? loadConfiguredTask(config);
-  const teacher = options.teacher ?? (config.llm.baseUrl === undefined ? undefined : OpenAiTeacher.fromConfig(task, config.llm, logger.child({ module: 'llm' })));
+  const teacher = options.teacher ?? (config.llm.baseUrl === undefined ? undefined : OpenAiTeacher.fromConfig(task, config.llm, logger));
   if (teacher === undefined && options.allowNoLlm !== true) {
     throw new ConfigError([{ key: 'llm.baseUrl', message: 'no LLM endpoint: set SPILLWAY_LLM_BASE_URL (or llm.baseUrl in the config file); pass --no-llm to run with the small stages only, which then learn nothing' }]);
   }

@@ -4,6 +4,7 @@
  * (benchmarks, the replay LLM server) live in tools/ and are added by bin/spillway.js when present, so the
  * product never imports them.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { SpillwayError } from '../errors.js';
 import { explainKafkaError, isKafkaError } from '../stream/index.js';
@@ -12,10 +13,35 @@ import { registerCommands } from './commands/index.js';
 /** Adds commands to the program (the tools' registrar). */
 export type CommandRegistrar = (program: Command) => void;
 
+/** The package version, from the package.json above this file (src/cli in a checkout, dist/src/cli when built). */
+export function packageVersion(): string {
+  for (const up of ['../../package.json', '../../../package.json']) {
+    const url = new URL(up, import.meta.url);
+    if (!existsSync(url)) continue;
+    const pkg = JSON.parse(readFileSync(url, 'utf8')) as { name?: string; version?: string };
+    if (pkg.name === 'spillway' && pkg.version !== undefined) return pkg.version;
+  }
+  return 'unknown';
+}
+
+/**
+ * A reader that went away (`spillway start | head -1`) is no error: exit quietly instead of an EPIPE stack.
+ * Other stream errors are left to the default handling.
+ */
+function exitQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
+}
+
 /** The program with the product's commands and any extra ones, in `--help` order. */
 export function createProgram(extensions: readonly CommandRegistrar[] = []): Command {
   const program = new Command('spillway')
     .description('Answer LLM queries over data streams at a fraction of the LLM cost, with an online cascade.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .configureOutput({ outputError: (str, write) => write(str) });
   registerCommands(program);
@@ -26,6 +52,7 @@ export function createProgram(extensions: readonly CommandRegistrar[] = []): Com
 /** Parses `argv` and runs the command; a failure becomes one line on stderr and exit code 1. */
 export async function main(argv: readonly string[], extensions: readonly CommandRegistrar[] = []): Promise<void> {
   const program = createProgram(extensions);
+  exitQuietlyOnClosedPipe();
   try {
     await program.parseAsync([...argv]);
   } catch (err: unknown) {

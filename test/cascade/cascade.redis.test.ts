@@ -12,18 +12,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCache, type TieredCache } from '../../src/cache/index.js';
 import { createCascade, type Cascade } from '../../src/cascade/index.js';
 import { DEFAULTS, parseConfig } from '../../src/config.js';
-import { acquireRedisShared, deletePrefix, REDIS_URL, testPrefix } from '../cache/redis-helpers.js';
+import { deletePrefix, REDIS_URL, testPrefix } from '../cache/redis-helpers.js';
 import { startScriptedTeacher, type ScriptedTeacher } from './scripted-teacher.js';
 
 const logger = pino({ level: 'silent' });
 const prefix = testPrefix();
-let release: () => void = () => undefined;
 let scripted: ScriptedTeacher;
 const caches: TieredCache[] = [];
 const dirs: string[] = [];
 
 beforeAll(async () => {
-  release = await acquireRedisShared();
   scripted = await startScriptedTeacher(200);
 });
 
@@ -32,7 +30,6 @@ afterAll(async () => {
   const admin = new Redis(REDIS_URL);
   await deletePrefix(admin, prefix);
   await admin.quit();
-  release();
   await scripted.close();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });

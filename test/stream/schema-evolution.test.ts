@@ -127,9 +127,33 @@ describe('annotation schema evolution (v2 → v3: reason, issue #8)', () => {
 
   it('v3 only adds reason, with a default', () => {
     const before = new Set(fieldsOf(JSON.parse(readFileSync(path.join(TOPICS_DIR, 'history/spillway.annotations.v2.avsc'), 'utf8'))).map((f) => f.name));
-    const raw = JSON.parse(readFileSync(path.join(TOPICS_DIR, 'spillway.annotations.avsc'), 'utf8')) as { fields: AvroField[] };
+    const raw = JSON.parse(readFileSync(path.join(TOPICS_DIR, 'history/spillway.annotations.v3.avsc'), 'utf8')) as { fields: AvroField[] };
     const added = raw.fields.filter((f) => !before.has(f.name));
     expect(added.map((f) => f.name)).toEqual(['reason']);
     expect(added[0]).toHaveProperty('default', '');
+  });
+});
+
+describe('schema evolution for records cut to fit their topic (issue 11: annotation v4, dead letter v2)', () => {
+  const history = (file: string): AvroField[] => fieldsOf(JSON.parse(readFileSync(path.join(TOPICS_DIR, 'history', file), 'utf8')));
+  const currentFields = (file: string): AvroField[] => (JSON.parse(readFileSync(path.join(TOPICS_DIR, file), 'utf8')) as { fields: AvroField[] }).fields;
+
+  it('each only adds truncated, defaulting to false', () => {
+    for (const [old, now] of [['spillway.annotations.v3.avsc', 'spillway.annotations.avsc'], ['spillway.dead-letter.v1.avsc', 'spillway.dead-letter.avsc']] as const) {
+      const before = new Set(history(old).map((f) => f.name));
+      const added = currentFields(now).filter((f) => !before.has(f.name));
+      expect(added.map((f) => f.name), now).toEqual(['truncated']);
+      expect(added[0]).toHaveProperty('default', false);
+    }
+  });
+
+  it('a dead letter written with v1 decodes with the current schema as not truncated, and a v1 reader reads a v2 one', () => {
+    const v1 = loadAvroType(path.join(TOPICS_DIR, 'history/spillway.dead-letter.v1.avsc'));
+    const letter = { key: Buffer.from('k'), value: Buffer.from('v'), topic: 't', partition: 0, offset: 3, errorKind: 'not-json', errorMessage: 'bad', timeMs: 1 };
+    const read = current.deadLetter.fromBuffer(v1.toBuffer(letter), current.deadLetter.createResolver(v1)) as Record<string, unknown>;
+    expect(read.truncated).toBe(false);
+    const back = v1.fromBuffer(current.deadLetter.toBuffer({ ...letter, truncated: true }), v1.createResolver(current.deadLetter)) as Record<string, unknown>;
+    expect(back.errorKind).toBe('not-json');
+    expect(back).not.toHaveProperty('truncated');
   });
 });

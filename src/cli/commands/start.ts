@@ -7,6 +7,11 @@
  * without being held in memory. SIGINT/SIGTERM stop reading at once; in-flight items get
  * kafka.shutdownTimeoutMs, then their LLM calls are aborted (the small stages answer, flagged `llmFailed`),
  * and the process ends at the latest SHUTDOWN_MARGIN_MS later whatever is stuck.
+ *
+ * On a terminal (stdout a TTY, no --output) it is made for a person: annotations go to a file (its path
+ * printed first, with the dashboard URL), info logs are quieted to warnings so the live line stays readable,
+ * the demo is paced (--rate) so the dashboard's charts move, and the endpoints are served until Ctrl-C.
+ * Piped, it writes JSONL to stdout and exits at the end of the input, as before.
  */
 import { createReadStream, createWriteStream, fstatSync, type WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
@@ -38,7 +43,13 @@ interface StartFlags {
   unordered?: boolean;
   resetModels?: boolean;
   maxLineBytes?: number;
+  rate?: number;
 }
+
+/** Where annotations go when stdout is a terminal and no --output is given. */
+export const TTY_OUTPUT_FILE = 'spillway-annotations.jsonl';
+/** Demo items per second on a terminal: 3,000 items take a minute, long enough to watch the charts. */
+const TTY_DEMO_RATE = 50;
 
 export function register(program: Command): void {
   program
@@ -57,19 +68,24 @@ export function register(program: Command): void {
     .option('--no-save', 'do not save the learned state to the models folder at the end')
     .option('--reset-models', 'set corrupt or unusable saved model state aside (renamed) and start fresh')
     .option('--max-line-bytes <n>', 'longest input line accepted, bytes; longer lines are rejected (oversize) and skipped (default: max(1 MiB, 8 × kafka.maxTextBytes))', parseInteger)
+    .option('--rate <n>', `items per second at most (default: as fast as possible; the demo on a terminal: ${TTY_DEMO_RATE})`, parseNumber)
     .action(async (flags: StartFlags) => {
       const config = loadConfig({ file: flags.config, flags: { task: flags.task, cascade: { llmBudget: flags.llmBudget }, monitor: { httpPort: flags.httpPort } } });
-      const logger = createRootLogger(config.logLevel, { secrets: [config.llm.apiKey] });
+      // A person at a terminal: annotations to a file, quieter logs, the live line and the URL first.
+      const tty = process.stdout.isTTY === true && flags.output === undefined;
+      const logger = createRootLogger(tty && config.logLevel === 'info' ? 'warn' : config.logLevel, { secrets: [config.llm.apiKey] });
       const demo = flags.input === undefined && !stdinHasData();
+      const outputPath = flags.output ?? (tty ? TTY_OUTPUT_FILE : undefined);
+      const rate = flags.rate ?? (tty && demo ? TTY_DEMO_RATE : undefined);
       const monitor = createMonitor({
         config: config.monitor,
-        logger: logger.child({ module: 'monitor' }),
+        logger,
         llmCostUnits: config.llm.costUnits,
         pricePerMillionInputTokens: config.llm.pricePerMillionInputTokens,
         pricePerMillionOutputTokens: config.llm.pricePerMillionOutputTokens,
       });
       // cache.enabled applies here as in `run` (L1 in process; the Redis tier too unless cache.redisTier is false).
-      const cache = config.cache.enabled ? createCache(config, logger.child({ module: 'cache' })) : undefined;
+      const cache = config.cache.enabled ? createCache(config, logger) : undefined;
       const built = await buildCascade(config, logger, {
         observer: monitor.observer,
         ...(cache === undefined ? {} : { cache }),
@@ -80,6 +96,7 @@ export function register(program: Command): void {
       if (demo) logger.info({ items: flags.demoItems, teacher: 'simulated keyword rule, not an LLM' }, 'no input given: running the built-in demo stream with a SIMULATED teacher');
       const { url } = await monitor.start();
       if (url !== null) logger.info({ url }, 'dashboard and metrics served');
+      if (tty) process.stderr.write(ttyHeader({ demo, items: flags.demoItems, url, outputPath: outputPath as string, authToken: config.monitor.authToken !== undefined }));
 
       const stopping = new AbortController();
       const timers: NodeJS.Timeout[] = [];
@@ -104,17 +121,19 @@ export function register(program: Command): void {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       if (!demo) await checkLlm(built.teacher, config.llm, logger, stopping.signal);
-      const output: Writable = flags.output === undefined ? process.stdout : createWriteStream(flags.output);
-      const rejectsPath = flags.rejects ?? (flags.output === undefined ? 'spillway-rejects.jsonl' : `${flags.output}.rejects.jsonl`);
-      const source = demo ? demoEntries(flags.demoItems) : readJsonlItems(flags.input === undefined || flags.input === '-' ? process.stdin : createReadStream(flags.input), config.kafka.maxTextBytes, flags.maxLineBytes ?? Math.max(DEFAULT_MAX_LINE_BYTES, 8 * config.kafka.maxTextBytes), stopping.signal);
+      const output: Writable = outputPath === undefined ? process.stdout : createWriteStream(outputPath);
+      const rejectsPath = flags.rejects ?? (outputPath === undefined ? 'spillway-rejects.jsonl' : `${outputPath}.rejects.jsonl`);
+      const input = demo ? demoEntries(flags.demoItems) : readJsonlItems(flags.input === undefined || flags.input === '-' ? process.stdin : createReadStream(flags.input), config.kafka.maxTextBytes, flags.maxLineBytes ?? Math.max(DEFAULT_MAX_LINE_BYTES, 8 * config.kafka.maxTextBytes), stopping.signal);
+      const source = rate === undefined ? input : paced(input, rate, stopping.signal);
       const live = new LiveLine(built.cascade, process.stderr);
       const summary = await runEmbedded(built.cascade, source, { output, rejectsPath, logger, live, signal: stopping.signal, window: config.pipeline.maxInFlight, ordered: flags.unordered !== true });
       live.stop();
       if (output !== process.stdout) await new Promise<void>((resolve) => (output as WriteStream).end(resolve));
       if (flags.save && !demo) await built.cascade.save();
       logger.info({ ...summary, budget: built.cascade.budgetStatus, rejectsFile: summary.rejected > 0 ? rejectsPath : undefined }, 'stream done');
-      if (flags.serve === true && url !== null && !stopping.signal.aborted) {
+      if ((flags.serve ?? tty) && url !== null && !stopping.signal.aborted) {
         logger.info({ url }, 'input ended; still serving the endpoints (Ctrl-C to stop)');
+        if (tty) process.stderr.write(`input done (${summary.items} items → ${outputPath as string}); the dashboard stays at ${url} until Ctrl-C\n`);
         await new Promise<void>((resolve) => stopping.signal.addEventListener('abort', () => resolve(), { once: true }));
       }
       await monitor.close();
@@ -132,6 +151,30 @@ function stdinHasData(): boolean {
     return st.isFIFO() || st.isFile() || st.isSocket();
   } catch {
     return false;
+  }
+}
+
+/** The first lines a person sees on a terminal. */
+function ttyHeader(o: { demo: boolean; items: number; url: string | null; outputPath: string; authToken: boolean }): string {
+  const lines = [
+    o.demo ? `Spillway demo: ${o.items} synthetic reviews, a SIMULATED teacher (a keyword rule, not an LLM)` : 'Spillway: the cascade over your JSONL stream',
+    `  dashboard    ${o.url === null ? 'off (--http-port 0)' : `${o.url}/${o.authToken ? '?token=<monitor.authToken>' : ''}`}`,
+    `  annotations  ${o.outputPath}`,
+    '  Ctrl-C stops; logs below are warnings only (set logLevel: debug for more)',
+    '',
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** Passes entries on at most `perSecond`, paced over the whole run (short stalls are caught up). */
+async function* paced<T>(source: AsyncIterable<T>, perSecond: number, signal: AbortSignal): AsyncGenerator<T> {
+  const startMs = Date.now();
+  let n = 0;
+  for await (const entry of source) {
+    const aheadMs = (n / perSecond) * 1000 - (Date.now() - startMs);
+    if (aheadMs > 0 && !signal.aborted) await new Promise((resolve) => setTimeout(resolve, aheadMs));
+    n++;
+    yield entry;
   }
 }
 
