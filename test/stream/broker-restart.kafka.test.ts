@@ -63,7 +63,10 @@ describe('when the broker restarts mid-stream', () => {
     const t = await createTestTopics(admin, 'restart', 3);
     const ids = await produce(t, 3_000);
     const child = worker(t, { maxInFlight: 8, commitIntervalMs: 200 });
-    await waitFor('some offsets committed', async () => (await committedCount(admin, t.groupId, t.input)) >= 300, 60_000, 50);
+    await waitFor('some offsets committed', async () => (await committedCount(admin, t.groupId, t.input)) >= 300, 60_000, 50).catch((err: unknown) => {
+      writeFileSync(path.join(home, 'worker.log'), child.stderr());
+      throw new Error(`worker log: ${path.join(home, 'worker.log')}`, { cause: err });
+    });
     expect(await committedCount(admin, t.groupId, t.input)).toBeLessThan(3_000);
     await admin.disconnect();
     await stopBroker();

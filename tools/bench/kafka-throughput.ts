@@ -15,7 +15,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { ensureTopics, loadTopicSettings, PARTITIONER, readTopic } from '../../src/stream/index.js';
-import { committedCount, DATASETS_DIR, randomName, REPO_ROOT, spawnCli, spawnEchoWorker, startReplayLlm, waitFor } from '../harness/index.js';
+import { committedCount, DATASETS_DIR, randomName, spawnCli, spawnEchoWorker, startReplayLlm, waitFor } from '../harness/index.js';
 
 const { values: args } = parseArgs({
   options: {

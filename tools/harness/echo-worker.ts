@@ -7,13 +7,14 @@
  *   node --import tsx tools/harness/echo-worker.ts <config file>
  */
 import { hostname } from 'node:os';
+import pino from 'pino';
 import { loadConfig } from '../../src/config.js';
-import { createRootLogger } from '../../src/cli/logger.js';
 import { buildCodecs, createKafka, StreamWorker } from '../../src/stream/index.js';
 import { createProcessor } from './echo-processor.js';
 
 const config = loadConfig({ file: process.argv[2] });
-const logger = createRootLogger(config.logLevel, { pretty: false });
+// JSON lines on stderr, as `spillway run` writes them when not on a terminal.
+const logger = pino({ level: config.logLevel }, pino.destination({ fd: 2, sync: false }));
 const pipeline = await createProcessor(config, logger);
 const codecs = await buildCodecs(config.kafka);
 const worker = new StreamWorker({
