@@ -101,6 +101,10 @@ export function register(program: Command): void {
       /** File lines of the batch being sent, and the last line acknowledged. */
       let batchLines = { first: 0, last: 0 };
       let landedUpTo = 0;
+      // A send carries one record batch per partition and the broker refuses one over the topic's limit:
+      // a batch of large records is sent before it could reach it.
+      const maxBatchBytes = Math.min(512 * 1024, limit - 64);
+      let batchBytes = 0;
       const flush = async (): Promise<void> => {
         if (batch.length === 0) return;
         try {
@@ -116,6 +120,7 @@ export function register(program: Command): void {
         sent += batch.length;
         landedUpTo = batchLines.last;
         batch = [];
+        batchBytes = 0;
         if (flags.rate !== undefined) {
           // Pace by the whole run, not per batch, so short stalls are caught up.
           const aheadMs = (sent / flags.rate) * 1000 - (Date.now() - startMs);
@@ -130,9 +135,12 @@ export function register(program: Command): void {
             logger.warn({ file: flags.file, line: entry.line, kind: entry.error.kind }, 'line skipped');
             continue;
           }
+          const message = { key: entry.item.id, value: itemEncoder.encode(entry.item) };
+          if (batch.length > 0 && batchBytes + messageBytes(message) > maxBatchBytes) await flush();
           if (batch.length === 0) batchLines = { first: entry.line, last: entry.line };
           batchLines.last = entry.line;
-          batch.push({ key: entry.item.id, value: itemEncoder.encode(entry.item) });
+          batch.push(message);
+          batchBytes += messageBytes(message);
           if (batch.length >= BATCH || (flags.rate !== undefined && batch.length >= Math.max(1, Math.ceil(flags.rate / 20)))) await flush();
         }
         await flush();
