@@ -6,10 +6,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Admin } from 'kafkajs';
+import kafkajs, { type Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestTopics, endOffsetsSum, randomName, spawnCli, testKafka, writeConfig, type TestTopics } from './helpers.js';
 
+const { ConfigResourceTypes } = kafkajs;
+/** The input topic's max.message.bytes here: small, so an oversized line is cheap (and under the JSONL line limit). */
+const LIMIT = 50_000;
 let admin: Admin;
 let topics: TestTopics;
 let config: string;
@@ -18,6 +21,7 @@ beforeAll(async () => {
   admin = testKafka().admin();
   await admin.connect();
   topics = await createTestTopics(admin, 'produce-errors', 2);
+  await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topics.input, configEntries: [{ name: 'max.message.bytes', value: String(LIMIT) }] }] });
   config = writeConfig({ kafka: { topics: { input: topics.input, output: topics.output, deadLetter: topics.deadLetter } } });
 });
 
@@ -35,11 +39,11 @@ function jsonl(lines: string[]): string {
 describe('when a line of the file is over the topic size limit', () => {
   it('produces nothing and names the line, its size and the limit', async () => {
     const lines = Array.from({ length: 30 }, (_, i) => JSON.stringify({ id: `p${i}`, text: `item ${i}` }));
-    // Valid as an item (the text is short) but its record is over the broker's default 1 MiB.
-    lines.splice(17, 0, JSON.stringify({ id: 'big', text: 'big metadata', metadata: { blob: 'b'.repeat(1_200_000) } }));
+    // Valid as an item (the text is short) but its record is over the topic's limit.
+    lines.splice(17, 0, JSON.stringify({ id: 'big', text: 'big metadata', metadata: { blob: 'b'.repeat(120_000) } }));
     const produce = spawnCli(['produce', '--config', config, '--file', jsonl(lines), '--no-progress']);
     expect(await produce.exited).toBe(1);
-    expect(produce.stderr()).toMatch(new RegExp(`1 record\\(s\\) would exceed max\\.message\\.bytes \\d+ of topic ${topics.input.replace(/\./g, '\\.')}: line 18 \\(\\d+ bytes\\); nothing was produced`));
+    expect(produce.stderr()).toMatch(new RegExp(`1 record\\(s\\) would exceed max\\.message\\.bytes ${LIMIT} of topic ${topics.input.replace(/\./g, '\\.')}: line 18 \\(\\d+ bytes\\); nothing was produced`));
     expect(produce.stderr()).not.toMatch(/Kafka is unavailable/);
     expect(await endOffsetsSum(admin, topics.input)).toBe(0);
   });
