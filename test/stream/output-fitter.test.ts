@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { buildCodecs, fitsTopic, toAnnotationRecord } from '../../src/stream/index.js';
 import { OutputFitter } from '../../src/stream/output-fitter.js';
 import { DEFAULTS } from '../../src/config.js';
+import type { Annotation } from '../../src/types.js';
 
 const LIMIT = 10_000;
 const origin = { topic: 'in', partition: 0, offset: '7' };
@@ -17,9 +18,9 @@ function input(key: string | Buffer, value: Buffer): KafkaMessage {
   return { key: Buffer.isBuffer(key) ? key : Buffer.from(key), value, offset: '7', timestamp: '0', attributes: 0, headers: {} } as unknown as KafkaMessage;
 }
 
-const answer = (id: string, metadata?: Record<string, string>) => ({
+const answer = (id: string, metadata?: Record<string, string>): Annotation => ({
   id, labelId: 0, label: 'a', confidence: 1, answeredBy: 'lr', stages: [], pDefer: {}, llmCalled: false, llmSource: 'none',
-  llmUnparseable: false, audited: false, costUnits: 1, latencyMs: 0, modelVersions: {}, ...(metadata === undefined ? {} : { metadata }),
+  llmUnparseable: false, llmFailed: false, audited: false, reason: 'confident', costUnits: 1, latencyMs: 0, modelVersions: {}, ...(metadata === undefined ? {} : { metadata }),
 });
 
 for (const format of ['json', 'avro'] as const) {

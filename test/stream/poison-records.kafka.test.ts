@@ -19,7 +19,7 @@ const LIMIT = 20_000;
 function answerFor(item: StreamItem): ItemAnswer {
   return {
     id: item.id, labelId: 1, label: 'one', confidence: 1, answeredBy: 'lr', stages: [], pDefer: {}, llmCalled: false,
-    llmSource: 'none', llmUnparseable: false, audited: false, costUnits: 1, latencyMs: 0, modelVersions: {},
+    llmSource: 'none', llmUnparseable: false, llmFailed: false, audited: false, reason: 'confident', costUnits: 1, latencyMs: 0, modelVersions: {},
     ...(item.metadata === undefined ? {} : { metadata: item.metadata }),
   };
 }
