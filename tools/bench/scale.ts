@@ -1,9 +1,9 @@
 /**
- * `npm run bench:scale [-- --seeds 1,2,3 --budget 0.313 --latency-ms 200 --rate 150 --holdout 500 --json]`
+ * `npm run bench:scale [-- --seeds 1,2,3 --configs 1u,1s,3s,3u --budget 0.313 --latency-ms 200 --rate 150 --holdout 500 --skip-throughput --json]`
  *
  * Shared learning across workers (issue 10) on the real broker (npm run kafka:start) with ISEAR and the
  * replay LLM (recorded answers, `--latency-ms` per answer), unknown stream length, per seed:
- * - 1 worker, 3 workers with shared learning, 3 workers with `--no-shared-learning`, on a live stream of
+ * - 1 worker with and without shared learning, 3 workers with it, 3 workers with `--no-shared-learning`, on a live stream of
  *   `--rate` items/s (one the LLM keeps up with, so its capacity does not cap the share): accuracy against
  *   the gold labels and LLM share;
  * - a worker of the shared group SIGKILLed and replaced by a new one on an empty models folder: its
@@ -28,6 +28,9 @@ const { values: args } = parseArgs({
     holdout: { type: 'string', default: '500' },
     'snapshot-every': { type: 'string', default: '500' },
     rate: { type: 'string', default: '150' },
+    'skip-throughput': { type: 'boolean', default: false },
+    // Runs per seed: <workers><s|u> (shared / --no-shared-learning); 3s also runs the replacement.
+    configs: { type: 'string', default: '1u,1s,3s,3u' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -124,7 +127,7 @@ async function main(): Promise<void> {
   try {
     for (const seed of seeds) {
       const settings: WorkerSettings = { llmUrl: llm.url, budget, seed, snapshotEveryLabels: Number(args['snapshot-every']) };
-      const plan: Array<[number, boolean]> = [[1, true], [3, true], [3, false]];
+      const plan = args.configs.split(',').map((c): [number, boolean] => [Number.parseInt(c, 10), c.endsWith('s')]);
       for (const [workers, shared] of plan) {
         log(`seed ${seed}: ${workers} worker(s), shared learning ${shared ? 'on' : 'off'}, ${stream.length} items`);
         const t = await createRunTopics(admin, 'scale', 6);
@@ -146,7 +149,7 @@ async function main(): Promise<void> {
       }
     }
     const settings: WorkerSettings = { llmUrl: llm.url, budget, seed: seeds[0] ?? 1, snapshotEveryLabels: Number(args['snapshot-every']) };
-    for (const workers of [1, 2, 3]) {
+    for (const workers of args['skip-throughput'] ? [] : [1, 2, 3]) {
       log(`throughput: ${workers} shared worker(s) draining a ${stream.length}-item backlog`);
       const t = await createRunTopics(admin, 'scale-tp', 6);
       cleanups.push(t.cleanup);
@@ -161,7 +164,7 @@ async function main(): Promise<void> {
     await admin.disconnect();
   }
   const of = (workers: number, shared: boolean): RunResult[] => runs.filter((r) => r.workers === workers && r.shared === shared);
-  const configs: Array<[string, RunResult[]]> = [['1 worker', of(1, true)], ['3 workers, shared learning', of(3, true)], ['3 workers, --no-shared-learning', of(3, false)]];
+  const configs: Array<[string, RunResult[]]> = [['1 worker, --no-shared-learning (before issue 10)', of(1, false)], ['1 worker, shared learning', of(1, true)], ['3 workers, shared learning', of(3, true)], ['3 workers, --no-shared-learning', of(3, false)]];
   const label = runs.find((r) => r.labels > 0);
   const snapBytes = snapshotLogs.map((l) => Number(l.bytes)).filter(Number.isFinite);
   const summary = {
