@@ -116,8 +116,9 @@ describe(`spillway run on ${ITEMS} ISEAR items with the cascade and the replay L
     const t = topics;
     // A short session: the group replaces a killed worker after 6 s instead of 30.
     const config = workerConfig(t, llm.url, { maxInFlight: 64, sessionTimeoutMs: 6_000 });
-    // Paced input (20 s) so the kills land mid-stream whatever the processing speed.
-    const produced = produceIsear(t, config, 250);
+    // Paced input (40 s) so the kills land mid-stream whatever the processing speed: a worker's start
+    // (tfjs, the snapshot and label replay of shared learning) takes several seconds on a loaded machine.
+    const produced = produceIsear(t, config, 125);
     for (const threshold of [1_000, 2_500]) {
       const victim = start(config, 0);
       await waitFor(`${threshold} offsets committed`, async () => (await committedCount(admin, t.groupId, t.input)) >= threshold, 240_000, 20);
