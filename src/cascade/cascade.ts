@@ -498,7 +498,7 @@ export class Cascade {
       const probs = stage.run(ctx);
       ctx.probs.push(probs);
       walk.cost += stage.costUnits;
-      const signal: StageSignal = { probs, modelUpdates: stage.version, novelty: stage.novelty(ctx), tokens: ctx.features.words.length, previousProbs: ctx.probs[i - 1] };
+      const signal: StageSignal = { probs, modelUpdates: stage.version, novelty: stage.novelty(ctx), tokens: ctx.features.words.length, previousProbs: ctx.probs[i - 1], agreement: stage.agreement(ctx, argmax(probs)) };
       walk.signals.push(signal);
       const pDefer = (policies[i] as DeferralScorer).pDefer(signal);
       const labelId = this.costs.answer(i, probs, argmax(probs));

@@ -9,7 +9,10 @@ import { BudgetController } from './budget-controller.js';
 import { Cascade, type CascadeOptions, type CascadeParts, type DeferralScorer } from './cascade.js';
 import { DeferralPolicy } from './deferral-policy.js';
 import { Featurizer } from './featurizer.js';
+import { KnnMemory } from './knn-memory.js';
+import { LabelMemory } from './label-memory.js';
 import { LogisticRegressor } from './logistic-regressor.js';
+import { LrEnsemble } from './lr-ensemble.js';
 import { MidModel } from './mid-model.js';
 import type * as tf from '@tensorflow/tfjs';
 import { loadCascadeState, loadLayersModel, saveCascadeState, type SavedState } from './model-store.js';
@@ -17,6 +20,7 @@ import { Rng } from './rng.js';
 import { LrStage, MidStage, type SmallStage } from './stages.js';
 import { selectBackend } from './tf-backend.js';
 import { ThresholdPolicy } from './threshold-policy.js';
+import { AgreementPolicy } from './agreement-policy.js';
 import { loadWordVectors, type WordVectors } from './word-vectors.js';
 
 export interface CreateCascadeOptions extends CascadeOptions {
@@ -69,12 +73,23 @@ function buildParts(options: CreateCascadeOptions, K: number, vectors: WordVecto
   const cfg = options.config;
   const featurizer = new Featurizer({ dim: cfg.featureDim, maxTextChars: cfg.maxTextChars });
   const stages: SmallStage[] = cfg.stages.map((name) => {
-    if (name === 'lr') return new LrStage(new LogisticRegressor({ dim: cfg.featureDim, classes: K, learningRate: 0.3 }, saved?.lr));
+    if (name === 'lr') {
+      const options = { dim: cfg.featureDim, classes: K, learningRate: 0.3 };
+      const lr = new LogisticRegressor(options, saved?.lr);
+      // Saved members beyond the configured size are dropped; missing ones start fresh.
+      const members = Array.from({ length: cfg.ensembleSize - 1 }, (_, m) => new LogisticRegressor(options, saved?.lrMembers?.[m]));
+      const ensemble = members.length === 0 ? undefined : new LrEnsemble(cfg.featureDim, K, members);
+      const rehearsal = cfg.lrReplays === 0 ? undefined : { memory: new LabelMemory(cfg.labelMemoryItems, cfg.seed + 1, saved?.labelMemory), replays: cfg.lrReplays };
+      return new LrStage(lr, rehearsal, ensemble);
+    }
     const initial = saved?.mid ?? (pretrainedMid === undefined ? undefined : { model: pretrainedMid });
-    return new MidStage(new MidModel({ classes: K, vectors, seed: cfg.seed }, initial), cfg.midCostUnits);
+    const mid = new MidModel({ classes: K, vectors, seed: cfg.seed }, initial);
+    if (cfg.knnMemoryItems === 0 || mid.sentenceDim === 0) return new MidStage(mid, cfg.midCostUnits);
+    const memory = new KnnMemory({ dim: mid.sentenceDim, classes: K, capacity: cfg.knnMemoryItems, neighbours: cfg.knnNeighbours, seed: cfg.seed + 2 }, saved?.knnMemory);
+    return new MidStage(mid, cfg.midCostUnits, { memory, weight: cfg.knnWeight });
   });
   const policies: DeferralScorer[] = cfg.stages.map((name) =>
-    cfg.policy === 'threshold' ? new ThresholdPolicy() : new DeferralPolicy({ classes: K }, saved?.policies[name]),
+    cfg.policy === 'threshold' ? new ThresholdPolicy() : cfg.policy === 'agreement' ? new AgreementPolicy() : new DeferralPolicy({ classes: K }, saved?.policies[name]),
   );
   // A restored cascade keeps what it learned, not the last run's spend: the budget counts items and calls
   // from this run (restoring them started a run at "20.7 % of a 20 % budget" and made no LLM call), only the

@@ -23,6 +23,8 @@ export interface StageSignal {
   tokens: number;
   /** The previous stage's probabilities, when there is one. */
   previousProbs?: Float32Array;
+  /** Share of the stage's voters (ensemble members, …) that agree with its answer, 0..1; absent: 1. */
+  agreement?: number;
 }
 
 export interface DeferralPolicyOptions {
@@ -44,6 +46,11 @@ export interface DeferralPolicyState {
  * one class than the other; on isear it changed nothing beyond seed noise.)
  */
 export function policyFeatureCount(classes: number): number {
+  return 11 + classes;
+}
+
+/** φ's size before the agreement feature: saved policies of that size load with its weight at 0. */
+export function legacyPolicyFeatureCount(classes: number): number {
   return 10 + classes;
 }
 
@@ -63,8 +70,12 @@ export class DeferralPolicy {
     this.classes = options.classes;
     this.learningRate = options.learningRate ?? 0.2;
     const n = policyFeatureCount(this.classes);
-    this.weights = state?.weights ?? new Float32Array(n);
-    this.gradSquares = state?.gradSquares ?? new Float32Array(n).fill(1e-2);
+    if (state !== undefined && state.weights.length !== n && state.weights.length !== legacyPolicyFeatureCount(this.classes)) {
+      throw new RangeError(`a deferral policy for ${this.classes} classes has ${n} weights, the saved one ${state.weights.length}`);
+    }
+    // A policy saved before the agreement feature: the new weight starts at 0 (no effect until learned).
+    this.weights = state === undefined ? new Float32Array(n) : padded(state.weights, n, 0);
+    this.gradSquares = state === undefined ? new Float32Array(n).fill(1e-2) : padded(state.gradSquares, n, 1e-2);
     this.updates = state?.updates ?? 0;
     // Prior: σ(logit(1 − max p)) = 1 − max p, the confidence-threshold signal. Learning moves away from it
     // only as far as the LLM's labels show it should (the L2 pull is toward this prior, not toward 0).
@@ -106,7 +117,8 @@ export class DeferralPolicy {
   /**
    * φ: bias, logit(1 − max probability), margin between the top two, normalised entropy, maturity,
    * novelty, length, agreement with the previous stage, the previous stage's confidence, its probability
-   * for this stage's answer, and the answer itself (one-hot: errors concentrate on some classes).
+   * for this stage's answer, the answer itself (one-hot: errors concentrate on some classes), and the share
+   * of the stage's voters (ensemble members) that disagree with it.
    */
   private features(s: StageSignal): Float32Array {
     const K = this.classes;
@@ -141,8 +153,16 @@ export class DeferralPolicy {
       phi[9] = s.previousProbs[top] as number;
     }
     phi[10 + top] = 1;
+    phi[10 + K] = 1 - (s.agreement ?? 1);
     return phi;
   }
+}
+
+function padded(a: Float32Array, n: number, fill: number): Float32Array {
+  if (a.length === n) return a;
+  const out = new Float32Array(n).fill(fill);
+  out.set(a);
+  return out;
 }
 
 function logit(p: number): number {

@@ -83,8 +83,11 @@ export class LogisticRegressor {
     return untouched / n;
   }
 
-  /** One AdaGrad step on (x, label); returns the log-loss before the step. */
-  update(x: SparseVector, label: number, weight = 1): number {
+  /**
+   * One AdaGrad step on (x, label); returns the log-loss before the step. `rehearsal`: a replay of an
+   * item already learned, which does not count as a new version.
+   */
+  update(x: SparseVector, label: number, weight = 1, rehearsal = false): number {
     const K = this.classes;
     const p = this.predict(x);
     const loss = -Math.log(Math.max(p[label] as number, 1e-12));
@@ -105,7 +108,7 @@ export class LogisticRegressor {
         w[j] = wj - (lr * g) / Math.sqrt(acc);
       }
     }
-    this.updates++;
+    if (!rehearsal) this.updates++;
     return loss;
   }
 

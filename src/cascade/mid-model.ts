@@ -163,6 +163,16 @@ export class MidModel {
     return { input, rows, offset };
   }
 
+  /** The item's sentence vector (the SIF-weighted GloVe mean, a view into its input), or undefined without vectors. */
+  sentenceVector(encoded: EncodedItem): Float32Array | undefined {
+    return this.gloveDim === 0 ? undefined : encoded.input.subarray(0, this.gloveDim);
+  }
+
+  /** Width of the sentence vector (0 without pretrained vectors). */
+  get sentenceDim(): number {
+    return this.gloveDim;
+  }
+
   /** Class probabilities for an encoded item (typed-array forward pass). */
   predict(encoded: EncodedItem, out: Float32Array = new Float32Array(this.classes)): Float32Array {
     const x = encoded.input;

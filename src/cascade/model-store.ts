@@ -15,7 +15,8 @@ import { CorruptModelStateError, ModelSaveError, ModelStateError } from '../erro
 import type { Task } from '../llm/index.js';
 import type { BudgetControllerState } from './budget-controller.js';
 import type { CascadeParts } from './cascade.js';
-import { DeferralPolicy, type DeferralPolicyState } from './deferral-policy.js';
+import { DeferralPolicy, legacyPolicyFeatureCount, policyFeatureCount, type DeferralPolicyState } from './deferral-policy.js';
+import { loadMemories, saveMemories, type MemoriesManifest, type SavedMemories } from './memory-store.js';
 import type { LogisticRegressorState } from './logistic-regressor.js';
 import type { MidModel, MidModelState } from './mid-model.js';
 import { floatBytes, firstNonFinite, readChecked, requireFinite, sha256, type FileEntry } from './model-integrity.js';
@@ -25,7 +26,7 @@ import { LrStage, MidStage } from './stages.js';
 const FORMAT = 2;
 const READABLE_FORMATS = new Set([1, 2]);
 
-interface Manifest {
+interface Manifest extends MemoriesManifest {
   format: number;
   task: string;
   labels: string[];
@@ -45,7 +46,7 @@ interface Manifest {
 }
 
 /** What a restore hands to the cascade factory. */
-export interface SavedState {
+export interface SavedState extends SavedMemories {
   budget: BudgetControllerState;
   rngState: number;
   policies: Record<string, DeferralPolicyState>;
@@ -166,6 +167,7 @@ async function writeInto(next: string, parts: CascadeParts, task: Task, dir: str
       manifest.lr = { learningRate: st.learningRate, l2: st.l2, updates: st.updates };
       await put('lr/weights.f32', floatBytes(finite('lr weights', st.weights)), [st.dim, st.classes]);
       await put('lr/grad-squares.f32', floatBytes(finite('lr grad squares', st.gradSquares)), [st.dim, st.classes]);
+      await saveMemories(stage, manifest, put, finite);
     } else if (stage instanceof MidStage) {
       const model: MidModel = stage.model;
       const st = model.state();
@@ -174,6 +176,7 @@ async function writeInto(next: string, parts: CascadeParts, task: Task, dir: str
       await saveLayersModel(model.model, 'mid', put);
       await put('mid/bag.f32', floatBytes(finite('mid bag', st.bag)), [st.bag.length]);
       await put('mid/bag-grad-squares.f32', floatBytes(finite('mid bag grad squares', st.bagGradSquares)), [st.bagGradSquares.length]);
+      await saveMemories(stage, manifest, put, finite);
     }
   }
   await writeFile(`${next}/manifest.json`, JSON.stringify(manifest, null, 1));
@@ -224,11 +227,14 @@ export async function loadCascadeState(dir: string, expect: { classes: number; f
     // JSON has no NaN: a non-finite weight was saved as null.
     requireFinite(dir, `manifest.json (policy ${name})`, p.weights.map((w) => (typeof w === 'number' ? w : Number.NaN)));
     requireFinite(dir, `manifest.json (policy ${name})`, p.gradSquares.map((w) => (typeof w === 'number' ? w : Number.NaN)));
+    // Policies saved before the agreement feature have one weight fewer: they load with its weight at 0.
+    const sizes = [policyFeatureCount(expect.classes), legacyPolicyFeatureCount(expect.classes)];
+    if (!sizes.includes(p.weights.length)) throw new ModelStateError(dir, `the ${name} policy has ${p.weights.length} weights, expected ${sizes[0]} (move the folder away, or run with --reset-models, to start fresh)`);
     policies[name] = { classes: expect.classes, updates: p.updates, weights: Float32Array.from(p.weights), gradSquares: Float32Array.from(p.gradSquares) };
   }
   const budget = manifest.budget;
   if (!(Number.isFinite(budget?.threshold) && Number.isFinite(manifest.rngState))) throw new CorruptModelStateError(dir, 'manifest.json', 'budget threshold or random state is not a number');
-  const saved: SavedState = { budget, rngState: manifest.rngState, policies };
+  const saved: SavedState = { budget, rngState: manifest.rngState, policies, ...(await loadMemories(dir, manifest, manifest.featureDim, expect.classes, entry)) };
   if (manifest.lr !== undefined) {
     const size = manifest.featureDim * expect.classes;
     const floats = async (file: string): Promise<Float32Array> => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCascade } from '../../src/cascade/create-cascade.js';
-import type { ItemContext } from '../../src/cascade/stages.js';
+import type { ItemContext, LrStage, MidStage } from '../../src/cascade/stages.js';
 import { DEFAULTS } from '../../src/config.js';
 import { ModelStateError } from '../../src/errors.js';
 import { loadTask, OpenAiTeacher } from '../../src/llm/index.js';
@@ -28,7 +28,7 @@ describe('saving and restoring a cascade', () => {
     const server = await startReplayServer({ dataset: ISEAR, teacher: TEACHER, port: 0 });
     try {
       const teacher = new OpenAiTeacher({ task, baseUrl: server.url, model: TEACHER, timeoutMs: 5000, maxRetries: 2, retryBaseMs: 10, retryMaxMs: 100, logprobs: false });
-      const base = { task, config: { ...DEFAULTS.cascade, llmBudget: 0.5 }, llm: { concurrency: 4, costUnits: 1000 }, models: { ...DEFAULTS.models, dir: modelsDir }, logger };
+      const base = { task, config: { ...DEFAULTS.cascade, llmBudget: 0.5, ensembleSize: 2 }, llm: { concurrency: 4, costUnits: 1000 }, models: { ...DEFAULTS.models, dir: modelsDir }, logger };
       const original = await createCascade({ ...base, teacher, restore: false });
       const rows = readLabelledStream(ISEAR);
       for (const r of rows.slice(0, 400)) await original.process({ id: r.id, text: r.text });
@@ -44,6 +44,13 @@ describe('saving and restoring a cascade', () => {
       expect(restored.budgetStatus.threshold).toBe(original.budgetStatus.threshold);
       expect(restored.budgetStatus).toMatchObject({ items: 0, calls: 0, llmShare: 0 });
       expect(original.budgetStatus.calls).toBeGreaterThan(0);
+      // The learning memories (LR rehearsal, mid neighbours) come back whole: the mid's probabilities below
+      // include the neighbours' vote, so they match only if the memory does.
+      const memoriesOf = (c: typeof original) => [(c.parts.stages[0] as LrStage).rehearsal?.memory.state(), (c.parts.stages[1] as MidStage).neighbours?.memory.state()];
+      const [lrMemory, knnMemory] = memoriesOf(original);
+      expect(lrMemory?.labels.length).toBeGreaterThan(100);
+      expect(knnMemory?.labels.length).toBeGreaterThan(100);
+      expect(memoriesOf(restored)).toEqual([lrMemory, knnMemory]);
       for (const r of rows.slice(400, 450)) {
         const a: ItemContext = { features: original.parts.featurizer.featurize(r.text), probs: [] };
         const b: ItemContext = { features: restored.parts.featurizer.featurize(r.text), probs: [] };

@@ -49,6 +49,12 @@ registerStrategy({
   configure: (c) => ({ ...c, policy: 'threshold' }),
 });
 registerStrategy({
+  name: 'agreement',
+  description: 'defer on the disagreement of the stages\' voters (an LR ensemble of at least 3, the mid network, its neighbours), fixed (Kolawole et al.)',
+  kind: 'cascade',
+  configure: (c) => ({ ...c, policy: 'agreement', ensembleSize: Math.max(3, c.ensembleSize) }),
+});
+registerStrategy({
   name: 'llm-only',
   description: "a budget's share sent to the LLM at random, the rest answered with its most frequent answer",
   kind: 'llm-only',
