@@ -13,7 +13,8 @@ const BENCH_ACCURACY = 0.5916;
 const MARGIN = 0.02;
 
 describe('the cascade over the isear stream', () => {
-  it('holds a 30% budget and stays within 2 points of the benchmark accuracy', async () => {
+  // 7,666 items through both stages (with the neighbour memory) take 90 s alone and longer on a shared machine.
+  it('holds a 30% budget and stays within 2 points of the benchmark accuracy', { timeout: 400_000 }, async () => {
     const stream = readLabelledStream(ISEAR);
     const config = parseConfig({ logLevel: 'silent', cascade: { deferralCostWeight: 0, seed: 42 } });
     const report = await runCascadeBench({
