@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 
 /** `../x/y.js` where y is not index: another folder's inner file (top-level src/*.ts files are allowed). */
 const INNER_FILE = String.raw`^(?:\.\./)+(?!src/[a-z-]+\.js$)(?:src/)?[a-z-]+/(?!index\.js$)[^/]+\.js$`;
-const innerFile = { regex: INNER_FILE, message: "import another folder through its index.js, never its inner files" };
+const innerFile = { regex: INNER_FILE, message: 'import another folder through its index.js, never its inner files' };
 const intoTools = { regex: String.raw`(?:^|/)tools/`, message: 'the product (src/) never imports the developer tools (tools/)' };
 const dynamicIntoTools = {
   selector: String.raw`ImportExpression[source.value=/(^|\/)tools\//]`,
@@ -15,7 +15,11 @@ const dynamicIntoTools = {
 /** The rule for files of `folder` (under src/) that must not import the `banned` sibling folders. */
 const notInto = (banned, typesOnly = []) => [
   ...banned.map((folder) => ({ regex: String.raw`^(?:\.\./)+${folder}/`, message: `this folder does not depend on ${folder}/ (STYLE.md §2)` })),
-  ...typesOnly.map((folder) => ({ regex: String.raw`^(?:\.\./)+${folder}/`, allowTypeImports: true, message: `this folder uses only the types of ${folder}/ (STYLE.md §2)` })),
+  ...typesOnly.map((folder) => ({
+    regex: String.raw`^(?:\.\./)+${folder}/`,
+    allowTypeImports: true,
+    message: `this folder uses only the types of ${folder}/ (STYLE.md §2)`,
+  })),
 ];
 
 export default tseslint.config(
@@ -23,7 +27,28 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', performance: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', fetch: 'readonly', NodeJS: 'readonly', setImmediate: 'readonly', queueMicrotask: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', structuredClone: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        performance: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+        fetch: 'readonly',
+        NodeJS: 'readonly',
+        setImmediate: 'readonly',
+        queueMicrotask: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
+        structuredClone: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
@@ -41,9 +66,31 @@ export default tseslint.config(
       'no-restricted-syntax': ['error', dynamicIntoTools],
     },
   },
-  { files: ['src/cascade/**/*.ts'], rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoTools, innerFile, ...notInto(['stream', 'cli', 'monitor'], ['cache'])] }] } },
-  { files: ['src/stream/**/*.ts'], rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoTools, innerFile, ...notInto(['cascade', 'cli', 'llm', 'cache'])] }] } },
-  { files: ['src/llm/**/*.ts', 'src/cache/**/*.ts'], rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoTools, innerFile, ...notInto(['cascade', 'stream', 'cli'])] }] } },
-  { files: ['src/monitor/**/*.ts'], rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoTools, innerFile, ...notInto(['cascade', 'stream', 'cli', 'llm', 'cache'])] }] } },
-  { files: ['tools/**/*.ts'], rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [innerFile, { regex: String.raw`(?:^|/)test/`, message: 'tools never import test/ helpers: shared helpers live in tools/harness' }] }] } },
+  {
+    files: ['src/cascade/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoTools, innerFile, ...notInto(['stream', 'cli', 'monitor'], ['cache'])] }] },
+  },
+  {
+    files: ['src/stream/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoTools, innerFile, ...notInto(['cascade', 'cli', 'llm', 'cache'])] }] },
+  },
+  {
+    files: ['src/llm/**/*.ts', 'src/cache/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoTools, innerFile, ...notInto(['cascade', 'stream', 'cli'])] }] },
+  },
+  {
+    files: ['src/monitor/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoTools, innerFile, ...notInto(['cascade', 'stream', 'cli', 'llm', 'cache'])] }],
+    },
+  },
+  {
+    files: ['tools/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [innerFile, { regex: String.raw`(?:^|/)test/`, message: 'tools never import test/ helpers: shared helpers live in tools/harness' }] },
+      ],
+    },
+  },
 );

@@ -109,8 +109,16 @@ export function unknownKeys(schema: z.ZodType, value: unknown, all: readonly str
  * (scripts/kafka/*.sh, the test suites, the benchmarks.)
  */
 const NON_CONFIG_ENV = new Set([
-  'SPILLWAY_KAFKA_HOME', 'SPILLWAY_KAFKA_LIB', 'SPILLWAY_KAFKA_PORT', 'SPILLWAY_KAFKA_CONTROLLER_PORT', 'SPILLWAY_KAFKA_HEAP',
-  'SPILLWAY_KAFKA_WAIT_S', 'SPILLWAY_KAFKA_STOP_S', 'SPILLWAY_KEEP_TEST_BROKER', 'SPILLWAY_CHROMIUM', 'SPILLWAY_DASHBOARD_SCREENSHOT',
+  'SPILLWAY_KAFKA_HOME',
+  'SPILLWAY_KAFKA_LIB',
+  'SPILLWAY_KAFKA_PORT',
+  'SPILLWAY_KAFKA_CONTROLLER_PORT',
+  'SPILLWAY_KAFKA_HEAP',
+  'SPILLWAY_KAFKA_WAIT_S',
+  'SPILLWAY_KAFKA_STOP_S',
+  'SPILLWAY_KEEP_TEST_BROKER',
+  'SPILLWAY_CHROMIUM',
+  'SPILLWAY_DASHBOARD_SCREENSHOT',
   'SPILLWAY_RUN_DIST',
 ]);
 /** Prefixes of variables that are the tests' and benchmarks' own. */
@@ -123,7 +131,11 @@ export function unknownEnv(env: NodeJS.ProcessEnv, known: readonly string[]): Co
     if (!name.startsWith('SPILLWAY_') || known.includes(name) || NON_CONFIG_ENV.has(name)) continue;
     if (NON_CONFIG_PREFIXES.some((p) => name.startsWith(p))) continue;
     const guess = closest(name, known);
-    issues.push({ key: name, value: env[name], message: `unknown environment variable${guess === undefined ? '' : ` — did you mean ${guess}?`} (the README lists every SPILLWAY_* variable)` });
+    issues.push({
+      key: name,
+      value: env[name],
+      message: `unknown environment variable${guess === undefined ? '' : ` — did you mean ${guess}?`} (the README lists every SPILLWAY_* variable)`,
+    });
   }
   return issues;
 }

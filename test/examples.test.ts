@@ -15,7 +15,8 @@ describe('examples/support-tickets', () => {
 
   it('has twelve valid items, none rejected', async () => {
     const entries = [];
-    for await (const entry of readJsonlItems(createReadStream(path.join(REPO_ROOT, 'examples/support-tickets.jsonl')), DEFAULTS.kafka.maxTextBytes)) entries.push(entry);
+    for await (const entry of readJsonlItems(createReadStream(path.join(REPO_ROOT, 'examples/support-tickets.jsonl')), DEFAULTS.kafka.maxTextBytes))
+      entries.push(entry);
     expect(entries.filter((e) => 'error' in e)).toEqual([]);
     expect(entries).toHaveLength(12);
   });

@@ -39,9 +39,16 @@ export default async function setup(): Promise<() => Promise<void>> {
   const host = broker.slice(0, broker.lastIndexOf(':'));
   const brokerPort = Number(broker.slice(broker.lastIndexOf(':') + 1));
   if (!(await tcpAnswers(host, brokerPort))) {
-    if (!isLoopback(host)) throw new Error(`Kafka at ${broker} (SPILLWAY_KAFKA_BROKERS) does not answer; start it, or unset the variable to let the tests start the project's broker`);
+    if (!isLoopback(host))
+      throw new Error(
+        `Kafka at ${broker} (SPILLWAY_KAFKA_BROKERS) does not answer; start it, or unset the variable to let the tests start the project's broker`,
+      );
     say(`no Kafka answers on ${broker}: starting the project's broker (scripts/kafka/start.sh)`);
-    const env = { ...process.env, SPILLWAY_KAFKA_PORT: String(brokerPort), SPILLWAY_KAFKA_CONTROLLER_PORT: process.env.SPILLWAY_KAFKA_CONTROLLER_PORT ?? String(brokerPort + 1) };
+    const env = {
+      ...process.env,
+      SPILLWAY_KAFKA_PORT: String(brokerPort),
+      SPILLWAY_KAFKA_CONTROLLER_PORT: process.env.SPILLWAY_KAFKA_CONTROLLER_PORT ?? String(brokerPort + 1),
+    };
     await script('start.sh', env);
     stops.push(async () => {
       say(`stopping the broker this run started on ${broker}`);

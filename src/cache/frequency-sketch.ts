@@ -18,7 +18,10 @@ export class FrequencySketch {
    * @param width Counters per row, rounded up to a power of two; a few times the expected distinct queries.
    * @param halfLifeAccesses Additions after which every count is halved.
    */
-  constructor(width: number, private readonly halfLifeAccesses: number) {
+  constructor(
+    width: number,
+    private readonly halfLifeAccesses: number,
+  ) {
     const size = 2 ** Math.ceil(Math.log2(Math.max(width, 16)));
     this.counters = new Uint32Array(size * ROWS);
     this.mask = size - 1;

@@ -115,9 +115,7 @@ export class MemoryCache {
 
   private touch(key: string, entry: MemoryEntry, isNew = false): void {
     this.state.tick += 1;
-    entry.frequency = isNew
-      ? this.options.policy.bump(undefined, this.state, this.priorAccesses(key))
-      : this.options.policy.bump(entry.frequency, this.state);
+    entry.frequency = isNew ? this.options.policy.bump(undefined, this.state, this.priorAccesses(key)) : this.options.policy.bump(entry.frequency, this.state);
     this.heap.set(key, this.options.policy.priority(entry, this.state), this.state.tick);
   }
 

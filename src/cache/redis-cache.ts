@@ -50,8 +50,16 @@ export interface RedisCacheStats {
 interface ScriptCommands {
   spillwayCacheGet(entry: string, zset: string, meta: string, member: string): Promise<[string, string] | null>;
   spillwayCacheSet(
-    entry: string, zset: string, meta: string,
-    member: string, answer: string, cost: number, size: number, maxBytes: number, entryPrefix: string, prior: number,
+    entry: string,
+    zset: string,
+    meta: string,
+    member: string,
+    answer: string,
+    cost: number,
+    size: number,
+    maxBytes: number,
+    entryPrefix: string,
+    prior: number,
   ): Promise<number>;
 }
 
@@ -142,7 +150,14 @@ export class RedisCache {
     const cost = Math.max(costUnits, MIN_COST_UNITS);
     try {
       const evicted = await this.scripts.spillwayCacheSet(
-        ...this.keysOf(key), key, encoded, cost, size, this.options.maxBytes, `${this.namespace}e:`, priorAccesses,
+        ...this.keysOf(key),
+        key,
+        encoded,
+        cost,
+        size,
+        this.options.maxBytes,
+        `${this.namespace}e:`,
+        priorAccesses,
       );
       return evicted >= 0;
     } catch (err: unknown) {

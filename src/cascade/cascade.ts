@@ -11,7 +11,16 @@
 import type { Logger } from 'pino';
 import type { AnswerCache } from '../cache/index.js';
 import type { CascadeConfig } from '../config.js';
-import { describeLlmFailure, isLlmUnavailable, LlmScheduler, type LlmAnswer, type ScheduledOutcome, type SchedulerObserver, type Task, type Teacher } from '../llm/index.js';
+import {
+  describeLlmFailure,
+  isLlmUnavailable,
+  LlmScheduler,
+  type LlmAnswer,
+  type ScheduledOutcome,
+  type SchedulerObserver,
+  type Task,
+  type Teacher,
+} from '../llm/index.js';
 import type { CascadeObserver } from './observer.js';
 import { buildAnnotation, type AnnotationInput, type LlmOutcome } from './annotation.js';
 import type { BudgetController } from './budget-controller.js';
@@ -143,7 +152,6 @@ interface StageWalk {
   /** Set when the multiplexer skipped the remaining stages: the score the LLM gate judges. */
   gateScore?: number;
 }
-
 
 export class Cascade {
   readonly task: Task;
@@ -394,7 +402,8 @@ export class Cascade {
       this.counters.cacheHits++;
       const source: LlmSource = cached.tier === 'l1' ? 'cache-l1' : cached.tier === 'redis' ? 'cache-redis' : 'cache-near';
       const llm: LlmOutcome = { labelId: cached.answer.labelId, source, failed: false };
-      if (cached.tier !== 'redis') return this.annotate({ item, traces: [], exitAt: -1, llm, audited: false, costUnits: 0, startedMs: started, reason: 'cache' });
+      if (cached.tier !== 'redis')
+        return this.annotate({ item, traces: [], exitAt: -1, llm, audited: false, costUnits: 0, startedMs: started, reason: 'cache' });
       // An answer another worker paid for: learn from it once here (an L1 hit was learned here already).
       const walk = this.walkStages(ctx, { forceDefer: true });
       if (this.learnInline) this.learn(ctx, walk.signals, walk.traces, cached.answer.labelId);
@@ -466,11 +475,28 @@ export class Cascade {
     // Audited: sent to the LLM as a random sample (exploration or audit), not because the policy deferred it.
     const audited = forced && !warmingUp && llm?.source === 'call';
     const route = this.parts.multiplexer === undefined ? undefined : [...walk.traces.map((t) => t.stage), ...(llm === undefined ? [] : (['llm'] as const))];
-    return this.annotate({ item, traces: walk.traces, exitAt: walk.exitAt, ...(llm === undefined ? {} : { llm }), audited, costUnits: cost, startedMs: started, reason, ...(route === undefined ? {} : { route }) });
+    return this.annotate({
+      item,
+      traces: walk.traces,
+      exitAt: walk.exitAt,
+      ...(llm === undefined ? {} : { llm }),
+      audited,
+      costUnits: cost,
+      startedMs: started,
+      reason,
+      ...(route === undefined ? {} : { route }),
+    });
   }
 
   /** An answer that arrived after its item's deadline: learned from and cached, not published. */
-  private async learnLate(teacher: Teacher, item: Item, ctx: ItemContext, signals: StageSignal[], traces: StageTrace[], answer: LlmAnswer | undefined): Promise<void> {
+  private async learnLate(
+    teacher: Teacher,
+    item: Item,
+    ctx: ItemContext,
+    signals: StageSignal[],
+    traces: StageTrace[],
+    answer: LlmAnswer | undefined,
+  ): Promise<void> {
     if (answer === undefined) return;
     this.counters.llmCalls++;
     this.countUsage(answer);
@@ -498,7 +524,14 @@ export class Cascade {
       const probs = stage.run(ctx);
       ctx.probs.push(probs);
       walk.cost += stage.costUnits;
-      const signal: StageSignal = { probs, modelUpdates: stage.version, novelty: stage.novelty(ctx), tokens: ctx.features.words.length, previousProbs: ctx.probs[i - 1], agreement: stage.agreement(ctx, argmax(probs)) };
+      const signal: StageSignal = {
+        probs,
+        modelUpdates: stage.version,
+        novelty: stage.novelty(ctx),
+        tokens: ctx.features.words.length,
+        previousProbs: ctx.probs[i - 1],
+        agreement: stage.agreement(ctx, argmax(probs)),
+      };
       walk.signals.push(signal);
       const pDefer = (policies[i] as DeferralScorer).pDefer(signal);
       const labelId = this.costs.answer(i, probs, argmax(probs));
@@ -541,7 +574,6 @@ export class Cascade {
     this.reportedShare = share;
     observer.onBudgetChange(budget.threshold, share);
   }
-
 
   /** Turns the scheduler's answer (or failure) into the item's LLM outcome; counts, reports and caches it. */
   private async useOutcome(teacher: Teacher, item: Item, outcome: Exclude<ScheduledOutcome, { kind: 'deadline' }>): Promise<LlmOutcome> {
@@ -631,11 +663,11 @@ export class Cascade {
     c.answeredBy[annotation.answeredBy]++;
     for (const t of traces) if (t.deferred && t.stage !== 'llm') c.deferredBy[t.stage] = (c.deferredBy[t.stage] ?? 0) + 1;
     this.options.observer?.onAnnotation(annotation);
-    const due = (this.saveEveryItems > 0 && c.items % this.saveEveryItems === 0) || (this.saveEveryMs > 0 && performance.now() - this.lastSaveMs >= this.saveEveryMs);
+    const due =
+      (this.saveEveryItems > 0 && c.items % this.saveEveryItems === 0) || (this.saveEveryMs > 0 && performance.now() - this.lastSaveMs >= this.saveEveryMs);
     if (due && this.saver !== undefined) {
       this.save().catch((err: unknown) => this.log.error({ err }, 'periodic model save failed'));
     }
     return annotation;
   }
-
 }

@@ -59,7 +59,7 @@ export class CostSensitivity {
     if (o.kind === 'accuracy') return 1;
     const K = this.counts.length;
     const share = (this.counts[label] ?? 1) / this.total;
-    if (o.kind === 'macro_f1') return clamp((1 / K) / share, 1 / this.maxWeight, this.maxWeight);
+    if (o.kind === 'macro_f1') return clamp(1 / K / share, 1 / this.maxWeight, this.maxWeight);
     if (label !== o.label) return 1;
     return clamp(Math.sqrt((1 - share) / share), 1, this.maxWeight);
   }

@@ -50,26 +50,38 @@ export async function createCascade(options: CreateCascadeOptions): Promise<Casc
   const K = options.task.labels.length;
   const needsMid = cfg.stages.includes('mid');
   if (needsMid) await selectBackend(options.models.backend, log);
-  const vectors = !needsMid || !cfg.pretrainedVectors ? undefined : options.vectors === undefined ? loadWordVectors(100_000, log) : (options.vectors ?? undefined);
+  const vectors =
+    !needsMid || !cfg.pretrainedVectors ? undefined : options.vectors === undefined ? loadWordVectors(100_000, log) : (options.vectors ?? undefined);
   const dir = modelStateDir(options.models.dir, options.task.name);
   let saved: SavedState | undefined;
   try {
-    saved = options.restore === false ? undefined : await loadCascadeState(dir, { classes: K, featureDim: cfg.featureDim, stages: cfg.stages, labels: options.task.labels });
+    saved =
+      options.restore === false
+        ? undefined
+        : await loadCascadeState(dir, { classes: K, featureDim: cfg.featureDim, stages: cfg.stages, labels: options.task.labels });
   } catch (err: unknown) {
     if (!(err instanceof ModelStateError) || options.resetModels !== true) throw err;
     const aside = `${dir}.reset-${new Date().toISOString().replace(/[:.]/g, '-')}`;
     await rename(dir, aside);
     log.warn({ dir, movedTo: aside, err }, 'saved model state is unusable: set aside (--reset-models), starting fresh');
   }
-  const pretrainedMid = saved === undefined && needsMid && options.models.midModelPath !== undefined ? await loadLayersModel(options.models.midModelPath) : undefined;
+  const pretrainedMid =
+    saved === undefined && needsMid && options.models.midModelPath !== undefined ? await loadLayersModel(options.models.midModelPath) : undefined;
   if (pretrainedMid !== undefined) log.info({ path: options.models.midModelPath }, 'mid model starts from a pretrained LayersModel');
   const parts = buildParts(options, K, vectors, saved, pretrainedMid);
-  if (saved !== undefined) log.info({ dir, savedItems: saved.budget.items, versions: Object.fromEntries(parts.stages.map((s) => [s.name, s.version])) }, 'model state restored');
+  if (saved !== undefined)
+    log.info({ dir, savedItems: saved.budget.items, versions: Object.fromEntries(parts.stages.map((s) => [s.name, s.version])) }, 'model state restored');
   const stateMeta = options.stateMeta;
   return new Cascade(options, parts, (c) => saveCascadeState(dir, c, options.task, stateMeta?.()), options.models.saveEveryItems, options.models.saveEveryMs);
 }
 
-function buildParts(options: CreateCascadeOptions, K: number, vectors: WordVectors | undefined, saved: SavedState | undefined, pretrainedMid?: tf.LayersModel): CascadeParts {
+function buildParts(
+  options: CreateCascadeOptions,
+  K: number,
+  vectors: WordVectors | undefined,
+  saved: SavedState | undefined,
+  pretrainedMid?: tf.LayersModel,
+): CascadeParts {
   const cfg = options.config;
   const featurizer = new Featurizer({ dim: cfg.featureDim, maxTextChars: cfg.maxTextChars });
   const stages: SmallStage[] = cfg.stages.map((name) => {
@@ -79,17 +91,25 @@ function buildParts(options: CreateCascadeOptions, K: number, vectors: WordVecto
       // Saved members beyond the configured size are dropped; missing ones start fresh.
       const members = Array.from({ length: cfg.ensembleSize - 1 }, (_, m) => new LogisticRegressor(options, saved?.lrMembers?.[m]));
       const ensemble = members.length === 0 ? undefined : new LrEnsemble(cfg.featureDim, K, members);
-      const rehearsal = cfg.lrReplays === 0 ? undefined : { memory: new LabelMemory(cfg.labelMemoryItems, cfg.seed + 1, saved?.labelMemory), replays: cfg.lrReplays };
+      const rehearsal =
+        cfg.lrReplays === 0 ? undefined : { memory: new LabelMemory(cfg.labelMemoryItems, cfg.seed + 1, saved?.labelMemory), replays: cfg.lrReplays };
       return new LrStage(lr, rehearsal, ensemble);
     }
     const initial = saved?.mid ?? (pretrainedMid === undefined ? undefined : { model: pretrainedMid });
     const mid = new MidModel({ classes: K, vectors, seed: cfg.seed }, initial);
     if (cfg.knnMemoryItems === 0 || mid.sentenceDim === 0) return new MidStage(mid, cfg.midCostUnits);
-    const memory = new KnnMemory({ dim: mid.sentenceDim, classes: K, capacity: cfg.knnMemoryItems, neighbours: cfg.knnNeighbours, seed: cfg.seed + 2 }, saved?.knnMemory);
+    const memory = new KnnMemory(
+      { dim: mid.sentenceDim, classes: K, capacity: cfg.knnMemoryItems, neighbours: cfg.knnNeighbours, seed: cfg.seed + 2 },
+      saved?.knnMemory,
+    );
     return new MidStage(mid, cfg.midCostUnits, { memory, weight: cfg.knnWeight });
   });
   const policies: DeferralScorer[] = cfg.stages.map((name) =>
-    cfg.policy === 'threshold' ? new ThresholdPolicy() : cfg.policy === 'agreement' ? new AgreementPolicy() : new DeferralPolicy({ classes: K }, saved?.policies[name]),
+    cfg.policy === 'threshold'
+      ? new ThresholdPolicy()
+      : cfg.policy === 'agreement'
+        ? new AgreementPolicy()
+        : new DeferralPolicy({ classes: K }, saved?.policies[name]),
   );
   // A restored cascade keeps what it learned, not the last run's spend: the budget counts items and calls
   // from this run (restoring them started a run at "20.7 % of a 20 % budget" and made no LLM call), only the

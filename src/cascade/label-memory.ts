@@ -47,7 +47,11 @@ export class LabelMemory {
       for (let i = 0; i < state.labels.length && this.examples.length < capacity; i++) {
         const from = state.offsets[i] as number;
         const to = state.offsets[i + 1] as number;
-        this.examples.push({ sparse: { indices: state.indices.slice(from, to), values: state.values.slice(from, to) }, label: state.labels[i] as number, weight: state.weights?.[i] ?? 1 });
+        this.examples.push({
+          sparse: { indices: state.indices.slice(from, to), values: state.values.slice(from, to) },
+          label: state.labels[i] as number,
+          weight: state.weights?.[i] ?? 1,
+        });
       }
     }
   }

@@ -155,7 +155,9 @@ export function watchTeacher(teacher: Teacher, gate: LlmGate | undefined, stop: 
       stop.addEventListener('abort', onStop, { once: true });
       return seen(teacher.classify(text, call.signal, hooks)).finally(() => stop.removeEventListener('abort', onStop));
     },
-    ...(classifyBatch === undefined ? {} : { classifyBatch: (texts: readonly string[], hooks?: Parameters<typeof classifyBatch>[1]) => seen(classifyBatch(texts, hooks)) }),
+    ...(classifyBatch === undefined
+      ? {}
+      : { classifyBatch: (texts: readonly string[], hooks?: Parameters<typeof classifyBatch>[1]) => seen(classifyBatch(texts, hooks)) }),
     ...(probe === undefined ? {} : { probe }),
   };
 }

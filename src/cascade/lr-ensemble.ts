@@ -84,7 +84,7 @@ export class LrEnsemble {
       h ^= h >>> 13;
       h = Math.imul(h, 0xc2b2ae35);
       h ^= h >>> 16;
-      indices[i] = b === 0 ? 0 : (h & this.mask) || 1;
+      indices[i] = b === 0 ? 0 : h & this.mask || 1;
       values[i] = x.values[i] as number;
     }
     return { indices: indices.subarray(0, n), values: values.subarray(0, n) };

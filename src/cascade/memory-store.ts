@@ -59,14 +59,28 @@ export async function saveMemories(stage: SmallStage, manifest: MemoriesManifest
     const knn = stage.neighbours?.memory;
     if (knn === undefined) return;
     const ks = knn.state();
-    manifest.knnMemory = { seen: ks.seen, rngState: ks.rngState, items: ks.labels.length, dim: knn.dim, sum: Array.from(ks.sum), mean: Array.from(ks.mean), sinceRefresh: ks.sinceRefresh };
+    manifest.knnMemory = {
+      seen: ks.seen,
+      rngState: ks.rngState,
+      items: ks.labels.length,
+      dim: knn.dim,
+      sum: Array.from(ks.sum),
+      mean: Array.from(ks.mean),
+      sinceRefresh: ks.sinceRefresh,
+    };
     await put('mid/knn-vectors.f32', bytesOf(finite('mid neighbour vectors', ks.vectors)), [ks.labels.length, knn.dim]);
     await put('mid/knn-labels.i32', bytesOf(ks.labels));
   }
 }
 
 /** Reads the memories a manifest lists; `entry` checks each file against the manifest's checksums. */
-export async function loadMemories(dir: string, manifest: MemoriesManifest, featureDim: number, classes: number, entry: (file: string) => FileEntry | undefined): Promise<SavedMemories> {
+export async function loadMemories(
+  dir: string,
+  manifest: MemoriesManifest,
+  featureDim: number,
+  classes: number,
+  entry: (file: string) => FileEntry | undefined,
+): Promise<SavedMemories> {
   const out: SavedMemories = {};
   const floats = async (file: string, count?: number): Promise<Float32Array> => {
     const b = await readChecked(dir, file, entry(file), count);
@@ -94,15 +108,24 @@ export async function loadMemories(dir: string, manifest: MemoriesManifest, feat
     const offsets = await ints('lr/memory-offsets.i32', n + 1);
     const indices = await ints('lr/memory-indices.i32');
     const values = await floats('lr/memory-values.f32', indices.length);
-    if (offsets[n] !== indices.length) throw new CorruptModelStateError(dir, 'lr/memory-offsets.i32', `ends at ${offsets[n]}, the memory holds ${indices.length} entries`);
+    if (offsets[n] !== indices.length)
+      throw new CorruptModelStateError(dir, 'lr/memory-offsets.i32', `ends at ${offsets[n]}, the memory holds ${indices.length} entries`);
     out.labelMemory = { seen: manifest.labelMemory.seen, rngState: manifest.labelMemory.rngState, labels, weights, offsets, indices, values };
   }
   if (manifest.knnMemory !== undefined) {
     const m = manifest.knnMemory;
-    if (m.sum.length !== m.dim || m.mean.length !== m.dim) throw new CorruptModelStateError(dir, 'manifest.json', 'the neighbour memory\'s mean is misshapen');
+    if (m.sum.length !== m.dim || m.mean.length !== m.dim) throw new CorruptModelStateError(dir, 'manifest.json', "the neighbour memory's mean is misshapen");
     const vectors = await floats('mid/knn-vectors.f32', m.items * m.dim);
     const labels = await ints('mid/knn-labels.i32', m.items);
-    out.knnMemory = { seen: m.seen, rngState: m.rngState, vectors, labels, sum: Float64Array.from(m.sum), mean: Float32Array.from(m.mean), sinceRefresh: m.sinceRefresh };
+    out.knnMemory = {
+      seen: m.seen,
+      rngState: m.rngState,
+      vectors,
+      labels,
+      sum: Float64Array.from(m.sum),
+      mean: Float32Array.from(m.mean),
+      sinceRefresh: m.sinceRefresh,
+    };
   }
   return out;
 }

@@ -246,7 +246,10 @@ export class MidModel {
       const modelVars = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
       // Class weights (cost-sensitive objectives) only when some example has one: the plain path stays as it was.
       const weights = batch.some((ex) => ex.weight !== 1) ? tf.tensor1d(batch.map((ex) => ex.weight)) : undefined;
-      const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, tf.add(this.model.apply(x) as tf.Tensor, offset), weights) as tf.Scalar, [x, ...modelVars]);
+      const { grads } = tf.variableGrads(
+        () => tf.losses.softmaxCrossEntropy(y, tf.add(this.model.apply(x) as tf.Tensor, offset), weights) as tf.Scalar,
+        [x, ...modelVars],
+      );
       const dx = grads[x.name];
       delete grads[x.name];
       this.optimizer.applyGradients(grads);
@@ -262,7 +265,7 @@ export class MidModel {
       for (const r of ex.rows) {
         const base = r * this.bagDim;
         for (let j = 0; j < this.bagDim; j++) {
-          const g = (inputGrad[off + j] as number) * B / n; // softmaxCrossEntropy averages over the batch
+          const g = ((inputGrad[off + j] as number) * B) / n; // softmaxCrossEntropy averages over the batch
           const acc = (this.bagGradSquares[base + j] as number) + g * g;
           this.bagGradSquares[base + j] = acc;
           this.bag[base + j] = (this.bag[base + j] as number) - (this.bagLearningRate * g) / Math.sqrt(acc);

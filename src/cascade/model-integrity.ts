@@ -50,7 +50,8 @@ export async function readChecked(dir: string, file: string, entry: FileEntry | 
     throw new CorruptModelStateError(dir, file, 'is missing or unreadable', { cause: err });
   }
   if (entry !== undefined) {
-    if (bytes.byteLength !== entry.bytes) throw new CorruptModelStateError(dir, file, `is ${bytes.byteLength} bytes, the manifest says ${entry.bytes} (truncated or replaced)`);
+    if (bytes.byteLength !== entry.bytes)
+      throw new CorruptModelStateError(dir, file, `is ${bytes.byteLength} bytes, the manifest says ${entry.bytes} (truncated or replaced)`);
     if (sha256(bytes) !== entry.sha256) throw new CorruptModelStateError(dir, file, 'checksum mismatch: the file changed after it was saved');
   }
   if (expectFloats !== undefined && bytes.byteLength !== expectFloats * 4) {

@@ -66,8 +66,15 @@ async function saveLayersModel(model: tf.LayersModel, prefix: string, put: Put):
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       const weightData = artifacts.weightData;
-      const bytes = weightData === undefined ? new Uint8Array() : new Uint8Array(Array.isArray(weightData) ? await new Blob(weightData).arrayBuffer() : weightData);
-      const modelJson = { modelTopology: artifacts.modelTopology, format: 'layers-model', generatedBy: 'spillway', convertedBy: null, weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }] };
+      const bytes =
+        weightData === undefined ? new Uint8Array() : new Uint8Array(Array.isArray(weightData) ? await new Blob(weightData).arrayBuffer() : weightData);
+      const modelJson = {
+        modelTopology: artifacts.modelTopology,
+        format: 'layers-model',
+        generatedBy: 'spillway',
+        convertedBy: null,
+        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
+      };
       await put(`${prefix}/model.json`, Buffer.from(JSON.stringify(modelJson)));
       await put(`${prefix}/weights.bin`, bytes);
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
@@ -80,7 +87,10 @@ async function saveLayersModel(model: tf.LayersModel, prefix: string, put: Put):
  * Works on every backend: pure tfjs has no file:// handler in Node, so the files are read here.
  */
 export async function loadLayersModel(dir: string): Promise<tf.LayersModel> {
-  const modelJson = JSON.parse(await readFile(`${dir}/model.json`, 'utf8')) as { modelTopology: object; weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> };
+  const modelJson = JSON.parse(await readFile(`${dir}/model.json`, 'utf8')) as {
+    modelTopology: object;
+    weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
+  };
   const specs = modelJson.weightsManifest.flatMap((g) => g.weights);
   const buffers = await Promise.all(modelJson.weightsManifest.flatMap((g) => g.paths.map((p) => readFile(`${dir}/${p}`))));
   const joined = Buffer.concat(buffers);
@@ -101,9 +111,11 @@ export function saveCascadeState(dir: string, parts: CascadeParts, task: Task, m
   const previous = saveQueues.get(dir) ?? Promise.resolve();
   const run = previous.catch(() => undefined).then(() => writeState(dir, parts, task, meta));
   saveQueues.set(dir, run);
-  void run.finally(() => {
-    if (saveQueues.get(dir) === run) saveQueues.delete(dir);
-  }).catch(() => undefined);
+  void run
+    .finally(() => {
+      if (saveQueues.get(dir) === run) saveQueues.delete(dir);
+    })
+    .catch(() => undefined);
   return run;
 }
 
@@ -156,7 +168,11 @@ async function writeInto(next: string, parts: CascadeParts, task: Task, dir: str
   const keep = (key: string, p: unknown): void => {
     if (!(p instanceof DeferralPolicy)) return; // the threshold baseline has nothing to save
     const st = p.state();
-    manifest.policies[key] = { updates: st.updates, weights: Array.from(finite(`policy ${key}`, st.weights)), gradSquares: Array.from(finite(`policy ${key}`, st.gradSquares)) };
+    manifest.policies[key] = {
+      updates: st.updates,
+      weights: Array.from(finite(`policy ${key}`, st.weights)),
+      gradSquares: Array.from(finite(`policy ${key}`, st.gradSquares)),
+    };
   };
   parts.policies.forEach((p, i) => keep((parts.stages[i] as { name: string }).name, p));
   parts.multiplexer?.forEach((p, i) => keep(`mux-${(parts.stages[i] as { name: string }).name}`, p));
@@ -197,7 +213,10 @@ export async function readStateMeta(dir: string): Promise<Record<string, number>
  * exists but does not fit the running configuration (other labels, feature size or stages), and
  * CorruptModelStateError when a file is missing, truncated, altered, misshapen or holds non-finite weights.
  */
-export async function loadCascadeState(dir: string, expect: { classes: number; featureDim: number; stages: readonly string[]; labels: readonly string[] }): Promise<SavedState | undefined> {
+export async function loadCascadeState(
+  dir: string,
+  expect: { classes: number; featureDim: number; stages: readonly string[]; labels: readonly string[] },
+): Promise<SavedState | undefined> {
   if (!existsSync(`${dir}/manifest.json`)) return undefined;
   let manifest: Manifest;
   try {
@@ -205,7 +224,14 @@ export async function loadCascadeState(dir: string, expect: { classes: number; f
   } catch (err: unknown) {
     throw new CorruptModelStateError(dir, 'manifest.json', 'is unreadable or not JSON', { cause: err });
   }
-  if (typeof manifest !== 'object' || manifest === null || !Array.isArray(manifest.labels) || !Array.isArray(manifest.stages) || typeof manifest.policies !== 'object' || manifest.policies === null) {
+  if (
+    typeof manifest !== 'object' ||
+    manifest === null ||
+    !Array.isArray(manifest.labels) ||
+    !Array.isArray(manifest.stages) ||
+    typeof manifest.policies !== 'object' ||
+    manifest.policies === null
+  ) {
     throw new CorruptModelStateError(dir, 'manifest.json', 'lacks labels, stages or policies');
   }
   const problems: string[] = [];
@@ -223,18 +249,37 @@ export async function loadCascadeState(dir: string, expect: { classes: number; f
   };
   const policies: Record<string, DeferralPolicyState> = {};
   for (const [name, p] of Object.entries(manifest.policies)) {
-    if (!Array.isArray(p.weights) || !Array.isArray(p.gradSquares) || p.weights.length !== p.gradSquares.length) throw new CorruptModelStateError(dir, 'manifest.json', `policy ${name} has misshapen weights`);
+    if (!Array.isArray(p.weights) || !Array.isArray(p.gradSquares) || p.weights.length !== p.gradSquares.length)
+      throw new CorruptModelStateError(dir, 'manifest.json', `policy ${name} has misshapen weights`);
     // JSON has no NaN: a non-finite weight was saved as null.
-    requireFinite(dir, `manifest.json (policy ${name})`, p.weights.map((w) => (typeof w === 'number' ? w : Number.NaN)));
-    requireFinite(dir, `manifest.json (policy ${name})`, p.gradSquares.map((w) => (typeof w === 'number' ? w : Number.NaN)));
+    requireFinite(
+      dir,
+      `manifest.json (policy ${name})`,
+      p.weights.map((w) => (typeof w === 'number' ? w : Number.NaN)),
+    );
+    requireFinite(
+      dir,
+      `manifest.json (policy ${name})`,
+      p.gradSquares.map((w) => (typeof w === 'number' ? w : Number.NaN)),
+    );
     // Policies saved before the agreement feature have one weight fewer: they load with its weight at 0.
     const sizes = [policyFeatureCount(expect.classes), legacyPolicyFeatureCount(expect.classes)];
-    if (!sizes.includes(p.weights.length)) throw new ModelStateError(dir, `the ${name} policy has ${p.weights.length} weights, expected ${sizes[0]} (move the folder away, or run with --reset-models, to start fresh)`);
+    if (!sizes.includes(p.weights.length))
+      throw new ModelStateError(
+        dir,
+        `the ${name} policy has ${p.weights.length} weights, expected ${sizes[0]} (move the folder away, or run with --reset-models, to start fresh)`,
+      );
     policies[name] = { classes: expect.classes, updates: p.updates, weights: Float32Array.from(p.weights), gradSquares: Float32Array.from(p.gradSquares) };
   }
   const budget = manifest.budget;
-  if (!(Number.isFinite(budget?.threshold) && Number.isFinite(manifest.rngState))) throw new CorruptModelStateError(dir, 'manifest.json', 'budget threshold or random state is not a number');
-  const saved: SavedState = { budget, rngState: manifest.rngState, policies, ...(await loadMemories(dir, manifest, manifest.featureDim, expect.classes, entry)) };
+  if (!(Number.isFinite(budget?.threshold) && Number.isFinite(manifest.rngState)))
+    throw new CorruptModelStateError(dir, 'manifest.json', 'budget threshold or random state is not a number');
+  const saved: SavedState = {
+    budget,
+    rngState: manifest.rngState,
+    policies,
+    ...(await loadMemories(dir, manifest, manifest.featureDim, expect.classes, entry)),
+  };
   if (manifest.lr !== undefined) {
     const size = manifest.featureDim * expect.classes;
     const floats = async (file: string): Promise<Float32Array> => {
@@ -258,7 +303,9 @@ export async function loadCascadeState(dir: string, expect: { classes: number; f
     try {
       model = await loadLayersModel(`${dir}/mid`);
     } catch (err: unknown) {
-      throw new CorruptModelStateError(dir, 'mid/model.json', `is not a loadable tfjs model (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+      throw new CorruptModelStateError(dir, 'mid/model.json', `is not a loadable tfjs model (${err instanceof Error ? err.message : String(err)})`, {
+        cause: err,
+      });
     }
     model.getWeights().forEach((w, i) => requireFinite(dir, `mid/weights.bin (weight ${i})`, w.dataSync()));
     const floats = async (file: string): Promise<Float32Array> => {
@@ -269,7 +316,8 @@ export async function loadCascadeState(dir: string, expect: { classes: number; f
     };
     const bag = await floats('mid/bag.f32');
     const bagGradSquares = await floats('mid/bag-grad-squares.f32');
-    if (bag.length !== bagGradSquares.length) throw new CorruptModelStateError(dir, 'mid/bag-grad-squares.f32', `holds ${bagGradSquares.length} floats, the bag ${bag.length}`);
+    if (bag.length !== bagGradSquares.length)
+      throw new CorruptModelStateError(dir, 'mid/bag-grad-squares.f32', `holds ${bagGradSquares.length} floats, the bag ${bag.length}`);
     saved.mid = { model, state: { updates: manifest.mid.updates, labels: manifest.mid.labels, bag, bagGradSquares } };
   }
   return saved;

@@ -72,7 +72,8 @@ export async function restoreCascadeArchive(archive: StateArchive, dir: string):
         throw new ModelStateError(dir, `snapshot part ${part} cannot be unpacked`, { cause: err });
       }
       for (const [rel, content] of Object.entries(files)) {
-        if (rel.split('/').includes('..') || path.isAbsolute(rel)) throw new ModelStateError(dir, `snapshot part ${part} names a file outside the folder: ${rel}`);
+        if (rel.split('/').includes('..') || path.isAbsolute(rel))
+          throw new ModelStateError(dir, `snapshot part ${part} names a file outside the folder: ${rel}`);
         await mkdir(path.dirname(path.join(next, rel)), { recursive: true });
         await writeFile(path.join(next, rel), content);
       }

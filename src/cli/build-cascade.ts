@@ -46,7 +46,13 @@ export async function buildCascade(config: Readonly<Config>, logger: Logger, opt
   const task = options.task ?? loadConfiguredTask(config);
   const teacher = options.teacher ?? (config.llm.baseUrl === undefined ? undefined : OpenAiTeacher.fromConfig(task, config.llm, logger));
   if (teacher === undefined && options.allowNoLlm !== true) {
-    throw new ConfigError([{ key: 'llm.baseUrl', message: 'no LLM endpoint: set SPILLWAY_LLM_BASE_URL (or llm.baseUrl in the config file); pass --no-llm to run with the small stages only, which then learn nothing' }]);
+    throw new ConfigError([
+      {
+        key: 'llm.baseUrl',
+        message:
+          'no LLM endpoint: set SPILLWAY_LLM_BASE_URL (or llm.baseUrl in the config file); pass --no-llm to run with the small stages only, which then learn nothing',
+      },
+    ]);
   }
   // The monitor's observer takes the scheduler's events too.
   const schedulerObserver = options.schedulerObserver ?? (options.observer as (CascadeObserver & SchedulerObserver) | undefined);
@@ -84,6 +90,7 @@ export async function buildCascade(config: Readonly<Config>, logger: Logger, opt
 }
 
 function loadConfiguredTask(config: Readonly<Config>): Task {
-  if (config.task === undefined) throw new ConfigError([{ key: 'task', message: 'no task file: pass --task F, set SPILLWAY_TASK, or `task:` in the config file' }]);
+  if (config.task === undefined)
+    throw new ConfigError([{ key: 'task', message: 'no task file: pass --task F, set SPILLWAY_TASK, or `task:` in the config file' }]);
   return loadTask(config.task);
 }

@@ -12,7 +12,16 @@ export interface RootLoggerOptions {
 }
 
 /** Field paths that hold credentials in objects we log (config slices, request options). */
-const REDACT_PATHS = ['apiKey', '*.apiKey', 'llm.apiKey', 'config.llm.apiKey', 'authorization', 'headers.authorization', '*.headers.authorization', 'err.headers.authorization'];
+const REDACT_PATHS = [
+  'apiKey',
+  '*.apiKey',
+  'llm.apiKey',
+  'config.llm.apiKey',
+  'authorization',
+  'headers.authorization',
+  '*.headers.authorization',
+  'err.headers.authorization',
+];
 
 /**
  * The root logger. Logs go to stderr so stdout stays free for data (JSONL, --json reports).

@@ -58,7 +58,13 @@ async function checkTopics(kafka: Kafka, config: Readonly<Config>): Promise<void
     const existing = new Set(await admin.listTopics());
     const missing = (['labels', 'models'] as const).filter((role) => !existing.has(config.kafka.topics[role]));
     if (missing.length > 0) {
-      throw new ConfigError(missing.map((role) => ({ key: `kafka.topics.${role}`, value: config.kafka.topics[role], message: `topic ${config.kafka.topics[role]} does not exist: run \`spillway topics create\`, or start with --no-shared-learning` })));
+      throw new ConfigError(
+        missing.map((role) => ({
+          key: `kafka.topics.${role}`,
+          value: config.kafka.topics[role],
+          message: `topic ${config.kafka.topics[role]} does not exist: run \`spillway topics create\`, or start with --no-shared-learning`,
+        })),
+      );
     }
   } finally {
     await admin.disconnect();
@@ -94,7 +100,17 @@ export async function prepareSharedState(kafka: Kafka, config: Readonly<Config>,
   }
   await restoreCascadeArchive(snapshot.parts, dir);
   const bytes = [...snapshot.parts.values()].reduce((s, b) => s + b.length, 0);
-  log.info({ snapshotId: snapshot.snapshotId, labelOffset: snapshot.labelOffset.toString(), labels: snapshot.labels, bytes, ms: Date.now() - started, from: snapshot.workerId }, 'snapshot restored from the models topic');
+  log.info(
+    {
+      snapshotId: snapshot.snapshotId,
+      labelOffset: snapshot.labelOffset.toString(),
+      labels: snapshot.labels,
+      bytes,
+      ms: Date.now() - started,
+      from: snapshot.workerId,
+    },
+    'snapshot restored from the models topic',
+  );
   return { source: 'snapshot', labelOffset: snapshot.labelOffset, labels: snapshot.labels, snapshotId: snapshot.snapshotId };
 }
 
@@ -129,7 +145,13 @@ export class SharedLearning {
     this.log = options.logger.child({ module: 'shared-learning' });
     this.labels = start.labels;
     this.offset = start.labelOffset;
-    this.publisher = new LabelPublisher({ topic: config.kafka.topics.labels, task: task.name, teacherModel: options.teacherModel, workerId, encoder: codecs.labelEncoder });
+    this.publisher = new LabelPublisher({
+      topic: config.kafka.topics.labels,
+      task: task.name,
+      teacherModel: options.teacherModel,
+      workerId,
+      encoder: codecs.labelEncoder,
+    });
     this.consumer = new LabelConsumer({
       kafka,
       topic: config.kafka.topics.labels,
@@ -139,11 +161,19 @@ export class SharedLearning {
       onLabel: (label, offset) => this.onLabel(label, offset),
       logger: options.logger,
     });
-    this.snapshots = new SnapshotPublisher(kafka.producer({ idempotent: true, maxInFlightRequests: 1 }), config.kafka.topics.models, codecs.schemas.modelChunk, config.sharedLearning.chunkBytes);
+    this.snapshots = new SnapshotPublisher(
+      kafka.producer({ idempotent: true, maxInFlightRequests: 1 }),
+      config.kafka.topics.models,
+      codecs.schemas.modelChunk,
+      config.sharedLearning.chunkBytes,
+    );
   }
 
   /** For the cascade's saves: the label offset and count the state includes. */
-  readonly stateMeta = (): Record<string, number> => ({ labelOffset: Number(this.consumer.position > this.offset ? this.consumer.position : this.offset), labels: this.labels });
+  readonly stateMeta = (): Record<string, number> => ({
+    labelOffset: Number(this.consumer.position > this.offset ? this.consumer.position : this.offset),
+    labels: this.labels,
+  });
 
   /** For the worker: the input partitions it owns after a (re)join; the owner of partition 0 publishes snapshots. */
   readonly onAssignment = (partitions: number[]): void => {
@@ -176,7 +206,11 @@ export class SharedLearning {
     return {
       id: this.options.workerId,
       sharedLearning: true,
-      restored: { source: this.options.start.source, labelOffset: Number(this.options.start.labelOffset), ...(this.options.start.snapshotId === undefined ? {} : { snapshotId: this.options.start.snapshotId }) },
+      restored: {
+        source: this.options.start.source,
+        labelOffset: Number(this.options.start.labelOffset),
+        ...(this.options.start.snapshotId === undefined ? {} : { snapshotId: this.options.start.snapshotId }),
+      },
       labelOffset: this.stateMeta().labelOffset,
       labels: this.labels,
       labelsProduced: this.publisher.produced,
@@ -218,13 +252,25 @@ export class SharedLearning {
       }
       const archive = await archiveCascadeState(cascade.parts, task, meta);
       const createdAtMs = Date.now();
-      this.publishing = this.publishing.then(async () => {
-        const dir = modelStateDir(this.options.config.models.dir, task.name);
-        await restoreCascadeArchive(archive, dir); // the local cache, from the same bytes
-        const published = await this.snapshots.publish({ task: task.name, labelOffset: BigInt(meta.labelOffset as number), labels: meta.labels as number, workerId: this.options.workerId, createdAtMs, parts: archive });
-        this.last = { labelOffset: meta.labelOffset as number, published: true, snapshotId: published.snapshotId, bytes: published.bytes, atMs };
-        this.log.info({ ...published, labelOffset: meta.labelOffset, labels: meta.labels, packMs: createdAtMs - atMs, ms: Date.now() - atMs }, 'snapshot published');
-      }).catch((err: unknown) => this.log.error({ err }, 'snapshot publish failed; the next one will try again'));
+      this.publishing = this.publishing
+        .then(async () => {
+          const dir = modelStateDir(this.options.config.models.dir, task.name);
+          await restoreCascadeArchive(archive, dir); // the local cache, from the same bytes
+          const published = await this.snapshots.publish({
+            task: task.name,
+            labelOffset: BigInt(meta.labelOffset as number),
+            labels: meta.labels as number,
+            workerId: this.options.workerId,
+            createdAtMs,
+            parts: archive,
+          });
+          this.last = { labelOffset: meta.labelOffset as number, published: true, snapshotId: published.snapshotId, bytes: published.bytes, atMs };
+          this.log.info(
+            { ...published, labelOffset: meta.labelOffset, labels: meta.labels, packMs: createdAtMs - atMs, ms: Date.now() - atMs },
+            'snapshot published',
+          );
+        })
+        .catch((err: unknown) => this.log.error({ err }, 'snapshot publish failed; the next one will try again'));
     } catch (err: unknown) {
       this.log.error({ err }, 'snapshot failed; the next one will try again');
     }

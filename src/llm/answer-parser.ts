@@ -18,8 +18,7 @@ const HEDGES = ['not', 'cannot', 'unable', 'unsure', 'unclear', 'unknown', 'idea
 
 const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** Whole-word alternation: Unicode letters/digits may not touch the match on either side. */
-const wordsRegex = (words: readonly string[]): RegExp =>
-  new RegExp(`(?<![\\p{L}\\p{N}_])(${words.map(escapeRegex).join('|')})(?![\\p{L}\\p{N}_])`, 'giu');
+const wordsRegex = (words: readonly string[]): RegExp => new RegExp(`(?<![\\p{L}\\p{N}_])(${words.map(escapeRegex).join('|')})(?![\\p{L}\\p{N}_])`, 'giu');
 
 /** Surrounding quotes, backticks, markdown emphasis, brackets and trailing punctuation. */
 const WRAPPING = /^[\s"'`*_([{«“‘]+|[\s"'`*_)\]}»”’.!?,;:]+$/gu;

@@ -45,19 +45,39 @@ export function describeLlmFailure(err: unknown, where: { baseUrl?: string | und
   const attempts = err instanceof RetriesExhaustedError ? ` after ${err.attempts} attempts` : '';
   if (e instanceof LlmHttpError) {
     if (e.status === 401 || e.status === 403) {
-      return new LlmUnavailableError(`the LLM endpoint refused the API key (HTTP ${e.status}${e.code === undefined ? '' : ` ${e.code}`}); check SPILLWAY_LLM_API_KEY`, 'SPILLWAY_LLM_API_KEY', e.status, { cause: e });
+      return new LlmUnavailableError(
+        `the LLM endpoint refused the API key (HTTP ${e.status}${e.code === undefined ? '' : ` ${e.code}`}); check SPILLWAY_LLM_API_KEY`,
+        'SPILLWAY_LLM_API_KEY',
+        e.status,
+        { cause: e },
+      );
     }
     if (e.status === 404 && (e.code === 'model_not_found' || e.code === undefined || /model/i.test(e.code))) {
-      return new LlmUnavailableError(`the LLM endpoint does not know the model "${where.model}" (HTTP 404${e.code === undefined ? '' : ` ${e.code}`}); check SPILLWAY_LLM_MODEL`, 'SPILLWAY_LLM_MODEL', 404, { cause: e });
+      return new LlmUnavailableError(
+        `the LLM endpoint does not know the model "${where.model}" (HTTP 404${e.code === undefined ? '' : ` ${e.code}`}); check SPILLWAY_LLM_MODEL`,
+        'SPILLWAY_LLM_MODEL',
+        404,
+        { cause: e },
+      );
     }
     if (e.status === 404) {
-      return new LlmUnavailableError(`the LLM endpoint ${where.baseUrl ?? ''} has no chat-completions route (HTTP 404 ${e.code ?? ''}); check SPILLWAY_LLM_BASE_URL (it usually ends in /v1)`, 'SPILLWAY_LLM_BASE_URL', 404, { cause: e });
+      return new LlmUnavailableError(
+        `the LLM endpoint ${where.baseUrl ?? ''} has no chat-completions route (HTTP 404 ${e.code ?? ''}); check SPILLWAY_LLM_BASE_URL (it usually ends in /v1)`,
+        'SPILLWAY_LLM_BASE_URL',
+        404,
+        { cause: e },
+      );
     }
     const why = e.status === undefined ? e.message : `HTTP ${e.status}${attempts}`;
     return new LlmUnavailableError(`the LLM endpoint is unavailable (${why}); check SPILLWAY_LLM_BASE_URL`, 'SPILLWAY_LLM_BASE_URL', e.status, { cause: e });
   }
   if (e instanceof LlmTimeoutError) {
-    return new LlmUnavailableError(`the LLM endpoint ${where.baseUrl ?? ''} did not answer within ${e.timeoutMs} ms${attempts}; check SPILLWAY_LLM_BASE_URL`, 'SPILLWAY_LLM_BASE_URL', undefined, { cause: e });
+    return new LlmUnavailableError(
+      `the LLM endpoint ${where.baseUrl ?? ''} did not answer within ${e.timeoutMs} ms${attempts}; check SPILLWAY_LLM_BASE_URL`,
+      'SPILLWAY_LLM_BASE_URL',
+      undefined,
+      { cause: e },
+    );
   }
   const message = e instanceof Error ? e.message : String(e);
   return new LlmUnavailableError(`the LLM endpoint failed (${message}); check SPILLWAY_LLM_BASE_URL`, 'SPILLWAY_LLM_BASE_URL', undefined, { cause: e });

@@ -209,7 +209,11 @@ export class LlmScheduler {
 
   private enqueue(flight: Flight): void {
     // Items re-asked alone after a batch missed them go first: they have waited a whole request already.
-    const key = flight.single ? Number.MAX_SAFE_INTEGER - flight.enqueuedAtMs : this.opts.order === 'fifo' ? -flight.enqueuedAtMs : flight.score - flight.enqueuedAtMs / this.agingMs;
+    const key = flight.single
+      ? Number.MAX_SAFE_INTEGER - flight.enqueuedAtMs
+      : this.opts.order === 'fifo'
+        ? -flight.enqueuedAtMs
+        : flight.score - flight.enqueuedAtMs / this.agingMs;
     this.queue.push(flight, key);
     this.opts.observer?.onQueueSize?.(this.queue.size);
   }
@@ -287,9 +291,15 @@ export class LlmScheduler {
       if (batch.length === 1 || teacher.classifyBatch === undefined) {
         const answers = await Promise.all(batch.map((f) => teacher.classify(f.text, undefined, hooks)));
         answers.forEach((a, i) => this.settle(batch[i] as Flight, { kind: 'answer', answer: a, shared: false }));
-        this.limiter.settle(estimatedTokens, answers.reduce((n, a) => n + (a.usage === undefined ? 0 : a.usage.promptTokens + a.usage.completionTokens), 0) || estimatedTokens);
+        this.limiter.settle(
+          estimatedTokens,
+          answers.reduce((n, a) => n + (a.usage === undefined ? 0 : a.usage.promptTokens + a.usage.completionTokens), 0) || estimatedTokens,
+        );
       } else {
-        const result = await teacher.classifyBatch(batch.map((f) => f.text), hooks);
+        const result = await teacher.classifyBatch(
+          batch.map((f) => f.text),
+          hooks,
+        );
         if (result.usage !== undefined) this.limiter.settle(estimatedTokens, result.usage.promptTokens + result.usage.completionTokens);
         batch.forEach((f, i) => {
           const answer = result.answers[i];
@@ -392,10 +402,13 @@ export class LlmScheduler {
 
   private wakeAt(ms: number): void {
     if (this.wakeTimer !== undefined) return;
-    this.wakeTimer = setTimeout(() => {
-      this.wakeTimer = undefined;
-      this.pump();
-    }, Math.max(1, ms));
+    this.wakeTimer = setTimeout(
+      () => {
+        this.wakeTimer = undefined;
+        this.pump();
+      },
+      Math.max(1, ms),
+    );
   }
 
   private checkIdle(): void {

@@ -69,7 +69,9 @@ export class OpenAiTeacher implements Teacher {
    */
   static fromConfig(task: Task, llm: Readonly<LlmConfig>, logger?: Logger): OpenAiTeacher {
     if (llm.baseUrl === undefined) {
-      throw new ConfigError([{ key: 'llm.baseUrl', message: 'no LLM endpoint: set SPILLWAY_LLM_BASE_URL, llm.baseUrl in the config file, or start `spillway replay-llm`' }]);
+      throw new ConfigError([
+        { key: 'llm.baseUrl', message: 'no LLM endpoint: set SPILLWAY_LLM_BASE_URL, llm.baseUrl in the config file, or start `spillway replay-llm`' },
+      ]);
     }
     return new OpenAiTeacher({
       task,
@@ -179,7 +181,8 @@ export class OpenAiTeacher implements Teacher {
     const { completion, attempts } = result;
     const raw = completion.choices[0]?.message.content ?? '';
     const usage = usageOf(completion);
-    const share = usage === undefined ? undefined : { promptTokens: usage.promptTokens / texts.length, completionTokens: usage.completionTokens / texts.length };
+    const share =
+      usage === undefined ? undefined : { promptTokens: usage.promptTokens / texts.length, completionTokens: usage.completionTokens / texts.length };
     const latencyMs = performance.now() - started;
     const model = completion.model || this.model;
     const answers = parseBatchAnswer(raw, texts.length, this.parser).map((a): LlmAnswer | undefined =>
@@ -189,7 +192,11 @@ export class OpenAiTeacher implements Teacher {
   }
 
   /** One chat completion through the retry loop; throttling (429/503) is reported to `hooks` as it happens. */
-  private async complete(body: ChatCompletionCreateParamsNonStreaming, signal: AbortSignal | undefined, hooks: CallHooks | undefined): Promise<{ completion: ChatCompletion; attempts: number }> {
+  private async complete(
+    body: ChatCompletionCreateParamsNonStreaming,
+    signal: AbortSignal | undefined,
+    hooks: CallHooks | undefined,
+  ): Promise<{ completion: ChatCompletion; attempts: number }> {
     let attempts = 0;
     const completion = await withRetry(
       (attempt) => {
@@ -231,14 +238,23 @@ export class OpenAiTeacher implements Teacher {
     if (err instanceof APIConnectionTimeoutError) return new LlmTimeoutError(this.options.timeoutMs);
     if (err instanceof APIConnectionError) {
       const code = networkCode(err);
-      return new LlmHttpError(`cannot reach the LLM endpoint at ${this.options.baseUrl}${code === undefined ? '' : ` (${code})`}`, undefined, code === undefined ? {} : { code });
+      return new LlmHttpError(
+        `cannot reach the LLM endpoint at ${this.options.baseUrl}${code === undefined ? '' : ` (${code})`}`,
+        undefined,
+        code === undefined ? {} : { code },
+      );
     }
     if (err instanceof APIError) {
       const code = typeof err.code === 'string' ? err.code : undefined;
       const detail = redactSecrets(endpointMessage(err), [this.options.apiKey]);
-      return new LlmHttpError(`LLM endpoint answered HTTP ${String(err.status)}${code === undefined ? '' : ` (${code})`}${detail === '' ? '' : `: ${detail}`}`, err.status, { code, retryAfterMs: retryAfterMs(err.headers) });
+      return new LlmHttpError(
+        `LLM endpoint answered HTTP ${String(err.status)}${code === undefined ? '' : ` (${code})`}${detail === '' ? '' : `: ${detail}`}`,
+        err.status,
+        { code, retryAfterMs: retryAfterMs(err.headers) },
+      );
     }
-    if (err instanceof Error && err.name === 'SyntaxError') return new LlmHttpError('LLM endpoint sent a body that is not JSON', undefined, { retriable: false });
+    if (err instanceof Error && err.name === 'SyntaxError')
+      return new LlmHttpError('LLM endpoint sent a body that is not JSON', undefined, { retriable: false });
     return err;
   }
 }

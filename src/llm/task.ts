@@ -25,7 +25,10 @@ const taskFileSchema = z
       system: z.string(),
       user: z.string().refine((u) => u.split('{text}').length === 2, 'must contain {text} exactly once'),
       /** Template of a consolidated request (llm.batchSize > 1): `{items}` becomes the numbered list of texts. */
-      batch_user: z.string().refine((u) => u.split('{items}').length === 2, 'must contain {items} exactly once').optional(),
+      batch_user: z
+        .string()
+        .refine((u) => u.split('{items}').length === 2, 'must contain {items} exactly once')
+        .optional(),
       /** System prompt of a consolidated request. @defaultValue prompt.system */
       batch_system: z.string().optional(),
     }),

@@ -10,7 +10,10 @@
 import type { Annotation } from '../types.js';
 
 /** The fields of an annotation the monitor reads. */
-export type ObservedAnnotation = Pick<Annotation, 'answeredBy' | 'stages' | 'labelId' | 'llmCalled' | 'llmSource' | 'llmUnparseable' | 'audited' | 'costUnits' | 'latencyMs'> &
+export type ObservedAnnotation = Pick<
+  Annotation,
+  'answeredBy' | 'stages' | 'labelId' | 'llmCalled' | 'llmSource' | 'llmUnparseable' | 'audited' | 'costUnits' | 'latencyMs'
+> &
   Partial<Pick<Annotation, 'llmFailed' | 'reason'>>;
 
 /**

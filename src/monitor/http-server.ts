@@ -118,7 +118,10 @@ export class MonitorServer {
     const url = `http://${host}:${port}`;
     this.log.info({ url, auth: this.options.authToken === undefined ? 'none' : 'bearer token' }, 'monitor listening');
     if (this.options.authToken === undefined && !isLoopback(this.options.host)) {
-      this.log.warn({ host: this.options.host }, 'monitor endpoints reachable beyond this machine without a token: set monitor.authToken (SPILLWAY_MONITOR_AUTH_TOKEN)');
+      this.log.warn(
+        { host: this.options.host },
+        'monitor endpoints reachable beyond this machine without a token: set monitor.authToken (SPILLWAY_MONITOR_AUTH_TOKEN)',
+      );
     }
     return { url };
   }
@@ -135,7 +138,9 @@ export class MonitorServer {
       res.setHeader('set-cookie', `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`);
       return true;
     }
-    send(res, 401, 'text/plain; charset=utf-8', 'unauthorized: send Authorization: Bearer <monitor.authToken>, or open /?token=<token>\n', { 'www-authenticate': 'Bearer realm="spillway"' });
+    send(res, 401, 'text/plain; charset=utf-8', 'unauthorized: send Authorization: Bearer <monitor.authToken>, or open /?token=<token>\n', {
+      'www-authenticate': 'Bearer realm="spillway"',
+    });
     return false;
   }
 

@@ -155,8 +155,18 @@ export class SpillwayMetrics {
   constructor(registry: Registry, options: SpillwayMetricsOptions = {}) {
     this.registry = registry;
     const registers = [registry];
-    this.items = new TalliedCounter({ name: 'spillway_items_total', help: 'Items that reached a stage, by what the stage did with them.', labelNames: ['stage', 'outcome'], registers });
-    this.answersByStage = new TalliedCounter({ name: 'spillway_answers_total', help: 'Items whose final answer came from the stage.', labelNames: ['stage'], registers });
+    this.items = new TalliedCounter({
+      name: 'spillway_items_total',
+      help: 'Items that reached a stage, by what the stage did with them.',
+      labelNames: ['stage', 'outcome'],
+      registers,
+    });
+    this.answersByStage = new TalliedCounter({
+      name: 'spillway_answers_total',
+      help: 'Items whose final answer came from the stage.',
+      labelNames: ['stage'],
+      registers,
+    });
     this.itemDuration = new Histogram({
       name: 'spillway_item_duration_seconds',
       help: 'Time from cascade entry to answer, by answering stage.',
@@ -174,7 +184,12 @@ export class SpillwayMetrics {
         for (const [stage, rate] of live()?.deferralRates() ?? []) this.labels(stage).set(rate);
       },
     });
-    const llmCalls = new TalliedCounter({ name: 'spillway_llm_calls_total', help: 'LLM calls by outcome (audit: sent only to check a small stage).', labelNames: ['outcome'], registers });
+    const llmCalls = new TalliedCounter({
+      name: 'spillway_llm_calls_total',
+      help: 'LLM calls by outcome (audit: sent only to check a small stage).',
+      labelNames: ['outcome'],
+      registers,
+    });
     this.llmCalls = bindAll(LLM_OUTCOMES, (o) => llmCalls.tally(o));
     this.llmSeconds = new Histogram({
       name: 'spillway_llm_request_duration_seconds',
@@ -182,35 +197,100 @@ export class SpillwayMetrics {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32],
       registers,
     });
-    this.llmErrors = new Counter({ name: 'spillway_llm_errors_total', help: 'LLM calls that failed after retries, by error kind.', labelNames: ['kind'], registers });
-    const cacheHits = new TalliedCounter({ name: 'spillway_cache_hits_total', help: 'LLM answers served from the cache, by tier.', labelNames: ['tier'], registers });
+    this.llmErrors = new Counter({
+      name: 'spillway_llm_errors_total',
+      help: 'LLM calls that failed after retries, by error kind.',
+      labelNames: ['kind'],
+      registers,
+    });
+    const cacheHits = new TalliedCounter({
+      name: 'spillway_cache_hits_total',
+      help: 'LLM answers served from the cache, by tier.',
+      labelNames: ['tier'],
+      registers,
+    });
     this.cacheHits = bindAll(CACHE_TIERS, (t) => cacheHits.tally(t));
     this.cacheMisses = new TalliedCounter({ name: 'spillway_cache_misses_total', help: 'LLM answers that needed a call.', registers }).tally();
-    this.costUnits = new TalliedCounter({ name: 'spillway_cost_units_total', help: 'Cost units spent (LR 1, mid model midCostUnits, LLM call llm.costUnits).', registers }).tally();
-    this.llmOnlyCostUnits = new TalliedCounter({ name: 'spillway_llm_only_cost_units_total', help: 'Cost units an LLM-only run would have spent on the same items.', registers }).tally();
+    this.costUnits = new TalliedCounter({
+      name: 'spillway_cost_units_total',
+      help: 'Cost units spent (LR 1, mid model midCostUnits, LLM call llm.costUnits).',
+      registers,
+    }).tally();
+    this.llmOnlyCostUnits = new TalliedCounter({
+      name: 'spillway_llm_only_cost_units_total',
+      help: 'Cost units an LLM-only run would have spent on the same items.',
+      registers,
+    }).tally();
     this.consumerLag = new Gauge({ name: 'spillway_consumer_lag', help: 'Records behind the partition high watermark.', labelNames: ['partition'], registers });
     this.modelUpdates = new TalliedCounter({ name: 'spillway_model_updates_total', help: 'Training steps taken, by stage.', labelNames: ['stage'], registers });
-    this.modelVersion = new Gauge({ name: 'spillway_model_version', help: 'Current model version (update count), by stage.', labelNames: ['stage'], registers });
-    this.deadLetters = new Counter({ name: 'spillway_dead_letter_total', help: 'Records sent to the dead-letter topic, by reason.', labelNames: ['kind'], registers });
-    this.outputsTruncated = new Counter({ name: 'spillway_outputs_truncated_total', help: "Records cut to fit their topic's max.message.bytes (output: metadata dropped; dead-letter: key/value cut; side: a label left out).", labelNames: ['topic'], registers });
+    this.modelVersion = new Gauge({
+      name: 'spillway_model_version',
+      help: 'Current model version (update count), by stage.',
+      labelNames: ['stage'],
+      registers,
+    });
+    this.deadLetters = new Counter({
+      name: 'spillway_dead_letter_total',
+      help: 'Records sent to the dead-letter topic, by reason.',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.outputsTruncated = new Counter({
+      name: 'spillway_outputs_truncated_total',
+      help: "Records cut to fit their topic's max.message.bytes (output: metadata dropped; dead-letter: key/value cut; side: a label left out).",
+      labelNames: ['topic'],
+      registers,
+    });
     this.budgetThreshold = new Gauge({ name: 'spillway_budget_threshold', help: "The budget controller's current deferral threshold.", registers });
-    this.budgetLlmShare = new Gauge({ name: 'spillway_budget_llm_share', help: 'Share of items sent to the LLM in this run, as the budget controller counts it (updated on every item).', registers });
+    this.budgetLlmShare = new Gauge({
+      name: 'spillway_budget_llm_share',
+      help: 'Share of items sent to the LLM in this run, as the budget controller counts it (updated on every item).',
+      registers,
+    });
     const saves = new Counter({ name: 'spillway_model_saves_total', help: 'Model-state saves, by outcome (ok, failed).', labelNames: ['outcome'], registers });
     this.modelSaves = { ok: saves.labels('ok'), failed: saves.labels('failed') };
-    this.modelLastSave = new Gauge({ name: 'spillway_model_last_save_timestamp_seconds', help: 'Unix time of the last successful model-state save.', registers });
+    this.modelLastSave = new Gauge({
+      name: 'spillway_model_last_save_timestamp_seconds',
+      help: 'Unix time of the last successful model-state save.',
+      registers,
+    });
     this.llmUp = new Gauge({ name: 'spillway_llm_up', help: '1 while the LLM answers, 0 while it is unavailable (consumption paused).', registers });
     this.llmUp.set(1);
-    const tokens = new Counter({ name: 'spillway_llm_tokens_total', help: "LLM tokens by kind (prompt, completion), from the API's usage.", labelNames: ['kind'], registers });
+    const tokens = new Counter({
+      name: 'spillway_llm_tokens_total',
+      help: "LLM tokens by kind (prompt, completion), from the API's usage.",
+      labelNames: ['kind'],
+      registers,
+    });
     this.llmTokens = { prompt: tokens.labels('prompt'), completion: tokens.labels('completion') };
-    this.llmDollars = new Counter({ name: 'spillway_llm_cost_dollars_total', help: 'Money spent on LLM tokens at llm.pricePerMillionInputTokens / llm.pricePerMillionOutputTokens.', registers });
+    this.llmDollars = new Counter({
+      name: 'spillway_llm_cost_dollars_total',
+      help: 'Money spent on LLM tokens at llm.pricePerMillionInputTokens / llm.pricePerMillionOutputTokens.',
+      registers,
+    });
     this.llmConcurrency = new Gauge({ name: 'spillway_llm_concurrency', help: 'LLM requests allowed in flight now (AIMD).', registers });
-    this.llmConcurrencyAdjustments = new Counter({ name: 'spillway_llm_concurrency_adjustments_total', help: 'AIMD changes of the LLM concurrency, by reason (increase, throttled, slow, failed).', labelNames: ['reason'], registers });
+    this.llmConcurrencyAdjustments = new Counter({
+      name: 'spillway_llm_concurrency_adjustments_total',
+      help: 'AIMD changes of the LLM concurrency, by reason (increase, throttled, slow, failed).',
+      labelNames: ['reason'],
+      registers,
+    });
     this.llmThrottled = new Counter({ name: 'spillway_llm_throttled_total', help: 'LLM requests the endpoint throttled (HTTP 429/503).', registers });
-    this.llmDeadlineMisses = new Counter({ name: 'spillway_llm_deadline_misses_total', help: 'Items answered by a small stage because the LLM could not answer before llm.deadlineMs (where: queued, in-flight).', labelNames: ['where'], registers });
+    this.llmDeadlineMisses = new Counter({
+      name: 'spillway_llm_deadline_misses_total',
+      help: 'Items answered by a small stage because the LLM could not answer before llm.deadlineMs (where: queued, in-flight).',
+      labelNames: ['where'],
+      registers,
+    });
     this.llmQueueItems = new Gauge({ name: 'spillway_llm_queue_items', help: 'LLM-bound items waiting in the scheduler.', registers });
     this.llmRequests = new Counter({ name: 'spillway_llm_requests_total', help: 'LLM requests sent (a batch request carries several items).', registers });
     this.llmRequestItems = new Counter({ name: 'spillway_llm_request_items_total', help: 'Items carried by LLM requests.', registers });
-    this.annotationReasons = new Counter({ name: 'spillway_annotation_reasons_total', help: 'Annotations by reason (confident, deferred, warmup, exploration, audit, deadline, budget, llm-failed, cache).', labelNames: ['reason'], registers });
+    this.annotationReasons = new Counter({
+      name: 'spillway_annotation_reasons_total',
+      help: 'Annotations by reason (confident, deferred, warmup, exploration, audit, deadline, budget, llm-failed, cache).',
+      labelNames: ['reason'],
+      registers,
+    });
     this.agreementChecks = new TalliedCounter({
       name: 'spillway_agreement_checks_total',
       help: "Comparisons of a stage's label with the LLM's (kind audited: audit samples; overall: every item both labelled).",

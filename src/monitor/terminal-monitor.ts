@@ -33,7 +33,7 @@ async function getJson<T>(url: string, timeoutMs: number, token?: string): Promi
   } catch (err: unknown) {
     throw new SpillwayError(`cannot reach the monitor at ${url}`, { retriable: true, cause: err });
   }
-  const hint = res.status === 401 ? ' (set monitor.authToken / SPILLWAY_MONITOR_AUTH_TOKEN to the server\'s token)' : '';
+  const hint = res.status === 401 ? " (set monitor.authToken / SPILLWAY_MONITOR_AUTH_TOKEN to the server's token)" : '';
   if (!res.ok) throw new SpillwayError(`${url} answered HTTP ${res.status}${hint}`, { retriable: res.status >= 500 });
   return (await res.json()) as T;
 }
@@ -67,7 +67,12 @@ export async function runTerminalMonitor(options: TerminalMonitorOptions): Promi
   let stopped = false;
   const draw = (frame: string): void => {
     // Home, each line followed by erase-to-end-of-line, then erase below: no flicker, no scrolling.
-    output.write(`${CSI}H${frame.split('\n').map((l) => `${l}${CSI}K`).join('\n')}\n${CSI}J`);
+    output.write(
+      `${CSI}H${frame
+        .split('\n')
+        .map((l) => `${l}${CSI}K`)
+        .join('\n')}\n${CSI}J`,
+    );
   };
   await new Promise<void>((resolve) => {
     const stop = (): void => {

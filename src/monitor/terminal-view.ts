@@ -52,9 +52,7 @@ export function renderStatusFrame(status: Status, history: readonly HistoryPoint
   const bold = (s: string): string => (options.color === true ? `\x1b[1m${s}\x1b[22m` : s);
   const recent = history.slice(-(options.sparklineWidth ?? 30));
   const row = (label: string, cell: (w: WindowStatus) => string, spark = ''): string =>
-    [label.padEnd(LABEL_WIDTH), ...WINDOWS.map((w) => cell(status.windows[w]).padStart(CELL_WIDTH)), spark === '' ? '' : `  ${spark}`]
-      .join('')
-      .trimEnd();
+    [label.padEnd(LABEL_WIDTH), ...WINDOWS.map((w) => cell(status.windows[w]).padStart(CELL_WIDTH)), spark === '' ? '' : `  ${spark}`].join('').trimEnd();
   const all = status.windows.all;
   const lines = [
     bold(`Spillway monitor  ${options.url}`),
@@ -65,7 +63,10 @@ export function renderStatusFrame(status: Status, history: readonly HistoryPoint
   ];
   for (const stage of status.stageOrder) {
     if (stage === 'llm') continue;
-    const spark = sparkline(recent.map((p) => p.deferralRate[stage] ?? null), 1);
+    const spark = sparkline(
+      recent.map((p) => p.deferralRate[stage] ?? null),
+      1,
+    );
     lines.push(row(`${stage} deferral rate`, (w) => pct(w.stages[stage]?.deferralRate ?? null), spark));
   }
   lines.push(
@@ -73,15 +74,27 @@ export function renderStatusFrame(status: Status, history: readonly HistoryPoint
     row('LLM calls (audits)', (w) => `${num(w.llm.calls)} (${num(w.llm.audits)})`),
     row('LLM errors', (w) => num(w.llm.errors)),
     row('cache hits', (w) => num(w.llm.cacheHits)),
-    row('cost saved', (w) => pct(w.cost.savedRatio), sparkline(recent.map((p) => p.costSavedRatio), 1)),
+    row(
+      'cost saved',
+      (w) => pct(w.cost.savedRatio),
+      sparkline(
+        recent.map((p) => p.costSavedRatio),
+        1,
+      ),
+    ),
   );
   for (const stage of status.stageOrder) {
     if (stage === 'llm') continue;
-    const audited = sparkline(recent.map((p) => p.agreement[stage]?.audited.estimate ?? null), 1);
+    const audited = sparkline(
+      recent.map((p) => p.agreement[stage]?.audited.estimate ?? null),
+      1,
+    );
     lines.push(row(`${stage} agreement (audited)`, (w) => agreementText(emptyIfMissing(w, stage, 'audited')), audited));
     lines.push(row(`${stage} agreement (all)`, (w) => agreementText(emptyIfMissing(w, stage, 'overall'))));
   }
-  const models = Object.entries(status.models).map(([stage, v]) => `${stage} v${v}`).join('  ');
+  const models = Object.entries(status.models)
+    .map(([stage, v]) => `${stage} v${v}`)
+    .join('  ');
   const budget = status.budget.threshold === null ? '–' : `threshold ${status.budget.threshold.toFixed(3)}, LLM share ${pct(status.budget.llmShare)}`;
   lines.push('', `models  ${models === '' ? '–' : models}`, `budget  ${budget}`);
   return lines.join('\n');

@@ -31,8 +31,13 @@ export interface StreamCodecs {
 /** Builds the codecs; `registry` overrides the client made from `kafka.schemaRegistryUrl` (tests). */
 export async function buildCodecs(config: KafkaConfig, options: { schemas?: TopicSchemas; registry?: SchemaRegistry } = {}): Promise<StreamCodecs> {
   const schemas = options.schemas ?? loadTopicSchemas();
-  const auth = config.schemaRegistryUsername !== undefined && config.schemaRegistryPassword !== undefined ? { username: config.schemaRegistryUsername, password: config.schemaRegistryPassword } : undefined;
-  const registry = options.registry ?? (config.schemaRegistryUrl === undefined ? undefined : new SchemaRegistryClient(config.schemaRegistryUrl, auth === undefined ? {} : { auth }));
+  const auth =
+    config.schemaRegistryUsername !== undefined && config.schemaRegistryPassword !== undefined
+      ? { username: config.schemaRegistryUsername, password: config.schemaRegistryPassword }
+      : undefined;
+  const registry =
+    options.registry ??
+    (config.schemaRegistryUrl === undefined ? undefined : new SchemaRegistryClient(config.schemaRegistryUrl, auth === undefined ? {} : { auth }));
   const idOf = async (topic: string, type: typeof schemas.item, format: 'json' | 'avro'): Promise<number | undefined> =>
     registry === undefined || format !== 'avro' ? undefined : registry.register(`${topic}-value`, type);
   const [itemId, annotationId, deadLetterId, labelId] = await Promise.all([
@@ -44,7 +49,12 @@ export async function buildCodecs(config: KafkaConfig, options: { schemas?: Topi
   return {
     schemas,
     registry,
-    itemDecoder: new ItemDecoder({ format: config.inputFormat, itemType: schemas.item, maxTextBytes: config.maxTextBytes, ...(registry === undefined ? {} : { registry }) }),
+    itemDecoder: new ItemDecoder({
+      format: config.inputFormat,
+      itemType: schemas.item,
+      maxTextBytes: config.maxTextBytes,
+      ...(registry === undefined ? {} : { registry }),
+    }),
     itemEncoder: new ItemEncoder(config.inputFormat, schemas.item, itemId),
     annotationEncoder: new RecordEncoder<AnnotationRecord>(config.outputFormat, schemas.annotation, annotationId),
     deadLetterEncoder: new RecordEncoder<DeadLetterRecord>(config.outputFormat, schemas.deadLetter, deadLetterId, deadLetterJson),

@@ -90,7 +90,10 @@ function parseJson(value: Buffer): unknown {
  */
 function readPlainAvro(itemType: avro.Type, value: Buffer): unknown {
   if (value.length >= 5 && value[0] === 0 && fromWireFormat(value) !== undefined && !decodes(itemType, value)) {
-    throw new InvalidItemError('wrong-schema', 'record carries a schema-registry header (magic byte 0 + schema id) but no kafka.schemaRegistryUrl is configured');
+    throw new InvalidItemError(
+      'wrong-schema',
+      'record carries a schema-registry header (magic byte 0 + schema id) but no kafka.schemaRegistryUrl is configured',
+    );
   }
   let decoded: unknown;
   try {
@@ -104,7 +107,11 @@ function readPlainAvro(itemType: avro.Type, value: Buffer): unknown {
   } catch (err: unknown) {
     throw new InvalidItemError('wrong-schema', 'record decodes to a value the item schema cannot hold', { cause: err });
   }
-  if (!again.equals(value)) throw new InvalidItemError('wrong-schema', 'record was not written with the item schema (it does not re-encode to the same bytes: another schema, or invalid UTF-8 in a string)');
+  if (!again.equals(value))
+    throw new InvalidItemError(
+      'wrong-schema',
+      'record was not written with the item schema (it does not re-encode to the same bytes: another schema, or invalid UTF-8 in a string)',
+    );
   return decoded;
 }
 

@@ -23,13 +23,14 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  */
 export function validateItem(raw: unknown, fallbackId: string | undefined, maxTextBytes: number): StreamItem {
   if (!isRecord(raw)) throw new InvalidItemError('wrong-schema', `expected an object, got ${Array.isArray(raw) ? 'an array' : typeof raw}`);
-  const id = typeof raw.id === 'number' && Number.isFinite(raw.id) ? String(raw.id) : raw.id ?? fallbackId;
+  const id = typeof raw.id === 'number' && Number.isFinite(raw.id) ? String(raw.id) : (raw.id ?? fallbackId);
   if (typeof id !== 'string' || id === '') throw new InvalidItemError('missing-id', 'item has no id (neither an "id" field nor a record key)');
   const text = raw.text;
   if (text === undefined || text === null) throw new InvalidItemError('missing-text', `item ${id} has no "text"`);
   if (typeof text !== 'string') throw new InvalidItemError('wrong-schema', `item ${id}: "text" is ${typeof text}, not a string`);
   if (text.trim() === '') throw new InvalidItemError('empty-text', `item ${id}: "text" is empty`);
-  if (!MEANINGFUL.test(text)) throw new InvalidItemError('empty-text', `item ${id}: "text" has no letters, digits or emoji (only punctuation, control or replacement characters)`);
+  if (!MEANINGFUL.test(text))
+    throw new InvalidItemError('empty-text', `item ${id}: "text" has no letters, digits or emoji (only punctuation, control or replacement characters)`);
   // Cheap upper bound first: a UTF-8 byte is at most 3 per UTF-16 unit, so short texts skip the count.
   if (text.length * 3 > maxTextBytes) {
     const bytes = Buffer.byteLength(text, 'utf8');

@@ -27,11 +27,20 @@ type RawLine = { n: number; text: string } | { n: number; bytes: number; head: s
  * @param maxLineBytes longest line accepted, bytes (newline excluded). @defaultValue DEFAULT_MAX_LINE_BYTES
  * @param signal stops reading (the input is destroyed) when it aborts.
  */
-export async function* readJsonlItems(input: Readable, maxTextBytes: number, maxLineBytes = DEFAULT_MAX_LINE_BYTES, signal?: AbortSignal): AsyncGenerator<JsonlEntry> {
+export async function* readJsonlItems(
+  input: Readable,
+  maxTextBytes: number,
+  maxLineBytes = DEFAULT_MAX_LINE_BYTES,
+  signal?: AbortSignal,
+): AsyncGenerator<JsonlEntry> {
   for await (const raw of splitLines(input, maxLineBytes, signal)) {
     const n = raw.n;
     if ('bytes' in raw) {
-      yield { line: n, error: new InvalidItemError('oversize', `line ${n} is ${raw.bytes} bytes, over the ${maxLineBytes}-byte line limit (--max-line-bytes)`), raw: `${raw.head}…` };
+      yield {
+        line: n,
+        error: new InvalidItemError('oversize', `line ${n} is ${raw.bytes} bytes, over the ${maxLineBytes}-byte line limit (--max-line-bytes)`),
+        raw: `${raw.head}…`,
+      };
       continue;
     }
     if (raw.text.trim() === '') continue;
@@ -85,7 +94,9 @@ async function* splitLines(input: Readable, maxLineBytes: number, signal: AbortS
         const piece = buf.subarray(start, end);
         if (oversize !== undefined) oversize.bytes += piece.length;
         else if (size + piece.length > maxLineBytes) {
-          const head = Buffer.concat([...parts, piece.subarray(0, OVERSIZE_HEAD_BYTES)]).subarray(0, OVERSIZE_HEAD_BYTES).toString('utf8');
+          const head = Buffer.concat([...parts, piece.subarray(0, OVERSIZE_HEAD_BYTES)])
+            .subarray(0, OVERSIZE_HEAD_BYTES)
+            .toString('utf8');
           oversize = { bytes: size + piece.length, head };
           parts = [];
           size = 0;

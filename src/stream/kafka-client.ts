@@ -53,7 +53,11 @@ export function saslOptions(sasl: KafkaConfig['sasl']): SASLOptions | undefined 
 }
 
 /** The configuration handed to kafkajs' `new Kafka()` (exported for tests: what reaches kafkajs). */
-export function kafkaClientConfig(config: Pick<KafkaConfig, 'brokers' | 'clientId' | 'ssl' | 'sasl'>, logger: Logger, options: { retry?: RetryOptions } = {}): KafkaJsConfig {
+export function kafkaClientConfig(
+  config: Pick<KafkaConfig, 'brokers' | 'clientId' | 'ssl' | 'sasl'>,
+  logger: Logger,
+  options: { retry?: RetryOptions } = {},
+): KafkaJsConfig {
   const log = logger.child({ module: 'kafkajs' });
   const ssl = tlsOptions(config.ssl);
   const sasl = saslOptions(config.sasl);

@@ -27,7 +27,12 @@ function chain(err: unknown): KafkaLikeError[] {
   return out;
 }
 
-const AUTHORIZATION = new Set(['TOPIC_AUTHORIZATION_FAILED', 'GROUP_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
+const AUTHORIZATION = new Set([
+  'TOPIC_AUTHORIZATION_FAILED',
+  'GROUP_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+]);
 
 /** True for errors thrown by kafkajs. */
 export function isKafkaError(err: unknown): boolean {

@@ -70,7 +70,12 @@ export class LabelConsumer {
   /** Joins its own group and starts reading at `fromOffset`. */
   async start(): Promise<void> {
     const { kafka, topic } = this.options;
-    const consumer = kafka.consumer({ groupId: `${this.options.groupPrefix}-${randomUUID()}`, readUncommitted: false, maxWaitTimeInMs: 200, sessionTimeout: 30_000 });
+    const consumer = kafka.consumer({
+      groupId: `${this.options.groupPrefix}-${randomUUID()}`,
+      readUncommitted: false,
+      maxWaitTimeInMs: 200,
+      sessionTimeout: 30_000,
+    });
     this.consumer = consumer;
     // Batches of aborted labels or transaction markers never reach eachBatch; this moves past them.
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {

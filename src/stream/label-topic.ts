@@ -58,7 +58,17 @@ export class LabelPublisher {
     const { topic, task, teacherModel, workerId, encoder } = this.options;
     const modelVersions: Record<string, number> = {};
     for (const [stage, v] of Object.entries(answer.modelVersions)) if (v !== undefined) modelVersions[stage] = v;
-    const record: LabelRecord = { id: item.id, task, text: item.text, labelId: answer.labelId, label: answer.label, teacherModel, workerId, modelVersions, producedAtMs: Date.now() };
+    const record: LabelRecord = {
+      id: item.id,
+      task,
+      text: item.text,
+      labelId: answer.labelId,
+      label: answer.label,
+      teacherModel,
+      workerId,
+      modelVersions,
+      producedAtMs: Date.now(),
+    };
     this.count++;
     return [{ topic, message: { key: item.id, value: encoder.encode(record) } }];
   };

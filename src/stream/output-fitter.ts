@@ -49,7 +49,10 @@ export class OutputFitter {
     const fullBytes = messageBytes(full);
     const trimmed: Message = { key: record.id, value: annotationEncoder.encode({ ...record, metadata: {}, truncated: true }) };
     if (fitsTopic(trimmed, limits.output)) {
-      logger.warn({ ...where(origin), bytes: fullBytes, limit: limits.output }, 'annotation over the output topic size limit; written without the item metadata');
+      logger.warn(
+        { ...where(origin), bytes: fullBytes, limit: limits.output },
+        'annotation over the output topic size limit; written without the item metadata',
+      );
       this.deps.observer?.outputTruncated?.('output');
       return { output: trimmed };
     }
@@ -66,7 +69,10 @@ export class OutputFitter {
     const kept = records.filter((r) => fitsTopic(r.message, DEFAULT_MAX_MESSAGE_BYTES));
     if (kept.length < records.length) {
       for (const r of records.filter((x) => !kept.includes(x))) {
-        this.deps.logger.warn({ ...where(origin), topic: r.topic, bytes: messageBytes(r.message), limit: DEFAULT_MAX_MESSAGE_BYTES }, 'side record over the size limit; left out');
+        this.deps.logger.warn(
+          { ...where(origin), topic: r.topic, bytes: messageBytes(r.message), limit: DEFAULT_MAX_MESSAGE_BYTES },
+          'side record over the size limit; left out',
+        );
         this.deps.observer?.outputTruncated?.('side');
       }
     }

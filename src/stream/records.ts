@@ -41,7 +41,15 @@ export function toAnnotationRecord(answer: ItemAnswer, origin: RecordOrigin, rec
 }
 
 /** The dead-letter record of an input record that could not become an item. */
-export function toDeadLetter(key: Buffer | null, value: Buffer | null, origin: RecordOrigin, errorKind: string, errorMessage: string, nowMs: number = Date.now(), truncated = false): DeadLetterRecord {
+export function toDeadLetter(
+  key: Buffer | null,
+  value: Buffer | null,
+  origin: RecordOrigin,
+  errorKind: string,
+  errorMessage: string,
+  nowMs: number = Date.now(),
+  truncated = false,
+): DeadLetterRecord {
   return {
     key,
     value,

@@ -47,7 +47,11 @@ export interface PublishedSnapshot {
 }
 
 /** The chunk records of a snapshot, `chunkBytes` of payload at most each. */
-export function snapshotMessages(snapshot: Omit<ModelSnapshot, 'snapshotId'> & { snapshotId?: string }, chunkType: avro.Type, chunkBytes: number): { snapshotId: string; messages: Message[] } {
+export function snapshotMessages(
+  snapshot: Omit<ModelSnapshot, 'snapshotId'> & { snapshotId?: string },
+  chunkType: avro.Type,
+  chunkBytes: number,
+): { snapshotId: string; messages: Message[] } {
   const snapshotId = snapshot.snapshotId ?? randomUUID();
   const stages = [...snapshot.parts.keys()];
   const messages: Message[] = [];
@@ -120,7 +124,8 @@ function complete(p: Pending): boolean {
 export async function readLatestSnapshot(kafka: Kafka, topic: string, task: string, chunkType: avro.Type): Promise<ModelSnapshot | undefined> {
   const pending = new Map<string, Pending>();
   let best: Pending | undefined;
-  const newer = (a: ChunkRecord, b: ChunkRecord | undefined): boolean => b === undefined || a.labelOffset > b.labelOffset || (a.labelOffset === b.labelOffset && a.createdAtMs > b.createdAtMs);
+  const newer = (a: ChunkRecord, b: ChunkRecord | undefined): boolean =>
+    b === undefined || a.labelOffset > b.labelOffset || (a.labelOffset === b.labelOffset && a.createdAtMs > b.createdAtMs);
   await readTopic({
     kafka,
     topic,

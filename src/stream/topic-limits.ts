@@ -49,7 +49,11 @@ export async function readMaxMessageBytes(admin: Admin, topics: readonly string[
     for (const resource of described.resources) {
       const value = Number(resource.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue);
       if (resource.errorCode === 0 && Number.isInteger(value) && value > 0) limits.set(resource.resourceName, value);
-      else logger.warn({ topic: resource.resourceName, errorCode: resource.errorCode, assumedBytes: DEFAULT_MAX_MESSAGE_BYTES }, 'max.message.bytes unreadable; assuming the Kafka default');
+      else
+        logger.warn(
+          { topic: resource.resourceName, errorCode: resource.errorCode, assumedBytes: DEFAULT_MAX_MESSAGE_BYTES },
+          'max.message.bytes unreadable; assuming the Kafka default',
+        );
     }
   } catch (err: unknown) {
     logger.warn({ err, topics, assumedBytes: DEFAULT_MAX_MESSAGE_BYTES }, 'topic configs unreadable; assuming the Kafka default max.message.bytes');

@@ -18,7 +18,13 @@ const topicSchema = z.object({
 });
 
 // labels and models (shared learning) are optional so a settings file from before them still loads.
-const settingsSchema = z.object({ input: topicSchema, output: topicSchema, deadLetter: topicSchema, labels: topicSchema.optional(), models: topicSchema.optional() });
+const settingsSchema = z.object({
+  input: topicSchema,
+  output: topicSchema,
+  deadLetter: topicSchema,
+  labels: topicSchema.optional(),
+  models: topicSchema.optional(),
+});
 
 /** The settings of one topic. */
 export type TopicSettings = z.infer<typeof topicSchema>;

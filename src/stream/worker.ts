@@ -158,7 +158,6 @@ export class StreamWorker {
     }
   }
 
-
   /** The largest record each output topic accepts, as read from the broker at start. */
   get outputLimits(): OutputLimits | undefined {
     return this.limits;
@@ -185,10 +184,20 @@ export class StreamWorker {
     const topics = { output: config.topics.output, deadLetter: config.topics.deadLetter, limits };
     // Transactions need an idempotent producer with one request in flight (kafkajs enforces it).
     const transactional = (): Producer =>
-      kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: config.transactionTimeoutMs, createPartitioner: PARTITIONER });
+      kafka.producer({
+        transactionalId,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        transactionTimeout: config.transactionTimeoutMs,
+        createPartitioner: PARTITIONER,
+      });
     const committer: Committer = exactlyOnce
       ? new TransactionalCommitter(transactional, admin, config.groupId, topics, this.log)
-      : new AtLeastOnceCommitter(kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: PARTITIONER }), { commitOffsets: (offsets) => this.consumer?.commitOffsets(offsets) ?? Promise.resolve() }, topics);
+      : new AtLeastOnceCommitter(
+          kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: PARTITIONER }),
+          { commitOffsets: (offsets) => this.consumer?.commitOffsets(offsets) ?? Promise.resolve() },
+          topics,
+        );
     this.committer = committer;
     this.handler = new BatchHandler({
       decoder: this.options.decoder,
@@ -228,7 +237,10 @@ export class StreamWorker {
     // this worker starts from are final.
     await committer.start();
     await this.runConsumer();
-    this.log.info({ groupId: config.groupId, input: config.topics.input, delivery: config.delivery, transactionalId: exactlyOnce ? transactionalId : undefined }, 'worker started');
+    this.log.info(
+      { groupId: config.groupId, input: config.topics.input, delivery: config.delivery, transactionalId: exactlyOnce ? transactionalId : undefined },
+      'worker started',
+    );
   }
 
   /** Creates a consumer, joins the group and runs the batch handler; a new consumer after each crash. */

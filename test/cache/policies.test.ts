@@ -29,7 +29,15 @@ function run(policy: CachePolicyName, capacity: number, steps: Step[], halfLife 
 }
 
 // a is expensive to miss but touched once, early; b is cheap and hot; c is cheap and warm; d is a cheap newcomer.
-const SEQUENCE: Step[] = [['set', 'a', 1000], ['set', 'b', 10], ['set', 'c', 10], ['get', 'b'], ['get', 'c'], ['get', 'b'], ['set', 'd', 10]];
+const SEQUENCE: Step[] = [
+  ['set', 'a', 1000],
+  ['set', 'b', 10],
+  ['set', 'c', 10],
+  ['get', 'b'],
+  ['get', 'c'],
+  ['get', 'b'],
+  ['set', 'd', 10],
+];
 
 describe('LRU', () => {
   it('evicts the least recently accessed entry, whatever its cost', () => {
@@ -51,7 +59,14 @@ describe('GDSF', () => {
 
   it('breaks ties in priority by recency, not by key', () => {
     // c, b, a all at L + 10/s: the least recently stored, c, goes (key order would pick a).
-    expect(run('gdsf', 3, [['set', 'c', 10], ['set', 'b', 10], ['set', 'a', 10], ['set', 'd', 20]]).evicted).toEqual(['c']);
+    expect(
+      run('gdsf', 3, [
+        ['set', 'c', 10],
+        ['set', 'b', 10],
+        ['set', 'a', 10],
+        ['set', 'd', 20],
+      ]).evicted,
+    ).toEqual(['c']);
   });
 });
 
@@ -62,7 +77,13 @@ describe('LEC', () => {
   });
 
   it('forgets old popularity: recent accesses outweigh many old ones', () => {
-    const steps: Step[] = [['set', 'a', 10], ['get', 'a'], ['get', 'a'], ['get', 'a'], ['set', 'b', 10]];
+    const steps: Step[] = [
+      ['set', 'a', 10],
+      ['get', 'a'],
+      ['get', 'a'],
+      ['get', 'a'],
+      ['set', 'b', 10],
+    ];
     for (let i = 0; i < 12; i += 1) steps.push(['get', 'b']);
     steps.push(['set', 'c', 10]);
     for (let i = 0; i < 12; i += 1) steps.push(['get', 'c']);
@@ -83,7 +104,12 @@ describe('LEC', () => {
 describe('LEC with lookup history', () => {
   it('keeps a newcomer that was looked up often before it was stored', () => {
     const evicted: string[] = [];
-    const cache = new MemoryCache({ maxBytes: 1e9, maxEntries: 2, policy: createPolicy('lec', { lecHalfLifeAccesses: 1000 }), onEvict: (k) => evicted.push(k.charAt(0)) });
+    const cache = new MemoryCache({
+      maxBytes: 1e9,
+      maxEntries: 2,
+      policy: createPolicy('lec', { lecHalfLifeAccesses: 1000 }),
+      onEvict: (k) => evicted.push(k.charAt(0)),
+    });
     cache.set(key('a'), ANSWER, 10);
     cache.set(key('b'), ANSWER, 10);
     cache.get(key('a'));

@@ -19,7 +19,14 @@ let admin: Redis;
 const opened: RedisCache[] = [];
 
 async function openCache(policy: CachePolicyName, maxBytes: number, lecHalfLifeAccesses = 2): Promise<RedisCache> {
-  const cache = new RedisCache({ url: REDIS_URL, keyPrefix: prefix, maxBytes, policy: createPolicy(policy, { lecHalfLifeAccesses }), logger: log, commandTimeoutMs: 2_000 });
+  const cache = new RedisCache({
+    url: REDIS_URL,
+    keyPrefix: prefix,
+    maxBytes,
+    policy: createPolicy(policy, { lecHalfLifeAccesses }),
+    logger: log,
+    commandTimeoutMs: 2_000,
+  });
   opened.push(cache);
   expect(await cache.waitUntilReady(5_000)).toBe(true);
   return cache;
@@ -41,10 +48,23 @@ afterAll(async () => {
 });
 
 type Step = ['set', string, number] | ['get', string];
-const SEQUENCE: Step[] = [['set', 'a', 1000], ['set', 'b', 10], ['set', 'c', 10], ['get', 'b'], ['get', 'c'], ['get', 'b'], ['set', 'd', 10], ['set', 'e', 15]];
+const SEQUENCE: Step[] = [
+  ['set', 'a', 1000],
+  ['set', 'b', 10],
+  ['set', 'c', 10],
+  ['get', 'b'],
+  ['get', 'c'],
+  ['get', 'b'],
+  ['set', 'd', 10],
+  ['set', 'e', 15],
+];
 
 describe('RedisCache eviction', () => {
-  for (const [policy, evictedFirst] of [['lru', ['a', 'c']], ['gdsf', ['d', 'c']], ['lec', ['c', 'd']]] as const) {
+  for (const [policy, evictedFirst] of [
+    ['lru', ['a', 'c']],
+    ['gdsf', ['d', 'c']],
+    ['lec', ['c', 'd']],
+  ] as const) {
     it(`evicts in ${policy} order, exactly as the in-process tier does`, async () => {
       const redis = await openCache(policy, ENTRY_BYTES * 3);
       const l1 = new MemoryCache({ maxBytes: ENTRY_BYTES * 3, policy: createPolicy(policy, { lecHalfLifeAccesses: 2 }) });
@@ -104,13 +124,15 @@ describe('when several workers share the Redis tier', () => {
     const budget = ENTRY_BYTES * 25;
     const workers = await Promise.all([0, 1, 2, 3].map(() => openCache('lec', budget)));
     const namespace = workers[0]?.namespace ?? '';
-    await Promise.all(workers.map(async (worker, w) => {
-      for (let i = 0; i < 300; i += 1) {
-        const k = String((i * 7 + w * 13) % 60).padStart(40, 'k');
-        const ops = [worker.get(k), worker.set(k, { ...ANSWER, labelId: w }, 1 + ((i + w) % 9))];
-        await Promise.all(ops);
-      }
-    }));
+    await Promise.all(
+      workers.map(async (worker, w) => {
+        for (let i = 0; i < 300; i += 1) {
+          const k = String((i * 7 + w * 13) % 60).padStart(40, 'k');
+          const ops = [worker.get(k), worker.set(k, { ...ANSWER, labelId: w }, 1 + ((i + w) % 9))];
+          await Promise.all(ops);
+        }
+      }),
+    );
     const members = await admin.zrange(`${namespace}z`, '0', '-1');
     const sizes = await Promise.all(members.map((m) => admin.hget(`${namespace}e:${m}`, 's')));
     expect(sizes.every((s) => s !== null)).toBe(true);

@@ -36,7 +36,15 @@ async function build(latencyMs: number, llm: { concurrency: number; deadlineMs: 
   const teacher = new OpenAiTeacher({ task, baseUrl: server.url, model: GPT, timeoutMs: 20_000, maxRetries: 2, retryBaseMs: 1, retryMaxMs: 5 });
   const config = parseConfig({ cascade: { stages: ['lr'], pretrainedVectors: false, warmupItems: 20, ...cascadeOverrides } });
   dir = mkdtempSync(path.join(tmpdir(), 'spillway-sched-'));
-  cascade = await createCascade({ task, teacher, config: config.cascade, llm: { costUnits: 1000, ...llm }, models: { ...DEFAULTS.models, dir }, logger, restore: false });
+  cascade = await createCascade({
+    task,
+    teacher,
+    config: config.cascade,
+    llm: { costUnits: 1000, ...llm },
+    models: { ...DEFAULTS.models, dir },
+    logger,
+    restore: false,
+  });
   return cascade;
 }
 

@@ -41,7 +41,9 @@ interface Setup {
 /** A fresh cascade (nothing restored, never saved) asking the scripted teacher. */
 async function build(setup: Setup = {}): Promise<Cascade> {
   // No cold start here (issue 9's, tested in cold-start.test.ts): these cases measure the policy, the gate and the cap.
-  const config = parseConfig({ cascade: { stages: ['lr'], pretrainedVectors: false, explorationRate: 0, featureDim: 2 ** 14, warmMinLabels: 0, warmAgreementFloor: 0, ...setup.cascade } });
+  const config = parseConfig({
+    cascade: { stages: ['lr'], pretrainedVectors: false, explorationRate: 0, featureDim: 2 ** 14, warmMinLabels: 0, warmAgreementFloor: 0, ...setup.cascade },
+  });
   const dir = mkdtempSync(path.join(tmpdir(), 'spillway-cascade-'));
   dirs.push(dir);
   cascade = await createCascade({
@@ -167,7 +169,10 @@ describe('with two small stages', () => {
   });
 
   it('with the multiplexer, runs the skipped stage after all when the budget refuses the call', async () => {
-    const c = await build({ cascade: { stages: ['lr', 'mid'], warmupItems: 10, llmBudget: 0.02, earlyExitFactor: 0, deferralCostWeight: 0 }, multiplexer: true });
+    const c = await build({
+      cascade: { stages: ['lr', 'mid'], warmupItems: 10, llmBudget: 0.02, earlyExitFactor: 0, deferralCostWeight: 0 },
+      multiplexer: true,
+    });
     const answered = await feed(c, scripted.items(2_600, 200, 0.5));
     const ranAfterAll = answered.filter((a) => a.route?.join() === 'lr,mid' && a.reason === 'budget');
     expect(ranAfterAll.length).toBeGreaterThan(0);

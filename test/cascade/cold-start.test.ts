@@ -37,9 +37,19 @@ async function build(latencyMs: number, concurrency: number, budget: number): Pr
   const teacher = new OpenAiTeacher({ task, baseUrl: server.url, model: GPT, timeoutMs: 20_000, maxRetries: 2, retryBaseMs: 1, retryMaxMs: 5 });
   // A low agreement floor: the LR alone agrees with GPT-3.5 on ~25 % of isear items after 100 labels, and
   // these cases are about the label minimum and the allowance.
-  const config = parseConfig({ cascade: { stages: ['lr'], pretrainedVectors: false, warmupItems: 0, llmBudget: budget, warmMinLabels: MIN_LABELS, warmAgreementFloor: 0.05 } });
+  const config = parseConfig({
+    cascade: { stages: ['lr'], pretrainedVectors: false, warmupItems: 0, llmBudget: budget, warmMinLabels: MIN_LABELS, warmAgreementFloor: 0.05 },
+  });
   dir = mkdtempSync(path.join(tmpdir(), 'spillway-cold-'));
-  cascade = await createCascade({ task, teacher, config: config.cascade, llm: { costUnits: 1000, concurrency, deadlineMs: 60_000 }, models: { ...DEFAULTS.models, dir }, logger, restore: false });
+  cascade = await createCascade({
+    task,
+    teacher,
+    config: config.cascade,
+    llm: { costUnits: 1000, concurrency, deadlineMs: 60_000 },
+    models: { ...DEFAULTS.models, dir },
+    logger,
+    restore: false,
+  });
   return cascade;
 }
 

@@ -7,7 +7,11 @@ import { argmax } from '../../src/cascade/stages.js';
 /** Three classes told apart by their vocabulary, with shared filler words. */
 function separableStream(n: number, seed: number): Array<{ text: string; label: number }> {
   const rng = new Rng(seed);
-  const vocab = [['apple', 'pear', 'plum'], ['car', 'bus', 'train'], ['red', 'blue', 'green']];
+  const vocab = [
+    ['apple', 'pear', 'plum'],
+    ['car', 'bus', 'train'],
+    ['red', 'blue', 'green'],
+  ];
   const filler = ['the', 'a', 'is', 'very', 'today'];
   return Array.from({ length: n }, () => {
     const label = rng.int(3);

@@ -88,6 +88,8 @@ describe('LR ensemble and agreement-based deferral', () => {
     expect(state.weights.length).toBe(policyFeatureCount(7));
     expect(state.weights[state.weights.length - 1]).toBe(0);
     expect(Array.from(state.weights.subarray(0, old.length))).toEqual(Array.from(old));
-    expect(() => new DeferralPolicy({ classes: 7 }, { classes: 7, updates: 5, weights: new Float32Array(3), gradSquares: new Float32Array(3) })).toThrow(RangeError);
+    expect(() => new DeferralPolicy({ classes: 7 }, { classes: 7, updates: 5, weights: new Float32Array(3), gradSquares: new Float32Array(3) })).toThrow(
+      RangeError,
+    );
   });
 });

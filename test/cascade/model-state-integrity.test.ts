@@ -33,7 +33,14 @@ async function modelsDir(): Promise<string> {
 
 /** An LR-only cascade (fast) whose state lives in `dir`. */
 function options(dir: string, extra: Partial<CreateCascadeOptions> = {}): CreateCascadeOptions {
-  return { task, config: { ...DEFAULTS.cascade, stages: ['lr'], featureDim: 1024 }, llm: { concurrency: 1, costUnits: 1000 }, models: { ...DEFAULTS.models, dir, saveEveryItems: 0, saveEveryMs: 0 }, logger, ...extra };
+  return {
+    task,
+    config: { ...DEFAULTS.cascade, stages: ['lr'], featureDim: 1024 },
+    llm: { concurrency: 1, costUnits: 1000 },
+    models: { ...DEFAULTS.models, dir, saveEveryItems: 0, saveEveryMs: 0 },
+    logger,
+    ...extra,
+  };
 }
 
 /** Saves a cascade that has learned a little, and returns the state folder. */

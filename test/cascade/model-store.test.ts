@@ -27,8 +27,23 @@ describe('saving and restoring a cascade', () => {
     const task = loadTask(ISEAR.replace(/\.jsonl$/, '.task.json'));
     const server = await startReplayServer({ dataset: ISEAR, teacher: TEACHER, port: 0 });
     try {
-      const teacher = new OpenAiTeacher({ task, baseUrl: server.url, model: TEACHER, timeoutMs: 5000, maxRetries: 2, retryBaseMs: 10, retryMaxMs: 100, logprobs: false });
-      const base = { task, config: { ...DEFAULTS.cascade, llmBudget: 0.5, ensembleSize: 2 }, llm: { concurrency: 4, costUnits: 1000 }, models: { ...DEFAULTS.models, dir: modelsDir }, logger };
+      const teacher = new OpenAiTeacher({
+        task,
+        baseUrl: server.url,
+        model: TEACHER,
+        timeoutMs: 5000,
+        maxRetries: 2,
+        retryBaseMs: 10,
+        retryMaxMs: 100,
+        logprobs: false,
+      });
+      const base = {
+        task,
+        config: { ...DEFAULTS.cascade, llmBudget: 0.5, ensembleSize: 2 },
+        llm: { concurrency: 4, costUnits: 1000 },
+        models: { ...DEFAULTS.models, dir: modelsDir },
+        logger,
+      };
       const original = await createCascade({ ...base, teacher, restore: false });
       const rows = readLabelledStream(ISEAR);
       for (const r of rows.slice(0, 400)) await original.process({ id: r.id, text: r.text });
@@ -37,8 +52,14 @@ describe('saving and restoring a cascade', () => {
       const restored = await createCascade({ ...base, restore: true });
 
       // A saved mid model is also a standard tfjs LayersModel another deployment can start from.
-      const fresh = await createCascade({ ...base, models: { ...base.models, dir: join(modelsDir, 'elsewhere'), midModelPath: join(modelsDir, 'isear', 'mid') } });
-      const weightsOf = (c: typeof original) => (c.parts.stages[1] as unknown as { model: { model: { getWeights(): Array<{ dataSync(): Float32Array }> } } }).model.model.getWeights().map((w) => Array.from(w.dataSync()));
+      const fresh = await createCascade({
+        ...base,
+        models: { ...base.models, dir: join(modelsDir, 'elsewhere'), midModelPath: join(modelsDir, 'isear', 'mid') },
+      });
+      const weightsOf = (c: typeof original) =>
+        (c.parts.stages[1] as unknown as { model: { model: { getWeights(): Array<{ dataSync(): Float32Array }> } } }).model.model
+          .getWeights()
+          .map((w) => Array.from(w.dataSync()));
       expect(weightsOf(fresh)).toEqual(weightsOf(original));
       // What was learned carries over; the spend does not: the budget counts from the new run (#11).
       expect(restored.budgetStatus.threshold).toBe(original.budgetStatus.threshold);
@@ -46,7 +67,10 @@ describe('saving and restoring a cascade', () => {
       expect(original.budgetStatus.calls).toBeGreaterThan(0);
       // The learning memories (LR rehearsal, mid neighbours) come back whole: the mid's probabilities below
       // include the neighbours' vote, so they match only if the memory does.
-      const memoriesOf = (c: typeof original) => [(c.parts.stages[0] as LrStage).rehearsal?.memory.state(), (c.parts.stages[1] as MidStage).neighbours?.memory.state()];
+      const memoriesOf = (c: typeof original) => [
+        (c.parts.stages[0] as LrStage).rehearsal?.memory.state(),
+        (c.parts.stages[1] as MidStage).neighbours?.memory.state(),
+      ];
       const [lrMemory, knnMemory] = memoriesOf(original);
       expect(lrMemory?.labels.length).toBeGreaterThan(100);
       expect(knnMemory?.labels.length).toBeGreaterThan(100);
@@ -73,7 +97,12 @@ describe('saving and restoring a cascade', () => {
     const modelsDir = await mkdtemp(join(tmpdir(), 'spillway-models-'));
     dirs.push(modelsDir);
     const task = loadTask(ISEAR.replace(/\.jsonl$/, '.task.json'));
-    const base = { config: { ...DEFAULTS.cascade, stages: ['lr' as const] }, llm: { concurrency: 1, costUnits: 1000 }, models: { ...DEFAULTS.models, dir: modelsDir }, logger };
+    const base = {
+      config: { ...DEFAULTS.cascade, stages: ['lr' as const] },
+      llm: { concurrency: 1, costUnits: 1000 },
+      models: { ...DEFAULTS.models, dir: modelsDir },
+      logger,
+    };
     const c = await createCascade({ ...base, task });
     await c.save();
     const other = { ...task, labels: ['a', 'b'] };

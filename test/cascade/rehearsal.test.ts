@@ -38,7 +38,10 @@ describe('LR rehearsal over remembered labels', () => {
       const train = sample.slice(0, TRAIN);
       const test = sample.slice(TRAIN, TRAIN + 1500);
       const once = new LrStage(new LogisticRegressor({ dim: 2 ** 18, classes: 7, learningRate: 0.3 }));
-      const rehearsed = new LrStage(new LogisticRegressor({ dim: 2 ** 18, classes: 7, learningRate: 0.3 }), { memory: new LabelMemory(4096, seed), replays: 4 });
+      const rehearsed = new LrStage(new LogisticRegressor({ dim: 2 ** 18, classes: 7, learningRate: 0.3 }), {
+        memory: new LabelMemory(4096, seed),
+        replays: 4,
+      });
       for (const r of train) {
         const ctx = { features: featurizer.featurize(r.text), probs: [] };
         once.learn(ctx, r.llm[TEACHER] as number);
@@ -63,7 +66,13 @@ describe('LR rehearsal over remembered labels', () => {
     const modelsDir = await mkdtemp(join(tmpdir(), 'spillway-rehearsal-'));
     dirs.push(modelsDir);
     const task = loadTask(ISEAR.replace(/\.jsonl$/, '.task.json'));
-    const base = { task, config: { ...DEFAULTS.cascade, stages: ['lr' as const], lrReplays: 3, labelMemoryItems: 64 }, llm: { concurrency: 1, costUnits: 1000 }, models: { ...DEFAULTS.models, dir: modelsDir }, logger };
+    const base = {
+      task,
+      config: { ...DEFAULTS.cascade, stages: ['lr' as const], lrReplays: 3, labelMemoryItems: 64 },
+      llm: { concurrency: 1, costUnits: 1000 },
+      models: { ...DEFAULTS.models, dir: modelsDir },
+      logger,
+    };
     const original = await createCascade({ ...base, restore: false });
     const rows = readLabelledStream(ISEAR).filter((r) => (r.llm[TEACHER] ?? -1) >= 0);
     const lrOf = (c: typeof original): LrStage => c.parts.stages[0] as LrStage;

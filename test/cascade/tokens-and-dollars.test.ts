@@ -33,11 +33,26 @@ afterEach(async () => {
 describe.each([1, 8])('with llm.batchSize %i', (batchSize) => {
   it('counts every token the endpoint served, and prices them', async () => {
     server = await startReplayServer({ dataset: isearPath, teacher: GPT, task, latencyMs: 5 });
-    const monitor = createMonitor({ config: { httpPort: 0, httpHost: '127.0.0.1' }, logger, pricePerMillionInputTokens: 0.5, pricePerMillionOutputTokens: 1.5, processMetrics: false });
+    const monitor = createMonitor({
+      config: { httpPort: 0, httpHost: '127.0.0.1' },
+      logger,
+      pricePerMillionInputTokens: 0.5,
+      pricePerMillionOutputTokens: 1.5,
+      processMetrics: false,
+    });
     const teacher = new OpenAiTeacher({ task, baseUrl: server.url, model: GPT, timeoutMs: 10_000, maxRetries: 2, retryBaseMs: 1, retryMaxMs: 5 });
     const config = parseConfig({ cascade: { stages: ['lr'], pretrainedVectors: false, warmupItems: 50, llmBudget: 0.3 } });
     dir = mkdtempSync(path.join(tmpdir(), 'spillway-tokens-'));
-    cascade = await createCascade({ task, teacher, config: config.cascade, llm: { concurrency: 2, costUnits: 1000, batchSize }, models: { ...DEFAULTS.models, dir }, logger, restore: false, observer: monitor.observer });
+    cascade = await createCascade({
+      task,
+      teacher,
+      config: config.cascade,
+      llm: { concurrency: 2, costUnits: 1000, batchSize },
+      models: { ...DEFAULTS.models, dir },
+      logger,
+      restore: false,
+      observer: monitor.observer,
+    });
     const c = cascade;
     // Distinct texts, so that no answer is shared between items (single-flight) and every call is counted once.
     const seen = new Set<string>();

@@ -31,7 +31,15 @@ describe('a teacher whose answers are partly unparseable', () => {
     const teacher = new OpenAiTeacher({ task, baseUrl: server.url, model: LLAMA, timeoutMs: 20_000, maxRetries: 2, retryBaseMs: 1, retryMaxMs: 5 });
     const budget = 0.5;
     const config = parseConfig({ cascade: { stages: ['lr', 'mid'], pretrainedVectors: false, llmBudget: budget, seed: 3 } });
-    const cascade = await createCascade({ task, teacher, config: config.cascade, llm: { costUnits: 1000, concurrency: 1 }, models: { ...DEFAULTS.models, dir, saveEveryItems: 0 }, logger: pino({ level: 'silent' }), restore: false });
+    const cascade = await createCascade({
+      task,
+      teacher,
+      config: config.cascade,
+      llm: { costUnits: 1000, concurrency: 1 },
+      models: { ...DEFAULTS.models, dir, saveEveryItems: 0 },
+      logger: pino({ level: 'silent' }),
+      restore: false,
+    });
     try {
       let parsed = 0;
       let unparseable = 0;

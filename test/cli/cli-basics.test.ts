@@ -16,7 +16,11 @@ const CLI = path.join(REPO_ROOT, 'bin/spillway.js');
 
 /** Runs a command; stdin is /dev/null (so `start` runs its demo) unless `typing` (the pseudo-terminal's keyboard). */
 function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; typing?: boolean } = {}) {
-  const child = spawn(command, args, { cwd: options.cwd ?? REPO_ROOT, env: { ...process.env, ...options.env }, stdio: [options.typing === true ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    cwd: options.cwd ?? REPO_ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: [options.typing === true ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString('utf8')));
@@ -44,7 +48,9 @@ describe('spillway --version', () => {
 
 describe('when the reader of stdout goes away (spillway start | head -1)', () => {
   it('exits 0 without an EPIPE stack', async () => {
-    const p = run('bash', ['-c', `set -o pipefail; "${process.execPath}" "${CLI}" start --demo-items 3000 --http-port 0 --no-save | head -1`], { env: { SPILLWAY_LOG_LEVEL: 'warn' } });
+    const p = run('bash', ['-c', `set -o pipefail; "${process.execPath}" "${CLI}" start --demo-items 3000 --http-port 0 --no-save | head -1`], {
+      env: { SPILLWAY_LOG_LEVEL: 'warn' },
+    });
     expect(await p.exit, p.err()).toBe(0);
     expect(JSON.parse(p.out().trim())).toMatchObject({ id: 'demo-1' });
     expect(p.err()).not.toMatch(/EPIPE|Error:/);
@@ -64,7 +70,10 @@ describe('log lines', () => {
     const port = await freePort();
     const p = run(process.execPath, [CLI, 'start', '--demo-items', '50', '--http-port', String(port), '--no-save'], { env: { SPILLWAY_LOG_LEVEL: 'info' } });
     expect(await p.exit, p.err()).toBe(0);
-    const lines = p.err().split('\n').filter((l) => l.startsWith('{'));
+    const lines = p
+      .err()
+      .split('\n')
+      .filter((l) => l.startsWith('{'));
     expect(lines.some((l) => l.includes('"monitor listening"'))).toBe(true);
     for (const line of lines) expect(line.match(/"module":/g)?.length ?? 0, line).toBeLessThanOrEqual(1);
   });

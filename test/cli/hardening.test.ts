@@ -31,7 +31,14 @@ interface Run {
 function spillway(args: string[], env: Record<string, string> = {}): Run {
   const child = spawn(process.execPath, ['bin/spillway.js', ...args], {
     cwd: REPO_ROOT,
-    env: { ...process.env, SPILLWAY_LOG_LEVEL: 'info', SPILLWAY_MODELS_DIR: join(dir, `models-${randomUUID()}`), SPILLWAY_LLM_API_KEY: KEY, SPILLWAY_LLM_MODEL: TEACHER, ...env },
+    env: {
+      ...process.env,
+      SPILLWAY_LOG_LEVEL: 'info',
+      SPILLWAY_MODELS_DIR: join(dir, `models-${randomUUID()}`),
+      SPILLWAY_LLM_API_KEY: KEY,
+      SPILLWAY_LLM_MODEL: TEACHER,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -85,14 +92,18 @@ describe('spillway start with a misconfigured LLM', () => {
   it('exits 1 before reading when the model is unknown, naming SPILLWAY_LLM_MODEL', async () => {
     llm.mode = 'unknown-model';
     const input = await itemsFile(20);
-    const result = await spillway(['start', '--input', input, '--output', join(dir, 'out-404.jsonl'), '--task', TASK, '--http-port', '0'], { SPILLWAY_LLM_BASE_URL: llm.url }).done;
+    const result = await spillway(['start', '--input', input, '--output', join(dir, 'out-404.jsonl'), '--task', TASK, '--http-port', '0'], {
+      SPILLWAY_LLM_BASE_URL: llm.url,
+    }).done;
     expect(result.code).toBe(1);
     expect(errorLine(result.stderr)).toMatch(/does not know the model "gpt-3.5-turbo-1106" \(HTTP 404 model_not_found\); check SPILLWAY_LLM_MODEL$/);
   });
 
   it('exits 1 naming SPILLWAY_LLM_BASE_URL when the host name does not resolve', async () => {
     const input = await itemsFile(5);
-    const result = await spillway(['start', '--input', input, '--output', join(dir, 'out-dns.jsonl'), '--task', TASK, '--http-port', '0'], { SPILLWAY_LLM_BASE_URL: 'http://no-such-host.invalid/v1' }).done;
+    const result = await spillway(['start', '--input', input, '--output', join(dir, 'out-dns.jsonl'), '--task', TASK, '--http-port', '0'], {
+      SPILLWAY_LLM_BASE_URL: 'http://no-such-host.invalid/v1',
+    }).done;
     expect(result.code).toBe(1);
     expect(errorLine(result.stderr)).toMatch(/ENOTFOUND.*check SPILLWAY_LLM_BASE_URL$/);
   });
@@ -105,7 +116,9 @@ describe('spillway start with an LLM that never finishes its body', () => {
     const output = join(dir, 'out-drip.jsonl');
     const config = join(dir, 'drip.yaml');
     await writeFile(config, 'kafka:\n  shutdownTimeoutMs: 1000\n');
-    const run = spillway(['start', '--config', config, '--input', input, '--output', output, '--task', TASK, '--http-port', '0'], { SPILLWAY_LLM_BASE_URL: llm.url });
+    const run = spillway(['start', '--config', config, '--input', input, '--output', output, '--task', TASK, '--http-port', '0'], {
+      SPILLWAY_LLM_BASE_URL: llm.url,
+    });
     // The startup probe passes (models list), then every chat call drips forever.
     llm.mode = 'drip';
     const started = Date.now();
@@ -120,7 +133,11 @@ describe('spillway start with an LLM that never finishes its body', () => {
     llm.mode = 'ok';
     expect(tookMs).toBeLessThan(1_000 + 5_000 + 3_000);
     expect(result.code).toBe(0);
-    const written = (await readFile(output, 'utf8')).trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { llmFailed: boolean });
+    const written = (await readFile(output, 'utf8'))
+      .trim()
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as { llmFailed: boolean });
     // The items whose calls were stalled were answered by the small stage, flagged, not dropped or stuck.
     expect(written.length).toBeGreaterThan(0);
     expect(written.some((a) => a.llmFailed)).toBe(true);
@@ -136,11 +153,19 @@ describe('spillway start input edges', () => {
     const input = join(dir, 'edges.jsonl');
     await writeFile(input, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`${[...lines.slice(0, 3), huge, ...lines.slice(3)].join('\n')}\n`)]));
     const output = join(dir, 'out-edges.jsonl');
-    const result = await spillway(['start', '--input', input, '--output', output, '--task', TASK, '--http-port', '0', '--max-line-bytes', String(2 ** 20)], { SPILLWAY_LLM_BASE_URL: llm.url }).done;
+    const result = await spillway(['start', '--input', input, '--output', output, '--task', TASK, '--http-port', '0', '--max-line-bytes', String(2 ** 20)], {
+      SPILLWAY_LLM_BASE_URL: llm.url,
+    }).done;
     expect(result.code).toBe(0);
-    const ids = (await readFile(output, 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id);
+    const ids = (await readFile(output, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { id: string }).id);
     expect(ids).toEqual(rows.map((r) => r.id));
-    const rejects = (await readFile(`${output}.rejects.jsonl`, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { line: number; kind: string; reason: string });
+    const rejects = (await readFile(`${output}.rejects.jsonl`, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { line: number; kind: string; reason: string });
     expect(rejects).toHaveLength(1);
     expect(rejects[0]).toMatchObject({ line: 4, kind: 'oversize' });
     expect(rejects[0]?.reason).toContain(`${Buffer.byteLength(huge)} bytes`);

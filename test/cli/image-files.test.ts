@@ -28,7 +28,11 @@ interface Stage {
 /** The Dockerfile's stages: WORKDIR, COPY and RUN instructions (continuation lines joined). */
 function dockerStages(text: string): Stage[] {
   const stages: Stage[] = [];
-  const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const lines = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   for (const line of lines) {
     const [op = '', ...args] = line.split(/\s+/);
     const stage = stages.at(-1);
@@ -91,7 +95,10 @@ function spillway(cwd: string, args: string[], env: Record<string, string> = {})
   });
 }
 
-const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
 const stages = dockerStages(readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8'));
 const dir = mkdtempSync(path.join(tmpdir(), 'spillway-image-'));
 const app = path.join(dir, 'app');
@@ -149,9 +156,16 @@ describe('the Docker image', () => {
     const output = path.join(dir, 'out.jsonl');
     writeFileSync(input, `${rows.map((r) => JSON.stringify({ id: r.id, text: r.text })).join('\n')}\n`);
     const env = { SPILLWAY_LLM_BASE_URL: server.url, SPILLWAY_LLM_MODEL: TEACHER, SPILLWAY_LOG_LEVEL: 'info' };
-    const result = await spillway(app, ['start', '--input', input, '--output', output, '--task', ISEAR.replace(/\.jsonl$/, '.task.json'), '--http-port', '0', '--no-save'], env);
+    const result = await spillway(
+      app,
+      ['start', '--input', input, '--output', output, '--task', ISEAR.replace(/\.jsonl$/, '.task.json'), '--http-port', '0', '--no-save'],
+      env,
+    );
     expect(result.code, result.stderr).toBe(0);
-    const annotations = readFileSync(output, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; llmCalled: boolean; label: string });
+    const annotations = readFileSync(output, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; llmCalled: boolean; label: string });
     expect(annotations.map((a) => a.id)).toEqual(rows.map((r) => r.id));
     // The warm-up asks the LLM: the image's client reached the endpoint and used its answers.
     expect(annotations.filter((a) => a.llmCalled).length).toBeGreaterThan(0);

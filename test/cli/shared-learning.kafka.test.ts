@@ -34,7 +34,11 @@ interface Row {
   text: string;
   llm: Record<string, number>;
 }
-const rows: Row[] = readFileSync(path.join(DATASETS_DIR, 'isear.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '').slice(0, 1_200).map((l) => JSON.parse(l) as Row);
+const rows: Row[] = readFileSync(path.join(DATASETS_DIR, 'isear.jsonl'), 'utf8')
+  .split('\n')
+  .filter((l) => l.trim() !== '')
+  .slice(0, 1_200)
+  .map((l) => JSON.parse(l) as Row);
 const probe = rows.slice(1_000, 1_200);
 
 beforeAll(async () => {
@@ -73,7 +77,17 @@ function configFor(t: TestTopics, snapshotEveryLabels = 1_000_000): Readonly<Con
 
 function labelOf(row: Row, workerId = 'w-test'): LabelRecord {
   const labelId = row.llm[TEACHER] as number;
-  return { id: row.id, task: task.name, text: row.text, labelId, label: task.labels[labelId] ?? '', teacherModel: TEACHER, workerId, modelVersions: {}, producedAtMs: Date.now() };
+  return {
+    id: row.id,
+    task: task.name,
+    text: row.text,
+    labelId,
+    label: task.labels[labelId] ?? '',
+    teacherModel: TEACHER,
+    workerId,
+    modelVersions: {},
+    producedAtMs: Date.now(),
+  };
 }
 
 /** Writes labels in transactions of 50, like workers commit them; `abort` rows go in a transaction that is aborted. */
@@ -97,11 +111,21 @@ async function cascadeFor(config: Readonly<Config>, restore: boolean): Promise<C
 }
 
 /** A worker's learning side: prepares its state, builds its cascade, replays the label topic. */
-async function startWorker(config: Readonly<Config>, codecs: StreamCodecs, workerId: string, publisher = false): Promise<{ cascade: Cascade; shared: SharedLearning }> {
+async function startWorker(
+  config: Readonly<Config>,
+  codecs: StreamCodecs,
+  workerId: string,
+  publisher = false,
+): Promise<{ cascade: Cascade; shared: SharedLearning }> {
   const start = await prepareSharedState(kafka, config, codecs, task, logger);
   let shared: SharedLearning | undefined;
   const cascade = await createCascade({
-    task, config: config.cascade, llm: { concurrency: 1, costUnits: 1000 }, models: config.models, logger, learnInline: false,
+    task,
+    config: config.cascade,
+    llm: { concurrency: 1, costUnits: 1000 },
+    models: config.models,
+    logger,
+    learnInline: false,
     stateMeta: () => shared?.stateMeta() ?? {},
   });
   shared = new SharedLearning({ kafka, config, codecs, cascade, task, teacherModel: TEACHER, workerId, start, logger });
@@ -201,7 +225,8 @@ describe('when a worker is replaced by a new one on an empty models folder', () 
     expect(replacement.cascade.labelsLearned).toBe(50);
     // The LR (whole state in the snapshot) is exactly the first worker's.
     expect(replacement.cascade.parts.stages[0]?.version).toBe(first.cascade.parts.stages[0]?.version);
-    const lrOnly = (c: Cascade): number[][] => probe.map((r) => Array.from(c.parts.stages[0]?.run({ features: c.parts.featurizer.featurize(r.text), probs: [] }) ?? []));
+    const lrOnly = (c: Cascade): number[][] =>
+      probe.map((r) => Array.from(c.parts.stages[0]?.run({ features: c.parts.featurizer.featurize(r.text), probs: [] }) ?? []));
     expect(lrOnly(replacement.cascade)).toEqual(lrOnly(first.cascade));
   });
 });

@@ -24,7 +24,21 @@ afterAll(async () => {
 
 function start(config: string, input: string, output: string): Promise<number | null> {
   return new Promise((resolve, reject) => {
-    const args = ['bin/spillway.js', 'start', '--config', config, '--input', input, '--output', output, '--task', ISEAR.replace(/\.jsonl$/, '.task.json'), '--http-port', '0', '--no-save'];
+    const args = [
+      'bin/spillway.js',
+      'start',
+      '--config',
+      config,
+      '--input',
+      input,
+      '--output',
+      output,
+      '--task',
+      ISEAR.replace(/\.jsonl$/, '.task.json'),
+      '--http-port',
+      '0',
+      '--no-save',
+    ];
     const child = spawn(process.execPath, args, {
       cwd: REPO_ROOT,
       env: { ...process.env, SPILLWAY_LLM_BASE_URL: server.url, SPILLWAY_LLM_MODEL: TEACHER, SPILLWAY_MODELS_DIR: join(dir, 'models') },
@@ -47,7 +61,10 @@ describe('spillway start with cache.enabled', () => {
       await writeFile(config, JSON.stringify({ cache: { enabled, redisTier: false }, cascade: { warmupItems: 100 }, pipeline: { maxInFlight: 1 } }));
       const output = join(dir, `out-${enabled}.jsonl`);
       expect(await start(config, input, output)).toBe(0);
-      return (await readFile(output, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { llmSource: string; llmCalled: boolean; reason: string });
+      return (await readFile(output, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { llmSource: string; llmCalled: boolean; reason: string });
     };
     const cached = await run(true);
     expect(cached.slice(0, 10).every((a) => a.llmSource === 'call' && a.llmCalled)).toBe(true);

@@ -12,7 +12,11 @@ const TEACHER = 'gpt-3.5-turbo-1106';
 let server: ReplayServer;
 let dir: string;
 
-function spillway(args: string[], env: Record<string, string>, stdin: 'ignore' | string = 'ignore'): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function spillway(
+  args: string[],
+  env: Record<string, string>,
+  stdin: 'ignore' | string = 'ignore',
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bin/spillway.js', ...args], {
       cwd: REPO_ROOT,
@@ -52,11 +56,17 @@ describe('spillway start', () => {
     const env = { SPILLWAY_LLM_BASE_URL: server.url, SPILLWAY_LLM_MODEL: TEACHER };
     const result = await spillway(['start', '--input', input, '--output', output, '--task', ISEAR.replace(/\.jsonl$/, '.task.json'), '--http-port', '0'], env);
     expect(result.code).toBe(0);
-    const annotations = (await readFile(output, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { id: string; label: string; answeredBy: string; llmCalled: boolean });
+    const annotations = (await readFile(output, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; label: string; answeredBy: string; llmCalled: boolean });
     expect(annotations.map((a) => a.id)).toEqual(rows.map((r) => r.id));
     // The warm-up sends the first items to the LLM: their labels are the recorded answers.
     expect(annotations[0]?.llmCalled).toBe(true);
-    const rejects = (await readFile(`${output}.rejects.jsonl`, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { line: number; kind: string });
+    const rejects = (await readFile(`${output}.rejects.jsonl`, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { line: number; kind: string });
     expect(rejects.map((r) => [r.line, r.kind])).toEqual([
       [6, 'not-json'],
       [13, 'missing-text'],
@@ -74,13 +84,21 @@ describe('spillway start', () => {
     const env = { SPILLWAY_LLM_BASE_URL: server.url, SPILLWAY_LLM_MODEL: TEACHER };
     const result = await spillway(['start', '--task', ISEAR.replace(/\.jsonl$/, '.task.json'), '--http-port', '0', '--no-save'], env, stdin);
     expect(result.code).toBe(0);
-    expect(result.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id)).toEqual(rows.map((r) => r.id));
+    expect(
+      result.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { id: string }).id),
+    ).toEqual(rows.map((r) => r.id));
   });
 
   it('runs the built-in demo with a simulated teacher when given no input', async () => {
     const result = await spillway(['start', '--demo-items', '400', '--http-port', '0'], {});
     expect(result.code).toBe(0);
-    const out = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; answeredBy: string });
+    const out = result.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; answeredBy: string });
     expect(out).toHaveLength(400);
     expect(result.stderr).toMatch(/SIMULATED teacher/);
     // By the end the small stages answer most demo items.

@@ -57,7 +57,11 @@ export async function startStandInLlm(upstream: string, mode: StandInMode = 'ok'
       default:
         break;
     }
-    const forwarded = await fetch(`${upstream}${path}`, { method: req.method ?? 'GET', headers: { 'content-type': 'application/json' }, ...(req.method === 'POST' ? { body: body.toString('utf8') } : {}) });
+    const forwarded = await fetch(`${upstream}${path}`, {
+      method: req.method ?? 'GET',
+      headers: { 'content-type': 'application/json' },
+      ...(req.method === 'POST' ? { body: body.toString('utf8') } : {}),
+    });
     res.writeHead(forwarded.status, { 'content-type': forwarded.headers.get('content-type') ?? 'application/json' });
     res.end(Buffer.from(await forwarded.arrayBuffer()));
   };

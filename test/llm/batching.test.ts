@@ -5,7 +5,18 @@
  * item from the recordings and can be told to answer short, shuffled, conflicting or garbage.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { AnswerParser, LlmScheduler, OpenAiTeacher, defaultTaskPath, extractBatchTexts, loadTask, parseBatchAnswer, parseTask, renderBatchMessages, type ScheduledOutcome } from '../../src/llm/index.js';
+import {
+  AnswerParser,
+  LlmScheduler,
+  OpenAiTeacher,
+  defaultTaskPath,
+  extractBatchTexts,
+  loadTask,
+  parseBatchAnswer,
+  parseTask,
+  renderBatchMessages,
+  type ScheduledOutcome,
+} from '../../src/llm/index.js';
 import { TaskError } from '../../src/errors.js';
 import { startReplayServer, type ReplayServer, type ReplayServerOptions } from '../../tools/replay/index.js';
 import { GPT, isearPath, readRows } from './helpers.js';
@@ -44,7 +55,11 @@ describe('batch prompts', () => {
   });
 
   it('a task file may override the batch template, which must hold {items} once', () => {
-    const custom = parseTask('t', { name: 't', labels: ['a', 'b'], prompt: { system: 's', user: 'u {text}', batch_user: 'Label these:\n{items}\nJSON please', batch_system: 'bs' } });
+    const custom = parseTask('t', {
+      name: 't',
+      labels: ['a', 'b'],
+      prompt: { system: 's', user: 'u {text}', batch_user: 'Label these:\n{items}\nJSON please', batch_system: 'bs' },
+    });
     const [system, user] = renderBatchMessages(custom, ['x']);
     expect(system?.content?.startsWith('bs\n\n')).toBe(true);
     expect(user?.content).toBe('Label these:\n1. "x"\nJSON please');

@@ -19,15 +19,30 @@ describe('withRetry', () => {
   it('never retries a TypeError or a non-retriable error', async () => {
     let calls = 0;
     const typeError = new TypeError('bug');
-    await expect(withRetry(async () => { calls++; throw typeError; }, fast)).rejects.toBe(typeError);
+    await expect(
+      withRetry(async () => {
+        calls++;
+        throw typeError;
+      }, fast),
+    ).rejects.toBe(typeError);
     const notFound = new LlmHttpError('gone', 404);
-    await expect(withRetry(async () => { calls++; throw notFound; }, fast)).rejects.toBe(notFound);
+    await expect(
+      withRetry(async () => {
+        calls++;
+        throw notFound;
+      }, fast),
+    ).rejects.toBe(notFound);
     expect(calls).toBe(2);
   });
 
   it('wraps the last retriable error with the attempt count', async () => {
     const last = new LlmHttpError('busy', 429);
-    const err = await withRetry(async () => { throw last; }, { ...fast, maxRetries: 4 }).catch((e: unknown) => e);
+    const err = await withRetry(
+      async () => {
+        throw last;
+      },
+      { ...fast, maxRetries: 4 },
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RetriesExhaustedError);
     expect((err as RetriesExhaustedError).attempts).toBe(5);
     expect((err as RetriesExhaustedError).cause).toBe(last);
@@ -35,7 +50,12 @@ describe('withRetry', () => {
 
   it('reports each retry with its delay', async () => {
     const delays: number[] = [];
-    await withRetry(async (a) => { if (a < 3) throw new LlmHttpError('x', 500); }, { ...fast, onRetry: ({ delayMs }) => delays.push(delayMs) });
+    await withRetry(
+      async (a) => {
+        if (a < 3) throw new LlmHttpError('x', 500);
+      },
+      { ...fast, onRetry: ({ delayMs }) => delays.push(delayMs) },
+    );
     expect(delays).toHaveLength(2);
   });
 });

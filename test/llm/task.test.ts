@@ -89,7 +89,11 @@ describe('the task objective (issue 9)', () => {
     expect(loadTask(writeTask('plain.json', good)).objective).toBeUndefined();
     expect(loadTask(writeTask('f1.json', { ...good, objective: 'macro_f1' })).objective).toEqual({ kind: 'macro_f1' });
     expect(loadTask(writeTask('r1.json', { ...good, objective: 'recall:yes>=0.85' })).objective).toEqual({ kind: 'recall', label: 1, floor: 0.85 });
-    expect(loadTask(writeTask('r2.json', { ...good, objective: 'recall:positive', recall_floor: 0.7 })).objective).toEqual({ kind: 'recall', label: 1, floor: 0.7 });
+    expect(loadTask(writeTask('r2.json', { ...good, objective: 'recall:positive', recall_floor: 0.7 })).objective).toEqual({
+      kind: 'recall',
+      label: 1,
+      floor: 0.7,
+    });
     expect(loadTask(writeTask('r3.json', { ...good, objective: 'recall:YES' })).objective).toEqual({ kind: 'recall', label: 1, floor: 0.8 });
   });
 

@@ -32,12 +32,26 @@ afterAll(async () => {
   await rm(modelsDir, { recursive: true, force: true });
 });
 
-async function runOnce(from: number, to: number): Promise<{ monitor: Monitor; url: string; annotations: Annotation[]; budget: { llmShare: number; calls: number; items: number } }> {
-  const config = parseConfig({ cascade: { stages: ['lr'], warmupItems: 30, llmBudget: 0.2, featureDim: 4096 }, models: { dir: modelsDir, saveEveryItems: 0, saveEveryMs: 0 } });
+async function runOnce(
+  from: number,
+  to: number,
+): Promise<{ monitor: Monitor; url: string; annotations: Annotation[]; budget: { llmShare: number; calls: number; items: number } }> {
+  const config = parseConfig({
+    cascade: { stages: ['lr'], warmupItems: 30, llmBudget: 0.2, featureDim: 4096 },
+    models: { dir: modelsDir, saveEveryItems: 0, saveEveryMs: 0 },
+  });
   const monitor = createMonitor({ config: config.monitor, logger: silentLogger, port: 'random', llmCostUnits: config.llm.costUnits, processMetrics: false });
   const url = (await monitor.start()).url as string;
   const teacher = new OpenAiTeacher({ task, baseUrl: replay.url, model: TEACHER, timeoutMs: 10_000, maxRetries: 2, retryBaseMs: 20, retryMaxMs: 200 });
-  const cascade = await createCascade({ task, teacher, config: config.cascade, llm: { ...config.llm, concurrency: 1 }, models: config.models, logger: silentLogger, observer: monitor.observer });
+  const cascade = await createCascade({
+    task,
+    teacher,
+    config: config.cascade,
+    llm: { ...config.llm, concurrency: 1 },
+    models: config.models,
+    logger: silentLogger,
+    observer: monitor.observer,
+  });
   const annotations: Annotation[] = [];
   for (const r of rows.slice(from, to)) annotations.push(await cascade.process({ id: r.id, text: r.text }));
   await cascade.close();

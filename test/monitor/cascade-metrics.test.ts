@@ -45,7 +45,7 @@ describe('CascadeMetrics', () => {
     const trace = (stage: StageName, labelId: number, deferred: boolean) => ({ stage, labelId, confidence: 0.8, deferred, pDefer: 0.5 });
     const audited = (stages: ReturnType<typeof trace>[]) => ({ ...lrAudit(0, 1), stages: [...stages, trace('llm', 1, false)] });
 
-    it("checks the first small stage that kept it, not the stages it deferred from or the ones after", async () => {
+    it('checks the first small stage that kept it, not the stages it deferred from or the ones after', async () => {
       const { observer, scrape } = setup();
       observer.onAnnotation(audited([trace('lr', 1, true), trace('mid', 1, false)]));
       observer.onAnnotation(audited([trace('lr', 0, false), trace('mid', 1, false)]));

@@ -26,11 +26,23 @@ let counters: { items: number; llmCalls: number; answeredBy: Record<string, numb
 beforeAll(async () => {
   const task = loadTask(resolve(datasets, 'hatespeech.task.json'));
   replay = await startReplayServer({ dataset: resolve(datasets, 'hatespeech.jsonl'), teacher: TEACHER, task, logger: silentLogger });
-  const config = parseConfig({ cascade: { stages: ['lr'], auditRate: 0.1, warmupItems: 50, horizonItems: ITEMS, llmBudget: 0.3 }, models: { dir: '/nonexistent-spillway-models' } });
+  const config = parseConfig({
+    cascade: { stages: ['lr'], auditRate: 0.1, warmupItems: 50, horizonItems: ITEMS, llmBudget: 0.3 },
+    models: { dir: '/nonexistent-spillway-models' },
+  });
   monitor = createMonitor({ config: config.monitor, logger: silentLogger, port: 'random', llmCostUnits: config.llm.costUnits, processMetrics: false });
   url = (await monitor.start()).url!;
   const teacher = new OpenAiTeacher({ task, baseUrl: replay.url, model: TEACHER, timeoutMs: 10_000, maxRetries: 2, retryBaseMs: 20, retryMaxMs: 200 });
-  const cascade = await createCascade({ task, teacher, config: config.cascade, llm: config.llm, models: config.models, restore: false, logger: silentLogger, observer: monitor.observer });
+  const cascade = await createCascade({
+    task,
+    teacher,
+    config: config.cascade,
+    llm: config.llm,
+    models: config.models,
+    restore: false,
+    logger: silentLogger,
+    observer: monitor.observer,
+  });
   const lines = readFileSync(resolve(datasets, 'hatespeech.jsonl'), 'utf8').split('\n').slice(0, ITEMS);
   annotations = await Promise.all(lines.map((line, i) => cascade.process({ id: String(i), text: (JSON.parse(line) as { text: string }).text })));
   await cascade.drain();

@@ -22,7 +22,15 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install it with apt-get install -y chromium`);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   monitor = createMonitor({ config: { httpPort: 9464, httpHost: '127.0.0.1' }, logger: silentLogger, port: 'random', historyIntervalMs: 100 });
   url = (await monitor.start()).url!;
@@ -49,7 +57,9 @@ function colouredPixelsInPlot(page: Page, id: string, rgb: readonly [number, num
   return page.evaluate(
     ([canvasId, [r, g, b]]) => {
       const canvas = document.getElementById(canvasId) as HTMLCanvasElement;
-      const chart = (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): { chartArea: { left: number; top: number; right: number; bottom: number } } } }).Chart.getChart(canvas)!;
+      const chart = (
+        window as unknown as { Chart: { getChart(c: HTMLCanvasElement): { chartArea: { left: number; top: number; right: number; bottom: number } } } }
+      ).Chart.getChart(canvas)!;
       const scale = canvas.width / canvas.clientWidth;
       const { left, top, right, bottom } = chart.chartArea;
       const x = Math.ceil(left * scale);
@@ -79,10 +89,25 @@ describe('the dashboard at /', () => {
     page.on('request', (req) => !req.url().startsWith(url) && foreign.push(req.url()));
 
     await page.goto(url);
-    await waitFor(() => page.evaluate(() => (window as unknown as { spillwayDashboard?: { state: { refreshes: number } } }).spillwayDashboard?.state.refreshes ?? 0).then((n) => n >= 1), 15_000, 'first refresh');
+    await waitFor(
+      () =>
+        page
+          .evaluate(() => (window as unknown as { spillwayDashboard?: { state: { refreshes: number } } }).spillwayDashboard?.state.refreshes ?? 0)
+          .then((n) => n >= 1),
+      15_000,
+      'first refresh',
+    );
     expect(await text(page, 'connection')).toBe('live');
     expect(await text(page, 'items-total')).toBe('0');
-    const chartsFound = await page.evaluate((ids) => ids.map((id) => (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): unknown } }).Chart.getChart(document.getElementById(id) as HTMLCanvasElement) !== undefined), CHART_IDS);
+    const chartsFound = await page.evaluate(
+      (ids) =>
+        ids.map(
+          (id) =>
+            (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): unknown } }).Chart.getChart(document.getElementById(id) as HTMLCanvasElement) !==
+            undefined,
+        ),
+      CHART_IDS,
+    );
     expect(chartsFound).toEqual([true, true, true, true]);
     for (const id of CHART_IDS) expect(await paintedPixels(page, id)).toBeGreaterThan(0);
     const emptyLrLine = await colouredPixelsInPlot(page, 'chart-deferral', LR_BLUE);
@@ -101,12 +126,15 @@ describe('the dashboard at /', () => {
     expect(await text(page, 'models')).toBe('lr v70');
     expect(await text(page, 'budget-threshold')).toBe('0.350');
     await waitFor(
-      () => page.evaluate(() => {
-        const dash = (window as unknown as { spillwayDashboard: { charts: Record<string, { data: { datasets: Array<{ label: string; data: Array<number | null> }> } }> } }).spillwayDashboard;
-        const lr = dash.charts.deferral!.data.datasets.find((d) => d.label === 'lr');
-        const agreement = dash.charts.agreement!.data.datasets.find((d) => d.label === 'lr');
-        return lr?.data.at(-1) === 20 / 70 && agreement?.data.at(-1) === 0.8;
-      }),
+      () =>
+        page.evaluate(() => {
+          const dash = (
+            window as unknown as { spillwayDashboard: { charts: Record<string, { data: { datasets: Array<{ label: string; data: Array<number | null> }> } }> } }
+          ).spillwayDashboard;
+          const lr = dash.charts.deferral!.data.datasets.find((d) => d.label === 'lr');
+          const agreement = dash.charts.agreement!.data.datasets.find((d) => d.label === 'lr');
+          return lr?.data.at(-1) === 20 / 70 && agreement?.data.at(-1) === 0.8;
+        }),
       15_000,
       'charts to plot the new deferral rate and agreement',
     );

@@ -12,7 +12,17 @@ const trace = (stage: StageName, labelId: number, deferred: boolean): Trace => (
 
 /** LR answered (kept) the item with `label`. */
 export function lrAnswer(label: number): ObservedAnnotation {
-  return { answeredBy: 'lr', stages: [trace('lr', label, false)], labelId: label, llmCalled: false, llmSource: 'none', llmUnparseable: false, audited: false, costUnits: 1, latencyMs: 1 };
+  return {
+    answeredBy: 'lr',
+    stages: [trace('lr', label, false)],
+    labelId: label,
+    llmCalled: false,
+    llmSource: 'none',
+    llmUnparseable: false,
+    audited: false,
+    costUnits: 1,
+    latencyMs: 1,
+  };
 }
 
 /** LR deferred, mid answered. */
@@ -20,7 +30,13 @@ export function midAnswer(lrLabel: number, midLabel: number): ObservedAnnotation
   return {
     answeredBy: 'mid',
     stages: [trace('lr', lrLabel, true), trace('mid', midLabel, false)],
-    labelId: midLabel, llmCalled: false, llmSource: 'none', llmUnparseable: false, audited: false, costUnits: 11, latencyMs: 5,
+    labelId: midLabel,
+    llmCalled: false,
+    llmSource: 'none',
+    llmUnparseable: false,
+    audited: false,
+    costUnits: 11,
+    latencyMs: 5,
   };
 }
 
@@ -31,8 +47,12 @@ export function llmAnswer(lrLabel: number, midLabel: number, llmLabel: number, s
     answeredBy: 'llm',
     stages: [trace('lr', lrLabel, true), trace('mid', midLabel, true), trace('llm', llmLabel, false)],
     labelId: unparseable ? midLabel : llmLabel,
-    llmCalled: source === 'call', llmSource: source, llmUnparseable: unparseable, audited: false,
-    costUnits: source === 'call' ? 1011 : 11, latencyMs: 300,
+    llmCalled: source === 'call',
+    llmSource: source,
+    llmUnparseable: unparseable,
+    audited: false,
+    costUnits: source === 'call' ? 1011 : 11,
+    latencyMs: 300,
   };
 }
 
@@ -41,7 +61,13 @@ export function lrAudit(lrLabel: number, llmLabel: number): ObservedAnnotation {
   return {
     answeredBy: 'llm',
     stages: [trace('lr', lrLabel, false), trace('llm', llmLabel, false)],
-    labelId: llmLabel, llmCalled: true, llmSource: 'call', llmUnparseable: false, audited: true, costUnits: 1001, latencyMs: 250,
+    labelId: llmLabel,
+    llmCalled: true,
+    llmSource: 'call',
+    llmUnparseable: false,
+    audited: true,
+    costUnits: 1001,
+    latencyMs: 250,
   };
 }
 
@@ -53,7 +79,10 @@ export function parseMetrics(text: string): Map<string, number> {
     const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (match === null) throw new Error(`unparseable metric line: ${line}`);
     const [, name, labels = '', value = ''] = match;
-    const sorted = [...labels.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map(([, k, v]) => `${k}="${v}"`).sort().join(',');
+    const sorted = [...labels.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)]
+      .map(([, k, v]) => `${k}="${v}"`)
+      .sort()
+      .join(',');
     out.set(sorted === '' ? `${name}` : `${name}{${sorted}}`, Number(value));
   }
   return out;

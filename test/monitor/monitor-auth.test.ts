@@ -11,7 +11,12 @@ const TOKEN = 'a-long-enough-test-token-0123';
 const opened: Monitor[] = [];
 
 async function start(authToken?: string): Promise<string> {
-  const monitor = createMonitor({ config: { httpPort: 0, httpHost: '127.0.0.1', ...(authToken === undefined ? {} : { authToken }) }, logger: silentLogger, port: 'random', processMetrics: false });
+  const monitor = createMonitor({
+    config: { httpPort: 0, httpHost: '127.0.0.1', ...(authToken === undefined ? {} : { authToken }) },
+    logger: silentLogger,
+    port: 'random',
+    processMetrics: false,
+  });
   opened.push(monitor);
   const { url } = await monitor.start();
   if (url === null) throw new Error('monitor did not start');

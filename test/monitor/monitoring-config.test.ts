@@ -33,7 +33,11 @@ describe('monitoring/grafana-dashboard.json', () => {
     const registry = new Registry();
     new SpillwayMetrics(registry);
     const declared = new Set((await registry.getMetricsAsJSON()).map((m) => m.name));
-    const used = new Set(dashboard.panels.flatMap((p) => p.targets.flatMap((t) => [...t.expr.matchAll(/spillway_\w+/g)].map(([name]) => name.replace(/_(bucket|count|sum)$/, '')))));
+    const used = new Set(
+      dashboard.panels.flatMap((p) =>
+        p.targets.flatMap((t) => [...t.expr.matchAll(/spillway_\w+/g)].map(([name]) => name.replace(/_(bucket|count|sum)$/, ''))),
+      ),
+    );
     expect(used.size).toBeGreaterThan(10);
     expect([...used].filter((name) => !declared.has(name))).toEqual([]);
   });
@@ -41,7 +45,9 @@ describe('monitoring/grafana-dashboard.json', () => {
 
 describe('monitoring/prometheus.yml', () => {
   it('scrapes spillway:9464/metrics', () => {
-    const config = readYaml('prometheus.yml') as { scrape_configs: Array<{ job_name: string; metrics_path: string; static_configs: Array<{ targets: string[] }> }> };
+    const config = readYaml('prometheus.yml') as {
+      scrape_configs: Array<{ job_name: string; metrics_path: string; static_configs: Array<{ targets: string[] }> }>;
+    };
     const job = config.scrape_configs.find((j) => j.job_name === 'spillway');
     expect(job?.metrics_path).toBe('/metrics');
     expect(job?.static_configs[0]?.targets).toEqual(['spillway:9464']);

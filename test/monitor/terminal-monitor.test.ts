@@ -15,7 +15,13 @@ let monitor: Monitor;
 let url: string;
 
 beforeAll(async () => {
-  monitor = createMonitor({ config: { httpPort: 9464, httpHost: '127.0.0.1' }, logger: silentLogger, port: 'random', processMetrics: false, historyIntervalMs: 50 });
+  monitor = createMonitor({
+    config: { httpPort: 9464, httpHost: '127.0.0.1' },
+    logger: silentLogger,
+    port: 'random',
+    processMetrics: false,
+    historyIntervalMs: 50,
+  });
   url = (await monitor.start()).url!;
   const o = monitor.observer;
   for (let i = 0; i < 30; i++) o.onAnnotation(lrAnswer(0));
@@ -24,7 +30,11 @@ beforeAll(async () => {
   for (let i = 0; i < 10; i++) o.onAnnotation(lrAudit(0, i < 9 ? 0 : 1));
   o.onModelUpdate('lr', 60);
   o.onBudgetChange(0.3, 0.33);
-  await waitFor(async () => ((await (await fetch(`${url}/status/history`)).json()) as Array<{ items: number }>).some((p) => p.items === 60), 5_000, 'a history point');
+  await waitFor(
+    async () => ((await (await fetch(`${url}/status/history`)).json()) as Array<{ items: number }>).some((p) => p.items === 60),
+    5_000,
+    'a history point',
+  );
 });
 
 afterAll(async () => {

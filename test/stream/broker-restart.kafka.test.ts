@@ -10,7 +10,18 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { committedCount, createTestTopics, logLines, readJsonRecords, REPO_ROOT, spawnEchoWorker, waitFor, writeConfig, type CliProcess, type TestTopics } from './helpers.js';
+import {
+  committedCount,
+  createTestTopics,
+  logLines,
+  readJsonRecords,
+  REPO_ROOT,
+  spawnEchoWorker,
+  waitFor,
+  writeConfig,
+  type CliProcess,
+  type TestTopics,
+} from './helpers.js';
 
 const run = promisify(execFile);
 const PORT = 19092;
@@ -43,7 +54,10 @@ afterAll(async () => {
 }, 120_000);
 
 function worker(t: TestTopics, kafkaConfig: Record<string, unknown>): CliProcess {
-  const config = writeConfig({ monitor: { httpPort: 0 }, kafka: { brokers: [BROKER], groupId: t.groupId, topics: { input: t.input, output: t.output, deadLetter: t.deadLetter }, ...kafkaConfig } });
+  const config = writeConfig({
+    monitor: { httpPort: 0 },
+    kafka: { brokers: [BROKER], groupId: t.groupId, topics: { input: t.input, output: t.output, deadLetter: t.deadLetter }, ...kafkaConfig },
+  });
   // The test processor answers after up to 20 ms with 8 items in flight: the stream lasts a few seconds.
   // The environment's broker list (the suites' broker) would override the config file's: name this one.
   return spawnEchoWorker(config, { SPILLWAY_TEST_DELAY_MS: '20', SPILLWAY_KAFKA_BROKERS: BROKER });
@@ -73,11 +87,13 @@ describe('when the broker restarts mid-stream', () => {
     await startBroker();
     await admin.connect();
     expect(child.child.exitCode).toBeNull();
-    await waitFor('every offset committed after the restart', async () => (await committedCount(admin, t.groupId, t.input)) === 3_000, 120_000, 250).catch((err: unknown) => {
-      // The worker's own account is what explains a failure here.
-      writeFileSync(path.join(home, 'worker.log'), child.stderr());
-      throw new Error(`worker log: ${path.join(home, 'worker.log')}`, { cause: err });
-    });
+    await waitFor('every offset committed after the restart', async () => (await committedCount(admin, t.groupId, t.input)) === 3_000, 120_000, 250).catch(
+      (err: unknown) => {
+        // The worker's own account is what explains a failure here.
+        writeFileSync(path.join(home, 'worker.log'), child.stderr());
+        throw new Error(`worker log: ${path.join(home, 'worker.log')}`, { cause: err });
+      },
+    );
     const outputs = (await readJsonRecords(kafka, t.output)).map((o) => String(o.id));
     expect(outputs.length).toBe(3_000);
     expect(new Set(outputs)).toEqual(new Set(ids));

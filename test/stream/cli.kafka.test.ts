@@ -31,7 +31,9 @@ describe('spillway produce', () => {
     expect(await produce.exited).toBe(0);
     // 20 items at 40/s: about half a second, however fast the broker is.
     expect(Date.now() - startedMs).toBeGreaterThanOrEqual(450);
-    expect(produce.stdout()).toMatch(new RegExp(`^produced 20 items to ${topics.input.replace(/\./g, '\\.')} in [\\d.]+ s \\(2 invalid lines skipped\\)$`, 'm'));
+    expect(produce.stdout()).toMatch(
+      new RegExp(`^produced 20 items to ${topics.input.replace(/\./g, '\\.')} in [\\d.]+ s \\(2 invalid lines skipped\\)$`, 'm'),
+    );
     expect(await endOffsetsSum(admin, topics.input)).toBe(20);
   });
 });
@@ -49,7 +51,11 @@ describe('spillway consume', () => {
   it('with --json --exit-at-end prints every record once as a JSON line and exits at the end', async () => {
     const consume = spawnCli(['consume', '--config', config, '--topic', topics.input, '--from-beginning', '--exit-at-end', '--json']);
     expect(await consume.exited).toBe(0);
-    const records = consume.stdout().trimEnd().split('\n').map((l) => JSON.parse(l) as { key: string; value: { id: string; text: string } });
+    const records = consume
+      .stdout()
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { key: string; value: { id: string; text: string } });
     expect(records.map((r) => r.value.id).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `c${i}`).sort());
     expect(records.every((r) => r.key === r.value.id)).toBe(true);
   });

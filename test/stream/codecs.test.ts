@@ -27,7 +27,10 @@ const json = new ItemDecoder({ format: 'json', itemType: schemas.item, maxTextBy
 const avroDecoder = new ItemDecoder({ format: 'avro', itemType: schemas.item, maxTextBytes: 100 });
 
 async function kindOf(promise: Promise<unknown>): Promise<string> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(DecodeError);
   const decodeError = err as DecodeError;
   expect([decodeError.topic, decodeError.partition, decodeError.offset]).toEqual(['in', 2, '41']);
@@ -36,7 +39,12 @@ async function kindOf(promise: Promise<unknown>): Promise<string> {
 
 describe('validateItem', () => {
   it('keeps the item fields and drops the rest', () => {
-    expect(validateItem({ id: 7, text: 'hi', label: 3, metadata: { a: 'b' }, eventTimeMs: 5 }, undefined, 100)).toEqual({ id: '7', text: 'hi', metadata: { a: 'b' }, eventTimeMs: 5 });
+    expect(validateItem({ id: 7, text: 'hi', label: 3, metadata: { a: 'b' }, eventTimeMs: 5 }, undefined, 100)).toEqual({
+      id: '7',
+      text: 'hi',
+      metadata: { a: 'b' },
+      eventTimeMs: 5,
+    });
   });
 
   it('takes the id from the record key when the value has none', () => {
@@ -117,15 +125,30 @@ describe('with a schema registry (Confluent wire format)', () => {
 
   it('dead-letters an unframed record as not-avro and an incompatible writer schema as wrong-schema', async () => {
     const decoder = new ItemDecoder({ format: 'avro', itemType: schemas.item, maxTextBytes: 100, registry: new SchemaRegistryClient(registry.url) });
-    expect(await kindOf(decoder.decode(schemas.item.toBuffer({ id: 'a', text: 'b', task: null, metadata: {}, eventTimeMs: null }), null, origin))).toBe('not-avro');
-    const alien = { type: 'record', name: 'Item', namespace: 'dev.spillway', fields: [{ name: 'id', type: 'string' }, { name: 'score', type: 'double' }] };
+    expect(await kindOf(decoder.decode(schemas.item.toBuffer({ id: 'a', text: 'b', task: null, metadata: {}, eventTimeMs: null }), null, origin))).toBe(
+      'not-avro',
+    );
+    const alien = {
+      type: 'record',
+      name: 'Item',
+      namespace: 'dev.spillway',
+      fields: [
+        { name: 'id', type: 'string' },
+        { name: 'score', type: 'double' },
+      ],
+    };
     const alienId = registry.add(alien);
     const body = (await import('avsc')).default.Type.forSchema(alien as never).toBuffer({ id: 'a', score: 1 });
     expect(await kindOf(decoder.decode(toWireFormat(alienId, body), null, origin))).toBe('wrong-schema');
   });
 
   it('fails with a retriable SchemaRegistryError, not a dead letter, when the registry is down', async () => {
-    const decoder = new ItemDecoder({ format: 'avro', itemType: schemas.item, maxTextBytes: 100, registry: new SchemaRegistryClient('http://127.0.0.1:9', { timeoutMs: 2_000 }) });
+    const decoder = new ItemDecoder({
+      format: 'avro',
+      itemType: schemas.item,
+      maxTextBytes: 100,
+      registry: new SchemaRegistryClient('http://127.0.0.1:9', { timeoutMs: 2_000 }),
+    });
     const err = await decoder.decode(toWireFormat(1, Buffer.from([2, 97])), null, origin).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SchemaRegistryError);
     expect((err as SchemaRegistryError).retriable).toBe(true);
@@ -134,9 +157,24 @@ describe('with a schema registry (Confluent wire format)', () => {
 
 describe('output records', () => {
   const answer = {
-    id: 'i1', labelId: 2, label: 'anger', confidence: 0.9, answeredBy: 'mid', pDefer: { lr: 0.7, mid: 0.1 },
-    stages: [{ stage: 'lr', labelId: 1, confidence: 0.4, pDefer: 0.7, deferred: true }, { stage: 'mid', labelId: 2, confidence: 0.9, pDefer: 0.1, deferred: false }],
-    llmCalled: false, llmSource: 'none', llmUnparseable: false, llmFailed: false, audited: false, reason: 'deferred', costUnits: 11, latencyMs: 3.5,
+    id: 'i1',
+    labelId: 2,
+    label: 'anger',
+    confidence: 0.9,
+    answeredBy: 'mid',
+    pDefer: { lr: 0.7, mid: 0.1 },
+    stages: [
+      { stage: 'lr', labelId: 1, confidence: 0.4, pDefer: 0.7, deferred: true },
+      { stage: 'mid', labelId: 2, confidence: 0.9, pDefer: 0.1, deferred: false },
+    ],
+    llmCalled: false,
+    llmSource: 'none',
+    llmUnparseable: false,
+    llmFailed: false,
+    audited: false,
+    reason: 'deferred',
+    costUnits: 11,
+    latencyMs: 3.5,
     modelVersions: { lr: 10, mid: 4 },
   } satisfies ItemAnswer;
 
@@ -153,7 +191,10 @@ describe('output records', () => {
     const record = toDeadLetter(Buffer.from('k'), Buffer.from([0, 255]), origin, 'not-json', 'bad', 5);
     const avroBack = await new RecordDecoder(schemas.deadLetter).decode(new RecordEncoder<DeadLetterRecord>('avro', schemas.deadLetter).encode(record), origin);
     expect(avroBack).toEqual(record);
-    const jsonBack = await new RecordDecoder(schemas.deadLetter).decode(new RecordEncoder<DeadLetterRecord>('json', schemas.deadLetter, undefined, deadLetterJson).encode(record), origin);
+    const jsonBack = await new RecordDecoder(schemas.deadLetter).decode(
+      new RecordEncoder<DeadLetterRecord>('json', schemas.deadLetter, undefined, deadLetterJson).encode(record),
+      origin,
+    );
     expect(jsonBack).toMatchObject({ key: 'aw==', value: 'AP8=', errorKind: 'not-json', offset: 41 });
   });
 });

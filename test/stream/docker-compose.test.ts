@@ -54,7 +54,7 @@ describe('docker-compose.yml', () => {
     expect(services.spillway?.depends_on?.topics?.condition).toBe('service_completed_successfully');
   });
 
-  it("gives Spillway a configuration that parses and points at the compose broker and Redis", () => {
+  it('gives Spillway a configuration that parses and points at the compose broker and Redis', () => {
     const env = envOf(services.spillway);
     for (const name of Object.keys(env)) expect(name).toMatch(/^SPILLWAY_/);
     const config = parseConfig(configFromEnv(env));
@@ -69,6 +69,8 @@ describe('docker-compose.yml', () => {
     const config = parseConfig(configFromEnv(envOf(services.spillway)));
     expect(config.kafka.topics).toEqual(DEFAULTS.kafka.topics);
     const settings = loadTopicSettings();
-    expect([settings.input.name, settings.output.name, settings.deadLetter.name, settings.labels?.name, settings.models?.name]).toEqual(Object.values(DEFAULTS.kafka.topics));
+    expect([settings.input.name, settings.output.name, settings.deadLetter.name, settings.labels?.name, settings.models?.name]).toEqual(
+      Object.values(DEFAULTS.kafka.topics),
+    );
   });
 });

@@ -6,7 +6,18 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { committedCount, createTestTopics, DATASETS_DIR, logLines, readJsonRecords, spawnCli, testKafka, waitFor, type CliProcess, type TestTopics } from './helpers.js';
+import {
+  committedCount,
+  createTestTopics,
+  DATASETS_DIR,
+  logLines,
+  readJsonRecords,
+  spawnCli,
+  testKafka,
+  waitFor,
+  type CliProcess,
+  type TestTopics,
+} from './helpers.js';
 import { spawnWorker, startReplayLlm, workerConfig, type ReplayLlm } from './worker-process.js';
 
 const ITEMS = 5_000;
@@ -42,7 +53,10 @@ afterAll(async () => {
 /** Starts publishing the first ITEMS lines of ISEAR with `spillway produce`; resolves with their ids when done. */
 function produceIsear(t: TestTopics, configFile: string, rate?: number): Promise<string[]> {
   const head = path.join(path.dirname(configFile), 'items.jsonl');
-  const lines = readFileSync(ISEAR, 'utf8').split('\n').filter((l) => l.trim() !== '').slice(0, ITEMS);
+  const lines = readFileSync(ISEAR, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .slice(0, ITEMS);
   writeFileSync(head, `${lines.join('\n')}\n`);
   const produce = spawnCli(['produce', '--config', configFile, '--topic', t.input, '--file', head, ...(rate === undefined ? [] : ['--rate', String(rate)])]);
   children.push(produce);
@@ -63,7 +77,11 @@ function start(configFile: string, instance: number): CliProcess {
 async function committedAnnotationIds(configFile: string, t: TestTopics): Promise<string[]> {
   const consume = spawnCli(['consume', '--config', configFile, '--topic', t.output, '--from-beginning', '--exit-at-end', '--json']);
   expect(await consume.exited).toBe(0);
-  return consume.stdout().split('\n').filter((l) => l !== '').map((l) => String((JSON.parse(l) as { value: { id: string } }).value.id));
+  return consume
+    .stdout()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => String((JSON.parse(l) as { value: { id: string } }).value.id));
 }
 
 /**
@@ -140,20 +158,27 @@ describe(`spillway run on ${ITEMS} ISEAR items with the cascade and the replay L
     const t = topics;
     const config = workerConfig(t, llm.url);
     const workers = [start(config, 0), start(config, 1)];
-    await waitFor('both workers to own partitions', async () => {
-      const { groups } = await admin.describeGroups([t.groupId]);
-      const members = groups[0]?.members ?? [];
-      return groups[0]?.state === 'Stable' && members.length === 2 && members.every((m) => m.memberAssignment.length > 0);
-    }, 120_000, 200);
+    await waitFor(
+      'both workers to own partitions',
+      async () => {
+        const { groups } = await admin.describeGroups([t.groupId]);
+        const members = groups[0]?.members ?? [];
+        return groups[0]?.state === 'Stable' && members.length === 2 && members.every((m) => m.memberAssignment.length > 0);
+      },
+      120_000,
+      200,
+    );
     const ids = await produceIsear(t, config);
     await waitFor('every offset committed', async () => (await committedCount(admin, t.groupId, t.input)) === ITEMS, 240_000, 250);
     expectExactlyOnce(await committedAnnotationIds(config, t), ids);
     await expectLabelsExactlyOnce(t);
     for (const w of workers) w.child.kill('SIGTERM');
-    const committedBy = await Promise.all(workers.map(async (w) => {
-      expect(await w.exited).toBe(0);
-      return Number(logLines(w.stderr()).find((l) => l.msg === 'worker stopped')?.committed ?? 0);
-    }));
+    const committedBy = await Promise.all(
+      workers.map(async (w) => {
+        expect(await w.exited).toBe(0);
+        return Number(logLines(w.stderr()).find((l) => l.msg === 'worker stopped')?.committed ?? 0);
+      }),
+    );
     expect(committedBy.every((n) => n > 0)).toBe(true);
     expect(committedBy[0]! + committedBy[1]!).toBe(ITEMS);
   });

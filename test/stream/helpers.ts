@@ -36,7 +36,13 @@ export interface TestTopics {
 export async function createTestTopics(admin: Admin, prefix: string, inputPartitions?: number): Promise<TestTopics> {
   const base = randomName(prefix);
   const settings = loadTopicSettings();
-  const names = { input: `${base}.items`, output: `${base}.annotations`, deadLetter: `${base}.dead-letter`, labels: `${base}.labels`, models: `${base}.models` };
+  const names = {
+    input: `${base}.items`,
+    output: `${base}.annotations`,
+    deadLetter: `${base}.dead-letter`,
+    labels: `${base}.labels`,
+    models: `${base}.models`,
+  };
   if (settings.labels === undefined || settings.models === undefined) throw new Error('topics/topics.yaml lacks the labels or models topic');
   const wanted = [
     { ...settings.input, name: names.input, ...(inputPartitions === undefined ? {} : { partitions: inputPartitions }) },
@@ -58,7 +64,12 @@ export async function createTestTopics(admin: Admin, prefix: string, inputPartit
 /** Every committed record of a topic, parsed as JSON (read_committed, up to the end at call time). */
 export async function readJsonRecords(kafka: Kafka, topic: string): Promise<Array<Record<string, unknown>>> {
   const records: Array<Record<string, unknown>> = [];
-  await readTopic({ kafka, topic, exitAtEnd: true, onRecord: (m) => void records.push(JSON.parse(m.value?.toString('utf8') ?? 'null') as Record<string, unknown>) });
+  await readTopic({
+    kafka,
+    topic,
+    exitAtEnd: true,
+    onRecord: (m) => void records.push(JSON.parse(m.value?.toString('utf8') ?? 'null') as Record<string, unknown>),
+  });
   return records;
 }
 
@@ -69,7 +80,9 @@ export async function endOffsetsSum(admin: Admin, topic: string): Promise<number
 
 /** Reads `n` items (id, text) of a dataset, in stream order. */
 export function datasetItems(name: string, n: number): Array<{ id: string; text: string }> {
-  const lines = readFileSync(path.join(DATASETS_DIR, name), 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const lines = readFileSync(path.join(DATASETS_DIR, name), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   return lines.slice(0, n).map((l) => {
     const row = JSON.parse(l) as { id: string; text: string };
     return { id: row.id, text: row.text };

@@ -95,7 +95,13 @@ describe('a text with nothing to read (#11)', () => {
     expect((err as InvalidItemError).kind).toBe('empty-text');
   });
 
-  it.each([['a word', 'ok'], ['a digit', '5'], ['an emoji', '😡😡'], ['another script', 'привет'], ['CJK', '好']])('keeps a text with %s', (_name, text) => {
+  it.each([
+    ['a word', 'ok'],
+    ['a digit', '5'],
+    ['an emoji', '😡😡'],
+    ['another script', 'привет'],
+    ['CJK', '好'],
+  ])('keeps a text with %s', (_name, text) => {
     expect(validateItem({ id: 'a', text }, undefined, 1000).text).toBe(text);
   });
 
@@ -130,23 +136,31 @@ describe('Avro input without a schema registry', () => {
 
   it('dead-letters a record of another schema that happens to decode, as wrong-schema', async () => {
     // Three strings and two empty markers: it decodes as an item, with the wrong meaning.
-    const alien = avro.Type.forSchema({ type: 'record', name: 'Order', fields: [
-      { name: 'customer', type: 'string' },
-      { name: 'note', type: 'string' },
-      { name: 'flags', type: { type: 'array', items: 'int' } },
-      { name: 'tags', type: { type: 'array', items: 'int' } },
-      { name: 'coupon', type: 'string' },
-    ] });
+    const alien = avro.Type.forSchema({
+      type: 'record',
+      name: 'Order',
+      fields: [
+        { name: 'customer', type: 'string' },
+        { name: 'note', type: 'string' },
+        { name: 'flags', type: { type: 'array', items: 'int' } },
+        { name: 'tags', type: { type: 'array', items: 'int' } },
+        { name: 'coupon', type: 'string' },
+      ],
+    });
     const value = alien.toBuffer({ customer: 'ann', note: 'hello there', flags: [], tags: [], coupon: 'zz' });
     expect(() => schemas.item.fromBuffer(value)).toThrow(); // sanity: not silently an item…
     expect(await kind(value)).toMatch(/wrong-schema|not-avro/);
-    const sneaky = avro.Type.forSchema({ type: 'record', name: 'Note', fields: [
-      { name: 'author', type: 'string' },
-      { name: 'body', type: 'bytes' },
-      { name: 'a', type: 'int' },
-      { name: 'b', type: 'int' },
-      { name: 'c', type: 'int' },
-    ] });
+    const sneaky = avro.Type.forSchema({
+      type: 'record',
+      name: 'Note',
+      fields: [
+        { name: 'author', type: 'string' },
+        { name: 'body', type: 'bytes' },
+        { name: 'a', type: 'int' },
+        { name: 'b', type: 'int' },
+        { name: 'c', type: 'int' },
+      ],
+    });
     // Bytes that are not UTF-8 in a field the item schema reads as a string: decodes, but not as written.
     const bytes = sneaky.toBuffer({ author: 'bob', body: Buffer.from([0x68, 0xff, 0x69]), a: 0, b: 0, c: 0 });
     expect(() => schemas.item.fromBuffer(bytes)).not.toThrow(); // …while this one is, before the fix

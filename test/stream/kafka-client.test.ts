@@ -36,7 +36,12 @@ describe('the kafkajs client configuration', () => {
     const files = { ca: path.join(dir, 'ca.pem'), cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };
     for (const [name, file] of Object.entries(files)) writeFileSync(file, `-----BEGIN ${name}-----\n`);
     const config = kafkaClientConfig({ ...DEFAULTS.kafka, ssl: { ...files, rejectUnauthorized: false } }, silent);
-    expect(config.ssl).toEqual({ ca: [Buffer.from('-----BEGIN ca-----\n')], cert: Buffer.from('-----BEGIN cert-----\n'), key: Buffer.from('-----BEGIN key-----\n'), rejectUnauthorized: false });
+    expect(config.ssl).toEqual({
+      ca: [Buffer.from('-----BEGIN ca-----\n')],
+      cert: Buffer.from('-----BEGIN cert-----\n'),
+      key: Buffer.from('-----BEGIN key-----\n'),
+      rejectUnauthorized: false,
+    });
   });
 
   it('an unreadable PEM file is a ConfigError naming the key', () => {
@@ -62,7 +67,13 @@ describe('a schema registry that requires basic auth', () => {
     await registry.close();
   });
 
-  const avroConfig = (extra: Partial<KafkaConfig>): KafkaConfig => ({ ...DEFAULTS.kafka, inputFormat: 'avro', outputFormat: 'avro', schemaRegistryUrl: registry.url, ...extra });
+  const avroConfig = (extra: Partial<KafkaConfig>): KafkaConfig => ({
+    ...DEFAULTS.kafka,
+    inputFormat: 'avro',
+    outputFormat: 'avro',
+    schemaRegistryUrl: registry.url,
+    ...extra,
+  });
 
   it('accepts the configured user and password', async () => {
     const codecs = await buildCodecs(avroConfig({ schemaRegistryUsername: 'reg', schemaRegistryPassword: 'pw' }));
@@ -72,7 +83,10 @@ describe('a schema registry that requires basic auth', () => {
   });
 
   it('without them, fails with the 401 and says which settings to check', async () => {
-    const err = await buildCodecs(avroConfig({})).then(() => undefined, (e: unknown) => e);
+    const err = await buildCodecs(avroConfig({})).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(SchemaRegistryError);
     expect((err as SchemaRegistryError).status).toBe(401);
     expect((err as Error).message).toContain('SPILLWAY_SCHEMA_REGISTRY_PASSWORD');

@@ -11,7 +11,19 @@ import type { Admin, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
 import { startStandInLlm, type StandInLlm } from '../helpers/stand-in-llm.js';
-import { createTestTopics, datasetItems, DATASETS_DIR, logLines, readJsonRecords, spawnCli, testKafka, waitFor, writeConfig, type CliProcess, type TestTopics } from './helpers.js';
+import {
+  createTestTopics,
+  datasetItems,
+  DATASETS_DIR,
+  logLines,
+  readJsonRecords,
+  spawnCli,
+  testKafka,
+  waitFor,
+  writeConfig,
+  type CliProcess,
+  type TestTopics,
+} from './helpers.js';
 
 const TEACHER = 'gpt-3.5-turbo-1106';
 let kafka: Kafka;
@@ -70,7 +82,8 @@ describe('spillway run when the LLM goes down and comes back (llm.onUnavailable:
     });
     const producer = kafka.producer();
     await producer.connect();
-    const send = (batch: typeof items): Promise<unknown> => producer.send({ topic: topics.input, messages: batch.map((i) => ({ key: i.id, value: JSON.stringify(i) })) });
+    const send = (batch: typeof items): Promise<unknown> =>
+      producer.send({ topic: topics.input, messages: batch.map((i) => ({ key: i.id, value: JSON.stringify(i) })) });
     await send(items.slice(0, 30));
     worker = spawnCli(['run', '--config', config, '--no-shared-learning']);
     await waitFor('the first 30 annotations', async () => (await readJsonRecords(kafka, topics.output)).length >= 30, 120_000, 500);

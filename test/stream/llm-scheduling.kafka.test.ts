@@ -9,7 +9,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { committedCount, createTestTopics, DATASETS_DIR, readJsonRecords, spawnCli, testKafka, waitFor, writeConfig, type CliProcess, type TestTopics } from './helpers.js';
+import {
+  committedCount,
+  createTestTopics,
+  DATASETS_DIR,
+  readJsonRecords,
+  spawnCli,
+  testKafka,
+  waitFor,
+  writeConfig,
+  type CliProcess,
+  type TestTopics,
+} from './helpers.js';
 import { spawnWorker, startReplayLlm, type ReplayLlm } from './worker-process.js';
 
 const ITEMS = 1_500;
@@ -56,10 +67,17 @@ describe('spillway run with batched, reordered LLM answers and deadlines', () =>
       cascade: { llmBudget: 0.3, warmupItems: 50, stages: ['lr'], warmMinLabels: 0, warmAgreementFloor: 0 },
       models: { dir: mkdtempSync(path.join(tmpdir(), 'spillway-models-')), backend: 'cpu' },
       monitor: { httpPort: 0 },
-      kafka: { groupId: t.groupId, topics: { input: t.input, output: t.output, deadLetter: t.deadLetter, labels: t.labels, models: t.models }, shutdownTimeoutMs: 10_000 },
+      kafka: {
+        groupId: t.groupId,
+        topics: { input: t.input, output: t.output, deadLetter: t.deadLetter, labels: t.labels, models: t.models },
+        shutdownTimeoutMs: 10_000,
+      },
     });
     const head = path.join(path.dirname(config), 'items.jsonl');
-    const lines = readFileSync(path.join(DATASETS_DIR, 'isear.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '').slice(0, ITEMS);
+    const lines = readFileSync(path.join(DATASETS_DIR, 'isear.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .slice(0, ITEMS);
     writeFileSync(head, `${lines.join('\n')}\n`);
     const ids = lines.map((l) => (JSON.parse(l) as { id: string }).id);
     const produce = spawnCli(['produce', '--config', config, '--topic', t.input, '--file', head]);

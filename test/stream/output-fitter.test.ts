@@ -19,8 +19,23 @@ function input(key: string | Buffer, value: Buffer): KafkaMessage {
 }
 
 const answer = (id: string, metadata?: Record<string, string>): Annotation => ({
-  id, labelId: 0, label: 'a', confidence: 1, answeredBy: 'lr', stages: [], pDefer: {}, llmCalled: false, llmSource: 'none',
-  llmUnparseable: false, llmFailed: false, audited: false, reason: 'confident', costUnits: 1, latencyMs: 0, modelVersions: {}, ...(metadata === undefined ? {} : { metadata }),
+  id,
+  labelId: 0,
+  label: 'a',
+  confidence: 1,
+  answeredBy: 'lr',
+  stages: [],
+  pDefer: {},
+  llmCalled: false,
+  llmSource: 'none',
+  llmUnparseable: false,
+  llmFailed: false,
+  audited: false,
+  reason: 'confident',
+  costUnits: 1,
+  latencyMs: 0,
+  modelVersions: {},
+  ...(metadata === undefined ? {} : { metadata }),
 });
 
 for (const format of ['json', 'avro'] as const) {
@@ -28,8 +43,12 @@ for (const format of ['json', 'avro'] as const) {
     const codecs = await buildCodecs({ ...DEFAULTS.kafka, outputFormat: format });
     const seen: string[] = [];
     const fitter = new OutputFitter({
-      annotationEncoder: codecs.annotationEncoder, deadLetterEncoder: codecs.deadLetterEncoder, limits: { output: LIMIT, deadLetter: LIMIT },
-      topics: { output: 'out', deadLetter: 'dlq' }, logger: silent, deadLetterFormat: format,
+      annotationEncoder: codecs.annotationEncoder,
+      deadLetterEncoder: codecs.deadLetterEncoder,
+      limits: { output: LIMIT, deadLetter: LIMIT },
+      topics: { output: 'out', deadLetter: 'dlq' },
+      logger: silent,
+      deadLetterFormat: format,
       observer: { deadLetter: (k) => seen.push(`dead:${k}`), setConsumerLag: () => undefined, outputTruncated: (t) => seen.push(`cut:${t}`) },
     });
 

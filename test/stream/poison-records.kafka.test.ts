@@ -18,8 +18,22 @@ const LIMIT = 20_000;
 
 function answerFor(item: StreamItem): ItemAnswer {
   return {
-    id: item.id, labelId: 1, label: 'one', confidence: 1, answeredBy: 'lr', stages: [], pDefer: {}, llmCalled: false,
-    llmSource: 'none', llmUnparseable: false, llmFailed: false, audited: false, reason: 'confident', costUnits: 1, latencyMs: 0, modelVersions: {},
+    id: item.id,
+    labelId: 1,
+    label: 'one',
+    confidence: 1,
+    answeredBy: 'lr',
+    stages: [],
+    pDefer: {},
+    llmCalled: false,
+    llmSource: 'none',
+    llmUnparseable: false,
+    llmFailed: false,
+    audited: false,
+    reason: 'confident',
+    costUnits: 1,
+    latencyMs: 0,
+    modelVersions: {},
     ...(item.metadata === undefined ? {} : { metadata: item.metadata }),
   };
 }
@@ -45,10 +59,20 @@ afterAll(async () => {
   await admin.disconnect();
 });
 
-function workerFor(t: Pick<TestTopics, 'input' | 'output' | 'deadLetter' | 'groupId'>, config: KafkaConfig, codecs: Awaited<ReturnType<typeof buildCodecs>>): StreamWorker {
+function workerFor(
+  t: Pick<TestTopics, 'input' | 'output' | 'deadLetter' | 'groupId'>,
+  config: KafkaConfig,
+  codecs: Awaited<ReturnType<typeof buildCodecs>>,
+): StreamWorker {
   const worker = new StreamWorker({
-    kafka: testKafka(), config, transactionalId: `${t.groupId}-0`, decoder: codecs.itemDecoder,
-    annotationEncoder: codecs.annotationEncoder, deadLetterEncoder: codecs.deadLetterEncoder, process: async (item) => answerFor(item), logger: silent,
+    kafka: testKafka(),
+    config,
+    transactionalId: `${t.groupId}-0`,
+    decoder: codecs.itemDecoder,
+    annotationEncoder: codecs.annotationEncoder,
+    deadLetterEncoder: codecs.deadLetterEncoder,
+    process: async (item) => answerFor(item),
+    logger: silent,
   });
   workers.push(worker);
   return worker;
@@ -76,9 +100,14 @@ describe('when an annotation or a dead letter would exceed its topic size limit'
     topics = await createTestTopics(admin, 'poison', 1);
     await admin.alterConfigs({
       validateOnly: false,
-      resources: [topics.output, topics.deadLetter].map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configEntries: [{ name: 'max.message.bytes', value: String(LIMIT) }] })),
+      resources: [topics.output, topics.deadLetter].map((name) => ({
+        type: ConfigResourceTypes.TOPIC,
+        name,
+        configEntries: [{ name: 'max.message.bytes', value: String(LIMIT) }],
+      })),
     });
-    const good = (from: number, n: number): Message[] => Array.from({ length: n }, (_, i) => ({ key: `g-${from + i}`, value: JSON.stringify({ id: `g-${from + i}`, text: `good text ${from + i}` }) }));
+    const good = (from: number, n: number): Message[] =>
+      Array.from({ length: n }, (_, i) => ({ key: `g-${from + i}`, value: JSON.stringify({ id: `g-${from + i}`, text: `good text ${from + i}` }) }));
     const hugeId = `id-${'i'.repeat(30_000)}`;
     const poison: Message[] = [
       // Valid input whose annotation (metadata passed through) is over the output topic's limit.
@@ -90,7 +119,11 @@ describe('when an annotation or a dead letter would exceed its topic size limit'
     ];
     await send(topics.input, [...good(0, 50), ...poison, ...good(50, 50)]);
 
-    const config: KafkaConfig = { ...DEFAULTS.kafka, groupId: topics.groupId, topics: { input: topics.input, output: topics.output, deadLetter: topics.deadLetter, labels: topics.labels, models: topics.models } };
+    const config: KafkaConfig = {
+      ...DEFAULTS.kafka,
+      groupId: topics.groupId,
+      topics: { input: topics.input, output: topics.output, deadLetter: topics.deadLetter, labels: topics.labels, models: topics.models },
+    };
     const worker = workerFor(topics, config, await buildCodecs(config));
     await worker.start();
     expect(worker.outputLimits).toEqual({ output: LIMIT, deadLetter: LIMIT });
@@ -100,7 +133,11 @@ describe('when an annotation or a dead letter would exceed its topic size limit'
     const outputs = await rawRecords(t.output);
     const annotations = outputs.map((o) => JSON.parse(String(o.value)) as Record<string, unknown>);
     const ids = annotations.map((a) => String(a.id));
-    expect(ids.filter((id) => id.startsWith('g-')).sort()).toEqual(good(0, 100).map((m) => String(m.key)).sort());
+    expect(ids.filter((id) => id.startsWith('g-')).sort()).toEqual(
+      good(0, 100)
+        .map((m) => String(m.key))
+        .sort(),
+    );
     expect(ids.filter((id) => id === 'meta')).toHaveLength(1);
     expect(ids).toHaveLength(101);
     expect(annotations.find((a) => a.id === 'meta')).toMatchObject({ truncated: true, metadata: {} });
@@ -128,9 +165,16 @@ describe('when a topic does not exist', () => {
   it('the worker refuses to start with an error naming the topic', async () => {
     topics = await createTestTopics(admin, 'missing', 1);
     const missing = randomName('no-such-topic');
-    const config: KafkaConfig = { ...DEFAULTS.kafka, groupId: topics.groupId, topics: { input: topics.input, output: missing, deadLetter: topics.deadLetter, labels: topics.labels, models: topics.models } };
+    const config: KafkaConfig = {
+      ...DEFAULTS.kafka,
+      groupId: topics.groupId,
+      topics: { input: topics.input, output: missing, deadLetter: topics.deadLetter, labels: topics.labels, models: topics.models },
+    };
     const worker = workerFor({ ...topics, output: missing }, config, await buildCodecs(config));
-    const err = await worker.start().then(() => undefined, (e: unknown) => e);
+    const err = await worker.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(TopicNotFoundError);
     expect((err as TopicNotFoundError).topic).toBe(missing);
     expect((err as Error).message).toContain(`the output topic ${missing} does not exist`);

@@ -21,7 +21,10 @@ beforeAll(async () => {
   admin = testKafka().admin();
   await admin.connect();
   topics = await createTestTopics(admin, 'produce-errors', 2);
-  await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topics.input, configEntries: [{ name: 'max.message.bytes', value: String(LIMIT) }] }] });
+  await admin.alterConfigs({
+    validateOnly: false,
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: topics.input, configEntries: [{ name: 'max.message.bytes', value: String(LIMIT) }] }],
+  });
   config = writeConfig({ kafka: { topics: { input: topics.input, output: topics.output, deadLetter: topics.deadLetter } } });
 });
 
@@ -43,7 +46,11 @@ describe('when a line of the file is over the topic size limit', () => {
     lines.splice(17, 0, JSON.stringify({ id: 'big', text: 'big metadata', metadata: { blob: 'b'.repeat(120_000) } }));
     const produce = spawnCli(['produce', '--config', config, '--file', jsonl(lines), '--no-progress']);
     expect(await produce.exited).toBe(1);
-    expect(produce.stderr()).toMatch(new RegExp(`1 record\\(s\\) would exceed max\\.message\\.bytes ${LIMIT} of topic ${topics.input.replace(/\./g, '\\.')}: line 18 \\(\\d+ bytes\\); nothing was produced`));
+    expect(produce.stderr()).toMatch(
+      new RegExp(
+        `1 record\\(s\\) would exceed max\\.message\\.bytes ${LIMIT} of topic ${topics.input.replace(/\./g, '\\.')}: line 18 \\(\\d+ bytes\\); nothing was produced`,
+      ),
+    );
     expect(produce.stderr()).not.toMatch(/Kafka is unavailable/);
     expect(await endOffsetsSum(admin, topics.input)).toBe(0);
   });

@@ -73,7 +73,13 @@ describe('the topic schemas', () => {
 
   it('topics.yaml names the default topics and existing schema files', () => {
     const settings = loadTopicSettings();
-    expect({ input: settings.input.name, output: settings.output.name, deadLetter: settings.deadLetter.name, labels: settings.labels?.name, models: settings.models?.name }).toEqual(DEFAULTS.kafka.topics);
+    expect({
+      input: settings.input.name,
+      output: settings.output.name,
+      deadLetter: settings.deadLetter.name,
+      labels: settings.labels?.name,
+      models: settings.models?.name,
+    }).toEqual(DEFAULTS.kafka.topics);
     for (const s of Object.values(settings)) expect(schemaFiles).toContain(s.schema);
     expect(settings.output.config['cleanup.policy']).toContain('compact');
     // Shared learning (issue 10): one label partition keeps one training order; snapshots are compacted.
@@ -85,11 +91,27 @@ describe('the topic schemas', () => {
 describe('annotation schema evolution (v1 → v2: llmFailed)', () => {
   const annotationsV1 = loadAvroType(path.join(TOPICS_DIR, 'history/spillway.annotations.v1.avsc'));
   const record = {
-    id: 'a-1', labelId: 2, label: 'anger', confidence: 0.9, answeredBy: 'mid',
+    id: 'a-1',
+    labelId: 2,
+    label: 'anger',
+    confidence: 0.9,
+    answeredBy: 'mid',
     stages: [{ stage: 'lr', labelId: 2, confidence: 0.6, pDefer: 0.4, deferred: true }],
-    pDefer: { lr: 0.4 }, llmCalled: false, llmSource: 'none', llmUnparseable: false, audited: false, route: null,
-    costUnits: 11, latencyMs: 0.05, modelVersions: { lr: 3 }, metadata: {}, processedAtMs: 1, processingMs: 1,
-    inputTopic: 'spillway.items', inputPartition: 0, inputOffset: 5,
+    pDefer: { lr: 0.4 },
+    llmCalled: false,
+    llmSource: 'none',
+    llmUnparseable: false,
+    audited: false,
+    route: null,
+    costUnits: 11,
+    latencyMs: 0.05,
+    modelVersions: { lr: 3 },
+    metadata: {},
+    processedAtMs: 1,
+    processingMs: 1,
+    inputTopic: 'spillway.items',
+    inputPartition: 0,
+    inputOffset: 5,
   };
 
   it('decodes annotations written with v1 using the current schema, llmFailed defaulting to false', () => {
@@ -104,11 +126,28 @@ describe('annotation schema evolution (v1 → v2: llmFailed)', () => {
 describe('annotation schema evolution (v2 → v3: reason, issue #8)', () => {
   const annotationsV2 = loadAvroType(path.join(TOPICS_DIR, 'history/spillway.annotations.v2.avsc'));
   const record = {
-    id: 'a-2', labelId: 1, label: 'fear', confidence: 0.8, answeredBy: 'llm',
+    id: 'a-2',
+    labelId: 1,
+    label: 'fear',
+    confidence: 0.8,
+    answeredBy: 'llm',
     stages: [{ stage: 'lr', labelId: 2, confidence: 0.6, pDefer: 0.7, deferred: true }],
-    pDefer: { lr: 0.7 }, llmCalled: true, llmSource: 'call', llmUnparseable: false, llmFailed: false, audited: false, route: null,
-    costUnits: 1011, latencyMs: 900, modelVersions: { lr: 3 }, metadata: {}, processedAtMs: 1, processingMs: 1,
-    inputTopic: 'spillway.items', inputPartition: 0, inputOffset: 6,
+    pDefer: { lr: 0.7 },
+    llmCalled: true,
+    llmSource: 'call',
+    llmUnparseable: false,
+    llmFailed: false,
+    audited: false,
+    route: null,
+    costUnits: 1011,
+    latencyMs: 900,
+    modelVersions: { lr: 3 },
+    metadata: {},
+    processedAtMs: 1,
+    processingMs: 1,
+    inputTopic: 'spillway.items',
+    inputPartition: 0,
+    inputOffset: 6,
   };
 
   it('decodes annotations written with v2 using the current schema, reason defaulting to the empty string', () => {
@@ -139,17 +178,32 @@ describe('schema evolution for records cut to fit their topic (issue 11: annotat
   const currentFields = (file: string): AvroField[] => (JSON.parse(readFileSync(path.join(TOPICS_DIR, file), 'utf8')) as { fields: AvroField[] }).fields;
 
   it('each only adds truncated, defaulting to false', () => {
-    for (const [old, now] of [['spillway.annotations.v3.avsc', 'spillway.annotations.avsc'], ['spillway.dead-letter.v1.avsc', 'spillway.dead-letter.avsc']] as const) {
+    for (const [old, now] of [
+      ['spillway.annotations.v3.avsc', 'spillway.annotations.avsc'],
+      ['spillway.dead-letter.v1.avsc', 'spillway.dead-letter.avsc'],
+    ] as const) {
       const before = new Set(history(old).map((f) => f.name));
       const added = currentFields(now).filter((f) => !before.has(f.name));
-      expect(added.map((f) => f.name), now).toEqual(['truncated']);
+      expect(
+        added.map((f) => f.name),
+        now,
+      ).toEqual(['truncated']);
       expect(added[0]).toHaveProperty('default', false);
     }
   });
 
   it('a dead letter written with v1 decodes with the current schema as not truncated, and a v1 reader reads a v2 one', () => {
     const v1 = loadAvroType(path.join(TOPICS_DIR, 'history/spillway.dead-letter.v1.avsc'));
-    const letter = { key: Buffer.from('k'), value: Buffer.from('v'), topic: 't', partition: 0, offset: 3, errorKind: 'not-json', errorMessage: 'bad', timeMs: 1 };
+    const letter = {
+      key: Buffer.from('k'),
+      value: Buffer.from('v'),
+      topic: 't',
+      partition: 0,
+      offset: 3,
+      errorKind: 'not-json',
+      errorMessage: 'bad',
+      timeMs: 1,
+    };
     const read = current.deadLetter.fromBuffer(v1.toBuffer(letter), current.deadLetter.createResolver(v1)) as Record<string, unknown>;
     expect(read.truncated).toBe(false);
     const back = v1.fromBuffer(current.deadLetter.toBuffer({ ...letter, truncated: true }), v1.createResolver(current.deadLetter)) as Record<string, unknown>;

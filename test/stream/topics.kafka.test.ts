@@ -33,14 +33,22 @@ describe('spillway topics create', () => {
 
     const again = spawnCli(['topics', 'create', '--config', config]);
     expect(await again.exited).toBe(0);
-    expect(again.stdout().split('\n').filter((l) => l.startsWith('exists'))).toHaveLength(5);
+    expect(
+      again
+        .stdout()
+        .split('\n')
+        .filter((l) => l.startsWith('exists')),
+    ).toHaveLength(5);
 
-    const [described] = (await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: names.output, configNames: ['cleanup.policy', 'retention.ms'] }] })).resources;
+    const [described] = (
+      await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: names.output, configNames: ['cleanup.policy', 'retention.ms'] }] })
+    ).resources;
     const byName = Object.fromEntries((described?.configEntries ?? []).map((e) => [e.configName, e.configValue]));
     const settings = loadTopicSettings();
     expect(byName['cleanup.policy']).toBe(settings.output.config['cleanup.policy']);
     expect(byName['retention.ms']).toBe(settings.output.config['retention.ms']);
-    const [models] = (await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: names.models, configNames: ['cleanup.policy'] }] })).resources;
+    const [models] = (await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: names.models, configNames: ['cleanup.policy'] }] }))
+      .resources;
     expect(models?.configEntries.find((e) => e.configName === 'cleanup.policy')?.configValue).toBe('compact');
   });
 });

@@ -15,7 +15,12 @@ export function workerConfig(topics: TestTopics, llmUrl: string, kafka: Record<s
     cascade: { llmBudget: 0.1, warmupItems: 50 },
     models: { dir: mkdtempSync(path.join(tmpdir(), 'spillway-models-')), backend: 'cpu' },
     monitor: { httpPort: 0 },
-    kafka: { groupId: topics.groupId, topics: { input: topics.input, output: topics.output, deadLetter: topics.deadLetter, labels: topics.labels, models: topics.models }, shutdownTimeoutMs: 10_000, ...kafka },
+    kafka: {
+      groupId: topics.groupId,
+      topics: { input: topics.input, output: topics.output, deadLetter: topics.deadLetter, labels: topics.labels, models: topics.models },
+      shutdownTimeoutMs: 10_000,
+      ...kafka,
+    },
   });
 }
 

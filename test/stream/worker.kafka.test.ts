@@ -11,8 +11,22 @@ const silent = pino({ level: 'silent' });
 
 function answerFor(item: StreamItem): ItemAnswer {
   return {
-    id: item.id, labelId: 1, label: 'one', confidence: 1, answeredBy: 'lr', stages: [], pDefer: {}, llmCalled: false,
-    llmSource: 'none', llmUnparseable: false, llmFailed: false, audited: false, reason: 'confident', costUnits: 1, latencyMs: 0, modelVersions: {},
+    id: item.id,
+    labelId: 1,
+    label: 'one',
+    confidence: 1,
+    answeredBy: 'lr',
+    stages: [],
+    pDefer: {},
+    llmCalled: false,
+    llmSource: 'none',
+    llmUnparseable: false,
+    llmFailed: false,
+    audited: false,
+    reason: 'confident',
+    costUnits: 1,
+    latencyMs: 0,
+    modelVersions: {},
   };
 }
 
@@ -40,11 +54,23 @@ afterAll(async () => {
 });
 
 async function startWorker(t: TestTopics, process: ItemProcessor, overrides: Partial<KafkaConfig> = {}): Promise<StreamWorker> {
-  const config: KafkaConfig = { ...DEFAULTS.kafka, groupId: t.groupId, topics: { input: t.input, output: t.output, deadLetter: t.deadLetter, labels: t.labels, models: t.models }, maxTextBytes: 2_000, ...overrides };
+  const config: KafkaConfig = {
+    ...DEFAULTS.kafka,
+    groupId: t.groupId,
+    topics: { input: t.input, output: t.output, deadLetter: t.deadLetter, labels: t.labels, models: t.models },
+    maxTextBytes: 2_000,
+    ...overrides,
+  };
   const codecs = await buildCodecs(config);
   const worker = new StreamWorker({
-    kafka: testKafka(), config, transactionalId: `${t.groupId}-${workers.length}`, decoder: codecs.itemDecoder,
-    annotationEncoder: codecs.annotationEncoder, deadLetterEncoder: codecs.deadLetterEncoder, process, logger: silent,
+    kafka: testKafka(),
+    config,
+    transactionalId: `${t.groupId}-${workers.length}`,
+    decoder: codecs.itemDecoder,
+    annotationEncoder: codecs.annotationEncoder,
+    deadLetterEncoder: codecs.deadLetterEncoder,
+    process,
+    logger: silent,
   });
   workers.push(worker);
   await worker.start();
@@ -64,7 +90,10 @@ async function send(topic: string, messages: Message[]): Promise<void> {
 
 async function produceItems(topic: string, n: number, from = 0): Promise<string[]> {
   const ids = Array.from({ length: n }, (_, i) => `item-${from + i}`);
-  await send(topic, ids.map((id) => ({ key: id, value: JSON.stringify({ id, text: `text of ${id}` }) })));
+  await send(
+    topic,
+    ids.map((id) => ({ key: id, value: JSON.stringify({ id, text: `text of ${id}` }) })),
+  );
   return ids;
 }
 
@@ -82,7 +111,10 @@ describe('when garbage arrives between good records', () => {
       // Near the broker's 1 MiB record limit: its dead letter must stay under it.
       { key: 'huge', value: Buffer.from(JSON.stringify({ id: 'huge', text: 'y'.repeat(900_000) })), kind: 'oversize' },
     ];
-    await send(topics.input, bad.map(({ key, value }) => ({ key, value })));
+    await send(
+      topics.input,
+      bad.map(({ key, value }) => ({ key, value })),
+    );
     const more = await produceItems(topics.input, 100, 300);
     const total = good.length + more.length + bad.length;
 
@@ -110,13 +142,17 @@ describe('when more items are in flight than kafka.maxInFlight', () => {
     await produceItems(topics.input, 600);
     let running = 0;
     let peak = 0;
-    await startWorker(topics, async (item) => {
-      running++;
-      peak = Math.max(peak, running);
-      await delay(Math.random() * 4);
-      running--;
-      return answerFor(item);
-    }, { maxInFlight: 8 });
+    await startWorker(
+      topics,
+      async (item) => {
+        running++;
+        peak = Math.max(peak, running);
+        await delay(Math.random() * 4);
+        running--;
+        return answerFor(item);
+      },
+      { maxInFlight: 8 },
+    );
     const t = topics;
     await waitFor('all offsets committed', async () => (await committedCount(admin, t.groupId, t.input)) === 600);
     expect(peak).toBeLessThanOrEqual(8);
@@ -143,11 +179,16 @@ describe('when the worker is stopped mid-stream', () => {
     // writes transaction markers just after a commit returns, so both sides are polled until they settle.
     let committedAtStop = -1;
     let outputsAtStop = -2;
-    await waitFor('committed offsets and visible outputs to agree', async () => {
-      committedAtStop = await committedCount(admin, t.groupId, t.input);
-      outputsAtStop = (await readJsonRecords(kafka, t.output)).length;
-      return committedAtStop === outputsAtStop;
-    }, 15_000, 200);
+    await waitFor(
+      'committed offsets and visible outputs to agree',
+      async () => {
+        committedAtStop = await committedCount(admin, t.groupId, t.input);
+        outputsAtStop = (await readJsonRecords(kafka, t.output)).length;
+        return committedAtStop === outputsAtStop;
+      },
+      15_000,
+      200,
+    );
     expect(committedAtStop).toBeGreaterThan(0);
     expect(committedAtStop).toBeLessThan(2_000);
 

@@ -87,7 +87,10 @@ export interface CacheBenchResult {
 }
 
 /** A policy replayed over the no-cache run's trace (see cache-trace.ts); costs in LLM calls. */
-export interface TraceBenchResult extends Pick<CacheBenchResult, 'cache_size' | 'alpha' | 'cost_ratio' | 'multiplexer' | 'llm_calls' | 'total_cost' | 'cache_hits'> {
+export interface TraceBenchResult extends Pick<
+  CacheBenchResult,
+  'cache_size' | 'alpha' | 'cost_ratio' | 'multiplexer' | 'llm_calls' | 'total_cost' | 'cache_hits'
+> {
   policy: CachePolicyName;
 }
 
@@ -154,8 +157,16 @@ function replay(options: CacheBenchOptions, setup: Omit<RunSetup, 'cache'>, trac
   for (const cacheSize of options.cacheSizes) {
     for (const policy of options.policies) {
       const r = simulateTrace(trace.steps, policy, cacheSize, llmCostUnits);
-      out.push({ policy, cache_size: cacheSize, alpha: setup.alpha, cost_ratio: setup.costRatio, multiplexer: setup.multiplexer,
-        llm_calls: r.llm_calls, total_cost: round(r.cost_units / llmCostUnits), cache_hits: r.cache_hits });
+      out.push({
+        policy,
+        cache_size: cacheSize,
+        alpha: setup.alpha,
+        cost_ratio: setup.costRatio,
+        multiplexer: setup.multiplexer,
+        llm_calls: r.llm_calls,
+        total_cost: round(r.cost_units / llmCostUnits),
+        cache_hits: r.cache_hits,
+      });
     }
   }
   return out;
@@ -165,7 +176,12 @@ function mean(values: readonly number[]): number {
   return values.reduce((sum, v) => sum + v, 0) / values.length;
 }
 
-async function runOne(options: CacheBenchOptions, setup: RunSetup, stream: readonly number[], trace: RecordedTrace): Promise<Omit<CacheBenchResult, 'unique_items'>> {
+async function runOne(
+  options: CacheBenchOptions,
+  setup: RunSetup,
+  stream: readonly number[],
+  trace: RecordedTrace,
+): Promise<Omit<CacheBenchResult, 'unique_items'>> {
   const runner = await options.createRunner(setup);
   trace.llmCostUnits = runner.llmCostUnits;
   let llmCalls = 0;

@@ -114,7 +114,16 @@ export async function runCascadeBench(options: CascadeBenchOptions): Promise<Ben
     const results: StrategyResult[] = [];
     for (const [strategy, budget] of benchRuns(options.strategies, options.budgets)) {
       const teacher = new TimedTeacher(
-        new OpenAiTeacher({ task, baseUrl: server.url, model: options.teacher, timeoutMs: 10_000, maxRetries: 3, retryBaseMs: 50, retryMaxMs: 1000, logprobs: false }),
+        new OpenAiTeacher({
+          task,
+          baseUrl: server.url,
+          model: options.teacher,
+          timeoutMs: 10_000,
+          maxRetries: 3,
+          retryBaseMs: 50,
+          retryMaxMs: 1000,
+          logprobs: false,
+        }),
       );
       const row = strategy.kind === 'llm-only' ? await runLlmOnly(options, task, teacher, budget) : await runCascade(options, task, teacher, strategy, budget);
       results.push(row);
@@ -122,7 +131,17 @@ export async function runCascadeBench(options: CascadeBenchOptions): Promise<Ben
     }
     const horizon = options.horizon ?? 'unknown';
     const objective = formatObjective(task.objective ?? { kind: 'accuracy' }, task.labels);
-    return { dataset: options.dataset, task: task.name, teacher: options.teacher, items: options.stream.length, sample: options.sample, seed: options.seed, objective, horizon, results };
+    return {
+      dataset: options.dataset,
+      task: task.name,
+      teacher: options.teacher,
+      items: options.stream.length,
+      sample: options.sample,
+      seed: options.seed,
+      objective,
+      horizon,
+      results,
+    };
   } finally {
     await server.close();
   }
@@ -205,7 +224,17 @@ async function runLlmOnly(options: CascadeBenchOptions, task: Task, teacher: Tim
   return resultRow(options, task, 'llm-only', budget, predicted, calls, [0, 0, llmAnswered], costUnits, ownMs);
 }
 
-function resultRow(options: CascadeBenchOptions, task: Task, strategy: Strategy, budget: number, predicted: number[], calls: number, byStage: number[], cost: number, ownMs: number): StrategyResult {
+function resultRow(
+  options: CascadeBenchOptions,
+  task: Task,
+  strategy: Strategy,
+  budget: number,
+  predicted: number[],
+  calls: number,
+  byStage: number[],
+  cost: number,
+  ownMs: number,
+): StrategyResult {
   const stream = options.stream;
   const n = stream.length;
   const report = classificationReport(
@@ -232,7 +261,9 @@ function resultRow(options: CascadeBenchOptions, task: Task, strategy: Strategy,
     items_per_s: Math.round(n / (Math.max(ownMs, 1e-3) / 1000)),
   };
   const objective = task.objective ?? { kind: 'accuracy' };
-  row.objective = round(objective.kind === 'accuracy' ? report.accuracy : objective.kind === 'macro_f1' ? report.macroF1 : (report.recall[objective.label] ?? 0));
+  row.objective = round(
+    objective.kind === 'accuracy' ? report.accuracy : objective.kind === 'macro_f1' ? report.macroF1 : (report.recall[objective.label] ?? 0),
+  );
   if (report.positive !== undefined) {
     row.positive_recall = round(report.positive.recall);
     row.positive_precision = round(report.positive.precision);

@@ -16,7 +16,10 @@ import { createMonitor } from '../../src/monitor/index.js';
 
 const dataset = resolve(process.argv.find((a) => a.endsWith('.jsonl')) ?? '../shared/datasets/hatespeech.jsonl');
 const json = process.argv.includes('--json');
-const rows = readFileSync(dataset, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; text: string; llm: Record<string, number> });
+const rows = readFileSync(dataset, 'utf8')
+  .trim()
+  .split('\n')
+  .map((l) => JSON.parse(l) as { id: string; text: string; llm: Record<string, number> });
 const task = loadTask(dataset.replace(/\.jsonl$/, '.task.json'));
 const K = task.labels.length;
 const TEACHER = 'gpt-3.5-turbo-1106';
@@ -50,12 +53,24 @@ const tableTeacher: Teacher = {
   },
 };
 const config = parseConfig({ cascade: { llmBudget: 0.2, deferralCostWeight: 0 } });
-const base = { task, config: config.cascade, llm: { concurrency: 1, costUnits: 1000 }, models: { ...config.models, saveEveryItems: 0, saveEveryMs: 0 }, logger, restore: false };
+const base = {
+  task,
+  config: config.cascade,
+  llm: { concurrency: 1, costUnits: 1000 },
+  models: { ...config.models, saveEveryItems: 0, saveEveryMs: 0 },
+  logger,
+  restore: false,
+};
 
 // 3. Online learning, LLM answers free: bare, with the monitor's observer, and with 5% audits too.
 async function onlineRun(observe: boolean, auditRate: number): Promise<{ perSecond: number; cascade: Awaited<ReturnType<typeof createCascade>> }> {
   const monitor = observe ? createMonitor({ config: { httpPort: 0, httpHost: '127.0.0.1' }, logger, processMetrics: false }) : undefined;
-  const cascade = await createCascade({ ...base, config: { ...config.cascade, auditRate }, teacher: tableTeacher, ...(monitor === undefined ? {} : { observer: monitor.observer }) });
+  const cascade = await createCascade({
+    ...base,
+    config: { ...config.cascade, auditRate },
+    teacher: tableTeacher,
+    ...(monitor === undefined ? {} : { observer: monitor.observer }),
+  });
   const t0 = performance.now();
   for (const r of rows) await cascade.process({ id: r.id, text: r.text });
   return { perSecond: rows.length / ((performance.now() - t0) / 1000), cascade };
@@ -92,7 +107,9 @@ else {
   console.log(`${rows.length} items of ${dataset}, tfjs backend ${backend.name}, one core`);
   console.log(`featurizer alone                          ${report.featurize_items_per_s.toLocaleString('en')} items/s`);
   console.log(`featurizer + LR prediction                ${report.featurize_lr_items_per_s.toLocaleString('en')} items/s   (target ≥ 100,000)`);
-  console.log(`cascade inference (LR → mid, ${(midShare * 100).toFixed(0)}% reach mid)  ${report.cascade_inference_items_per_s.toLocaleString('en')} items/s   (target ≥ 5,000)`);
+  console.log(
+    `cascade inference (LR → mid, ${(midShare * 100).toFixed(0)}% reach mid)  ${report.cascade_inference_items_per_s.toLocaleString('en')} items/s   (target ≥ 5,000)`,
+  );
   console.log(`cascade learning online (LLM answers free) ${report.cascade_online_learning_items_per_s.toLocaleString('en')} items/s`);
   console.log(`  … with the monitor's metrics             ${report.cascade_online_with_monitor_items_per_s.toLocaleString('en')} items/s`);
   console.log(`  … with metrics and 5% audits             ${report.cascade_online_with_monitor_and_5pct_audits_items_per_s.toLocaleString('en')} items/s`);

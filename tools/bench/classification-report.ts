@@ -13,7 +13,13 @@ export interface ClassificationReport {
 }
 
 /** Builds the report from parallel arrays of predictions, gold labels and LLM answers (-1: none). */
-export function classificationReport(predicted: readonly number[], gold: readonly number[], llm: readonly number[], classes: number, positiveLabel?: number): ClassificationReport {
+export function classificationReport(
+  predicted: readonly number[],
+  gold: readonly number[],
+  llm: readonly number[],
+  classes: number,
+  positiveLabel?: number,
+): ClassificationReport {
   const tp = new Array<number>(classes).fill(0);
   const predCount = new Array<number>(classes).fill(0);
   const goldCount = new Array<number>(classes).fill(0);
@@ -38,8 +44,15 @@ export function classificationReport(predicted: readonly number[], gold: readonl
   const recall = tp.map((t, k) => ratio(t, goldCount[k] as number));
   const precision = tp.map((t, k) => ratio(t, predCount[k] as number));
   const f1 = recall.map((r, k) => ratio(2 * r * (precision[k] as number), r + (precision[k] as number)));
-  const present = goldCount.map((c, k) => [c, k] as const).filter(([c]) => c > 0).map(([, k]) => k);
-  const mean = (xs: number[]): number => ratio(xs.reduce((a, b) => a + b, 0), xs.length);
+  const present = goldCount
+    .map((c, k) => [c, k] as const)
+    .filter(([c]) => c > 0)
+    .map(([, k]) => k);
+  const mean = (xs: number[]): number =>
+    ratio(
+      xs.reduce((a, b) => a + b, 0),
+      xs.length,
+    );
   const report: ClassificationReport = {
     accuracy: ratio(correct, predicted.length),
     macroF1: mean(present.map((k) => f1[k] as number)),

@@ -3,7 +3,15 @@
  * benchmark (`spillway bench-cache`). The scripts beside it (cascade-throughput, kafka-throughput,
  * monitor-observer-bench) are run directly by `npm run bench:*`. A developer tool: the product never imports it.
  */
-export { runCascadeBench, benchRuns, type BenchReport, type CascadeBenchOptions, type HorizonMode, type Strategy, type StrategyResult } from './cascade-bench.js';
+export {
+  runCascadeBench,
+  benchRuns,
+  type BenchReport,
+  type CascadeBenchOptions,
+  type HorizonMode,
+  type Strategy,
+  type StrategyResult,
+} from './cascade-bench.js';
 export { runSeededBench, type SeededBenchOptions } from './seeded-bench.js';
 export { summarizeSeeds, type SeedSummaryReport, type SummaryRow, type PairedDifference, type Interval } from './seed-summary.js';
 export { meanInterval, pairedDifference, tQuantile975, type MeanInterval } from './confidence-interval.js';
@@ -11,7 +19,16 @@ export { registerStrategy, benchStrategy, strategyNames, BASELINE_STRATEGY, type
 export { classificationReport, type ClassificationReport } from './classification-report.js';
 export { readLabelledStream, sampleStream, type LabelledItem } from './labelled-stream.js';
 export { paperPoint, PAPER_RESULTS, type PaperPoint } from './paper-results.js';
-export { runCacheBench, type BenchAnnotation, type BenchRunner, type CacheBenchOptions, type CacheBenchReport, type CacheBenchResult, type RunSetup, type TraceBenchResult } from './cache-bench.js';
+export {
+  runCacheBench,
+  type BenchAnnotation,
+  type BenchRunner,
+  type CacheBenchOptions,
+  type CacheBenchReport,
+  type CacheBenchResult,
+  type RunSetup,
+  type TraceBenchResult,
+} from './cache-bench.js';
 export { measureReuse, type ReuseStats } from './cache-near-duplicates.js';
 export { readDataset, seededRandom, zipfStream, type DatasetRow } from './cache-stream.js';
 export { simulateTrace, type TraceResult, type TraceStep } from './cache-trace.js';

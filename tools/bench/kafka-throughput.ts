@@ -47,7 +47,10 @@ function log(message: string): void {
 
 /** N items cycling through ISEAR with unique ids. */
 function backlog(n: number): Array<{ key: string; value: string }> {
-  const rows = readFileSync(path.join(DATASETS_DIR, 'isear.jsonl'), 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { id: string; text: string });
+  const rows = readFileSync(path.join(DATASETS_DIR, 'isear.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as { id: string; text: string });
   return Array.from({ length: n }, (_, i) => {
     const row = rows[i % rows.length] as { id: string; text: string };
     const id = `${row.id}-${Math.floor(i / rows.length)}`;
@@ -97,39 +100,55 @@ async function worker(admin: Admin, topics: { input: string; output: string; dea
   const groupId = randomName('bench-worker');
   const dir = mkdtempSync(path.join(tmpdir(), 'spillway-bench-'));
   const config = path.join(dir, 'config.json');
-  writeFileSync(config, JSON.stringify({
-    logLevel: 'info',
-    task: path.join(DATASETS_DIR, 'isear.task.json'),
-    ...(llmUrl === undefined ? {} : { llm: { baseUrl: llmUrl, concurrency: 16 } }),
-    cascade: { llmBudget: 0.02, warmupItems: 100, horizonItems: ITEMS, stages: args.stages.split(',') },
-    models: { dir: path.join(dir, 'models') },
-    monitor: { httpPort: 0 },
-    kafka: { groupId, topics, delivery: args.delivery, partitionsConsumedConcurrently: PARTITIONS },
-  }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      logLevel: 'info',
+      task: path.join(DATASETS_DIR, 'isear.task.json'),
+      ...(llmUrl === undefined ? {} : { llm: { baseUrl: llmUrl, concurrency: 16 } }),
+      cascade: { llmBudget: 0.02, warmupItems: 100, horizonItems: ITEMS, stages: args.stages.split(',') },
+      models: { dir: path.join(dir, 'models') },
+      monitor: { httpPort: 0 },
+      kafka: { groupId, topics, delivery: args.delivery, partitionsConsumedConcurrently: PARTITIONS },
+    }),
+  );
   const child = args.processor === 'echo' ? spawnEchoWorker(config) : spawnCli(['run', '--config', config]);
   await waitFor('the worker to start', () => child.stderr().includes('"worker started"') || child.child.exitCode !== null, 300_000, 10);
   if (child.child.exitCode !== null) throw new Error(`worker exited early:\n${child.stderr().slice(-2_000)}`);
   const start = performance.now();
   let peak = 0;
-  await waitFor('the worker to drain the backlog', async () => {
-    if (child.child.exitCode !== null) return true;
-    peak = Math.max(peak, peakRssMiB(child.child.pid ?? 0));
-    return (await committedCount(admin, groupId, topics.input)) >= ITEMS;
-  }, 900_000, 20);
+  await waitFor(
+    'the worker to drain the backlog',
+    async () => {
+      if (child.child.exitCode !== null) return true;
+      peak = Math.max(peak, peakRssMiB(child.child.pid ?? 0));
+      return (await committedCount(admin, groupId, topics.input)) >= ITEMS;
+    },
+    900_000,
+    20,
+  );
   if (child.child.exitCode !== null) throw new Error(`worker exited with ${child.child.exitCode}:\n${child.stderr().slice(-3_000)}`);
   const seconds = (performance.now() - start) / 1000;
   peak = Math.max(peak, peakRssMiB(child.child.pid ?? 0));
   child.child.kill('SIGTERM');
   const code = await child.exited;
   if (code !== 0) log(`worker exited with ${String(code)}`);
-  return { name: `spillway run (${args.delivery}, ${args.processor === 'echo' ? 'echo' : `cascade ${args.stages}`})`, items: ITEMS, seconds, itemsPerSecond: ITEMS / seconds, peakRssMiB: peak };
+  return {
+    name: `spillway run (${args.delivery}, ${args.processor === 'echo' ? 'echo' : `cascade ${args.stages}`})`,
+    items: ITEMS,
+    seconds,
+    itemsPerSecond: ITEMS / seconds,
+    peakRssMiB: peak,
+  };
 }
 
 /** How many annotations each stage answered (and how many called the LLM). */
 async function answerMix(topic: string): Promise<Record<string, number>> {
   const mix: Record<string, number> = {};
   await readTopic({
-    kafka, topic, exitAtEnd: true,
+    kafka,
+    topic,
+    exitAtEnd: true,
     onRecord: (m) => {
       const a = JSON.parse(m.value?.toString('utf8') ?? '{}') as { answeredBy?: string; llmCalled?: boolean };
       const key = a.answeredBy ?? '?';
@@ -164,16 +183,23 @@ async function main(): Promise<void> {
     if (args.json) {
       process.stdout.write(`${JSON.stringify({ items: ITEMS, partitions: PARTITIONS, passthrough: pass, worker: run, ratio, answeredBy }, null, 2)}\n`);
     } else {
-      const rows = [pass, run].map((r) => `| ${r.name.padEnd(42)} | ${String(r.items).padStart(7)} | ${r.seconds.toFixed(2).padStart(7)} | ${Math.round(r.itemsPerSecond).toString().padStart(8)} | ${r.peakRssMiB === undefined ? '       -' : r.peakRssMiB.toFixed(0).padStart(8)} |`);
-      process.stdout.write([
-        `| ${'run'.padEnd(42)} |   items | seconds |  items/s | peak RSS MiB |`,
-        `|${'-'.repeat(44)}|---------|---------|----------|--------------|`,
-        ...rows,
-        '',
-        `worker / passthrough: ${(ratio * 100).toFixed(0)}% (target ≥ 70%); worker items/s: ${Math.round(run.itemsPerSecond)} (target ≥ 10000)`,
-        `answered by: ${Object.entries(answeredBy).map(([stage, n]) => `${stage} ${((100 * n) / ITEMS).toFixed(1)}%`).join(', ')}`,
-        '',
-      ].join('\n'));
+      const rows = [pass, run].map(
+        (r) =>
+          `| ${r.name.padEnd(42)} | ${String(r.items).padStart(7)} | ${r.seconds.toFixed(2).padStart(7)} | ${Math.round(r.itemsPerSecond).toString().padStart(8)} | ${r.peakRssMiB === undefined ? '       -' : r.peakRssMiB.toFixed(0).padStart(8)} |`,
+      );
+      process.stdout.write(
+        [
+          `| ${'run'.padEnd(42)} |   items | seconds |  items/s | peak RSS MiB |`,
+          `|${'-'.repeat(44)}|---------|---------|----------|--------------|`,
+          ...rows,
+          '',
+          `worker / passthrough: ${(ratio * 100).toFixed(0)}% (target ≥ 70%); worker items/s: ${Math.round(run.itemsPerSecond)} (target ≥ 10000)`,
+          `answered by: ${Object.entries(answeredBy)
+            .map(([stage, n]) => `${stage} ${((100 * n) / ITEMS).toFixed(1)}%`)
+            .join(', ')}`,
+          '',
+        ].join('\n'),
+      );
     }
   } finally {
     await llm?.stop();

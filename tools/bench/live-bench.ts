@@ -112,7 +112,15 @@ export async function runLiveSetting(options: LiveBenchOptions, setting: LiveSet
     ...(setting.tpm === undefined ? {} : { tpm: setting.tpm }),
   });
   const llm = options.config.llm;
-  const teacher = new OpenAiTeacher({ task, baseUrl: server.url, model: options.teacher, timeoutMs: llm.timeoutMs, maxRetries: llm.maxRetries, retryBaseMs: llm.retryBaseMs, retryMaxMs: llm.retryMaxMs });
+  const teacher = new OpenAiTeacher({
+    task,
+    baseUrl: server.url,
+    model: options.teacher,
+    timeoutMs: llm.timeoutMs,
+    maxRetries: llm.maxRetries,
+    retryBaseMs: llm.retryBaseMs,
+    retryMaxMs: llm.retryMaxMs,
+  });
   const { horizonItems: _unknown, ...cascadeConfig } = options.config.cascade;
   const cascade = await createCascade({
     task,
@@ -230,15 +238,43 @@ export async function runLiveSetting(options: LiveBenchOptions, setting: LiveSet
 }
 
 /** The settings of one `bench-live` run, in run order (an instant reference follows each batch setting). */
-export function liveSettings(flags: { batches: readonly number[]; latency: { p50Ms: number; p99Ms: number }; rpm?: number; tpm?: number; budget: number; deadlineMs: number; window: number }): LiveSetting[] {
+export function liveSettings(flags: {
+  batches: readonly number[];
+  latency: { p50Ms: number; p99Ms: number };
+  rpm?: number;
+  tpm?: number;
+  budget: number;
+  deadlineMs: number;
+  window: number;
+}): LiveSetting[] {
   const limits = { ...(flags.rpm === undefined ? {} : { rpm: flags.rpm }), ...(flags.tpm === undefined ? {} : { tpm: flags.tpm }) };
   const baseline: LiveSetting = {
-    name: 'fifo-baseline', batchSize: 1, order: 'fifo', adaptive: false, deadlineMs: Infinity, capacityAware: false,
-    window: 8, latency: flags.latency, ...limits, budget: flags.budget, openLoop: true, stopAtDuration: true,
+    name: 'fifo-baseline',
+    batchSize: 1,
+    order: 'fifo',
+    adaptive: false,
+    deadlineMs: Infinity,
+    capacityAware: false,
+    window: 8,
+    latency: flags.latency,
+    ...limits,
+    budget: flags.budget,
+    openLoop: true,
+    stopAtDuration: true,
   };
   const scheduled = flags.batches.map((k): LiveSetting => ({
-    name: `batch-${k}`, batchSize: k, order: 'priority', adaptive: true, deadlineMs: flags.deadlineMs, capacityAware: true,
-    window: flags.window, latency: flags.latency, ...limits, budget: flags.budget, openLoop: true, stopAtDuration: false,
+    name: `batch-${k}`,
+    batchSize: k,
+    order: 'priority',
+    adaptive: true,
+    deadlineMs: flags.deadlineMs,
+    capacityAware: true,
+    window: flags.window,
+    latency: flags.latency,
+    ...limits,
+    budget: flags.budget,
+    openLoop: true,
+    stopAtDuration: false,
   }));
   return [baseline, ...scheduled];
 }
@@ -246,5 +282,16 @@ export function liveSettings(flags: { batches: readonly number[]; latency: { p50
 /** The instant-LLM reference at a given LLM share (the budget), fed as fast as a window of `window` items allows. */
 export function instantSetting(budget: number, window: number): LiveSetting {
   // No deadline and no capacity cap: nothing but the budget decides which items the LLM answers.
-  return { name: 'instant', batchSize: 1, order: 'priority', adaptive: false, deadlineMs: Infinity, capacityAware: false, window, budget, openLoop: false, stopAtDuration: false };
+  return {
+    name: 'instant',
+    batchSize: 1,
+    order: 'priority',
+    adaptive: false,
+    deadlineMs: Infinity,
+    capacityAware: false,
+    window,
+    budget,
+    openLoop: false,
+    stopAtDuration: false,
+  };
 }

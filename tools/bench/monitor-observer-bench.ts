@@ -13,8 +13,25 @@ const base = { llmCalled: false, llmSource: 'none' as LlmSource, llmUnparseable:
 const mix: ObservedAnnotation[] = [
   { ...base, answeredBy: 'lr', labelId: 0, stages: [trace('lr', 0, false)], costUnits: 1 },
   { ...base, answeredBy: 'mid', labelId: 1, stages: [trace('lr', 0, true), trace('mid', 1, false)], costUnits: 11 },
-  { ...base, answeredBy: 'llm', labelId: 1, stages: [trace('lr', 0, true), trace('mid', 1, true), trace('llm', 1, false)], llmCalled: true, llmSource: 'call', costUnits: 1011 },
-  { ...base, answeredBy: 'llm', labelId: 0, stages: [trace('lr', 0, false), trace('llm', 0, false)], llmCalled: true, llmSource: 'call', audited: true, costUnits: 1001 },
+  {
+    ...base,
+    answeredBy: 'llm',
+    labelId: 1,
+    stages: [trace('lr', 0, true), trace('mid', 1, true), trace('llm', 1, false)],
+    llmCalled: true,
+    llmSource: 'call',
+    costUnits: 1011,
+  },
+  {
+    ...base,
+    answeredBy: 'llm',
+    labelId: 0,
+    stages: [trace('lr', 0, false), trace('llm', 0, false)],
+    llmCalled: true,
+    llmSource: 'call',
+    audited: true,
+    costUnits: 1001,
+  },
 ];
 
 const metrics = new SpillwayMetrics(new Registry(), { defaultMetrics: true });

@@ -72,28 +72,40 @@ export interface WorkerSettings {
 export function startWorker(t: RunTopics, settings: WorkerSettings, instance: number, shared: boolean): CliProcess {
   const dir = mkdtempSync(path.join(tmpdir(), 'spillway-scale-'));
   const config = path.join(dir, 'config.json');
-  writeFileSync(config, JSON.stringify({
-    logLevel: 'info',
-    task: path.join(DATASETS_DIR, 'isear.task.json'),
-    llm: { baseUrl: settings.llmUrl, concurrency: 16 },
-    cascade: { llmBudget: settings.budget, seed: settings.seed },
-    models: { dir: path.join(dir, 'models'), backend: 'cpu' },
-    monitor: { httpPort: 0 },
-    kafka: { groupId: t.groupId, topics: { input: t.input, output: t.output, deadLetter: t.deadLetter, labels: t.labels, models: t.models }, sessionTimeoutMs: 10_000 },
-    sharedLearning: { snapshotEveryLabels: settings.snapshotEveryLabels },
-  }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      logLevel: 'info',
+      task: path.join(DATASETS_DIR, 'isear.task.json'),
+      llm: { baseUrl: settings.llmUrl, concurrency: 16 },
+      cascade: { llmBudget: settings.budget, seed: settings.seed },
+      models: { dir: path.join(dir, 'models'), backend: 'cpu' },
+      monitor: { httpPort: 0 },
+      kafka: {
+        groupId: t.groupId,
+        topics: { input: t.input, output: t.output, deadLetter: t.deadLetter, labels: t.labels, models: t.models },
+        sessionTimeoutMs: 10_000,
+      },
+      sharedLearning: { snapshotEveryLabels: settings.snapshotEveryLabels },
+    }),
+  );
   return spawnCli(['run', '--config', config, '--instance', String(instance), ...(shared ? [] : ['--no-shared-learning'])]);
 }
 
 /** Waits until the group has `n` members, each with partitions (so the stream is split from its first item). */
 export async function awaitGroup(admin: Admin, groupId: string, n: number, workers: CliProcess[]): Promise<void> {
-  await waitFor(`${n} workers to own partitions`, async () => {
-    const dead = workers.find((w) => w.child.exitCode !== null);
-    if (dead !== undefined) throw new Error(`a worker exited early:\n${dead.stderr().slice(-2_000)}`);
-    const { groups } = await admin.describeGroups([groupId]);
-    const members = groups[0]?.members ?? [];
-    return groups[0]?.state === 'Stable' && members.length === n && members.every((m) => m.memberAssignment.length > 0);
-  }, 600_000, 250);
+  await waitFor(
+    `${n} workers to own partitions`,
+    async () => {
+      const dead = workers.find((w) => w.child.exitCode !== null);
+      if (dead !== undefined) throw new Error(`a worker exited early:\n${dead.stderr().slice(-2_000)}`);
+      const { groups } = await admin.describeGroups([groupId]);
+      const members = groups[0]?.members ?? [];
+      return groups[0]?.state === 'Stable' && members.length === n && members.every((m) => m.memberAssignment.length > 0);
+    },
+    600_000,
+    250,
+  );
 }
 
 /**
@@ -122,7 +134,9 @@ export async function score(kafka: Kafka, topic: string, gold: ReadonlyMap<strin
   let correct = 0;
   let calls = 0;
   await readTopic({
-    kafka, topic, exitAtEnd: true,
+    kafka,
+    topic,
+    exitAtEnd: true,
     onRecord: (m) => {
       const a = JSON.parse(m.value?.toString('utf8') ?? '{}') as { id: string; labelId: number; llmSource: string };
       items++;
@@ -137,10 +151,15 @@ export async function score(kafka: Kafka, topic: string, gold: ReadonlyMap<strin
 export async function recordSizes(kafka: Kafka, topic: string): Promise<{ count: number; meanBytes: number; totalBytes: number }> {
   let count = 0;
   let bytes = 0;
-  await readTopic({ kafka, topic, exitAtEnd: true, onRecord: (m) => {
-    count++;
-    bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0);
-  } });
+  await readTopic({
+    kafka,
+    topic,
+    exitAtEnd: true,
+    onRecord: (m) => {
+      count++;
+      bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0);
+    },
+  });
   return { count, meanBytes: count === 0 ? 0 : bytes / count, totalBytes: bytes };
 }
 
@@ -148,16 +167,30 @@ export async function recordSizes(kafka: Kafka, topic: string): Promise<{ count:
  * A whole run: starts `workers` workers, produces `rows` once they own partitions, waits for every offset
  * to commit, scores the output. `keep` leaves the workers running (the caller kills or stops them).
  */
-export async function runGroup(kafka: Kafka, admin: Admin, t: RunTopics, rows: readonly Row[], workers: number, shared: boolean, settings: WorkerSettings, ratePerSecond?: number): Promise<{ result: RunResult; children: CliProcess[] }> {
+export async function runGroup(
+  kafka: Kafka,
+  admin: Admin,
+  t: RunTopics,
+  rows: readonly Row[],
+  workers: number,
+  shared: boolean,
+  settings: WorkerSettings,
+  ratePerSecond?: number,
+): Promise<{ result: RunResult; children: CliProcess[] }> {
   const children = Array.from({ length: workers }, (_, i) => startWorker(t, settings, i, shared));
   await awaitGroup(admin, t.groupId, workers, children);
   const started = performance.now();
   await produceRows(kafka, t.input, rows, ratePerSecond);
-  await waitFor('every offset committed', async () => {
-    const dead = children.find((w) => w.child.exitCode !== null);
-    if (dead !== undefined) throw new Error(`a worker exited:\n${dead.stderr().slice(-3_000)}`);
-    return (await committedCount(admin, t.groupId, t.input)) >= rows.length;
-  }, 1_800_000, 100);
+  await waitFor(
+    'every offset committed',
+    async () => {
+      const dead = children.find((w) => w.child.exitCode !== null);
+      if (dead !== undefined) throw new Error(`a worker exited:\n${dead.stderr().slice(-3_000)}`);
+      return (await committedCount(admin, t.groupId, t.input)) >= rows.length;
+    },
+    1_800_000,
+    100,
+  );
   const seconds = (performance.now() - started) / 1000;
   const gold = new Map(rows.map((r) => [r.id, r.label]));
   const scored = await score(kafka, t.output, gold);
@@ -166,8 +199,17 @@ export async function runGroup(kafka: Kafka, admin: Admin, t: RunTopics, rows: r
   return {
     children,
     result: {
-      workers, shared, items: scored.items, accuracy: scored.accuracy, llmShare: scored.llmShare, seconds, itemsPerSecond: rows.length / seconds,
-      labels: labels.count, labelBytes: labels.meanBytes, snapshotChunks: snapshots.count, snapshotBytes: snapshots.totalBytes,
+      workers,
+      shared,
+      items: scored.items,
+      accuracy: scored.accuracy,
+      llmShare: scored.llmShare,
+      seconds,
+      itemsPerSecond: rows.length / seconds,
+      labels: labels.count,
+      labelBytes: labels.meanBytes,
+      snapshotChunks: snapshots.count,
+      snapshotBytes: snapshots.totalBytes,
     },
   };
 }

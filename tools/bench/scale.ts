@@ -47,11 +47,23 @@ function log(message: string): void {
 }
 
 function logLine(child: CliProcess, msg: string): Record<string, unknown> | undefined {
-  return child.stderr().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === msg);
+  return child
+    .stderr()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((l) => l.msg === msg);
 }
 
 function logLines(children: CliProcess[], msg: string): Array<Record<string, unknown>> {
-  return children.flatMap((c) => c.stderr().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === msg));
+  return children.flatMap((c) =>
+    c
+      .stderr()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === msg),
+  );
 }
 
 async function startReplay(latencyMs: string): Promise<{ url: string; stop(): Promise<void> }> {
@@ -73,7 +85,14 @@ interface RestoreResult {
 }
 
 /** SIGKILLs worker 0 of a finished shared run, stops the others, and lets a new worker on an empty models folder answer the held-out items. */
-async function replaceWorker(admin: ReturnType<Kafka['admin']>, t: Awaited<ReturnType<typeof createRunTopics>>, children: CliProcess[], streamItems: number, holdout: Row[], settings: WorkerSettings): Promise<Omit<RestoreResult, 'coldAccuracy' | 'coldLlmShare'>> {
+async function replaceWorker(
+  admin: ReturnType<Kafka['admin']>,
+  t: Awaited<ReturnType<typeof createRunTopics>>,
+  children: CliProcess[],
+  streamItems: number,
+  holdout: Row[],
+  settings: WorkerSettings,
+): Promise<Omit<RestoreResult, 'coldAccuracy' | 'coldLlmShare'>> {
   children[0]?.child.kill('SIGKILL');
   await children[0]?.exited;
   await stopAll(children.slice(1));
@@ -89,8 +108,12 @@ async function replaceWorker(admin: ReturnType<Kafka['admin']>, t: Awaited<Retur
     const accuracy = (scored.accuracy * scored.items) / holdout.length;
     const calls = await holdoutCalls(t.output, new Set(holdout.map((r) => r.id)));
     return {
-      replacementAccuracy: accuracy, replacementLlmShare: calls / holdout.length,
-      restoreMs: Number(restored?.ms ?? NaN), snapshotBytes: Number(restored?.bytes ?? NaN), replayedLabels: Number(replayed?.labels ?? NaN), replayMs: Number(replayed?.ms ?? NaN),
+      replacementAccuracy: accuracy,
+      replacementLlmShare: calls / holdout.length,
+      restoreMs: Number(restored?.ms ?? NaN),
+      snapshotBytes: Number(restored?.bytes ?? NaN),
+      replayedLabels: Number(replayed?.labels ?? NaN),
+      replayMs: Number(replayed?.ms ?? NaN),
     };
   } finally {
     await stopAll([replacement]);
@@ -100,10 +123,15 @@ async function replaceWorker(admin: ReturnType<Kafka['admin']>, t: Awaited<Retur
 async function holdoutCalls(topic: string, ids: Set<string>): Promise<number> {
   const { readTopic } = await import('../../src/stream/index.js');
   let calls = 0;
-  await readTopic({ kafka, topic, exitAtEnd: true, onRecord: (m) => {
-    const a = JSON.parse(m.value?.toString('utf8') ?? '{}') as { id: string; llmSource: string };
-    if (ids.has(a.id) && a.llmSource === 'call') calls++;
-  } });
+  await readTopic({
+    kafka,
+    topic,
+    exitAtEnd: true,
+    onRecord: (m) => {
+      const a = JSON.parse(m.value?.toString('utf8') ?? '{}') as { id: string; llmSource: string };
+      if (ids.has(a.id) && a.llmSource === 'call') calls++;
+    },
+  });
   return calls;
 }
 
@@ -113,7 +141,10 @@ function fmt(xs: number[], scale = 100, digits = 1): string {
 }
 
 async function main(): Promise<void> {
-  const rows = readFileSync(ISEAR, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Row);
+  const rows = readFileSync(ISEAR, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Row);
   const stream = rows.slice(0, rows.length - HOLDOUT);
   const holdout = rows.slice(rows.length - HOLDOUT);
   const admin = kafka.admin();
@@ -135,7 +166,9 @@ async function main(): Promise<void> {
         const { result, children } = await runGroup(kafka, admin, t, stream, workers, shared, settings, RATE);
         runs.push({ ...result, seed } as RunResult & { seed: number });
         snapshotLogs.push(...logLines(children, 'snapshot published'));
-        log(`  accuracy ${(100 * result.accuracy).toFixed(2)}%, LLM share ${(100 * result.llmShare).toFixed(2)}%, ${result.itemsPerSecond.toFixed(1)} items/s, ${result.labels} labels`);
+        log(
+          `  accuracy ${(100 * result.accuracy).toFixed(2)}%, LLM share ${(100 * result.llmShare).toFixed(2)}%, ${result.itemsPerSecond.toFixed(1)} items/s, ${result.labels} labels`,
+        );
         if (workers === 3 && shared) {
           log(`  worker 0 SIGKILLed, replaced on an empty models folder; ${HOLDOUT} held-out items`);
           const replaced = await replaceWorker(admin, t, children, stream.length, holdout, settings);
@@ -144,7 +177,9 @@ async function main(): Promise<void> {
           const coldRun = await runGroup(kafka, admin, cold, holdout, 1, false, settings, RATE);
           await stopAll(coldRun.children);
           restores.push({ ...replaced, coldAccuracy: coldRun.result.accuracy, coldLlmShare: coldRun.result.llmShare });
-          log(`  replacement ${(100 * replaced.replacementAccuracy).toFixed(2)}% vs cold ${(100 * coldRun.result.accuracy).toFixed(2)}% (restore ${replaced.restoreMs} ms, ${replaced.replayedLabels} labels replayed)`);
+          log(
+            `  replacement ${(100 * replaced.replacementAccuracy).toFixed(2)}% vs cold ${(100 * coldRun.result.accuracy).toFixed(2)}% (restore ${replaced.restoreMs} ms, ${replaced.replayedLabels} labels replayed)`,
+          );
         } else await stopAll(children);
       }
     }
@@ -164,14 +199,28 @@ async function main(): Promise<void> {
     await admin.disconnect();
   }
   const of = (workers: number, shared: boolean): RunResult[] => runs.filter((r) => r.workers === workers && r.shared === shared);
-  const configs: Array<[string, RunResult[]]> = [['1 worker, --no-shared-learning (before issue 10)', of(1, false)], ['1 worker, shared learning', of(1, true)], ['3 workers, shared learning', of(3, true)], ['3 workers, --no-shared-learning', of(3, false)]];
+  const configs: Array<[string, RunResult[]]> = [
+    ['1 worker, --no-shared-learning (before issue 10)', of(1, false)],
+    ['1 worker, shared learning', of(1, true)],
+    ['3 workers, shared learning', of(3, true)],
+    ['3 workers, --no-shared-learning', of(3, false)],
+  ];
   const label = runs.find((r) => r.labels > 0);
   const snapBytes = snapshotLogs.map((l) => Number(l.bytes)).filter(Number.isFinite);
   const summary = {
-    seeds, budget, latencyMs: Number(args['latency-ms']), streamItems: stream.length, holdout: HOLDOUT,
-    rate: RATE, runs, restores, throughput,
-    labelRecordBytes: label?.labelBytes, snapshotBytes: snapBytes.length === 0 ? undefined : snapBytes.reduce((a, b) => a + b, 0) / snapBytes.length,
-    snapshotPackMs: snapshotLogs.map((l) => Number(l.packMs)), snapshotMs: snapshotLogs.map((l) => Number(l.ms)),
+    seeds,
+    budget,
+    latencyMs: Number(args['latency-ms']),
+    streamItems: stream.length,
+    holdout: HOLDOUT,
+    rate: RATE,
+    runs,
+    restores,
+    throughput,
+    labelRecordBytes: label?.labelBytes,
+    snapshotBytes: snapBytes.length === 0 ? undefined : snapBytes.reduce((a, b) => a + b, 0) / snapBytes.length,
+    snapshotPackMs: snapshotLogs.map((l) => Number(l.packMs)),
+    snapshotMs: snapshotLogs.map((l) => Number(l.ms)),
   };
   if (args.json) {
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
@@ -182,13 +231,41 @@ async function main(): Promise<void> {
     '',
     '| run | accuracy % | LLM share % | labels |',
     '|---|---|---|---|',
-    ...configs.filter(([, rs]) => rs.length > 0).map(([name, rs]) => `| ${name} | ${fmt(rs.map((r) => r.accuracy))} | ${fmt(rs.map((r) => r.llmShare))} | ${fmt(rs.map((r) => r.labels), 1, 0)} |`),
+    ...configs
+      .filter(([, rs]) => rs.length > 0)
+      .map(
+        ([name, rs]) =>
+          `| ${name} | ${fmt(rs.map((r) => r.accuracy))} | ${fmt(rs.map((r) => r.llmShare))} | ${fmt(
+            rs.map((r) => r.labels),
+            1,
+            0,
+          )} |`,
+      ),
     '',
     `throughput (backlog of ${stream.length} items, seed ${seeds[0]}, 2 shared cores):`,
-    ...throughput.map((r) => `  ${r.workers} worker(s): ${r.itemsPerSecond.toFixed(1)} items/s, LLM share ${(100 * r.llmShare).toFixed(1)}%, accuracy ${(100 * r.accuracy).toFixed(1)}%`),
+    ...throughput.map(
+      (r) =>
+        `  ${r.workers} worker(s): ${r.itemsPerSecond.toFixed(1)} items/s, LLM share ${(100 * r.llmShare).toFixed(1)}%, accuracy ${(100 * r.accuracy).toFixed(1)}%`,
+    ),
     '',
     `replaced worker, first ${HOLDOUT} items: accuracy ${fmt(restores.map((r) => r.replacementAccuracy))}% (LLM share ${fmt(restores.map((r) => r.replacementLlmShare))}%) vs a cold worker ${fmt(restores.map((r) => r.coldAccuracy))}% (LLM share ${fmt(restores.map((r) => r.coldLlmShare))}%)`,
-    `restore: ${fmt(restores.map((r) => r.restoreMs), 1, 0)} ms for a ${fmt(restores.map((r) => r.snapshotBytes), 1 / 1024, 0)} KiB snapshot, then ${fmt(restores.map((r) => r.replayedLabels), 1, 0)} labels replayed in ${fmt(restores.map((r) => r.replayMs), 1, 0)} ms`,
+    `restore: ${fmt(
+      restores.map((r) => r.restoreMs),
+      1,
+      0,
+    )} ms for a ${fmt(
+      restores.map((r) => r.snapshotBytes),
+      1 / 1024,
+      0,
+    )} KiB snapshot, then ${fmt(
+      restores.map((r) => r.replayedLabels),
+      1,
+      0,
+    )} labels replayed in ${fmt(
+      restores.map((r) => r.replayMs),
+      1,
+      0,
+    )} ms`,
     `label record: ${summary.labelRecordBytes?.toFixed(0)} B; labels per item: ${label === undefined ? '-' : (label.labels / label.items).toFixed(3)}; snapshot: ${summary.snapshotBytes === undefined ? '-' : (summary.snapshotBytes / 1024).toFixed(0)} KiB (${snapBytes.length} published)`,
     '',
   ];

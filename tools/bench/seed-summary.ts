@@ -65,10 +65,24 @@ export function summarizeSeeds(reports: readonly BenchReport[]): SeedSummaryRepo
       if (row.budget !== budget || row.strategy === BASELINE_STRATEGY || row.strategy === 'llm-only') continue;
       for (const metric of DIFFERENCE_METRICS) {
         if (typeof row[metric] !== 'number') continue;
-        const a = reports.map((rep) => metricOf(rep.results.find((r) => key(r) === key(row)), metric));
+        const a = reports.map((rep) =>
+          metricOf(
+            rep.results.find((r) => key(r) === key(row)),
+            metric,
+          ),
+        );
         const b = reports.map((rep) => metricOf(base(rep), metric));
         const d = pairedDifference(a, b);
-        differences.push({ strategy: row.strategy, baseline: BASELINE_STRATEGY, budget, metric, mean: round(d.mean), low: round(d.low), high: round(d.high), per_seed: a.map((x, i) => round(x - (b[i] as number))) });
+        differences.push({
+          strategy: row.strategy,
+          baseline: BASELINE_STRATEGY,
+          budget,
+          metric,
+          mean: round(d.mean),
+          low: round(d.low),
+          high: round(d.high),
+          per_seed: a.map((x, i) => round(x - (b[i] as number))),
+        });
       }
     }
   }

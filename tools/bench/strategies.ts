@@ -50,7 +50,7 @@ registerStrategy({
 });
 registerStrategy({
   name: 'agreement',
-  description: 'defer on the disagreement of the stages\' voters (an LR ensemble of at least 3, the mid network, its neighbours), fixed (Kolawole et al.)',
+  description: "defer on the disagreement of the stages' voters (an LR ensemble of at least 3, the mid network, its neighbours), fixed (Kolawole et al.)",
   kind: 'cascade',
   configure: (c) => ({ ...c, policy: 'agreement', ensembleSize: Math.max(3, c.ensembleSize) }),
 });

@@ -68,16 +68,35 @@ function printTable(dataset: string, report: CacheBenchReport, reuse: ReuseStats
   out.push('alpha  ratio  mux  policy  size  llm_calls  hits   total_cost  x_cheaper  accuracy');
   for (const r of report.results) {
     out.push(
-      [r.alpha.toFixed(1).padEnd(5), String(r.cost_ratio).padEnd(5), (r.multiplexer ? 'on' : 'off').padEnd(4), r.policy.padEnd(6), String(r.cache_size).padEnd(5),
-        String(r.llm_calls).padEnd(10), String(r.cache_hits).padEnd(6), r.total_cost.toFixed(1).padEnd(11), (report.llm_only_cost / r.total_cost).toFixed(1).padEnd(10), r.accuracy.toFixed(4)].join('  '),
+      [
+        r.alpha.toFixed(1).padEnd(5),
+        String(r.cost_ratio).padEnd(5),
+        (r.multiplexer ? 'on' : 'off').padEnd(4),
+        r.policy.padEnd(6),
+        String(r.cache_size).padEnd(5),
+        String(r.llm_calls).padEnd(10),
+        String(r.cache_hits).padEnd(6),
+        r.total_cost.toFixed(1).padEnd(11),
+        (report.llm_only_cost / r.total_cost).toFixed(1).padEnd(10),
+        r.accuracy.toFixed(4),
+      ].join('  '),
     );
   }
   out.push('trace replay of each no-cache run (the cascade held fixed):');
   out.push('alpha  ratio  mux  policy  size  llm_calls  hits   total_cost  x_cheaper');
   for (const r of report.trace_simulation) {
     out.push(
-      [r.alpha.toFixed(1).padEnd(5), String(r.cost_ratio).padEnd(5), (r.multiplexer ? 'on' : 'off').padEnd(4), r.policy.padEnd(6), String(r.cache_size).padEnd(5),
-        String(r.llm_calls).padEnd(10), String(r.cache_hits).padEnd(6), r.total_cost.toFixed(1).padEnd(11), (report.llm_only_cost / r.total_cost).toFixed(1)].join('  '),
+      [
+        r.alpha.toFixed(1).padEnd(5),
+        String(r.cost_ratio).padEnd(5),
+        (r.multiplexer ? 'on' : 'off').padEnd(4),
+        r.policy.padEnd(6),
+        String(r.cache_size).padEnd(5),
+        String(r.llm_calls).padEnd(10),
+        String(r.cache_hits).padEnd(6),
+        r.total_cost.toFixed(1).padEnd(11),
+        (report.llm_only_cost / r.total_cost).toFixed(1),
+      ].join('  '),
     );
   }
   out.push(`reuse on the whole dataset: ${JSON.stringify(reuse)}`);
@@ -114,7 +133,8 @@ export async function runBenchCache(flags: BenchCacheFlags): Promise<void> {
         createCache({ cache: { ...base.cache, policy, redisTier: false, nearDuplicates: false }, redis: base.redis }, quiet, { maxEntries: size }),
       onResult: (result) => {
         logger.info(result, 'bench-cache run done');
-        if (result.multiplexer && result.routed_items === 0) logger.warn({ alpha: result.alpha, policy: result.policy }, 'multiplexer requested but the cascade routed no item');
+        if (result.multiplexer && result.routed_items === 0)
+          logger.warn({ alpha: result.alpha, policy: result.policy }, 'multiplexer requested but the cascade routed no item');
       },
     });
     if (flags.json === true) process.stdout.write(`${JSON.stringify({ dataset: path.basename(flags.dataset), ...report, near_duplicates: reuse })}\n`);

@@ -45,7 +45,20 @@ export async function runBenchLive(flags: BenchLiveFlags): Promise<void> {
   const needsMid = config.cascade.stages.includes('mid');
   if (needsMid) await selectBackend(config.models.backend, logger);
   const vectors = needsMid && config.cascade.pretrainedVectors ? loadWordVectors(100_000, logger) : null;
-  const options = { dataset: flags.dataset, task, teacher: flags.teacher, stream, config, logger, vectors, rate: flags.rate, durationS: flags.duration, seed: flags.seed, priceIn: flags.priceIn, priceOut: flags.priceOut };
+  const options = {
+    dataset: flags.dataset,
+    task,
+    teacher: flags.teacher,
+    stream,
+    config,
+    logger,
+    vectors,
+    rate: flags.rate,
+    durationS: flags.duration,
+    seed: flags.seed,
+    priceIn: flags.priceIn,
+    priceOut: flags.priceOut,
+  };
   const settings = liveSettings({
     batches: flags.batch,
     latency: flags.latency,
@@ -86,7 +99,25 @@ export async function runBenchLive(flags: BenchLiveFlags): Promise<void> {
 
 /** A readable table of the results. */
 export function formatLive(results: readonly LiveResult[]): string {
-  const header = ['setting', 'items', 'items/s', 'p50 ms', 'p95 ms', 'p99 ms', 'past dl%', 'dl%', 'acc%', 'llm%', 'reqs', '429s', 'prompt tok/llm item', '$', 'RSS MB', 'max queue', 'pDefer llm/small'];
+  const header = [
+    'setting',
+    'items',
+    'items/s',
+    'p50 ms',
+    'p95 ms',
+    'p99 ms',
+    'past dl%',
+    'dl%',
+    'acc%',
+    'llm%',
+    'reqs',
+    '429s',
+    'prompt tok/llm item',
+    '$',
+    'RSS MB',
+    'max queue',
+    'pDefer llm/small',
+  ];
   const rows = results.map((r) => [
     r.setting,
     String(r.items),

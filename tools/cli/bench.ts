@@ -3,7 +3,16 @@
  * at several budgets, with baselines, over one or several paired seeds.
  */
 import cliProgress from 'cli-progress';
-import { benchRuns, benchStrategy, readLabelledStream, runSeededBench, strategyNames, type HorizonMode, type SeedSummaryReport, type StrategyResult } from '../bench/index.js';
+import {
+  benchRuns,
+  benchStrategy,
+  readLabelledStream,
+  runSeededBench,
+  strategyNames,
+  type HorizonMode,
+  type SeedSummaryReport,
+  type StrategyResult,
+} from '../bench/index.js';
 import { selectBackend } from '../../src/cascade/index.js';
 import { createRootLogger } from '../../src/cli/index.js';
 import { loadConfig } from '../../src/config.js';
@@ -49,14 +58,18 @@ export async function runBench(flags: BenchFlags): Promise<void> {
   if (typeof objective === 'string') issues.push({ key: 'objective', message: objective });
   const items = readLabelledStream(flags.dataset);
   const recorded = Object.keys(items[0]?.llm ?? {});
-  if (!recorded.includes(flags.teacher)) issues.push({ key: 'teacher', message: `${flags.dataset} has no answers of ${flags.teacher}; recorded: ${recorded.join(', ')}` });
+  if (!recorded.includes(flags.teacher))
+    issues.push({ key: 'teacher', message: `${flags.dataset} has no answers of ${flags.teacher}; recorded: ${recorded.join(', ')}` });
   if (issues.length > 0) throw new ConfigError(issues);
   const config = loadConfig({ file: flags.config, flags: { logLevel: 'warn', cascade: { seed: seeds[0] as number, deferralCostWeight: flags.mu } } });
   const logger = createRootLogger(config.logLevel);
   const backend = await selectBackend(config.models.backend, logger);
   const perSeed = Math.floor(items.length * Math.min(1, flags.sample));
   const runs = benchRuns(strategies, flags.budgets).length * seeds.length;
-  const bar = new cliProgress.SingleBar({ stream: process.stderr, format: 'bench {bar} {percentage}% | {value}/{total} items | {eta}s left', hideCursor: true }, cliProgress.Presets.shades_classic);
+  const bar = new cliProgress.SingleBar(
+    { stream: process.stderr, format: 'bench {bar} {percentage}% | {value}/{total} items | {eta}s left', hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
   bar.start(runs * perSeed, 0);
   let done = 0;
   const report = await runSeededBench({
@@ -98,7 +111,22 @@ export function formatReport(report: SeedSummaryReport): string {
   const n = report.seeds.length;
   const positive = report.results.some((r) => r.positive_recall !== undefined);
   const objective = report.objective !== undefined && report.objective !== 'accuracy';
-  const header = ['strategy', 'budget', 'LLM calls', 'share%', 'acc%', ...(objective ? [`${report.objective}%`] : []), 'macroF1%', 'balAcc%', ...(positive ? ['posR%', 'posP%', 'posF1%'] : []), 'agree%', 'lr/mid/llm %', 'items/s', 'paper acc%', 'gap pts'];
+  const header = [
+    'strategy',
+    'budget',
+    'LLM calls',
+    'share%',
+    'acc%',
+    ...(objective ? [`${report.objective}%`] : []),
+    'macroF1%',
+    'balAcc%',
+    ...(positive ? ['posR%', 'posP%', 'posF1%'] : []),
+    'agree%',
+    'lr/mid/llm %',
+    'items/s',
+    'paper acc%',
+    'gap pts',
+  ];
   const rows = report.results.map((r) => [
     r.strategy,
     r.budget.toFixed(3),
@@ -124,7 +152,9 @@ export function formatReport(report: SeedSummaryReport): string {
     out.push('paired differences (points, mean [95% interval]):');
     for (const d of report.differences) {
       if (d.metric !== 'accuracy' && d.metric !== 'llm_share' && !(d.metric === 'objective' && objective)) continue;
-      out.push(`  ${d.strategy} − ${d.baseline} @ ${d.budget.toFixed(3)} ${d.metric}: ${signed(d.mean)} [${signed(d.low)}, ${signed(d.high)}]${d.low > 0 ? ' above zero' : ''}`);
+      out.push(
+        `  ${d.strategy} − ${d.baseline} @ ${d.budget.toFixed(3)} ${d.metric}: ${signed(d.mean)} [${signed(d.low)}, ${signed(d.high)}]${d.low > 0 ? ' above zero' : ''}`,
+      );
     }
   }
   return [...out, ''].join('\n');

@@ -42,7 +42,11 @@ export function register(program: Command): void {
     .option('--port <port>', 'TCP port, 0 for a free one', integer(0, 65535), DEFAULT_REPLAY_PORT)
     .option('--host <host>', 'interface to bind', '127.0.0.1')
     .option('--latency-ms <ms>', 'delay added to every answer, ms', integer(0, 600_000), 0)
-    .option('--latency <p50,p99>', 'lognormal latency of every answer from its median and 99th percentile, ms (e.g. 800,5000); overrides --latency-ms', latencyPair)
+    .option(
+      '--latency <p50,p99>',
+      'lognormal latency of every answer from its median and 99th percentile, ms (e.g. 800,5000); overrides --latency-ms',
+      latencyPair,
+    )
     .option('--rpm <n>', 'requests per minute; above it: HTTP 429 with Retry-After', integer(1, 10_000_000))
     .option('--tpm <n>', 'tokens per minute (approximated: chars/4 + 4 per message); above it: HTTP 429 with Retry-After', integer(1, 1_000_000_000))
     .option('--error-rate <share>', 'share of requests answered with HTTP 500, in [0, 1]', share, 0)

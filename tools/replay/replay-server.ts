@@ -104,11 +104,23 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
   const random = mulberry32(options.seed ?? 42);
   const log = options.logger?.child({ module: 'replay-llm' });
   const stats: ReplayStats = {
-    requests: 0, answered: 0, unparseableAnswers: 0, unknownTexts: 0, injectedErrors: 0, stalled: 0, badRequests: 0, connections: 0,
-    throttled: 0, batchRequests: 0, batchItems: 0, promptTokens: 0, completionTokens: 0,
+    requests: 0,
+    answered: 0,
+    unparseableAnswers: 0,
+    unknownTexts: 0,
+    injectedErrors: 0,
+    stalled: 0,
+    badRequests: 0,
+    connections: 0,
+    throttled: 0,
+    batchRequests: 0,
+    batchItems: 0,
+    promptTokens: 0,
+    completionTokens: 0,
   };
   // Own generators, so that latency draws do not shift the fault sequence.
-  const sampleLatency = options.latency === undefined ? undefined : lognormalSampler(options.latency.p50Ms, options.latency.p99Ms, mulberry32((options.seed ?? 42) + 1));
+  const sampleLatency =
+    options.latency === undefined ? undefined : lognormalSampler(options.latency.p50Ms, options.latency.p99Ms, mulberry32((options.seed ?? 42) + 1));
   const rpm = options.rpm === undefined ? undefined : new MinuteLimit(options.rpm);
   const tpm = options.tpm === undefined ? undefined : new MinuteLimit(options.tpm);
   let completions = 0;
@@ -154,7 +166,13 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
     }
     if (body.model !== options.teacher) {
       stats.badRequests++;
-      return sendError(res, 404, `The model \`${String(body.model)}\` does not exist; this replay serves \`${options.teacher}\``, 'invalid_request_error', 'model_not_found');
+      return sendError(
+        res,
+        404,
+        `The model \`${String(body.model)}\` does not exist; this replay serves \`${options.teacher}\``,
+        'invalid_request_error',
+        'model_not_found',
+      );
     }
     const userMessage = lastUserMessage(body.messages);
     const batchTexts = extractBatchTexts(task, userMessage);

@@ -39,15 +39,32 @@ function viewFor(topic: string, config: Config, codecs: StreamCodecs): View {
   if (topic === config.kafka.topics.deadLetter) {
     return {
       decode: codecs.deadLetterDecoder,
-      columns: [['from', (r) => `${String(r.topic)}/${String(r.partition)}@${String(r.offset)}`, 28], ['kind', (r) => r.errorKind, 13], ['message', (r) => r.errorMessage, 60]],
+      columns: [
+        ['from', (r) => `${String(r.topic)}/${String(r.partition)}@${String(r.offset)}`, 28],
+        ['kind', (r) => r.errorKind, 13],
+        ['message', (r) => r.errorMessage, 60],
+      ],
     };
   }
   if (topic === config.kafka.topics.input) {
-    return { decode: codecs.annotationDecoder, columns: [['id', (r) => r.id, 16], ['text', (r) => r.text, 70]] };
+    return {
+      decode: codecs.annotationDecoder,
+      columns: [
+        ['id', (r) => r.id, 16],
+        ['text', (r) => r.text, 70],
+      ],
+    };
   }
   return {
     decode: codecs.annotationDecoder,
-    columns: [['id', (r) => r.id, 16], ['label', (r) => r.label, 12], ['by', (r) => r.answeredBy, 4], ['conf', (r) => r.confidence, 6], ['llm', (r) => r.llmSource, 11], ['cost', (r) => r.costUnits, 6]],
+    columns: [
+      ['id', (r) => r.id, 16],
+      ['label', (r) => r.label, 12],
+      ['by', (r) => r.answeredBy, 4],
+      ['conf', (r) => r.confidence, 6],
+      ['llm', (r) => r.llmSource, 11],
+      ['cost', (r) => r.costUnits, 6],
+    ],
   };
 }
 
@@ -76,9 +93,12 @@ export function register(program: Command): void {
       const codecs = await buildCodecs(config.kafka);
       // Input records are items: decode them with the item decoder's format.
       const view = viewFor(topic, config, codecs);
-      const decode = topic === config.kafka.topics.input
-        ? async (value: Buffer | null, origin: { topic: string; partition: number; offset: string }): Promise<Row> => ({ ...(await codecs.itemDecoder.decode(value, null, origin)) })
-        : (value: Buffer | null, origin: { topic: string; partition: number; offset: string }): Promise<Row> => view.decode.decode(value, origin);
+      const decode =
+        topic === config.kafka.topics.input
+          ? async (value: Buffer | null, origin: { topic: string; partition: number; offset: string }): Promise<Row> => ({
+              ...(await codecs.itemDecoder.decode(value, null, origin)),
+            })
+          : (value: Buffer | null, origin: { topic: string; partition: number; offset: string }): Promise<Row> => view.decode.decode(value, origin);
       const out = process.stdout;
       if (!flags.json) out.write(`${[short('part', 4), short('offset', 6), ...view.columns.map(([h, , w]) => short(h, w))].join('  ').trimEnd()}\n`);
       const controller = new AbortController();
@@ -94,8 +114,10 @@ export function register(program: Command): void {
         ...(flags.max === undefined ? {} : { max: flags.max }),
         onRecord: async (message, partition) => {
           const row = await decode(message.value, { topic, partition, offset: message.offset });
-          if (flags.json) out.write(`${JSON.stringify({ partition, offset: message.offset, key: message.key?.toString('utf8') ?? null, value: row }, bytesAsBase64)}\n`);
-          else out.write(`${[short(partition, 4), short(message.offset, 6), ...view.columns.map(([, cell, w]) => short(cell(row), w))].join('  ').trimEnd()}\n`);
+          if (flags.json)
+            out.write(`${JSON.stringify({ partition, offset: message.offset, key: message.key?.toString('utf8') ?? null, value: row }, bytesAsBase64)}\n`);
+          else
+            out.write(`${[short(partition, 4), short(message.offset, 6), ...view.columns.map(([, cell, w]) => short(cell(row), w))].join('  ').trimEnd()}\n`);
         },
       });
       process.off('SIGINT', stop);

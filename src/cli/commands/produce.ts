@@ -14,7 +14,18 @@ import { SingleBar, Presets } from 'cli-progress';
 import type { Message } from 'kafkajs';
 import { loadConfig } from '../../config.js';
 import { ProduceError } from '../../errors.js';
-import { assertTopicsExist, buildCodecs, createKafka, explainKafkaError, fitsTopic, messageBytes, PARTITIONER, readJsonlItems, readMaxMessageBytes, type ItemEncoder } from '../../stream/index.js';
+import {
+  assertTopicsExist,
+  buildCodecs,
+  createKafka,
+  explainKafkaError,
+  fitsTopic,
+  messageBytes,
+  PARTITIONER,
+  readJsonlItems,
+  readMaxMessageBytes,
+  type ItemEncoder,
+} from '../../stream/index.js';
 import { createRootLogger } from '../logger.js';
 
 interface ProduceFlags {
@@ -41,7 +52,12 @@ const MAX_LINES_NAMED = 10;
  * The validation pass: counts the lines that will be sent and finds those whose record the topic would
  * refuse (over its max.message.bytes), before anything is sent.
  */
-async function checkFile(file: string, encoder: ItemEncoder, maxTextBytes: number, limit: number): Promise<{ total: number; oversize: Array<{ line: number; bytes: number }> }> {
+async function checkFile(
+  file: string,
+  encoder: ItemEncoder,
+  maxTextBytes: number,
+  limit: number,
+): Promise<{ total: number; oversize: Array<{ line: number; bytes: number }> }> {
   let total = 0;
   const oversize: Array<{ line: number; bytes: number }> = [];
   for await (const entry of readJsonlItems(createReadStream(file), maxTextBytes)) {
@@ -84,11 +100,20 @@ export function register(program: Command): void {
       }
       const { total, oversize } = await checkFile(flags.file, itemEncoder, config.kafka.maxTextBytes, limit);
       if (oversize.length > 0) {
-        const named = oversize.slice(0, MAX_LINES_NAMED).map((o) => `line ${o.line} (${o.bytes} bytes)`).join(', ');
+        const named = oversize
+          .slice(0, MAX_LINES_NAMED)
+          .map((o) => `line ${o.line} (${o.bytes} bytes)`)
+          .join(', ');
         const more = oversize.length > MAX_LINES_NAMED ? ` and ${oversize.length - MAX_LINES_NAMED} more` : '';
-        throw new ProduceError(`${flags.file}: ${oversize.length} record(s) would exceed max.message.bytes ${limit} of topic ${topic}: ${named}${more}; nothing was produced`, 0);
+        throw new ProduceError(
+          `${flags.file}: ${oversize.length} record(s) would exceed max.message.bytes ${limit} of topic ${topic}: ${named}${more}; nothing was produced`,
+          0,
+        );
       }
-      const bar = new SingleBar({ stream: process.stderr, format: 'produce |{bar}| {value}/{total} items | {rate}/s | eta {eta}s', hideCursor: true }, Presets.shades_classic);
+      const bar = new SingleBar(
+        { stream: process.stderr, format: 'produce |{bar}| {value}/{total} items | {rate}/s | eta {eta}s', hideCursor: true },
+        Presets.shades_classic,
+      );
       const showBar = flags.progress && process.stderr.isTTY === true;
       if (showBar) bar.start(total, 0, { rate: 0 });
 

@@ -11,7 +11,16 @@ import { ConfigError, ModelSaveError } from '../../errors.js';
 import { createCache } from '../../cache/index.js';
 import type { CascadeObserver } from '../../cascade/index.js';
 import { createMonitor, type WorkerStatus } from '../../monitor/index.js';
-import { buildCodecs, createKafka, StreamWorker, type ItemProcessor, type SideRecord, type StreamCodecs, type StreamItem, type ItemAnswer } from '../../stream/index.js';
+import {
+  buildCodecs,
+  createKafka,
+  StreamWorker,
+  type ItemProcessor,
+  type SideRecord,
+  type StreamCodecs,
+  type StreamItem,
+  type ItemAnswer,
+} from '../../stream/index.js';
 import type { Kafka } from 'kafkajs';
 import type { Cascade } from '../../cascade/index.js';
 import type { Teacher } from '../../llm/index.js';
@@ -73,7 +82,12 @@ async function cascadePipeline(config: Readonly<Config>, logger: Logger, observe
   const { buildCascade } = await import('../build-cascade.js');
   const cache = config.cache.enabled ? createCache(config, logger) : undefined;
   if (wiring === undefined) {
-    const { cascade, teacher } = await buildCascade(config, logger, { observer, allowNoLlm: !flags.llm, resetModels: flags.resetModels === true, ...(cache === undefined ? {} : { cache }) });
+    const { cascade, teacher } = await buildCascade(config, logger, {
+      observer,
+      allowNoLlm: !flags.llm,
+      resetModels: flags.resetModels === true,
+      ...(cache === undefined ? {} : { cache }),
+    });
     return {
       process: (item) => cascade.process(item),
       cascade,
@@ -89,7 +103,8 @@ async function cascadePipeline(config: Readonly<Config>, logger: Logger, observe
   }
   const { loadTask } = await import('../../llm/index.js');
   const { prepareSharedState, SharedLearning } = await import('../shared-learning.js');
-  if (config.task === undefined) throw new ConfigError([{ key: 'task', message: 'no task file: pass --task F, set SPILLWAY_TASK, or `task:` in the config file' }]);
+  if (config.task === undefined)
+    throw new ConfigError([{ key: 'task', message: 'no task file: pass --task F, set SPILLWAY_TASK, or `task:` in the config file' }]);
   const task = loadTask(config.task);
   const start = await prepareSharedState(wiring.kafka, config, wiring.codecs, task, logger);
   let shared: InstanceType<typeof SharedLearning> | undefined;

@@ -67,10 +67,17 @@ export function register(program: Command): void {
     .option('--unordered', 'write each annotation as soon as it is ready instead of in input order')
     .option('--no-save', 'do not save the learned state to the models folder at the end')
     .option('--reset-models', 'set corrupt or unusable saved model state aside (renamed) and start fresh')
-    .option('--max-line-bytes <n>', 'longest input line accepted, bytes; longer lines are rejected (oversize) and skipped (default: max(1 MiB, 8 × kafka.maxTextBytes))', parseInteger)
+    .option(
+      '--max-line-bytes <n>',
+      'longest input line accepted, bytes; longer lines are rejected (oversize) and skipped (default: max(1 MiB, 8 × kafka.maxTextBytes))',
+      parseInteger,
+    )
     .option('--rate <n>', `items per second at most (default: as fast as possible; the demo on a terminal: ${TTY_DEMO_RATE})`, parseNumber)
     .action(async (flags: StartFlags) => {
-      const config = loadConfig({ file: flags.config, flags: { task: flags.task, cascade: { llmBudget: flags.llmBudget }, monitor: { httpPort: flags.httpPort } } });
+      const config = loadConfig({
+        file: flags.config,
+        flags: { task: flags.task, cascade: { llmBudget: flags.llmBudget }, monitor: { httpPort: flags.httpPort } },
+      });
       // A person at a terminal: annotations to a file, quieter logs, the live line and the URL first.
       const tty = process.stdout.isTTY === true && flags.output === undefined;
       const logger = createRootLogger(tty && config.logLevel === 'info' ? 'warn' : config.logLevel, { secrets: [config.llm.apiKey] });
@@ -93,10 +100,17 @@ export function register(program: Command): void {
         resetModels: flags.resetModels === true,
         ...(demo ? { teacher: new SimulatedTeacher(), task: DEMO_TASK, restore: false } : {}),
       });
-      if (demo) logger.info({ items: flags.demoItems, teacher: 'simulated keyword rule, not an LLM' }, 'no input given: running the built-in demo stream with a SIMULATED teacher');
+      if (demo)
+        logger.info(
+          { items: flags.demoItems, teacher: 'simulated keyword rule, not an LLM' },
+          'no input given: running the built-in demo stream with a SIMULATED teacher',
+        );
       const { url } = await monitor.start();
       if (url !== null) logger.info({ url }, 'dashboard and metrics served');
-      if (tty) process.stderr.write(ttyHeader({ demo, items: flags.demoItems, url, outputPath: outputPath as string, authToken: config.monitor.authToken !== undefined }));
+      if (tty)
+        process.stderr.write(
+          ttyHeader({ demo, items: flags.demoItems, url, outputPath: outputPath as string, authToken: config.monitor.authToken !== undefined }),
+        );
 
       const stopping = new AbortController();
       const timers: NodeJS.Timeout[] = [];
@@ -123,10 +137,25 @@ export function register(program: Command): void {
       if (!demo) await checkLlm(built.teacher, config.llm, logger, stopping.signal);
       const output: Writable = outputPath === undefined ? process.stdout : createWriteStream(outputPath);
       const rejectsPath = flags.rejects ?? (outputPath === undefined ? 'spillway-rejects.jsonl' : `${outputPath}.rejects.jsonl`);
-      const input = demo ? demoEntries(flags.demoItems) : readJsonlItems(flags.input === undefined || flags.input === '-' ? process.stdin : createReadStream(flags.input), config.kafka.maxTextBytes, flags.maxLineBytes ?? Math.max(DEFAULT_MAX_LINE_BYTES, 8 * config.kafka.maxTextBytes), stopping.signal);
+      const input = demo
+        ? demoEntries(flags.demoItems)
+        : readJsonlItems(
+            flags.input === undefined || flags.input === '-' ? process.stdin : createReadStream(flags.input),
+            config.kafka.maxTextBytes,
+            flags.maxLineBytes ?? Math.max(DEFAULT_MAX_LINE_BYTES, 8 * config.kafka.maxTextBytes),
+            stopping.signal,
+          );
       const source = rate === undefined ? input : paced(input, rate, stopping.signal);
       const live = new LiveLine(built.cascade, process.stderr);
-      const summary = await runEmbedded(built.cascade, source, { output, rejectsPath, logger, live, signal: stopping.signal, window: config.pipeline.maxInFlight, ordered: flags.unordered !== true });
+      const summary = await runEmbedded(built.cascade, source, {
+        output,
+        rejectsPath,
+        logger,
+        live,
+        signal: stopping.signal,
+        window: config.pipeline.maxInFlight,
+        ordered: flags.unordered !== true,
+      });
       live.stop();
       if (output !== process.stdout) await new Promise<void>((resolve) => (output as WriteStream).end(resolve));
       if (flags.save && !demo) await built.cascade.save();
@@ -232,7 +261,9 @@ async function runUnordered(cascade: Cascade, source: AsyncIterable<JsonlEntry>,
   let writing: Promise<void> = Promise.resolve();
   const write = (a: Annotation): void => {
     // Writes are chained so that backpressure from the output is honoured in order.
-    writing = writing.then(() => (options.output.write(`${JSON.stringify(a)}\n`) ? undefined : new Promise((resolve) => options.output.once('drain', resolve))));
+    writing = writing.then(() =>
+      options.output.write(`${JSON.stringify(a)}\n`) ? undefined : new Promise((resolve) => options.output.once('drain', resolve)),
+    );
   };
   const done = (a: Annotation): void => {
     write(a);

@@ -13,7 +13,9 @@
   const num = (v) => (v === null || v === undefined ? '–' : Math.round(v).toLocaleString('en-US'));
   const clock = (t) => new Date(t).toLocaleTimeString('en-GB', { hour12: false });
   const duration = (s) => {
-    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = Math.floor(s % 60);
+    const h = Math.floor(s / 3600),
+      m = Math.floor((s % 3600) / 60),
+      sec = Math.floor(s % 60);
     return h > 0 ? `${h}h ${m}m` : m > 0 ? `${m}m ${sec}s` : `${sec}s`;
   };
 
@@ -56,9 +58,13 @@
       backgroundColor: COLORS[i % COLORS.length],
     }));
     charts.llm.data.labels = labels;
-    charts.llm.data.datasets = [{ label: 'calls / min', data: points.map((p) => p.llmCallsPerMinute), borderColor: COLORS[2], backgroundColor: 'rgba(5,150,105,.15)', fill: true }];
+    charts.llm.data.datasets = [
+      { label: 'calls / min', data: points.map((p) => p.llmCallsPerMinute), borderColor: COLORS[2], backgroundColor: 'rgba(5,150,105,.15)', fill: true },
+    ];
     charts.cost.data.labels = labels;
-    charts.cost.data.datasets = [{ label: 'saved', data: points.map((p) => p.costSavedRatio), borderColor: COLORS[0], backgroundColor: 'rgba(37,99,235,.12)', fill: true }];
+    charts.cost.data.datasets = [
+      { label: 'saved', data: points.map((p) => p.costSavedRatio), borderColor: COLORS[0], backgroundColor: 'rgba(37,99,235,.12)', fill: true },
+    ];
     // Audited agreement is the unbiased one; without audits (auditRate 0) show agreement on all items instead.
     const audited = points.some((p) => Object.values(p.agreement).some((a) => a.audited.n > 0));
     const kind = audited ? 'audited' : 'overall';
@@ -99,7 +105,9 @@
     $('llm-deadline-misses').textContent = num(all.llm.deadlineMisses);
     $('budget-threshold').textContent = status.budget.threshold === null ? '–' : status.budget.threshold.toFixed(3);
     $('budget-share').textContent = pct(status.budget.llmShare);
-    const models = Object.entries(status.models).map(([stage, v]) => `${stage} v${v}`).join(' · ');
+    const models = Object.entries(status.models)
+      .map(([stage, v]) => `${stage} v${v}`)
+      .join(' · ');
     $('models').textContent = models === '' ? '–' : models;
   }
 
@@ -112,8 +120,10 @@
     const rows = status.stageOrder.map((stage) => {
       const cells = (f) => WINDOWS.map((w) => `<td>${f(status.windows[w].stages[stage])}</td>`).join('');
       const isLlm = stage === 'llm';
-      return `<tr data-stage="${stage}"><td>${stage}</td>${cells((s) => (isLlm ? '–' : pct(s?.deferralRate)))}` +
-        `${cells((s) => (isLlm ? '–' : agreementCell(s?.agreement.audited)))}${cells((s) => (isLlm ? '–' : agreementCell(s?.agreement.overall)))}</tr>`;
+      return (
+        `<tr data-stage="${stage}"><td>${stage}</td>${cells((s) => (isLlm ? '–' : pct(s?.deferralRate)))}` +
+        `${cells((s) => (isLlm ? '–' : agreementCell(s?.agreement.audited)))}${cells((s) => (isLlm ? '–' : agreementCell(s?.agreement.overall)))}</tr>`
+      );
     });
     document.querySelector('#stage-table tbody').innerHTML = rows.join('');
   }

@@ -42,11 +42,36 @@ describe('meanInterval', () => {
 });
 
 function row(strategy: string, budget: number, accuracy: number, share: number): StrategyResult {
-  return { strategy, budget, items: 100, llm_calls: share * 100, llm_share: share, accuracy, macro_f1: accuracy, balanced_accuracy: accuracy, recall: [accuracy, accuracy], agreement: 0.9, stage_share: [0.5, 0.5 - share, share], cost_units: 10, items_per_s: 1000, objective: accuracy };
+  return {
+    strategy,
+    budget,
+    items: 100,
+    llm_calls: share * 100,
+    llm_share: share,
+    accuracy,
+    macro_f1: accuracy,
+    balanced_accuracy: accuracy,
+    recall: [accuracy, accuracy],
+    agreement: 0.9,
+    stage_share: [0.5, 0.5 - share, share],
+    cost_units: 10,
+    items_per_s: 1000,
+    objective: accuracy,
+  };
 }
 
 function report(seed: number, learned: number, threshold: number): BenchReport {
-  return { dataset: 'd', task: 't', teacher: 'x', items: 100, sample: 0.5, seed, horizon: 'unknown', objective: 'accuracy', results: [row('learned', 0.3, learned, 0.3), row('threshold', 0.3, threshold, 0.31)] };
+  return {
+    dataset: 'd',
+    task: 't',
+    teacher: 'x',
+    items: 100,
+    sample: 0.5,
+    seed,
+    horizon: 'unknown',
+    objective: 'accuracy',
+    results: [row('learned', 0.3, learned, 0.3), row('threshold', 0.3, threshold, 0.31)],
+  };
 }
 
 describe('summarizeSeeds', () => {

@@ -18,7 +18,11 @@ afterEach(async () => {
 });
 
 async function post(url: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await fetch(`${url}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
@@ -29,7 +33,11 @@ describe('startReplayServer', () => {
     const row = readRows(isearPath).find((r) => r.llm[GPT] === 2);
     const { status, json } = await post(server.url, { model: GPT, messages: renderMessages(task, row?.text ?? '') });
     expect(status).toBe(200);
-    expect(json).toMatchObject({ object: 'chat.completion', model: GPT, choices: [{ index: 0, message: { role: 'assistant', content: 'anger' }, finish_reason: 'stop' }] });
+    expect(json).toMatchObject({
+      object: 'chat.completion',
+      model: GPT,
+      choices: [{ index: 0, message: { role: 'assistant', content: 'anger' }, finish_reason: 'stop' }],
+    });
   });
 
   it('lists the teacher under GET /v1/models', async () => {
