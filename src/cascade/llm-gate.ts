@@ -4,6 +4,7 @@
  * models that cannot learn, and the owner (the Kafka worker) pauses consumption. The gate probes the endpoint
  * with capped, jittered exponential backoff and reopens on the first probe that answers.
  */
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { backoffMs, isLlmUnavailable, type Teacher } from '../llm/index.js';
 
@@ -134,6 +135,9 @@ export class LlmGate {
  * (late answers and failures included).
  */
 export function watchTeacher(teacher: Teacher, gate: LlmGate | undefined, stop: AbortSignal): Teacher {
+  // One short-lived listener per call in flight (removed when it settles): more than Node's default of 10 is
+  // normal at llm.maxConcurrency, not a leak, so the warning would only alarm operators.
+  setMaxListeners(0, stop);
   const seen = async <T>(call: Promise<T>): Promise<T> => {
     try {
       const result = await call;
