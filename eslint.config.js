@@ -1,6 +1,7 @@
 // ESLint (flat config): typescript-eslint's recommended rules, and the module boundaries of the house style
 // (STYLE.md §2, docs/layout.md, CONTRIBUTING.md): the product (src/) never imports the developer tools
-// (tools/), a folder is imported through its index.ts, and cascade and stream never import each other.
+// (tools/), a folder is imported through its index.ts, cascade and stream never import each other, and only the
+// commands (src/cli) sit above the application layer (src/app) that composes the feature folders.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -68,21 +69,30 @@ export default tseslint.config(
   },
   {
     files: ['src/cascade/**/*.ts'],
-    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoTools, innerFile, ...notInto(['stream', 'cli', 'monitor'], ['cache'])] }] },
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoTools, innerFile, ...notInto(['stream', 'cli', 'app', 'monitor'], ['cache'])] }] },
   },
   {
     files: ['src/stream/**/*.ts'],
-    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoTools, innerFile, ...notInto(['cascade', 'cli', 'llm', 'cache'])] }] },
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoTools, innerFile, ...notInto(['cascade', 'cli', 'app', 'llm', 'cache'])] }] },
   },
   {
     files: ['src/llm/**/*.ts', 'src/cache/**/*.ts'],
-    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoTools, innerFile, ...notInto(['cascade', 'stream', 'cli'])] }] },
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoTools, innerFile, ...notInto(['cascade', 'stream', 'cli', 'app'])] }] },
   },
   {
     files: ['src/monitor/**/*.ts'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoTools, innerFile, ...notInto(['cascade', 'stream', 'cli', 'llm', 'cache'])] }],
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoTools, innerFile, ...notInto(['cascade', 'stream', 'cli', 'app', 'llm', 'cache'])] }],
     },
+  },
+  {
+    // The application layer composes the feature folders; the commands (cli) sit above it, never below.
+    files: ['src/app/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoTools, innerFile, ...notInto(['cli'])] }] },
+  },
+  {
+    files: ['src/demo/**/*.ts', 'src/text/**/*.ts', 'src/stats/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoTools, innerFile, ...notInto(['cli', 'app'])] }] },
   },
   {
     files: ['tools/**/*.ts'],

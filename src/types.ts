@@ -115,3 +115,23 @@ export function llmLabelOf(annotation: Pick<Annotation, 'stages' | 'answeredBy' 
   const label = trace?.labelId ?? (annotation.answeredBy === 'llm' ? annotation.labelId : -1);
   return label >= 0 ? label : undefined;
 }
+
+/** Why the LLM scheduler's adaptive concurrency limit moved (src/llm/aimd-controller.ts). */
+export type AimdReason = 'increase' | 'throttled' | 'slow' | 'failed';
+
+/**
+ * What the LLM scheduler reports (src/llm/llm-scheduler.ts); the monitor's CascadeMetrics implements it. One
+ * definition here, in the core, because the monitor does not import the LLM layer. All optional.
+ */
+export interface SchedulerObserver {
+  /** The AIMD controller moved the concurrency limit. */
+  onConcurrencyChange?(limit: number, reason: AimdReason): void;
+  /** The endpoint throttled a request (HTTP 429/503). */
+  onThrottle?(status: number): void;
+  /** Items answered by a small stage because the LLM could not answer them in time. */
+  onDeadline?(where: 'queued' | 'in-flight'): void;
+  /** A request was sent with `items` items. */
+  onRequest?(items: number): void;
+  /** Items waiting now. */
+  onQueueSize?(size: number): void;
+}

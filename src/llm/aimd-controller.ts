@@ -5,8 +5,9 @@
  * or an answer slower than `slowMs` halves it, at most once per `cooldownMs`.
  */
 
-/** Why the limit moved. */
-export type AimdReason = 'increase' | 'throttled' | 'slow' | 'failed';
+import type { AimdReason } from '../types.js';
+
+export type { AimdReason };
 
 export interface AimdOptions {
   initial: number;

@@ -12,24 +12,14 @@
  */
 import type { Logger } from 'pino';
 import { LlmTimeoutError, RetriesExhaustedError } from '../errors.js';
-import { AimdController, type AimdReason } from './aimd-controller.js';
+import type { SchedulerObserver } from '../types.js';
+import { AimdController } from './aimd-controller.js';
 import { PriorityQueue } from './priority-queue.js';
 import { RateLimiter } from './rate-limiter.js';
 import type { CallHooks, LlmAnswer, Teacher } from './types.js';
 
-/** What the scheduler reports; `SpillwayMetrics` (src/monitor) implements it. All optional. */
-export interface SchedulerObserver {
-  /** The AIMD controller moved the concurrency limit. */
-  onConcurrencyChange?(limit: number, reason: AimdReason): void;
-  /** The endpoint throttled a request (HTTP 429/503). */
-  onThrottle?(status: number): void;
-  /** Items answered by a small stage because the LLM could not answer them in time. */
-  onDeadline?(where: 'queued' | 'in-flight'): void;
-  /** A request was sent with `items` items. */
-  onRequest?(items: number): void;
-  /** Items waiting now. */
-  onQueueSize?(size: number): void;
-}
+/** What the scheduler reports: the core's SchedulerObserver (src/types.ts). */
+export type { SchedulerObserver };
 
 /** How the scheduler runs; field meanings follow `config.llm`. */
 export interface LlmSchedulerOptions {

@@ -7,7 +7,8 @@
 import type { Logger } from 'pino';
 import { LlmHttpError, LlmTimeoutError, RetriesExhaustedError } from '../errors.js';
 import { cacheTierOf, llmLabelOf } from '../types.js';
-import type { LlmSchedulerEvents, ObservedAnnotation } from './cascade-observer.js';
+import type { SchedulerObserver } from '../types.js';
+import type { ObservedAnnotation } from './cascade-observer.js';
 import type { AgreementKind, CacheTier, LiveValues, SpillwayMetrics } from './metrics.js';
 import { WINDOWS, WindowedCounter, type Clock, type WindowName } from './rolling-window.js';
 import type { AgreementStatus, Status, StageStatus, WindowStatus } from './status.js';
@@ -40,7 +41,7 @@ interface StageCounters {
 }
 
 /** Observes the cascade: Prometheus metrics plus the windowed counts behind /status. */
-export class CascadeMetrics implements LlmSchedulerEvents, LiveValues {
+export class CascadeMetrics implements SchedulerObserver, LiveValues {
   readonly startedAtMs: number;
   private readonly metrics: SpillwayMetrics;
   private readonly log: Logger;

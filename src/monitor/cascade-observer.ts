@@ -1,7 +1,8 @@
 /**
  * What the monitor reads of an annotation: a view of the one record type (src/types.ts), not a definition of
  * its own. The cascade's observer interface (src/cascade/observer.ts) is the cascade's; the monitor's
- * CascadeMetrics fits it without importing the cascade.
+ * CascadeMetrics fits it without importing the cascade, and implements the LLM scheduler's SchedulerObserver
+ * (also a core type, in src/types.ts).
  *
  * An audit (`audited: true`) carries the LLM's answer as the `llm` stage trace and the audited small stage's
  * own label in its trace with `deferred: false` (`deferred` is what the policy decided, even when the item was
@@ -15,15 +16,3 @@ export type ObservedAnnotation = Pick<
   'answeredBy' | 'stages' | 'labelId' | 'llmCalled' | 'llmSource' | 'llmUnparseable' | 'audited' | 'costUnits' | 'latencyMs'
 > &
   Partial<Pick<Annotation, 'llmFailed' | 'reason'>>;
-
-/**
- * The LLM scheduler's events (structurally the scheduler's SchedulerObserver; the monitor does not import
- * the LLM layer). All optional.
- */
-export interface LlmSchedulerEvents {
-  onConcurrencyChange?(limit: number, reason: string): void;
-  onThrottle?(status: number): void;
-  onDeadline?(where: 'queued' | 'in-flight'): void;
-  onRequest?(items: number): void;
-  onQueueSize?(size: number): void;
-}

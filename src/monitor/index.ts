@@ -16,14 +16,14 @@ import { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { MonitorConfig } from '../config.js';
 import { CascadeMetrics } from './cascade-metrics.js';
-import type { LlmSchedulerEvents } from './cascade-observer.js';
+import type { SchedulerObserver } from '../types.js';
 import { MonitorServer, type HealthCheck } from './http-server.js';
 import { SpillwayMetrics } from './metrics.js';
 import type { Clock } from './rolling-window.js';
 import type { Status, WorkerStatus } from './status.js';
 import { StatusHistory, historyPoint } from './status-history.js';
 
-export type { ObservedAnnotation, LlmSchedulerEvents } from './cascade-observer.js';
+export type { ObservedAnnotation } from './cascade-observer.js';
 export type { HealthCheck, HealthReport } from './http-server.js';
 export { SpillwayMetrics, type LlmCallOutcome, type CacheTier, type StageOutcome } from './metrics.js';
 export { CascadeMetrics } from './cascade-metrics.js';
@@ -67,7 +67,7 @@ export interface CreateMonitorOptions {
 /** One process's monitoring: give `observer` to the cascade, `metrics` to the stream layer, then `start()`. */
 export interface Monitor {
   /** Pass to the cascade (buildCascade's `observer` option): it fits the cascade's CascadeObserver (src/cascade/observer.ts) and takes the LLM scheduler's events. */
-  readonly observer: CascadeMetrics & LlmSchedulerEvents;
+  readonly observer: CascadeMetrics & SchedulerObserver;
   /** For the stream layer: `setConsumerLag(partition, lag)`, `deadLetter(kind)`; and the registry. */
   readonly metrics: SpillwayMetrics;
   /** The /status snapshot, also without the server (e.g. for a final report). */

@@ -103,6 +103,7 @@ describe('spillway start on a terminal', () => {
     expect((await fetch(`http://127.0.0.1:${port}/status`)).status).toBe(200);
     expect(p.child.exitCode).toBeNull();
     p.child.stdin?.write('\x03');
-    expect(await p.exit).toBe(0);
+    // What the terminal showed, on failure: a second signal or a stuck shutdown says so there.
+    expect(await p.exit, p.out()).toBe(0);
   });
 });

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRootLogger } from '../../src/cli/logger.js';
+import { createRootLogger } from '../../src/app/index.js';
 import { LlmHttpError, LlmResponseTooLargeError, LlmTimeoutError, RetriesExhaustedError } from '../../src/errors.js';
 import { defaultTaskPath, loadTask, OpenAiTeacher } from '../../src/llm/index.js';
 import { isearPath } from './helpers.js';

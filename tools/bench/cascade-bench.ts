@@ -8,7 +8,8 @@
  * Items are processed one at a time, in stream order, so every strategy learns strictly online.
  */
 import type { Logger } from 'pino';
-import { BudgetController, createCascade, Rng, type WordVectors } from '../../src/cascade/index.js';
+import { buildCascade } from '../../src/app/index.js';
+import { BudgetController, Rng, type WordVectors } from '../../src/cascade/index.js';
 import type { Config } from '../../src/config.js';
 import { formatObjective, loadTask, OpenAiTeacher, type LlmAnswer, type Objective, type Task, type Teacher } from '../../src/llm/index.js';
 import { startReplayServer } from '../replay/index.js';
@@ -168,17 +169,17 @@ async function runCascade(options: CascadeBenchOptions, task: Task, teacher: Tim
   const { horizonItems: _ignored, ...base } = options.config.cascade;
   const paced = { ...base, llmBudget: budget, ...(options.horizon === 'known' ? { horizonItems: stream.length } : {}) };
   const config = strategy.configure === undefined ? paced : strategy.configure(paced);
-  const cascade = await createCascade({
-    task,
-    teacher,
-    config,
-    llm: { concurrency: 1, costUnits: options.config.llm.costUnits },
-    // A benchmark run leaves no model state behind.
-    models: { ...options.config.models, saveEveryItems: 0, saveEveryMs: 0 },
-    logger: options.logger,
-    restore: false,
-    ...(options.vectors === undefined ? {} : { vectors: options.vectors }),
-  });
+  // The service's wiring (src/app), with the bench's teacher, one call at a time, and no model state left behind.
+  const { cascade } = await buildCascade(
+    {
+      ...options.config,
+      cascade: config,
+      llm: { ...options.config.llm, concurrency: 1 },
+      models: { ...options.config.models, saveEveryItems: 0, saveEveryMs: 0 },
+    },
+    options.logger,
+    { task, teacher, restore: false, ...(options.vectors === undefined ? {} : { vectors: options.vectors }) },
+  );
   const predicted: number[] = [];
   const answeredBy = { lr: 0, mid: 0, llm: 0 };
   let calls = 0;

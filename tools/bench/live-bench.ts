@@ -11,7 +11,8 @@
  *    reached, fed as fast as it goes: that setting's accuracy reference.
  */
 import type { Logger } from 'pino';
-import { createCascade, type Annotation, type WordVectors } from '../../src/cascade/index.js';
+import { buildCascade } from '../../src/app/index.js';
+import type { Annotation, WordVectors } from '../../src/cascade/index.js';
 import type { Config } from '../../src/config.js';
 import { OpenAiTeacher, type Task } from '../../src/llm/index.js';
 import { startReplayServer } from '../replay/index.js';
@@ -122,28 +123,32 @@ export async function runLiveSetting(options: LiveBenchOptions, setting: LiveSet
     retryMaxMs: llm.retryMaxMs,
   });
   const { horizonItems: _unknown, ...cascadeConfig } = options.config.cascade;
-  const cascade = await createCascade({
-    task,
-    teacher,
-    config: { ...cascadeConfig, llmBudget: setting.budget },
-    llm: {
-      concurrency: 8,
-      costUnits: llm.costUnits,
-      minConcurrency: setting.adaptive ? llm.minConcurrency : 8,
-      maxConcurrency: setting.adaptive ? llm.maxConcurrency : 8,
-      adaptive: setting.adaptive,
-      deadlineMs: setting.deadlineMs,
-      batchSize: setting.batchSize,
-      order: setting.order,
-      capacityAware: setting.capacityAware,
-      maxRequestsPerMinute: setting.rpm,
-      maxTokensPerMinute: setting.tpm,
+  // The service's wiring (src/app); the setting's scheduler knobs are configuration, but for the baseline's.
+  const { cascade } = await buildCascade(
+    {
+      ...options.config,
+      cascade: { ...cascadeConfig, llmBudget: setting.budget },
+      llm: {
+        ...llm,
+        concurrency: 8,
+        minConcurrency: setting.adaptive ? llm.minConcurrency : 8,
+        maxConcurrency: setting.adaptive ? llm.maxConcurrency : 8,
+        deadlineMs: setting.deadlineMs,
+        batchSize: setting.batchSize,
+        maxRequestsPerMinute: setting.rpm,
+        maxTokensPerMinute: setting.tpm,
+      },
+      models: { ...options.config.models, saveEveryItems: 0 },
     },
-    models: { ...options.config.models, saveEveryItems: 0 },
-    logger: options.logger,
-    restore: false,
-    ...(options.vectors === undefined ? {} : { vectors: options.vectors }),
-  });
+    options.logger,
+    {
+      task,
+      teacher,
+      restore: false,
+      scheduling: { order: setting.order, adaptive: setting.adaptive, capacityAware: setting.capacityAware },
+      ...(options.vectors === undefined ? {} : { vectors: options.vectors }),
+    },
+  );
   const times = arrivalTimes({ rate: options.rate, durationS: options.durationS, seed: options.seed });
   const stream = options.stream;
   const latencies: number[] = [];

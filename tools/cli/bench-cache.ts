@@ -10,8 +10,8 @@ import { measureReuse, readDataset, runCacheBench, type BenchRunner, type CacheB
 import { startReplayServer } from '../replay/index.js';
 import { createCache, type CachePolicyName } from '../../src/cache/index.js';
 import { loadWordVectors, type WordVectors } from '../../src/cascade/index.js';
-import { buildCascade, createRootLogger, type Logger } from '../../src/cli/index.js';
-import { loadConfig, parseConfig, type Config } from '../../src/config.js';
+import { buildCascade, createServiceContext, type Logger } from '../../src/app/index.js';
+import { parseConfig, type Config } from '../../src/config.js';
 
 /** The flags of `spillway bench-cache` (see tools/cli/bench-cache-command.ts). */
 export interface BenchCacheFlags {
@@ -105,9 +105,8 @@ function printTable(dataset: string, report: CacheBenchReport, reuse: ReuseStats
 
 /** Runs `spillway bench-cache` with parsed flags: the report goes to stdout, progress to stderr. */
 export async function runBenchCache(flags: BenchCacheFlags): Promise<void> {
-  const base = loadConfig(flags.config === undefined ? {} : { file: flags.config });
   if (!['both', 'on', 'off'].includes(flags.multiplexer)) throw new InvalidArgumentError('--multiplexer: expected both, on or off');
-  const logger = createRootLogger(base.logLevel);
+  const { config: base, logger } = createServiceContext({ file: flags.config });
   // Each run builds a cascade: its lifecycle logs (restore, save) would drown the progress lines.
   const quiet = logger.child({ module: 'bench-cache' }, { level: logger.isLevelEnabled('warn') ? 'warn' : base.logLevel });
   const teacher = flags.teacher ?? base.llm.model;

@@ -1,8 +1,8 @@
 /** `spillway bench-live`'s implementation (loaded when the command runs); flags in bench-live-command.ts. */
 import { instantSetting, liveSettings, readLabelledStream, runLiveSetting, type LiveResult } from '../bench/index.js';
 import { loadWordVectors, selectBackend } from '../../src/cascade/index.js';
-import { createRootLogger } from '../../src/cli/index.js';
-import { loadConfig } from '../../src/config.js';
+import { createServiceContext } from '../../src/app/index.js';
+
 import { defaultTaskPath, loadTask } from '../../src/llm/index.js';
 
 /** The flags of `spillway bench-live`. */
@@ -30,7 +30,7 @@ export interface BenchLiveFlags {
 }
 
 export async function runBenchLive(flags: BenchLiveFlags): Promise<void> {
-  const config = loadConfig({
+  const { config, logger } = createServiceContext({
     file: flags.config,
     flags: {
       logLevel: 'warn',
@@ -39,7 +39,6 @@ export async function runBenchLive(flags: BenchLiveFlags): Promise<void> {
       ...(flags.window === undefined ? {} : { pipeline: { maxInFlight: flags.window } }),
     },
   });
-  const logger = createRootLogger(config.logLevel);
   const task = loadTask(flags.task ?? defaultTaskPath(flags.dataset));
   const stream = readLabelledStream(flags.dataset);
   const needsMid = config.cascade.stages.includes('mid');

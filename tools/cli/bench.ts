@@ -14,8 +14,8 @@ import {
   type StrategyResult,
 } from '../bench/index.js';
 import { selectBackend } from '../../src/cascade/index.js';
-import { createRootLogger } from '../../src/cli/index.js';
-import { loadConfig } from '../../src/config.js';
+import { createServiceContext } from '../../src/app/index.js';
+
 import { ConfigError } from '../../src/errors.js';
 import { defaultTaskPath, loadTask, parseObjective } from '../../src/llm/index.js';
 
@@ -61,8 +61,10 @@ export async function runBench(flags: BenchFlags): Promise<void> {
   if (!recorded.includes(flags.teacher))
     issues.push({ key: 'teacher', message: `${flags.dataset} has no answers of ${flags.teacher}; recorded: ${recorded.join(', ')}` });
   if (issues.length > 0) throw new ConfigError(issues);
-  const config = loadConfig({ file: flags.config, flags: { logLevel: 'warn', cascade: { seed: seeds[0] as number, deferralCostWeight: flags.mu } } });
-  const logger = createRootLogger(config.logLevel);
+  const { config, logger } = createServiceContext({
+    file: flags.config,
+    flags: { logLevel: 'warn', cascade: { seed: seeds[0] as number, deferralCostWeight: flags.mu } },
+  });
   const backend = await selectBackend(config.models.backend, logger);
   const perSeed = Math.floor(items.length * Math.min(1, flags.sample));
   const runs = benchRuns(strategies, flags.budgets).length * seeds.length;

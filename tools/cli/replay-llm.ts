@@ -3,8 +3,7 @@
  * Prints the base URL (one line) on stdout once listening, so scripts can read it; logs go to stderr.
  */
 import { startReplayServer } from '../replay/index.js';
-import { createRootLogger } from '../../src/cli/index.js';
-import { loadConfig } from '../../src/config.js';
+import { createServiceContext } from '../../src/app/index.js';
 
 /** The flags of `spillway replay-llm` (see tools/cli/replay-llm-command.ts). */
 export interface ReplayLlmFlags {
@@ -23,8 +22,7 @@ export interface ReplayLlmFlags {
 
 /** Serves until SIGINT or SIGTERM; the base URL is printed on stdout once listening. */
 export async function runReplayLlm(flags: ReplayLlmFlags): Promise<void> {
-  const config = loadConfig();
-  const logger = createRootLogger(config.logLevel);
+  const { logger } = createServiceContext();
   const server = await startReplayServer({
     dataset: flags.dataset,
     teacher: flags.teacher,

@@ -4,9 +4,9 @@
  * default; one JSON object per line with --json. --exit-at-end stops at the end of every partition.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { loadConfig, type Config } from '../../config.js';
+import type { Config } from '../../config.js';
 import { assertTopicsExist, buildCodecs, createKafka, readTopic, type StreamCodecs } from '../../stream/index.js';
-import { createRootLogger } from '../logger.js';
+import { createServiceContext } from '../../app/index.js';
 
 interface ConsumeFlags {
   topic?: string;
@@ -79,8 +79,7 @@ export function register(program: Command): void {
     .option('--json', 'one JSON object per line instead of a table', false)
     .option('--config <file>', 'configuration file (YAML or JSON)')
     .action(async (flags: ConsumeFlags) => {
-      const config = loadConfig(flags.config === undefined ? {} : { file: flags.config });
-      const logger = createRootLogger(config.logLevel);
+      const { config, logger } = createServiceContext({ file: flags.config });
       const topic = flags.topic ?? config.kafka.topics.output;
       const kafka = createKafka(config.kafka, logger);
       const admin = kafka.admin();

@@ -12,7 +12,6 @@ import { createReadStream } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Message } from 'kafkajs';
-import { loadConfig } from '../../config.js';
 import { ProduceError } from '../../errors.js';
 import {
   assertTopicsExist,
@@ -26,7 +25,7 @@ import {
   readMaxMessageBytes,
   type ItemEncoder,
 } from '../../stream/index.js';
-import { createRootLogger } from '../logger.js';
+import { createServiceContext } from '../../app/index.js';
 
 interface ProduceFlags {
   topic?: string;
@@ -84,8 +83,7 @@ export function register(program: Command): void {
     .option('--config <file>', 'configuration file (YAML or JSON)')
     .option('--no-progress', 'no progress bar')
     .action(async (flags: ProduceFlags) => {
-      const config = loadConfig(flags.config === undefined ? {} : { file: flags.config });
-      const logger = createRootLogger(config.logLevel);
+      const { config, logger } = createServiceContext({ file: flags.config });
       const topic = flags.topic ?? config.kafka.topics.input;
       const { itemEncoder } = await buildCodecs(config.kafka);
       const kafka = createKafka(config.kafka, logger);

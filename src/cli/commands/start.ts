@@ -1,6 +1,6 @@
 /**
- * `spillway start`: the embedded mode. The cascade over a JSONL stream (a file or stdin) to JSONL (a file or
- * stdout), with no Kafka and no Redis; live counts and deferral rates on stderr; the monitoring endpoints on
+ * `spillway start`: the embedded mode (src/app/embedded-service.ts). The cascade over a JSONL stream (a file or
+ * stdin) to JSONL (a file or stdout), with no Kafka and no Redis; live counts and deferral rates on stderr; the monitoring endpoints on
  * --http-port. With no input it runs the built-in demo stream and its simulated teacher.
  *
  * Before reading, the LLM endpoint is checked (llm-check.ts). Lines longer than --max-line-bytes are rejected
@@ -13,19 +13,10 @@
  * the demo is paced (--rate) so the dashboard's charts move, and the endpoints are served until Ctrl-C.
  * Piped, it writes JSONL to stdout and exits at the end of the input, as before.
  */
-import { createReadStream, createWriteStream, fstatSync, type WriteStream } from 'node:fs';
+import { createWriteStream, fstatSync, type WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { createCache } from '../../cache/index.js';
-import type { Annotation, Cascade, Item } from '../../cascade/index.js';
-import { loadConfig } from '../../config.js';
-import { demoItems, DEMO_TASK, SimulatedTeacher } from '../../demo/index.js';
-import { createMonitor } from '../../monitor/index.js';
-import { DEFAULT_MAX_LINE_BYTES, readJsonlItems, type JsonlEntry } from '../../stream/index.js';
-import { buildCascade } from '../build-cascade.js';
-import { checkLlm } from '../llm-check.js';
-import { SHUTDOWN_MARGIN_MS } from './run.js';
-import { createRootLogger, type Logger } from '../logger.js';
+import { createServiceContext, createEmbeddedService, Lifecycle } from '../../app/index.js';
 import { LiveLine } from '../live-line.js';
 import { parseInteger, parseNumber } from './options.js';
 
@@ -74,102 +65,49 @@ export function register(program: Command): void {
     )
     .option('--rate <n>', `items per second at most (default: as fast as possible; the demo on a terminal: ${TTY_DEMO_RATE})`, parseNumber)
     .action(async (flags: StartFlags) => {
-      const config = loadConfig({
-        file: flags.config,
-        flags: { task: flags.task, cascade: { llmBudget: flags.llmBudget }, monitor: { httpPort: flags.httpPort } },
-      });
       // A person at a terminal: annotations to a file, quieter logs, the live line and the URL first.
       const tty = process.stdout.isTTY === true && flags.output === undefined;
-      const logger = createRootLogger(tty && config.logLevel === 'info' ? 'warn' : config.logLevel, { secrets: [config.llm.apiKey] });
+      const context = createServiceContext({
+        file: flags.config,
+        flags: { task: flags.task, cascade: { llmBudget: flags.llmBudget }, monitor: { httpPort: flags.httpPort } },
+        ...(tty ? { quietLevel: 'warn' as const } : {}),
+      });
+      const { config, logger } = context;
       const demo = flags.input === undefined && !stdinHasData();
       const outputPath = flags.output ?? (tty ? TTY_OUTPUT_FILE : undefined);
-      const rate = flags.rate ?? (tty && demo ? TTY_DEMO_RATE : undefined);
-      const monitor = createMonitor({
-        config: config.monitor,
-        logger,
-        llmCostUnits: config.llm.costUnits,
-        pricePerMillionInputTokens: config.llm.pricePerMillionInputTokens,
-        pricePerMillionOutputTokens: config.llm.pricePerMillionOutputTokens,
-      });
-      // cache.enabled applies here as in `run` (L1 in process; the Redis tier too unless cache.redisTier is false).
-      const cache = config.cache.enabled ? createCache(config, logger) : undefined;
-      const built = await buildCascade(config, logger, {
-        observer: monitor.observer,
-        ...(cache === undefined ? {} : { cache }),
-        allowNoLlm: true,
-        resetModels: flags.resetModels === true,
-        ...(demo ? { teacher: new SimulatedTeacher(), task: DEMO_TASK, restore: false } : {}),
-      });
-      if (demo)
-        logger.info(
-          { items: flags.demoItems, teacher: 'simulated keyword rule, not an LLM' },
-          'no input given: running the built-in demo stream with a SIMULATED teacher',
-        );
-      const { url } = await monitor.start();
-      if (url !== null) logger.info({ url }, 'dashboard and metrics served');
-      if (tty)
-        process.stderr.write(
-          ttyHeader({ demo, items: flags.demoItems, url, outputPath: outputPath as string, authToken: config.monitor.authToken !== undefined }),
-        );
-
-      const stopping = new AbortController();
-      const timers: NodeJS.Timeout[] = [];
-      const onSignal = (signal: NodeJS.Signals): void => {
-        if (stopping.signal.aborted) {
-          logger.warn({ signal }, 'second signal: exiting now');
-          process.exit(130);
-        }
-        logger.info({ signal }, 'stopping: no more input is read');
-        stopping.abort();
-        const graceMs = config.kafka.shutdownTimeoutMs;
-        // In-flight items get the grace period; then their LLM calls are aborted (the small stages answer).
-        timers.push(setTimeout(() => built.cascade.stop(), graceMs).unref());
-        timers.push(
-          setTimeout(() => {
-            logger.error({ shutdownTimeoutMs: graceMs }, 'shutdown did not finish in time; exiting');
-            logger.flush();
-            process.exit(1);
-          }, graceMs + SHUTDOWN_MARGIN_MS).unref(),
-        );
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-      if (!demo) await checkLlm(built.teacher, config.llm, logger, stopping.signal);
-      const output: Writable = outputPath === undefined ? process.stdout : createWriteStream(outputPath);
-      const rejectsPath = flags.rejects ?? (outputPath === undefined ? 'spillway-rejects.jsonl' : `${outputPath}.rejects.jsonl`);
-      const input = demo
-        ? demoEntries(flags.demoItems)
-        : readJsonlItems(
-            flags.input === undefined || flags.input === '-' ? process.stdin : createReadStream(flags.input),
-            config.kafka.maxTextBytes,
-            flags.maxLineBytes ?? Math.max(DEFAULT_MAX_LINE_BYTES, 8 * config.kafka.maxTextBytes),
-            stopping.signal,
+      const lifecycle = new Lifecycle({ logger, graceMs: config.kafka.shutdownTimeoutMs });
+      try {
+        const service = await createEmbeddedService({ context, lifecycle, demo, resetModels: flags.resetModels === true });
+        const url = await service.serve();
+        if (tty)
+          process.stderr.write(
+            ttyHeader({ demo, items: flags.demoItems, url, outputPath: outputPath as string, authToken: config.monitor.authToken !== undefined }),
           );
-      const source = rate === undefined ? input : paced(input, rate, stopping.signal);
-      const live = new LiveLine(built.cascade, process.stderr);
-      const summary = await runEmbedded(built.cascade, source, {
-        output,
-        rejectsPath,
-        logger,
-        live,
-        signal: stopping.signal,
-        window: config.pipeline.maxInFlight,
-        ordered: flags.unordered !== true,
-      });
-      live.stop();
-      if (output !== process.stdout) await new Promise<void>((resolve) => (output as WriteStream).end(resolve));
-      if (flags.save && !demo) await built.cascade.save();
-      logger.info({ ...summary, budget: built.cascade.budgetStatus, rejectsFile: summary.rejected > 0 ? rejectsPath : undefined }, 'stream done');
-      if ((flags.serve ?? tty) && url !== null && !stopping.signal.aborted) {
-        logger.info({ url }, 'input ended; still serving the endpoints (Ctrl-C to stop)');
-        if (tty) process.stderr.write(`input done (${summary.items} items → ${outputPath as string}); the dashboard stays at ${url} until Ctrl-C\n`);
-        await new Promise<void>((resolve) => stopping.signal.addEventListener('abort', () => resolve(), { once: true }));
+        lifecycle.install();
+        await service.checkLlm();
+        const output: Writable = outputPath === undefined ? process.stdout : createWriteStream(outputPath);
+        const rejectsPath = flags.rejects ?? (outputPath === undefined ? 'spillway-rejects.jsonl' : `${outputPath}.rejects.jsonl`);
+        const rate = flags.rate ?? (tty && demo ? TTY_DEMO_RATE : undefined);
+        const source = service.entries({ file: flags.input, demoItems: flags.demoItems, maxLineBytes: flags.maxLineBytes, rate });
+        const live = new LiveLine(service.cascade, process.stderr);
+        const summary = await service.run(source, {
+          output,
+          rejectsPath,
+          onRejected: (n) => (live.rejected = n),
+          ordered: flags.unordered !== true,
+        });
+        live.stop();
+        if (output !== process.stdout) await new Promise<void>((resolve) => (output as WriteStream).end(resolve));
+        if (flags.save) await service.save();
+        logger.info({ ...summary, budget: service.cascade.budgetStatus, rejectsFile: summary.rejected > 0 ? rejectsPath : undefined }, 'stream done');
+        if ((flags.serve ?? tty) && url !== null && !lifecycle.stopping) {
+          logger.info({ url }, 'input ended; still serving the endpoints (Ctrl-C to stop)');
+          if (tty) process.stderr.write(`input done (${summary.items} items → ${outputPath as string}); the dashboard stays at ${url} until Ctrl-C\n`);
+          await lifecycle.stopped();
+        }
+      } finally {
+        await lifecycle.close();
       }
-      await monitor.close();
-      await cache?.close();
-      for (const timer of timers) clearTimeout(timer);
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
     });
 }
 
@@ -193,121 +131,4 @@ function ttyHeader(o: { demo: boolean; items: number; url: string | null; output
     '',
   ];
   return `${lines.join('\n')}\n`;
-}
-
-/** Passes entries on at most `perSecond`, paced over the whole run (short stalls are caught up). */
-async function* paced<T>(source: AsyncIterable<T>, perSecond: number, signal: AbortSignal): AsyncGenerator<T> {
-  const startMs = Date.now();
-  let n = 0;
-  for await (const entry of source) {
-    const aheadMs = (n / perSecond) * 1000 - (Date.now() - startMs);
-    if (aheadMs > 0 && !signal.aborted) await new Promise((resolve) => setTimeout(resolve, aheadMs));
-    n++;
-    yield entry;
-  }
-}
-
-async function* demoEntries(count: number): AsyncGenerator<JsonlEntry> {
-  let line = 0;
-  for (const item of demoItems(count)) yield { line: ++line, item };
-}
-
-interface EmbeddedOptions {
-  output: Writable;
-  rejectsPath: string;
-  logger: Logger;
-  live: LiveLine;
-  signal: AbortSignal;
-  /** Items in flight at once (`pipeline.maxInFlight`): a memory bound, not the LLM's concurrency. */
-  window: number;
-  /** Write annotations in input order (an LLM-bound item holds back the ones after it, not their processing). @defaultValue true */
-  ordered?: boolean;
-}
-
-/**
- * Streams entries through the cascade, writing annotations (in input order unless `ordered` is false) and
- * rejected lines to the rejects file. Up to `window` items are in flight: the small stages answer most of
- * them at once while LLM-bound ones wait for the scheduler.
- */
-export async function runEmbedded(cascade: Cascade, source: AsyncIterable<JsonlEntry>, options: EmbeddedOptions): Promise<{ items: number; rejected: number }> {
-  if (options.ordered === false) return runUnordered(cascade, source, options);
-  const pending: Array<Promise<Annotation>> = [];
-  let items = 0;
-  const write = async (a: Annotation): Promise<void> => {
-    if (!options.output.write(`${JSON.stringify(a)}\n`)) await new Promise((resolve) => options.output.once('drain', resolve));
-  };
-  const reject = rejecter(options);
-  for await (const entry of source) {
-    if (options.signal.aborted) break;
-    if ('error' in entry) {
-      reject(entry);
-      continue;
-    }
-    const item: Item = entry.item;
-    pending.push(cascade.process(item));
-    items++;
-    // Only the head is awaited: items behind it keep being processed, up to the window.
-    if (pending.length >= options.window) await write(await (pending.shift() as Promise<Annotation>));
-  }
-  for (const p of pending) await write(await p);
-  return { items, rejected: await reject.close() };
-}
-
-/** As runEmbedded, each annotation written when it is ready. */
-async function runUnordered(cascade: Cascade, source: AsyncIterable<JsonlEntry>, options: EmbeddedOptions): Promise<{ items: number; rejected: number }> {
-  let items = 0;
-  let inFlight = 0;
-  let freed: (() => void) | undefined;
-  let writing: Promise<void> = Promise.resolve();
-  const write = (a: Annotation): void => {
-    // Writes are chained so that backpressure from the output is honoured in order.
-    writing = writing.then(() =>
-      options.output.write(`${JSON.stringify(a)}\n`) ? undefined : new Promise((resolve) => options.output.once('drain', resolve)),
-    );
-  };
-  const done = (a: Annotation): void => {
-    write(a);
-    inFlight--;
-    freed?.();
-  };
-  const reject = rejecter(options);
-  let failure: unknown;
-  for await (const entry of source) {
-    if (options.signal.aborted || failure !== undefined) break;
-    if ('error' in entry) {
-      reject(entry);
-      continue;
-    }
-    inFlight++;
-    items++;
-    cascade.process(entry.item).then(done, (err: unknown) => {
-      failure ??= err;
-      inFlight--;
-      freed?.();
-    });
-    while (inFlight >= options.window) await new Promise<void>((resolve) => (freed = resolve));
-  }
-  while (inFlight > 0) await new Promise<void>((resolve) => (freed = resolve));
-  await writing;
-  if (failure !== undefined) throw failure;
-  return { items, rejected: await reject.close() };
-}
-
-/** Writes rejected lines to the rejects file (opened on the first one) and counts them. */
-function rejecter(options: EmbeddedOptions): ((entry: Extract<JsonlEntry, { error: unknown }>) => void) & { close(): Promise<number> } {
-  let rejects: WriteStream | undefined;
-  let rejected = 0;
-  const reject = (entry: Extract<JsonlEntry, { error: unknown }>): void => {
-    rejected++;
-    options.logger.warn({ line: entry.line, kind: entry.error.kind, reason: entry.error.message }, 'line rejected');
-    rejects ??= createWriteStream(options.rejectsPath, { flags: 'a' });
-    rejects.write(`${JSON.stringify({ line: entry.line, kind: entry.error.kind, reason: entry.error.message, raw: entry.raw })}\n`);
-    options.live.rejected = rejected;
-  };
-  return Object.assign(reject, {
-    close: async (): Promise<number> => {
-      if (rejects !== undefined) await new Promise<void>((resolve) => (rejects as WriteStream).end(resolve));
-      return rejected;
-    },
-  });
 }

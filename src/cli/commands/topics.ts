@@ -4,9 +4,8 @@
  * grown when they have fewer partitions than configured.
  */
 import type { Command } from 'commander';
-import { loadConfig } from '../../config.js';
 import { createKafka, ensureTopics, loadTopicSettings, TOPICS_FILE } from '../../stream/index.js';
-import { createRootLogger } from '../logger.js';
+import { createServiceContext } from '../../app/index.js';
 
 interface TopicsCreateFlags {
   config?: string;
@@ -21,8 +20,7 @@ export function register(program: Command): void {
     .option('--config <file>', 'configuration file (YAML or JSON)')
     .option('--settings <file>', 'topic settings file', TOPICS_FILE)
     .action(async (flags: TopicsCreateFlags) => {
-      const config = loadConfig(flags.config === undefined ? {} : { file: flags.config });
-      const logger = createRootLogger(config.logLevel);
+      const { config, logger } = createServiceContext({ file: flags.config });
       const settings = loadTopicSettings(flags.settings);
       const names = config.kafka.topics;
       const admin = createKafka(config.kafka, logger).admin();

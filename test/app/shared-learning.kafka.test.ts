@@ -11,7 +11,7 @@ import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { archiveCascadeState, createCascade, restoreCascadeArchive, type Cascade } from '../../src/cascade/index.js';
 import type { ItemContext } from '../../src/cascade/stages.js';
-import { prepareSharedState, SharedLearning } from '../../src/cli/shared-learning.js';
+import { prepareSharedState, SharedLearning } from '../../src/app/index.js';
 import { parseConfig, type Config } from '../../src/config.js';
 import { loadTask, type Task } from '../../src/llm/index.js';
 import { buildCodecs, readLatestSnapshot, SnapshotPublisher, type LabelRecord, type StreamCodecs } from '../../src/stream/index.js';

@@ -1,10 +1,11 @@
 /**
  * Wires a Cascade from the configuration: the task file, the LLM client (when an endpoint is configured),
- * an optional cache and observer, and saved model state. Shared by `start`, `run` and the benchmarks.
+ * an optional cache and observer, and saved model state. Shared by `start`, `run` and the benchmarks, so a
+ * benchmark measures the cascade the service builds (differences are passed as configuration, or below).
  */
 import type { Logger } from 'pino';
 import { normalizeText, type AnswerCache } from '../cache/index.js';
-import { createCascade, type CascadeObserver, type Cascade, type WordVectors } from '../cascade/index.js';
+import { createCascade, type CascadeLlmOptions, type CascadeObserver, type Cascade, type WordVectors } from '../cascade/index.js';
 import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { loadTask, OpenAiTeacher, type SchedulerObserver, type Task, type Teacher } from '../llm/index.js';
@@ -33,6 +34,8 @@ export interface BuildCascadeOptions {
   allowNoLlm?: boolean;
   /** Set unusable saved state aside and start fresh (`--reset-models`). @defaultValue false */
   resetModels?: boolean;
+  /** Scheduler settings that are no configuration key (the live benchmark's FIFO baseline, fixed concurrency). */
+  scheduling?: Pick<CascadeLlmOptions, 'order' | 'adaptive' | 'capacityAware'>;
 }
 
 export interface BuiltCascade {
@@ -73,6 +76,7 @@ export async function buildCascade(config: Readonly<Config>, logger: Logger, opt
       // In-flight duplicates share one call: the same normalisation as the cache's keys.
       keyOf: normalizeText,
       ...(schedulerObserver === undefined ? {} : { observer: schedulerObserver }),
+      ...options.scheduling,
     },
     models: config.models,
     onUnavailable: config.llm.onUnavailable,

@@ -1,0 +1,212 @@
+/**
+ * The Kafka service (`spillway run`): a consumer group on the input topic feeds the cascade; annotations go to
+ * the output topic, bad records to the dead-letter topic; exactly-once by default; with shared learning, every
+ * worker learns from every label (the label and snapshot topics). Built from the configuration in one place.
+ * The lifecycle's first signal stops the worker (in-flight items finish within kafka.shutdownTimeoutMs and are
+ * committed); the model state is then saved, on a crash too. A dependency that stays down rejects.
+ */
+import type { Kafka } from 'kafkajs';
+import { createCache } from '../cache/index.js';
+import type { Cascade, CascadeObserver } from '../cascade/index.js';
+import type { Config } from '../config.js';
+import { ConfigError, ModelSaveError } from '../errors.js';
+import type { Teacher } from '../llm/index.js';
+import { createMonitor, type WorkerStatus } from '../monitor/index.js';
+import {
+  buildCodecs,
+  createKafka,
+  StreamWorker,
+  type ItemAnswer,
+  type ItemProcessor,
+  type SideRecord,
+  type StreamCodecs,
+  type StreamItem,
+} from '../stream/index.js';
+import type { Lifecycle } from './lifecycle.js';
+import { checkLlm } from './llm-check.js';
+import type { Logger } from './logger.js';
+import { monitorFor } from './monitor-options.js';
+import type { ServiceContext } from './service-context.js';
+
+export interface KafkaServiceOptions {
+  context: ServiceContext;
+  lifecycle: Lifecycle;
+  /** This worker's id: the transactional id and the metrics' `worker` label. */
+  workerId: string;
+  /** false (`--no-llm`): the small stages answer everything and learn nothing. @defaultValue true */
+  llm?: boolean;
+  /** Set unusable saved model state aside and start fresh. */
+  resetModels?: boolean;
+}
+
+/** What the worker drives: the cascade. (No flag swaps in other code: tests drive StreamWorker directly.) */
+interface Pipeline {
+  process: ItemProcessor;
+  /** Drains (at most `drainTimeoutMs`) and saves; rejects with ModelSaveError when the save fails. */
+  close(drainTimeoutMs?: number): Promise<void>;
+  /** The cascade behind it, when it is one (LLM check, pause, health). */
+  cascade?: Cascade;
+  teacher?: Teacher;
+  /** Shared learning's hooks into the worker, when it is on. */
+  shared?: {
+    sideRecords: (item: StreamItem, answer: ItemAnswer) => SideRecord[];
+    onAssignment: (partitions: number[]) => void;
+    /** Before the worker takes items: the label replay. */
+    start(): Promise<void>;
+    /** After the worker stopped, before close(). */
+    stop(): Promise<void>;
+  };
+}
+
+/** The pieces shared learning needs from `run`; absent: each worker learns on its own (--no-shared-learning). */
+interface SharedWiring {
+  kafka: Kafka;
+  codecs: StreamCodecs;
+  workerId: string;
+  /** Receives the worker's /status part. */
+  setStatus: (status: () => unknown) => void;
+}
+
+async function cascadePipeline(
+  config: Readonly<Config>,
+  logger: Logger,
+  observer: CascadeObserver,
+  flags: { llm: boolean; resetModels: boolean },
+  wiring?: SharedWiring,
+): Promise<Pipeline> {
+  // Loaded lazily: a configuration error is reported before tfjs is loaded.
+  const { buildCascade } = await import('./build-cascade.js');
+  const cache = config.cache.enabled ? createCache(config, logger) : undefined;
+  if (wiring === undefined) {
+    const { cascade, teacher } = await buildCascade(config, logger, {
+      observer,
+      allowNoLlm: !flags.llm,
+      resetModels: flags.resetModels,
+      ...(cache === undefined ? {} : { cache }),
+    });
+    return {
+      process: (item) => cascade.process(item),
+      cascade,
+      ...(teacher === undefined ? {} : { teacher }),
+      close: async (drainTimeoutMs) => {
+        try {
+          await cascade.close(drainTimeoutMs);
+        } finally {
+          await cache?.close();
+        }
+      },
+    };
+  }
+  const { loadTask } = await import('../llm/index.js');
+  const { prepareSharedState, SharedLearning } = await import('./shared-learning.js');
+  if (config.task === undefined)
+    throw new ConfigError([{ key: 'task', message: 'no task file: pass --task F, set SPILLWAY_TASK, or `task:` in the config file' }]);
+  const task = loadTask(config.task);
+  const start = await prepareSharedState(wiring.kafka, config, wiring.codecs, task, logger);
+  let shared: InstanceType<typeof SharedLearning> | undefined;
+  // Saves happen at snapshots (between labels) and on close: a periodic save by item count could catch
+  // the models in the middle of a label.
+  const { cascade, teacher } = await buildCascade({ ...config, models: { ...config.models, saveEveryItems: 0, saveEveryMs: 0 } }, logger, {
+    observer,
+    task,
+    learnInline: false,
+    allowNoLlm: !flags.llm,
+    resetModels: flags.resetModels,
+    stateMeta: () => shared?.stateMeta() ?? { labelOffset: Number(start.labelOffset), labels: start.labels },
+    ...(cache === undefined ? {} : { cache }),
+  });
+  const sharing = new SharedLearning({ ...wiring, config, cascade, task, teacherModel: teacher?.model ?? config.llm.model, start, logger });
+  shared = sharing;
+  wiring.setStatus(() => sharing.status());
+  return {
+    process: (item) => cascade.process(item),
+    cascade,
+    ...(teacher === undefined ? {} : { teacher }),
+    close: async (drainTimeoutMs) => {
+      try {
+        await cascade.close(drainTimeoutMs);
+      } finally {
+        await cache?.close();
+      }
+    },
+    shared: { sideRecords: sharing.publisher.sideRecords, onAssignment: sharing.onAssignment, start: () => sharing.start(), stop: () => sharing.stop() },
+  };
+}
+
+/**
+ * Runs the worker until the lifecycle stops it or a dependency stays down; then stops shared learning, closes
+ * the monitor, and drains and saves the cascade. Rejects with the first failure (a failed save included).
+ */
+export async function runKafkaService(options: KafkaServiceOptions): Promise<void> {
+  const { config, logger } = options.context;
+  const { lifecycle, workerId } = options;
+  let worker: StreamWorker | undefined;
+  let pipeline: Pipeline | undefined;
+  let sharedStatus: (() => unknown) | undefined;
+  const monitor = createMonitor(
+    monitorFor(config, logger, {
+      health: async () => {
+        if (worker?.running !== true) return { ok: false, reason: 'not consuming (starting, stopping or failed)' };
+        const gate = pipeline?.cascade?.llmGate;
+        if (gate !== undefined && !gate.up) return { ok: false, reason: `LLM unavailable (${errorText(gate.lastError)}); consumption paused` };
+        if (!(await worker.brokerReachable())) return { ok: false, reason: 'Kafka broker unreachable' };
+        return { ok: true };
+      },
+      workerId,
+      workerStatus: () => (sharedStatus?.() as WorkerStatus | undefined) ?? { id: workerId, sharedLearning: false },
+    }),
+  );
+  const kafka = createKafka(config.kafka, logger);
+  lifecycle.onStop(() => worker?.stop().catch(() => undefined));
+  const codecs = await buildCodecs(config.kafka);
+  const wiring: SharedWiring | undefined = config.sharedLearning.enabled ? { kafka, codecs, workerId, setStatus: (s) => (sharedStatus = s) } : undefined;
+  const flags = { llm: options.llm !== false, resetModels: options.resetModels === true };
+  pipeline = await cascadePipeline(config, logger, monitor.observer, flags, wiring);
+  const built = pipeline;
+  worker = new StreamWorker({
+    kafka,
+    // The worker's in-flight bound: pipeline.maxInFlight, never above kafka.maxInFlight (kept working as before).
+    config: { ...config.kafka, maxInFlight: Math.min(config.kafka.maxInFlight, config.pipeline.maxInFlight) },
+    transactionalId: workerId,
+    decoder: codecs.itemDecoder,
+    annotationEncoder: codecs.annotationEncoder,
+    deadLetterEncoder: codecs.deadLetterEncoder,
+    process: pipeline.process,
+    logger,
+    observer: monitor.metrics,
+    ...(pipeline.shared === undefined ? {} : { sideRecords: pipeline.shared.sideRecords, onAssignment: pipeline.shared.onAssignment }),
+  });
+  const running = worker;
+  // While the LLM is down nothing is consumed: items keep their place in the topic, committed work stays.
+  built.cascade?.llmGate?.onChange((up) => (up ? running.resume() : running.pause()));
+  let failed: unknown;
+  try {
+    const { url } = await monitor.start();
+    if (url !== null) logger.info({ url }, 'dashboard and metrics served');
+    if (built.teacher !== undefined) await checkLlm(built.teacher, config.llm, logger, lifecycle.signal);
+    if (!lifecycle.stopping) await built.shared?.start();
+    if (!lifecycle.stopping) {
+      await running.start();
+      // A signal that came while the worker was starting.
+      if (lifecycle.stopping) void running.stop().catch(() => undefined);
+      await running.done;
+    }
+  } catch (err: unknown) {
+    failed = err;
+  }
+  await built.shared?.stop().catch((err: unknown) => logger.error({ err }, 'stopping shared learning failed'));
+  await monitor.close();
+  // Model state is saved on a crash too: what was learned from committed items is worth keeping. After a
+  // signal the worker already gave in-flight items their grace period: what is still running is stopped.
+  try {
+    await built.close(lifecycle.stopping ? 1_000 : config.kafka.shutdownTimeoutMs);
+  } catch (err: unknown) {
+    logger.error({ err }, err instanceof ModelSaveError ? 'saving the model state failed' : 'closing the cascade failed');
+    failed ??= err;
+  }
+  if (failed !== undefined) throw failed;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
