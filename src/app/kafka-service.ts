@@ -6,11 +6,11 @@
  * committed); the model state is then saved, on a crash too. A dependency that stays down rejects.
  */
 import type { Kafka } from 'kafkajs';
-import { createCache } from '../cache/index.js';
+import { createCache, type AnswerCache } from '../cache/index.js';
 import type { Cascade, CascadeObserver } from '../cascade/index.js';
 import type { Config } from '../config.js';
 import { ConfigError, ModelSaveError } from '../errors.js';
-import type { Teacher } from '../llm/index.js';
+import { loadTask, type Teacher } from '../llm/index.js';
 import { createMonitor, type WorkerStatus } from '../monitor/index.js';
 import {
   buildCodecs,
@@ -22,8 +22,10 @@ import {
   type StreamCodecs,
   type StreamItem,
 } from '../stream/index.js';
+import { buildCascade } from './build-cascade.js';
 import type { Lifecycle } from './lifecycle.js';
 import { checkLlm } from './llm-check.js';
+import { prepareSharedState, SharedLearning } from './shared-learning.js';
 import type { Logger } from './logger.js';
 import { monitorFor } from './monitor-options.js';
 import type { ServiceContext } from './service-context.js';
@@ -74,8 +76,6 @@ async function cascadePipeline(
   flags: { llm: boolean; resetModels: boolean },
   wiring?: SharedWiring,
 ): Promise<Pipeline> {
-  // Loaded lazily: a configuration error is reported before tfjs is loaded.
-  const { buildCascade } = await import('./build-cascade.js');
   const cache = config.cache.enabled ? createCache(config, logger) : undefined;
   if (wiring === undefined) {
     const { cascade, teacher } = await buildCascade(config, logger, {
@@ -84,26 +84,13 @@ async function cascadePipeline(
       resetModels: flags.resetModels,
       ...(cache === undefined ? {} : { cache }),
     });
-    return {
-      process: (item) => cascade.process(item),
-      cascade,
-      ...(teacher === undefined ? {} : { teacher }),
-      close: async (drainTimeoutMs) => {
-        try {
-          await cascade.close(drainTimeoutMs);
-        } finally {
-          await cache?.close();
-        }
-      },
-    };
+    return drive(cascade, teacher, cache);
   }
-  const { loadTask } = await import('../llm/index.js');
-  const { prepareSharedState, SharedLearning } = await import('./shared-learning.js');
   if (config.task === undefined)
     throw new ConfigError([{ key: 'task', message: 'no task file: pass --task F, set SPILLWAY_TASK, or `task:` in the config file' }]);
   const task = loadTask(config.task);
   const start = await prepareSharedState(wiring.kafka, config, wiring.codecs, task, logger);
-  let shared: InstanceType<typeof SharedLearning> | undefined;
+  let shared: SharedLearning | undefined;
   // Saves happen at snapshots (between labels) and on close: a periodic save by item count could catch
   // the models in the middle of a label.
   const { cascade, teacher } = await buildCascade({ ...config, models: { ...config.models, saveEveryItems: 0, saveEveryMs: 0 } }, logger, {
@@ -119,6 +106,14 @@ async function cascadePipeline(
   shared = sharing;
   wiring.setStatus(() => sharing.status());
   return {
+    ...drive(cascade, teacher, cache),
+    shared: { sideRecords: sharing.publisher.sideRecords, onAssignment: sharing.onAssignment, start: () => sharing.start(), stop: () => sharing.stop() },
+  };
+}
+
+/** The pipeline over a built cascade: closing drains and saves it, then closes the cache whatever happened. */
+function drive(cascade: Cascade, teacher: Teacher | undefined, cache: AnswerCache | undefined): Pipeline {
+  return {
     process: (item) => cascade.process(item),
     cascade,
     ...(teacher === undefined ? {} : { teacher }),
@@ -129,7 +124,6 @@ async function cascadePipeline(
         await cache?.close();
       }
     },
-    shared: { sideRecords: sharing.publisher.sideRecords, onAssignment: sharing.onAssignment, start: () => sharing.start(), stop: () => sharing.stop() },
   };
 }
 
