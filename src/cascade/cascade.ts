@@ -360,14 +360,14 @@ export class Cascade {
     this.externalLabels++;
   }
 
-  private async submitToLlm(scheduler: LlmScheduler, teacher: Teacher, text: string, score: number): Promise<ScheduledOutcome> {
+  private async submitToLlm(scheduler: LlmScheduler, teacher: Teacher, text: string, score: number, deadlineMs?: number): Promise<ScheduledOutcome> {
     const stop = this.stopping.signal;
     for (;;) {
       const gate = this.llmGate;
       if (gate !== undefined && !gate.up && !stop.aborted) await gate.ready(stop).catch(() => undefined);
       // Stopping: the scheduler is closed; the item is answered by the small stages, flagged.
       if (stop.aborted) return { kind: 'failed', err: stop.reason, shared: false };
-      const outcome = await scheduler.submit(text, score);
+      const outcome = await scheduler.submit(text, score, deadlineMs === undefined ? {} : { deadlineMs });
       if (outcome.kind !== 'failed' || stop.aborted || !isLlmUnavailable(outcome.err)) return outcome;
       if (this.options.onUnavailable === 'fail') {
         this.counters.llmErrors++;
@@ -448,7 +448,9 @@ export class Cascade {
       // As above: a forced call is not the policy's deferral unless the gate would have sent it anyway.
       last.deferred = !(forced || cold) || last.pDefer > budget.threshold;
       reason = warmingUp || (cold && !last.deferred) ? 'warmup' : last.deferred ? 'deferred' : audit ? 'audit' : 'exploration';
-      const outcome = await this.submitToLlm(this.scheduler, teacher, item.text, walk.gateScore ?? last.pDefer);
+      // A cold item waits for its answer past the deadline: the untrained stage's label is none we can stand
+      // behind. The pipeline's window (pipeline.maxInFlight) holds the input back meanwhile.
+      const outcome = await this.submitToLlm(this.scheduler, teacher, item.text, walk.gateScore ?? last.pDefer, cold ? Infinity : undefined);
       if (outcome.kind === 'deadline') {
         // The deepest small stage answers; a call already running still teaches the stages when it lands.
         budget.refund();

@@ -140,18 +140,22 @@ export class LlmScheduler {
 
   /**
    * Asks the LLM about `text` once its turn comes, most uncertain (`score`, the gate's P(defer)) first.
-   * Never rejects: failures and missed deadlines are outcomes.
+   * Never rejects: failures and missed deadlines are outcomes. `deadlineMs` overrides the scheduler's for
+   * this item (Infinity: it waits for its answer, however long; an item joining a call in flight extends
+   * that call's deadline to its own).
    */
-  submit(text: string, score: number): Promise<ScheduledOutcome> {
+  submit(text: string, score: number, options: { deadlineMs?: number } = {}): Promise<ScheduledOutcome> {
     const key = this.opts.keyOf === undefined ? text : this.opts.keyOf(text);
     const existing = this.flights.get(key);
+    const deadlineMs = options.deadlineMs ?? this.opts.deadlineMs;
     if (existing !== undefined && (existing.state === 'queued' || existing.state === 'in-flight')) {
       this.stats.sharedAnswers++;
+      existing.deadlineAtMs = Math.max(existing.deadlineAtMs, this.now() + deadlineMs);
       return new Promise((resolve) => existing.waiters.push((o) => resolve(o.kind === 'deadline' ? o : { ...o, shared: true })));
     }
     const t = this.now();
     return new Promise((resolve) => {
-      const flight: Flight = { key, text, score, enqueuedAtMs: t, deadlineAtMs: t + this.opts.deadlineMs, waiters: [resolve], state: 'queued', single: false };
+      const flight: Flight = { key, text, score, enqueuedAtMs: t, deadlineAtMs: t + deadlineMs, waiters: [resolve], state: 'queued', single: false };
       this.flights.set(key, flight);
       this.enqueue(flight);
       if (this.queue.size > this.maxQueue * 1.25) this.shed();

@@ -64,7 +64,8 @@ describe('when the LLM is slow', () => {
   });
 
   it('answers with the deepest small stage at the deadline (reason deadline), and the late answers still teach it', async () => {
-    const c = await build(800, { concurrency: 8, deadlineMs: 300 });
+    // Warm stages: a cold one's items wait for the LLM instead (tested below).
+    const c = await build(800, { concurrency: 8, deadlineMs: 300 }, { warmMinLabels: 0, warmAgreementFloor: 0 });
     const annotations = await Promise.all(rows.slice(0, 60).map((r) => c.process({ id: r.id, text: r.text })));
     const missed = annotations.filter((a) => a.reason === 'deadline');
     expect(missed.length).toBeGreaterThan(0);
@@ -78,6 +79,18 @@ describe('when the LLM is slow', () => {
     await c.close(); // waits for the late answers
     expect(c.parts.stages[0]?.version ?? 0).toBeGreaterThan(versionBefore);
     cascade = undefined;
+  });
+
+  it('lets an item of a cold stage wait past the deadline for its LLM answer instead of publishing a guess', async () => {
+    // The default cold start: no stage has earned the right to answer yet.
+    const c = await build(800, { concurrency: 8, deadlineMs: 300 });
+    const annotations = await Promise.all(rows.slice(0, 20).map((r) => c.process({ id: r.id, text: r.text })));
+    const byLlm = annotations.filter((a) => a.answeredBy === 'llm');
+    expect(byLlm.length).toBeGreaterThan(0);
+    // Answered by the LLM although its answer came after the 300 ms deadline.
+    expect(byLlm.every((a) => a.latencyMs >= 700)).toBe(true);
+    expect(annotations.some((a) => a.reason === 'deadline')).toBe(false);
+    expect(c.counters.deadlineMisses).toBe(0);
   });
 });
 
