@@ -5,15 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import { createPolicy, lecDecayedCount, lecPolicy, type CachePolicyName } from '../../src/cache/policies/index.js';
 import { MemoryCache } from '../../src/cache/memory-cache.js';
-import type { CachedAnswer } from '../../src/cache/index.js';
+import { ANSWER, SEQUENCE, type Step } from './access-sequence.js';
 
-const ANSWER: CachedAnswer = { labelId: 1, model: 'm', costUnits: 100, answeredAtMs: 0 };
 const key = (name: string): string => name.repeat(40);
 
-type Step = ['set', string, number] | ['get', string];
-
 /** Runs a sequence on a cache of `capacity` entries; returns the evicted keys in order and what remains by eviction order. */
-function run(policy: CachePolicyName, capacity: number, steps: Step[], halfLife = 2): { evicted: string[]; order: string[] } {
+function run(policy: CachePolicyName, capacity: number, steps: readonly Step[], halfLife = 2): { evicted: string[]; order: string[] } {
   const evicted: string[] = [];
   const cache = new MemoryCache({
     maxBytes: 1e9,
@@ -27,17 +24,6 @@ function run(policy: CachePolicyName, capacity: number, steps: Step[], halfLife 
   }
   return { evicted, order: cache.evictionOrder().map((k) => k.charAt(0)) };
 }
-
-// a is expensive to miss but touched once, early; b is cheap and hot; c is cheap and warm; d is a cheap newcomer.
-const SEQUENCE: Step[] = [
-  ['set', 'a', 1000],
-  ['set', 'b', 10],
-  ['set', 'c', 10],
-  ['get', 'b'],
-  ['get', 'c'],
-  ['get', 'b'],
-  ['set', 'd', 10],
-];
 
 describe('LRU', () => {
   it('evicts the least recently accessed entry, whatever its cost', () => {

@@ -6,13 +6,13 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeAnswer, entrySizeBytes } from '../../src/cache/entry.js';
-import { createCache, MemoryCache, RedisCache, type CachedAnswer } from '../../src/cache/index.js';
+import { createCache, MemoryCache, RedisCache } from '../../src/cache/index.js';
 import { createPolicy, type CachePolicyName } from '../../src/cache/policies/index.js';
 import { DEFAULTS } from '../../src/config.js';
+import { ANSWER, SEQUENCE as SHARED_SEQUENCE, type Step } from './access-sequence.js';
 import { deletePrefix, REDIS_URL, testPrefix } from './redis-helpers.js';
 
 const log = pino({ level: 'silent' });
-const ANSWER: CachedAnswer = { labelId: 1, model: 'm', costUnits: 100, answeredAtMs: 0 };
 const ENTRY_BYTES = entrySizeBytes('a'.repeat(40), encodeAnswer(ANSWER));
 const prefix = testPrefix();
 let admin: Redis;
@@ -47,17 +47,8 @@ afterAll(async () => {
   await admin.quit();
 });
 
-type Step = ['set', string, number] | ['get', string];
-const SEQUENCE: Step[] = [
-  ['set', 'a', 1000],
-  ['set', 'b', 10],
-  ['set', 'c', 10],
-  ['get', 'b'],
-  ['get', 'c'],
-  ['get', 'b'],
-  ['set', 'd', 10],
-  ['set', 'e', 15],
-];
+/** The in-process tier's sequence, then a second newcomer e: two evictions. */
+const SEQUENCE: readonly Step[] = [...SHARED_SEQUENCE, ['set', 'e', 15]];
 
 describe('RedisCache eviction', () => {
   for (const [policy, evictedFirst] of [

@@ -4,48 +4,16 @@
  * late answers still teach it, and under overload the budget holds and the LLM gets the most uncertain items.
  * The LLM is the replay server over HTTP, with latency.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createCascade, type Annotation, type Cascade } from '../../src/cascade/index.js';
-import { DEFAULTS, parseConfig } from '../../src/config.js';
-import { OpenAiTeacher, defaultTaskPath, loadTask } from '../../src/llm/index.js';
-import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
-import { GPT, isearPath, readRows } from '../llm/helpers.js';
+import { describe, expect, it } from 'vitest';
+import type { Annotation, Cascade } from '../../src/cascade/index.js';
+import { isearPath, readRows } from '../llm/helpers.js';
+import { useReplayCascades } from './helpers.js';
 
-const task = loadTask(defaultTaskPath(isearPath));
 const rows = readRows(isearPath);
-const logger = pino({ level: 'silent' });
+const cascades = useReplayCascades();
 
-let server: ReplayServer | undefined;
-let cascade: Cascade | undefined;
-let dir: string | undefined;
-afterEach(async () => {
-  await cascade?.close();
-  cascade = undefined;
-  await server?.close();
-  server = undefined;
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-  dir = undefined;
-});
-
-async function build(latencyMs: number, llm: { concurrency: number; deadlineMs: number }, cascadeOverrides: Record<string, unknown> = {}): Promise<Cascade> {
-  server = await startReplayServer({ dataset: isearPath, teacher: GPT, task, latencyMs });
-  const teacher = new OpenAiTeacher({ task, baseUrl: server.url, model: GPT, timeoutMs: 20_000, maxRetries: 2, retryBaseMs: 1, retryMaxMs: 5 });
-  const config = parseConfig({ cascade: { stages: ['lr'], pretrainedVectors: false, warmupItems: 20, ...cascadeOverrides } });
-  dir = mkdtempSync(path.join(tmpdir(), 'spillway-sched-'));
-  cascade = await createCascade({
-    task,
-    teacher,
-    config: config.cascade,
-    llm: { costUnits: 1000, ...llm },
-    models: { ...DEFAULTS.models, dir },
-    logger,
-    restore: false,
-  });
-  return cascade;
+function build(latencyMs: number, llm: { concurrency: number; deadlineMs: number }, cascadeOverrides: Record<string, unknown> = {}): Promise<Cascade> {
+  return cascades.build({ latencyMs, llm, cascade: { warmupItems: 20, ...cascadeOverrides }, dirPrefix: 'spillway-sched-' });
 }
 
 describe('when the LLM is slow', () => {
@@ -76,9 +44,8 @@ describe('when the LLM is slow', () => {
     }
     expect(c.counters.deadlineMisses).toBe(missed.length);
     const versionBefore = c.parts.stages[0]?.version ?? 0;
-    await c.close(); // waits for the late answers
+    await cascades.close(); // waits for the late answers
     expect(c.parts.stages[0]?.version ?? 0).toBeGreaterThan(versionBefore);
-    cascade = undefined;
   });
 
   it('lets an item of a cold stage wait past the deadline for its LLM answer instead of publishing a guess', async () => {
@@ -110,7 +77,7 @@ describe('when items arrive faster than the LLM can answer', () => {
     }
     const annotations = await Promise.all(pending);
     expect(annotations).toHaveLength(n);
-    const calls = server?.stats().answered ?? 0;
+    const calls = cascades.server().stats().answered;
     expect(calls).toBeLessThanOrEqual(0.3 * n + 20);
     expect(peakQueue).toBeLessThan(200);
     const byLlm = annotations.filter((a) => a.answeredBy === 'llm' && a.reason === 'deferred');

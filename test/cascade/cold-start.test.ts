@@ -4,53 +4,24 @@
  * and beyond it they are published flagged `cold`, never as confident answers. The LLM is the replay server
  * over HTTP with GPT-3.5's recorded isear answers.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createCascade, type Annotation, type Cascade } from '../../src/cascade/index.js';
-import { DEFAULTS, parseConfig } from '../../src/config.js';
-import { OpenAiTeacher, defaultTaskPath, loadTask } from '../../src/llm/index.js';
-import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
-import { GPT, isearPath, readRows } from '../llm/helpers.js';
+import { describe, expect, it } from 'vitest';
+import type { Annotation, Cascade } from '../../src/cascade/index.js';
+import { isearPath, readRows } from '../llm/helpers.js';
+import { useReplayCascades } from './helpers.js';
 
-const task = loadTask(defaultTaskPath(isearPath));
 const rows = readRows(isearPath);
-const logger = pino({ level: 'silent' });
 const MIN_LABELS = 40;
+const cascades = useReplayCascades();
 
-let server: ReplayServer | undefined;
-let cascade: Cascade | undefined;
-let dir: string | undefined;
-afterEach(async () => {
-  await cascade?.close();
-  cascade = undefined;
-  await server?.close();
-  server = undefined;
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-  dir = undefined;
-});
-
-async function build(latencyMs: number, concurrency: number, budget: number): Promise<Cascade> {
-  server = await startReplayServer({ dataset: isearPath, teacher: GPT, task, latencyMs });
-  const teacher = new OpenAiTeacher({ task, baseUrl: server.url, model: GPT, timeoutMs: 20_000, maxRetries: 2, retryBaseMs: 1, retryMaxMs: 5 });
-  // A low agreement floor: the LR alone agrees with GPT-3.5 on ~25 % of isear items after 100 labels, and
-  // these cases are about the label minimum and the allowance.
-  const config = parseConfig({
-    cascade: { stages: ['lr'], pretrainedVectors: false, warmupItems: 0, llmBudget: budget, warmMinLabels: MIN_LABELS, warmAgreementFloor: 0.05 },
+function build(latencyMs: number, concurrency: number, budget: number): Promise<Cascade> {
+  return cascades.build({
+    latencyMs,
+    llm: { concurrency, deadlineMs: 60_000 },
+    // A low agreement floor: the LR alone agrees with GPT-3.5 on ~25 % of isear items after 100 labels, and
+    // these cases are about the label minimum and the allowance.
+    cascade: { warmupItems: 0, llmBudget: budget, warmMinLabels: MIN_LABELS, warmAgreementFloor: 0.05 },
+    dirPrefix: 'spillway-cold-',
   });
-  dir = mkdtempSync(path.join(tmpdir(), 'spillway-cold-'));
-  cascade = await createCascade({
-    task,
-    teacher,
-    config: config.cascade,
-    llm: { costUnits: 1000, concurrency, deadlineMs: 60_000 },
-    models: { ...DEFAULTS.models, dir },
-    logger,
-    restore: false,
-  });
-  return cascade;
 }
 
 describe('a fresh cascade', () => {

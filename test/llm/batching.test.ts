@@ -4,11 +4,10 @@
  * never given another item's label. Over HTTP against the replay server, which answers batch prompts item by
  * item from the recordings and can be told to answer short, shuffled, conflicting or garbage.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AnswerParser,
-  LlmScheduler,
-  OpenAiTeacher,
+  type LlmScheduler,
   defaultTaskPath,
   extractBatchTexts,
   loadTask,
@@ -18,8 +17,8 @@ import {
   type ScheduledOutcome,
 } from '../../src/llm/index.js';
 import { TaskError } from '../../src/errors.js';
-import { startReplayServer, type ReplayServer, type ReplayServerOptions } from '../../tools/replay/index.js';
-import { GPT, isearPath, readRows } from './helpers.js';
+import type { ReplayServer, ReplayServerOptions } from '../../tools/replay/index.js';
+import { GPT, isearPath, readRows, useReplayScheduler } from './helpers.js';
 
 const task = loadTask(defaultTaskPath(isearPath));
 const parser = new AnswerParser(task);
@@ -67,22 +66,17 @@ describe('batch prompts', () => {
   });
 });
 
-let server: ReplayServer | undefined;
-let scheduler: LlmScheduler | undefined;
-afterEach(async () => {
-  scheduler?.close();
-  scheduler = undefined;
-  await server?.close();
-  server = undefined;
-});
+const llm = useReplayScheduler(task);
 
-async function runBatch(fault: ReplayServerOptions['batchFault'], n: number): Promise<{ outcomes: ScheduledOutcome[]; server: ReplayServer }> {
-  server = await startReplayServer({ dataset: isearPath, teacher: GPT, task, latencyMs: 20, ...(fault === undefined ? {} : { batchFault: fault }) });
-  const teacher = new OpenAiTeacher({ task, baseUrl: server.url, model: GPT, timeoutMs: 10_000, maxRetries: 2, retryBaseMs: 1, retryMaxMs: 5 });
-  scheduler = new LlmScheduler({ teacher, concurrency: 1, deadlineMs: 30_000, batchSize: 8 });
+async function runBatch(
+  fault: ReplayServerOptions['batchFault'],
+  n: number,
+): Promise<{ outcomes: ScheduledOutcome[]; server: ReplayServer; scheduler: LlmScheduler }> {
+  const { server, teacher } = await llm.start({ latencyMs: 20, ...(fault === undefined ? {} : { batchFault: fault }) }, 2);
+  const scheduler = llm.schedule(teacher, { batchSize: 8 });
   // The first item takes the slot alone; the rest queue up and leave in batches of 8.
-  const outcomes = await Promise.all(unique.slice(0, n).map((r, i) => scheduler?.submit(r.text, 1 - i / n) as Promise<ScheduledOutcome>));
-  return { outcomes, server };
+  const outcomes = await Promise.all(unique.slice(0, n).map((r, i) => scheduler.submit(r.text, 1 - i / n)));
+  return { outcomes, server, scheduler };
 }
 
 describe.each([
@@ -94,13 +88,13 @@ describe.each([
 ] as const)('with %s batch faults (%s)', (fault, _what) => {
   it('gives every item its recorded label, asking uncovered items again one by one', async () => {
     const n = 33;
-    const { outcomes, server: srv } = await runBatch(fault, n);
+    const { outcomes, server: srv, scheduler } = await runBatch(fault, n);
     const labels = outcomes.map((o) => (o.kind === 'answer' ? o.answer.labelId : `not answered: ${o.kind}`));
     expect(labels).toEqual(unique.slice(0, n).map((r) => r.llm[GPT]));
     const stats = srv.stats();
     expect(stats.batchRequests).toBeGreaterThanOrEqual(4);
     const singles = stats.answered - stats.batchRequests;
-    const retried = scheduler?.snapshot().batchRetries ?? -1;
+    const retried = scheduler.snapshot().batchRetries;
     if (fault === undefined || fault === 'shuffle') expect(retried).toBe(0);
     else expect(retried).toBeGreaterThan(0);
     // Every re-asked item was one request of its own (plus the first item, sent alone).

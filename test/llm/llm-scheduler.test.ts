@@ -1,8 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { normalizeText } from '../../src/cache/index.js';
-import { LlmScheduler, OpenAiTeacher, defaultTaskPath, loadTask, type LlmSchedulerOptions, type ScheduledOutcome } from '../../src/llm/index.js';
-import { startReplayServer, type ReplayServer, type ReplayServerOptions } from '../../tools/replay/index.js';
-import { GPT, isearPath, readRows } from './helpers.js';
+import { defaultTaskPath, loadTask, type LlmScheduler, type LlmSchedulerOptions, type ScheduledOutcome } from '../../src/llm/index.js';
+import type { ReplayServer, ReplayServerOptions } from '../../tools/replay/index.js';
+import { GPT, isearPath, readRows, useReplayScheduler } from './helpers.js';
 
 const task = loadTask(defaultTaskPath(isearPath));
 const rows = readRows(isearPath);
@@ -11,20 +11,11 @@ for (const r of rows) counts.set(r.text, (counts.get(r.text) ?? 0) + 1);
 /** Texts recorded once with a parseable answer. */
 const unique = rows.filter((r) => counts.get(r.text) === 1 && (r.llm[GPT] ?? -1) >= 0);
 
-let server: ReplayServer | undefined;
-let scheduler: LlmScheduler | undefined;
-afterEach(async () => {
-  scheduler?.close();
-  scheduler = undefined;
-  await server?.close();
-  server = undefined;
-});
+const llm = useReplayScheduler(task);
 
 async function setup(replay: Partial<ReplayServerOptions>, options: Partial<LlmSchedulerOptions>): Promise<{ server: ReplayServer; scheduler: LlmScheduler }> {
-  server = await startReplayServer({ dataset: isearPath, teacher: GPT, task, ...replay });
-  const teacher = new OpenAiTeacher({ task, baseUrl: server.url, model: GPT, timeoutMs: 10_000, maxRetries: 3, retryBaseMs: 1, retryMaxMs: 5 });
-  scheduler = new LlmScheduler({ teacher, concurrency: 1, deadlineMs: 30_000, ...options });
-  return { server, scheduler };
+  const { server, teacher } = await llm.start(replay, 3);
+  return { server, scheduler: llm.schedule(teacher, options) };
 }
 
 /** A clock the test moves by hand (only the clock is faked). */

@@ -4,27 +4,15 @@
  * exhaust the retries at once), the scheduler hears of the throttling and backs its concurrency off, and a
  * scheduler told the limit paces its requests under it.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LlmHttpError } from '../../src/errors.js';
-import { LlmScheduler, OpenAiTeacher, defaultTaskPath, loadTask, withRetry, type AimdReason } from '../../src/llm/index.js';
-import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
-import { GPT, isearPath, readRows } from './helpers.js';
+import { defaultTaskPath, loadTask, withRetry, type AimdReason } from '../../src/llm/index.js';
+import { GPT, isearPath, readRows, useReplayScheduler } from './helpers.js';
 
 const task = loadTask(defaultTaskPath(isearPath));
 const rows = readRows(isearPath).filter((r) => (r.llm[GPT] ?? -1) >= 0);
 
-let server: ReplayServer | undefined;
-let scheduler: LlmScheduler | undefined;
-afterEach(async () => {
-  scheduler?.close();
-  scheduler = undefined;
-  await server?.close();
-  server = undefined;
-});
-
-function teacher(url: string): OpenAiTeacher {
-  return new OpenAiTeacher({ task, baseUrl: url, model: GPT, timeoutMs: 10_000, maxRetries: 6, retryBaseMs: 1, retryMaxMs: 5 });
-}
+const llm = useReplayScheduler(task);
 
 describe('withRetry and Retry-After', () => {
   it('waits at least the Retry-After an LlmHttpError carries', async () => {
@@ -45,11 +33,10 @@ describe('withRetry and Retry-After', () => {
 
 describe('against an endpoint limited to 60 requests per minute', () => {
   it('obeys its 429 Retry-After: every request eventually succeeds, the scheduler pauses and backs off', async () => {
-    server = await startReplayServer({ dataset: isearPath, teacher: GPT, task, rpm: 60 });
+    const { server, teacher } = await llm.start({ rpm: 60 }, 6);
     const adjustments: AimdReason[] = [];
     let throttles = 0;
-    scheduler = new LlmScheduler({
-      teacher: teacher(server.url),
+    const scheduler = llm.schedule(teacher, {
       concurrency: 8,
       minConcurrency: 1,
       maxConcurrency: 8,
@@ -58,7 +45,7 @@ describe('against an endpoint limited to 60 requests per minute', () => {
     });
     const started = performance.now();
     const sample = rows.slice(0, 6);
-    const outcomes = await Promise.all(sample.map((r) => scheduler?.submit(r.text, 0.5)));
+    const outcomes = await Promise.all(sample.map((r) => scheduler.submit(r.text, 0.5)));
     const elapsed = performance.now() - started;
     expect(outcomes.map((o) => (o?.kind === 'answer' ? o.answer.labelId : o?.kind))).toEqual(sample.map((r) => r.llm[GPT]));
     const stats = server.stats();
@@ -73,18 +60,18 @@ describe('against an endpoint limited to 60 requests per minute', () => {
   });
 
   it('a scheduler told the limit (llm.maxRequestsPerMinute) stays under it: no 429 at all', async () => {
-    server = await startReplayServer({ dataset: isearPath, teacher: GPT, task, rpm: 60 });
-    scheduler = new LlmScheduler({ teacher: teacher(server.url), concurrency: 8, deadlineMs: 60_000, maxRequestsPerMinute: 60 });
+    const { server, teacher } = await llm.start({ rpm: 60 }, 6);
+    const scheduler = llm.schedule(teacher, { concurrency: 8, deadlineMs: 60_000, maxRequestsPerMinute: 60 });
     const sample = rows.slice(10, 14);
-    const outcomes = await Promise.all(sample.map((r) => scheduler?.submit(r.text, 0.5)));
+    const outcomes = await Promise.all(sample.map((r) => scheduler.submit(r.text, 0.5)));
     expect(outcomes.every((o) => o?.kind === 'answer')).toBe(true);
     expect(server.stats().throttled).toBe(0);
     expect(server.stats().answered).toBe(4);
   });
 
   it('the answers carry the usage token counts the endpoint reported', async () => {
-    server = await startReplayServer({ dataset: isearPath, teacher: GPT, task });
-    const answer = await teacher(server.url).classify(rows[0]?.text ?? '');
+    const { server, teacher } = await llm.start({}, 6);
+    const answer = await teacher.classify(rows[0]?.text ?? '');
     expect(answer.usage?.promptTokens).toBe(server.stats().promptTokens);
     expect(answer.usage?.completionTokens).toBe(server.stats().completionTokens);
     expect(answer.usage?.promptTokens).toBeGreaterThan(10);

@@ -6,7 +6,17 @@
  */
 import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { measureReuse, readDataset, runCacheBench, type BenchRunner, type CacheBenchReport, type ReuseStats, type RunSetup } from '../bench/index.js';
+import {
+  measureReuse,
+  readDataset,
+  runCacheBench,
+  type BenchRunner,
+  type CacheBenchReport,
+  type CacheBenchResult,
+  type ReuseStats,
+  type RunSetup,
+  type TraceBenchResult,
+} from '../bench/index.js';
 import { startReplayServer } from '../replay/index.js';
 import { createCache, type CachePolicyName } from '../../src/cache/index.js';
 import { loadWordVectors, type WordVectors } from '../../src/cascade/index.js';
@@ -63,42 +73,28 @@ interface SharedParts {
   vectors: WordVectors | null;
 }
 
+/** The cells both tables' rows start with: the run's setting, calls, hits and cost. */
+function costCells(r: CacheBenchResult | TraceBenchResult): string[] {
+  return [
+    r.alpha.toFixed(1).padEnd(5),
+    String(r.cost_ratio).padEnd(5),
+    (r.multiplexer ? 'on' : 'off').padEnd(4),
+    r.policy.padEnd(6),
+    String(r.cache_size).padEnd(5),
+    String(r.llm_calls).padEnd(10),
+    String(r.cache_hits).padEnd(6),
+    r.total_cost.toFixed(1).padEnd(11),
+  ];
+}
+
 function printTable(dataset: string, report: CacheBenchReport, reuse: ReuseStats): void {
+  const cheaper = (r: CacheBenchResult | TraceBenchResult): string => (report.llm_only_cost / r.total_cost).toFixed(1);
   const out: string[] = [`${path.basename(dataset)}: ${report.items} items per stream; LLM-only cost ${report.llm_only_cost} (costs in LLM calls)`];
   out.push('alpha  ratio  mux  policy  size  llm_calls  hits   total_cost  x_cheaper  accuracy');
-  for (const r of report.results) {
-    out.push(
-      [
-        r.alpha.toFixed(1).padEnd(5),
-        String(r.cost_ratio).padEnd(5),
-        (r.multiplexer ? 'on' : 'off').padEnd(4),
-        r.policy.padEnd(6),
-        String(r.cache_size).padEnd(5),
-        String(r.llm_calls).padEnd(10),
-        String(r.cache_hits).padEnd(6),
-        r.total_cost.toFixed(1).padEnd(11),
-        (report.llm_only_cost / r.total_cost).toFixed(1).padEnd(10),
-        r.accuracy.toFixed(4),
-      ].join('  '),
-    );
-  }
+  for (const r of report.results) out.push([...costCells(r), cheaper(r).padEnd(10), r.accuracy.toFixed(4)].join('  '));
   out.push('trace replay of each no-cache run (the cascade held fixed):');
   out.push('alpha  ratio  mux  policy  size  llm_calls  hits   total_cost  x_cheaper');
-  for (const r of report.trace_simulation) {
-    out.push(
-      [
-        r.alpha.toFixed(1).padEnd(5),
-        String(r.cost_ratio).padEnd(5),
-        (r.multiplexer ? 'on' : 'off').padEnd(4),
-        r.policy.padEnd(6),
-        String(r.cache_size).padEnd(5),
-        String(r.llm_calls).padEnd(10),
-        String(r.cache_hits).padEnd(6),
-        r.total_cost.toFixed(1).padEnd(11),
-        (report.llm_only_cost / r.total_cost).toFixed(1),
-      ].join('  '),
-    );
-  }
+  for (const r of report.trace_simulation) out.push([...costCells(r), cheaper(r)].join('  '));
   out.push(`reuse on the whole dataset: ${JSON.stringify(reuse)}`);
   process.stdout.write(`${out.join('\n')}\n`);
 }

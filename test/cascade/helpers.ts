@@ -1,0 +1,96 @@
+/**
+ * Helpers of the cascade tests that talk to an LLM over HTTP: a fresh cascade (LR stage only, nothing
+ * restored) behind the replay server with GPT-3.5's recorded isear answers, closed after each test with its
+ * server and its models folder.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { afterEach } from 'vitest';
+import { createCascade, type Cascade, type CascadeLlmOptions, type CreateCascadeOptions } from '../../src/cascade/index.js';
+import { DEFAULTS, parseConfig } from '../../src/config.js';
+import { OpenAiTeacher, defaultTaskPath, loadTask } from '../../src/llm/index.js';
+import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
+import { GPT, isearPath } from '../llm/helpers.js';
+
+/** The isear task the replay cascades answer. */
+export const isearTask = loadTask(defaultTaskPath(isearPath));
+
+/** What differs between the replay cascades of the tests. */
+export interface ReplayCascadeOptions {
+  /** Latency the replay server adds to every answer, ms. */
+  latencyMs: number;
+  /** `cascade` config keys on top of `stages: ['lr']` and `pretrainedVectors: false`. */
+  cascade: Record<string, unknown>;
+  /** How the cascade asks the LLM; `costUnits` is 1000 unless given. */
+  llm: Omit<CascadeLlmOptions, 'costUnits'> & { costUnits?: number };
+  /** The LLM client's timeout, ms (2 retries, 1–5 ms backoff). @defaultValue 20000 */
+  teacherTimeoutMs?: number;
+  /** Prefix of the temp models folder. */
+  dirPrefix: string;
+  observer?: CreateCascadeOptions['observer'];
+}
+
+/** The replay cascade of the current test (see {@link useReplayCascades}). */
+export interface ReplayCascades {
+  /** Starts the replay server and builds the cascade; both are closed after the test. */
+  build(options: ReplayCascadeOptions): Promise<Cascade>;
+  /** The current test's replay server (after {@link build}). */
+  server(): ReplayServer;
+  /** Closes the current test's cascade now (it waits for the late LLM answers); the test's end then skips it. */
+  close(): Promise<void>;
+}
+
+/** Registers the after-each teardown of the file's replay cascades; call at the top of a test file. */
+export function useReplayCascades(): ReplayCascades {
+  const logger = pino({ level: 'silent' });
+  let server: ReplayServer | undefined;
+  let cascade: Cascade | undefined;
+  let dir: string | undefined;
+  afterEach(async () => {
+    await cascade?.close();
+    cascade = undefined;
+    await server?.close();
+    server = undefined;
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+  return {
+    async build(o) {
+      const task = isearTask;
+      server = await startReplayServer({ dataset: isearPath, teacher: GPT, task, latencyMs: o.latencyMs });
+      const teacher = new OpenAiTeacher({
+        task,
+        baseUrl: server.url,
+        model: GPT,
+        timeoutMs: o.teacherTimeoutMs ?? 20_000,
+        maxRetries: 2,
+        retryBaseMs: 1,
+        retryMaxMs: 5,
+      });
+      const config = parseConfig({ cascade: { stages: ['lr'], pretrainedVectors: false, ...o.cascade } });
+      dir = mkdtempSync(path.join(tmpdir(), o.dirPrefix));
+      cascade = await createCascade({
+        task,
+        teacher,
+        config: config.cascade,
+        llm: { costUnits: 1000, ...o.llm },
+        models: { ...DEFAULTS.models, dir },
+        logger,
+        restore: false,
+        ...(o.observer === undefined ? {} : { observer: o.observer }),
+      });
+      return cascade;
+    },
+    server() {
+      if (server === undefined) throw new Error('no replay cascade built in this test');
+      return server;
+    },
+    async close() {
+      const c = cascade;
+      cascade = undefined;
+      await c?.close();
+    },
+  };
+}
