@@ -10,6 +10,13 @@ import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { unknownEnv, unknownKeys } from './config-keys.js';
 
+const llmTierSchema = z.object({
+  model: z.string().min(1).describe('Model name sent to this tier.'),
+  baseUrl: z.string().url().optional().describe("This tier's OpenAI-compatible base URL. Unset: `llm.baseUrl`."),
+  apiKey: z.string().optional().describe("This tier's API key. Unset: `llm.apiKey`. Never logged."),
+  costUnits: z.number().positive().describe('Cost units of one call to this tier (relative price: what `llm.costUnits` is for one endpoint).'),
+});
+
 const llmSchema = z
   .object({
     baseUrl: z.string().url().optional().describe('OpenAI-compatible base URL (OpenAI, vLLM, Ollama, llama.cpp server, LiteLLM). Unset: no LLM configured.'),
@@ -74,6 +81,13 @@ const llmSchema = z
     pricePerMillionOutputTokens: z.number().min(0).default(0).describe('Price of one million completion tokens, same currency.'),
     logprobs: z.boolean().default(false).describe("Ask for token logprobs and report the answer's probability."),
     costUnits: z.number().positive().default(1000).describe('Cost units of one LLM call (the small stages cost 1 and `cascade.midCostUnits`).'),
+    tiers: z
+      .array(llmTierSchema)
+      .min(2)
+      .optional()
+      .describe(
+        "LLM tiers: a list of `{ model, costUnits, baseUrl?, apiKey? }`, cheapest first (issue 9). Every LLM-bound item asks tier 0; its answer is final when it agrees with the deepest small stage's answer (the stages' ensemble); otherwise (a disagreement, an unparseable answer or a failed call) the item is escalated to the next tier, and the last tier's answer is final. Each call costs its tier's `costUnits`; the budget counts items sent to tier 0. Replaces `llm.model` and `llm.costUnits`; the other `llm` keys apply to every tier. Unset: one endpoint (`llm.model`). See docs/cascade.md.",
+      ),
   })
   .prefault({});
 
@@ -592,6 +606,15 @@ export function parseConfig(raw: unknown, options: { origins?: ReadonlyMap<strin
   }
   if (config.llm.maxConcurrency < config.llm.minConcurrency) {
     issues.push({ key: 'llm.maxConcurrency', value: config.llm.maxConcurrency, message: `must be ≥ llm.minConcurrency (${config.llm.minConcurrency})` });
+  }
+  for (const [i, tier] of (config.llm.tiers ?? []).entries()) {
+    if (tier.baseUrl === undefined && config.llm.baseUrl === undefined) {
+      issues.push({
+        key: `llm.tiers.${i}.baseUrl`,
+        value: undefined,
+        message: 'no endpoint for this tier: set its baseUrl, or llm.baseUrl (SPILLWAY_LLM_BASE_URL)',
+      });
+    }
   }
   if (new Set(config.cascade.stages).size !== config.cascade.stages.length) {
     issues.push({ key: 'cascade.stages', value: config.cascade.stages, message: 'lists a stage twice' });

@@ -90,7 +90,12 @@ export interface Annotation {
   reason: AnnotationReason;
   /** The multiplexer's route when it is enabled (stages the item was sent through). */
   route?: StageName[];
-  /** Cost units spent on this item (LR 1, mid `midCostUnits`, LLM `llm.costUnits`; cache hits cost 0 LLM units). */
+  /**
+   * With LLM tiers (`llm.tiers`): the index of the tier whose answer the LLM's is (0: the cheapest; higher: the
+   * item was escalated). Absent without tiers, and when no LLM answer was used.
+   */
+  llmTier?: number;
+  /** Cost units spent on this item (LR 1, mid `midCostUnits`, LLM `llm.costUnits`, or each tier asked its own; cache hits cost 0 LLM units). */
   costUnits: number;
   /** Wall time from process() to answer, ms. */
   latencyMs: number;

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { normalizeText, type AnswerCache } from '../cache/index.js';
-import { createCascade, type CascadeLlmOptions, type CascadeObserver, type Cascade, type WordVectors } from '../cascade/index.js';
+import { createCascade, type CascadeLlmOptions, type CascadeObserver, type Cascade, type LlmTier, type WordVectors } from '../cascade/index.js';
 import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { loadTask, OpenAiTeacher, type SchedulerObserver, type Task, type Teacher } from '../llm/index.js';
@@ -47,7 +47,8 @@ export interface BuiltCascade {
 /** Loads the task and the LLM client named by the configuration, then creates (or restores) the cascade. */
 export async function buildCascade(config: Readonly<Config>, logger: Logger, options: BuildCascadeOptions = {}): Promise<BuiltCascade> {
   const task = options.task ?? loadConfiguredTask(config);
-  const teacher = options.teacher ?? (config.llm.baseUrl === undefined ? undefined : OpenAiTeacher.fromConfig(task, config.llm, logger));
+  const tiers = options.teacher === undefined ? tierTeachers(task, config, logger) : undefined;
+  const teacher = options.teacher ?? tiers?.[0]?.teacher ?? (config.llm.baseUrl === undefined ? undefined : OpenAiTeacher.fromConfig(task, config.llm, logger));
   if (teacher === undefined && options.allowNoLlm !== true) {
     throw new ConfigError([
       {
@@ -66,7 +67,7 @@ export async function buildCascade(config: Readonly<Config>, logger: Logger, opt
     config: config.cascade,
     llm: {
       concurrency: config.llm.concurrency,
-      costUnits: config.llm.costUnits,
+      costUnits: tiers?.[0]?.costUnits ?? config.llm.costUnits,
       minConcurrency: config.llm.minConcurrency,
       maxConcurrency: config.llm.maxConcurrency,
       deadlineMs: config.llm.deadlineMs,
@@ -78,6 +79,7 @@ export async function buildCascade(config: Readonly<Config>, logger: Logger, opt
       ...(schedulerObserver === undefined ? {} : { observer: schedulerObserver }),
       ...options.scheduling,
     },
+    ...(tiers === undefined ? {} : { escalation: tiers.slice(1) }),
     models: config.models,
     onUnavailable: config.llm.onUnavailable,
     multiplexer: config.cache.multiplexer,
@@ -90,7 +92,38 @@ export async function buildCascade(config: Readonly<Config>, logger: Logger, opt
     ...(options.stateMeta === undefined ? {} : { stateMeta: options.stateMeta }),
     ...(options.resetModels === true ? { resetModels: true } : {}),
   });
-  return { cascade, task, ...(teacher === undefined ? {} : { teacher }) };
+  // The start-up check probes every tier; the model name (shared learning's, the cache's) names them all.
+  const built =
+    tiers === undefined || teacher === undefined
+      ? teacher
+      : tieredFacade(
+          teacher,
+          tiers.map((t) => t.teacher),
+        );
+  return { cascade, task, ...(built === undefined ? {} : { teacher: built }) };
+}
+
+/** One teacher per `llm.tiers` entry, cheapest first, each with the `llm` keys it does not set; undefined without tiers. */
+function tierTeachers(task: Task, config: Readonly<Config>, logger: Logger): LlmTier[] | undefined {
+  return config.llm.tiers?.map((tier) => ({
+    teacher: OpenAiTeacher.fromConfig(
+      task,
+      { ...config.llm, model: tier.model, baseUrl: tier.baseUrl ?? config.llm.baseUrl, apiKey: tier.apiKey ?? config.llm.apiKey },
+      logger,
+    ),
+    costUnits: tier.costUnits,
+  }));
+}
+
+/** Tier 0 as the caller sees the LLM, probing every tier; its model names the tiers joined by `>`. */
+function tieredFacade(first: Teacher, all: readonly Teacher[]): Teacher {
+  return {
+    model: all.map((t) => t.model).join('>'),
+    classify: (text, signal, hooks) => first.classify(text, signal, hooks),
+    probe: async (signal) => {
+      for (const t of all) await t.probe?.(signal);
+    },
+  };
 }
 
 function loadConfiguredTask(config: Readonly<Config>): Task {

@@ -26,6 +26,8 @@ export interface AnnotationInput {
   costUnits: number;
   startedMs: number;
   route?: StageName[];
+  /** The LLM tier whose answer `llm` is (`llm.tiers` only). */
+  llmTier?: number;
 }
 
 /**
@@ -63,6 +65,7 @@ export function buildAnnotation(input: AnnotationInput): Annotation {
     latencyMs: performance.now() - input.startedMs,
     modelVersions,
     ...(input.route === undefined ? {} : { route: input.route }),
+    ...(input.llmTier === undefined || llmLabel === null ? {} : { llmTier: input.llmTier }),
     ...(item.metadata === undefined ? {} : { metadata: item.metadata }),
   };
 }

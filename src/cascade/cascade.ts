@@ -55,10 +55,25 @@ export interface CascadeParts {
   multiplexer?: DeferralScorer[];
 }
 
+/** A stronger LLM tier the cascade escalates to (`llm.tiers` after the first). */
+export interface LlmTier {
+  teacher: Teacher;
+  /** Cost units of one call to this tier. */
+  costUnits: number;
+}
+
 export interface CascadeOptions {
   task: Task;
-  /** The LLM; absent → the small stages answer everything and nothing is learned. */
+  /** The LLM (with `escalation`: its cheapest tier, tier 0); absent → the small stages answer everything and nothing is learned. */
   teacher?: Teacher;
+  /**
+   * Stronger LLM tiers, cheap to strong, after `teacher` (tier 0, costing `llm.costUnits`; `llm.tiers`): an item
+   * whose tier-k answer disagrees with the deepest small stage's answer, names no label, or failed, is asked of
+   * tier k + 1 within what is left of its deadline; the last tier's answer is final (when it names no label, the
+   * latest tier's answer that does). The budget counts items sent to tier 0; every call costs its tier's units.
+   * Cache entries then hold the final answer, under the tiers' models joined by `>`. @defaultValue none
+   */
+  escalation?: readonly LlmTier[];
   config: CascadeConfig;
   llm: CascadeLlmOptions;
   cache?: AnswerCache;
@@ -122,6 +137,10 @@ export interface CascadeCounters {
   deadlineMisses: number;
   /** Items answered by another item's call to the same (normalised) text. */
   sharedAnswers: number;
+  /** With LLM tiers: calls made to each tier (index 0: the cheapest); empty without tiers. */
+  tierCalls: number[];
+  /** With LLM tiers: items asked of a stronger tier after tier 0 disagreed with the small stages (or gave no label). */
+  escalations: number;
   /** Tokens of the LLM answers, from the API's usage (batch usage split across the items). */
   promptTokens: number;
   completionTokens: number;
@@ -143,6 +162,13 @@ interface WalkOptions {
 
 /** One annotation's facts, as the cascade knows them (the task and the stages are its own). */
 type AnnotateInput = Omit<AnnotationInput, 'task' | 'stages'>;
+
+/** One LLM tier as the cascade runs it: its teacher, its cost and its own scheduler (endpoint, limits, batches). */
+interface TierRuntime {
+  teacher: Teacher;
+  costUnits: number;
+  scheduler: LlmScheduler;
+}
 
 interface StageWalk {
   traces: StageTrace[];
@@ -172,6 +198,10 @@ export class Cascade {
   private readonly stopping = new AbortController();
   /** Present with `onUnavailable: 'pause'` and a teacher. */
   readonly llmGate: LlmGate | undefined;
+  /** The LLM tiers, cheapest first (tier 0 runs on `scheduler`); empty without `escalation`. */
+  private readonly tiers: TierRuntime[] = [];
+  /** The model name LLM answers are cached under: the teacher's, or the tiers' joined by `>`. */
+  private readonly answerModel: string;
 
   /** Which small stages have earned the right to answer (cold start, issue 9). */
   private readonly warmth: StageWarmth;
@@ -205,13 +235,17 @@ export class Cascade {
     this.costs = new CostSensitivity(options.task.objective, options.task.labels.length, parts.stages.length);
     const llm = options.llm;
     const deadlineMs = llm.deadlineMs ?? 30_000;
+    const teachers = options.teacher === undefined ? [] : [options.teacher, ...(options.escalation ?? []).map((t) => t.teacher)];
+    this.answerModel = teachers.map((t) => t.model).join('>');
     if (options.teacher !== undefined && options.onUnavailable === 'pause') {
-      const teacher = options.teacher;
       this.llmGate = new LlmGate({
         logger: options.logger,
+        // Every tier must answer: an item escalated to a tier that is down would wait at the gate again.
         probe: async (signal) => {
-          if (teacher.probe !== undefined) await teacher.probe(signal);
-          else await teacher.classify('ping', signal);
+          for (const teacher of teachers) {
+            if (teacher.probe !== undefined) await teacher.probe(signal);
+            else await teacher.classify('ping', signal);
+          }
         },
         ...(options.probeBaseMs === undefined ? {} : { probeBaseMs: options.probeBaseMs }),
         ...(options.probeMaxMs === undefined ? {} : { probeMaxMs: options.probeMaxMs }),
@@ -219,21 +253,28 @@ export class Cascade {
       this.llmGate.onChange((up) => options.observer?.onLlmAvailability?.(up));
     }
     if (options.teacher !== undefined) {
-      this.scheduler = new LlmScheduler({
-        teacher: watchTeacher(options.teacher, this.llmGate, this.stopping.signal),
-        concurrency: llm.concurrency,
-        ...(llm.minConcurrency === undefined ? {} : { minConcurrency: llm.minConcurrency }),
-        ...(llm.maxConcurrency === undefined ? {} : { maxConcurrency: llm.maxConcurrency }),
-        adaptive: llm.adaptive ?? true,
-        deadlineMs,
-        order: llm.order ?? 'priority',
-        batchSize: llm.batchSize ?? 1,
-        maxRequestsPerMinute: llm.maxRequestsPerMinute,
-        maxTokensPerMinute: llm.maxTokensPerMinute,
-        ...(llm.keyOf === undefined ? {} : { keyOf: llm.keyOf }),
-        ...(llm.observer === undefined ? {} : { observer: llm.observer }),
-        logger: options.logger,
-      });
+      const schedulerFor = (teacher: Teacher): LlmScheduler =>
+        new LlmScheduler({
+          teacher: watchTeacher(teacher, this.llmGate, this.stopping.signal),
+          concurrency: llm.concurrency,
+          ...(llm.minConcurrency === undefined ? {} : { minConcurrency: llm.minConcurrency }),
+          ...(llm.maxConcurrency === undefined ? {} : { maxConcurrency: llm.maxConcurrency }),
+          adaptive: llm.adaptive ?? true,
+          deadlineMs,
+          order: llm.order ?? 'priority',
+          batchSize: llm.batchSize ?? 1,
+          maxRequestsPerMinute: llm.maxRequestsPerMinute,
+          maxTokensPerMinute: llm.maxTokensPerMinute,
+          ...(llm.keyOf === undefined ? {} : { keyOf: llm.keyOf }),
+          ...(llm.observer === undefined ? {} : { observer: llm.observer }),
+          logger: options.logger,
+        });
+      this.scheduler = schedulerFor(options.teacher);
+      const escalation = options.escalation ?? [];
+      if (escalation.length > 0) {
+        this.tiers.push({ teacher: options.teacher, costUnits: llm.costUnits, scheduler: this.scheduler });
+        for (const tier of escalation) this.tiers.push({ teacher: tier.teacher, costUnits: tier.costUnits, scheduler: schedulerFor(tier.teacher) });
+      }
       if (llm.capacityAware !== false && Number.isFinite(deadlineMs)) {
         this.governor = new CapacityGovernor({
           budget: parts.budget,
@@ -253,6 +294,8 @@ export class Cascade {
       sharedAnswers: 0,
       promptTokens: 0,
       completionTokens: 0,
+      tierCalls: this.tiers.map(() => 0),
+      escalations: 0,
       reasons: { confident: 0, deferred: 0, warmup: 0, exploration: 0, audit: 0, deadline: 0, budget: 0, 'llm-failed': 0, cache: 0, cold: 0 },
       answeredBy: { lr: 0, mid: 0, llm: 0 },
       deferredBy: Object.fromEntries(parts.stages.map((s) => [s.name, 0])),
@@ -310,6 +353,7 @@ export class Cascade {
     this.stopping.abort(new Error('the cascade is stopping'));
     this.llmGate?.close();
     this.scheduler?.close();
+    for (const tier of this.tiers) tier.scheduler.close();
   }
 
   /**
@@ -321,6 +365,7 @@ export class Cascade {
     const settled = async (): Promise<void> => {
       await this.drain();
       await this.scheduler?.idle();
+      for (const tier of this.tiers) await tier.scheduler.idle();
     };
     if (Number.isFinite(drainTimeoutMs)) {
       let timer: NodeJS.Timeout | undefined;
@@ -336,6 +381,7 @@ export class Cascade {
     }
     this.llmGate?.close();
     this.scheduler?.close();
+    for (const tier of this.tiers) tier.scheduler.close();
     await this.save();
   }
 
@@ -396,7 +442,7 @@ export class Cascade {
 
     // Await only when there is a cache: an await per item costs a microtask hop on the hot path.
     const cache = this.options.cache;
-    const cached = teacher === undefined || cache === undefined ? undefined : await cache.get(this.task.name, teacher.model, item.text);
+    const cached = teacher === undefined || cache === undefined ? undefined : await cache.get(this.task.name, this.answerModel, item.text);
     if (cached !== undefined && cached.answer.labelId !== null) {
       budget.exclude();
       this.counters.cacheHits++;
@@ -444,12 +490,14 @@ export class Cascade {
       }
     }
     let cost = walk.cost;
+    let llmTier: number | undefined;
     if (granted && teacher !== undefined && this.scheduler !== undefined) {
       // As above: a forced call is not the policy's deferral unless the gate would have sent it anyway.
       last.deferred = !(forced || cold) || last.pDefer > budget.threshold;
       reason = warmingUp || (cold && !last.deferred) ? 'warmup' : last.deferred ? 'deferred' : audit ? 'audit' : 'exploration';
       // A cold item waits for its answer past the deadline: the untrained stage's label is none we can stand
       // behind. The pipeline's window (pipeline.maxInFlight) holds the input back meanwhile.
+      const deadlineAtMs = cold ? Infinity : performance.now() + (this.options.llm.deadlineMs ?? 30_000);
       const outcome = await this.submitToLlm(this.scheduler, teacher, item.text, walk.gateScore ?? last.pDefer, cold ? Infinity : undefined);
       if (outcome.kind === 'deadline') {
         // The deepest small stage answers; a call already running still teaches the stages when it lands.
@@ -460,14 +508,22 @@ export class Cascade {
           cost += this.options.llm.costUnits;
           const traces = walk.traces.slice();
           const signals = walk.signals;
-          void outcome.late.then((answer) => this.learnLate(teacher, item, ctx, signals, traces, answer));
+          // With tiers a late tier-0 answer is final only where it agrees with the small stages.
+          const final = this.tiers.length === 0 ? undefined : last.labelId;
+          void outcome.late.then((answer) => this.learnLate(item, ctx, signals, traces, answer, final));
         }
       } else {
         if (outcome.shared) {
           budget.refund();
           this.counters.sharedAnswers++;
         } else cost += this.options.llm.costUnits;
-        llm = await this.useOutcome(teacher, item, outcome);
+        llm = await this.useOutcome(item, outcome);
+        if (this.tiers.length > 0) {
+          const tiered = await this.escalate(item, outcome, llm, last.labelId, walk.gateScore ?? last.pDefer, deadlineAtMs);
+          llm = tiered.llm;
+          llmTier = tiered.tier;
+          cost += tiered.costUnits;
+        }
         // Forced (warm-up, exploration, audit, cold) calls were chosen whatever the scores: an unbiased sample.
         if (llm.labelId === null) reason = 'llm-failed';
         else if (this.learnInline) this.learn(ctx, walk.signals, walk.traces, llm.labelId, !last.deferred);
@@ -487,28 +543,100 @@ export class Cascade {
       startedMs: started,
       reason,
       ...(route === undefined ? {} : { route }),
+      ...(llmTier === undefined ? {} : { llmTier }),
     });
   }
 
-  /** An answer that arrived after its item's deadline: learned from and cached, not published. */
+  /**
+   * An answer that arrived after its item's deadline: learned from and cached, not published. With tiers
+   * (`agreeWith`: the small stages' answer) a late tier-0 answer is used only when it agrees with them, as it
+   * would then have been final.
+   */
   private async learnLate(
-    teacher: Teacher,
     item: Item,
     ctx: ItemContext,
     signals: StageSignal[],
     traces: StageTrace[],
     answer: LlmAnswer | undefined,
+    agreeWith?: number,
   ): Promise<void> {
     if (answer === undefined) return;
     this.counters.llmCalls++;
     this.countUsage(answer);
+    if (agreeWith !== undefined) this.countTierCall(0);
     if (answer.labelId === null) {
       this.counters.unparseable++;
       return;
     }
+    if (agreeWith !== undefined && answer.labelId !== agreeWith) return;
     // Shared learning publishes labels with their annotations; a late answer has none, so it is only cached.
     if (this.learnInline) this.learn(ctx, signals, traces, answer.labelId);
-    await this.cacheAnswer(teacher, item, answer).catch((err: unknown) => this.log.warn({ id: item.id, err }, 'caching a late LLM answer failed'));
+    await this.cacheAnswer(item, answer.labelId, answer.model, this.options.llm.costUnits).catch((err: unknown) =>
+      this.log.warn({ id: item.id, err }, 'caching a late LLM answer failed'),
+    );
+  }
+
+  /**
+   * The LLM tiers' answer for an item tier 0 has answered (`first`, from `outcome`): while the latest answer
+   * disagrees with the small stages' (`smallLabel`), names no label or failed, the next tier is asked, within
+   * what is left of the item's deadline (`deadlineAtMs`, performance.now() time; Infinity for a cold item). The last tier's answer is final; when it names no
+   * label, the latest answer that does. The final answer is cached; a stronger tier's answer that arrives after
+   * the deadline is counted and paid for, not used.
+   */
+  private async escalate(
+    item: Item,
+    outcome: Exclude<ScheduledOutcome, { kind: 'deadline' }>,
+    first: LlmOutcome,
+    smallLabel: number,
+    score: number,
+    deadlineAtMs: number,
+  ): Promise<{ llm: LlmOutcome; tier: number; costUnits: number }> {
+    if (!outcome.shared) this.countTierCall(0);
+    let latest = first;
+    let final = { llm: first, tier: 0 };
+    let model = this.tiers[0]?.teacher.model ?? '';
+    let costUnits = 0;
+    let itemCost = outcome.shared ? 0 : this.options.llm.costUnits;
+    for (let k = 1; k < this.tiers.length && !(latest.labelId !== null && latest.labelId === smallLabel); k++) {
+      const tier = this.tiers[k] as TierRuntime;
+      const leftMs = deadlineAtMs - performance.now();
+      if (!(leftMs > 0)) break;
+      if (k === 1) this.counters.escalations++;
+      const next = await this.submitToLlm(tier.scheduler, tier.teacher, item.text, score, leftMs);
+      if (next.kind === 'deadline') {
+        if (next.late !== undefined) {
+          costUnits += tier.costUnits;
+          void next.late.then((answer) => {
+            if (answer === undefined) return;
+            this.counters.llmCalls++;
+            this.countUsage(answer);
+            this.countTierCall(k);
+          });
+        }
+        break;
+      }
+      if (!next.shared) {
+        costUnits += tier.costUnits;
+        itemCost += tier.costUnits;
+        this.countTierCall(k);
+      }
+      latest = await this.useOutcome(item, next);
+      if (latest.labelId !== null || final.llm.labelId === null) {
+        final = { llm: latest, tier: k };
+        model = tier.teacher.model;
+      }
+    }
+    const label = final.llm.labelId;
+    if (label !== null) {
+      await this.cacheAnswer(item, label, model, itemCost).catch((err: unknown) => this.log.warn({ id: item.id, err }, 'caching an LLM answer failed'));
+    }
+    return { llm: final.llm, tier: final.tier, costUnits };
+  }
+
+  private countTierCall(tier: number): void {
+    const calls = this.counters.tierCalls;
+    calls[tier] = (calls[tier] ?? 0) + 1;
+    this.options.observer?.onLlmTierCall?.(tier, this.tiers[tier]?.teacher.model ?? '');
   }
 
   /**
@@ -578,7 +706,7 @@ export class Cascade {
   }
 
   /** Turns the scheduler's answer (or failure) into the item's LLM outcome; counts, reports and caches it. */
-  private async useOutcome(teacher: Teacher, item: Item, outcome: Exclude<ScheduledOutcome, { kind: 'deadline' }>): Promise<LlmOutcome> {
+  private async useOutcome(item: Item, outcome: Exclude<ScheduledOutcome, { kind: 'deadline' }>): Promise<LlmOutcome> {
     this.counters.llmCalls++;
     if (outcome.kind === 'failed') {
       this.counters.llmErrors++;
@@ -593,7 +721,8 @@ export class Cascade {
     if (!outcome.shared) this.countUsage(answer);
     this.options.observer?.onLlmLatency?.(answer.latencyMs / 1000);
     if (answer.labelId === null) this.counters.unparseable++;
-    if (!outcome.shared) await this.cacheAnswer(teacher, item, answer);
+    // With tiers, the final answer is cached once known (escalate).
+    if (!outcome.shared && this.tiers.length === 0) await this.cacheAnswer(item, answer.labelId, answer.model, this.options.llm.costUnits);
     return { labelId: answer.labelId, source: 'call', failed: false, ...(answer.probability === undefined ? {} : { probability: answer.probability }) };
   }
 
@@ -605,11 +734,11 @@ export class Cascade {
     this.options.observer?.onLlmUsage?.(usage.promptTokens, usage.completionTokens);
   }
 
-  private async cacheAnswer(teacher: Teacher, item: Item, answer: LlmAnswer): Promise<void> {
+  /** Caches an LLM answer (`model`: the model that gave it) under the cascade's answer model; `costUnits`: what it cost. */
+  private async cacheAnswer(item: Item, labelId: number | null, model: string, costUnits: number): Promise<void> {
     const cache = this.options.cache;
     if (cache === undefined) return;
-    const costUnits = this.options.llm.costUnits;
-    await cache.set(this.task.name, teacher.model, item.text, { labelId: answer.labelId, model: answer.model, costUnits, answeredAtMs: Date.now() }, costUnits);
+    await cache.set(this.task.name, this.answerModel, item.text, { labelId, model, costUnits, answeredAtMs: Date.now() }, costUnits);
   }
 
   /** Learns from an LLM label; `unbiased`: the item was sent whatever its scores (warm-up, exploration, audit, cold). */

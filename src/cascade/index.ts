@@ -1,5 +1,5 @@
 /** The online cascade: public surface. */
-export { Cascade, type CascadeOptions, type CascadeCounters, type CascadeLlmOptions, type DeferralScorer } from './cascade.js';
+export { Cascade, type CascadeOptions, type CascadeCounters, type CascadeLlmOptions, type DeferralScorer, type LlmTier } from './cascade.js';
 export { createCascade, modelStateDir, type CreateCascadeOptions } from './create-cascade.js';
 export { selectBackend, type BackendInfo, type BackendChoice } from './tf-backend.js';
 export { loadWordVectors, WordVectors } from './word-vectors.js';

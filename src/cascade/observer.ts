@@ -22,4 +22,6 @@ export interface CascadeObserver {
   onLlmLatency?(seconds: number): void;
   /** Optional: tokens one item's LLM answer cost (its share of a batch request), from the API's `usage`. */
   onLlmUsage?(promptTokens: number, completionTokens: number): void;
+  /** Optional, with LLM tiers (`llm.tiers`): one call was made to tier `tier` (0: the cheapest), model `model`. */
+  onLlmTierCall?(tier: number, model: string): void;
 }

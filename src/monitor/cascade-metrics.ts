@@ -197,6 +197,10 @@ export class CascadeMetrics implements SchedulerObserver, LiveValues {
     this.dollars.add(dollars, t);
   }
 
+  onLlmTierCall(tier: number, model: string): void {
+    this.metrics.llmTierCalls.labels(String(tier), model).inc();
+  }
+
   onConcurrencyChange(limit: number, reason: string): void {
     this.metrics.llmConcurrency.set(limit);
     this.metrics.llmConcurrencyAdjustments.labels(reason).inc();

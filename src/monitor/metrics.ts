@@ -135,6 +135,8 @@ export class SpillwayMetrics {
   readonly llmQueueItems: Gauge;
   readonly llmRequests: Counter;
   readonly llmRequestItems: Counter;
+  /** With LLM tiers (`llm.tiers`): calls by tier index and model (bounded: the configured tiers). */
+  readonly llmTierCalls: Counter<'tier' | 'model'>;
   /** Annotations by reason (why the LLM was or was not asked). */
   readonly annotationReasons: Counter<'reason'>;
 
@@ -285,6 +287,12 @@ export class SpillwayMetrics {
     this.llmQueueItems = new Gauge({ name: 'spillway_llm_queue_items', help: 'LLM-bound items waiting in the scheduler.', registers });
     this.llmRequests = new Counter({ name: 'spillway_llm_requests_total', help: 'LLM requests sent (a batch request carries several items).', registers });
     this.llmRequestItems = new Counter({ name: 'spillway_llm_request_items_total', help: 'Items carried by LLM requests.', registers });
+    this.llmTierCalls = new Counter({
+      name: 'spillway_llm_tier_calls_total',
+      help: 'With llm.tiers: LLM calls by tier (0: the cheapest; a call to tier 1 or above is an escalation) and model.',
+      labelNames: ['tier', 'model'],
+      registers,
+    });
     this.annotationReasons = new Counter({
       name: 'spillway_annotation_reasons_total',
       help: 'Annotations by reason (confident, deferred, warmup, exploration, audit, deadline, budget, llm-failed, cache).',

@@ -37,6 +37,7 @@ export function toAnnotationRecord(answer: ItemAnswer, origin: RecordOrigin, rec
     inputPartition: origin.partition,
     inputOffset: Number(origin.offset),
     truncated: false,
+    llmTier: answer.llmTier ?? null,
   };
 }
 

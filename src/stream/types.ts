@@ -22,7 +22,7 @@ export interface RecordOrigin {
 }
 
 /** An annotation as written to the output topic (schema topics/spillway.annotations.avsc). */
-export interface AnnotationRecord extends Omit<ItemAnswer, 'pDefer' | 'modelVersions' | 'metadata' | 'route' | 'llmFailed' | 'reason'> {
+export interface AnnotationRecord extends Omit<ItemAnswer, 'pDefer' | 'modelVersions' | 'metadata' | 'route' | 'llmFailed' | 'reason' | 'llmTier'> {
   llmFailed: boolean;
   /** Empty when the processor gave none. */
   reason: string;
@@ -37,6 +37,8 @@ export interface AnnotationRecord extends Omit<ItemAnswer, 'pDefer' | 'modelVers
   inputOffset: number;
   /** True when the record would not fit its topic's max.message.bytes and the item's metadata was dropped. */
   truncated: boolean;
+  /** The LLM tier whose answer the LLM's is (`llm.tiers`); null without tiers or without an LLM answer. */
+  llmTier: number | null;
 }
 
 /** A record written to the dead-letter topic (schema topics/spillway.dead-letter.avsc). */

@@ -179,7 +179,7 @@ describe('schema evolution for records cut to fit their topic (issue 11: annotat
 
   it('each only adds truncated, defaulting to false', () => {
     for (const [old, now] of [
-      ['spillway.annotations.v3.avsc', 'spillway.annotations.avsc'],
+      ['spillway.annotations.v3.avsc', 'history/spillway.annotations.v4.avsc'],
       ['spillway.dead-letter.v1.avsc', 'spillway.dead-letter.avsc'],
     ] as const) {
       const before = new Set(history(old).map((f) => f.name));
@@ -209,5 +209,53 @@ describe('schema evolution for records cut to fit their topic (issue 11: annotat
     const back = v1.fromBuffer(current.deadLetter.toBuffer({ ...letter, truncated: true }), v1.createResolver(current.deadLetter)) as Record<string, unknown>;
     expect(back.errorKind).toBe('not-json');
     expect(back).not.toHaveProperty('truncated');
+  });
+});
+
+describe('annotation schema evolution (v4 → v5: llmTier, issue 9 LLM tiers)', () => {
+  const annotationsV4 = loadAvroType(path.join(TOPICS_DIR, 'history/spillway.annotations.v4.avsc'));
+  const v4Record = {
+    id: 'a-1',
+    labelId: 1,
+    label: 'sadness',
+    confidence: 1,
+    answeredBy: 'llm',
+    stages: [{ stage: 'llm', labelId: 1, confidence: 1, pDefer: 0, deferred: false }],
+    pDefer: {},
+    llmCalled: true,
+    llmSource: 'call',
+    llmUnparseable: false,
+    llmFailed: false,
+    audited: false,
+    reason: 'deferred',
+    route: null,
+    costUnits: 1100,
+    latencyMs: 3,
+    modelVersions: {},
+    metadata: {},
+    processedAtMs: 1,
+    processingMs: 2,
+    inputTopic: 'in',
+    inputPartition: 0,
+    inputOffset: 7,
+    truncated: false,
+  };
+
+  it('only adds llmTier, an optional int defaulting to null', () => {
+    const before = new Set(fieldsOf(JSON.parse(readFileSync(path.join(TOPICS_DIR, 'history/spillway.annotations.v4.avsc'), 'utf8'))).map((f) => f.name));
+    const raw = JSON.parse(readFileSync(path.join(TOPICS_DIR, 'spillway.annotations.avsc'), 'utf8')) as { fields: AvroField[] };
+    const added = raw.fields.filter((f) => !before.has(f.name));
+    expect(added.map((f) => f.name)).toEqual(['llmTier']);
+    expect(added[0]).toMatchObject({ type: ['null', 'int'], default: null });
+  });
+
+  it('a v4 annotation decodes with the current schema, llmTier null; a v4 reader reads a v5 one without it', () => {
+    const read = current.annotation.fromBuffer(annotationsV4.toBuffer(v4Record), current.annotation.createResolver(annotationsV4)) as Record<string, unknown>;
+    expect(read).toEqual({ ...v4Record, llmTier: null });
+    const back = annotationsV4.fromBuffer(current.annotation.toBuffer({ ...v4Record, llmTier: 1 }), annotationsV4.createResolver(current.annotation)) as Record<
+      string,
+      unknown
+    >;
+    expect(back).toEqual(v4Record);
   });
 });

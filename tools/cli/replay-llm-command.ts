@@ -37,7 +37,10 @@ export function register(program: Command): void {
     .command('replay-llm')
     .description('Serve recorded LLM answers of a dataset over an OpenAI-compatible API (POST /v1/chat/completions, GET /v1/models).')
     .requiredOption('--dataset <file>', 'JSONL dataset with recorded answers in llm.<model>')
-    .requiredOption('--teacher <model>', 'recorded model to replay, e.g. gpt-3.5-turbo-1106; requests must name this model')
+    .requiredOption(
+      '--teacher <model>',
+      'recorded model(s) to replay, comma-separated (e.g. gpt-3.5-turbo-1106, or two for LLM tiers); requests must name one of them',
+    )
     .option('--task <file>', 'task file (labels + prompt); default: <dataset>.task.json beside the dataset')
     .option('--port <port>', 'TCP port, 0 for a free one', integer(0, 65535), DEFAULT_REPLAY_PORT)
     .option('--host <host>', 'interface to bind', '127.0.0.1')

@@ -23,9 +23,14 @@ export interface ReplayLlmFlags {
 /** Serves until SIGINT or SIGTERM; the base URL is printed on stdout once listening. */
 export async function runReplayLlm(flags: ReplayLlmFlags): Promise<void> {
   const { logger } = createServiceContext();
+  const [teacher = flags.teacher, ...teachers] = flags.teacher
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
   const server = await startReplayServer({
     dataset: flags.dataset,
-    teacher: flags.teacher,
+    teacher,
+    ...(teachers.length === 0 ? {} : { teachers }),
     ...(flags.task === undefined ? {} : { task: flags.task }),
     port: flags.port,
     host: flags.host,

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { AnswerParser, defaultTaskPath, extractBatchTexts, extractText, loadTask, type Task } from '../../src/llm/index.js';
 import { approxPromptTokens, approxTokens, lognormalSampler, MinuteLimit } from './replay-realism.js';
-import { loadRecordedAnswers } from './replay-dataset.js';
+import { loadRecordedAnswers, type RecordedAnswers } from './replay-dataset.js';
 
 /** What to serve and which faults to inject. */
 export interface ReplayServerOptions {
@@ -17,8 +17,13 @@ export interface ReplayServerOptions {
   dataset: string;
   /** Task file path or task; @defaultValue the `.task.json` beside the dataset. */
   task?: string | Task;
-  /** Teacher model whose recorded answers are served; also the only model name requests may ask for. */
+  /** Teacher model whose recorded answers are served; also the only model name requests may ask for (see `teachers`). */
   teacher: string;
+  /**
+   * More recorded teachers served beside `teacher`, each answering requests for its own model name from its
+   * own recordings (LLM tiers: a cheap and a strong endpoint on one server). @defaultValue none
+   */
+  teachers?: readonly string[];
   /** TCP port; 0 picks a free one. @defaultValue 0 */
   port?: number;
   /** @defaultValue '127.0.0.1' */
@@ -78,6 +83,8 @@ export interface ReplayStats {
   /** Approximate tokens served (see replay-realism.ts). */
   promptTokens: number;
   completionTokens: number;
+  /** Chat completions answered with 200, by the model asked for. */
+  answeredByModel: Record<string, number>;
 }
 
 /** A running replay server. */
@@ -98,7 +105,9 @@ const MAX_BODY_BYTES = 8 * 2 ** 20;
 /** Loads the dataset and starts listening. Resolves once the port is bound. */
 export async function startReplayServer(options: ReplayServerOptions): Promise<ReplayServer> {
   const task = typeof options.task === 'object' ? options.task : loadTask(options.task ?? defaultTaskPath(options.dataset));
-  const recorded = loadRecordedAnswers(options.dataset, options.teacher, task.labels.length);
+  const models = [...new Set([options.teacher, ...(options.teachers ?? [])])];
+  const recordings = new Map(models.map((m) => [m, loadRecordedAnswers(options.dataset, m, task.labels.length)]));
+  const recorded = recordings.get(options.teacher) as RecordedAnswers;
   const parser = new AnswerParser(task);
   const nonAnswer = NON_ANSWERS.find((s) => parser.parse(s) === null) ?? '';
   const random = mulberry32(options.seed ?? 42);
@@ -117,6 +126,7 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
     batchItems: 0,
     promptTokens: 0,
     completionTokens: 0,
+    answeredByModel: Object.fromEntries(models.map((m) => [m, 0])),
   };
   // Own generators, so that latency draws do not shift the fault sequence.
   const sampleLatency =
@@ -125,8 +135,8 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
   const tpm = options.tpm === undefined ? undefined : new MinuteLimit(options.tpm);
   let completions = 0;
 
-  const answerFor = (text: string | null): { content: string; parseable: boolean } => {
-    const id = text === null ? undefined : (recorded.byText.get(text) ?? recorded.byText.get(text.trim()));
+  const answerFor = (text: string | null, answers: RecordedAnswers = recorded): { content: string; parseable: boolean } => {
+    const id = text === null ? undefined : (answers.byText.get(text) ?? answers.byText.get(text.trim()));
     if (id === undefined) stats.unknownTexts++;
     else if (id < 0) stats.unparseableAnswers++;
     const label = id === undefined || id < 0 ? undefined : task.labels[id];
@@ -134,10 +144,10 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
   };
 
   /** Each text answered from the recordings, as the JSON the batch prompt asks for (with the test faults). */
-  const batchAnswer = (texts: string[]): string => {
+  const batchAnswer = (texts: string[], answers: RecordedAnswers): string => {
     stats.batchRequests++;
     stats.batchItems += texts.length;
-    let entries = texts.map((t, i) => ({ id: i + 1, label: answerFor(t).content }));
+    let entries = texts.map((t, i) => ({ id: i + 1, label: answerFor(t, answers).content }));
     switch (options.batchFault) {
       case 'garbage':
         return `Sure! Here are the labels: ${entries.map((e) => e.label).join(', ')}.`;
@@ -164,12 +174,14 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
       stats.badRequests++;
       return sendError(res, 400, 'request body must be a JSON object with a "messages" array', 'invalid_request_error', null);
     }
-    if (body.model !== options.teacher) {
+    const model = typeof body.model === 'string' ? body.model : '';
+    const answers = recordings.get(model);
+    if (answers === undefined) {
       stats.badRequests++;
       return sendError(
         res,
         404,
-        `The model \`${String(body.model)}\` does not exist; this replay serves \`${options.teacher}\``,
+        `The model \`${String(body.model)}\` does not exist; this replay serves ${models.map((m) => `\`${m}\``).join(', ')}`,
         'invalid_request_error',
         'model_not_found',
       );
@@ -201,8 +213,9 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
     }
     const delayMs = sampleLatency?.() ?? options.latencyMs ?? 0;
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
-    const answer = batchTexts === null ? answerFor(extractText(task, userMessage)) : { content: batchAnswer(batchTexts), parseable: true };
+    const answer = batchTexts === null ? answerFor(extractText(task, userMessage), answers) : { content: batchAnswer(batchTexts, answers), parseable: true };
     stats.answered++;
+    stats.answeredByModel[model] = (stats.answeredByModel[model] ?? 0) + 1;
     const completionTokens = Math.max(1, approxTokens(answer.content));
     stats.promptTokens += promptTokens;
     stats.completionTokens += completionTokens;
@@ -211,7 +224,7 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
       id: `chatcmpl-replay-${n}`,
       object: 'chat.completion',
       created: Math.floor(Date.now() / 1000),
-      model: options.teacher,
+      model,
       choices: [
         {
           index: 0,
@@ -231,7 +244,7 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
     if (req.method === 'POST' && path === '/v1/chat/completions') handled = chatCompletion(req, res);
     else if (req.method === 'GET' && path === '/v1/models') {
       handled = Promise.resolve(
-        sendJson(res, 200, { object: 'list', data: [{ id: options.teacher, object: 'model', created: 0, owned_by: 'spillway-replay' }] }),
+        sendJson(res, 200, { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'spillway-replay' })) }),
       );
     } else {
       stats.badRequests++;
@@ -255,12 +268,12 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}/v1`;
-  log?.info({ url, teacher: options.teacher, texts: recorded.byText.size, conflictingDuplicates: recorded.conflictingDuplicates }, 'replay LLM listening');
+  log?.info({ url, teachers: models, texts: recorded.byText.size, conflictingDuplicates: recorded.conflictingDuplicates }, 'replay LLM listening');
 
   return {
     url,
     dataset: { texts: recorded.byText.size, lines: recorded.lines, conflictingDuplicates: recorded.conflictingDuplicates },
-    stats: () => ({ ...stats }),
+    stats: () => ({ ...stats, answeredByModel: { ...stats.answeredByModel } }),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err === undefined ? resolve() : reject(err)));
