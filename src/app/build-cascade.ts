@@ -13,6 +13,8 @@ import { loadTask, OpenAiTeacher, type SchedulerObserver, type Task, type Teache
 export interface BuildCascadeOptions {
   cache?: AnswerCache;
   observer?: CascadeObserver;
+  /** LLM tiers to use instead of `llm.tiers`, cheapest first (the benchmark's timed clients). */
+  tiers?: LlmTier[];
   /** A teacher to use instead of the configured endpoint (the embedded demo's simulated one). */
   teacher?: Teacher;
   /** A task to use instead of `config.task`. */
@@ -47,7 +49,7 @@ export interface BuiltCascade {
 /** Loads the task and the LLM client named by the configuration, then creates (or restores) the cascade. */
 export async function buildCascade(config: Readonly<Config>, logger: Logger, options: BuildCascadeOptions = {}): Promise<BuiltCascade> {
   const task = options.task ?? loadConfiguredTask(config);
-  const tiers = options.teacher === undefined ? tierTeachers(task, config, logger) : undefined;
+  const tiers = options.tiers ?? (options.teacher === undefined ? tierTeachers(task, config, logger) : undefined);
   const teacher = options.teacher ?? tiers?.[0]?.teacher ?? (config.llm.baseUrl === undefined ? undefined : OpenAiTeacher.fromConfig(task, config.llm, logger));
   if (teacher === undefined && options.allowNoLlm !== true) {
     throw new ConfigError([

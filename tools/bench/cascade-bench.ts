@@ -49,6 +49,10 @@ export interface StrategyResult {
   /** The paper's accuracy at this budget, when it reports one. */
   paper_accuracy?: number;
   paper_positive_recall?: number;
+  /** LLM tiers only: calls made to each tier, cheapest first. */
+  tier_calls?: number[];
+  /** LLM tiers only: share of the items escalated past tier 0 (its answer disagreed with the small stages'). */
+  escalated_share?: number;
 }
 
 export interface BenchReport {
@@ -63,7 +67,15 @@ export interface BenchReport {
   /** Whether the cascade knew the stream's length. */
   horizon?: HorizonMode;
   backend?: string;
+  /** The LLM tiers of the `tiered` strategy, cheapest first, with the cost units of one call to each. */
+  tiers?: BenchTiers;
   results: StrategyResult[];
+}
+
+/** LLM tiers for the bench: recorded teachers, cheapest first, and the cost units of one call to each. */
+export interface BenchTiers {
+  models: string[];
+  costUnits: number[];
 }
 
 export interface CascadeBenchOptions {
@@ -79,6 +91,8 @@ export interface CascadeBenchOptions {
   objective?: Objective;
   /** Tell the cascade the stream's length ('known') or not ('unknown', as the service runs). @defaultValue 'unknown' */
   horizon?: HorizonMode;
+  /** LLM tiers of the strategies that use them (`tiered`): served by the same replay server. */
+  tiers?: BenchTiers;
   /** Base configuration; the bench overrides the budget, policy and horizon per run. */
   config: Readonly<Config>;
   logger: Logger;
@@ -110,23 +124,23 @@ class TimedTeacher implements Teacher {
 export async function runCascadeBench(options: CascadeBenchOptions): Promise<BenchReport> {
   const loaded = loadTask(options.taskPath);
   const task: Task = options.objective === undefined ? loaded : { ...loaded, objective: options.objective };
-  const server = await startReplayServer({ dataset: options.dataset, task, teacher: options.teacher, port: 0, seed: options.seed });
+  const tierModels = options.tiers?.models ?? [];
+  const server = await startReplayServer({ dataset: options.dataset, task, teacher: options.teacher, teachers: tierModels, port: 0, seed: options.seed });
+  const client = (model: string): TimedTeacher =>
+    new TimedTeacher(
+      new OpenAiTeacher({ task, baseUrl: server.url, model, timeoutMs: 10_000, maxRetries: 3, retryBaseMs: 50, retryMaxMs: 1000, logprobs: false }),
+    );
   try {
     const results: StrategyResult[] = [];
     for (const [strategy, budget] of benchRuns(options.strategies, options.budgets)) {
-      const teacher = new TimedTeacher(
-        new OpenAiTeacher({
-          task,
-          baseUrl: server.url,
-          model: options.teacher,
-          timeoutMs: 10_000,
-          maxRetries: 3,
-          retryBaseMs: 50,
-          retryMaxMs: 1000,
-          logprobs: false,
-        }),
-      );
-      const row = strategy.kind === 'llm-only' ? await runLlmOnly(options, task, teacher, budget) : await runCascade(options, task, teacher, strategy, budget);
+      if (strategy.tiered === true && options.tiers === undefined) throw new RangeError(`strategy "${strategy.name}" needs LLM tiers (--tiers)`);
+      const tiers =
+        strategy.tiered === true
+          ? options.tiers?.models.map((model, i) => ({ teacher: client(model), costUnits: options.tiers?.costUnits[i] ?? 1 }))
+          : undefined;
+      const teacher = tiers?.[0]?.teacher ?? client(options.teacher);
+      const row =
+        strategy.kind === 'llm-only' ? await runLlmOnly(options, task, teacher, budget) : await runCascade(options, task, teacher, strategy, budget, tiers);
       results.push(row);
       options.logger.debug({ strategy, budget, accuracy: row.accuracy }, 'bench run done');
     }
@@ -141,6 +155,7 @@ export async function runCascadeBench(options: CascadeBenchOptions): Promise<Ben
       seed: options.seed,
       objective,
       horizon,
+      ...(options.tiers === undefined ? {} : { tiers: options.tiers }),
       results,
     };
   } finally {
@@ -164,7 +179,14 @@ export function benchRuns(strategies: readonly Strategy[], budgets: readonly num
   return runs;
 }
 
-async function runCascade(options: CascadeBenchOptions, task: Task, teacher: TimedTeacher, strategy: BenchStrategy, budget: number): Promise<StrategyResult> {
+async function runCascade(
+  options: CascadeBenchOptions,
+  task: Task,
+  teacher: TimedTeacher,
+  strategy: BenchStrategy,
+  budget: number,
+  tiers?: Array<{ teacher: TimedTeacher; costUnits: number }>,
+): Promise<StrategyResult> {
   const stream = options.stream;
   const { horizonItems: _ignored, ...base } = options.config.cascade;
   const paced = { ...base, llmBudget: budget, ...(options.horizon === 'known' ? { horizonItems: stream.length } : {}) };
@@ -178,7 +200,12 @@ async function runCascade(options: CascadeBenchOptions, task: Task, teacher: Tim
       models: { ...options.config.models, saveEveryItems: 0, saveEveryMs: 0 },
     },
     options.logger,
-    { task, teacher, restore: false, ...(options.vectors === undefined ? {} : { vectors: options.vectors }) },
+    {
+      task,
+      ...(tiers === undefined ? { teacher } : { tiers }),
+      restore: false,
+      ...(options.vectors === undefined ? {} : { vectors: options.vectors }),
+    },
   );
   const predicted: number[] = [];
   const answeredBy = { lr: 0, mid: 0, llm: 0 };
@@ -193,8 +220,14 @@ async function runCascade(options: CascadeBenchOptions, task: Task, teacher: Tim
     cost += a.costUnits;
     options.onItem?.();
   }
-  const ownMs = performance.now() - started - teacher.busyMs;
-  return resultRow(options, task, strategy.name, budget, predicted, calls, [answeredBy.lr, answeredBy.mid, answeredBy.llm], cost, ownMs);
+  const llmMs = tiers === undefined ? teacher.busyMs : tiers.reduce((ms, t) => ms + t.teacher.busyMs, 0);
+  const ownMs = performance.now() - started - llmMs;
+  const row = resultRow(options, task, strategy.name, budget, predicted, calls, [answeredBy.lr, answeredBy.mid, answeredBy.llm], cost, ownMs);
+  if (tiers !== undefined) {
+    row.tier_calls = [...cascade.counters.tierCalls];
+    row.escalated_share = Number((cascade.counters.escalations / stream.length).toFixed(4));
+  }
+  return row;
 }
 
 async function runLlmOnly(options: CascadeBenchOptions, task: Task, teacher: TimedTeacher, budget: number): Promise<StrategyResult> {

@@ -5,7 +5,7 @@
  */
 import type { BenchReport, StrategyResult } from './cascade-bench.js';
 import { meanInterval, pairedDifference, type MeanInterval } from './confidence-interval.js';
-import { BASELINE_STRATEGY } from './strategies.js';
+import { BASELINE_STRATEGY, benchStrategy } from './strategies.js';
 
 /** [low, high] of a 95 % Student-t interval over seeds. */
 export type Interval = [number, number];
@@ -59,11 +59,13 @@ export function summarizeSeeds(reports: readonly BenchReport[]): SeedSummaryRepo
   const differences: PairedDifference[] = [];
   const budgets = [...new Set(first.results.map((r) => r.budget))];
   for (const budget of budgets) {
-    const base = (rep: BenchReport): StrategyResult | undefined => rep.results.find((r) => r.strategy === BASELINE_STRATEGY && r.budget === budget);
-    if (base(first) === undefined) continue;
     for (const row of first.results) {
-      if (row.budget !== budget || row.strategy === BASELINE_STRATEGY || row.strategy === 'llm-only') continue;
-      for (const metric of DIFFERENCE_METRICS) {
+      // Each strategy against its own baseline (the tiered LLM against the one-teacher cascade it extends).
+      const baseline = benchStrategy(row.strategy)?.baseline ?? BASELINE_STRATEGY;
+      const base = (rep: BenchReport): StrategyResult | undefined => rep.results.find((r) => r.strategy === baseline && r.budget === budget);
+      if (row.budget !== budget || row.strategy === baseline || row.strategy === 'llm-only' || base(first) === undefined) continue;
+      const metrics = baseline === BASELINE_STRATEGY ? DIFFERENCE_METRICS : [...DIFFERENCE_METRICS, 'cost_units' as const];
+      for (const metric of metrics) {
         if (typeof row[metric] !== 'number') continue;
         const a = reports.map((rep) =>
           metricOf(
@@ -75,7 +77,7 @@ export function summarizeSeeds(reports: readonly BenchReport[]): SeedSummaryRepo
         const d = pairedDifference(a, b);
         differences.push({
           strategy: row.strategy,
-          baseline: BASELINE_STRATEGY,
+          baseline,
           budget,
           metric,
           mean: round(d.mean),

@@ -14,6 +14,10 @@ export interface BenchStrategy {
   readonly kind: 'cascade' | 'llm-only';
   /** The cascade settings of this strategy, from the run's (budget and horizon already set). */
   readonly configure?: (cascade: CascadeConfig) => CascadeConfig;
+  /** Runs with the bench's LLM tiers (`--tiers`, cheapest first) instead of the one teacher. @defaultValue false */
+  readonly tiered?: boolean;
+  /** The strategy its paired differences are taken against. @defaultValue BASELINE_STRATEGY */
+  readonly baseline?: string;
 }
 
 /** The baseline every other cascade strategy is compared against, per seed and budget. */
@@ -53,6 +57,14 @@ registerStrategy({
   description: "defer on the disagreement of the stages' voters (an LR ensemble of at least 3, the mid network, its neighbours), fixed (Kolawole et al.)",
   kind: 'cascade',
   configure: (c) => ({ ...c, policy: 'agreement', ensembleSize: Math.max(3, c.ensembleSize) }),
+});
+registerStrategy({
+  name: 'tiered',
+  description: 'learned deferral, the LLM as tiers (--tiers): the cheap one first, escalated on disagreement with the small stages; compared with learned',
+  kind: 'cascade',
+  configure: (c) => ({ ...c, policy: 'learned' }),
+  tiered: true,
+  baseline: 'learned',
 });
 registerStrategy({
   name: 'llm-only',

@@ -23,6 +23,8 @@ export function register(program: Command): void {
     .option('--horizon <mode>', 'unknown: the cascade is not told the stream length, as in the service; known: it is', 'unknown')
     .option('--budgets <list>', 'LLM budgets (share of items), comma-separated', (v) => parseList(v).map(Number), [0.1, 0.3, 0.5])
     .option('--strategies <list>', `strategies to run (default: every registered one: ${STRATEGIES.join(', ')}, …)`, parseList)
+    .option('--tiers <models>', 'LLM tiers for the `tiered` strategy: recorded teachers, cheapest first, the last = --teacher', parseList)
+    .option('--tier-costs <list>', 'cost units of one call to each of --tiers (e.g. 700,1000)', (v) => parseList(v).map(Number))
     .option('--objective <spec>', "the task's quality objective for this bench: accuracy, macro_f1 or recall:<label>>=<floor> (default: the task file's)")
     .option('--mu <weight>', 'μ, the cost weight of deferring (0: the budget alone decides)', parseNumber, 0)
     .option('--config <file>', 'config file (YAML or JSON) for the cascade settings')

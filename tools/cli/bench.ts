@@ -29,8 +29,12 @@ export interface BenchFlags {
   seeds?: number[];
   horizon: string;
   budgets: number[];
-  /** Absent: every registered strategy. */
+  /** Absent: every registered strategy (those needing `tiers` only when tiers are given). */
   strategies?: string[];
+  /** LLM tiers for the `tiered` strategy: recorded teachers, cheapest first. */
+  tiers?: string[];
+  /** Cost units of one call to each tier, in the order of `tiers`. */
+  tierCosts?: number[];
   mu: number;
   objective?: string;
   json?: boolean;
@@ -41,8 +45,20 @@ const HORIZONS: readonly HorizonMode[] = ['unknown', 'known'];
 
 /** Runs `spillway bench` with parsed flags: the report goes to stdout, progress to stderr. */
 export async function runBench(flags: BenchFlags): Promise<void> {
-  const strategies = flags.strategies ?? strategyNames();
+  const strategies = flags.strategies ?? strategyNames().filter((s) => flags.tiers !== undefined || benchStrategy(s)?.tiered !== true);
   const issues: Array<{ key: string; message: string }> = [];
+  const tiers = flags.tiers === undefined ? undefined : { models: flags.tiers, costUnits: flags.tierCosts ?? [] };
+  if (tiers !== undefined && (tiers.models.length < 2 || tiers.costUnits.length !== tiers.models.length || tiers.costUnits.some((c) => !(c > 0)))) {
+    issues.push({
+      key: 'tier-costs',
+      message: `give at least two --tiers and one positive --tier-costs per tier, got ${String(flags.tiers)} / ${String(flags.tierCosts)}`,
+    });
+  }
+  if (tiers !== undefined && tiers.models[tiers.models.length - 1] !== flags.teacher) {
+    issues.push({ key: 'tiers', message: `the last (strongest) tier must be the --teacher (${flags.teacher}): the rows are judged against its answers` });
+  }
+  const needTiers = strategies.filter((s) => benchStrategy(s)?.tiered === true);
+  if (tiers === undefined && needTiers.length > 0) issues.push({ key: 'tiers', message: `${needTiers.join(', ')} needs --tiers and --tier-costs` });
   const unknown = strategies.filter((s) => benchStrategy(s) === undefined);
   if (unknown.length > 0) issues.push({ key: 'strategies', message: `unknown ${unknown.join(', ')}; expected some of ${strategyNames().join(', ')}` });
   const bad = flags.budgets.filter((b) => !(b > 0 && b <= 1));
@@ -58,8 +74,9 @@ export async function runBench(flags: BenchFlags): Promise<void> {
   if (typeof objective === 'string') issues.push({ key: 'objective', message: objective });
   const items = readLabelledStream(flags.dataset);
   const recorded = Object.keys(items[0]?.llm ?? {});
-  if (!recorded.includes(flags.teacher))
-    issues.push({ key: 'teacher', message: `${flags.dataset} has no answers of ${flags.teacher}; recorded: ${recorded.join(', ')}` });
+  for (const model of [flags.teacher, ...(tiers?.models ?? [])]) {
+    if (!recorded.includes(model)) issues.push({ key: 'teacher', message: `${flags.dataset} has no answers of ${model}; recorded: ${recorded.join(', ')}` });
+  }
   if (issues.length > 0) throw new ConfigError(issues);
   const { config, logger } = createServiceContext({
     file: flags.config,
@@ -85,6 +102,7 @@ export async function runBench(flags: BenchFlags): Promise<void> {
     horizon: flags.horizon as HorizonMode,
     budgets: flags.budgets,
     strategies: strategies,
+    ...(tiers === undefined ? {} : { tiers }),
     config,
     logger,
     // Redraw every 200 items: a bar update per item would cost more than the cascade's own work.
@@ -159,5 +177,30 @@ export function formatReport(report: SeedSummaryReport): string {
       );
     }
   }
+  out.push(...formatTiers(report));
   return [...out, ''].join('\n');
+}
+
+/** The LLM tiers' lines: escalations, calls per tier and cost units against the one-teacher cascade at the same budget. */
+function formatTiers(report: SeedSummaryReport): string[] {
+  const tiers = report.tiers;
+  const rows = report.results.filter((r) => r.tier_calls !== undefined);
+  if (tiers === undefined || rows.length === 0) return [];
+  const n = report.seeds.length;
+  const out = [
+    `LLM tiers ${tiers.models.join(' → ')} at ${tiers.costUnits.join(' / ')} cost units per call (escalated: tier 0 disagreed with the small stages):`,
+  ];
+  for (const r of rows) {
+    const baseline = benchStrategy(r.strategy)?.baseline ?? '';
+    const base = report.results.find((b) => b.strategy === baseline && b.budget === r.budget);
+    const ratio =
+      base === undefined || base.cost_units === 0 ? '' : `, ×${(r.cost_units / base.cost_units).toFixed(3)} ${baseline}'s ${Math.round(base.cost_units)}`;
+    const calls = (r.tier_calls ?? []).map((c) => Math.round(c)).join(' / ');
+    out.push(
+      `  ${r.strategy} @ ${r.budget.toFixed(3)}: escalated ${pctCi(r, 'escalated_share', n)} % of items; calls per tier ${calls}; cost units ${Math.round(r.cost_units)}${ratio}`,
+    );
+    const d = report.differences.find((x) => x.strategy === r.strategy && x.budget === r.budget && x.metric === 'cost_units');
+    if (d !== undefined && n > 1) out.push(`    cost units − ${d.baseline}: ${Math.round(d.mean)} [${Math.round(d.low)}, ${Math.round(d.high)}]`);
+  }
+  return out;
 }

@@ -105,3 +105,29 @@ describe('summarizeSeeds', () => {
     expect(() => summarizeSeeds([report(1, 0.6, 0.55), odd])).toThrow(/no row for threshold@0.3/);
   });
 });
+
+describe('summarizeSeeds with LLM tiers (issue 9)', () => {
+  const tiered = (seed: number, accuracy: number, cost: number): BenchReport => {
+    const base = report(seed, 0.6, 0.55);
+    const extra: StrategyResult = { ...row('tiered', 0.3, accuracy, 0.3), cost_units: cost, tier_calls: [30, 10 + seed], escalated_share: (10 + seed) / 100 };
+    return { ...base, tiers: { models: ['cheap', 'x'], costUnits: [1, 10] }, results: [...base.results, extra] };
+  };
+  const summary = summarizeSeeds([tiered(1, 0.61, 12), tiered(2, 0.5, 14), tiered(3, 0.68, 13)]);
+
+  it('pairs the tiered strategy with the one-teacher cascade it extends, cost units included', () => {
+    const vsLearned = summary.differences.filter((d) => d.strategy === 'tiered');
+    expect(new Set(vsLearned.map((d) => d.baseline))).toEqual(new Set(['learned']));
+    expect(vsLearned.find((d) => d.metric === 'accuracy')?.per_seed).toEqual([0.01, -0.1, 0.08]);
+    expect(vsLearned.find((d) => d.metric === 'cost_units')?.per_seed).toEqual([2, 4, 3]);
+    // The others keep the threshold baseline and no cost difference.
+    expect(summary.differences.filter((d) => d.strategy === 'learned').every((d) => d.baseline === 'threshold' && d.metric !== 'cost_units')).toBe(true);
+  });
+
+  it('averages the calls per tier and gives the escalated share an interval', () => {
+    const row = summary.results.find((r) => r.strategy === 'tiered');
+    expect(row?.tier_calls).toEqual([30, 12]);
+    expect(row?.escalated_share).toBeCloseTo(0.12, 10);
+    expect(row?.ci95.escalated_share?.[0]).toBeLessThan(0.12);
+    expect(summary.tiers).toEqual({ models: ['cheap', 'x'], costUnits: [1, 10] });
+  });
+});
