@@ -69,11 +69,15 @@ export default tseslint.config(
   },
   {
     files: ['src/cascade/**/*.ts'],
-    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoTools, innerFile, ...notInto(['stream', 'cli', 'app', 'monitor'], ['cache'])] }] },
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoTools, innerFile, ...notInto(['stream', 'cli', 'app', 'monitor'], ['cache'])] }],
+    },
   },
   {
     files: ['src/stream/**/*.ts'],
-    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoTools, innerFile, ...notInto(['cascade', 'cli', 'app', 'llm', 'cache'])] }] },
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoTools, innerFile, ...notInto(['cascade', 'cli', 'app', 'llm', 'cache'])] }],
+    },
   },
   {
     files: ['src/llm/**/*.ts', 'src/cache/**/*.ts'],
@@ -82,7 +86,10 @@ export default tseslint.config(
   {
     files: ['src/monitor/**/*.ts'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [intoTools, innerFile, ...notInto(['cascade', 'stream', 'cli', 'app', 'llm', 'cache'])] }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [intoTools, innerFile, ...notInto(['cascade', 'stream', 'cli', 'app', 'llm', 'cache'])] },
+      ],
     },
   },
   {
