@@ -6,8 +6,10 @@
  *
  * Similarity is the cosine of mean-centred vectors: uncentred SIF means share one large common direction,
  * and plain cosine ranked neighbours by it (kNN agreement with the LLM 37 % uncentred, 43 % centred, isear).
- * The mean is the remembered vectors' running mean; each row's dot with it and its centred norm are cached
- * and refreshed every `REFRESH_EVERY` additions, so a query is one pass of dot products over the memory.
+ * The mean is the remembered vectors' running mean, refreshed every `REFRESH_EVERY` additions. Beside the
+ * rows as given (saved, and summed for the mean) the memory keeps each row centred on that mean and scaled
+ * to unit length, in one contiguous matrix, so a query is a centred, normalised query vector and one pass
+ * of plain dot products over the matrix, four rows at a time (see `nearest`).
  */
 import { Rng } from './rng.js';
 
@@ -45,18 +47,20 @@ export class KnnMemory {
   readonly dim: number;
   readonly classes: number;
   readonly capacity: number;
-  private readonly k: number;
+  /** Neighbours that vote. */
+  readonly neighbours: number;
   private readonly temperature: number;
   private readonly rng: Rng;
+  /** The rows as given, capacity × dim (what is saved and what the mean sums). */
   private readonly vectors: Float32Array;
+  /** The rows centred on `mean` and scaled to unit length (a zero row when the centred row is empty). */
+  private readonly unit: Float32Array;
   private readonly labels: Int32Array;
   private readonly sum: Float64Array;
   private readonly mean: Float32Array;
-  private readonly dotMean: Float32Array;
-  private readonly invNorm: Float32Array;
-  private readonly sqNorm: Float32Array;
-  private meanSq = 0;
   private sinceRefresh = 0;
+  /** Per-query scratch: the centred unit query, the top similarities (descending) and their rows. */
+  private readonly query: Float64Array;
   private readonly topSim: Float64Array;
   private readonly topRow: Int32Array;
   size = 0;
@@ -68,18 +72,17 @@ export class KnnMemory {
     this.dim = options.dim;
     this.classes = options.classes;
     this.capacity = options.capacity;
-    this.k = options.neighbours ?? 30;
+    this.neighbours = options.neighbours ?? 30;
     this.temperature = options.temperature ?? 10;
     this.rng = new Rng(state?.rngState ?? options.seed);
     this.vectors = new Float32Array(this.capacity * this.dim);
+    this.unit = new Float32Array(this.capacity * this.dim);
     this.labels = new Int32Array(this.capacity);
     this.sum = new Float64Array(this.dim);
     this.mean = new Float32Array(this.dim);
-    this.dotMean = new Float32Array(this.capacity);
-    this.invNorm = new Float32Array(this.capacity);
-    this.sqNorm = new Float32Array(this.capacity);
-    this.topSim = new Float64Array(this.k);
-    this.topRow = new Int32Array(this.k);
+    this.query = new Float64Array(this.dim);
+    this.topSim = new Float64Array(this.neighbours);
+    this.topRow = new Int32Array(this.neighbours);
     if (state !== undefined) {
       this.seen = state.seen;
       const n = Math.min(state.labels.length, this.capacity);
@@ -87,8 +90,6 @@ export class KnnMemory {
       this.size = n;
       this.sum.set(state.sum);
       this.mean.set(state.mean);
-      this.meanSq = 0;
-      for (let j = 0; j < this.dim; j++) this.meanSq += (this.mean[j] as number) ** 2;
       for (let i = 0; i < n; i++) this.refreshRow(i);
       this.sinceRefresh = state.sinceRefresh;
     }
@@ -115,42 +116,10 @@ export class KnnMemory {
    * holds fewer than `neighbours` items or the vector is empty.
    */
   vote(vector: Float32Array, out: Float32Array): boolean {
-    const d = this.dim;
-    const k = this.k;
-    if (this.size < k) return false;
-    // Centred query: q − μ; its norm and the dots follow from q·m, q·μ and the cached rows' m·μ.
-    let qq = 0;
-    let qMean = 0;
-    for (let j = 0; j < d; j++) {
-      const q = vector[j] as number;
-      qq += q * q;
-      qMean += q * (this.mean[j] as number);
-    }
-    const qNormSq = qq - 2 * qMean + this.meanSq;
-    if (!(qNormSq > 1e-12) || qq === 0) return false;
-    const invQ = 1 / Math.sqrt(qNormSq);
+    const k = this.neighbours;
+    if (this.nearest(vector) < k) return false;
     const top = this.topSim;
     const rows = this.topRow;
-    top.fill(-Infinity);
-    let floor = -Infinity;
-    const v = this.vectors;
-    for (let i = 0; i < this.size; i++) {
-      const base = i * d;
-      let dot = 0;
-      for (let j = 0; j < d; j++) dot += (vector[j] as number) * (v[base + j] as number);
-      const sim = (dot - qMean - (this.dotMean[i] as number) + this.meanSq) * invQ * (this.invNorm[i] as number);
-      if (sim <= floor) continue;
-      // Insert into the sorted top-k (k is small; the floor rejects almost every row after the first few).
-      let p = k - 1;
-      while (p > 0 && (top[p - 1] as number) < sim) {
-        top[p] = top[p - 1] as number;
-        rows[p] = rows[p - 1] as number;
-        p--;
-      }
-      top[p] = sim;
-      rows[p] = i;
-      floor = top[k - 1] as number;
-    }
     out.fill(0);
     let total = 0;
     for (let p = 0; p < k; p++) {
@@ -162,6 +131,18 @@ export class KnnMemory {
     const K = this.classes;
     for (let c = 0; c < K; c++) out[c] = ((out[c] as number) / total) * (1 - K * FLOOR) + FLOOR;
     return true;
+  }
+
+  /**
+   * The `neighbours` most similar rows to `vector` by centred cosine, most similar first (ties: the lower
+   * row first), into `rows` and their cosines into `sims` when given. Returns how many were found: 0 when
+   * the memory holds fewer than `neighbours` items or the centred vector is empty.
+   */
+  neighboursOf(vector: Float32Array, rows: Int32Array, sims?: Float64Array): number {
+    const n = this.nearest(vector);
+    rows.set(this.topRow.subarray(0, n));
+    sims?.set(this.topSim.subarray(0, n));
+    return n;
   }
 
   state(): KnnMemoryState {
@@ -176,6 +157,83 @@ export class KnnMemory {
     };
   }
 
+  /**
+   * Fills `topSim`/`topRow` with the nearest rows; returns their count (`neighbours`, or 0).
+   *
+   * The hot path of the mid stage: 2,048 rows × 100 dims per item at the default size. Four rows share
+   * each load of the query and keep four independent sums, so the adds do not wait on one another; with
+   * centred unit rows a row's score is its bare dot product. On Node 20 (2-core dev machine) this ran
+   * 93 µs a query against 240 µs for one row at a time with the centring folded into each score
+   * (2.2 vs 0.85 G multiply-adds/s); eight rows at a time or a dim-major layout were no faster.
+   */
+  private nearest(vector: Float32Array): number {
+    const d = this.dim;
+    const k = this.neighbours;
+    const n = this.size;
+    if (n < k) return 0;
+    const q = this.query;
+    const mean = this.mean;
+    let qq = 0;
+    let cc = 0;
+    for (let j = 0; j < d; j++) {
+      const x = vector[j] as number;
+      const c = x - (mean[j] as number);
+      q[j] = c;
+      qq += x * x;
+      cc += c * c;
+    }
+    if (!(cc > 1e-12) || qq === 0) return 0;
+    const inv = 1 / Math.sqrt(cc);
+    for (let j = 0; j < d; j++) q[j] = (q[j] as number) * inv;
+    const top = this.topSim;
+    top.fill(-Infinity);
+    let floor = -Infinity;
+    const v = this.unit;
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const b = i * d;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let j = 0; j < d; j++) {
+        const x = q[j] as number;
+        const p = b + j;
+        s0 += x * (v[p] as number);
+        s1 += x * (v[p + d] as number);
+        s2 += x * (v[p + 2 * d] as number);
+        s3 += x * (v[p + 3 * d] as number);
+      }
+      // The floor (the k-th best so far) rejects almost every row after the first few hundred.
+      if (s0 > floor) floor = this.insert(s0, i);
+      if (s1 > floor) floor = this.insert(s1, i + 1);
+      if (s2 > floor) floor = this.insert(s2, i + 2);
+      if (s3 > floor) floor = this.insert(s3, i + 3);
+    }
+    for (; i < n; i++) {
+      const b = i * d;
+      let s = 0;
+      for (let j = 0; j < d; j++) s += (q[j] as number) * (v[b + j] as number);
+      if (s > floor) floor = this.insert(s, i);
+    }
+    return k;
+  }
+
+  /** Inserts into the sorted top-k (k is small); returns the new floor. */
+  private insert(sim: number, row: number): number {
+    const top = this.topSim;
+    const rows = this.topRow;
+    let p = this.neighbours - 1;
+    while (p > 0 && (top[p - 1] as number) < sim) {
+      top[p] = top[p - 1] as number;
+      rows[p] = rows[p - 1] as number;
+      p--;
+    }
+    top[p] = sim;
+    rows[p] = row;
+    return top[this.neighbours - 1] as number;
+  }
+
   private put(slot: number, vector: ArrayLike<number>, label: number): void {
     const base = slot * this.dim;
     for (let j = 0; j < this.dim; j++) {
@@ -186,36 +244,23 @@ export class KnnMemory {
     this.labels[slot] = label;
   }
 
-  /** Recomputes the mean and every row's cached dot with it and centred norm. */
+  /** Recomputes the mean and every row's centred unit form. */
   private refresh(): void {
     this.sinceRefresh = 0;
-    let mm = 0;
-    for (let j = 0; j < this.dim; j++) {
-      this.mean[j] = (this.sum[j] as number) / Math.max(this.size, 1);
-      mm += (this.mean[j] as number) ** 2; // of the stored float32 mean, as a restore computes it
-    }
-    this.meanSq = mm;
-    for (let i = 0; i < this.size; i++) {
-      const base = i * this.dim;
-      let sq = 0;
-      for (let j = 0; j < this.dim; j++) sq += (this.vectors[base + j] as number) ** 2;
-      this.sqNorm[i] = sq;
-      this.refreshRow(i);
-    }
+    for (let j = 0; j < this.dim; j++) this.mean[j] = (this.sum[j] as number) / Math.max(this.size, 1);
+    for (let i = 0; i < this.size; i++) this.refreshRow(i);
   }
 
+  /** Row i centred on the current mean and scaled to unit length (float32 mean, as a restore reads it). */
   private refreshRow(i: number): void {
-    const base = i * this.dim;
-    let dm = 0;
-    let sq = 0;
-    for (let j = 0; j < this.dim; j++) {
-      const x = this.vectors[base + j] as number;
-      dm += x * (this.mean[j] as number);
-      sq += x * x;
+    const d = this.dim;
+    const base = i * d;
+    let cc = 0;
+    for (let j = 0; j < d; j++) {
+      const c = (this.vectors[base + j] as number) - (this.mean[j] as number);
+      cc += c * c;
     }
-    this.dotMean[i] = dm;
-    this.sqNorm[i] = sq;
-    const c = sq - 2 * dm + this.meanSq;
-    this.invNorm[i] = c > 1e-12 ? 1 / Math.sqrt(c) : 0;
+    const inv = cc > 1e-12 ? 1 / Math.sqrt(cc) : 0;
+    for (let j = 0; j < d; j++) this.unit[base + j] = ((this.vectors[base + j] as number) - (this.mean[j] as number)) * inv;
   }
 }

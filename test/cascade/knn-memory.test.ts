@@ -44,6 +44,83 @@ describe('KnnMemory', () => {
     }
   });
 
+  describe('against a straightforward search (centred cosine of every stored row, sorted)', () => {
+    // The memory's rows and the mean it centres on, as saved; the reference recomputes every cosine in doubles.
+    function reference(memory: KnnMemory, query: Float32Array): { rows: number[]; sims: number[] } {
+      const { vectors, mean } = memory.state();
+      const d = memory.dim;
+      const centred = (v: ArrayLike<number>, at: number): number[] => Array.from({ length: d }, (_, j) => (v[at + j] as number) - (mean[j] as number));
+      const q = centred(query, 0);
+      const qNorm = Math.hypot(...q);
+      const scored = Array.from({ length: memory.size }, (_, i) => {
+        const x = centred(vectors, i * d);
+        const xNorm = Math.hypot(...x);
+        const dot = x.reduce((s, xj, j) => s + xj * (q[j] as number), 0);
+        return { row: i, sim: xNorm === 0 ? 0 : dot / (xNorm * qNorm) };
+      });
+      scored.sort((a, b) => b.sim - a.sim || a.row - b.row);
+      const top = scored.slice(0, memory.neighbours);
+      return { rows: top.map((t) => t.row), sims: top.map((t) => t.sim) };
+    }
+
+    // SIF-like data: a large shared component plus noise, past capacity (so rows are replaced) and not a
+    // multiple of the search's four-row blocks.
+    function randomMemory(capacity: number, dim: number, added: number, seed: number): { memory: KnnMemory; draw: () => Float32Array } {
+      let s = seed;
+      const uniform = (): number => (s = (s * 16807) % 2147483647) / 2147483647;
+      const gauss = (): number => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+      const common = Float32Array.from({ length: dim }, () => 3 * gauss());
+      const draw = (): Float32Array => Float32Array.from(common, (c) => c + gauss());
+      const memory = new KnnMemory({ dim, classes: 7, capacity, neighbours: 30, seed });
+      for (let i = 0; i < added; i++) memory.add(draw(), i % 7);
+      return { memory, draw };
+    }
+
+    it('finds the same neighbours, in the same order, with the same cosines', () => {
+      const { memory, draw } = randomMemory(2047, 100, 3000, 11);
+      expect(memory.size).toBe(2047);
+      const rows = new Int32Array(30);
+      const sims = new Float64Array(30);
+      for (let t = 0; t < 40; t++) {
+        const query = draw();
+        expect(memory.neighboursOf(query, rows, sims)).toBe(30);
+        const want = reference(memory, query);
+        expect(Array.from(rows)).toEqual(want.rows);
+        for (let p = 0; p < 30; p++) expect(sims[p]).toBeCloseTo(want.sims[p] as number, 5);
+      }
+    });
+
+    it('votes as the reference neighbours weighted exp(10 · (cosine − 1)) do', () => {
+      const { memory, draw } = randomMemory(300, 24, 1000, 5);
+      const { labels } = memory.state();
+      const out = new Float32Array(7);
+      for (let t = 0; t < 20; t++) {
+        const query = draw();
+        expect(memory.vote(query, out)).toBe(true);
+        const want = reference(memory, query);
+        const votes = new Array<number>(7).fill(0);
+        want.rows.forEach((row, p) => {
+          const label = labels[row] as number;
+          votes[label] = (votes[label] as number) + Math.exp(10 * ((want.sims[p] as number) - 1));
+        });
+        const total = votes.reduce((a, b) => a + b, 0);
+        for (let c = 0; c < 7; c++) expect(out[c]).toBeCloseTo(((votes[c] as number) / total) * (1 - 7e-3) + 1e-3, 6);
+      }
+    });
+
+    it('abstains below `neighbours` items and on a query equal to the mean', () => {
+      const memory = new KnnMemory({ dim: 2, classes: 2, capacity: 8, neighbours: 3, seed: 1 });
+      memory.add(Float32Array.from([1, 0]), 0);
+      memory.add(Float32Array.from([0, 1]), 1);
+      const out = new Float32Array(2);
+      expect(memory.vote(Float32Array.from([1, 0]), out)).toBe(false);
+      memory.add(Float32Array.from([1, 1]), 1);
+      expect(memory.vote(Float32Array.from([1, 0]), out)).toBe(true);
+      expect(memory.vote(Float32Array.from([2 / 3, 2 / 3]), out)).toBe(false);
+      expect(memory.vote(new Float32Array(2), out)).toBe(false);
+    });
+  });
+
   it("raises the mid stage's agreement with the LLM on held-out isear items", async () => {
     await selectBackend('auto');
     const vectors = loadWordVectors();
