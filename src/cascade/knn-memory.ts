@@ -9,8 +9,10 @@
  * The mean is the remembered vectors' running mean, refreshed every `REFRESH_EVERY` additions. Beside the
  * rows as given (saved, and summed for the mean) the memory keeps each row centred on that mean and scaled
  * to unit length, in one contiguous matrix, so a query is a centred, normalised query vector and one pass
- * of plain dot products over the matrix, four rows at a time (see `nearest`).
+ * of plain dot products over the matrix (see `nearest`): one tfjs matMul on the wasm or native backends,
+ * a typed-array loop otherwise.
  */
+import * as tf from '@tensorflow/tfjs';
 import { Rng } from './rng.js';
 
 export interface KnnMemoryOptions {
@@ -24,6 +26,12 @@ export interface KnnMemoryOptions {
   /** Sharpness of the vote weights exp(T · cosine). @defaultValue 10 */
   temperature?: number;
   seed: number;
+  /**
+   * How a query scores the rows: `tfjs`, one matMul on the active tfjs backend; `loop`, plain typed arrays;
+   * `auto`, tfjs when the backend is wasm or native (where it is faster), the loop on tfjs's plain-JS backend.
+   * @defaultValue 'auto'
+   */
+  search?: 'auto' | 'tfjs' | 'loop';
 }
 
 /** Saved state: the rows and labels as stored. */
@@ -37,9 +45,16 @@ export interface KnnMemoryState {
   sum: Float64Array;
   mean: Float32Array;
   sinceRefresh: number;
+  /**
+   * Rows added or replaced since the last refresh, in order; the tfjs search scores them apart from the
+   * matrix (saves before this field: none, so such a restore votes as before to float32 rounding).
+   */
+  changed?: Int32Array;
 }
 
 const REFRESH_EVERY = 64;
+// tfjs backends whose matMul beats the typed-array loop (2,048 × 100: wasm 33 µs a query against 93 µs).
+const MATMUL_BACKENDS = new Set(['wasm', 'tensorflow']);
 // A class no neighbour voted for keeps this share: the blend must soften the mid model, never veto it.
 const FLOOR = 1e-3;
 
@@ -61,6 +76,21 @@ export class KnnMemory {
   private sinceRefresh = 0;
   /** Per-query scratch: the centred unit query, the top similarities (descending) and their rows. */
   private readonly query: Float64Array;
+  private readonly query32: Float32Array;
+  /** Each row's score for the current query. */
+  private readonly scores: Float64Array;
+  private readonly search: 'auto' | 'tfjs' | 'loop';
+  /**
+   * The tfjs path: `unit` dim-major (dim × capacity; unused slots zero), kept in step row by row; its tensor,
+   * built at the first query after a refresh (which changes every row); and the rows changed since the
+   * refresh (fewer than `REFRESH_EVERY`), which the loop scores instead. The changed rows are saved, so a
+   * restored memory (same rows, same slots) scores every row as the saved one did and votes exactly alike.
+   */
+  private readonly unitByDim: Float32Array;
+  private matrix: tf.Tensor2D | undefined;
+  private readonly isChanged: Uint8Array;
+  private readonly changed: Int32Array;
+  private changedCount = 0;
   private readonly topSim: Float64Array;
   private readonly topRow: Int32Array;
   size = 0;
@@ -81,6 +111,12 @@ export class KnnMemory {
     this.sum = new Float64Array(this.dim);
     this.mean = new Float32Array(this.dim);
     this.query = new Float64Array(this.dim);
+    this.query32 = new Float32Array(this.dim);
+    this.scores = new Float64Array(this.capacity);
+    this.search = options.search ?? 'auto';
+    this.unitByDim = new Float32Array(this.capacity * this.dim);
+    this.isChanged = new Uint8Array(this.capacity);
+    this.changed = new Int32Array(this.capacity);
     this.topSim = new Float64Array(this.neighbours);
     this.topRow = new Int32Array(this.neighbours);
     if (state !== undefined) {
@@ -92,6 +128,7 @@ export class KnnMemory {
       this.mean.set(state.mean);
       for (let i = 0; i < n; i++) this.refreshRow(i);
       this.sinceRefresh = state.sinceRefresh;
+      for (const row of state.changed ?? []) if (row < n) this.markChanged(row);
     }
   }
 
@@ -108,7 +145,10 @@ export class KnnMemory {
     }
     this.put(slot, vector, label);
     if (++this.sinceRefresh >= REFRESH_EVERY || this.size <= REFRESH_EVERY) this.refresh();
-    else this.refreshRow(slot);
+    else {
+      this.refreshRow(slot);
+      this.markChanged(slot);
+    }
   }
 
   /**
@@ -154,17 +194,13 @@ export class KnnMemory {
       sum: this.sum.slice(),
       mean: this.mean.slice(),
       sinceRefresh: this.sinceRefresh,
+      changed: this.changed.slice(0, this.changedCount),
     };
   }
 
   /**
-   * Fills `topSim`/`topRow` with the nearest rows; returns their count (`neighbours`, or 0).
-   *
-   * The hot path of the mid stage: 2,048 rows × 100 dims per item at the default size. Four rows share
-   * each load of the query and keep four independent sums, so the adds do not wait on one another; with
-   * centred unit rows a row's score is its bare dot product. On Node 20 (2-core dev machine) this ran
-   * 93 µs a query against 240 µs for one row at a time with the centring folded into each score
-   * (2.2 vs 0.85 G multiply-adds/s); eight rows at a time or a dim-major layout were no faster.
+   * Fills `topSim`/`topRow` with the nearest rows; returns their count (`neighbours`, or 0). The hot path of
+   * the mid stage: 2,048 rows × 100 dims per item at the default size.
    */
   private nearest(vector: Float32Array): number {
     const d = this.dim;
@@ -185,12 +221,34 @@ export class KnnMemory {
     if (!(cc > 1e-12) || qq === 0) return 0;
     const inv = 1 / Math.sqrt(cc);
     for (let j = 0; j < d; j++) q[j] = (q[j] as number) * inv;
+    const scores = this.scores;
+    if (this.search === 'tfjs' || (this.search === 'auto' && MATMUL_BACKENDS.has(tf.getBackend()))) this.scoreByMatMul();
+    else this.scoreRows(0, n);
     const top = this.topSim;
     top.fill(-Infinity);
     let floor = -Infinity;
+    for (let i = 0; i < n; i++) {
+      // The floor (the k-th best so far) rejects almost every row after the first few hundred.
+      const s = scores[i] as number;
+      if (s > floor) floor = this.insert(s, i);
+    }
+    return k;
+  }
+
+  /**
+   * Scores rows from..to by the loop. Four rows share each load of the query and keep four independent
+   * sums, so the adds do not wait on one another; with centred unit rows a score is a bare dot product.
+   * On Node 20 (2-core dev machine) 2,048 × 100 took 93 µs against 240 µs for one row at a time with the
+   * centring folded into each score (2.2 vs 0.85 G multiply-adds/s); eight rows at a time, a dim-major
+   * layout, Int16 rows or a PCA-prefix bound that skips rows (exact, but branchy) were no faster.
+   */
+  private scoreRows(from: number, to: number): void {
+    const d = this.dim;
+    const q = this.query;
     const v = this.unit;
-    let i = 0;
-    for (; i + 4 <= n; i += 4) {
+    const scores = this.scores;
+    let i = from;
+    for (; i + 4 <= to; i += 4) {
       const b = i * d;
       let s0 = 0;
       let s1 = 0;
@@ -204,19 +262,45 @@ export class KnnMemory {
         s2 += x * (v[p + 2 * d] as number);
         s3 += x * (v[p + 3 * d] as number);
       }
-      // The floor (the k-th best so far) rejects almost every row after the first few hundred.
-      if (s0 > floor) floor = this.insert(s0, i);
-      if (s1 > floor) floor = this.insert(s1, i + 1);
-      if (s2 > floor) floor = this.insert(s2, i + 2);
-      if (s3 > floor) floor = this.insert(s3, i + 3);
+      scores[i] = s0;
+      scores[i + 1] = s1;
+      scores[i + 2] = s2;
+      scores[i + 3] = s3;
     }
-    for (; i < n; i++) {
-      const b = i * d;
-      let s = 0;
-      for (let j = 0; j < d; j++) s += (q[j] as number) * (v[b + j] as number);
-      if (s > floor) floor = this.insert(s, i);
+    for (; i < to; i++) this.scoreRow(i);
+  }
+
+  private scoreRow(i: number): void {
+    const d = this.dim;
+    const q = this.query;
+    const v = this.unit;
+    const b = i * d;
+    let s = 0;
+    for (let j = 0; j < d; j++) s += (q[j] as number) * (v[b + j] as number);
+    this.scores[i] = s;
+  }
+
+  /** Scores every row with one matMul against the matrix as of the last refresh; rows changed since by the loop. */
+  private scoreByMatMul(): void {
+    const d = this.dim;
+    if (this.matrix === undefined) {
+      // Dim-major: the wasm backend's matMul with a transposed operand took 5× longer (326 vs 65 µs).
+      // A copy, as a backend may read the values lazily while `unitByDim` changes in place.
+      this.matrix = tf.keep(tf.tensor2d(this.unitByDim.slice(), [d, this.capacity]));
     }
-    return k;
+    const q32 = this.query32;
+    for (let j = 0; j < d; j++) q32[j] = this.query[j] as number;
+    const matrix = this.matrix;
+    const product = tf.tidy(() => tf.matMul(tf.tensor2d(q32, [1, d]), matrix));
+    this.scores.set((product.dataSync() as Float32Array).subarray(0, this.size));
+    product.dispose();
+    for (let r = 0; r < this.changedCount; r++) this.scoreRow(this.changed[r] as number);
+  }
+
+  private markChanged(row: number): void {
+    if (this.isChanged[row] === 1) return;
+    this.isChanged[row] = 1;
+    this.changed[this.changedCount++] = row;
   }
 
   /** Inserts into the sorted top-k (k is small); returns the new floor. */
@@ -247,6 +331,10 @@ export class KnnMemory {
   /** Recomputes the mean and every row's centred unit form. */
   private refresh(): void {
     this.sinceRefresh = 0;
+    this.matrix?.dispose();
+    this.matrix = undefined;
+    for (let r = 0; r < this.changedCount; r++) this.isChanged[this.changed[r] as number] = 0;
+    this.changedCount = 0;
     for (let j = 0; j < this.dim; j++) this.mean[j] = (this.sum[j] as number) / Math.max(this.size, 1);
     for (let i = 0; i < this.size; i++) this.refreshRow(i);
   }
@@ -261,6 +349,11 @@ export class KnnMemory {
       cc += c * c;
     }
     const inv = cc > 1e-12 ? 1 / Math.sqrt(cc) : 0;
-    for (let j = 0; j < d; j++) this.unit[base + j] = ((this.vectors[base + j] as number) - (this.mean[j] as number)) * inv;
+    const cap = this.capacity;
+    for (let j = 0; j < d; j++) {
+      const u = ((this.vectors[base + j] as number) - (this.mean[j] as number)) * inv;
+      this.unit[base + j] = u;
+      this.unitByDim[j * cap + i] = u;
+    }
   }
 }

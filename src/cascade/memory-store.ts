@@ -18,7 +18,17 @@ export interface MemoriesManifest {
   /** The LR's rehearsal memory. */
   labelMemory?: { seen: number; rngState: number; items: number };
   /** The mid stage's neighbour memory, with its running sum and refreshed mean (so votes restore exactly). */
-  knnMemory?: { seen: number; rngState: number; items: number; dim: number; sum: number[]; mean: number[]; sinceRefresh: number };
+  knnMemory?: {
+    seen: number;
+    rngState: number;
+    items: number;
+    dim: number;
+    sum: number[];
+    mean: number[];
+    sinceRefresh: number;
+    /** Rows changed since the last refresh (absent in saves before it). */
+    changed?: number[];
+  };
 }
 
 /** What a restore hands to the cascade factory. */
@@ -67,6 +77,7 @@ export async function saveMemories(stage: SmallStage, manifest: MemoriesManifest
       sum: Array.from(ks.sum),
       mean: Array.from(ks.mean),
       sinceRefresh: ks.sinceRefresh,
+      changed: Array.from(ks.changed ?? []),
     };
     await put('mid/knn-vectors.f32', bytesOf(finite('mid neighbour vectors', ks.vectors)), [ks.labels.length, knn.dim]);
     await put('mid/knn-labels.i32', bytesOf(ks.labels));
@@ -117,6 +128,9 @@ export async function loadMemories(
     if (m.sum.length !== m.dim || m.mean.length !== m.dim) throw new CorruptModelStateError(dir, 'manifest.json', "the neighbour memory's mean is misshapen");
     const vectors = await floats('mid/knn-vectors.f32', m.items * m.dim);
     const labels = await ints('mid/knn-labels.i32', m.items);
+    const changed = m.changed ?? [];
+    if (!changed.every((row) => Number.isInteger(row) && row >= 0 && row < m.items))
+      throw new CorruptModelStateError(dir, 'manifest.json', "the neighbour memory's changed rows are out of range");
     out.knnMemory = {
       seen: m.seen,
       rngState: m.rngState,
@@ -125,6 +139,7 @@ export async function loadMemories(
       sum: Float64Array.from(m.sum),
       mean: Float32Array.from(m.mean),
       sinceRefresh: m.sinceRefresh,
+      changed: Int32Array.from(changed),
     };
   }
   return out;

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { readLabelledStream, sampleStream } from '../../tools/bench/index.js';
 import { Featurizer } from '../../src/cascade/featurizer.js';
 import { KnnMemory } from '../../src/cascade/knn-memory.js';
@@ -44,7 +44,11 @@ describe('KnnMemory', () => {
     }
   });
 
-  describe('against a straightforward search (centred cosine of every stored row, sorted)', () => {
+  describe.each(['loop', 'tfjs'] as const)('searching by %s, against a straightforward search (centred cosine of every row, sorted)', (search) => {
+    beforeAll(async () => {
+      if (search === 'tfjs') expect((await selectBackend('auto')).name).not.toBe('cpu');
+    });
+
     // The memory's rows and the mean it centres on, as saved; the reference recomputes every cosine in doubles.
     function reference(memory: KnnMemory, query: Float32Array): { rows: number[]; sims: number[] } {
       const { vectors, mean } = memory.state();
@@ -71,7 +75,7 @@ describe('KnnMemory', () => {
       const gauss = (): number => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
       const common = Float32Array.from({ length: dim }, () => 3 * gauss());
       const draw = (): Float32Array => Float32Array.from(common, (c) => c + gauss());
-      const memory = new KnnMemory({ dim, classes: 7, capacity, neighbours: 30, seed });
+      const memory = new KnnMemory({ dim, classes: 7, capacity, neighbours: 30, seed, search });
       for (let i = 0; i < added; i++) memory.add(draw(), i % 7);
       return { memory, draw };
     }
@@ -81,12 +85,34 @@ describe('KnnMemory', () => {
       expect(memory.size).toBe(2047);
       const rows = new Int32Array(30);
       const sims = new Float64Array(30);
-      for (let t = 0; t < 40; t++) {
+      for (let t = 0; t < 60; t++) {
+        // Rows added between queries (new and replaced ones, short of a refresh) are searched too.
+        if (t % 20 === 19) for (let i = 0; i < 25; i++) memory.add(draw(), i % 7);
         const query = draw();
         expect(memory.neighboursOf(query, rows, sims)).toBe(30);
         const want = reference(memory, query);
         expect(Array.from(rows)).toEqual(want.rows);
         for (let p = 0; p < 30; p++) expect(sims[p]).toBeCloseTo(want.sims[p] as number, 5);
+      }
+    });
+
+    it('restores to identical votes, rows changed since the last refresh included; a save without them to float32 rounding', () => {
+      const { memory, draw } = randomMemory(500, 40, 1000, 3);
+      const out = new Float32Array(7);
+      memory.vote(draw(), out); // the tfjs search builds its matrix here
+      for (let i = 0; i < 30; i++) memory.add(draw(), i % 7); // fewer than a refresh's worth
+      const state = memory.state();
+      expect(state.changed?.length).toBeGreaterThan(0);
+      const restored = new KnnMemory({ dim: 40, classes: 7, capacity: 500, neighbours: 30, seed: 0, search }, state);
+      const older = new KnnMemory({ dim: 40, classes: 7, capacity: 500, neighbours: 30, seed: 0, search }, { ...state, changed: undefined });
+      const [a, b, c] = [new Float32Array(7), new Float32Array(7), new Float32Array(7)];
+      for (let t = 0; t < 20; t++) {
+        const query = draw();
+        memory.vote(query, a);
+        restored.vote(query, b);
+        older.vote(query, c);
+        expect(Array.from(b)).toEqual(Array.from(a));
+        for (let k = 0; k < 7; k++) expect(c[k]).toBeCloseTo(a[k] as number, 5);
       }
     });
 
@@ -109,7 +135,7 @@ describe('KnnMemory', () => {
     });
 
     it('abstains below `neighbours` items and on a query equal to the mean', () => {
-      const memory = new KnnMemory({ dim: 2, classes: 2, capacity: 8, neighbours: 3, seed: 1 });
+      const memory = new KnnMemory({ dim: 2, classes: 2, capacity: 8, neighbours: 3, seed: 1, search });
       memory.add(Float32Array.from([1, 0]), 0);
       memory.add(Float32Array.from([0, 1]), 1);
       const out = new Float32Array(2);
