@@ -1,24 +1,16 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Admin } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestTopics, endOffsetsSum, spawnCli, testKafka, writeConfig, type TestTopics } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { endOffsetsSum, spawnCli, useKafkaSuite, writeConfig, type TestTopics } from './helpers.js';
 
-let admin: Admin;
+const suite = useKafkaSuite();
 let topics: TestTopics;
 let config: string;
 
 beforeAll(async () => {
-  admin = testKafka().admin();
-  await admin.connect();
-  topics = await createTestTopics(admin, 'cli', 2);
+  topics = await suite.fileTopics('cli', 2);
   config = writeConfig({ kafka: { topics: { input: topics.input, output: topics.output, deadLetter: topics.deadLetter } } });
-});
-
-afterAll(async () => {
-  await topics.cleanup();
-  await admin.disconnect();
 });
 
 describe('spillway produce', () => {
@@ -34,7 +26,7 @@ describe('spillway produce', () => {
     expect(produce.stdout()).toMatch(
       new RegExp(`^produced 20 items to ${topics.input.replace(/\./g, '\\.')} in [\\d.]+ s \\(2 invalid lines skipped\\)$`, 'm'),
     );
-    expect(await endOffsetsSum(admin, topics.input)).toBe(20);
+    expect(await endOffsetsSum(suite.admin, topics.input)).toBe(20);
   });
 });
 

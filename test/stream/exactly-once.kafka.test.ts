@@ -2,75 +2,40 @@
  * End to end through the real broker and `spillway run` child processes: every input id gets exactly one
  * committed annotation, through crashes (SIGKILL), restarts and a group of two workers.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import type { Admin, Kafka } from 'kafkajs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  committedCount,
-  createTestTopics,
-  DATASETS_DIR,
-  logLines,
-  readJsonRecords,
-  spawnCli,
-  testKafka,
-  waitFor,
-  type CliProcess,
-  type TestTopics,
-} from './helpers.js';
-import { spawnWorker, startReplayLlm, workerConfig, type ReplayLlm } from './worker-process.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { committedCount, logLines, readJsonRecords, spawnCli, useKafkaSuite, waitFor, type CliProcess, type TestTopics } from './helpers.js';
+import { expectExactlyOnce, spawnWorker, startReplayLlm, workerConfig, writeIsearHead, type ReplayLlm } from './worker-process.js';
 
 const ITEMS = 5_000;
-const ISEAR = path.join(DATASETS_DIR, 'isear.jsonl');
 
-let kafka: Kafka;
-let admin: Admin;
+const suite = useKafkaSuite();
+const { kafka, admin } = suite;
 let llm: ReplayLlm;
-let topics: TestTopics | undefined;
-const children: CliProcess[] = [];
 
 beforeAll(async () => {
-  kafka = testKafka();
-  admin = kafka.admin();
-  await admin.connect();
   llm = await startReplayLlm();
-});
-
-afterEach(async () => {
-  for (const c of children.splice(0)) {
-    if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
-    await c.exited;
-  }
-  await topics?.cleanup();
-  topics = undefined;
 });
 
 afterAll(async () => {
   await llm.stop();
-  await admin.disconnect();
 });
 
 /** Starts publishing the first ITEMS lines of ISEAR with `spillway produce`; resolves with their ids when done. */
 function produceIsear(t: TestTopics, configFile: string, rate?: number): Promise<string[]> {
-  const head = path.join(path.dirname(configFile), 'items.jsonl');
-  const lines = readFileSync(ISEAR, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .slice(0, ITEMS);
-  writeFileSync(head, `${lines.join('\n')}\n`);
-  const produce = spawnCli(['produce', '--config', configFile, '--topic', t.input, '--file', head, ...(rate === undefined ? [] : ['--rate', String(rate)])]);
-  children.push(produce);
+  const head = writeIsearHead(configFile, ITEMS);
+  const produce = suite.child(
+    spawnCli(['produce', '--config', configFile, '--topic', t.input, '--file', head.file, ...(rate === undefined ? [] : ['--rate', String(rate)])]),
+  );
   return produce.exited.then((code) => {
     expect(code).toBe(0);
     expect(produce.stdout()).toContain(`produced ${ITEMS} items`);
-    return lines.map((l) => (JSON.parse(l) as { id: string }).id);
+    return head.ids;
   });
 }
 
 function start(configFile: string, instance: number): CliProcess {
-  const child = spawnWorker(configFile, instance);
-  children.push(child);
-  return child;
+  return suite.child(spawnWorker(configFile, instance));
 }
 
 /** Every committed annotation id, read with `spillway consume --json --exit-at-end` (read_committed). */
@@ -100,18 +65,9 @@ async function expectLabelsExactlyOnce(t: TestTopics): Promise<void> {
   for (const l of labels) expect(l.labelId).toBe(byId.get(String(l.id))?.labelId);
 }
 
-function expectExactlyOnce(annotationIds: string[], inputIds: string[]): void {
-  const counts = new Map<string, number>();
-  for (const id of annotationIds) counts.set(id, (counts.get(id) ?? 0) + 1);
-  expect([...counts].filter(([, n]) => n > 1)).toEqual([]);
-  expect(inputIds.filter((id) => !counts.has(id))).toEqual([]);
-  expect(annotationIds.length).toBe(inputIds.length);
-}
-
 describe(`spillway run on ${ITEMS} ISEAR items with the cascade and the replay LLM`, () => {
   it('writes exactly one annotation per input id, then exits 0 on SIGTERM', async () => {
-    topics = await createTestTopics(admin, 'e2e', 6);
-    const t = topics;
+    const t = await suite.topics('e2e', 6);
     const config = workerConfig(t, llm.url);
     const ids = await produceIsear(t, config);
     const worker = start(config, 0);
@@ -130,10 +86,9 @@ describe(`spillway run on ${ITEMS} ISEAR items with the cascade and the replay L
   });
 
   it('survives two SIGKILLs mid-stream: still exactly one committed annotation per id, none missing', async () => {
-    topics = await createTestTopics(admin, 'kill', 6);
-    const t = topics;
+    const t = await suite.topics('kill', 6);
     // A short session: the group replaces a killed worker after 6 s instead of 30.
-    const config = workerConfig(t, llm.url, { maxInFlight: 64, sessionTimeoutMs: 6_000 });
+    const config = workerConfig(t, llm.url, { kafka: { maxInFlight: 64, sessionTimeoutMs: 6_000 } });
     // Paced input (40 s) so the kills land mid-stream whatever the processing speed: a worker's start
     // (tfjs, the snapshot and label replay of shared learning) takes several seconds on a loaded machine.
     const produced = produceIsear(t, config, 125);
@@ -154,8 +109,7 @@ describe(`spillway run on ${ITEMS} ISEAR items with the cascade and the replay L
   });
 
   it('shares the partitions between two workers of one group; the union is exactly once', async () => {
-    topics = await createTestTopics(admin, 'pair', 6);
-    const t = topics;
+    const t = await suite.topics('pair', 6);
     const config = workerConfig(t, llm.url);
     const workers = [start(config, 0), start(config, 1)];
     await waitFor(

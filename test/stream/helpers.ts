@@ -1,76 +1,164 @@
 /**
- * Helpers of the Kafka tests: random topics on the real broker (started by `npm run kafka:start`),
- * polling waits, reading a topic to its end, and `spillway run` as a child process.
+ * Helpers of the Kafka tests: random topics on the real broker (started by `npm run kafka:start`), a test
+ * file's client, admin and teardown, StreamWorkers on test topics, polling waits, reading a topic to its end,
+ * and `spillway run` as a child process.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { ensureTopics, loadTopicSettings, readTopic } from '../../src/stream/index.js';
-import { DATASETS_DIR, randomName, waitFor } from '../../tools/harness/index.js';
+import pino from 'pino';
+import type { Admin, Kafka, Message } from 'kafkajs';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { DEFAULTS, type KafkaConfig } from '../../src/config.js';
+import { buildCodecs, StreamWorker, type ItemAnswer, type ItemProcessor, type StreamItem } from '../../src/stream/index.js';
+import { createTopicSet, DATASETS_DIR, kafkaClient, KAFKA_BROKERS, type CliProcess, type TopicSet } from '../../tools/harness/index.js';
 
 // Shared with the benchmarks: they live in tools/harness.
-export { committedCount, DATASETS_DIR, randomName, REPO_ROOT, spawnCli, spawnEchoWorker, waitFor, type CliProcess } from '../../tools/harness/index.js';
-export const BROKERS = (process.env.SPILLWAY_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+export {
+  committedCount,
+  DATASETS_DIR,
+  randomName,
+  readJsonRecords,
+  REPO_ROOT,
+  spawnCli,
+  spawnEchoWorker,
+  waitFor,
+  writeConfig,
+  type CliProcess,
+} from '../../tools/harness/index.js';
+export const BROKERS = KAFKA_BROKERS;
 
 /** A kafkajs client for tests, silent. */
 export function testKafka(): Kafka {
-  return new Kafka({ clientId: 'spillway-test', brokers: BROKERS, logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 200 } });
+  return kafkaClient('spillway-test', { retries: 8, initialRetryTime: 200 });
 }
 
 /** The topics of one test, named randomly, and their consumer group. */
-export interface TestTopics {
-  input: string;
-  output: string;
-  deadLetter: string;
-  /** Shared learning's label topic. */
-  labels: string;
-  /** Shared learning's snapshot topic. */
-  models: string;
-  groupId: string;
-  /** Deletes the topics. */
-  cleanup(): Promise<void>;
-}
+export type TestTopics = TopicSet;
 
 /** Creates input/output/dead-letter/labels/models topics with the settings of topics/topics.yaml (input partitions overridable). */
-export async function createTestTopics(admin: Admin, prefix: string, inputPartitions?: number): Promise<TestTopics> {
-  const base = randomName(prefix);
-  const settings = loadTopicSettings();
-  const names = {
-    input: `${base}.items`,
-    output: `${base}.annotations`,
-    deadLetter: `${base}.dead-letter`,
-    labels: `${base}.labels`,
-    models: `${base}.models`,
-  };
-  if (settings.labels === undefined || settings.models === undefined) throw new Error('topics/topics.yaml lacks the labels or models topic');
-  const wanted = [
-    { ...settings.input, name: names.input, ...(inputPartitions === undefined ? {} : { partitions: inputPartitions }) },
-    { ...settings.output, name: names.output },
-    { ...settings.deadLetter, name: names.deadLetter },
-    { ...settings.labels, name: names.labels },
-    { ...settings.models, name: names.models },
-  ];
-  // ensureTopics is idempotent: a busy broker may answer "does not host this topic-partition" while the
-  // new topics' leaders settle, so try again rather than fail the suite.
-  await waitFor('the test topics', async () => (await ensureTopics(admin, wanted)).length === wanted.length, 60_000, 500);
+export function createTestTopics(admin: Admin, prefix: string, inputPartitions?: number): Promise<TestTopics> {
+  return createTopicSet(admin, prefix, { ...(inputPartitions === undefined ? {} : { inputPartitions }), deleteTimeoutMs: 10_000 });
+}
+
+/** The worker settings of a test on `t`: the defaults, its group and topics, then `overrides`. */
+export function testKafkaConfig(
+  t: Pick<TestTopics, 'input' | 'output' | 'deadLetter' | 'labels' | 'models' | 'groupId'>,
+  overrides: Partial<KafkaConfig> = {},
+): KafkaConfig {
   return {
-    ...names,
-    groupId: `${base}-group`,
-    cleanup: () => admin.deleteTopics({ topics: Object.values(names), timeout: 10_000 }).catch(() => undefined),
+    ...DEFAULTS.kafka,
+    groupId: t.groupId,
+    topics: { input: t.input, output: t.output, deadLetter: t.deadLetter, labels: t.labels, models: t.models },
+    ...overrides,
   };
 }
 
-/** Every committed record of a topic, parsed as JSON (read_committed, up to the end at call time). */
-export async function readJsonRecords(kafka: Kafka, topic: string): Promise<Array<Record<string, unknown>>> {
-  const records: Array<Record<string, unknown>> = [];
-  await readTopic({
-    kafka,
-    topic,
-    exitAtEnd: true,
-    onRecord: (m) => void records.push(JSON.parse(m.value?.toString('utf8') ?? 'null') as Record<string, unknown>),
+/** A confident stage-1 answer (label 1, "one") for an item, its metadata passed through: the processor of the worker tests. */
+export function answerFor(item: Pick<StreamItem, 'id' | 'metadata'>): ItemAnswer {
+  return {
+    id: item.id,
+    labelId: 1,
+    label: 'one',
+    confidence: 1,
+    answeredBy: 'lr',
+    stages: [],
+    pDefer: {},
+    llmCalled: false,
+    llmSource: 'none',
+    llmUnparseable: false,
+    llmFailed: false,
+    audited: false,
+    reason: 'confident',
+    costUnits: 1,
+    latencyMs: 0,
+    modelVersions: {},
+    ...(item.metadata === undefined ? {} : { metadata: item.metadata }),
+  };
+}
+
+/** Sends records with a producer of its own: a kafkajs producer keeps refreshing the metadata of every topic it ever wrote to, deleted ones too. */
+export async function sendRecords(kafka: Kafka, topic: string, messages: Message[]): Promise<void> {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  try {
+    await producer.send({ topic, acks: -1, messages });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** A Kafka test file's client, admin and teardown (see {@link useKafkaSuite}). */
+export interface KafkaSuite {
+  readonly kafka: Kafka;
+  /** Connected before the file's tests, disconnected after them. */
+  readonly admin: Admin;
+  /** Random topics (as {@link createTestTopics}), deleted at the end of the current test. */
+  topics(prefix: string, inputPartitions?: number): Promise<TestTopics>;
+  /** Random topics deleted at the end of the file (for a `beforeAll`). */
+  fileTopics(prefix: string, inputPartitions?: number): Promise<TestTopics>;
+  /** A StreamWorker (not started) with a silent logger and the `i`-th transactional id of the test, stopped at the end of the test. */
+  worker(config: KafkaConfig, process: ItemProcessor): Promise<StreamWorker>;
+  /** Tracks a child process: SIGKILLed at the end of the test if still running, and awaited. */
+  child<T extends CliProcess>(child: T): T;
+}
+
+/** Registers the hooks of a Kafka test file (connect, per-test and per-file teardown); call at the top of the file. */
+export function useKafkaSuite(): KafkaSuite {
+  const kafka = testKafka();
+  const admin = kafka.admin();
+  const silent = pino({ level: 'silent' });
+  const testTopics: TestTopics[] = [];
+  const fileTopics: TestTopics[] = [];
+  const workers: StreamWorker[] = [];
+  const children: CliProcess[] = [];
+  beforeAll(async () => {
+    await admin.connect();
   });
-  return records;
+  afterEach(async () => {
+    await Promise.allSettled(workers.splice(0).map((w) => w.stop()));
+    for (const c of children.splice(0)) {
+      if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+      await c.exited;
+    }
+    for (const t of testTopics.splice(0)) await t.cleanup();
+  });
+  afterAll(async () => {
+    for (const t of fileTopics.splice(0)) await t.cleanup();
+    await admin.disconnect();
+  });
+  return {
+    kafka,
+    admin,
+    async topics(prefix, inputPartitions) {
+      const t = await createTestTopics(admin, prefix, inputPartitions);
+      testTopics.push(t);
+      return t;
+    },
+    async fileTopics(prefix, inputPartitions) {
+      const t = await createTestTopics(admin, prefix, inputPartitions);
+      fileTopics.push(t);
+      return t;
+    },
+    async worker(config, process) {
+      const codecs = await buildCodecs(config);
+      const worker = new StreamWorker({
+        kafka: testKafka(),
+        config,
+        transactionalId: `${config.groupId}-${workers.length}`,
+        decoder: codecs.itemDecoder,
+        annotationEncoder: codecs.annotationEncoder,
+        deadLetterEncoder: codecs.deadLetterEncoder,
+        process,
+        logger: silent,
+      });
+      workers.push(worker);
+      return worker;
+    },
+    child(child) {
+      children.push(child);
+      return child;
+    },
+  };
 }
 
 /** Total records (high watermarks) of a topic. */
@@ -87,14 +175,6 @@ export function datasetItems(name: string, n: number): Array<{ id: string; text:
     const row = JSON.parse(l) as { id: string; text: string };
     return { id: row.id, text: row.text };
   });
-}
-
-/** Writes a config file (JSON is valid YAML) into a fresh temp dir; returns its path. */
-export function writeConfig(config: unknown): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'spillway-test-'));
-  const file = path.join(dir, 'config.json');
-  writeFileSync(file, JSON.stringify(config, null, 2));
-  return file;
 }
 
 /** Parsed pino lines of a child's stderr. */

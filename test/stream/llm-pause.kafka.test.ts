@@ -4,42 +4,20 @@
  * answers again the worker resumes: every id gets exactly one annotation, none flagged llmFailed.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Admin, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
+import { freePort } from '../helpers/services.js';
 import { startStandInLlm, type StandInLlm } from '../helpers/stand-in-llm.js';
-import {
-  createTestTopics,
-  datasetItems,
-  DATASETS_DIR,
-  logLines,
-  readJsonRecords,
-  spawnCli,
-  testKafka,
-  waitFor,
-  writeConfig,
-  type CliProcess,
-  type TestTopics,
-} from './helpers.js';
+import { datasetItems, DATASETS_DIR, logLines, readJsonRecords, spawnCli, useKafkaSuite, waitFor, writeConfig, type TestTopics } from './helpers.js';
 
 const TEACHER = 'gpt-3.5-turbo-1106';
-let kafka: Kafka;
-let admin: Admin;
+const suite = useKafkaSuite();
+const { kafka } = suite;
 let replay: ReplayServer;
 let llm: StandInLlm;
 let topics: TestTopics;
-let worker: CliProcess | undefined;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function health(port: number): Promise<number> {
   try {
@@ -50,18 +28,12 @@ async function health(port: number): Promise<number> {
 }
 
 beforeAll(async () => {
-  kafka = testKafka();
-  admin = kafka.admin();
-  await admin.connect();
   replay = await startReplayServer({ dataset: path.join(DATASETS_DIR, 'isear.jsonl'), teacher: TEACHER, port: 0 });
   llm = await startStandInLlm(replay.url);
-  topics = await createTestTopics(admin, 'llm-pause');
+  topics = await suite.fileTopics('llm-pause');
 });
 
 afterAll(async () => {
-  if (worker !== undefined && worker.child.exitCode === null) worker.child.kill('SIGKILL');
-  await topics?.cleanup();
-  await admin?.disconnect();
   await llm?.close();
   await replay?.close();
 });
@@ -85,7 +57,7 @@ describe('spillway run when the LLM goes down and comes back (llm.onUnavailable:
     const send = (batch: typeof items): Promise<unknown> =>
       producer.send({ topic: topics.input, messages: batch.map((i) => ({ key: i.id, value: JSON.stringify(i) })) });
     await send(items.slice(0, 30));
-    worker = spawnCli(['run', '--config', config, '--no-shared-learning']);
+    const worker = suite.child(spawnCli(['run', '--config', config, '--no-shared-learning']));
     await waitFor('the first 30 annotations', async () => (await readJsonRecords(kafka, topics.output)).length >= 30, 120_000, 500);
     expect(await health(port)).toBe(200);
 
@@ -121,84 +93,74 @@ describe('spillway run when the LLM goes down and comes back (llm.onUnavailable:
 
 describe('spillway run when the model state cannot be saved', () => {
   it('counts failed periodic saves on /metrics, logs at error, and exits non-zero at shutdown', async () => {
-    const own = await createTestTopics(admin, 'save-fails');
-    try {
-      const items = datasetItems('isear.jsonl', 20);
-      const port = await freePort();
-      // A file where the models folder should be: every save fails, as on a read-only disk (tests run as root).
-      const blocker = path.join(mkdtempSync(path.join(tmpdir(), 'spillway-blocked-')), 'file');
-      writeFileSync(blocker, 'x');
-      const config = writeConfig({
-        logLevel: 'info',
-        task: path.join(DATASETS_DIR, 'isear.task.json'),
-        llm: { baseUrl: llm.url, model: TEACHER, concurrency: 4 },
-        cascade: { stages: ['lr'], warmupItems: 5 },
-        models: { dir: path.join(blocker, 'models'), backend: 'cpu', saveEveryMs: 100 },
-        monitor: { httpPort: port },
-        kafka: { groupId: own.groupId, topics: { input: own.input, output: own.output, deadLetter: own.deadLetter }, shutdownTimeoutMs: 3_000 },
-      });
-      llm.mode = 'ok';
-      const producer = kafka.producer();
-      await producer.connect();
-      await producer.send({ topic: own.input, messages: items.map((i) => ({ key: i.id, value: JSON.stringify(i) })) });
-      await producer.disconnect();
-      const run = spawnCli(['run', '--config', config, '--no-shared-learning']);
-      worker = run;
-      await waitFor('20 annotations', async () => (await readJsonRecords(kafka, own.output)).length >= 20, 120_000, 500);
-      const failedSaves = async (): Promise<number> => {
-        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-        return Number(/^spillway_model_saves_total\{[^}]*outcome="failed"[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
-      };
-      await waitFor('a failed periodic save on /metrics', async () => (await failedSaves()) > 0, 30_000, 200);
-      run.child.kill('SIGTERM');
-      expect(await run.exited).not.toBe(0);
-      const errors = logLines(run.stderr()).filter((l) => l.level === 50);
-      expect(errors.some((l) => l.msg === 'saving the model state failed')).toBe(true);
-      expect(run.stderr()).toMatch(/cannot save model state to .*: ENOTDIR/);
-    } finally {
-      await own.cleanup();
-    }
+    const own = await suite.topics('save-fails');
+    const items = datasetItems('isear.jsonl', 20);
+    const port = await freePort();
+    // A file where the models folder should be: every save fails, as on a read-only disk (tests run as root).
+    const blocker = path.join(mkdtempSync(path.join(tmpdir(), 'spillway-blocked-')), 'file');
+    writeFileSync(blocker, 'x');
+    const config = writeConfig({
+      logLevel: 'info',
+      task: path.join(DATASETS_DIR, 'isear.task.json'),
+      llm: { baseUrl: llm.url, model: TEACHER, concurrency: 4 },
+      cascade: { stages: ['lr'], warmupItems: 5 },
+      models: { dir: path.join(blocker, 'models'), backend: 'cpu', saveEveryMs: 100 },
+      monitor: { httpPort: port },
+      kafka: { groupId: own.groupId, topics: { input: own.input, output: own.output, deadLetter: own.deadLetter }, shutdownTimeoutMs: 3_000 },
+    });
+    llm.mode = 'ok';
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: own.input, messages: items.map((i) => ({ key: i.id, value: JSON.stringify(i) })) });
+    await producer.disconnect();
+    const run = suite.child(spawnCli(['run', '--config', config, '--no-shared-learning']));
+    await waitFor('20 annotations', async () => (await readJsonRecords(kafka, own.output)).length >= 20, 120_000, 500);
+    const failedSaves = async (): Promise<number> => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return Number(/^spillway_model_saves_total\{[^}]*outcome="failed"[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
+    };
+    await waitFor('a failed periodic save on /metrics', async () => (await failedSaves()) > 0, 30_000, 200);
+    run.child.kill('SIGTERM');
+    expect(await run.exited).not.toBe(0);
+    const errors = logLines(run.stderr()).filter((l) => l.level === 50);
+    expect(errors.some((l) => l.msg === 'saving the model state failed')).toBe(true);
+    expect(run.stderr()).toMatch(/cannot save model state to .*: ENOTDIR/);
   });
 });
 
 describe('spillway run with an LLM whose bodies never finish', () => {
   it('stops on SIGTERM within kafka.shutdownTimeoutMs plus the margin, exit 0, nothing published as answered', async () => {
-    const own = await createTestTopics(admin, 'drip-stop');
-    try {
-      const items = datasetItems('isear.jsonl', 20);
-      const config = writeConfig({
-        logLevel: 'info',
-        task: path.join(DATASETS_DIR, 'isear.task.json'),
-        // The default 30 s attempt deadline: without the stop path, a stalled call would hold shutdown that long per attempt.
-        llm: { baseUrl: llm.url, model: TEACHER, concurrency: 4 },
-        cascade: { stages: ['lr'], warmupItems: 1_000 },
-        models: { dir: mkdtempSync(path.join(tmpdir(), 'spillway-models-')), backend: 'cpu' },
-        monitor: { httpPort: 0 },
-        kafka: { groupId: own.groupId, topics: { input: own.input, output: own.output, deadLetter: own.deadLetter }, shutdownTimeoutMs: 2_000 },
-      });
-      llm.mode = 'ok';
-      const run = spawnCli(['run', '--config', config, '--no-shared-learning']);
-      worker = run;
-      await waitFor('the worker to start', () => logLines(run.stderr()).some((l) => l.msg === 'worker started'), 120_000, 200);
-      llm.mode = 'drip';
-      const dripsBefore = llm.chats.drip;
-      const producer = kafka.producer();
-      await producer.connect();
-      await producer.send({ topic: own.input, messages: items.map((i) => ({ key: i.id, value: JSON.stringify(i) })) });
-      await producer.disconnect();
-      await waitFor('stalled chat calls', () => llm.chats.drip > dripsBefore, 60_000, 100);
-      const signalledAt = Date.now();
-      run.child.kill('SIGTERM');
-      const code = await run.exited;
-      const tookMs = Date.now() - signalledAt;
-      llm.mode = 'ok';
-      expect(code).toBe(0);
-      expect(logLines(run.stderr()).some((l) => l.msg === 'shutdown did not finish in time; exiting')).toBe(false);
-      expect(tookMs).toBeLessThan(2_000 + 5_000 + 3_000);
-      // Stalled items were left uncommitted for the next worker, not published from an untrained model.
-      expect((await readJsonRecords(kafka, own.output)).filter((a) => a.llmFailed === true)).toEqual([]);
-    } finally {
-      await own.cleanup();
-    }
+    const own = await suite.topics('drip-stop');
+    const items = datasetItems('isear.jsonl', 20);
+    const config = writeConfig({
+      logLevel: 'info',
+      task: path.join(DATASETS_DIR, 'isear.task.json'),
+      // The default 30 s attempt deadline: without the stop path, a stalled call would hold shutdown that long per attempt.
+      llm: { baseUrl: llm.url, model: TEACHER, concurrency: 4 },
+      cascade: { stages: ['lr'], warmupItems: 1_000 },
+      models: { dir: mkdtempSync(path.join(tmpdir(), 'spillway-models-')), backend: 'cpu' },
+      monitor: { httpPort: 0 },
+      kafka: { groupId: own.groupId, topics: { input: own.input, output: own.output, deadLetter: own.deadLetter }, shutdownTimeoutMs: 2_000 },
+    });
+    llm.mode = 'ok';
+    const run = suite.child(spawnCli(['run', '--config', config, '--no-shared-learning']));
+    await waitFor('the worker to start', () => logLines(run.stderr()).some((l) => l.msg === 'worker started'), 120_000, 200);
+    llm.mode = 'drip';
+    const dripsBefore = llm.chats.drip;
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: own.input, messages: items.map((i) => ({ key: i.id, value: JSON.stringify(i) })) });
+    await producer.disconnect();
+    await waitFor('stalled chat calls', () => llm.chats.drip > dripsBefore, 60_000, 100);
+    const signalledAt = Date.now();
+    run.child.kill('SIGTERM');
+    const code = await run.exited;
+    const tookMs = Date.now() - signalledAt;
+    llm.mode = 'ok';
+    expect(code).toBe(0);
+    expect(logLines(run.stderr()).some((l) => l.msg === 'shutdown did not finish in time; exiting')).toBe(false);
+    expect(tookMs).toBeLessThan(2_000 + 5_000 + 3_000);
+    // Stalled items were left uncommitted for the next worker, not published from an untrained model.
+    expect((await readJsonRecords(kafka, own.output)).filter((a) => a.llmFailed === true)).toEqual([]);
   });
 });

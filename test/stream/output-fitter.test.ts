@@ -9,6 +9,7 @@ import { buildCodecs, fitsTopic, toAnnotationRecord } from '../../src/stream/ind
 import { OutputFitter } from '../../src/stream/output-fitter.js';
 import { DEFAULTS } from '../../src/config.js';
 import type { Annotation } from '../../src/types.js';
+import { answerFor } from './helpers.js';
 
 const LIMIT = 10_000;
 const origin = { topic: 'in', partition: 0, offset: '7' };
@@ -18,25 +19,8 @@ function input(key: string | Buffer, value: Buffer): KafkaMessage {
   return { key: Buffer.isBuffer(key) ? key : Buffer.from(key), value, offset: '7', timestamp: '0', attributes: 0, headers: {} } as unknown as KafkaMessage;
 }
 
-const answer = (id: string, metadata?: Record<string, string>): Annotation => ({
-  id,
-  labelId: 0,
-  label: 'a',
-  confidence: 1,
-  answeredBy: 'lr',
-  stages: [],
-  pDefer: {},
-  llmCalled: false,
-  llmSource: 'none',
-  llmUnparseable: false,
-  llmFailed: false,
-  audited: false,
-  reason: 'confident',
-  costUnits: 1,
-  latencyMs: 0,
-  modelVersions: {},
-  ...(metadata === undefined ? {} : { metadata }),
-});
+/** A confident answer (see answerFor) with this id and metadata. */
+const answer = (id: string, metadata?: Record<string, string>): Annotation => answerFor(metadata === undefined ? { id } : { id, metadata });
 
 for (const format of ['json', 'avro'] as const) {
   describe(`with ${format} records and a ${LIMIT}-byte limit`, async () => {

@@ -3,90 +3,18 @@
  * used to fail the transaction forever, blocking the partition and ending in "Kafka is unavailable". Now
  * every record is fitted before the transaction and the partition moves on; a missing topic is named.
  */
-import pino from 'pino';
-import kafkajs, { type Admin, type Kafka, type Message } from 'kafkajs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULTS, type KafkaConfig } from '../../src/config.js';
+import kafkajs, { type Message } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
 import { TopicNotFoundError } from '../../src/errors.js';
-import { buildCodecs, readTopic, StreamWorker, type ItemAnswer, type StreamItem } from '../../src/stream/index.js';
-import { committedCount, createTestTopics, randomName, testKafka, waitFor, type TestTopics } from './helpers.js';
+import { readTopic } from '../../src/stream/index.js';
+import { answerFor, committedCount, randomName, sendRecords, testKafkaConfig, useKafkaSuite, waitFor } from './helpers.js';
 
 const { ConfigResourceTypes } = kafkajs;
-const silent = pino({ level: 'silent' });
 /** The output topics' max.message.bytes in this test: small, so poison records are cheap to make. */
 const LIMIT = 20_000;
 
-function answerFor(item: StreamItem): ItemAnswer {
-  return {
-    id: item.id,
-    labelId: 1,
-    label: 'one',
-    confidence: 1,
-    answeredBy: 'lr',
-    stages: [],
-    pDefer: {},
-    llmCalled: false,
-    llmSource: 'none',
-    llmUnparseable: false,
-    llmFailed: false,
-    audited: false,
-    reason: 'confident',
-    costUnits: 1,
-    latencyMs: 0,
-    modelVersions: {},
-    ...(item.metadata === undefined ? {} : { metadata: item.metadata }),
-  };
-}
-
-let kafka: Kafka;
-let admin: Admin;
-let topics: TestTopics | undefined;
-const workers: StreamWorker[] = [];
-
-beforeAll(async () => {
-  kafka = testKafka();
-  admin = kafka.admin();
-  await admin.connect();
-});
-
-afterEach(async () => {
-  await Promise.allSettled(workers.splice(0).map((w) => w.stop()));
-  await topics?.cleanup();
-  topics = undefined;
-});
-
-afterAll(async () => {
-  await admin.disconnect();
-});
-
-function workerFor(
-  t: Pick<TestTopics, 'input' | 'output' | 'deadLetter' | 'groupId'>,
-  config: KafkaConfig,
-  codecs: Awaited<ReturnType<typeof buildCodecs>>,
-): StreamWorker {
-  const worker = new StreamWorker({
-    kafka: testKafka(),
-    config,
-    transactionalId: `${t.groupId}-0`,
-    decoder: codecs.itemDecoder,
-    annotationEncoder: codecs.annotationEncoder,
-    deadLetterEncoder: codecs.deadLetterEncoder,
-    process: async (item) => answerFor(item),
-    logger: silent,
-  });
-  workers.push(worker);
-  return worker;
-}
-
-async function send(topic: string, messages: Message[]): Promise<void> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  try {
-    await producer.send({ topic, acks: -1, messages });
-  } finally {
-    await producer.disconnect();
-  }
-}
+const suite = useKafkaSuite();
+const { kafka, admin } = suite;
 
 /** Every committed record of a topic, raw. */
 async function rawRecords(topic: string): Promise<Array<{ key: Buffer | null; value: Buffer | null }>> {
@@ -97,10 +25,10 @@ async function rawRecords(topic: string): Promise<Array<{ key: Buffer | null; va
 
 describe('when an annotation or a dead letter would exceed its topic size limit', () => {
   it('writes it cut and flagged, or dead-letters it with its reason, and the partition moves on', async () => {
-    topics = await createTestTopics(admin, 'poison', 1);
+    const t = await suite.topics('poison', 1);
     await admin.alterConfigs({
       validateOnly: false,
-      resources: [topics.output, topics.deadLetter].map((name) => ({
+      resources: [t.output, t.deadLetter].map((name) => ({
         type: ConfigResourceTypes.TOPIC,
         name,
         configEntries: [{ name: 'max.message.bytes', value: String(LIMIT) }],
@@ -117,17 +45,11 @@ describe('when an annotation or a dead letter would exceed its topic size limit'
       // A bad record with a huge key and value: its dead letter must be cut to fit.
       { key: 'k'.repeat(30_000), value: Buffer.alloc(100_000, 0xff) },
     ];
-    await send(topics.input, [...good(0, 50), ...poison, ...good(50, 50)]);
+    await sendRecords(kafka, t.input, [...good(0, 50), ...poison, ...good(50, 50)]);
 
-    const config: KafkaConfig = {
-      ...DEFAULTS.kafka,
-      groupId: topics.groupId,
-      topics: { input: topics.input, output: topics.output, deadLetter: topics.deadLetter, labels: topics.labels, models: topics.models },
-    };
-    const worker = workerFor(topics, config, await buildCodecs(config));
+    const worker = await suite.worker(testKafkaConfig(t), async (item) => answerFor(item));
     await worker.start();
     expect(worker.outputLimits).toEqual({ output: LIMIT, deadLetter: LIMIT });
-    const t = topics;
     await waitFor('every offset committed', async () => (await committedCount(admin, t.groupId, t.input)) === 103, 60_000);
 
     const outputs = await rawRecords(t.output);
@@ -163,14 +85,9 @@ describe('when an annotation or a dead letter would exceed its topic size limit'
 
 describe('when a topic does not exist', () => {
   it('the worker refuses to start with an error naming the topic', async () => {
-    topics = await createTestTopics(admin, 'missing', 1);
+    const topics = await suite.topics('missing', 1);
     const missing = randomName('no-such-topic');
-    const config: KafkaConfig = {
-      ...DEFAULTS.kafka,
-      groupId: topics.groupId,
-      topics: { input: topics.input, output: missing, deadLetter: topics.deadLetter, labels: topics.labels, models: topics.models },
-    };
-    const worker = workerFor({ ...topics, output: missing }, config, await buildCodecs(config));
+    const worker = await suite.worker(testKafkaConfig({ ...topics, output: missing }), async (item) => answerFor(item));
     const err = await worker.start().then(
       () => undefined,
       (e: unknown) => e,

@@ -6,31 +6,24 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import kafkajs, { type Admin } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestTopics, endOffsetsSum, randomName, spawnCli, testKafka, writeConfig, type TestTopics } from './helpers.js';
+import kafkajs from 'kafkajs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { endOffsetsSum, randomName, spawnCli, useKafkaSuite, writeConfig, type TestTopics } from './helpers.js';
 
 const { ConfigResourceTypes } = kafkajs;
 /** The input topic's max.message.bytes here: small, so an oversized line is cheap (and under the JSONL line limit). */
 const LIMIT = 50_000;
-let admin: Admin;
+const suite = useKafkaSuite();
 let topics: TestTopics;
 let config: string;
 
 beforeAll(async () => {
-  admin = testKafka().admin();
-  await admin.connect();
-  topics = await createTestTopics(admin, 'produce-errors', 2);
-  await admin.alterConfigs({
+  topics = await suite.fileTopics('produce-errors', 2);
+  await suite.admin.alterConfigs({
     validateOnly: false,
     resources: [{ type: ConfigResourceTypes.TOPIC, name: topics.input, configEntries: [{ name: 'max.message.bytes', value: String(LIMIT) }] }],
   });
   config = writeConfig({ kafka: { topics: { input: topics.input, output: topics.output, deadLetter: topics.deadLetter } } });
-});
-
-afterAll(async () => {
-  await topics.cleanup();
-  await admin.disconnect();
 });
 
 function jsonl(lines: string[]): string {
@@ -52,7 +45,7 @@ describe('when a line of the file is over the topic size limit', () => {
       ),
     );
     expect(produce.stderr()).not.toMatch(/Kafka is unavailable/);
-    expect(await endOffsetsSum(admin, topics.input)).toBe(0);
+    expect(await endOffsetsSum(suite.admin, topics.input)).toBe(0);
   });
 });
 

@@ -1,96 +1,25 @@
 import { randomBytes } from 'node:crypto';
-import pino from 'pino';
-import type { Admin, Kafka, Message } from 'kafkajs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULTS, type KafkaConfig } from '../../src/config.js';
+import { describe, expect, it } from 'vitest';
+import type { KafkaConfig } from '../../src/config.js';
 import { RetriesExhaustedError } from '../../src/errors.js';
-import { buildCodecs, StreamWorker, type ItemAnswer, type ItemProcessor, type StreamItem } from '../../src/stream/index.js';
-import { committedCount, createTestTopics, endOffsetsSum, readJsonRecords, testKafka, waitFor, type TestTopics } from './helpers.js';
-
-const silent = pino({ level: 'silent' });
-
-function answerFor(item: StreamItem): ItemAnswer {
-  return {
-    id: item.id,
-    labelId: 1,
-    label: 'one',
-    confidence: 1,
-    answeredBy: 'lr',
-    stages: [],
-    pDefer: {},
-    llmCalled: false,
-    llmSource: 'none',
-    llmUnparseable: false,
-    llmFailed: false,
-    audited: false,
-    reason: 'confident',
-    costUnits: 1,
-    latencyMs: 0,
-    modelVersions: {},
-  };
-}
+import type { ItemProcessor, StreamWorker } from '../../src/stream/index.js';
+import { answerFor, committedCount, endOffsetsSum, readJsonRecords, sendRecords, testKafkaConfig, useKafkaSuite, waitFor, type TestTopics } from './helpers.js';
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-let kafka: Kafka;
-let admin: Admin;
-let topics: TestTopics | undefined;
-const workers: StreamWorker[] = [];
-
-beforeAll(async () => {
-  kafka = testKafka();
-  admin = kafka.admin();
-  await admin.connect();
-});
-
-afterEach(async () => {
-  await Promise.allSettled(workers.splice(0).map((w) => w.stop()));
-  await topics?.cleanup();
-  topics = undefined;
-});
-
-afterAll(async () => {
-  await admin.disconnect();
-});
+const suite = useKafkaSuite();
+const { kafka, admin } = suite;
 
 async function startWorker(t: TestTopics, process: ItemProcessor, overrides: Partial<KafkaConfig> = {}): Promise<StreamWorker> {
-  const config: KafkaConfig = {
-    ...DEFAULTS.kafka,
-    groupId: t.groupId,
-    topics: { input: t.input, output: t.output, deadLetter: t.deadLetter, labels: t.labels, models: t.models },
-    maxTextBytes: 2_000,
-    ...overrides,
-  };
-  const codecs = await buildCodecs(config);
-  const worker = new StreamWorker({
-    kafka: testKafka(),
-    config,
-    transactionalId: `${t.groupId}-${workers.length}`,
-    decoder: codecs.itemDecoder,
-    annotationEncoder: codecs.annotationEncoder,
-    deadLetterEncoder: codecs.deadLetterEncoder,
-    process,
-    logger: silent,
-  });
-  workers.push(worker);
+  const worker = await suite.worker(testKafkaConfig(t, { maxTextBytes: 2_000, ...overrides }), process);
   await worker.start();
   return worker;
 }
 
-/** Sends records with a producer of its own: a kafkajs producer keeps refreshing the metadata of every topic it ever wrote to, deleted ones too. */
-async function send(topic: string, messages: Message[]): Promise<void> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  try {
-    await producer.send({ topic, acks: -1, messages });
-  } finally {
-    await producer.disconnect();
-  }
-}
-
 async function produceItems(topic: string, n: number, from = 0): Promise<string[]> {
   const ids = Array.from({ length: n }, (_, i) => `item-${from + i}`);
-  await send(
+  await sendRecords(
+    kafka,
     topic,
     ids.map((id) => ({ key: id, value: JSON.stringify({ id, text: `text of ${id}` }) })),
   );
@@ -99,8 +28,8 @@ async function produceItems(topic: string, n: number, from = 0): Promise<string[
 
 describe('when garbage arrives between good records', () => {
   it('dead-letters each bad record with its reason and processes everything else once', async () => {
-    topics = await createTestTopics(admin, 'garbage', 3);
-    const good = await produceItems(topics.input, 300);
+    const t = await suite.topics('garbage', 3);
+    const good = await produceItems(t.input, 300);
     const bad = [
       { key: 'rand', value: randomBytes(64), kind: 'not-json' },
       { key: 'schema', value: Buffer.from(JSON.stringify({ id: 'schema', text: { nested: true } })), kind: 'wrong-schema' },
@@ -111,15 +40,15 @@ describe('when garbage arrives between good records', () => {
       // Near the broker's 1 MiB record limit: its dead letter must stay under it.
       { key: 'huge', value: Buffer.from(JSON.stringify({ id: 'huge', text: 'y'.repeat(900_000) })), kind: 'oversize' },
     ];
-    await send(
-      topics.input,
+    await sendRecords(
+      kafka,
+      t.input,
       bad.map(({ key, value }) => ({ key, value })),
     );
-    const more = await produceItems(topics.input, 100, 300);
+    const more = await produceItems(t.input, 100, 300);
     const total = good.length + more.length + bad.length;
 
-    await startWorker(topics, async (item) => answerFor(item));
-    const t = topics;
+    await startWorker(t, async (item) => answerFor(item));
     await waitFor('all offsets committed', async () => (await committedCount(admin, t.groupId, t.input)) === total);
 
     const outputs = await readJsonRecords(kafka, t.output);
@@ -138,12 +67,12 @@ describe('when garbage arrives between good records', () => {
 
 describe('when more items are in flight than kafka.maxInFlight', () => {
   it('never runs more than maxInFlight at once and still commits every offset', async () => {
-    topics = await createTestTopics(admin, 'inflight', 6);
-    await produceItems(topics.input, 600);
+    const t = await suite.topics('inflight', 6);
+    await produceItems(t.input, 600);
     let running = 0;
     let peak = 0;
     await startWorker(
-      topics,
+      t,
       async (item) => {
         running++;
         peak = Math.max(peak, running);
@@ -153,7 +82,6 @@ describe('when more items are in flight than kafka.maxInFlight', () => {
       },
       { maxInFlight: 8 },
     );
-    const t = topics;
     await waitFor('all offsets committed', async () => (await committedCount(admin, t.groupId, t.input)) === 600);
     expect(peak).toBeLessThanOrEqual(8);
     expect(peak).toBeGreaterThan(1);
@@ -163,18 +91,17 @@ describe('when more items are in flight than kafka.maxInFlight', () => {
 
 describe('when the worker is stopped mid-stream', () => {
   it('commits exactly the outputs of committed offsets, and a successor finishes the rest exactly once', async () => {
-    topics = await createTestTopics(admin, 'stop', 3);
-    const ids = await produceItems(topics.input, 2_000);
+    const t = await suite.topics('stop', 3);
+    const ids = await produceItems(t.input, 2_000);
     let processed = 0;
     const slow: ItemProcessor = async (item) => {
       await delay(2 + Math.random() * 3);
       processed++;
       return answerFor(item);
     };
-    const first = await startWorker(topics, slow, { maxInFlight: 20, shutdownTimeoutMs: 5_000 });
+    const first = await startWorker(t, slow, { maxInFlight: 20, shutdownTimeoutMs: 5_000 });
     await waitFor('some items processed', () => processed > 200);
     await first.stop();
-    const t = topics;
     // read_committed: the output holds exactly one record per committed input offset, no more. The broker
     // writes transaction markers just after a commit returns, so both sides are polled until they settle.
     let committedAtStop = -1;
@@ -202,7 +129,7 @@ describe('when the worker is stopped mid-stream', () => {
 
 describe('when the processor fails with a non-retriable error', () => {
   it('crashes the worker without committing the batch', async () => {
-    topics = await createTestTopics(admin, 'crash', 1);
+    const topics = await suite.topics('crash', 1);
     await produceItems(topics.input, 50);
     const worker = await startWorker(topics, async (item) => {
       if (item.id === 'item-20') throw new RetriesExhaustedError(4, new Error('LLM down'));
@@ -217,10 +144,9 @@ describe('when the processor fails with a non-retriable error', () => {
 
 describe('with kafka.delivery at-least-once', () => {
   it('writes every output and commits every offset with the idempotent producer', async () => {
-    topics = await createTestTopics(admin, 'alo', 3);
-    const ids = await produceItems(topics.input, 500);
-    await startWorker(topics, async (item) => answerFor(item), { delivery: 'at-least-once' });
-    const t = topics;
+    const t = await suite.topics('alo', 3);
+    const ids = await produceItems(t.input, 500);
+    await startWorker(t, async (item) => answerFor(item), { delivery: 'at-least-once' });
     await waitFor('all offsets committed', async () => (await committedCount(admin, t.groupId, t.input)) === 500);
     expect(new Set((await readJsonRecords(kafka, t.output)).map((o) => o.id))).toEqual(new Set(ids));
   });

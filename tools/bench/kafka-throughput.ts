@@ -9,13 +9,23 @@
  * The cascade run uses the replay LLM (recorded ISEAR answers) with a 2% LLM budget and, by default, the LR as
  * the only small stage (`--stages lr,mid` adds the tfjs model), so the LR answers most items. `--processor echo` runs the test processor (no model) in a StreamWorker process (tools/harness/echo-worker.ts) to isolate the Kafka path.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { ensureTopics, loadTopicSettings, PARTITIONER, readTopic } from '../../src/stream/index.js';
-import { committedCount, DATASETS_DIR, randomName, spawnCli, spawnEchoWorker, startReplayLlm, waitFor } from '../harness/index.js';
+import type { Admin } from 'kafkajs';
+import { ensureTopics, loadTopicSettings, PARTITIONER } from '../../src/stream/index.js';
+import {
+  committedCount,
+  DATASETS_DIR,
+  eachJsonRecord,
+  kafkaClient,
+  randomName,
+  spawnCli,
+  spawnEchoWorker,
+  startReplayLlm,
+  waitFor,
+  writeConfig,
+} from '../harness/index.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -30,8 +40,7 @@ const { values: args } = parseArgs({
 });
 const ITEMS = Number(args.items);
 const PARTITIONS = Number(args.partitions);
-const brokers = (process.env.SPILLWAY_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const kafka = new Kafka({ clientId: 'spillway-bench', brokers, logLevel: logLevel.NOTHING });
+const kafka = kafkaClient('spillway-bench');
 
 interface RunResult {
   name: string;
@@ -98,11 +107,8 @@ function peakRssMiB(pid: number): number {
 /** `spillway run` as a child process; timed from its "worker started" log line to the last commit. */
 async function worker(admin: Admin, topics: { input: string; output: string; deadLetter: string }, llmUrl: string | undefined): Promise<RunResult> {
   const groupId = randomName('bench-worker');
-  const dir = mkdtempSync(path.join(tmpdir(), 'spillway-bench-'));
-  const config = path.join(dir, 'config.json');
-  writeFileSync(
-    config,
-    JSON.stringify({
+  const config = writeConfig(
+    (dir: string) => ({
       logLevel: 'info',
       task: path.join(DATASETS_DIR, 'isear.task.json'),
       ...(llmUrl === undefined ? {} : { llm: { baseUrl: llmUrl, concurrency: 16 } }),
@@ -111,6 +117,7 @@ async function worker(admin: Admin, topics: { input: string; output: string; dea
       monitor: { httpPort: 0 },
       kafka: { groupId, topics, delivery: args.delivery, partitionsConsumedConcurrently: PARTITIONS },
     }),
+    'spillway-bench-',
   );
   const child = args.processor === 'echo' ? spawnEchoWorker(config) : spawnCli(['run', '--config', config]);
   await waitFor('the worker to start', () => child.stderr().includes('"worker started"') || child.child.exitCode !== null, 300_000, 10);
@@ -145,15 +152,9 @@ async function worker(admin: Admin, topics: { input: string; output: string; dea
 /** How many annotations each stage answered (and how many called the LLM). */
 async function answerMix(topic: string): Promise<Record<string, number>> {
   const mix: Record<string, number> = {};
-  await readTopic({
-    kafka,
-    topic,
-    exitAtEnd: true,
-    onRecord: (m) => {
-      const a = JSON.parse(m.value?.toString('utf8') ?? '{}') as { answeredBy?: string; llmCalled?: boolean };
-      const key = a.answeredBy ?? '?';
-      mix[key] = (mix[key] ?? 0) + 1;
-    },
+  await eachJsonRecord(kafka, topic, (a) => {
+    const key = typeof a.answeredBy === 'string' ? a.answeredBy : '?';
+    mix[key] = (mix[key] ?? 0) + 1;
   });
   return mix;
 }

@@ -3,12 +3,20 @@
  * a stream of ISEAR items produced once every worker owns partitions, and what came out: accuracy against
  * the gold labels, the LLM share, items/s, label and snapshot sizes.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
-import { ensureTopics, loadTopicSettings, PARTITIONER, readTopic } from '../../src/stream/index.js';
-import { committedCount, DATASETS_DIR, randomName, spawnCli, waitFor, type CliProcess } from '../harness/index.js';
+import { PARTITIONER, readTopic } from '../../src/stream/index.js';
+import {
+  committedCount,
+  createTopicSet,
+  DATASETS_DIR,
+  eachJsonRecord,
+  spawnCli,
+  waitFor,
+  writeConfig,
+  type CliProcess,
+  type TopicSet,
+} from '../harness/index.js';
 
 /** One ISEAR row: text, gold label. */
 export interface Row {
@@ -18,14 +26,7 @@ export interface Row {
 }
 
 /** The topics and group of one run. */
-export interface RunTopics {
-  input: string;
-  output: string;
-  deadLetter: string;
-  labels: string;
-  models: string;
-  groupId: string;
-}
+export type RunTopics = Omit<TopicSet, 'cleanup'>;
 
 /** What a run measured. */
 export interface RunResult {
@@ -45,19 +46,8 @@ export interface RunResult {
 }
 
 /** Creates the five topics of a run (input with `partitions`). */
-export async function createRunTopics(admin: Admin, prefix: string, partitions: number): Promise<RunTopics & { cleanup(): Promise<void> }> {
-  const base = randomName(prefix);
-  const s = loadTopicSettings();
-  if (s.labels === undefined || s.models === undefined) throw new Error('topics.yaml lacks labels/models');
-  const t = { input: `${base}.items`, output: `${base}.annotations`, deadLetter: `${base}.dead-letter`, labels: `${base}.labels`, models: `${base}.models` };
-  await ensureTopics(admin, [
-    { ...s.input, name: t.input, partitions },
-    { ...s.output, name: t.output },
-    { ...s.deadLetter, name: t.deadLetter },
-    { ...s.labels, name: t.labels },
-    { ...s.models, name: t.models },
-  ]);
-  return { ...t, groupId: `${base}-group`, cleanup: () => admin.deleteTopics({ topics: Object.values(t), timeout: 30_000 }).catch(() => undefined) };
+export function createRunTopics(admin: Admin, prefix: string, partitions: number): Promise<TopicSet> {
+  return createTopicSet(admin, prefix, { inputPartitions: partitions, deleteTimeoutMs: 30_000 });
 }
 
 /** Options every worker of a run gets. */
@@ -70,11 +60,8 @@ export interface WorkerSettings {
 
 /** Writes one worker's config (its own empty models folder) and starts it. */
 export function startWorker(t: RunTopics, settings: WorkerSettings, instance: number, shared: boolean): CliProcess {
-  const dir = mkdtempSync(path.join(tmpdir(), 'spillway-scale-'));
-  const config = path.join(dir, 'config.json');
-  writeFileSync(
-    config,
-    JSON.stringify({
+  const config = writeConfig(
+    (dir: string) => ({
       logLevel: 'info',
       task: path.join(DATASETS_DIR, 'isear.task.json'),
       llm: { baseUrl: settings.llmUrl, concurrency: 16 },
@@ -88,6 +75,7 @@ export function startWorker(t: RunTopics, settings: WorkerSettings, instance: nu
       },
       sharedLearning: { snapshotEveryLabels: settings.snapshotEveryLabels },
     }),
+    'spillway-scale-',
   );
   return spawnCli(['run', '--config', config, '--instance', String(instance), ...(shared ? [] : ['--no-shared-learning'])]);
 }
@@ -133,16 +121,10 @@ export async function score(kafka: Kafka, topic: string, gold: ReadonlyMap<strin
   let items = 0;
   let correct = 0;
   let calls = 0;
-  await readTopic({
-    kafka,
-    topic,
-    exitAtEnd: true,
-    onRecord: (m) => {
-      const a = JSON.parse(m.value?.toString('utf8') ?? '{}') as { id: string; labelId: number; llmSource: string };
-      items++;
-      if (gold.get(a.id) === a.labelId) correct++;
-      if (a.llmSource === 'call') calls++;
-    },
+  await eachJsonRecord(kafka, topic, (a) => {
+    items++;
+    if (gold.get(String(a.id)) === a.labelId) correct++;
+    if (a.llmSource === 'call') calls++;
   });
   return { items, accuracy: items === 0 ? 0 : correct / items, llmShare: items === 0 ? 0 : calls / items };
 }

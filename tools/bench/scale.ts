@@ -15,8 +15,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
-import { DATASETS_DIR, spawnCli, waitFor, committedCount, type CliProcess } from '../harness/index.js';
+import type { Kafka } from 'kafkajs';
+import { DATASETS_DIR, spawnCli, waitFor, committedCount, eachJsonRecord, kafkaClient, type CliProcess } from '../harness/index.js';
 import { meanInterval } from './confidence-interval.js';
 import { awaitGroup, createRunTopics, produceRows, runGroup, score, startWorker, stopAll, type Row, type RunResult, type WorkerSettings } from './scale-run.js';
 
@@ -38,8 +38,7 @@ const seeds = args.seeds.split(',').map(Number);
 const budget = Number(args.budget);
 const HOLDOUT = Number(args.holdout);
 const RATE = Number(args.rate);
-const brokers = (process.env.SPILLWAY_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const kafka = new Kafka({ clientId: 'spillway-bench-scale', brokers, logLevel: logLevel.NOTHING });
+const kafka = kafkaClient('spillway-bench-scale');
 const ISEAR = path.join(DATASETS_DIR, 'isear.jsonl');
 
 function log(message: string): void {
@@ -121,16 +120,9 @@ async function replaceWorker(
 }
 
 async function holdoutCalls(topic: string, ids: Set<string>): Promise<number> {
-  const { readTopic } = await import('../../src/stream/index.js');
   let calls = 0;
-  await readTopic({
-    kafka,
-    topic,
-    exitAtEnd: true,
-    onRecord: (m) => {
-      const a = JSON.parse(m.value?.toString('utf8') ?? '{}') as { id: string; llmSource: string };
-      if (ids.has(a.id) && a.llmSource === 'call') calls++;
-    },
+  await eachJsonRecord(kafka, topic, (a) => {
+    if (ids.has(String(a.id)) && a.llmSource === 'call') calls++;
   });
   return calls;
 }
