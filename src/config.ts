@@ -15,6 +15,12 @@ const llmTierSchema = z.object({
   baseUrl: z.string().url().optional().describe("This tier's OpenAI-compatible base URL. Unset: `llm.baseUrl`."),
   apiKey: z.string().optional().describe("This tier's API key. Unset: `llm.apiKey`. Never logged."),
   costUnits: z.number().positive().describe('Cost units of one call to this tier (relative price: what `llm.costUnits` is for one endpoint).'),
+  pricePerMillionInputTokens: z.number().min(0).optional().describe("This tier's dollars per million prompt tokens. Unset: `llm.pricePerMillionInputTokens`."),
+  pricePerMillionOutputTokens: z
+    .number()
+    .min(0)
+    .optional()
+    .describe("This tier's dollars per million completion tokens. Unset: `llm.pricePerMillionOutputTokens`."),
 });
 
 const llmSchema = z

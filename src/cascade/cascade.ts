@@ -731,7 +731,7 @@ export class Cascade {
     if (usage === undefined) return;
     this.counters.promptTokens += usage.promptTokens;
     this.counters.completionTokens += usage.completionTokens;
-    this.options.observer?.onLlmUsage?.(usage.promptTokens, usage.completionTokens);
+    this.options.observer?.onLlmUsage?.(usage.promptTokens, usage.completionTokens, answer.model);
   }
 
   /** Caches an LLM answer (`model`: the model that gave it) under the cascade's answer model; `costUnits`: what it cost. */

@@ -20,8 +20,8 @@ export interface CascadeObserver {
   onLlmAvailability?(up: boolean): void;
   /** Optional: one LLM call finished (success or not); wall time including retries, seconds. Feeds the latency histogram. */
   onLlmLatency?(seconds: number): void;
-  /** Optional: tokens one item's LLM answer cost (its share of a batch request), from the API's `usage`. */
-  onLlmUsage?(promptTokens: number, completionTokens: number): void;
+  /** Optional: tokens one item's LLM answer cost (its share of a batch request), from the API's `usage`; `model` answered. */
+  onLlmUsage?(promptTokens: number, completionTokens: number, model?: string): void;
   /** Optional, with LLM tiers (`llm.tiers`): one call was made to tier `tier` (0: the cheapest), model `model`. */
   onLlmTierCall?(tier: number, model: string): void;
 }

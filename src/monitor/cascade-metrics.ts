@@ -14,6 +14,12 @@ import { WINDOWS, WindowedCounter, type Clock, type WindowName } from './rolling
 import type { AgreementStatus, Status, StageStatus, WindowStatus } from './status.js';
 import { wilsonInterval, type WilsonInterval } from '../stats/index.js';
 
+/** Dollars per million prompt and completion tokens of one model. */
+export interface ModelPrice {
+  pricePerMillionInputTokens: number;
+  pricePerMillionOutputTokens: number;
+}
+
 /** Options of {@link CascadeMetrics}. */
 export interface CascadeMetricsOptions {
   metrics: SpillwayMetrics;
@@ -24,6 +30,8 @@ export interface CascadeMetricsOptions {
   pricePerMillionInputTokens?: number;
   /** Dollars per million completion tokens. @defaultValue 0 */
   pricePerMillionOutputTokens?: number;
+  /** Prices of particular models (`llm.tiers`), by model name; other models cost the prices above. */
+  modelPrices?: Readonly<Record<string, ModelPrice>>;
   /** @defaultValue Date.now */
   now?: Clock;
 }
@@ -63,6 +71,7 @@ export class CascadeMetrics implements SchedulerObserver, LiveValues {
   private readonly deadlineMisses: WindowedCounter;
   private readonly inputPrice: number;
   private readonly outputPrice: number;
+  private readonly modelPrices: Readonly<Record<string, ModelPrice>>;
   private readonly reasonChildren = new Map<string, { inc(): void }>();
   private readonly modelVersions: Record<string, number> = {};
   private budget: Status['budget'] = { threshold: null, llmShare: null };
@@ -89,6 +98,7 @@ export class CascadeMetrics implements SchedulerObserver, LiveValues {
     this.deadlineMisses = this.counter();
     this.inputPrice = (options.pricePerMillionInputTokens ?? 0) / 1e6;
     this.outputPrice = (options.pricePerMillionOutputTokens ?? 0) / 1e6;
+    this.modelPrices = options.modelPrices ?? {};
     this.metrics.bindLiveValues(this);
   }
 
@@ -186,15 +196,31 @@ export class CascadeMetrics implements SchedulerObserver, LiveValues {
     this.metrics.llmSeconds.observe(seconds);
   }
 
-  onLlmUsage(promptTokens: number, completionTokens: number): void {
+  onLlmUsage(promptTokens: number, completionTokens: number, model?: string): void {
     const t = this.now();
-    const dollars = promptTokens * this.inputPrice + completionTokens * this.outputPrice;
+    const price = model === undefined ? undefined : this.priceOf(model);
+    const dollars =
+      price === undefined
+        ? promptTokens * this.inputPrice + completionTokens * this.outputPrice
+        : (promptTokens * price.pricePerMillionInputTokens + completionTokens * price.pricePerMillionOutputTokens) / 1e6;
     this.metrics.llmTokens.prompt.inc(promptTokens);
     this.metrics.llmTokens.completion.inc(completionTokens);
     if (dollars > 0) this.metrics.llmDollars.inc(dollars);
     this.promptTokens.add(promptTokens, t);
     this.completionTokens.add(completionTokens, t);
     this.dollars.add(dollars, t);
+  }
+
+  /**
+   * The configured price of `model`: its own, else the longest configured name it starts with (an endpoint may
+   * answer with a dated variant, `gpt-4o` → `gpt-4o-2024-08-06`).
+   */
+  private priceOf(model: string): ModelPrice | undefined {
+    const exact = this.modelPrices[model];
+    if (exact !== undefined) return exact;
+    let best: string | undefined;
+    for (const name of Object.keys(this.modelPrices)) if (model.startsWith(name) && name.length > (best?.length ?? 0)) best = name;
+    return best === undefined ? undefined : this.modelPrices[best];
   }
 
   onLlmTierCall(tier: number, model: string): void {

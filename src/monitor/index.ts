@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import type { MonitorConfig } from '../config.js';
 import { CascadeMetrics } from './cascade-metrics.js';
 import type { SchedulerObserver } from '../types.js';
+import type { ModelPrice } from './cascade-metrics.js';
 import { MonitorServer, type HealthCheck } from './http-server.js';
 import { SpillwayMetrics } from './metrics.js';
 import type { Clock } from './rolling-window.js';
@@ -26,7 +27,7 @@ import { StatusHistory, historyPoint } from './status-history.js';
 export type { ObservedAnnotation } from './cascade-observer.js';
 export type { HealthCheck, HealthReport } from './http-server.js';
 export { SpillwayMetrics, type LlmCallOutcome, type CacheTier, type StageOutcome } from './metrics.js';
-export { CascadeMetrics } from './cascade-metrics.js';
+export { CascadeMetrics, type ModelPrice } from './cascade-metrics.js';
 export type { Status, WindowStatus, StageStatus, AgreementStatus, HistoryPoint, WorkerStatus } from './status.js';
 export type { WindowName } from './rolling-window.js';
 export { wilsonInterval, type WilsonInterval } from '../stats/index.js';
@@ -45,6 +46,8 @@ export interface CreateMonitorOptions {
   /** Dollars per million prompt / completion tokens (`llm.pricePerMillion…Tokens`), for the money figures. @defaultValue 0 */
   pricePerMillionInputTokens?: number;
   pricePerMillionOutputTokens?: number;
+  /** Prices of particular models (`llm.tiers`), by model name. */
+  modelPrices?: Readonly<Record<string, ModelPrice>>;
   /** Overrides `config.httpPort`; 'random' lets the OS pick a free port (tests, several instances). */
   port?: number | 'random';
   /** How often a chart point is sampled into the history, ms. @defaultValue 2000 */
@@ -94,6 +97,7 @@ export function createMonitor(options: CreateMonitorOptions): Monitor {
     now,
     pricePerMillionInputTokens: options.pricePerMillionInputTokens ?? 0,
     pricePerMillionOutputTokens: options.pricePerMillionOutputTokens ?? 0,
+    ...(options.modelPrices === undefined ? {} : { modelPrices: options.modelPrices }),
   });
   const history = new StatusHistory(options.historyCapacity ?? 900);
   const intervalMs = options.historyIntervalMs ?? 2_000;

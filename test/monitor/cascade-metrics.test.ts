@@ -28,6 +28,25 @@ describe('CascadeMetrics', () => {
     });
   });
 
+  it('prices each LLM tier at its own price, a dated variant of a tier model included, and others at the default', async () => {
+    const metrics = new SpillwayMetrics(new Registry());
+    const observer = new CascadeMetrics({
+      metrics,
+      logger: silentLogger,
+      pricePerMillionInputTokens: 1,
+      pricePerMillionOutputTokens: 2,
+      modelPrices: { 'llama-2-70b-chat': { pricePerMillionInputTokens: 0.7, pricePerMillionOutputTokens: 0.9 } },
+    });
+    observer.onLlmUsage(1_000_000, 0, 'llama-2-70b-chat');
+    expect(observer.status().windows.all.llm.dollars).toBeCloseTo(0.7, 9);
+    observer.onLlmUsage(0, 1_000_000, 'llama-2-70b-chat-2024-01');
+    expect(observer.status().windows.all.llm.dollars).toBeCloseTo(1.6, 9);
+    observer.onLlmUsage(1_000_000, 1_000_000, 'gpt-3.5-turbo-1106');
+    expect(observer.status().windows.all.llm.dollars).toBeCloseTo(4.6, 9);
+    observer.onLlmUsage(1_000_000, 0);
+    expect(observer.status().windows.all.llm.dollars).toBeCloseTo(5.6, 9);
+  });
+
   it('reports increments made between scrapes, and each only once', async () => {
     const { observer, scrape } = setup();
     observer.onAnnotation(lrAnswer(0));
