@@ -385,6 +385,14 @@ export class Cascade {
     await this.save();
   }
 
+  /**
+   * Frees the stages' tfjs memory after {@link close}: a process that builds many cascades (the benchmarks)
+   * would otherwise keep every one's weights. The cascade is unusable afterwards.
+   */
+  dispose(): void {
+    for (const stage of this.parts.stages) stage.dispose?.();
+  }
+
   /** Labels learned through {@link learnFromLabel}. */
   get labelsLearned(): number {
     return this.externalLabels;

@@ -328,6 +328,12 @@ export class KnnMemory {
     this.labels[slot] = label;
   }
 
+  /** Frees the tfjs copy of the rows; a later search rebuilds it. */
+  dispose(): void {
+    this.matrix?.dispose();
+    this.matrix = undefined;
+  }
+
   /** Recomputes the mean and every row's centred unit form. */
   private refresh(): void {
     this.sinceRefresh = 0;

@@ -41,6 +41,8 @@ export interface SmallStage {
    * members; for the mid stage, its network, its neighbours' vote and the LR members.
    */
   agreement(ctx: ItemContext, label: number): number;
+  /** Frees what the garbage collector cannot (tfjs tensors); the stage is unusable afterwards. Optional. */
+  dispose?(): void;
 }
 
 /** Rehearsal of the LR: past labels replayed after each new one. */
@@ -127,6 +129,11 @@ export class MidStage implements SmallStage {
 
   get version(): number {
     return this.model.updates;
+  }
+
+  dispose(): void {
+    this.model.model.dispose();
+    this.neighbours?.memory.dispose();
   }
 
   get labels(): number {

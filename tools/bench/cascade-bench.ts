@@ -227,6 +227,9 @@ async function runCascade(
     row.tier_calls = [...cascade.counters.tierCalls];
     row.escalated_share = Number((cascade.counters.escalations / stream.length).toFixed(4));
   }
+  // Sequential: nothing is in flight. A run leaves no tfjs memory behind for the next one.
+  await cascade.drain();
+  cascade.dispose();
   return row;
 }
 

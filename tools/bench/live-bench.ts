@@ -203,6 +203,7 @@ export async function runLiveSetting(options: LiveBenchOptions, setting: LiveSet
   clearInterval(sampler);
   const snapshot = cascade.scheduler?.snapshot();
   await cascade.close();
+  cascade.dispose();
   const served = server.stats();
   await server.close();
 

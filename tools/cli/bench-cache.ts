@@ -61,7 +61,10 @@ async function cascadeRunner(base: Readonly<Config>, shared: SharedParts, setup:
     llmCostUnits: config.llm.costUnits,
     process: (item) => cascade.process(item),
     // drain, not close: close() saves model state, which a benchmark run must not leave behind.
-    close: () => cascade.drain(),
+    close: async () => {
+      await cascade.drain();
+      cascade.dispose();
+    },
   };
 }
 
