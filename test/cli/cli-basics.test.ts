@@ -83,7 +83,9 @@ describe('spillway start on a terminal', () => {
   it('writes annotations to a file, shows the URL first, paces the demo and serves until Ctrl-C', async () => {
     const cwd = mkdtempSync(path.join(tmpdir(), 'spillway-tty-'));
     const port = await freePort();
-    const command = `"${process.execPath}" "${CLI}" start --demo-items 150 --rate 300 --http-port ${port}`;
+    // `exec`: the shell script runs the command with ($SHELL, or dash when unset) must not stay between the
+    // terminal and spillway; a dash waiting on its child dies of the Ctrl-C itself and script reports 130.
+    const command = `exec "${process.execPath}" "${CLI}" start --demo-items 150 --rate 300 --http-port ${port}`;
     // util-linux script gives the command a real pseudo-terminal; what we write to it is typed at that terminal.
     const p = run('script', ['-qfec', command, '/dev/null'], { cwd, env: { TERM: 'xterm-256color', SPILLWAY_LOG_LEVEL: 'info' }, typing: true });
     await waitFor(() => p.out().includes('Spillway demo'), 60_000, 'the header');

@@ -76,7 +76,8 @@ describe('spillway monitor --once', () => {
 
 describe('spillway monitor in a pseudo-terminal', () => {
   it('redraws in place with ANSI codes and quits on q', async () => {
-    const command = `${process.execPath} ${cli} monitor --interval 200 --url ${url}`;
+    // `exec`: no shell ($SHELL, or dash when unset) stays between the pseudo-terminal and the monitor.
+    const command = `exec ${process.execPath} ${cli} monitor --interval 200 --url ${url}`;
     const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: repoRoot, env: { ...process.env, TERM: 'xterm-256color' } });
     const run = collect(child);
     // Two frames: each starts by moving the cursor home.
