@@ -214,6 +214,26 @@ const cascadeSchema = z
       .describe(
         "Members of the LR stage's ensemble: member 0 on the featurizer's buckets, each other on its own re-hashed view; their mean answers and their agreement is a deferral feature. 1: a single regressor.",
       ),
+    selfTraining: z
+      .enum(['off', 'co', 'self'])
+      .default('off')
+      .describe(
+        "Learning from items no LLM answer reached (issue 9): 'self', the deepest small stage's answer teaches the stages the item passed through; 'co', when the two stages agree, both learn their shared answer. Only answers whose confidence bin agreed with the LLM at least `pseudoLabelPrecision` of the time (Wilson lower bound, on LLM-labelled items) and only warm stages; never the deferral policies, rehearsal, the neighbour memory or the label topic.",
+      ),
+    pseudoLabelWeight: z.number().gt(0).max(1).default(0.3).describe("Weight of a pseudo-label's training step against an LLM label's (with `selfTraining`)."),
+    pseudoLabelPrecision: z
+      .number()
+      .min(0.5)
+      .max(1)
+      .default(0.6)
+      .describe(
+        'With `selfTraining`: floor of the Wilson 95 % lower bound of the agreement with the LLM of answers in the same confidence bin (of 10) for an answer to be learned.',
+      ),
+    pseudoLabelsPerLabel: z
+      .number()
+      .min(0)
+      .default(1)
+      .describe('With `selfTraining`: pseudo-labelled items allowed per LLM label learned so far (the cap on their share).'),
   })
   .prefault({});
 

@@ -30,6 +30,7 @@ import type { StageSignal } from './deferral-policy.js';
 import type { Featurizer } from './featurizer.js';
 import { CostSensitivity } from './cost-sensitivity.js';
 import { StageWarmth } from './stage-warmth.js';
+import { PseudoLabeler } from './pseudo-labeler.js';
 import type { Rng } from './rng.js';
 import { argmax, type ItemContext, type SmallStage } from './stages.js';
 import type { Annotation, AnnotationReason, Item, LlmSource, StageName, StageTrace } from './types.js';
@@ -141,6 +142,8 @@ export interface CascadeCounters {
   tierCalls: number[];
   /** With LLM tiers: items asked of a stronger tier after tier 0 disagreed with the small stages (or gave no label). */
   escalations: number;
+  /** With `cascade.selfTraining`: items no LLM answer reached whose small stages' answer the stages learned. */
+  pseudoLabels: number;
   /** Tokens of the LLM answers, from the API's usage (batch usage split across the items). */
   promptTokens: number;
   completionTokens: number;
@@ -207,6 +210,8 @@ export class Cascade {
   private readonly warmth: StageWarmth;
   /** The task objective's class weights and recall cut-offs (issue 9). */
   private readonly costs: CostSensitivity;
+  /** Self- or co-training on answers no LLM saw (issue 9, item 5); calibrated on every LLM label. */
+  private readonly pseudo: PseudoLabeler;
   private readonly saveEveryItems: number;
   private readonly learnInline: boolean;
   private externalLabels = 0;
@@ -233,6 +238,13 @@ export class Cascade {
       parts.stages.map((s) => s.labels),
     );
     this.costs = new CostSensitivity(options.task.objective, options.task.labels.length, parts.stages.length);
+    this.pseudo = new PseudoLabeler({
+      // Shared learning trains every worker on the label topic alone, in one order: no local pseudo-labels.
+      mode: this.learnInline && options.teacher !== undefined ? cfg.selfTraining : 'off',
+      stages: parts.stages.length,
+      precisionFloor: cfg.pseudoLabelPrecision,
+      perLabel: cfg.pseudoLabelsPerLabel,
+    });
     const llm = options.llm;
     const deadlineMs = llm.deadlineMs ?? 30_000;
     const teachers = options.teacher === undefined ? [] : [options.teacher, ...(options.escalation ?? []).map((t) => t.teacher)];
@@ -296,6 +308,7 @@ export class Cascade {
       completionTokens: 0,
       tierCalls: this.tiers.map(() => 0),
       escalations: 0,
+      pseudoLabels: 0,
       reasons: { confident: 0, deferred: 0, warmup: 0, exploration: 0, audit: 0, deadline: 0, budget: 0, 'llm-failed': 0, cache: 0, cold: 0 },
       answeredBy: { lr: 0, mid: 0, llm: 0 },
       deferredBy: Object.fromEntries(parts.stages.map((s) => [s.name, 0])),
@@ -538,6 +551,8 @@ export class Cascade {
       }
     }
     this.reportBudget();
+    // Only items no LLM answer reached, not even a late one: never one that was sent.
+    if (!granted && cached === undefined && llm === undefined) this.learnPseudo(ctx, walk.traces.length);
     // Audited: sent to the LLM as a random sample (exploration or audit), not because the policy deferred it.
     const audited = forced && !warmingUp && llm?.source === 'call';
     const route = this.parts.multiplexer === undefined ? undefined : [...walk.traces.map((t) => t.stage), ...(llm === undefined ? [] : (['llm'] as const))];
@@ -778,12 +793,31 @@ export class Cascade {
       if (label === recallLabel && unbiased) costs.recordPositive(i, probs[label] as number);
       if (stage.learn(ctx, label, weight)) observer?.onModelUpdate(stage.name, stage.version);
     }
+    // Calibrates the pseudo-labeler: how often answers of each confidence agree with the LLM, before learning.
+    if (this.pseudo.mode !== 'off') this.pseudo.record(ctx.probs, label);
     // The multiplexer learns whether the next stage agreed with the LLM, from this stage's output.
     const mux = this.parts.multiplexer;
     if (mux !== undefined) {
       for (let i = 0; i < mux.length && i + 1 < ctx.probs.length; i++) {
         (mux[i] as DeferralScorer).update(signals[i] as StageSignal, argmax(ctx.probs[i + 1] as Float32Array) !== label);
       }
+    }
+  }
+
+  /**
+   * Self- or co-training (`cascade.selfTraining`) on an item no LLM answer reached, which ran through the first
+   * `reached` stages: the pseudo-labeler's safeguards decide; only the stages learn, at `pseudoLabelWeight`
+   * (the deferral policies, warmth, the objective's counts and the multiplexer never see a pseudo-label).
+   */
+  private learnPseudo(ctx: ItemContext, reached: number): void {
+    if (this.pseudo.mode === 'off') return;
+    const verdict = this.pseudo.judge(ctx.probs.slice(0, reached), (i) => this.warmth.isWarm(i));
+    if (verdict === undefined) return;
+    this.counters.pseudoLabels++;
+    const weight = this.options.config.pseudoLabelWeight * this.costs.weight(verdict.label);
+    for (const i of verdict.learners) {
+      const stage = this.parts.stages[i] as SmallStage;
+      if (stage.learnPseudo(ctx, verdict.label, weight)) this.options.observer?.onModelUpdate(stage.name, stage.version);
     }
   }
 

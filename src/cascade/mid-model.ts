@@ -93,6 +93,8 @@ export class MidModel {
   private bag: Float32Array;
   private bagGradSquares: Float32Array;
   private readonly buffer: Example[] = [];
+  /** Pseudo-labelled items waiting for their training step (learnPseudo). */
+  private readonly pseudo: Example[] = [];
   private pending = 0;
   // Typed-array mirror of the dense weights for fast single-item inference.
   private w1 = new Float32Array(0);
@@ -218,6 +220,22 @@ export class MidModel {
     this.pending = 0;
     const batch = [...fresh];
     while (batch.length < Math.min(this.batchSize, this.buffer.length)) batch.push(this.buffer[this.rng.int(this.buffer.length)] as Example);
+    this.trainStep(batch);
+    return true;
+  }
+
+  /**
+   * Adds one pseudo-labelled item (see pseudo-labeler.ts): kept apart from the LLM labels' buffer (never
+   * replayed, not counted in `labels`); every `trainEvery` of them, one step on them plus a replay sample of
+   * LLM labels up to a batch, so they are at most `trainEvery` of a step's `batchSize` examples. Returns true
+   * when it trained.
+   */
+  learnPseudo(encoded: EncodedItem, label: number, weight: number): boolean {
+    this.pseudo.push({ input: encoded.input, rows: encoded.rows, offset: encoded.offset, label, weight });
+    if (this.pseudo.length < this.trainEvery) return false;
+    const batch = this.pseudo.splice(0);
+    const size = Math.min(this.batchSize, batch.length + this.buffer.length);
+    while (batch.length < size) batch.push(this.buffer[this.rng.int(this.buffer.length)] as Example);
     this.trainStep(batch);
     return true;
   }

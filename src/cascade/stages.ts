@@ -37,6 +37,12 @@ export interface SmallStage {
   /** One online step on an LLM label, `weight` its importance (the task objective's class weight, default 1). Returns true when the model changed. */
   learn(ctx: ItemContext, label: number, weight?: number): boolean;
   /**
+   * One step on a pseudo-label (an answer of the small stages no LLM saw; see pseudo-labeler.ts), at `weight`:
+   * never remembered for rehearsal or by the neighbour memory, never counted as an LLM label. Returns true
+   * when the model took a new version.
+   */
+  learnPseudo(ctx: ItemContext, label: number, weight: number): boolean;
+  /**
    * Share of the stage's voters that agree with its answer `label`, 0..1 (after `run`): the LR's ensemble
    * members; for the mid stage, its network, its neighbours' vote and the LR members.
    */
@@ -104,6 +110,13 @@ export class LrStage implements SmallStage {
       r.memory.add({ sparse: ctx.features.sparse, label, weight });
     }
     return true;
+  }
+
+  learnPseudo(ctx: ItemContext, label: number, weight: number): boolean {
+    // A step like a replay's: the model changes, its version (count of LLM labels) does not.
+    this.model.update(ctx.features.sparse, label, weight, true);
+    this.ensemble?.update(ctx.features.sparse, label, weight, true);
+    return false;
   }
 }
 
@@ -189,6 +202,11 @@ export class MidStage implements SmallStage {
     const sentence = this.neighbours === undefined ? undefined : this.model.sentenceVector(encoded);
     if (sentence !== undefined) this.neighbours?.memory.add(sentence, label);
     return this.model.learn(encoded, label, weight);
+  }
+
+  learnPseudo(ctx: ItemContext, label: number, weight: number): boolean {
+    if (ctx.midInput === undefined) this.run(ctx);
+    return this.model.learnPseudo(ctx.midInput as EncodedItem, label, weight);
   }
 }
 

@@ -49,6 +49,14 @@ export interface StrategyResult {
   /** The paper's accuracy at this budget, when it reports one. */
   paper_accuracy?: number;
   paper_positive_recall?: number;
+  /**
+   * Cascade strategies: over the second half of the stream, the share of items on which the deepest small stage
+   * the item reached (its last non-LLM trace) gave the teacher's recorded answer (items without a parseable
+   * recorded answer, or reaching no stage, are left out). Issue 9's measure of how much the small stages learned.
+   */
+  stage_agreement_late?: number;
+  /** With `cascade.selfTraining`: share of the items whose small stages' answer the stages learned (pseudo-labels). */
+  pseudo_label_share?: number;
   /** LLM tiers only: calls made to each tier, cheapest first. */
   tier_calls?: number[];
   /** LLM tiers only: share of the items escalated past tier 0 (its answer disagreed with the small stages'). */
@@ -211,10 +219,17 @@ async function runCascade(
   const answeredBy = { lr: 0, mid: 0, llm: 0 };
   let calls = 0;
   let cost = 0;
+  const late = { agreed: 0, seen: 0 };
   const started = performance.now();
-  for (const item of stream) {
+  for (const [i, item] of stream.entries()) {
     const a = await cascade.process({ id: item.id, text: item.text });
     predicted.push(a.labelId);
+    const deepest = a.stages.findLast((t) => t.stage !== 'llm');
+    const recorded = item.llm[options.teacher] ?? -1;
+    if (2 * i >= stream.length && deepest !== undefined && recorded >= 0) {
+      late.seen++;
+      if (deepest.labelId === recorded) late.agreed++;
+    }
     answeredBy[a.answeredBy]++;
     if (a.llmCalled) calls++;
     cost += a.costUnits;
@@ -223,6 +238,8 @@ async function runCascade(
   const llmMs = tiers === undefined ? teacher.busyMs : tiers.reduce((ms, t) => ms + t.teacher.busyMs, 0);
   const ownMs = performance.now() - started - llmMs;
   const row = resultRow(options, task, strategy.name, budget, predicted, calls, [answeredBy.lr, answeredBy.mid, answeredBy.llm], cost, ownMs);
+  if (late.seen > 0) row.stage_agreement_late = Number((late.agreed / late.seen).toFixed(4));
+  if (config.selfTraining !== 'off') row.pseudo_label_share = Number((cascade.counters.pseudoLabels / stream.length).toFixed(4));
   if (tiers !== undefined) {
     row.tier_calls = [...cascade.counters.tierCalls];
     row.escalated_share = Number((cascade.counters.escalations / stream.length).toFixed(4));

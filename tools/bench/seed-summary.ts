@@ -39,7 +39,7 @@ export interface SeedSummaryReport extends Omit<BenchReport, 'results'> {
 }
 
 /** The metrics the paired differences are taken on, when the rows have them. */
-const DIFFERENCE_METRICS = ['accuracy', 'llm_share', 'macro_f1', 'objective', 'positive_recall'] as const;
+const DIFFERENCE_METRICS = ['accuracy', 'llm_share', 'macro_f1', 'objective', 'positive_recall', 'stage_agreement_late'] as const;
 
 const round = (x: number, d = 4): number => Number(x.toFixed(d));
 

@@ -131,6 +131,7 @@ export function formatReport(report: SeedSummaryReport): string {
   const n = report.seeds.length;
   const positive = report.results.some((r) => r.positive_recall !== undefined);
   const objective = report.objective !== undefined && report.objective !== 'accuracy';
+  const late = report.results.some((r) => r.stage_agreement_late !== undefined);
   const header = [
     'strategy',
     'budget',
@@ -142,6 +143,7 @@ export function formatReport(report: SeedSummaryReport): string {
     'balAcc%',
     ...(positive ? ['posR%', 'posP%', 'posF1%'] : []),
     'agree%',
+    ...(late ? ['stageAgree2nd%'] : []),
     'lr/mid/llm %',
     'items/s',
     'paper acc%',
@@ -158,6 +160,7 @@ export function formatReport(report: SeedSummaryReport): string {
     pctCi(r, 'balanced_accuracy', n),
     ...(positive ? [pctCi(r, 'positive_recall', n), pctCi(r, 'positive_precision', n), pctCi(r, 'positive_f1', n)] : []),
     pctCi(r, 'agreement', n),
+    ...(late ? [pctCi(r, 'stage_agreement_late', n)] : []),
     r.stage_share.map((s) => (s * 100).toFixed(0)).join('/'),
     String(Math.round(r.items_per_s)),
     pct(r.paper_accuracy),
@@ -171,7 +174,7 @@ export function formatReport(report: SeedSummaryReport): string {
   if (n > 1 && report.differences.length > 0) {
     out.push('paired differences (points, mean [95% interval]):');
     for (const d of report.differences) {
-      if (d.metric !== 'accuracy' && d.metric !== 'llm_share' && !(d.metric === 'objective' && objective)) continue;
+      if (d.metric !== 'accuracy' && d.metric !== 'llm_share' && d.metric !== 'stage_agreement_late' && !(d.metric === 'objective' && objective)) continue;
       out.push(
         `  ${d.strategy} − ${d.baseline} @ ${d.budget.toFixed(3)} ${d.metric}: ${signed(d.mean)} [${signed(d.low)}, ${signed(d.high)}]${d.low > 0 ? ' above zero' : ''}`,
       );
