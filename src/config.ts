@@ -62,6 +62,14 @@ const llmSchema = z
       .describe(
         'Longest time from an item reaching the LLM gate to its answer, ms. An item whose LLM answer cannot arrive in time is answered by the deepest small stage instead (annotation reason `deadline`).',
       ),
+    coldWaitMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(60_000)
+      .describe(
+        "Extra time past `deadlineMs` an item may wait for its LLM answer while its deepest small stage is still cold (not yet trained on enough labels, or under the agreement floor), ms: that stage's label is none we could stand behind. Once the stage is warm the deadline applies again. 0: the deadline applies to every item. Beyond it the item is published flagged `cold`.",
+      ),
     batchSize: z
       .number()
       .int()
@@ -488,6 +496,7 @@ export const ENV_KEYS: ReadonlyArray<[string, string, EnvReader]> = [
   ['SPILLWAY_LLM_ON_UNAVAILABLE', 'llm.onUnavailable', asString],
   ['SPILLWAY_LLM_CONCURRENCY', 'llm.concurrency', asNumber],
   ['SPILLWAY_LLM_DEADLINE_MS', 'llm.deadlineMs', asNumber],
+  ['SPILLWAY_LLM_COLD_WAIT_MS', 'llm.coldWaitMs', asNumber],
   ['SPILLWAY_LLM_BATCH_SIZE', 'llm.batchSize', asNumber],
   ['SPILLWAY_PIPELINE_MAX_IN_FLIGHT', 'pipeline.maxInFlight', asNumber],
   ['SPILLWAY_LLM_BUDGET', 'cascade.llmBudget', asNumber],

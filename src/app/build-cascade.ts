@@ -73,6 +73,7 @@ export async function buildCascade(config: Readonly<Config>, logger: Logger, opt
       minConcurrency: config.llm.minConcurrency,
       maxConcurrency: config.llm.maxConcurrency,
       deadlineMs: config.llm.deadlineMs,
+      coldWaitMs: config.llm.coldWaitMs,
       batchSize: config.llm.batchSize,
       maxRequestsPerMinute: config.llm.maxRequestsPerMinute,
       maxTokensPerMinute: config.llm.maxTokensPerMinute,

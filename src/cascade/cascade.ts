@@ -112,6 +112,8 @@ export interface CascadeLlmOptions {
   maxConcurrency?: number;
   /** Gate → answer limit, ms; Infinity disables deadlines (the FIFO baseline). @defaultValue 30000 */
   deadlineMs?: number;
+  /** Extra wait past the deadline for an item whose deepest small stage is still cold (`llm.coldWaitMs`). @defaultValue 0 */
+  coldWaitMs?: number;
   batchSize?: number;
   maxRequestsPerMinute?: number | undefined;
   maxTokensPerMinute?: number | undefined;
@@ -427,14 +429,20 @@ export class Cascade {
     this.externalLabels++;
   }
 
-  private async submitToLlm(scheduler: LlmScheduler, teacher: Teacher, text: string, score: number, deadlineMs?: number): Promise<ScheduledOutcome> {
+  private async submitToLlm(
+    scheduler: LlmScheduler,
+    teacher: Teacher,
+    text: string,
+    score: number,
+    timing: { deadlineMs?: number; hold?: { while: () => boolean; extraMs: number } } = {},
+  ): Promise<ScheduledOutcome> {
     const stop = this.stopping.signal;
     for (;;) {
       const gate = this.llmGate;
       if (gate !== undefined && !gate.up && !stop.aborted) await gate.ready(stop).catch(() => undefined);
       // Stopping: the scheduler is closed; the item is answered by the small stages, flagged.
       if (stop.aborted) return { kind: 'failed', err: stop.reason, shared: false };
-      const outcome = await scheduler.submit(text, score, deadlineMs === undefined ? {} : { deadlineMs });
+      const outcome = await scheduler.submit(text, score, timing);
       if (outcome.kind !== 'failed' || stop.aborted || !isLlmUnavailable(outcome.err)) return outcome;
       if (this.options.onUnavailable === 'fail') {
         this.counters.llmErrors++;
@@ -458,7 +466,7 @@ export class Cascade {
     const cfg = this.options.config;
     const features = featurizer.featurize(item.text);
     if (features.truncated) this.log.warn({ id: item.id, chars: item.text.length, keptChars: featurizer.maxTextChars }, 'text truncated');
-    const ctx: ItemContext = { features, probs: [] };
+    let ctx: ItemContext = { features, probs: [] };
     const teacher = this.options.teacher;
 
     // Await only when there is a cache: an await per item costs a microtask hop on the hot path.
@@ -516,15 +524,27 @@ export class Cascade {
       // As above: a forced call is not the policy's deferral unless the gate would have sent it anyway.
       last.deferred = !(forced || cold) || last.pDefer > budget.threshold;
       reason = warmingUp || (cold && !last.deferred) ? 'warmup' : last.deferred ? 'deferred' : audit ? 'audit' : 'exploration';
-      // A cold item waits for its answer past the deadline: the untrained stage's label is none we can stand
-      // behind. The pipeline's window (pipeline.maxInFlight) holds the input back meanwhile.
+      // A cold item may wait `llm.coldWaitMs` past the deadline while its stage stays cold: the untrained
+      // stage's label is none we can stand behind. Once the stage is warm, a deadline already past applies.
+      // The pipeline's window (pipeline.maxInFlight) holds the input back meanwhile.
+      const depth = walk.traces.length - 1;
+      const coldWaitMs = this.options.llm.coldWaitMs ?? 0;
+      const hold = cold && coldWaitMs > 0 ? { while: () => !this.warmth.isWarm(depth) && !this.stopping.signal.aborted, extraMs: coldWaitMs } : undefined;
       const deadlineAtMs = cold ? Infinity : performance.now() + (this.options.llm.deadlineMs ?? 30_000);
-      const outcome = await this.submitToLlm(this.scheduler, teacher, item.text, walk.gateScore ?? last.pDefer, cold ? Infinity : undefined);
+      const outcome = await this.submitToLlm(this.scheduler, teacher, item.text, walk.gateScore ?? last.pDefer, hold === undefined ? {} : { hold });
       if (outcome.kind === 'deadline') {
         // The deepest small stage answers; a call already running still teaches the stages when it lands.
         budget.refund();
         reason = 'deadline';
         this.counters.deadlineMisses++;
+        if (cold) {
+          // The stage has learned while the item waited (it may be warm now): it answers as it is now.
+          ctx = { features: ctx.features, probs: [] };
+          walk = this.walkStages(ctx, { forceDefer: true });
+          last = walk.traces[walk.traces.length - 1] as StageTrace;
+          cost += walk.cost;
+          if (!this.warmth.isWarm(depth)) reason = 'cold';
+        }
         if (outcome.late !== undefined) {
           cost += this.options.llm.costUnits;
           const traces = walk.traces.slice();
@@ -625,7 +645,7 @@ export class Cascade {
       const leftMs = deadlineAtMs - performance.now();
       if (!(leftMs > 0)) break;
       if (k === 1) this.counters.escalations++;
-      const next = await this.submitToLlm(tier.scheduler, tier.teacher, item.text, score, leftMs);
+      const next = await this.submitToLlm(tier.scheduler, tier.teacher, item.text, score, { deadlineMs: leftMs });
       if (next.kind === 'deadline') {
         if (next.late !== undefined) {
           costUnits += tier.costUnits;

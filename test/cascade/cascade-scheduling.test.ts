@@ -49,8 +49,8 @@ describe('when the LLM is slow', () => {
   });
 
   it('lets an item of a cold stage wait past the deadline for its LLM answer instead of publishing a guess', async () => {
-    // The default cold start: no stage has earned the right to answer yet.
-    const c = await build(800, { concurrency: 8, deadlineMs: 300 });
+    // The default cold start: no stage has earned the right to answer yet; cold items may wait 10 s more.
+    const c = await build(800, { concurrency: 8, deadlineMs: 300, coldWaitMs: 10_000 });
     const annotations = await Promise.all(rows.slice(0, 20).map((r) => c.process({ id: r.id, text: r.text })));
     const byLlm = annotations.filter((a) => a.answeredBy === 'llm');
     expect(byLlm.length).toBeGreaterThan(0);
