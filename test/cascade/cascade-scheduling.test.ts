@@ -12,7 +12,11 @@ import { useReplayCascades } from './helpers.js';
 const rows = readRows(isearPath);
 const cascades = useReplayCascades();
 
-function build(latencyMs: number, llm: { concurrency: number; deadlineMs: number }, cascadeOverrides: Record<string, unknown> = {}): Promise<Cascade> {
+function build(
+  latencyMs: number,
+  llm: { concurrency: number; deadlineMs: number; coldWaitMs?: number },
+  cascadeOverrides: Record<string, unknown> = {},
+): Promise<Cascade> {
   return cascades.build({ latencyMs, llm, cascade: { warmupItems: 20, ...cascadeOverrides }, dirPrefix: 'spillway-sched-' });
 }
 

@@ -3,35 +3,25 @@
  * in the shared tier) teaches this worker's stages once, and later hits of the same text, now in L1, teach
  * nothing more. The teacher is the scripted one (the replay LLM server over HTTP).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Redis } from 'ioredis';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createCache, type TieredCache } from '../../src/cache/index.js';
-import { createCascade, type Cascade } from '../../src/cascade/index.js';
+import type { Cascade } from '../../src/cascade/index.js';
 import { DEFAULTS, parseConfig } from '../../src/config.js';
 import { deletePrefix, REDIS_URL, testPrefix } from '../cache/redis-helpers.js';
-import { startScriptedTeacher, type ScriptedTeacher } from './scripted-teacher.js';
+import { useScriptedCascades } from './scripted-teacher.js';
 
 const logger = pino({ level: 'silent' });
 const prefix = testPrefix();
-let scripted: ScriptedTeacher;
+const cascades = useScriptedCascades(200);
 const caches: TieredCache[] = [];
-const dirs: string[] = [];
-
-beforeAll(async () => {
-  scripted = await startScriptedTeacher(200);
-});
 
 afterAll(async () => {
   for (const cache of caches) await cache.close();
   const admin = new Redis(REDIS_URL);
   await deletePrefix(admin, prefix);
   await admin.quit();
-  await scripted.close();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
 /** One worker: its own L1, the shared Redis tier under this run's prefix, a fresh cascade. */
@@ -44,29 +34,18 @@ async function worker(warmupItems: number): Promise<{ cascade: Cascade; cache: T
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   const config = parseConfig({ cascade: { stages: ['lr'], pretrainedVectors: false, explorationRate: 0, featureDim: 2 ** 14, warmupItems } });
-  const dir = mkdtempSync(path.join(tmpdir(), 'spillway-cascade-redis-'));
-  dirs.push(dir);
-  const cascade = await createCascade({
-    task: scripted.task,
-    teacher: scripted.teacher,
-    config: config.cascade,
-    llm: { concurrency: 4, costUnits: 1000 },
-    models: { ...DEFAULTS.models, dir, saveEveryItems: 0, backend: 'cpu' },
-    cache,
-    logger,
-    restore: false,
-  });
+  const cascade = await cascades.build(config.cascade, { concurrency: 4, costUnits: 1000, cache });
   return { cascade, cache };
 }
 
 describe('when another worker already paid for an answer', () => {
   it('learns from the shared (Redis) hit once, with no LLM call, then answers repeats from L1 without learning again', async () => {
-    const items = scripted.items(0, 5);
+    const items = cascades.teacher().items(0, 5);
     const a = await worker(10);
     const paid = [];
     for (const item of items) paid.push(await a.cascade.process(item));
     expect(paid.every((x) => x.llmCalled && x.llmSource === 'call')).toBe(true);
-    const calls = scripted.server.stats().answered;
+    const calls = cascades.teacher().server.stats().answered;
 
     const b = await worker(10);
     const first = [];
@@ -85,7 +64,7 @@ describe('when another worker already paid for an answer', () => {
     expect(again.map((x) => x.labelId)).toEqual(items.map((i) => i.label));
     expect(again.every((x) => x.modelVersions.lr === items.length && x.costUnits === 0 && x.stages.length === 1)).toBe(true);
 
-    expect(scripted.server.stats().answered).toBe(calls);
+    expect(cascades.teacher().server.stats().answered).toBe(calls);
     expect(b.cascade.counters.llmCalls).toBe(0);
     expect(b.cascade.counters.cacheHits).toBe(2 * items.length);
     // Hits leave the budget's reckoning: the worker's warm-up is still ahead of it.

@@ -4,34 +4,13 @@
  * budget's cap, audits, the second stage and the multiplexer's skip. The Redis-learned branch is in
  * cascade.redis.test.ts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import pino from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createCascade, type Annotation, type Cascade } from '../../src/cascade/index.js';
+import { describe, expect, it } from 'vitest';
+import type { Annotation, Cascade } from '../../src/cascade/index.js';
 import { DEFAULTS, parseConfig } from '../../src/config.js';
-import { startScriptedTeacher, type ScriptedItem, type ScriptedTeacher } from './scripted-teacher.js';
+import { useScriptedCascades, type ScriptedItem } from './scripted-teacher.js';
 
-const logger = pino({ level: 'silent' });
 const LLM_COST = 1000;
-let scripted: ScriptedTeacher;
-let cascade: Cascade | undefined;
-const dirs: string[] = [];
-
-beforeAll(async () => {
-  scripted = await startScriptedTeacher();
-});
-
-afterEach(async () => {
-  await cascade?.drain();
-  cascade = undefined;
-});
-
-afterAll(async () => {
-  await scripted.close();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const cascades = useScriptedCascades();
 
 interface Setup {
   cascade?: Record<string, unknown>;
@@ -44,19 +23,11 @@ async function build(setup: Setup = {}): Promise<Cascade> {
   const config = parseConfig({
     cascade: { stages: ['lr'], pretrainedVectors: false, explorationRate: 0, featureDim: 2 ** 14, warmMinLabels: 0, warmAgreementFloor: 0, ...setup.cascade },
   });
-  const dir = mkdtempSync(path.join(tmpdir(), 'spillway-cascade-'));
-  dirs.push(dir);
-  cascade = await createCascade({
-    task: scripted.task,
-    teacher: scripted.teacher,
-    config: config.cascade,
-    llm: { concurrency: 8, costUnits: LLM_COST },
-    models: { ...DEFAULTS.models, dir, saveEveryItems: 0, backend: 'cpu' },
-    logger,
-    restore: false,
+  return cascades.build(config.cascade, {
+    concurrency: 8,
+    costUnits: LLM_COST,
     ...(setup.multiplexer === undefined ? {} : { multiplexer: setup.multiplexer }),
   });
-  return cascade;
 }
 
 /** Processes items one after another (the order learning sees is the stream's). */
@@ -71,7 +42,7 @@ const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / Math.max(
 describe('during the warm-up', () => {
   it('sends every item to the LLM (reason warmup), answers with its label and learns from each answer', async () => {
     const c = await build({ cascade: { warmupItems: 20, llmBudget: 0.2 } });
-    const items = scripted.items(0, 20);
+    const items = cascades.teacher().items(0, 20);
     const answered = await feed(c, items);
     expect(answered.map((a) => a.reason)).toEqual(items.map(() => 'warmup'));
     expect(answered.every((a) => a.answeredBy === 'llm' && a.llmCalled && a.llmSource === 'call' && !a.audited)).toBe(true);
@@ -86,9 +57,9 @@ describe('during the warm-up', () => {
 describe('once the small stage has learned', () => {
   it('answers easy items itself (reason confident, no LLM call) and defers the uncertain ones to the LLM', async () => {
     const c = await build({ cascade: { warmupItems: 20, llmBudget: 0.5 } });
-    await feed(c, scripted.items(0, 300, 0.3));
-    const calls = scripted.server.stats().answered;
-    const answered = await feed(c, scripted.items(300, 200, 0.3));
+    await feed(c, cascades.teacher().items(0, 300, 0.3));
+    const calls = cascades.teacher().server.stats().answered;
+    const answered = await feed(c, cascades.teacher().items(300, 200, 0.3));
     const confident = answered.filter((a) => a.reason === 'confident');
     const deferred = answered.filter((a) => a.reason === 'deferred');
     expect(confident.length).toBeGreaterThan(50);
@@ -98,12 +69,15 @@ describe('once the small stage has learned', () => {
     // The policy defers what it is unsure of: deferred items carry higher P(defer) than kept ones.
     expect(mean(deferred.map((a) => a.pDefer.lr ?? 0))).toBeGreaterThan(mean(confident.map((a) => a.pDefer.lr ?? 0)));
     // What the LR answers is right on easy items (the teacher's label).
-    const easy = scripted.items(300, 200, 0.3).filter((i) => !i.hard);
+    const easy = cascades
+      .teacher()
+      .items(300, 200, 0.3)
+      .filter((i) => !i.hard);
     const byId = new Map(answered.map((a) => [a.id, a]));
     const kept = easy.map((i) => [i, byId.get(i.id) as Annotation] as const).filter(([, a]) => a.answeredBy === 'lr');
     expect(kept.filter(([i, a]) => a.labelId === i.label).length / kept.length).toBeGreaterThan(0.9);
     // Each LLM answer in the annotations was one request to the teacher.
-    expect(scripted.server.stats().answered - calls).toBe(answered.filter((a) => a.llmCalled).length);
+    expect(cascades.teacher().server.stats().answered - calls).toBe(answered.filter((a) => a.llmCalled).length);
   });
 });
 
@@ -114,7 +88,7 @@ describe('when the budget is spent', () => {
     // Even pacing (no front-load): the cap, not the quantile, is what this case exercises.
     const c = await build({ cascade: { warmupItems, llmBudget: budget, frontLoadItems: 0 } });
     // Hard items only: the policy keeps wanting the LLM, so the cap, not the quantile, has the last word.
-    const answered = await feed(c, scripted.items(1_000, 400, 1));
+    const answered = await feed(c, cascades.teacher().items(1_000, 400, 1));
     const calls = answered.filter((a) => a.llmCalled).length;
     expect(calls).toBe(c.counters.llmCalls);
     // The cap: budget × items + the burst + the unknown-horizon front-load still unpaid (issue 9).
@@ -129,7 +103,7 @@ describe('when the budget is spent', () => {
 describe('with audits', () => {
   it('sends the items the stage would answer to the LLM as well, flagged audited (reason audit)', async () => {
     const c = await build({ cascade: { warmupItems: 10, llmBudget: 1, auditRate: 1 } });
-    const answered = await feed(c, scripted.items(1_500, 150));
+    const answered = await feed(c, cascades.teacher().items(1_500, 150));
     const afterWarmup = answered.slice(10);
     expect(answered.slice(0, 10).every((a) => a.reason === 'warmup' && !a.audited)).toBe(true);
     const audits = afterWarmup.filter((a) => a.reason === 'audit');
@@ -146,7 +120,7 @@ describe('with two small stages', () => {
   // is the multiplexer's call (skip the mid model or not) and the budget's.
   it('the LR answers what it is sure of and passes the rest to the mid model, which answers or defers', async () => {
     const c = await build({ cascade: { stages: ['lr', 'mid'], warmupItems: 30, llmBudget: 0.3 } });
-    const answered = (await feed(c, scripted.items(2_000, 250, 0.3))).slice(30);
+    const answered = (await feed(c, cascades.teacher().items(2_000, 250, 0.3))).slice(30);
     const byLr = answered.filter((a) => a.answeredBy === 'lr');
     const passed = answered.filter((a) => a.stages[0]?.deferred === true);
     expect(byLr.length).toBeGreaterThan(0);
@@ -160,7 +134,7 @@ describe('with two small stages', () => {
 
   it('with the multiplexer, skips the mid model for an item predicted hard and goes to the LLM; the mid model still learns', async () => {
     const c = await build({ cascade: { stages: ['lr', 'mid'], warmupItems: 0, llmBudget: 1, earlyExitFactor: 0, deferralCostWeight: 0 }, multiplexer: true });
-    const answered = await feed(c, scripted.items(2_500, 80, 0.5));
+    const answered = await feed(c, cascades.teacher().items(2_500, 80, 0.5));
     const skipped = answered.filter((a) => a.route?.join() === 'lr,llm');
     expect(skipped.length).toBeGreaterThan(0);
     expect(skipped.every((a) => a.stages.map((s) => s.stage).join() === 'lr,llm' && a.costUnits === 1 + LLM_COST && a.pDefer.mid === undefined)).toBe(true);
@@ -173,7 +147,7 @@ describe('with two small stages', () => {
       cascade: { stages: ['lr', 'mid'], warmupItems: 10, llmBudget: 0.02, earlyExitFactor: 0, deferralCostWeight: 0 },
       multiplexer: true,
     });
-    const answered = await feed(c, scripted.items(2_600, 200, 0.5));
+    const answered = await feed(c, cascades.teacher().items(2_600, 200, 0.5));
     const ranAfterAll = answered.filter((a) => a.route?.join() === 'lr,mid' && a.reason === 'budget');
     expect(ranAfterAll.length).toBeGreaterThan(0);
     expect(ranAfterAll.every((a) => a.answeredBy === 'mid' && !a.llmCalled && a.pDefer.mid !== undefined)).toBe(true);

@@ -7,7 +7,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Item } from '../../src/cascade/index.js';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import type { AnswerCache } from '../../src/cache/index.js';
+import { createCascade, type Cascade, type Item } from '../../src/cascade/index.js';
+import { DEFAULTS, type CascadeConfig } from '../../src/config.js';
 import { OpenAiTeacher, parseTask, type Task } from '../../src/llm/index.js';
 import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
 
@@ -90,6 +94,62 @@ export async function startScriptedTeacher(size = 3_000): Promise<ScriptedTeache
     close: async () => {
       await server.close();
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** What {@link useScriptedCascades} gives a test file. */
+export interface ScriptedCascades {
+  /** The file's scripted teacher (started before the first test). */
+  teacher(): ScriptedTeacher;
+  /**
+   * A fresh cascade asking it (nothing restored, never saved, tfjs on cpu), in its own temporary models
+   * folder; the latest one is drained after each test.
+   */
+  build(config: CascadeConfig, options: { concurrency: number; costUnits: number; cache?: AnswerCache; multiplexer?: boolean }): Promise<Cascade>;
+}
+
+/**
+ * Registers a test file's hooks: one scripted teacher for the file (`size` items), each test's cascade
+ * drained after it, the models folders removed at the end.
+ */
+export function useScriptedCascades(size?: number): ScriptedCascades {
+  const logger = pino({ level: 'silent' });
+  const dirs: string[] = [];
+  let scripted: ScriptedTeacher | undefined;
+  let latest: Cascade | undefined;
+  beforeAll(async () => {
+    scripted = await startScriptedTeacher(size);
+  });
+  afterEach(async () => {
+    await latest?.drain();
+    latest = undefined;
+  });
+  afterAll(async () => {
+    await scripted?.close();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+  const teacher = (): ScriptedTeacher => {
+    if (scripted === undefined) throw new Error('the scripted teacher starts in beforeAll');
+    return scripted;
+  };
+  return {
+    teacher,
+    async build(config, options) {
+      const dir = mkdtempSync(path.join(tmpdir(), 'spillway-cascade-'));
+      dirs.push(dir);
+      latest = await createCascade({
+        task: teacher().task,
+        teacher: teacher().teacher,
+        config,
+        llm: { concurrency: options.concurrency, costUnits: options.costUnits },
+        models: { ...DEFAULTS.models, dir, saveEveryItems: 0, backend: 'cpu' },
+        logger,
+        restore: false,
+        ...(options.cache === undefined ? {} : { cache: options.cache }),
+        ...(options.multiplexer === undefined ? {} : { multiplexer: options.multiplexer }),
+      });
+      return latest;
     },
   };
 }

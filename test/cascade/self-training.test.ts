@@ -4,36 +4,15 @@
  * small stages also learn their own answers on items no LLM answer reached, only where those answers are
  * trusted by their measured agreement with the LLM, only once warm, and never in the deferral policy.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import pino from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createCascade, type Annotation, type Cascade } from '../../src/cascade/index.js';
+import { describe, expect, it } from 'vitest';
+import type { Annotation, Cascade } from '../../src/cascade/index.js';
 import type { LrStage } from '../../src/cascade/stages.js';
-import { DEFAULTS, parseConfig } from '../../src/config.js';
+import { parseConfig } from '../../src/config.js';
 import { llmLabelOf } from '../../src/types.js';
-import { startScriptedTeacher, type ScriptedItem, type ScriptedTeacher } from './scripted-teacher.js';
+import { useScriptedCascades, type ScriptedItem } from './scripted-teacher.js';
 
-const logger = pino({ level: 'silent' });
 const MIN_LABELS = 40;
-let scripted: ScriptedTeacher;
-let cascade: Cascade | undefined;
-const dirs: string[] = [];
-
-beforeAll(async () => {
-  scripted = await startScriptedTeacher();
-});
-
-afterEach(async () => {
-  await cascade?.drain();
-  cascade = undefined;
-});
-
-afterAll(async () => {
-  await scripted.close();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const cascades = useScriptedCascades();
 
 /** A fresh cascade asking the scripted teacher; audits give the calibration labels on items the stages keep. */
 async function build(keys: Record<string, unknown>): Promise<Cascade> {
@@ -50,18 +29,7 @@ async function build(keys: Record<string, unknown>): Promise<Cascade> {
       ...keys,
     },
   });
-  const dir = mkdtempSync(path.join(tmpdir(), 'spillway-selftrain-'));
-  dirs.push(dir);
-  cascade = await createCascade({
-    task: scripted.task,
-    teacher: scripted.teacher,
-    config: config.cascade,
-    llm: { concurrency: 4, costUnits: 1000 },
-    models: { ...DEFAULTS.models, dir, saveEveryItems: 0, backend: 'cpu' },
-    logger,
-    restore: false,
-  });
-  return cascade;
+  return cascades.build(config.cascade, { concurrency: 4, costUnits: 1000 });
 }
 
 interface Step {
@@ -99,7 +67,7 @@ describe.each([
 ])('with cascade.selfTraining: $mode', ({ mode, stages, atLeast }) => {
   it('learns pseudo-labels only on items no LLM answer reached, once the stages are warm, and never in the deferral policy', async () => {
     const c = await build({ selfTraining: mode, stages });
-    const steps = await feed(c, scripted.items(0, 700, 0.3));
+    const steps = await feed(c, cascades.teacher().items(0, 700, 0.3));
     const pseudo = steps.filter((s) => s.pseudo);
     expect(pseudo.length).toBeGreaterThan(atLeast);
     expect(c.counters.pseudoLabels).toBe(pseudo.length);
@@ -126,10 +94,11 @@ describe.each([
 describe('while the stage is cold', () => {
   it('learns no pseudo-label: the cascade answers exactly as with selfTraining off', async () => {
     const keys = { warmMinLabels: 100_000 };
-    const items = scripted.items(0, 400, 0.3);
-    const on = await feed(await build({ ...keys, selfTraining: 'self' }), items);
-    expect(cascade?.counters.pseudoLabels).toBe(0);
-    await cascade?.drain();
+    const items = cascades.teacher().items(0, 400, 0.3);
+    const first = await build({ ...keys, selfTraining: 'self' });
+    const on = await feed(first, items);
+    expect(first.counters.pseudoLabels).toBe(0);
+    await first.drain();
     const off = await feed(await build({ ...keys, selfTraining: 'off' }), items);
     const view = (s: Step): unknown => [s.annotation.labelId, s.annotation.reason, s.annotation.pDefer.lr, s.after];
     expect(on.map(view)).toEqual(off.map(view));
