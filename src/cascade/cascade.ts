@@ -530,7 +530,8 @@ export class Cascade {
       const depth = walk.traces.length - 1;
       const coldWaitMs = this.options.llm.coldWaitMs ?? 0;
       const hold = cold && coldWaitMs > 0 ? { while: () => !this.warmth.isWarm(depth) && !this.stopping.signal.aborted, extraMs: coldWaitMs } : undefined;
-      const deadlineAtMs = cold ? Infinity : performance.now() + (this.options.llm.deadlineMs ?? 30_000);
+      // Escalations (LLM tiers) get what is left of the item's deadline, a cold item's hold included.
+      const deadlineAtMs = performance.now() + (this.options.llm.deadlineMs ?? 30_000) + (hold === undefined ? 0 : coldWaitMs);
       const outcome = await this.submitToLlm(this.scheduler, teacher, item.text, walk.gateScore ?? last.pDefer, hold === undefined ? {} : { hold });
       if (outcome.kind === 'deadline') {
         // The deepest small stage answers; a call already running still teaches the stages when it lands.
