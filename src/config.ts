@@ -68,7 +68,7 @@ const llmSchema = z
       .min(0)
       .default(60_000)
       .describe(
-        "Extra time past `deadlineMs` an item may wait for its LLM answer while its deepest small stage is still cold (not yet trained on enough labels, or under the agreement floor), ms: that stage's label is none we could stand behind. Once the stage is warm the deadline applies again. 0: the deadline applies to every item. Beyond it the item is published flagged `cold`.",
+        "Extra time past `deadlineMs` an item may wait for its LLM answer while its deepest small stage is still cold (not yet trained on enough labels, or under the agreement floor), ms: that stage's label is none we could stand behind. Once the stage is warm the deadline applies again. It also bounds the cold gate: an item with no budget left and a cold stage is held (and the input behind it) at most this long while LLM answers warm the stage. 0: the deadline applies to every item and nothing is held. Beyond it the item is published flagged `cold`.",
       ),
     batchSize: z
       .number()

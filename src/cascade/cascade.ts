@@ -25,6 +25,7 @@ import type { CascadeObserver } from './observer.js';
 import { buildAnnotation, type AnnotationInput, type LlmOutcome } from './annotation.js';
 import type { BudgetController } from './budget-controller.js';
 import { CapacityGovernor } from './capacity-governor.js';
+import { ColdGate } from './cold-gate.js';
 import { LlmGate, watchTeacher } from './llm-gate.js';
 import type { StageSignal } from './deferral-policy.js';
 import type { Featurizer } from './featurizer.js';
@@ -146,6 +147,8 @@ export interface CascadeCounters {
   escalations: number;
   /** With `cascade.selfTraining`: items no LLM answer reached whose small stages' answer the stages learned. */
   pseudoLabels: number;
+  /** Items held at the cold gate (and the input behind them) while the LLM's labels warmed their stage. */
+  coldHeld: number;
   /** Tokens of the LLM answers, from the API's usage (batch usage split across the items). */
   promptTokens: number;
   completionTokens: number;
@@ -193,6 +196,8 @@ export class Cascade {
   /** The LLM scheduler (absent without a teacher). */
   readonly scheduler: LlmScheduler | undefined;
   private readonly governor: CapacityGovernor | undefined;
+  /** Holds cold items back from a saturated LLM queue (input backpressure during the warm-up). */
+  private readonly coldGate: ColdGate | undefined;
   private pending = 0;
   private drained: Array<() => void> = [];
   private readonly saver: ((parts: CascadeParts) => Promise<void>) | undefined;
@@ -289,6 +294,12 @@ export class Cascade {
         this.tiers.push({ teacher: options.teacher, costUnits: llm.costUnits, scheduler: this.scheduler });
         for (const tier of escalation) this.tiers.push({ teacher: tier.teacher, costUnits: tier.costUnits, scheduler: schedulerFor(tier.teacher) });
       }
+      if ((llm.coldWaitMs ?? 0) > 0)
+        this.coldGate = new ColdGate({
+          queue: this.scheduler,
+          onHold: () =>
+            this.log.info({ labels: parts.stages.map((s) => s.labels) }, 'cold start: the LLM is behind the input, holding items until their stage warms'),
+        });
       if (llm.capacityAware !== false && Number.isFinite(deadlineMs)) {
         this.governor = new CapacityGovernor({
           budget: parts.budget,
@@ -311,6 +322,7 @@ export class Cascade {
       tierCalls: this.tiers.map(() => 0),
       escalations: 0,
       pseudoLabels: 0,
+      coldHeld: 0,
       reasons: { confident: 0, deferred: 0, warmup: 0, exploration: 0, audit: 0, deadline: 0, budget: 0, 'llm-failed': 0, cache: 0, cold: 0 },
       answeredBy: { lr: 0, mid: 0, llm: 0 },
       deferredBy: Object.fromEntries(parts.stages.map((s) => [s.name, 0])),
@@ -367,6 +379,7 @@ export class Cascade {
     if (this.stopping.signal.aborted) return;
     this.stopping.abort(new Error('the cascade is stopping'));
     this.llmGate?.close();
+    this.coldGate?.releaseAll();
     this.scheduler?.close();
     for (const tier of this.tiers) tier.scheduler.close();
   }
@@ -519,6 +532,21 @@ export class Cascade {
       }
     }
     let cost = walk.cost;
+    if (!granted && cold && teacher !== undefined && cached === undefined && this.coldGate !== undefined) {
+      // No budget for it and no stage to stand behind its answer (a backlog poured in faster than the LLM
+      // answers): rather than publish it flagged `cold`, hold it, and the input behind it, while the LLM's
+      // labels warm the stage; then the stages as they are answer it.
+      const depth = walk.traces.length - 1;
+      const warming = (): boolean => this.warmth.warmingUp(depth) && !this.stopping.signal.aborted;
+      if ((await this.coldGate.wait(warming, this.options.llm.coldWaitMs ?? 0)) > 0) {
+        this.counters.coldHeld++;
+        ctx = { features: ctx.features, probs: [] };
+        walk = this.walkStages(ctx, { allowSkip: false });
+        last = walk.traces[walk.traces.length - 1] as StageTrace;
+        cost += walk.cost;
+        reason = walk.exitAt >= 0 ? 'confident' : !this.warmth.isWarm(walk.traces.length - 1) ? 'cold' : 'budget';
+      }
+    }
     let llmTier: number | undefined;
     if (granted && teacher !== undefined && this.scheduler !== undefined) {
       // As above: a forced call is not the policy's deferral unless the gate would have sent it anyway.
@@ -785,6 +813,13 @@ export class Cascade {
     await cache.set(this.task.name, this.answerModel, item.text, { labelId, model, costUnits, answeredAtMs: Date.now() }, costUnits);
   }
 
+  /** Every stage's answer to `features` as the stages are now, on a scratch context (the item's is left as walked). */
+  private currentAnswers(features: ItemContext['features']): Float32Array[] {
+    const scratch: ItemContext = { features, probs: [] };
+    for (const stage of this.parts.stages) scratch.probs.push(stage.run(scratch));
+    return scratch.probs;
+  }
+
   /** Learns from an LLM label; `unbiased`: the item was sent whatever its scores (warm-up, exploration, audit, cold). */
   private learn(ctx: ItemContext, signals: StageSignal[], traces: StageTrace[], label: number, unbiased = false): void {
     const { stages, policies } = this.parts;
@@ -793,13 +828,17 @@ export class Cascade {
     costs.observe(label);
     const weight = costs.weight(label);
     const recallLabel = costs.objective.kind === 'recall' ? costs.objective.label : -1;
+    // A cold stage is judged on what it answers now, before it learns this label: the answer it gave when the
+    // item was walked may be hundreds of labels old when the LLM lags behind a backlog, and would keep a stage
+    // that has long learned enough from warming up. Only during the warm-up (warmth is sticky).
+    const judged = this.warmth.allWarm ? undefined : this.currentAnswers(ctx.features);
     for (let i = 0; i < traces.length; i++) {
       const policy = policies[i] as DeferralScorer;
       // Under a cost-sensitive objective a missed rare label weighs more: the policy learns to defer likely positives.
       policy.update(signals[i] as StageSignal, (traces[i] as StageTrace).labelId !== label, weight);
       const probs = ctx.probs[i] as Float32Array;
       // Warmth judges the stage's own answer (argmax), not the objective's override of it.
-      this.warmth.record(i, argmax(probs) === label);
+      this.warmth.record(i, argmax(judged?.[i] ?? probs) === label);
       // The recall cut-off needs positives the stage's scores did not select (those it was sure of never reach the LLM).
       if (label === recallLabel && unbiased) costs.recordPositive(i, probs[label] as number);
       const stage = stages[i] as SmallStage;
@@ -810,7 +849,7 @@ export class Cascade {
       const stage = stages[i] as SmallStage;
       const probs = stage.run(ctx);
       ctx.probs.push(probs);
-      this.warmth.record(i, argmax(probs) === label);
+      this.warmth.record(i, argmax(judged?.[i] ?? probs) === label);
       if (label === recallLabel && unbiased) costs.recordPositive(i, probs[label] as number);
       if (stage.learn(ctx, label, weight)) observer?.onModelUpdate(stage.name, stage.version);
     }

@@ -68,6 +68,19 @@ export class StageWarmth {
     if (this.warm[i] !== true) this.warm[i] = (this.labels[i] as number) >= this.minLabels && this.lowerBound(i) >= this.floor;
   }
 
+  /** True once every stage has earned its place. */
+  get allWarm(): boolean {
+    return this.warm.every((w) => w);
+  }
+
+  /**
+   * True while stage `i` is cold but may still warm soon: it has had fewer than ten times the labels it needs.
+   * A stage still cold beyond that is not worth holding the input for.
+   */
+  warmingUp(i: number): boolean {
+    return this.warm[i] !== true && (this.labels[i] ?? 0) < 10 * this.minLabels;
+  }
+
   /** True when stage `i` may publish its answers as confident ones. */
   isWarm(i: number): boolean {
     return this.warm[i] === true;

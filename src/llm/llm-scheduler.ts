@@ -169,6 +169,11 @@ export class LlmScheduler {
     });
   }
 
+  /** True while answers are on their way: items queued or requests in flight. */
+  get busy(): boolean {
+    return this.queue.size > 0 || this.inFlightRequests > 0;
+  }
+
   /** Expected wait of a newly queued item before its request is sent, ms (0 when a slot is free). */
   get expectedWaitMs(): number {
     const rate = this.dispatchRatePerMs();

@@ -1,7 +1,8 @@
 /**
  * Issue 9, "a safe cold start": a small stage answers only once it has earned it (enough LLM labels, and its
  * agreement with the LLM above a floor); before that its items go to the LLM within the warm-up allowance,
- * and beyond it they are published flagged `cold`, never as confident answers. The LLM is the replay server
+ * and beyond it they are published flagged `cold`, never as confident answers (or, with the cold gate, held
+ * until the stage warms). The LLM is the replay server
  * over HTTP with GPT-3.5's recorded isear answers.
  */
 import { describe, expect, it } from 'vitest';
@@ -13,10 +14,11 @@ const rows = readRows(isearPath);
 const MIN_LABELS = 40;
 const cascades = useReplayCascades();
 
-function build(latencyMs: number, concurrency: number, budget: number): Promise<Cascade> {
+/** `coldWaitMs` 0 (the default here): no cold gate, items beyond the allowance go out flagged at once. */
+function build(latencyMs: number, concurrency: number, budget: number, coldWaitMs = 0): Promise<Cascade> {
   return cascades.build({
     latencyMs,
-    llm: { concurrency, deadlineMs: 60_000 },
+    llm: { concurrency, deadlineMs: 60_000, coldWaitMs },
     // A low agreement floor: the LR alone agrees with GPT-3.5 on ~25 % of isear items after 100 labels, and
     // these cases are about the label minimum and the allowance.
     cascade: { warmupItems: 0, llmBudget: budget, warmMinLabels: MIN_LABELS, warmAgreementFloor: 0.05 },
@@ -56,5 +58,20 @@ describe('a fresh cascade', () => {
     const confident = annotations.filter((a) => a.answeredBy === 'lr' && a.reason === 'confident');
     expect(confident.every((a) => (a.modelVersions.lr ?? 0) >= MIN_LABELS)).toBe(true);
     expect(c.counters.reasons.cold).toBe(cold.length);
+    expect(c.counters.coldHeld).toBe(0);
+  });
+
+  it('holds a backlog poured at a cold stage until the LLM labels warm it, instead of flagging it `cold`', async () => {
+    // The same pour as above, with the cold gate on (`llm.coldWaitMs`, as the service runs).
+    const c = await build(400, 4, 0.1, 30_000);
+    const annotations = await Promise.all(rows.slice(0, 400).map((r) => c.process({ id: r.id, text: r.text })));
+    expect(c.counters.coldHeld).toBeGreaterThan(100);
+    // Held items were answered once the stage had earned it, or by the LLM: none flagged, none guessed.
+    expect(annotations.filter((a) => a.reason === 'cold')).toHaveLength(0);
+    const small = annotations.filter((a) => a.answeredBy === 'lr');
+    expect(small.length).toBeGreaterThan(100);
+    expect(small.every((a) => (a.modelVersions.lr ?? 0) >= MIN_LABELS)).toBe(true);
+    // The budget still holds: the held items did not buy themselves LLM calls.
+    expect(c.counters.llmCalls).toBeLessThan(0.1 * 400 + 60);
   });
 });

@@ -62,6 +62,14 @@ try {
   console.log(`isear, first ${rows.length} lines, budget ${args.budget}, replay LLM at ${args['latency-ms']} ms, ${seconds.toFixed(1)} s`);
   report(`first ${args.first}`, annotations.slice(0, Number(args.first)));
   report('all', annotations);
+  // How long the warm-up lasted, in items: the first answer a small stage published as a confident one.
+  const first = annotations.findIndex((a) => a.reason === 'confident' && a.answeredBy !== 'llm');
+  const warmAt = annotations[first];
+  console.log(
+    warmAt === undefined
+      ? 'no small stage answered confidently'
+      : `first confident small-stage answer: annotation ${first + 1} (${warmAt.answeredBy}, model versions ${JSON.stringify(warmAt.modelVersions)})`,
+  );
 } finally {
   await llm.stop();
   rmSync(work, { recursive: true, force: true });
