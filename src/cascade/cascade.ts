@@ -538,8 +538,10 @@ export class Cascade {
       // labels warm the stage; then the stages as they are answer it.
       const depth = walk.traces.length - 1;
       const warming = (): boolean => this.warmth.warmingUp(depth) && !this.stopping.signal.aborted;
-      if ((await this.coldGate.wait(warming, this.options.llm.coldWaitMs ?? 0)) > 0) {
+      const heldMs = await this.coldGate.wait(warming, this.options.llm.coldWaitMs ?? 0);
+      if (heldMs > 0) {
         this.counters.coldHeld++;
+        this.options.observer?.onColdHold?.(heldMs / 1000);
         ctx = { features: ctx.features, probs: [] };
         walk = this.walkStages(ctx, { allowSkip: false });
         last = walk.traces[walk.traces.length - 1] as StageTrace;

@@ -24,4 +24,6 @@ export interface CascadeObserver {
   onLlmUsage?(promptTokens: number, completionTokens: number, model?: string): void;
   /** Optional, with LLM tiers (`llm.tiers`): one call was made to tier `tier` (0: the cheapest), model `model`. */
   onLlmTierCall?(tier: number, model: string): void;
+  /** Optional: an item waited `seconds` at the cold gate (no budget, its stage cold) while LLM labels warmed the stage. */
+  onColdHold?(seconds: number): void;
 }

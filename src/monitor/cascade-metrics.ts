@@ -227,6 +227,11 @@ export class CascadeMetrics implements SchedulerObserver, LiveValues {
     this.metrics.llmTierCalls.labels(String(tier), model).inc();
   }
 
+  onColdHold(seconds: number): void {
+    this.metrics.coldHeldItems.inc();
+    this.metrics.coldHeldSeconds.inc(seconds);
+  }
+
   onConcurrencyChange(limit: number, reason: string): void {
     this.metrics.llmConcurrency.set(limit);
     this.metrics.llmConcurrencyAdjustments.labels(reason).inc();

@@ -137,6 +137,8 @@ export class SpillwayMetrics {
   readonly llmRequestItems: Counter;
   /** With LLM tiers (`llm.tiers`): calls by tier index and model (bounded: the configured tiers). */
   readonly llmTierCalls: Counter<'tier' | 'model'>;
+  readonly coldHeldItems: Counter;
+  readonly coldHeldSeconds: Counter;
   /** Annotations by reason (why the LLM was or was not asked). */
   readonly annotationReasons: Counter<'reason'>;
 
@@ -293,6 +295,12 @@ export class SpillwayMetrics {
       labelNames: ['tier', 'model'],
       registers,
     });
+    this.coldHeldItems = new Counter({
+      name: 'spillway_cold_held_items_total',
+      help: 'Items held at the cold gate (no budget left, their stage cold) while LLM labels warmed the stage; the input pauses meanwhile.',
+      registers,
+    });
+    this.coldHeldSeconds = new Counter({ name: 'spillway_cold_held_seconds_total', help: 'Time items spent held at the cold gate, summed.', registers });
     this.annotationReasons = new Counter({
       name: 'spillway_annotation_reasons_total',
       help: 'Annotations by reason (confident, deferred, warmup, exploration, audit, deadline, budget, llm-failed, cache).',

@@ -5,8 +5,11 @@
  * until the stage warms). The LLM is the replay server
  * over HTTP with GPT-3.5's recorded isear answers.
  */
+import pino from 'pino';
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import type { Annotation, Cascade } from '../../src/cascade/index.js';
+import type { Annotation, Cascade, CascadeObserver } from '../../src/cascade/index.js';
+import { CascadeMetrics, SpillwayMetrics } from '../../src/monitor/index.js';
 import { isearPath, readRows } from '../llm/helpers.js';
 import { useReplayCascades } from './helpers.js';
 
@@ -15,9 +18,10 @@ const MIN_LABELS = 40;
 const cascades = useReplayCascades();
 
 /** `coldWaitMs` 0 (the default here): no cold gate, items beyond the allowance go out flagged at once. */
-function build(latencyMs: number, concurrency: number, budget: number, coldWaitMs = 0): Promise<Cascade> {
+function build(latencyMs: number, concurrency: number, budget: number, coldWaitMs = 0, observer?: CascadeObserver): Promise<Cascade> {
   return cascades.build({
     latencyMs,
+    ...(observer === undefined ? {} : { observer }),
     llm: { concurrency, deadlineMs: 60_000, coldWaitMs },
     // A low agreement floor: the LR alone agrees with GPT-3.5 on ~25 % of isear items after 100 labels, and
     // these cases are about the label minimum and the allowance.
@@ -63,9 +67,15 @@ describe('a fresh cascade', () => {
 
   it('holds a backlog poured at a cold stage until the LLM labels warm it, instead of flagging it `cold`', async () => {
     // The same pour as above, with the cold gate on (`llm.coldWaitMs`, as the service runs).
-    const c = await build(400, 4, 0.1, 30_000);
+    const registry = new Registry();
+    const observer = new CascadeMetrics({ metrics: new SpillwayMetrics(registry), logger: pino({ level: 'silent' }) });
+    const c = await build(400, 4, 0.1, 30_000, observer);
     const annotations = await Promise.all(rows.slice(0, 400).map((r) => c.process({ id: r.id, text: r.text })));
     expect(c.counters.coldHeld).toBeGreaterThan(100);
+    // Operators see it: the held items and their waits are on /metrics.
+    const metricsText = await registry.metrics();
+    expect(metricsText).toContain(`spillway_cold_held_items_total ${c.counters.coldHeld}`);
+    expect(metricsText).toMatch(/spillway_cold_held_seconds_total [1-9]/);
     // Held items were answered once the stage had earned it, or by the LLM: none flagged, none guessed.
     expect(annotations.filter((a) => a.reason === 'cold')).toHaveLength(0);
     const small = annotations.filter((a) => a.answeredBy === 'lr');
