@@ -294,7 +294,9 @@ export class Cascade {
         this.tiers.push({ teacher: options.teacher, costUnits: llm.costUnits, scheduler: this.scheduler });
         for (const tier of escalation) this.tiers.push({ teacher: tier.teacher, costUnits: tier.costUnits, scheduler: schedulerFor(tier.teacher) });
       }
-      if ((llm.coldWaitMs ?? 0) > 0)
+      // Not with shared learning: labels then reach the stages through the label topic only once their items
+      // commit, in partition order, so a held item would hold back the very labels that warm its stage.
+      if ((llm.coldWaitMs ?? 0) > 0 && this.learnInline)
         this.coldGate = new ColdGate({
           queue: this.scheduler,
           onHold: () =>
