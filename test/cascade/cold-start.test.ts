@@ -18,9 +18,10 @@ const MIN_LABELS = 40;
 const cascades = useReplayCascades();
 
 /** `coldWaitMs` 0 (the default here): no cold gate, items beyond the allowance go out flagged at once. */
-function build(latencyMs: number, concurrency: number, budget: number, coldWaitMs = 0, observer?: CascadeObserver): Promise<Cascade> {
+function build(latencyMs: number, concurrency: number, budget: number, coldWaitMs = 0, observer?: CascadeObserver, learnInline = true): Promise<Cascade> {
   return cascades.build({
     latencyMs,
+    learnInline,
     ...(observer === undefined ? {} : { observer }),
     llm: { concurrency, deadlineMs: 60_000, coldWaitMs },
     // A low agreement floor: the LR alone agrees with GPT-3.5 on ~25 % of isear items after 100 labels, and
@@ -83,5 +84,13 @@ describe('a fresh cascade', () => {
     expect(small.every((a) => (a.modelVersions.lr ?? 0) >= MIN_LABELS)).toBe(true);
     // The budget still holds: the held items did not buy themselves LLM calls.
     expect(c.counters.llmCalls).toBeLessThan(0.1 * 400 + 60);
+  });
+
+  it('does not hold items when labels come through the label topic (shared learning)', async () => {
+    // Labels then reach the stages only once their items commit: a held item would hold back its own warm-up.
+    const c = await build(400, 4, 0.1, 30_000, undefined, false);
+    const annotations = await Promise.all(rows.slice(0, 400).map((r) => c.process({ id: r.id, text: r.text })));
+    expect(c.counters.coldHeld).toBe(0);
+    expect(annotations.filter((a) => a.reason === 'cold').length).toBeGreaterThan(100);
   });
 });

@@ -30,6 +30,8 @@ export interface ReplayCascadeOptions {
   /** Prefix of the temp models folder. */
   dirPrefix: string;
   observer?: CreateCascadeOptions['observer'];
+  /** false: the stages learn only from labels handed to them (shared learning's label topic). @defaultValue true */
+  learnInline?: boolean;
 }
 
 /** The replay cascade of the current test (see {@link useReplayCascades}). */
@@ -80,6 +82,7 @@ export function useReplayCascades(): ReplayCascades {
         logger,
         restore: false,
         ...(o.observer === undefined ? {} : { observer: o.observer }),
+        ...(o.learnInline === undefined ? {} : { learnInline: o.learnInline }),
       });
       return cascade;
     },
