@@ -196,7 +196,7 @@ export class Cascade {
   /** The LLM scheduler (absent without a teacher). */
   readonly scheduler: LlmScheduler | undefined;
   private readonly governor: CapacityGovernor | undefined;
-  /** Holds cold items back from a saturated LLM queue (input backpressure during the warm-up). */
+  /** Holds items with no budget and a cold stage (and the input behind them) while LLM labels warm it; see cold-gate.ts. */
   private readonly coldGate: ColdGate | undefined;
   private pending = 0;
   private drained: Array<() => void> = [];
@@ -834,8 +834,8 @@ export class Cascade {
     const recallLabel = costs.objective.kind === 'recall' ? costs.objective.label : -1;
     // A cold stage is judged on what it answers now, before it learns this label: the answer it gave when the
     // item was walked may be hundreds of labels old when the LLM lags behind a backlog, and would keep a stage
-    // that has long learned enough from warming up. Only during the warm-up (warmth is sticky).
-    const judged = this.warmth.allWarm ? undefined : this.currentAnswers(ctx.features);
+    // that has long learned enough from warming up. Only while a stage is warming up (bounded in labels).
+    const judged = this.warmth.anyWarmingUp ? this.currentAnswers(ctx.features) : undefined;
     for (let i = 0; i < traces.length; i++) {
       const policy = policies[i] as DeferralScorer;
       // Under a cost-sensitive objective a missed rare label weighs more: the policy learns to defer likely positives.

@@ -68,9 +68,9 @@ export class StageWarmth {
     if (this.warm[i] !== true) this.warm[i] = (this.labels[i] as number) >= this.minLabels && this.lowerBound(i) >= this.floor;
   }
 
-  /** True once every stage has earned its place. */
-  get allWarm(): boolean {
-    return this.warm.every((w) => w);
+  /** True while some stage is warming up (see {@link warmingUp}). */
+  get anyWarmingUp(): boolean {
+    return this.warm.some((_, i) => this.warmingUp(i));
   }
 
   /**
