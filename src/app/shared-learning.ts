@@ -226,7 +226,7 @@ export class SharedLearning {
       return;
     }
     try {
-      this.options.cascade.learnFromLabel(label.text, label.labelId);
+      await this.options.cascade.learnFromLabel(label.text, label.labelId);
     } catch (err: unknown) {
       if (!(err instanceof RangeError)) throw err;
       this.log.warn({ offset: offset.toString(), id: label.id, err }, 'label outside the task skipped');

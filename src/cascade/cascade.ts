@@ -28,11 +28,12 @@ import { CapacityGovernor } from './capacity-governor.js';
 import { ColdGate } from './cold-gate.js';
 import { LlmGate, watchTeacher } from './llm-gate.js';
 import type { StageSignal } from './deferral-policy.js';
-import type { Featurizer } from './featurizer.js';
+import type { Features, Featurizer } from './featurizer.js';
 import { CostSensitivity } from './cost-sensitivity.js';
 import { StageWarmth } from './stage-warmth.js';
 import { PseudoLabeler } from './pseudo-labeler.js';
 import type { Rng } from './rng.js';
+import type { SentenceEncoder } from './sentence-encoder.js';
 import { argmax, type ItemContext, type SmallStage } from './stages.js';
 import type { Annotation, AnnotationReason, Item, LlmSource, StageName, StageTrace } from './types.js';
 
@@ -55,6 +56,10 @@ export interface CascadeParts {
    * predicted from this stage's output. It lets an item predicted hard skip a stage that cannot help.
    */
   multiplexer?: DeferralScorer[];
+  /** The mid stage's pretrained sentence encoder (`cascade.sentenceEncoder: use-lite`); absent with GloVe. */
+  encoder?: SentenceEncoder;
+  /** True when the cascade loaded the encoder itself (it is disposed with the cascade), not shared. */
+  ownsEncoder?: boolean;
 }
 
 /** A stronger LLM tier the cascade escalates to (`llm.tiers` after the first). */
@@ -421,6 +426,7 @@ export class Cascade {
    */
   dispose(): void {
     for (const stage of this.parts.stages) stage.dispose?.();
+    if (this.parts.ownsEncoder === true) this.parts.encoder?.dispose();
   }
 
   /** Labels learned through {@link learnFromLabel}. */
@@ -434,14 +440,21 @@ export class Cascade {
    * the signals of the models as they are now. Deterministic: the same labels in the same order give the
    * same models. Throws RangeError for a label id outside the task's labels.
    */
-  learnFromLabel(text: string, labelId: number): void {
+  async learnFromLabel(text: string, labelId: number): Promise<void> {
     if (!Number.isInteger(labelId) || labelId < 0 || labelId >= this.task.labels.length) {
       throw new RangeError(`label id ${labelId} is not one of the ${this.task.labels.length} labels of task ${this.task.name}`);
     }
-    const ctx: ItemContext = { features: this.parts.featurizer.featurize(text), probs: [] };
+    const ctx: ItemContext = { features: await this.withSentence(this.parts.featurizer.featurize(text), text), probs: [] };
     const walk = this.walkStages(ctx, { forceDefer: true, allowSkip: false });
     this.learn(ctx, walk.signals, walk.traces, labelId);
     this.externalLabels++;
+  }
+
+  /** Adds the encoder's sentence vector to the features (a no-op without an encoder). */
+  private async withSentence(features: Features, text: string): Promise<Features> {
+    const encoder = this.parts.encoder;
+    if (encoder !== undefined) features.sentence = await encoder.embed(text);
+    return features;
   }
 
   private async submitToLlm(
@@ -494,12 +507,15 @@ export class Cascade {
       const llm: LlmOutcome = { labelId: cached.answer.labelId, source, failed: false };
       if (cached.tier !== 'redis')
         return this.annotate({ item, traces: [], exitAt: -1, llm, audited: false, costUnits: 0, startedMs: started, reason: 'cache' });
+      if (this.parts.encoder !== undefined) await this.withSentence(features, item.text);
       // An answer another worker paid for: learn from it once here (an L1 hit was learned here already).
       const walk = this.walkStages(ctx, { forceDefer: true });
       if (this.learnInline) this.learn(ctx, walk.signals, walk.traces, cached.answer.labelId);
       return this.annotate({ item, traces: walk.traces, exitAt: -1, llm, audited: false, costUnits: walk.cost, startedMs: started, reason: 'cache' });
     }
 
+    // Awaited only with an encoder, for the same reason as the cache above.
+    if (this.parts.encoder !== undefined) await this.withSentence(features, item.text);
     // Exploration (decaying with the last policy's maturity) and audits send an item the policy would
     // keep on to the LLM: DAgger needs labels on the states the policy visits, operators an unbiased sample.
     const lastPolicy = policies[policies.length - 1] as DeferralScorer;

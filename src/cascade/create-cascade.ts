@@ -1,6 +1,6 @@
 /**
- * Builds a Cascade: selects the tfjs backend, loads pretrained word vectors for the mid model, and either
- * restores saved state from the models folder or starts fresh.
+ * Builds a Cascade: selects the tfjs backend, loads pretrained word vectors (or the sentence encoder) for the
+ * mid model, and either restores saved state from the models folder or starts fresh.
  */
 import { rename } from 'node:fs/promises';
 import type { ModelsConfig } from '../config.js';
@@ -22,6 +22,7 @@ import { selectBackend } from './tf-backend.js';
 import { ThresholdPolicy } from './threshold-policy.js';
 import { AgreementPolicy } from './agreement-policy.js';
 import { loadWordVectors, type WordVectors } from './word-vectors.js';
+import { loadUseLite, type SentenceEncoder } from './sentence-encoder.js';
 
 export interface CreateCascadeOptions extends CascadeOptions {
   models: ModelsConfig;
@@ -29,6 +30,8 @@ export interface CreateCascadeOptions extends CascadeOptions {
   restore?: boolean;
   /** Pretrained vectors already loaded (benchmarks share one copy across cascades). */
   vectors?: WordVectors | null;
+  /** A sentence encoder already loaded (benchmarks share one, and its cache, across cascades); its owner disposes it. */
+  encoder?: SentenceEncoder;
   /** Stored in the manifest of every save (shared learning: the label offset the state includes). */
   stateMeta?: () => Record<string, number>;
   /**
@@ -50,15 +53,27 @@ export async function createCascade(options: CreateCascadeOptions): Promise<Casc
   const K = options.task.labels.length;
   const needsMid = cfg.stages.includes('mid');
   if (needsMid) await selectBackend(options.models.backend, log);
+  const useEncoder = needsMid && cfg.sentenceEncoder !== 'glove';
   const vectors =
-    !needsMid || !cfg.pretrainedVectors ? undefined : options.vectors === undefined ? loadWordVectors(100_000, log) : (options.vectors ?? undefined);
+    !needsMid || useEncoder || !cfg.pretrainedVectors
+      ? undefined
+      : options.vectors === undefined
+        ? loadWordVectors(100_000, log)
+        : (options.vectors ?? undefined);
+  const encoder = !useEncoder ? undefined : (options.encoder ?? (await loadUseLite({}, log)));
   const dir = modelStateDir(options.models.dir, options.task.name);
   let saved: SavedState | undefined;
   try {
     saved =
       options.restore === false
         ? undefined
-        : await loadCascadeState(dir, { classes: K, featureDim: cfg.featureDim, stages: cfg.stages, labels: options.task.labels });
+        : await loadCascadeState(dir, {
+            classes: K,
+            featureDim: cfg.featureDim,
+            stages: cfg.stages,
+            labels: options.task.labels,
+            sentenceEncoder: cfg.sentenceEncoder,
+          });
   } catch (err: unknown) {
     if (!(err instanceof ModelStateError) || options.resetModels !== true) throw err;
     const aside = `${dir}.reset-${new Date().toISOString().replace(/[:.]/g, '-')}`;
@@ -68,7 +83,11 @@ export async function createCascade(options: CreateCascadeOptions): Promise<Casc
   const pretrainedMid =
     saved === undefined && needsMid && options.models.midModelPath !== undefined ? await loadLayersModel(options.models.midModelPath) : undefined;
   if (pretrainedMid !== undefined) log.info({ path: options.models.midModelPath }, 'mid model starts from a pretrained LayersModel');
-  const parts = buildParts(options, K, vectors, saved, pretrainedMid);
+  const parts = buildParts(options, K, vectors, encoder, saved, pretrainedMid);
+  if (encoder !== undefined) {
+    parts.encoder = encoder;
+    parts.ownsEncoder = options.encoder === undefined;
+  }
   if (saved !== undefined)
     log.info({ dir, savedItems: saved.budget.items, versions: Object.fromEntries(parts.stages.map((s) => [s.name, s.version])) }, 'model state restored');
   const stateMeta = options.stateMeta;
@@ -79,6 +98,7 @@ function buildParts(
   options: CreateCascadeOptions,
   K: number,
   vectors: WordVectors | undefined,
+  encoder: SentenceEncoder | undefined,
   saved: SavedState | undefined,
   pretrainedMid?: tf.LayersModel,
 ): CascadeParts {
@@ -96,7 +116,7 @@ function buildParts(
       return new LrStage(lr, rehearsal, ensemble);
     }
     const initial = saved?.mid ?? (pretrainedMid === undefined ? undefined : { model: pretrainedMid });
-    const mid = new MidModel({ classes: K, vectors, seed: cfg.seed }, initial);
+    const mid = new MidModel({ classes: K, vectors, ...(encoder === undefined ? {} : { encoderDim: encoder.dimensions }), seed: cfg.seed }, initial);
     if (cfg.knnMemoryItems === 0 || mid.sentenceDim === 0) return new MidStage(mid, cfg.midCostUnits);
     const memory = new KnnMemory(
       { dim: mid.sentenceDim, classes: K, capacity: cfg.knnMemoryItems, neighbours: cfg.knnNeighbours, seed: cfg.seed + 2 },

@@ -25,6 +25,8 @@ export interface Features {
   tokenHashes: Uint32Array;
   /** True when the text was longer than the limit and was cut. */
   truncated: boolean;
+  /** The pretrained sentence encoder's vector of the text (`cascade.sentenceEncoder`), when one is configured. */
+  sentence?: Float32Array;
 }
 
 export interface FeaturizerOptions {

@@ -3,6 +3,7 @@ export { Cascade, type CascadeOptions, type CascadeCounters, type CascadeLlmOpti
 export { createCascade, modelStateDir, type CreateCascadeOptions } from './create-cascade.js';
 export { selectBackend, type BackendInfo, type BackendChoice } from './tf-backend.js';
 export { loadWordVectors, WordVectors } from './word-vectors.js';
+export { loadUseLite, UseLiteEncoder, type SentenceEncoder, type UseLiteOptions } from './sentence-encoder.js';
 export { Featurizer, type Features, type SparseVector } from './featurizer.js';
 export { LogisticRegressor } from './logistic-regressor.js';
 export { MidModel } from './mid-model.js';

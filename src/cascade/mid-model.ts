@@ -1,7 +1,8 @@
 /**
  * Stage 2: a fastText-style network. Its input concatenates
- *   - the mean of pretrained GloVe vectors of the item's words (frozen: the knowledge we cannot learn from a
- *     few thousand labels),
+ *   - a frozen pretrained sentence vector: the SIF-weighted mean of the item's GloVe word vectors, or the
+ *     sentence encoder's vector (`cascade.sentenceEncoder`); the knowledge we cannot learn from a few
+ *     thousand labels,
  *   - the mean of a hashed embedding bag over word unigrams and bigrams (learned),
  *   - stage 1's class probabilities, as stage 1 gave them before it saw the item's label (so stacking
  *     leaks nothing);
@@ -26,6 +27,11 @@ export interface MidModelOptions {
   classes: number;
   /** Pretrained vectors; undefined → the model learns from the hashed bag alone. */
   vectors?: WordVectors;
+  /**
+   * Width of a pretrained sentence encoder's vectors (`cascade.sentenceEncoder`), read from
+   * `features.sentence`; when set, they replace the GloVe mean. @defaultValue none
+   */
+  encoderDim?: number;
   /** Hashed embedding rows, a power of two. @defaultValue 2**17 */
   bagBuckets?: number;
   /** Width of the learned embedding. @defaultValue 32 */
@@ -70,6 +76,8 @@ export interface MidModelState {
   bagGradSquares: Float32Array;
 }
 
+// A sentence encoder's vectors are unit-length over many more dimensions than GloVe's 100.
+const ENCODER_SCALE = 1;
 const GLOVE_SCALE = 0.25; // GloVe vectors have norms ≈ 4-6; scale the mean to ≈ unit size
 // SIF weighting (Arora et al. 2017): a word of unigram probability p weighs a / (a + p), so "when", "i",
 // "the" do not drown the words that carry the label.
@@ -80,7 +88,8 @@ export class MidModel {
   readonly inputDim: number;
   readonly model: tf.LayersModel;
   private readonly vectors: WordVectors | undefined;
-  private readonly gloveDim: number;
+  private readonly sentenceWidth: number;
+  private readonly encoderDim: number;
   private readonly bagBuckets: number;
   private readonly bagDim: number;
   private readonly hidden: number;
@@ -114,8 +123,9 @@ export class MidModel {
    */
   constructor(options: MidModelOptions, loaded?: { model: tf.LayersModel; state?: MidModelState }) {
     this.classes = options.classes;
-    this.vectors = options.vectors;
-    this.gloveDim = options.vectors?.dimensions ?? 0;
+    this.encoderDim = options.encoderDim ?? 0;
+    this.vectors = this.encoderDim > 0 ? undefined : options.vectors;
+    this.sentenceWidth = this.encoderDim > 0 ? this.encoderDim : (options.vectors?.dimensions ?? 0);
     this.bagBuckets = options.bagBuckets ?? 2 ** 17;
     this.bagDim = options.bagDim ?? 32;
     this.hidden = options.hidden ?? 64;
@@ -124,7 +134,7 @@ export class MidModel {
     this.trainEvery = options.trainEvery ?? 4;
     this.bagLearningRate = options.bagLearningRate ?? 0.1;
     this.rng = new Rng(options.seed ?? 42);
-    this.inputDim = this.gloveDim + this.bagDim + this.classes;
+    this.inputDim = this.sentenceWidth + this.bagDim + this.classes;
     this.bag = loaded?.state?.bag ?? this.initialBag();
     this.bagGradSquares = loaded?.state?.bagGradSquares ?? new Float32Array(this.bagBuckets * this.bagDim).fill(1e-2);
     this.updates = loaded?.state?.updates ?? 0;
@@ -141,7 +151,13 @@ export class MidModel {
   /** The network's input for one item. `stage1Probs` may be absent when stage 1 is not in the cascade. */
   encode(features: Features, stage1Probs?: Float32Array): EncodedItem {
     const input = new Float32Array(this.inputDim);
-    if (this.vectors !== undefined) {
+    if (this.encoderDim > 0) {
+      const sentence = features.sentence;
+      if (sentence?.length !== this.encoderDim) {
+        throw new RangeError(`mid model expects a ${this.encoderDim}-d sentence vector; the item has ${sentence === undefined ? 'none' : sentence.length}`);
+      }
+      for (let j = 0; j < this.encoderDim; j++) input[j] = (sentence[j] as number) * ENCODER_SCALE;
+    } else if (this.vectors !== undefined) {
       let found = 0;
       let weight = 0;
       for (const w of features.words) {
@@ -151,28 +167,31 @@ export class MidModel {
           weight += a;
         }
       }
-      if (found > 0) for (let j = 0; j < this.gloveDim; j++) input[j] = ((input[j] as number) * GLOVE_SCALE) / weight;
+      if (found > 0) for (let j = 0; j < this.sentenceWidth; j++) input[j] = ((input[j] as number) * GLOVE_SCALE) / weight;
     }
     const rows = new Uint32Array(features.tokenHashes.length);
     const mask = this.bagBuckets - 1;
     for (let i = 0; i < rows.length; i++) rows[i] = (features.tokenHashes[i] as number) & mask;
-    this.bagMeanInto(rows, input, this.gloveDim);
+    this.bagMeanInto(rows, input, this.sentenceWidth);
     const offset = new Float32Array(this.classes);
     if (stage1Probs !== undefined) {
-      input.set(stage1Probs, this.gloveDim + this.bagDim);
+      input.set(stage1Probs, this.sentenceWidth + this.bagDim);
       for (let k = 0; k < this.classes; k++) offset[k] = Math.log(Math.max(stage1Probs[k] as number, 1e-6));
     }
     return { input, rows, offset };
   }
 
-  /** The item's sentence vector (the SIF-weighted GloVe mean, a view into its input), or undefined without vectors. */
+  /**
+   * The item's sentence vector (the encoder's, or the SIF-weighted GloVe mean: a view into its input), or
+   * undefined without either.
+   */
   sentenceVector(encoded: EncodedItem): Float32Array | undefined {
-    return this.gloveDim === 0 ? undefined : encoded.input.subarray(0, this.gloveDim);
+    return this.sentenceWidth === 0 ? undefined : encoded.input.subarray(0, this.sentenceWidth);
   }
 
   /** Width of the sentence vector (0 without pretrained vectors). */
   get sentenceDim(): number {
-    return this.gloveDim;
+    return this.sentenceWidth;
   }
 
   /** Class probabilities for an encoded item (typed-array forward pass). */
@@ -254,7 +273,7 @@ export class MidModel {
       offsets.set(ex.offset, b * this.classes);
       // Re-encode the bag part: rows moved since the example was buffered.
       xs.set(ex.input, b * D);
-      this.bagMeanInto(ex.rows, xs, b * D + this.gloveDim);
+      this.bagMeanInto(ex.rows, xs, b * D + this.sentenceWidth);
       ys[b * this.classes + ex.label] = 1;
     });
     const inputGrad = tf.tidy(() => {
@@ -279,7 +298,7 @@ export class MidModel {
     batch.forEach((ex, b) => {
       const n = ex.rows.length;
       if (n === 0) return;
-      const off = b * D + this.gloveDim;
+      const off = b * D + this.sentenceWidth;
       for (const r of ex.rows) {
         const base = r * this.bagDim;
         for (let j = 0; j < this.bagDim; j++) {

@@ -32,6 +32,8 @@ interface Manifest extends MemoriesManifest {
   labels: string[];
   featureDim: number;
   stages: string[];
+  /** The mid stage's sentence vectors ('glove' when absent: saves before the key existed). */
+  sentenceEncoder?: string;
   savedAt: string;
   budget: BudgetControllerState;
   rngState: number;
@@ -146,6 +148,7 @@ async function writeInto(next: string, parts: CascadeParts, task: Task, dir: str
     labels: [...task.labels],
     featureDim: parts.featurizer.dim,
     stages: parts.stages.map((s) => s.name),
+    sentenceEncoder: parts.encoder?.name ?? 'glove',
     savedAt: new Date().toISOString(),
     budget: parts.budget.state(),
     rngState: parts.rng.state,
@@ -215,7 +218,7 @@ export async function readStateMeta(dir: string): Promise<Record<string, number>
  */
 export async function loadCascadeState(
   dir: string,
-  expect: { classes: number; featureDim: number; stages: readonly string[]; labels: readonly string[] },
+  expect: { classes: number; featureDim: number; stages: readonly string[]; labels: readonly string[]; sentenceEncoder?: string },
 ): Promise<SavedState | undefined> {
   if (!existsSync(`${dir}/manifest.json`)) return undefined;
   let manifest: Manifest;
@@ -239,6 +242,10 @@ export async function loadCascadeState(
   if (manifest.labels.join('\u0000') !== expect.labels.join('\u0000')) problems.push(`labels [${manifest.labels.join(', ')}] differ from the task's`);
   if (manifest.featureDim !== expect.featureDim) problems.push(`feature dim ${manifest.featureDim}, configured ${expect.featureDim}`);
   if (manifest.stages.join() !== expect.stages.join()) problems.push(`stages [${manifest.stages.join(', ')}], configured [${expect.stages.join(', ')}]`);
+  const savedEncoder = manifest.sentenceEncoder ?? 'glove';
+  if (expect.stages.includes('mid') && savedEncoder !== (expect.sentenceEncoder ?? 'glove')) {
+    problems.push(`the mid stage learned on ${savedEncoder} sentence vectors, configured ${expect.sentenceEncoder ?? 'glove'}`);
+  }
   if (problems.length > 0) throw new ModelStateError(dir, `${problems.join('; ')} (move the folder away, or run with --reset-models, to start fresh)`);
   const files = manifest.files ?? {};
   const checked = manifest.format >= 2;

@@ -1,2 +1,6 @@
-/** Text hashing shared by the featurizer and the cache: one FNV-1a and one murmur finaliser. */
+/**
+ * Text utilities shared across concerns: the hashing used by the featurizer and the cache (one FNV-1a and
+ * one murmur finaliser), and the SentencePiece tokenizer of the mid stage's sentence encoder.
+ */
 export { fnv1a32, fmix32, mixHashes, FNV_PRIME } from './hash.js';
+export { SentencePieceTokenizer, type Vocabulary } from './sentencepiece.js';

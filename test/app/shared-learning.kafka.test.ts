@@ -171,7 +171,7 @@ describe('when two workers read the same label topic', () => {
 
     // The same labels learned directly, in topic order, without the aborted ones: the very same models.
     const reference = await cascadeFor(configFor(t), false);
-    for (const r of committed) reference.learnFromLabel(r.text, r.llm[TEACHER] as number);
+    for (const r of committed) await reference.learnFromLabel(r.text, r.llm[TEACHER] as number);
     expect(predictions(reference)).toEqual(predictions(a.cascade));
     expect(a.shared.status()).toMatchObject({ id: 'w-a', sharedLearning: true, labels: committed.length, restored: { source: 'fresh', labelOffset: 0 } });
   });
@@ -184,7 +184,7 @@ describe('a snapshot on the models topic', () => {
     const config = configFor(t);
     const codecs = await buildCodecs(config.kafka);
     const original = await cascadeFor(config, false);
-    for (const r of rows.slice(0, 400)) original.learnFromLabel(r.text, r.llm[TEACHER] as number);
+    for (const r of rows.slice(0, 400)) await original.learnFromLabel(r.text, r.llm[TEACHER] as number);
 
     const archive = await archiveCascadeState(original.parts, task, { labelOffset: 400, labels: 400 });
     const publisher = new SnapshotPublisher(kafka.producer({ idempotent: true }), t.models, codecs.schemas.modelChunk, config.sharedLearning.chunkBytes);

@@ -9,7 +9,7 @@
  */
 import type { Logger } from 'pino';
 import { buildCascade } from '../../src/app/index.js';
-import { BudgetController, Rng, type WordVectors } from '../../src/cascade/index.js';
+import { BudgetController, Rng, type SentenceEncoder, type WordVectors } from '../../src/cascade/index.js';
 import type { Config } from '../../src/config.js';
 import { formatObjective, loadTask, OpenAiTeacher, type LlmAnswer, type Objective, type Task, type Teacher } from '../../src/llm/index.js';
 import { startReplayServer } from '../replay/index.js';
@@ -105,6 +105,8 @@ export interface CascadeBenchOptions {
   config: Readonly<Config>;
   logger: Logger;
   vectors?: WordVectors | null;
+  /** One sentence encoder for every run (its cache spans them), with `cascade.sentenceEncoder` other than glove. */
+  encoder?: SentenceEncoder;
   onItem?: () => void;
 }
 
@@ -213,6 +215,7 @@ async function runCascade(
       ...(tiers === undefined ? { teacher } : { tiers }),
       restore: false,
       ...(options.vectors === undefined ? {} : { vectors: options.vectors }),
+      ...(options.encoder === undefined ? {} : { encoder: options.encoder }),
     },
   );
   const predicted: number[] = [];

@@ -2,6 +2,7 @@
 import { instantSetting, liveSettings, readLabelledStream, runLiveSetting, type LiveResult } from '../bench/index.js';
 import { loadWordVectors, selectBackend } from '../../src/cascade/index.js';
 import { createServiceContext } from '../../src/app/index.js';
+import type { CascadeConfig } from '../../src/config.js';
 
 import { defaultTaskPath, loadTask } from '../../src/llm/index.js';
 
@@ -26,6 +27,8 @@ export interface BenchLiveFlags {
   baseline: boolean;
   instant: boolean;
   config?: string;
+  /** The mid stage's sentence vectors, overriding `cascade.sentenceEncoder` (validated with the configuration). */
+  encoder?: CascadeConfig['sentenceEncoder'];
   json?: boolean;
 }
 
@@ -34,7 +37,12 @@ export async function runBenchLive(flags: BenchLiveFlags): Promise<void> {
     file: flags.config,
     flags: {
       logLevel: 'warn',
-      cascade: { seed: flags.seed, ...(flags.stages === undefined ? {} : { stages: flags.stages }) },
+      cascade: {
+        seed: flags.seed,
+        ...(flags.stages === undefined ? {} : { stages: flags.stages }),
+        // Each setting's cascade loads its own encoder: a live service encodes every item, its cache cold.
+        ...(flags.encoder === undefined ? {} : { sentenceEncoder: flags.encoder }),
+      },
       ...(flags.deadline === undefined ? {} : { llm: { deadlineMs: flags.deadline } }),
       ...(flags.window === undefined ? {} : { pipeline: { maxInFlight: flags.window } }),
     },

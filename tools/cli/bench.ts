@@ -13,7 +13,8 @@ import {
   type SeedSummaryReport,
   type StrategyResult,
 } from '../bench/index.js';
-import { selectBackend } from '../../src/cascade/index.js';
+import { loadUseLite, selectBackend } from '../../src/cascade/index.js';
+import type { CascadeConfig } from '../../src/config.js';
 import { createServiceContext } from '../../src/app/index.js';
 
 import { ConfigError } from '../../src/errors.js';
@@ -39,9 +40,13 @@ export interface BenchFlags {
   objective?: string;
   json?: boolean;
   config?: string;
+  /** The mid stage's sentence vectors, overriding `cascade.sentenceEncoder`. */
+  encoder?: string;
 }
 
 const HORIZONS: readonly HorizonMode[] = ['unknown', 'known'];
+type SentenceEncoderName = CascadeConfig['sentenceEncoder'];
+const ENCODERS: readonly SentenceEncoderName[] = ['glove', 'use-lite'];
 
 /** Runs `spillway bench` with parsed flags: the report goes to stdout, progress to stderr. */
 export async function runBench(flags: BenchFlags): Promise<void> {
@@ -77,12 +82,27 @@ export async function runBench(flags: BenchFlags): Promise<void> {
   for (const model of [flags.teacher, ...(tiers?.models ?? [])]) {
     if (!recorded.includes(model)) issues.push({ key: 'teacher', message: `${flags.dataset} has no answers of ${model}; recorded: ${recorded.join(', ')}` });
   }
+  if (flags.encoder !== undefined && !ENCODERS.includes(flags.encoder as SentenceEncoderName)) {
+    issues.push({ key: 'encoder', message: `expected ${ENCODERS.join(' or ')}, got ${flags.encoder}` });
+  }
   if (issues.length > 0) throw new ConfigError(issues);
   const { config, logger } = createServiceContext({
     file: flags.config,
-    flags: { logLevel: 'warn', cascade: { seed: seeds[0] as number, deferralCostWeight: flags.mu } },
+    flags: {
+      logLevel: 'warn',
+      cascade: {
+        seed: seeds[0] as number,
+        deferralCostWeight: flags.mu,
+        ...(flags.encoder === undefined ? {} : { sentenceEncoder: flags.encoder as SentenceEncoderName }),
+      },
+    },
   });
   const backend = await selectBackend(config.models.backend, logger);
+  // One encoder for every run: each text is encoded once, whatever the seeds and strategies.
+  const encoder =
+    config.cascade.stages.includes('mid') && config.cascade.sentenceEncoder === 'use-lite'
+      ? await loadUseLite({ cacheItems: items.length }, logger)
+      : undefined;
   const perSeed = Math.floor(items.length * Math.min(1, flags.sample));
   const runs = benchRuns(strategies, flags.budgets).length * seeds.length;
   const bar = new cliProgress.SingleBar(
@@ -105,11 +125,13 @@ export async function runBench(flags: BenchFlags): Promise<void> {
     ...(tiers === undefined ? {} : { tiers }),
     config,
     logger,
+    ...(encoder === undefined ? {} : { encoder }),
     // Redraw every 200 items: a bar update per item would cost more than the cascade's own work.
     onItem: () => (++done % 200 === 0 ? bar.update(done) : undefined),
   });
   bar.update(done);
   bar.stop();
+  encoder?.dispose();
   report.backend = backend.name;
   process.stdout.write(flags.json === true ? `${JSON.stringify(report)}\n` : formatReport(report));
 }
