@@ -87,10 +87,10 @@ export class UseLiteEncoder implements SentenceEncoder {
       this.queue.push({ text: key, resolve, reject });
     }).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, promise);
-    // setImmediate, not a microtask: the items of one poll of the input all join the first batch.
+    // The first batch starts after a setImmediate (in drain): the items of one poll of the input all join it.
     if (!this.running) {
       this.running = true;
-      setImmediate(() => void this.drain());
+      void this.drain();
     }
     return promise;
   }
@@ -102,6 +102,9 @@ export class UseLiteEncoder implements SentenceEncoder {
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
+      // Yield to the event loop's I/O between batches: a graph run resolves through microtasks, so a long
+      // queue would otherwise starve everything else (LLM answers sat unread behind a backlog of encodes).
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const batch = this.queue.splice(0, this.maxBatch);
       try {
         const vectors = await this.run(batch.map((p) => p.text));

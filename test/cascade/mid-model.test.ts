@@ -41,3 +41,26 @@ describe('MidModel on isear', () => {
     expect(model.updates).toBe(train.length / 4);
   });
 });
+
+describe('MidModel on a sentence encoder’s vectors (encoderDim)', () => {
+  it('reads the item’s sentence vector instead of GloVe, and refuses an item without one', () => {
+    const featurizer = new Featurizer({ dim: 2 ** 18, maxTextChars: 5000 });
+    const model = new MidModel({ classes: 3, vectors: loadWordVectors(), encoderDim: 8, seed: 1 });
+    expect(model.sentenceDim).toBe(8); // GloVe is not read when an encoder is configured
+    expect(model.inputDim).toBe(8 + 32 + 3);
+    const features = featurizer.featurize('a text');
+    expect(() => model.encode(features)).toThrow(RangeError);
+    features.sentence = Float32Array.from({ length: 8 }, (_, j) => (j % 2 === 0 ? 0.5 : -0.5));
+    const encoded = model.encode(features);
+    expect(Array.from(model.sentenceVector(encoded) ?? [])).toEqual(Array.from(features.sentence));
+    // Two classes that only the sentence vector tells apart (same words) are learned.
+    const a = { ...featurizer.featurize('same words'), sentence: Float32Array.from({ length: 8 }, (_, j) => (j < 4 ? 1 : 0)) };
+    const b = { ...featurizer.featurize('same words'), sentence: Float32Array.from({ length: 8 }, (_, j) => (j < 4 ? 0 : 1)) };
+    for (let i = 0; i < 200; i++) {
+      model.learn(model.encode(a), 0);
+      model.learn(model.encode(b), 2);
+    }
+    expect(argmax(model.predict(model.encode(a)))).toBe(0);
+    expect(argmax(model.predict(model.encode(b)))).toBe(2);
+  });
+});

@@ -62,6 +62,17 @@ describe('the USE-lite sentence encoder', () => {
     }
   });
 
+  it('lets I/O run between batches: a backlog of encodes does not starve LLM answers', async () => {
+    const before = encoder.encoded;
+    const texts = Array.from({ length: 24 }, (_, i) => `backlog item number ${i} about a long day`);
+    const all = Promise.all(texts.map((t) => encoder.embed(t)));
+    // A timer stands for an LLM answer arriving on a socket: it must fire while the queue is still draining.
+    const encodedWhenTimerFired = await new Promise<number>((resolve) => setTimeout(() => resolve(encoder.encoded - before), 0));
+    await all;
+    expect(encoder.encoded - before).toBe(24);
+    expect(encodedWhenTimerFired).toBeLessThan(24);
+  });
+
   it('gives an empty text a vector instead of failing', async () => {
     const v = await encoder.embed('');
     expect(v).toHaveLength(512);

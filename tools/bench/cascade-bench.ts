@@ -75,6 +75,8 @@ export interface BenchReport {
   /** Whether the cascade knew the stream's length. */
   horizon?: HorizonMode;
   backend?: string;
+  /** The mid stage's sentence vectors (`cascade.sentenceEncoder`): glove or use-lite. */
+  sentence_encoder?: string;
   /** The LLM tiers of the `tiered` strategy, cheapest first, with the cost units of one call to each. */
   tiers?: BenchTiers;
   results: StrategyResult[];

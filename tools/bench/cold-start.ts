@@ -5,7 +5,7 @@
  * for all, the agreement of the published labels with the LLM, the LLM share, how many were confident answers
  * of version-0 (untrained) models, and the reasons.
  *
- *   npm run bench:cold [-- --latency-ms 800 --items 1000 --first 600 --budget 0.313]
+ *   npm run bench:cold [-- --latency-ms 800 --items 1000 --first 600 --budget 0.313 --encoder use-lite]
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,8 @@ const { values: args } = parseArgs({
     items: { type: 'string', default: '1000' },
     first: { type: 'string', default: '600' },
     budget: { type: 'string', default: '0.313' },
+    // The mid stage's sentence vectors (cascade.sentenceEncoder); the configuration's default when absent.
+    encoder: { type: 'string' },
   },
 });
 
@@ -42,16 +44,21 @@ const work = mkdtempSync(path.join(tmpdir(), 'spillway-bench-cold-'));
 const input = path.join(work, 'items.jsonl');
 const output = path.join(work, 'annotations.jsonl');
 writeFileSync(input, `${rows.map((r) => JSON.stringify({ id: r.id, text: r.text })).join('\n')}\n`);
+const configFile = path.join(work, 'spillway.json');
+writeFileSync(configFile, JSON.stringify(args.encoder === undefined ? {} : { cascade: { sentenceEncoder: args.encoder } }));
 const llm = await startReplayLlm(['--latency-ms', String(args['latency-ms'])]);
 try {
   const started = performance.now();
-  const cli = spawnCli(['start', '--input', input, '--output', output, '--llm-budget', String(args.budget), '--http-port', '0', '--no-save'], {
-    SPILLWAY_LLM_BASE_URL: llm.url,
-    SPILLWAY_LLM_MODEL: TEACHER,
-    SPILLWAY_TASK: path.join(DATASETS_DIR, 'isear.task.json'),
-    SPILLWAY_MODELS_DIR: path.join(work, 'models'),
-    SPILLWAY_LOG_LEVEL: 'warn',
-  });
+  const cli = spawnCli(
+    ['start', '--input', input, '--output', output, '--llm-budget', String(args.budget), '--http-port', '0', '--no-save', '--config', configFile],
+    {
+      SPILLWAY_LLM_BASE_URL: llm.url,
+      SPILLWAY_LLM_MODEL: TEACHER,
+      SPILLWAY_TASK: path.join(DATASETS_DIR, 'isear.task.json'),
+      SPILLWAY_MODELS_DIR: path.join(work, 'models'),
+      SPILLWAY_LOG_LEVEL: 'warn',
+    },
+  );
   const code = await cli.exited;
   if (code !== 0) throw new Error(`spillway start exited ${code}: ${cli.stderr().slice(-2_000)}`);
   const seconds = (performance.now() - started) / 1000;
@@ -59,7 +66,8 @@ try {
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as Annotation);
-  console.log(`isear, first ${rows.length} lines, budget ${args.budget}, replay LLM at ${args['latency-ms']} ms, ${seconds.toFixed(1)} s`);
+  const encoder = args.encoder === undefined ? '' : `, mid stage on ${args.encoder} vectors`;
+  console.log(`isear, first ${rows.length} lines, budget ${args.budget}, replay LLM at ${args['latency-ms']} ms${encoder}, ${seconds.toFixed(1)} s`);
   report(`first ${args.first}`, annotations.slice(0, Number(args.first)));
   report('all', annotations);
   // How long the warm-up lasted, in items: the first answer a small stage published as a confident one.

@@ -133,6 +133,7 @@ export async function runBench(flags: BenchFlags): Promise<void> {
   bar.stop();
   encoder?.dispose();
   report.backend = backend.name;
+  report.sentence_encoder = config.cascade.sentenceEncoder;
   process.stdout.write(flags.json === true ? `${JSON.stringify(report)}\n` : formatReport(report));
 }
 
@@ -191,7 +192,7 @@ export function formatReport(report: SeedSummaryReport): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padStart(widths[i] ?? 0)).join('  ');
   const seedText = n === 1 ? `seed ${report.seed}` : `seeds ${report.seeds.join(',')}; mean ± 95% t-interval half-width`;
-  const title = `${report.task}: ${report.items} items (sample ${report.sample}, ${seedText}), horizon ${report.horizon ?? 'unknown'}, teacher ${report.teacher}, tfjs backend ${report.backend ?? '?'}`;
+  const title = `${report.task}: ${report.items} items (sample ${report.sample}, ${seedText}), horizon ${report.horizon ?? 'unknown'}, teacher ${report.teacher}, tfjs backend ${report.backend ?? '?'}${report.sentence_encoder === 'use-lite' ? ', mid stage on USE-lite vectors' : ''}`;
   const out = [title, line(header), ...rows.map(line)];
   if (n > 1 && report.differences.length > 0) {
     out.push('paired differences (points, mean [95% interval]):');
