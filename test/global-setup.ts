@@ -5,10 +5,13 @@
  * (scripts/kafka/start.sh; needs java and maven). Redis: when nothing answers at SPILLWAY_REDIS_URL (else
  * redis://127.0.0.1:6379), a private redis-server is started on a free port, in memory only, and
  * SPILLWAY_REDIS_URL points the suites (and the CLI processes they spawn) at it. At the end only what this
- * setup started is stopped; a server that was already running is never stopped or flushed.
+ * setup started is stopped; a server that was already running is never stopped or flushed. The e5-small
+ * encoder's model files are fetched into models/encoders when missing (scripts/encoders/fetch.sh; maven).
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { E5_SMALL_DIR } from '../src/cascade/onnx-encoder.js';
 import { REPO_ROOT } from './helpers/paths.js';
 import { redisAnswers, startPrivateRedis, tcpAnswers } from './helpers/services.js';
 
@@ -16,12 +19,12 @@ function say(message: string): void {
   process.stderr.write(`[test services] ${message}\n`);
 }
 
-/** Runs a project script, its output on our stderr; rejects with its exit code. */
+/** Runs a project script (`scripts/<name>`), its output on our stderr; rejects with its exit code. */
 function script(name: string, env: NodeJS.ProcessEnv): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', [path.join(REPO_ROOT, 'scripts/kafka', name)], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn('bash', [path.join(REPO_ROOT, 'scripts', name)], { env, stdio: ['ignore', 'inherit', 'inherit'] });
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`scripts/kafka/${name} exited with ${String(code)}`))));
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`scripts/${name} exited with ${String(code)}`))));
   });
 }
 
@@ -49,11 +52,17 @@ export default async function setup(): Promise<() => Promise<void>> {
       SPILLWAY_KAFKA_PORT: String(brokerPort),
       SPILLWAY_KAFKA_CONTROLLER_PORT: process.env.SPILLWAY_KAFKA_CONTROLLER_PORT ?? String(brokerPort + 1),
     };
-    await script('start.sh', env);
+    await script('kafka/start.sh', env);
     stops.push(async () => {
       say(`stopping the broker this run started on ${broker}`);
-      await script('stop.sh', env);
+      await script('kafka/stop.sh', env);
     });
+  }
+
+  // The opt-in e5-small encoder's files (Maven Central, like the broker's jars): its suites test the real model.
+  if (!existsSync(path.join(E5_SMALL_DIR, 'e5-small-v2-q.onnx'))) {
+    say('the e5-small model is not in models/encoders: fetching it (scripts/encoders/fetch.sh)');
+    await script('encoders/fetch.sh', process.env);
   }
 
   const redisUrl = process.env.SPILLWAY_REDIS_URL ?? 'redis://127.0.0.1:6379';

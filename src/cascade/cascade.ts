@@ -450,6 +450,18 @@ export class Cascade {
     this.externalLabels++;
   }
 
+  /**
+   * What every small stage would answer for `text` now, in stage order, without deferral, LLM call, learning
+   * or counting: for evaluation (how good the stages are, whatever the policy lets them answer).
+   */
+  async smallStageAnswers(text: string): Promise<Array<{ stage: SmallStage['name']; labelId: number; confidence: number }>> {
+    const features = await this.withSentence(this.parts.featurizer.featurize(text), text);
+    return this.currentAnswers(features).map((probs, i) => {
+      const labelId = this.costs.answer(i, probs, argmax(probs));
+      return { stage: (this.parts.stages[i] as SmallStage).name, labelId, confidence: probs[labelId] as number };
+    });
+  }
+
   /** Adds the encoder's sentence vector to the features (a no-op without an encoder). */
   private async withSentence(features: Features, text: string): Promise<Features> {
     const encoder = this.parts.encoder;

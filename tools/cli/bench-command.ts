@@ -28,7 +28,7 @@ export function register(program: Command): void {
     .option('--objective <spec>', "the task's quality objective for this bench: accuracy, macro_f1 or recall:<label>>=<floor> (default: the task file's)")
     .option('--mu <weight>', 'μ, the cost weight of deferring (0: the budget alone decides)', parseNumber, 0)
     .option('--config <file>', 'config file (YAML or JSON) for the cascade settings')
-    .option('--encoder <name>', "the mid stage's sentence vectors: glove or use-lite (default: the config's cascade.sentenceEncoder)")
+    .option('--encoder <name>', "the mid stage's sentence vectors: glove, use-lite or e5-small (default: the config's cascade.sentenceEncoder)")
     .option('--json', 'print one JSON object on stdout instead of a table')
     .action(async (flags: BenchFlags) => {
       const { runBench } = await import('./bench.js');

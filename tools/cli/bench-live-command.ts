@@ -33,7 +33,7 @@ export function register(program: Command): void {
     .option('--no-baseline', 'skip the FIFO baseline')
     .option('--no-instant', 'skip the instant-LLM reference')
     .option('--config <file>', 'config file (YAML or JSON)')
-    .option('--encoder <name>', "the mid stage's sentence vectors: glove or use-lite (default: the config's cascade.sentenceEncoder)")
+    .option('--encoder <name>', "the mid stage's sentence vectors: glove, use-lite or e5-small (default: the config's cascade.sentenceEncoder)")
     .option('--json', 'print one JSON object on stdout instead of a table')
     .action(async (flags: BenchLiveFlags) => {
       const { runBenchLive } = await import('./bench-live.js');

@@ -13,7 +13,7 @@ import {
   type SeedSummaryReport,
   type StrategyResult,
 } from '../bench/index.js';
-import { loadUseLite, selectBackend } from '../../src/cascade/index.js';
+import { loadSentenceEncoder, selectBackend } from '../../src/cascade/index.js';
 import type { CascadeConfig } from '../../src/config.js';
 import { createServiceContext } from '../../src/app/index.js';
 
@@ -46,7 +46,7 @@ export interface BenchFlags {
 
 const HORIZONS: readonly HorizonMode[] = ['unknown', 'known'];
 type SentenceEncoderName = CascadeConfig['sentenceEncoder'];
-const ENCODERS: readonly SentenceEncoderName[] = ['glove', 'use-lite'];
+const ENCODERS: readonly SentenceEncoderName[] = ['glove', 'use-lite', 'e5-small'];
 
 /** Runs `spillway bench` with parsed flags: the report goes to stdout, progress to stderr. */
 export async function runBench(flags: BenchFlags): Promise<void> {
@@ -99,10 +99,9 @@ export async function runBench(flags: BenchFlags): Promise<void> {
   });
   const backend = await selectBackend(config.models.backend, logger);
   // One encoder for every run: each text is encoded once, whatever the seeds and strategies.
-  const encoder =
-    config.cascade.stages.includes('mid') && config.cascade.sentenceEncoder === 'use-lite'
-      ? await loadUseLite({ cacheItems: items.length }, logger)
-      : undefined;
+  const encoder = config.cascade.stages.includes('mid')
+    ? await loadSentenceEncoder(config.cascade.sentenceEncoder, { cacheItems: items.length }, logger)
+    : undefined;
   const perSeed = Math.floor(items.length * Math.min(1, flags.sample));
   const runs = benchRuns(strategies, flags.budgets).length * seeds.length;
   const bar = new cliProgress.SingleBar(
@@ -192,7 +191,7 @@ export function formatReport(report: SeedSummaryReport): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padStart(widths[i] ?? 0)).join('  ');
   const seedText = n === 1 ? `seed ${report.seed}` : `seeds ${report.seeds.join(',')}; mean ± 95% t-interval half-width`;
-  const title = `${report.task}: ${report.items} items (sample ${report.sample}, ${seedText}), horizon ${report.horizon ?? 'unknown'}, teacher ${report.teacher}, tfjs backend ${report.backend ?? '?'}${report.sentence_encoder === 'use-lite' ? ', mid stage on USE-lite vectors' : ''}`;
+  const title = `${report.task}: ${report.items} items (sample ${report.sample}, ${seedText}), horizon ${report.horizon ?? 'unknown'}, teacher ${report.teacher}, tfjs backend ${report.backend ?? '?'}${report.sentence_encoder === 'use-lite' ? ', mid stage on USE-lite vectors' : report.sentence_encoder === 'e5-small' ? ', mid stage on e5-small vectors' : ''}`;
   const out = [title, line(header), ...rows.map(line)];
   if (n > 1 && report.differences.length > 0) {
     out.push('paired differences (points, mean [95% interval]):');
