@@ -847,7 +847,7 @@ export class Cascade {
 
   /** Every stage's answer to `features` as the stages are now, on a scratch context (the item's is left as walked). */
   private currentAnswers(features: ItemContext['features']): Float32Array[] {
-    const scratch: ItemContext = { features, probs: [] };
+    const scratch: ItemContext = { features, probs: [], peek: true };
     for (const stage of this.parts.stages) scratch.probs.push(stage.run(scratch));
     return scratch.probs;
   }

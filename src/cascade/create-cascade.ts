@@ -117,7 +117,17 @@ function buildParts(
       return new LrStage(lr, rehearsal, ensemble);
     }
     const initial = saved?.mid ?? (pretrainedMid === undefined ? undefined : { model: pretrainedMid });
-    const mid = new MidModel({ classes: K, vectors, ...(encoder === undefined ? {} : { encoderDim: encoder.dimensions }), seed: cfg.seed }, initial);
+    const mid = new MidModel(
+      {
+        classes: K,
+        vectors,
+        ...(encoder === undefined
+          ? {}
+          : { encoderDim: encoder.dimensions, centreEncoder: encoder.midInput?.centre === true, encoderScale: encoder.midInput?.scale ?? 1 }),
+        seed: cfg.seed,
+      },
+      initial,
+    );
     if (cfg.knnMemoryItems === 0 || mid.sentenceDim === 0) return new MidStage(mid, cfg.midCostUnits);
     const memory = new KnnMemory(
       { dim: mid.sentenceDim, classes: K, capacity: cfg.knnMemoryItems, neighbours: cfg.knnNeighbours, seed: cfg.seed + 2 },

@@ -32,6 +32,14 @@ export interface MidModelOptions {
    * `features.sentence`; when set, they replace the GloVe mean. @defaultValue none
    */
   encoderDim?: number;
+  /**
+   * Subtract the running mean of the encoder's vectors (over every item encoded, labelled or not) before
+   * the network sees them. For encoders whose vectors all point one way (e5: any two texts have cosine
+   * ≈ 0.8), the part that tells texts apart is small beside the shared direction. @defaultValue false
+   */
+  centreEncoder?: boolean;
+  /** Factor on the (centred) encoder vector in the network's input. @defaultValue 1 */
+  encoderScale?: number;
   /** Hashed embedding rows, a power of two. @defaultValue 2**17 */
   bagBuckets?: number;
   /** Width of the learned embedding. @defaultValue 32 */
@@ -74,7 +82,13 @@ export interface MidModelState {
   labels: number;
   bag: Float32Array;
   bagGradSquares: Float32Array;
+  /** With `centreEncoder`: the running mean of the encoder's vectors and how many it has seen. */
+  sentenceMean?: Float32Array;
+  sentenceSeen?: number;
 }
+
+// The running mean becomes an exponential average over the last ~this many items: it settles, yet follows drift.
+const CENTRE_WINDOW = 1000;
 
 const GLOVE_SCALE = 0.25; // GloVe vectors have norms ≈ 4-6; scale the mean to ≈ unit size
 // SIF weighting (Arora et al. 2017): a word of unigram probability p weighs a / (a + p), so "when", "i",
@@ -88,6 +102,9 @@ export class MidModel {
   private readonly vectors: WordVectors | undefined;
   private readonly sentenceWidth: number;
   private readonly encoderDim: number;
+  private readonly encoderScale: number;
+  private readonly sentenceMean: Float32Array | undefined;
+  private sentenceSeen: number;
   private readonly bagBuckets: number;
   private readonly bagDim: number;
   private readonly hidden: number;
@@ -122,6 +139,12 @@ export class MidModel {
   constructor(options: MidModelOptions, loaded?: { model: tf.LayersModel; state?: MidModelState }) {
     this.classes = options.classes;
     this.encoderDim = options.encoderDim ?? 0;
+    this.encoderScale = options.encoderScale ?? 1;
+    this.sentenceMean = options.centreEncoder === true && this.encoderDim > 0 ? (loaded?.state?.sentenceMean ?? new Float32Array(this.encoderDim)) : undefined;
+    if (this.sentenceMean !== undefined && this.sentenceMean.length !== this.encoderDim) {
+      throw new RangeError(`the saved sentence mean has ${this.sentenceMean.length} dimensions; the encoder gives ${this.encoderDim}`);
+    }
+    this.sentenceSeen = loaded?.state?.sentenceSeen ?? 0;
     this.vectors = this.encoderDim > 0 ? undefined : options.vectors;
     this.sentenceWidth = this.encoderDim > 0 ? this.encoderDim : (options.vectors?.dimensions ?? 0);
     this.bagBuckets = options.bagBuckets ?? 2 ** 17;
@@ -146,15 +169,32 @@ export class MidModel {
     this.refreshMirror();
   }
 
-  /** The network's input for one item. `stage1Probs` may be absent when stage 1 is not in the cascade. */
-  encode(features: Features, stage1Probs?: Float32Array): EncodedItem {
+  /**
+   * The network's input for one item. `stage1Probs` may be absent when stage 1 is not in the cascade.
+   * `observe`: the item counts towards the running mean of the encoder's vectors (false for a second look
+   * at an item, or an evaluation that must leave the model as it was).
+   */
+  encode(features: Features, stage1Probs?: Float32Array, observe = true): EncodedItem {
     const input = new Float32Array(this.inputDim);
     if (this.encoderDim > 0) {
       const sentence = features.sentence;
       if (sentence?.length !== this.encoderDim) {
         throw new RangeError(`mid model expects a ${this.encoderDim}-d sentence vector; the item has ${sentence === undefined ? 'none' : sentence.length}`);
       }
-      input.set(sentence, 0); // unit-length already (scales 1 and 3 measured alike: docs/benchmarks.md)
+      const mean = this.sentenceMean;
+      if (mean === undefined) {
+        // USE-lite: unit length already (scales 1 and 3 measured alike: docs/benchmarks.md).
+        for (let j = 0; j < this.encoderDim; j++) input[j] = (sentence[j] as number) * this.encoderScale;
+      } else {
+        // The mean includes this item: the unlabelled stream tells us where the vectors sit.
+        if (observe) this.sentenceSeen++;
+        const a = observe ? 1 / Math.min(this.sentenceSeen, CENTRE_WINDOW) : 0;
+        for (let j = 0; j < this.encoderDim; j++) {
+          const m = (mean[j] as number) + a * ((sentence[j] as number) - (mean[j] as number));
+          mean[j] = m;
+          input[j] = ((sentence[j] as number) - m) * this.encoderScale;
+        }
+      }
     } else if (this.vectors !== undefined) {
       let found = 0;
       let weight = 0;
@@ -258,7 +298,13 @@ export class MidModel {
   }
 
   state(): MidModelState {
-    return { updates: this.updates, labels: this.labels, bag: this.bag, bagGradSquares: this.bagGradSquares };
+    return {
+      updates: this.updates,
+      labels: this.labels,
+      bag: this.bag,
+      bagGradSquares: this.bagGradSquares,
+      ...(this.sentenceMean === undefined ? {} : { sentenceMean: this.sentenceMean, sentenceSeen: this.sentenceSeen }),
+    };
   }
 
   private trainStep(batch: Example[]): void {

@@ -40,7 +40,8 @@ interface Manifest extends MemoriesManifest {
   versions: Record<string, number>;
   policies: Record<string, { updates: number; weights: number[]; gradSquares: number[] }>;
   lr?: { learningRate: number; l2: number; updates: number };
-  mid?: { updates: number; labels: number };
+  /** `sentenceSeen`: items behind the saved running mean of the encoder's vectors (mid/sentence-mean.f32), with `centreEncoder`. */
+  mid?: { updates: number; labels: number; sentenceSeen?: number };
   /** What the caller stored beside the state (shared learning: the label offset it includes). */
   meta?: Record<string, number>;
   /** Every other file of the save, by path relative to the folder (format 2). */
@@ -190,11 +191,12 @@ async function writeInto(next: string, parts: CascadeParts, task: Task, dir: str
     } else if (stage instanceof MidStage) {
       const model: MidModel = stage.model;
       const st = model.state();
-      manifest.mid = { updates: st.updates, labels: st.labels };
+      manifest.mid = { updates: st.updates, labels: st.labels, ...(st.sentenceSeen === undefined ? {} : { sentenceSeen: st.sentenceSeen }) };
       model.model.getWeights().forEach((w, i) => finite(`mid weight ${i}`, w.dataSync() as Float32Array));
       await saveLayersModel(model.model, 'mid', put);
       await put('mid/bag.f32', floatBytes(finite('mid bag', st.bag)), [st.bag.length]);
       await put('mid/bag-grad-squares.f32', floatBytes(finite('mid bag grad squares', st.bagGradSquares)), [st.bagGradSquares.length]);
+      if (st.sentenceMean !== undefined) await put('mid/sentence-mean.f32', floatBytes(finite('mid sentence mean', st.sentenceMean)), [st.sentenceMean.length]);
       await saveMemories(stage, manifest, put, finite);
     }
   }
@@ -325,7 +327,9 @@ export async function loadCascadeState(
     const bagGradSquares = await floats('mid/bag-grad-squares.f32');
     if (bag.length !== bagGradSquares.length)
       throw new CorruptModelStateError(dir, 'mid/bag-grad-squares.f32', `holds ${bagGradSquares.length} floats, the bag ${bag.length}`);
-    saved.mid = { model, state: { updates: manifest.mid.updates, labels: manifest.mid.labels, bag, bagGradSquares } };
+    const seen = manifest.mid.sentenceSeen;
+    const centre = seen === undefined ? {} : { sentenceMean: await floats('mid/sentence-mean.f32'), sentenceSeen: seen };
+    saved.mid = { model, state: { updates: manifest.mid.updates, labels: manifest.mid.labels, bag, bagGradSquares, ...centre } };
   }
   return saved;
 }

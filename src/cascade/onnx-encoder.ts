@@ -42,6 +42,9 @@ export interface E5SmallOptions extends EncoderOptions {
 export class E5SmallEncoder extends BatchingEncoder {
   readonly name = 'e5-small';
   readonly dimensions = 384;
+  // e5's vectors share one direction (cosine ≈ 0.8 between any two texts): centred and scaled ×4 the mid
+  // stage agrees with the LLM on 3–6 points more held-out items (npm run bench:ceiling, docs/benchmarks.md).
+  readonly midInput = { centre: true, scale: 4 };
 
   constructor(
     private readonly ort: Ort,

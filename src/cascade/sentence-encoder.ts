@@ -25,6 +25,8 @@ import { SentencePieceTokenizer, type Vocabulary } from '../text/index.js';
 export interface SentenceEncoder {
   readonly name: string;
   readonly dimensions: number;
+  /** How the mid stage should feed the vectors to its network (centred on their running mean, scaled); as they are when absent. */
+  readonly midInput?: { centre: boolean; scale: number };
   /** The text's vector (shared: do not mutate it). Rejects only when the model itself fails. */
   embed(text: string): Promise<Float32Array>;
   dispose(): void;

@@ -18,6 +18,8 @@ export interface ItemContext {
   midInput?: EncodedItem;
   /** The votes (argmax) of the LR stage's members, set by its run. */
   lrVotes?: Int32Array;
+  /** A second look (evaluation, warmth judging): the stages leave every running statistic as it was. */
+  peek?: boolean;
   /** The mid stage's voters besides the LR members: its network's argmax and its neighbours' (-1: abstained). */
   midVotes?: [number, number];
 }
@@ -155,7 +157,7 @@ export class MidStage implements SmallStage {
 
   run(ctx: ItemContext): Float32Array {
     // Stacks on the previous stage's probabilities as they were before this item's label was known.
-    const encoded = this.model.encode(ctx.features, ctx.probs[ctx.probs.length - 1]);
+    const encoded = this.model.encode(ctx.features, ctx.probs[ctx.probs.length - 1], ctx.peek !== true);
     ctx.midInput = encoded;
     const probs = this.model.predict(encoded);
     const votes: [number, number] = [argmax(probs), -1];

@@ -63,4 +63,20 @@ describe('MidModel on a sentence encoder’s vectors (encoderDim)', () => {
     expect(argmax(model.predict(model.encode(a)))).toBe(0);
     expect(argmax(model.predict(model.encode(b)))).toBe(2);
   });
+
+  it('with centreEncoder, feeds vectors minus their running mean, scaled; a peek leaves the mean as it was', () => {
+    const featurizer = new Featurizer({ dim: 2 ** 10, maxTextChars: 5000 });
+    const model = new MidModel({ classes: 2, encoderDim: 4, centreEncoder: true, encoderScale: 4, seed: 1 });
+    const item = (v: number[]) => ({ ...featurizer.featurize('w'), sentence: Float32Array.from(v) });
+    // Vectors that share one direction (as e5's do) and differ in a small part.
+    const first = model.encode(item([0.9, 0.1, 0, 0]));
+    expect(Array.from(model.sentenceVector(first) ?? [])).toEqual([0, 0, 0, 0]); // the mean is the one vector seen
+    const second = model.encode(item([0.9, -0.1, 0, 0]));
+    // The mean is now [0.9, 0, 0, 0]: what is left is the part that tells the items apart, ×4.
+    expect(Array.from(model.sentenceVector(second) ?? []).map((x) => Number(x.toFixed(4)))).toEqual([0, -0.4, 0, 0]);
+    const peek = model.encode(item([0.1, 0.1, 0.9, 0]), undefined, false);
+    expect(Array.from(model.sentenceVector(peek) ?? []).map((x) => Number(x.toFixed(4)))).toEqual([-3.2, 0.4, 3.6, 0]);
+    expect(model.state().sentenceSeen).toBe(2);
+    expect(Array.from(model.state().sentenceMean ?? []).map((x) => Number(x.toFixed(4)))).toEqual([0.9, 0, 0, 0]);
+  });
 });
