@@ -1,22 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCascade } from '../../src/cascade/create-cascade.js';
 import { loadUseLite, type UseLiteEncoder } from '../../src/cascade/sentence-encoder.js';
 import { selectBackend } from '../../src/cascade/tf-backend.js';
-import { DEFAULTS } from '../../src/config.js';
 import { ModelStateError } from '../../src/errors.js';
-import { defaultTaskPath, loadTask, OpenAiTeacher } from '../../src/llm/index.js';
 import { readLabelledStream } from '../../tools/bench/index.js';
-import { startReplayServer } from '../../tools/replay/index.js';
 import { ISEAR } from '../helpers/paths.js';
+import { expectParaphrasesCloser, TEACHER, withEncoderCascade } from './encoder-helpers.js';
 
-const logger = pino({ level: 'silent' });
-const TEACHER = 'gpt-3.5-turbo-1106';
-const cosine = (a: Float32Array, b: Float32Array): number => a.reduce((s, x, i) => s + x * (b[i] as number), 0);
-const dirs: string[] = [];
 let encoder: UseLiteEncoder;
 
 beforeAll(async () => {
@@ -24,23 +14,14 @@ beforeAll(async () => {
   encoder = await loadUseLite({ maxBatch: 4 });
 });
 
-afterAll(async () => {
+afterAll(() => {
   encoder.dispose();
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
 describe('the USE-lite sentence encoder', () => {
   it('gives unit 512-d vectors that put paraphrases closer than unrelated sentences', async () => {
-    const [happy, joyful, train] = await Promise.all([
-      encoder.embed('I was so happy when I passed my exam.'),
-      encoder.embed('I felt great joy after succeeding in my test.'),
-      encoder.embed('The train left the station at noon.'),
-    ]);
-    for (const v of [happy, joyful, train]) {
-      expect(v).toHaveLength(512);
-      expect(Math.hypot(...v)).toBeCloseTo(1, 3);
-    }
-    expect(cosine(happy as Float32Array, joyful as Float32Array)).toBeGreaterThan(cosine(happy as Float32Array, train as Float32Array) + 0.2);
+    expect(encoder.dimensions).toBe(512);
+    await expectParaphrasesCloser(encoder, 0.2);
   });
 
   it('encodes a text once: concurrent and repeated requests share the run and the cache', async () => {
@@ -82,19 +63,7 @@ describe('the USE-lite sentence encoder', () => {
 
 describe('a cascade whose mid stage reads USE-lite vectors (cascade.sentenceEncoder: use-lite)', () => {
   it('learns from LLM labels and from the label topic, saves, and refuses to restore under GloVe', async () => {
-    const modelsDir = await mkdtemp(join(tmpdir(), 'spillway-use-'));
-    dirs.push(modelsDir);
-    const task = loadTask(defaultTaskPath(ISEAR));
-    const server = await startReplayServer({ dataset: ISEAR, teacher: TEACHER, port: 0 });
-    try {
-      const teacher = new OpenAiTeacher({ task, baseUrl: server.url, model: TEACHER, timeoutMs: 5000, maxRetries: 2, retryBaseMs: 10, retryMaxMs: 100 });
-      const base = {
-        task,
-        config: { ...DEFAULTS.cascade, llmBudget: 0.5, sentenceEncoder: 'use-lite' as const },
-        llm: { concurrency: 4, costUnits: 1000 },
-        models: { ...DEFAULTS.models, dir: modelsDir },
-        logger,
-      };
+    await withEncoderCascade('use-lite', async (base, teacher) => {
       const cascade = await createCascade({ ...base, teacher, restore: false, encoder });
       const rows = readLabelledStream(ISEAR).slice(0, 240);
       const annotations = await Promise.all(rows.slice(0, 200).map((r) => cascade.process({ id: r.id, text: r.text })));
@@ -117,8 +86,6 @@ describe('a cascade whose mid stage reads USE-lite vectors (cascade.sentenceEnco
       const restored = await createCascade({ ...base, restore: true, encoder });
       expect(restored.parts.stages[1]?.version).toBe(mid?.version);
       restored.dispose();
-    } finally {
-      await server.close();
-    }
+    });
   });
 });
