@@ -9,7 +9,7 @@
  */
 import type { Logger } from 'pino';
 import { buildCascade } from '../../src/app/index.js';
-import { BudgetController, Rng, type SentenceEncoder, type WordVectors } from '../../src/cascade/index.js';
+import { BudgetController, Rng, type Annotation, type SentenceEncoder, type WordVectors } from '../../src/cascade/index.js';
 import type { Config } from '../../src/config.js';
 import { formatObjective, loadTask, OpenAiTeacher, type LlmAnswer, type Objective, type Task, type Teacher } from '../../src/llm/index.js';
 import { startReplayServer } from '../replay/index.js';
@@ -110,6 +110,8 @@ export interface CascadeBenchOptions {
   /** One sentence encoder for every run (its cache spans them), with `cascade.sentenceEncoder` other than glove. */
   encoder?: SentenceEncoder;
   onItem?: () => void;
+  /** Each cascade strategy's annotation of each item, as published (`index`: the item's place in the stream). */
+  onAnnotation?: (annotation: Annotation, item: LabelledItem, index: number, run: { strategy: Strategy; budget: number }) => void;
 }
 
 /** Counts the time spent inside the LLM client, so the cascade's own speed can be reported. */
@@ -228,6 +230,7 @@ async function runCascade(
   const started = performance.now();
   for (const [i, item] of stream.entries()) {
     const a = await cascade.process({ id: item.id, text: item.text });
+    options.onAnnotation?.(a, item, i, { strategy: strategy.name, budget });
     predicted.push(a.labelId);
     const deepest = a.stages.findLast((t) => t.stage !== 'llm');
     const recorded = item.llm[options.teacher] ?? -1;

@@ -15,6 +15,7 @@ export {
 export { runSeededBench, type SeededBenchOptions } from './seeded-bench.js';
 export { summarizeSeeds, type SeedSummaryReport, type SummaryRow, type PairedDifference, type Interval } from './seed-summary.js';
 export { meanInterval, pairedDifference, tQuantile975, type MeanInterval } from './confidence-interval.js';
+export { rocAuc, agreementAfterDeferring, fitLogistic, recallFrontier, type LogisticFitOptions, type RecallPoint } from './deferral-signal.js';
 export { registerStrategy, benchStrategy, strategyNames, BASELINE_STRATEGY, type BenchStrategy } from './strategies.js';
 export { classificationReport, type ClassificationReport } from './classification-report.js';
 export { readLabelledStream, sampleStream, type LabelledItem } from './labelled-stream.js';
