@@ -20,7 +20,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createServiceContext } from '../../src/app/index.js';
-import { loadSentenceEncoder, selectBackend, type Annotation } from '../../src/cascade/index.js';
+import { loadSentenceEncoder, selectBackend, type Annotation, type StageTrace } from '../../src/cascade/index.js';
 import type { CascadeConfig } from '../../src/config.js';
 import { DEFAULT_RECALL_FLOOR, loadTask, parseObjective } from '../../src/llm/index.js';
 import { DATASETS_DIR } from '../harness/index.js';
@@ -77,12 +77,15 @@ interface Reached {
   gold: number;
 }
 
-/** The features of the deepest stage's trace and the one before it, as the annotation carries them. */
-function traceFeatures(a: Annotation, item: LabelledItem): number[] | undefined {
+/** The small stages' traces when the item reached the deepest one (undefined when an earlier stage answered). */
+function smallTraces(a: Annotation): { last: StageTrace; prev: StageTrace | undefined } | undefined {
   const small = a.stages.filter((t) => t.stage !== 'llm');
   const last = small[small.length - 1];
-  if (last === undefined || last.stage !== deepest) return undefined;
-  const prev = small[small.length - 2];
+  return last === undefined || last.stage !== deepest ? undefined : { last, prev: small[small.length - 2] };
+}
+
+/** The features of the deepest stage's trace and the one before it, as the annotation carries them. */
+function traceFeatures(last: StageTrace, prev: StageTrace | undefined, item: LabelledItem): number[] {
   const c = Math.min(Math.max(last.confidence, 1e-4), 1 - 1e-4);
   const oneHot = Array.from({ length: K }, (_, k) => (k === last.labelId ? 1 : 0));
   const words = item.text.split(/\s+/).filter(Boolean).length;
@@ -113,10 +116,11 @@ for (const seed of seeds) {
     ...(encoder === undefined ? {} : { encoder }),
     onAnnotation: (a, item, index, run) => {
       const answer = item.llm[teacher] ?? -1;
-      const features = answer < 0 ? undefined : traceFeatures(a, item);
-      if (features === undefined) return; // unparseable teacher answers judge nothing; items that exited earlier are another stage's
-      const last = a.stages.filter((t) => t.stage !== 'llm').at(-1);
-      if (last === undefined) return;
+      const traces = smallTraces(a);
+      // Unparseable teacher answers judge nothing; items an earlier stage answered are that stage's.
+      if (answer < 0 || traces === undefined) return;
+      const { last, prev } = traces;
+      const features = traceFeatures(last, prev, item);
       const list = runs.get(run.budget) ?? [];
       runs.set(run.budget, list);
       list.push({
