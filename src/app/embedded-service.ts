@@ -5,16 +5,16 @@
  */
 import { createReadStream } from 'node:fs';
 import { createCache } from '../cache/index.js';
-import type { Cascade } from '../cascade/index.js';
+import { createCascade, type Cascade } from '../cascade/index.js';
 import { DEMO_TASK, SimulatedTeacher } from '../demo/index.js';
 import type { Teacher } from '../llm/index.js';
 import { createMonitor, type Monitor } from '../monitor/index.js';
 import { DEFAULT_MAX_LINE_BYTES, readJsonlItems, type JsonlEntry } from '../stream/index.js';
-import { buildCascade } from './build-cascade.js';
 import { demoEntries, paced, runEmbedded, type EmbeddedOptions } from './embedded-pipeline.js';
 import type { Lifecycle } from './lifecycle.js';
 import { checkLlm } from './llm-check.js';
 import { monitorFor } from './monitor-options.js';
+import { configuredTask } from './task.js';
 import type { ServiceContext } from './service-context.js';
 
 export interface EmbeddedServiceOptions {
@@ -63,19 +63,22 @@ export async function createEmbeddedService(options: EmbeddedServiceOptions): Pr
   const monitor = lifecycle.adopt('monitor', createMonitor(monitorFor(config, logger)), (m) => m.close());
   // cache.enabled applies here as in `run` (L1 in process; the Redis tier too unless cache.redisTier is false).
   const cache = config.cache.enabled ? lifecycle.adopt('cache', createCache(config, logger), (c) => c.close()) : undefined;
-  const built = await buildCascade(config, logger, {
+  const cascade = await createCascade({
+    task: demo ? DEMO_TASK : configuredTask(config),
+    config,
+    logger,
     observer: monitor.observer,
     ...(cache === undefined ? {} : { cache }),
     allowNoLlm: true,
     resetModels: options.resetModels === true,
-    ...(demo ? { teacher: new SimulatedTeacher(), task: DEMO_TASK, restore: false } : {}),
+    ...(demo ? { teacher: new SimulatedTeacher(), restore: false } : {}),
   });
   // In-flight items get the grace period; then their LLM calls are aborted (the small stages answer, flagged).
-  lifecycle.onGraceEnd(() => built.cascade.stop());
+  lifecycle.onGraceEnd(() => cascade.stop());
   if (demo) logger.info({ teacher: 'simulated keyword rule, not an LLM' }, 'no input given: running the built-in demo stream with a SIMULATED teacher');
   return {
-    cascade: built.cascade,
-    teacher: built.teacher,
+    cascade,
+    teacher: cascade.teacher,
     monitor,
     demo,
     serve: async () => {
@@ -83,7 +86,7 @@ export async function createEmbeddedService(options: EmbeddedServiceOptions): Pr
       if (url !== null) logger.info({ url }, 'dashboard and metrics served');
       return url;
     },
-    checkLlm: () => (demo ? Promise.resolve() : checkLlm(built.teacher, config.llm, logger, lifecycle.signal)),
+    checkLlm: () => (demo ? Promise.resolve() : checkLlm(cascade.teacher, config.llm, logger, lifecycle.signal)),
     entries: (input) => {
       const source = demo
         ? demoEntries(input.demoItems ?? 3000)
@@ -95,7 +98,7 @@ export async function createEmbeddedService(options: EmbeddedServiceOptions): Pr
           );
       return input.rate === undefined ? source : paced(source, input.rate, lifecycle.signal);
     },
-    run: (source, runOptions) => runEmbedded(built.cascade, source, { ...runOptions, logger, signal: lifecycle.signal, window: config.pipeline.maxInFlight }),
-    save: () => (demo ? Promise.resolve() : built.cascade.save()),
+    run: (source, runOptions) => runEmbedded(cascade, source, { ...runOptions, logger, signal: lifecycle.signal, window: config.pipeline.maxInFlight }),
+    save: () => (demo ? Promise.resolve() : cascade.save()),
   };
 }

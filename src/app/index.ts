@@ -1,12 +1,12 @@
 /**
  * The application layer (composition root): builds a service from the configuration. One context (config and
  * logger), one lifecycle (signals, grace, close order), the embedded service (`start`) and the Kafka service
- * (`run`), and the cascade wiring the benchmarks share. Commands in src/cli parse flags and call these.
+ * (`run`), and the configured task. Commands in src/cli parse flags and call these.
  */
 export { createServiceContext, type ServiceContext, type ServiceContextOptions } from './service-context.js';
 export { Lifecycle, SHUTDOWN_MARGIN_MS, type LifecycleOptions, type SignalSource } from './lifecycle.js';
 export { createRootLogger, type Logger, type RootLoggerOptions } from './logger.js';
-export { buildCascade, type BuildCascadeOptions, type BuiltCascade } from './build-cascade.js';
+export { configuredTask } from './task.js';
 export { checkLlm } from './llm-check.js';
 export { monitorFor } from './monitor-options.js';
 export { createEmbeddedService, type EmbeddedService, type EmbeddedServiceOptions, type EmbeddedInput } from './embedded-service.js';

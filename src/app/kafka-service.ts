@@ -7,10 +7,10 @@
  */
 import type { Kafka } from 'kafkajs';
 import { createCache, type AnswerCache } from '../cache/index.js';
-import type { Cascade, CascadeObserver } from '../cascade/index.js';
+import { createCascade, type Cascade, type CascadeObserver } from '../cascade/index.js';
 import type { Config } from '../config.js';
-import { ConfigError, ModelSaveError } from '../errors.js';
-import { loadTask, type Teacher } from '../llm/index.js';
+import { ModelSaveError } from '../errors.js';
+import type { Teacher } from '../llm/index.js';
 import { createMonitor, type WorkerStatus } from '../monitor/index.js';
 import {
   buildCodecs,
@@ -22,13 +22,13 @@ import {
   type StreamCodecs,
   type StreamItem,
 } from '../stream/index.js';
-import { buildCascade } from './build-cascade.js';
 import type { Lifecycle } from './lifecycle.js';
 import { checkLlm } from './llm-check.js';
 import { prepareSharedState, SharedLearning } from './shared-learning.js';
 import type { Logger } from './logger.js';
 import { monitorFor } from './monitor-options.js';
 import type { ServiceContext } from './service-context.js';
+import { configuredTask } from './task.js';
 
 export interface KafkaServiceOptions {
   context: ServiceContext;
@@ -77,31 +77,24 @@ async function cascadePipeline(
   wiring?: SharedWiring,
 ): Promise<Pipeline> {
   const cache = config.cache.enabled ? createCache(config, logger) : undefined;
+  const task = configuredTask(config);
+  const common = { task, logger, observer, allowNoLlm: !flags.llm, resetModels: flags.resetModels, ...(cache === undefined ? {} : { cache }) };
   if (wiring === undefined) {
-    const { cascade, teacher } = await buildCascade(config, logger, {
-      observer,
-      allowNoLlm: !flags.llm,
-      resetModels: flags.resetModels,
-      ...(cache === undefined ? {} : { cache }),
-    });
-    return drive(cascade, teacher, cache);
+    const cascade = await createCascade({ ...common, config });
+    return drive(cascade, cascade.teacher, cache);
   }
-  if (config.task === undefined)
-    throw new ConfigError([{ key: 'task', message: 'no task file: pass --task F, set SPILLWAY_TASK, or `task:` in the config file' }]);
-  const task = loadTask(config.task);
   const start = await prepareSharedState(wiring.kafka, config, wiring.codecs, task, logger);
   let shared: SharedLearning | undefined;
   // Saves happen at snapshots (between labels) and on close: a periodic save by item count could catch
   // the models in the middle of a label.
-  const { cascade, teacher } = await buildCascade({ ...config, models: { ...config.models, saveEveryItems: 0, saveEveryMs: 0 } }, logger, {
-    observer,
-    task,
+  const cascade = await createCascade({
+    ...common,
+    config: { ...config, models: { ...config.models, saveEveryItems: 0, saveEveryMs: 0 } },
     learnInline: false,
-    allowNoLlm: !flags.llm,
-    resetModels: flags.resetModels,
+    labelsShared: true,
     stateMeta: () => shared?.stateMeta() ?? { labelOffset: Number(start.labelOffset), labels: start.labels },
-    ...(cache === undefined ? {} : { cache }),
   });
+  const teacher = cascade.teacher;
   const sharing = new SharedLearning({ ...wiring, config, cascade, task, teacherModel: teacher?.model ?? config.llm.model, start, logger });
   shared = sharing;
   wiring.setStatus(() => sharing.status());

@@ -1,45 +1,70 @@
 /**
- * Builds a Cascade: selects the tfjs backend, loads pretrained word vectors (or the sentence encoder) for the
- * mid model, and either restores saved state from the models folder or starts fresh.
+ * The one builder of a cascade: from the `cascade`, `llm`, `models` and `cache` sections of the configuration
+ * as they are (every default comes from the schema), it selects the tfjs backend, loads the mid stage's word
+ * vectors or sentence encoder, restores saved state (or starts fresh), makes the LLM client and its tiers, and
+ * assembles the parts the cascade coordinates. `start`, `run`, the benchmarks and the tests all build here.
  */
 import { rename } from 'node:fs/promises';
-import type { ModelsConfig } from '../config.js';
-import { ModelStateError } from '../errors.js';
-import { BudgetController } from './budget-controller.js';
-import { Cascade, type CascadeOptions, type CascadeParts, type DeferralScorer } from './cascade.js';
-import { DeferralPolicy } from './deferral-policy.js';
-import { Featurizer } from './featurizer.js';
-import { KnnMemory } from './knn-memory.js';
-import { LabelMemory } from './label-memory.js';
-import { LogisticRegressor } from './logistic-regressor.js';
-import { LrEnsemble } from './lr-ensemble.js';
-import { MidModel } from './mid-model.js';
-import type * as tf from '@tensorflow/tfjs';
-import { loadCascadeState, loadLayersModel, saveCascadeState, type SavedState } from './model-store.js';
-import { Rng } from './rng.js';
-import { LrStage, MidStage, type SmallStage } from './stages.js';
-import { selectBackend } from './tf-backend.js';
-import { ThresholdPolicy } from './threshold-policy.js';
-import { AgreementPolicy } from './agreement-policy.js';
-import { loadWordVectors, type WordVectors } from './word-vectors.js';
+import type { Logger } from 'pino';
+import type { AnswerCache } from '../cache/index.js';
+import type { Config } from '../config.js';
+import { ConfigError, ModelStateError } from '../errors.js';
+import { OpenAiTeacher, type SchedulerObserver, type Task, type Teacher } from '../llm/index.js';
+import { normalizeText } from '../text/index.js';
+import { CapacityGovernor } from './capacity-governor.js';
+import { Cascade, type CascadeParts } from './cascade.js';
+import { buildParts } from './cascade-parts.js';
+import { ColdGate } from './cold-gate.js';
+import { CostSensitivity } from './cost-sensitivity.js';
+import { createCounters } from './counters.js';
+import { DeferralGate } from './deferral-gate.js';
+import { Learner } from './learner.js';
+import { LlmPath, type LlmTier, type SchedulingOverrides } from './llm-path.js';
 import { loadSentenceEncoder } from './load-encoder.js';
+import { loadCascadeState, loadLayersModel, saveCascadeState, type SavedState } from './model-store.js';
+import type { CascadeObserver } from './observer.js';
+import { PseudoLabeler } from './pseudo-labeler.js';
 import type { SentenceEncoder } from './sentence-encoder.js';
+import { StageWalker } from './stage-walker.js';
+import { StageWarmth } from './stage-warmth.js';
+import { selectBackend } from './tf-backend.js';
+import { loadWordVectors, type WordVectors } from './word-vectors.js';
 
-export interface CreateCascadeOptions extends CascadeOptions {
-  models: ModelsConfig;
+/** The configuration sections a cascade is built from. */
+export type CascadeSections = Pick<Config, 'cascade' | 'llm' | 'models' | 'cache'>;
+
+export interface CreateCascadeOptions {
+  task: Task;
+  config: Readonly<CascadeSections>;
+  logger: Logger;
+  /** A teacher to use instead of the configured endpoint (the demo's simulated one, the benchmark's timed one). */
+  teacher?: Teacher;
+  /** LLM tiers to use instead of `llm.tiers`, cheapest first (the benchmark's timed clients). */
+  tiers?: LlmTier[];
+  /** Accept no LLM: the small stages answer everything and learn nothing. @defaultValue false: a ConfigError */
+  allowNoLlm?: boolean;
+  cache?: AnswerCache;
+  observer?: CascadeObserver;
+  /** Receives the LLM scheduler's events (AIMD steps, throttles, deadline misses). @defaultValue the observer */
+  schedulerObserver?: SchedulerObserver;
   /** Restore state from `models.dir/<task>` when present. @defaultValue true */
   restore?: boolean;
-  /** Pretrained vectors already loaded (benchmarks share one copy across cascades). */
+  /** Pretrained vectors already loaded (benchmarks share one copy across cascades); null: none. */
   vectors?: WordVectors | null;
-  /** A sentence encoder already loaded (benchmarks share one, and its cache, across cascades); its owner disposes it. */
+  /** A sentence encoder already loaded (benchmarks share one, and its cache); its owner disposes it. */
   encoder?: SentenceEncoder;
+  /** Learn from LLM answers as they arrive (false: only from labels handed to learnFromLabel). @defaultValue true */
+  learnInline?: boolean;
+  /** Labels are shared with other workers (the label topic): no local pseudo-labels, Redis hits are not learned twice. @defaultValue false */
+  labelsShared?: boolean;
   /** Stored in the manifest of every save (shared learning: the label offset the state includes). */
   stateMeta?: () => Record<string, number>;
-  /**
-   * When the saved state cannot be used (corrupt, non-finite, other labels), rename its folder to
-   * `<dir>.reset-<time>` and start fresh instead of refusing to start (`--reset-models`). @defaultValue false
-   */
+  /** Set unusable saved state aside (`<dir>.reset-<time>`) and start fresh instead of refusing (`--reset-models`). @defaultValue false */
   resetModels?: boolean;
+  /** Scheduler settings that are no configuration key (the live benchmark's baselines). */
+  scheduling?: SchedulingOverrides;
+  /** The pause gate's probe timing, ms (tests shorten it). */
+  probeTiming?: { baseMs: number; maxMs: number };
 }
 
 /** Where a task's state lives. */
@@ -49,11 +74,155 @@ export function modelStateDir(modelsDir: string, taskName: string): string {
 
 /** A cascade ready to process items, restored from disk when state exists. */
 export async function createCascade(options: CreateCascadeOptions): Promise<Cascade> {
-  const cfg = options.config;
+  const { config, task } = options;
   const log = options.logger.child({ module: 'cascade' });
-  const K = options.task.labels.length;
+  const llm = teachersOf(options);
+  const parts = await loadParts(options, llm?.costUnits ?? config.llm.costUnits, log);
+  const warmth = new StageWarmth(
+    parts.stages.length,
+    { minLabels: config.cascade.warmMinLabels, agreementFloor: config.cascade.warmAgreementFloor ?? 1 / task.labels.length + 0.1 },
+    parts.stages.map((s) => s.labels),
+  );
+  const costs = new CostSensitivity(task.objective, task.labels.length, parts.stages.length);
+  const walker = new StageWalker(parts, config.cascade, warmth, costs);
+  const learnInline = options.learnInline ?? true;
+  const pseudo = new PseudoLabeler({
+    // Shared labels train every worker in one order: no local pseudo-labels.
+    mode: learnInline && options.labelsShared !== true && llm !== undefined ? config.cascade.selfTraining : 'off',
+    stages: parts.stages.length,
+    precisionFloor: config.cascade.pseudoLabelPrecision,
+    perLabel: config.cascade.pseudoLabelsPerLabel,
+  });
+  const learner = new Learner({ parts, walker, warmth, costs, pseudo, config: config.cascade, ...observerOf(options) });
+  const counters = createCounters(config.cascade.stages, llm === undefined || llm.escalation.length === 0 ? 0 : llm.escalation.length + 1);
+  const path = llm === undefined ? undefined : llmPath(options, llm, counters);
+  const dir = modelStateDir(config.models.dir, task.name);
+  const stateMeta = options.stateMeta;
+  const coldWaitMs = config.llm.coldWaitMs;
+  const cascade = new Cascade({
+    task,
+    parts,
+    walker,
+    gate: new DeferralGate(parts.budget, parts.rng, parts.policies, config.cascade),
+    learner,
+    counters,
+    ...(path === undefined ? {} : { llm: path }),
+    ...(path === undefined ? {} : governorOf(path, parts)),
+    // Not with labels only from the label topic: they reach the stages once their items commit, so a held
+    // item would hold back the very labels that warm its stage.
+    ...(path !== undefined && coldWaitMs > 0 && learnInline ? { coldGate: coldGate(path, parts, log) } : {}),
+    coldWaitMs,
+    ...(options.cache === undefined ? {} : { cache: options.cache }),
+    ...observerOf(options),
+    logger: options.logger,
+    learnInline,
+    saver: (p) => saveCascadeState(dir, p, task, stateMeta?.()),
+    saveEveryItems: config.models.saveEveryItems,
+    saveEveryMs: config.models.saveEveryMs,
+    ...(llm === undefined ? {} : { teacher: llm.facade }),
+  });
+  return cascade;
+}
+
+/** The LLM the cascade asks: tier 0 and the stronger tiers; `facade` is how callers see it (probing every tier). */
+interface CascadeTeachers {
+  teacher: Teacher;
+  escalation: LlmTier[];
+  costUnits: number;
+  facade: Teacher;
+}
+
+/** The configured (or given) LLM; undefined without one, when `allowNoLlm`. */
+function teachersOf(options: CreateCascadeOptions): CascadeTeachers | undefined {
+  const { config, task } = options;
+  const tiers = options.tiers ?? (options.teacher === undefined ? configuredTiers(task, config, options.logger) : undefined);
+  const teacher =
+    options.teacher ?? tiers?.[0]?.teacher ?? (config.llm.baseUrl === undefined ? undefined : OpenAiTeacher.fromConfig(task, config.llm, options.logger));
+  if (teacher === undefined) {
+    if (options.allowNoLlm !== true) {
+      throw new ConfigError([
+        {
+          key: 'llm.baseUrl',
+          message:
+            'no LLM endpoint: set SPILLWAY_LLM_BASE_URL (or llm.baseUrl in the config file); pass --no-llm to run with the small stages only, which then learn nothing',
+        },
+      ]);
+    }
+    options.logger.warn('no LLM endpoint configured: the small stages answer everything and nothing is learned');
+    return undefined;
+  }
+  const escalation = tiers?.slice(1) ?? [];
+  const all = [teacher, ...escalation.map((t) => t.teacher)];
+  return { teacher, escalation, costUnits: tiers?.[0]?.costUnits ?? config.llm.costUnits, facade: escalation.length === 0 ? teacher : tieredFacade(all) };
+}
+
+/** One teacher per `llm.tiers` entry, cheapest first, each with the `llm` keys it does not set; undefined without tiers. */
+function configuredTiers(task: Task, config: Readonly<CascadeSections>, logger: Logger): LlmTier[] | undefined {
+  return config.llm.tiers?.map((tier) => ({
+    teacher: OpenAiTeacher.fromConfig(
+      task,
+      { ...config.llm, model: tier.model, baseUrl: tier.baseUrl ?? config.llm.baseUrl, apiKey: tier.apiKey ?? config.llm.apiKey },
+      logger,
+    ),
+    costUnits: tier.costUnits,
+  }));
+}
+
+/** Tier 0 as the caller sees the LLM, probing every tier; its model names the tiers joined by `>`. */
+function tieredFacade(all: readonly Teacher[]): Teacher {
+  const first = all[0] as Teacher;
+  return {
+    model: all.map((t) => t.model).join('>'),
+    classify: (text, signal, hooks) => first.classify(text, signal, hooks),
+    probe: async (signal) => {
+      for (const t of all) await t.probe?.(signal);
+    },
+  };
+}
+
+function observerOf(options: CreateCascadeOptions): { observer?: CascadeObserver } {
+  return options.observer === undefined ? {} : { observer: options.observer };
+}
+
+function llmPath(options: CreateCascadeOptions, llm: CascadeTeachers, counters: ReturnType<typeof createCounters>): LlmPath {
+  // The monitor's observer takes the scheduler's events too.
+  const schedulerObserver = options.schedulerObserver ?? (options.observer as (CascadeObserver & SchedulerObserver) | undefined);
+  return new LlmPath({
+    teacher: llm.teacher,
+    escalation: llm.escalation,
+    llm: options.config.llm,
+    costUnits: llm.costUnits,
+    // In-flight duplicates share one call: the same normalisation as the cache's keys.
+    keyOf: normalizeText,
+    taskName: options.task.name,
+    counters,
+    logger: options.logger,
+    ...(options.scheduling === undefined ? {} : { scheduling: options.scheduling }),
+    ...(options.probeTiming === undefined ? {} : { probeTiming: options.probeTiming }),
+    ...(options.cache === undefined ? {} : { cache: options.cache }),
+    ...observerOf(options),
+    ...(schedulerObserver === undefined ? {} : { schedulerObserver }),
+  });
+}
+
+/** Capacity-aware budgeting, when items have a deadline the LLM may not meet. */
+function governorOf(path: LlmPath, parts: CascadeParts): { governor?: CapacityGovernor } {
+  if (path.capacityAware === false || !Number.isFinite(path.deadlineMs)) return {};
+  return { governor: new CapacityGovernor({ budget: parts.budget, scheduler: path.scheduler, deadlineMs: path.deadlineMs }) };
+}
+
+function coldGate(path: LlmPath, parts: CascadeParts, log: Logger): ColdGate {
+  return new ColdGate({
+    queue: path.scheduler,
+    onHold: () => log.info({ labels: parts.stages.map((s) => s.labels) }, 'cold start: the LLM is behind the input, holding items until their stage warms'),
+  });
+}
+
+/** Loads the encoder or vectors the mid stage needs and the saved state, then builds the parts. */
+async function loadParts(options: CreateCascadeOptions, llmCostUnits: number, log: Logger): Promise<CascadeParts> {
+  const cfg = options.config.cascade;
   const needsMid = cfg.stages.includes('mid');
-  if (needsMid) await selectBackend(options.models.backend, log);
+  if (needsMid) await selectBackend(options.config.models.backend, log);
   const useEncoder = needsMid && cfg.sentenceEncoder !== 'glove';
   const vectors =
     !needsMid || useEncoder || !cfg.pretrainedVectors
@@ -62,103 +231,48 @@ export async function createCascade(options: CreateCascadeOptions): Promise<Casc
         ? loadWordVectors(100_000, log)
         : (options.vectors ?? undefined);
   const encoder = !useEncoder ? undefined : (options.encoder ?? (await loadSentenceEncoder(cfg.sentenceEncoder, {}, log)));
-  const dir = modelStateDir(options.models.dir, options.task.name);
-  let saved: SavedState | undefined;
+  const saved = options.restore === false ? undefined : await loadSaved(options, log);
+  const midPath = options.config.models.midModelPath;
+  const pretrainedMid = saved === undefined && needsMid && midPath !== undefined ? await loadLayersModel(midPath) : undefined;
+  if (pretrainedMid !== undefined) log.info({ path: midPath }, 'mid model starts from a pretrained LayersModel');
+  const parts = buildParts({
+    cascade: cfg,
+    classes: options.task.labels.length,
+    llmCostUnits,
+    multiplexer: options.config.cache.multiplexer,
+    ...(vectors === undefined ? {} : { vectors }),
+    ...(encoder === undefined ? {} : { encoder }),
+    ...(saved === undefined ? {} : { saved }),
+    ...(pretrainedMid === undefined ? {} : { pretrainedMid }),
+  });
+  if (encoder !== undefined) {
+    parts.encoder = encoder;
+    parts.ownsEncoder = options.encoder === undefined;
+  }
+  if (saved !== undefined) {
+    const versions = Object.fromEntries(parts.stages.map((s) => [s.name, s.version]));
+    log.info({ dir: modelStateDir(options.config.models.dir, options.task.name), savedItems: saved.budget.items, versions }, 'model state restored');
+  }
+  return parts;
+}
+
+/** The saved state, when usable; with `resetModels`, unusable state is set aside instead of refused. */
+async function loadSaved(options: CreateCascadeOptions, log: Logger): Promise<SavedState | undefined> {
+  const cfg = options.config.cascade;
+  const dir = modelStateDir(options.config.models.dir, options.task.name);
   try {
-    saved =
-      options.restore === false
-        ? undefined
-        : await loadCascadeState(dir, {
-            classes: K,
-            featureDim: cfg.featureDim,
-            stages: cfg.stages,
-            labels: options.task.labels,
-            sentenceEncoder: cfg.sentenceEncoder,
-          });
+    return await loadCascadeState(dir, {
+      classes: options.task.labels.length,
+      featureDim: cfg.featureDim,
+      stages: cfg.stages,
+      labels: options.task.labels,
+      sentenceEncoder: cfg.sentenceEncoder,
+    });
   } catch (err: unknown) {
     if (!(err instanceof ModelStateError) || options.resetModels !== true) throw err;
     const aside = `${dir}.reset-${new Date().toISOString().replace(/[:.]/g, '-')}`;
     await rename(dir, aside);
     log.warn({ dir, movedTo: aside, err }, 'saved model state is unusable: set aside (--reset-models), starting fresh');
+    return undefined;
   }
-  const pretrainedMid =
-    saved === undefined && needsMid && options.models.midModelPath !== undefined ? await loadLayersModel(options.models.midModelPath) : undefined;
-  if (pretrainedMid !== undefined) log.info({ path: options.models.midModelPath }, 'mid model starts from a pretrained LayersModel');
-  const parts = buildParts(options, K, vectors, encoder, saved, pretrainedMid);
-  if (encoder !== undefined) {
-    parts.encoder = encoder;
-    parts.ownsEncoder = options.encoder === undefined;
-  }
-  if (saved !== undefined)
-    log.info({ dir, savedItems: saved.budget.items, versions: Object.fromEntries(parts.stages.map((s) => [s.name, s.version])) }, 'model state restored');
-  const stateMeta = options.stateMeta;
-  return new Cascade(options, parts, (c) => saveCascadeState(dir, c, options.task, stateMeta?.()), options.models.saveEveryItems, options.models.saveEveryMs);
-}
-
-function buildParts(
-  options: CreateCascadeOptions,
-  K: number,
-  vectors: WordVectors | undefined,
-  encoder: SentenceEncoder | undefined,
-  saved: SavedState | undefined,
-  pretrainedMid?: tf.LayersModel,
-): CascadeParts {
-  const cfg = options.config;
-  const featurizer = new Featurizer({ dim: cfg.featureDim, maxTextChars: cfg.maxTextChars });
-  const stages: SmallStage[] = cfg.stages.map((name) => {
-    if (name === 'lr') {
-      const options = { dim: cfg.featureDim, classes: K, learningRate: 0.3 };
-      const lr = new LogisticRegressor(options, saved?.lr);
-      // Saved members beyond the configured size are dropped; missing ones start fresh.
-      const members = Array.from({ length: cfg.ensembleSize - 1 }, (_, m) => new LogisticRegressor(options, saved?.lrMembers?.[m]));
-      const ensemble = members.length === 0 ? undefined : new LrEnsemble(cfg.featureDim, K, members);
-      const rehearsal =
-        cfg.lrReplays === 0 ? undefined : { memory: new LabelMemory(cfg.labelMemoryItems, cfg.seed + 1, saved?.labelMemory), replays: cfg.lrReplays };
-      return new LrStage(lr, rehearsal, ensemble);
-    }
-    const initial = saved?.mid ?? (pretrainedMid === undefined ? undefined : { model: pretrainedMid });
-    const mid = new MidModel(
-      {
-        classes: K,
-        vectors,
-        ...(encoder === undefined
-          ? {}
-          : { encoderDim: encoder.dimensions, centreEncoder: encoder.midInput?.centre === true, encoderScale: encoder.midInput?.scale ?? 1 }),
-        seed: cfg.seed,
-      },
-      initial,
-    );
-    if (cfg.knnMemoryItems === 0 || mid.sentenceDim === 0) return new MidStage(mid, cfg.midCostUnits);
-    const memory = new KnnMemory(
-      { dim: mid.sentenceDim, classes: K, capacity: cfg.knnMemoryItems, neighbours: cfg.knnNeighbours, seed: cfg.seed + 2 },
-      saved?.knnMemory,
-    );
-    return new MidStage(mid, cfg.midCostUnits, { memory, weight: cfg.knnWeight });
-  });
-  const policies: DeferralScorer[] = cfg.stages.map((name) =>
-    cfg.policy === 'threshold'
-      ? new ThresholdPolicy()
-      : cfg.policy === 'agreement'
-        ? new AgreementPolicy()
-        : new DeferralPolicy({ classes: K }, saved?.policies[name]),
-  );
-  // A restored cascade keeps what it learned, not the last run's spend: the budget counts items and calls
-  // from this run (restoring them started a run at "20.7 % of a 20 % budget" and made no LLM call), only the
-  // threshold carries over; and models that already learned need no warm-up.
-  const budget = new BudgetController(
-    {
-      budget: cfg.llmBudget,
-      horizonItems: cfg.horizonItems,
-      warmupItems: saved === undefined ? cfg.warmupItems : 0,
-      minThreshold: cfg.deferralCostWeight * options.llm.costUnits,
-      // Nor a front-load: labels are worth most while the models are young, and these are not.
-      frontLoadItems: saved === undefined ? cfg.frontLoadItems : 0,
-    },
-    saved === undefined ? undefined : { items: 0, calls: 0, threshold: saved.budget.threshold },
-  );
-  const parts: CascadeParts = { featurizer, stages, policies, budget, rng: new Rng(saved?.rngState ?? cfg.seed) };
-  if (options.multiplexer === true) {
-    parts.multiplexer = cfg.stages.slice(0, -1).map((name) => new DeferralPolicy({ classes: K }, saved?.policies[`mux-${name}`]));
-  }
-  return parts;
 }

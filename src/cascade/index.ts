@@ -1,6 +1,9 @@
 /** The online cascade: public surface. */
-export { Cascade, type CascadeOptions, type CascadeCounters, type CascadeLlmOptions, type DeferralScorer, type LlmTier } from './cascade.js';
-export { createCascade, modelStateDir, type CreateCascadeOptions } from './create-cascade.js';
+export { Cascade, type CascadeParts } from './cascade.js';
+export type { CascadeCounters } from './counters.js';
+export type { DeferralScorer } from './stage-walker.js';
+export type { LlmTier, SchedulingOverrides } from './llm-path.js';
+export { createCascade, modelStateDir, type CreateCascadeOptions, type CascadeSections } from './create-cascade.js';
 export { selectBackend, type BackendInfo, type BackendChoice } from './tf-backend.js';
 export { loadWordVectors, WordVectors } from './word-vectors.js';
 export { loadUseLite, UseLiteEncoder, BatchingEncoder, type SentenceEncoder, type UseLiteOptions, type EncoderOptions } from './sentence-encoder.js';

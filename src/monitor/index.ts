@@ -4,7 +4,7 @@
  * The CLI wires one {@link Monitor} per process and hands its `observer` to the cascade:
  * ```ts
  * const monitor = createMonitor({ config: config.monitor, logger, llmCostUnits: config.llm.costUnits, health: () => consumer.isRunning() });
- * const { cascade } = await buildCascade(config, logger, { observer: monitor.observer });
+ * const cascade = await createCascade({ task, config, logger, observer: monitor.observer });
  * const { url } = await monitor.start();   // null when monitor.httpPort is 0
  * // the stream layer reports what only it knows:
  * monitor.metrics.setConsumerLag(partition, lag);
@@ -69,7 +69,7 @@ export interface CreateMonitorOptions {
 
 /** One process's monitoring: give `observer` to the cascade, `metrics` to the stream layer, then `start()`. */
 export interface Monitor {
-  /** Pass to the cascade (buildCascade's `observer` option): it fits the cascade's CascadeObserver (src/cascade/observer.ts) and takes the LLM scheduler's events. */
+  /** Pass to the cascade (createCascade's `observer` option): it fits the cascade's CascadeObserver (src/cascade/observer.ts) and takes the LLM scheduler's events. */
   readonly observer: CascadeMetrics & SchedulerObserver;
   /** For the stream layer: `setConsumerLag(partition, lag)`, `deadLetter(kind)`; and the registry. */
   readonly metrics: SpillwayMetrics;

@@ -107,7 +107,15 @@ async function produceLabels(t: TestTopics, codecs: StreamCodecs, committed: Row
 }
 
 async function cascadeFor(config: Readonly<Config>, restore: boolean): Promise<Cascade> {
-  return createCascade({ task, config: config.cascade, llm: { concurrency: 1, costUnits: 1000 }, models: config.models, logger, learnInline: false, restore });
+  return createCascade({
+    task,
+    config: { ...config, llm: { ...config.llm, concurrency: 1, costUnits: 1000 } },
+    logger,
+    allowNoLlm: true,
+    learnInline: false,
+    labelsShared: true,
+    restore,
+  });
 }
 
 /** A worker's learning side: prepares its state, builds its cascade, replays the label topic. */
@@ -121,11 +129,11 @@ async function startWorker(
   let shared: SharedLearning | undefined;
   const cascade = await createCascade({
     task,
-    config: config.cascade,
-    llm: { concurrency: 1, costUnits: 1000 },
-    models: config.models,
+    config: { ...config, llm: { ...config.llm, concurrency: 1, costUnits: 1000 } },
     logger,
+    allowNoLlm: true,
     learnInline: false,
+    labelsShared: true,
     stateMeta: () => shared?.stateMeta() ?? {},
   });
   shared = new SharedLearning({ kafka, config, codecs, cascade, task, teacherModel: TEACHER, workerId, start, logger });

@@ -7,11 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { expect } from 'vitest';
+import type { CascadeSections } from '../../src/cascade/index.js';
 import type { CascadeConfig } from '../../src/config.js';
-import { DEFAULTS } from '../../src/config.js';
 import type { SentenceEncoder } from '../../src/cascade/sentence-encoder.js';
 import { defaultTaskPath, loadTask, OpenAiTeacher, type Task } from '../../src/llm/index.js';
 import { startReplayServer } from '../../tools/replay/index.js';
+import { cascadeSections } from '../helpers/cascade-sections.js';
 import { ISEAR } from '../helpers/paths.js';
 
 export const TEACHER = 'gpt-3.5-turbo-1106';
@@ -35,9 +36,7 @@ export async function expectParaphrasesCloser(encoder: SentenceEncoder, margin: 
 /** What `createCascade` needs, for isear on `encoderName`, saving into a fresh folder. */
 export interface EncoderCascadeBase {
   task: Task;
-  config: CascadeConfig;
-  llm: { concurrency: number; costUnits: number };
-  models: typeof DEFAULTS.models;
+  config: CascadeSections;
   logger: pino.Logger;
 }
 
@@ -56,9 +55,7 @@ export async function withEncoderCascade(
     const teacher = new OpenAiTeacher({ task, baseUrl: server.url, model: TEACHER, timeoutMs: 5000, maxRetries: 2, retryBaseMs: 10, retryMaxMs: 100 });
     const base: EncoderCascadeBase = {
       task,
-      config: { ...DEFAULTS.cascade, llmBudget: 0.5, sentenceEncoder: encoderName },
-      llm: { concurrency: 4, costUnits: 1000 },
-      models: { ...DEFAULTS.models, dir: modelsDir },
+      config: cascadeSections({ cascade: { llmBudget: 0.5, sentenceEncoder: encoderName }, llm: { concurrency: 4 }, models: { dir: modelsDir } }),
       logger: pino({ level: 'silent' }),
     };
     await body(base, teacher);

@@ -8,11 +8,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterEach } from 'vitest';
-import { createCascade, type Cascade, type CascadeLlmOptions, type CreateCascadeOptions } from '../../src/cascade/index.js';
-import { DEFAULTS, parseConfig } from '../../src/config.js';
+import { createCascade, type Cascade, type CreateCascadeOptions } from '../../src/cascade/index.js';
+import type { LlmConfig } from '../../src/config.js';
 import { OpenAiTeacher, defaultTaskPath, loadTask } from '../../src/llm/index.js';
 import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
 import { GPT, isearPath } from '../llm/helpers.js';
+import { cascadeSections, PLAIN_LLM } from '../helpers/cascade-sections.js';
 
 /** The isear task the replay cascades answer. */
 export const isearTask = loadTask(defaultTaskPath(isearPath));
@@ -23,8 +24,8 @@ export interface ReplayCascadeOptions {
   latencyMs: number;
   /** `cascade` config keys on top of `stages: ['lr']` and `pretrainedVectors: false`. */
   cascade: Record<string, unknown>;
-  /** How the cascade asks the LLM; `costUnits` is 1000 unless given. */
-  llm: Omit<CascadeLlmOptions, 'costUnits'> & { costUnits?: number };
+  /** `llm` config keys: how the cascade asks the LLM (a fixed concurrency, failures fall back, nothing held while cold, unless given). */
+  llm: Partial<LlmConfig> & { concurrency: number };
   /** The LLM client's timeout, ms (2 retries, 1–5 ms backoff). @defaultValue 20000 */
   teacherTimeoutMs?: number;
   /** Prefix of the temp models folder. */
@@ -71,18 +72,19 @@ export function useReplayCascades(): ReplayCascades {
         retryBaseMs: 1,
         retryMaxMs: 5,
       });
-      const config = parseConfig({ cascade: { stages: ['lr'], pretrainedVectors: false, ...o.cascade } });
       dir = mkdtempSync(path.join(tmpdir(), o.dirPrefix));
       cascade = await createCascade({
         task,
         teacher,
-        config: config.cascade,
-        llm: { costUnits: 1000, ...o.llm },
-        models: { ...DEFAULTS.models, dir },
+        config: cascadeSections({
+          cascade: { stages: ['lr'], pretrainedVectors: false, ...o.cascade },
+          llm: { ...PLAIN_LLM, minConcurrency: o.llm.concurrency, maxConcurrency: o.llm.concurrency, ...o.llm },
+          models: { dir },
+        }),
         logger,
         restore: false,
         ...(o.observer === undefined ? {} : { observer: o.observer }),
-        ...(o.learnInline === undefined ? {} : { learnInline: o.learnInline }),
+        ...(o.learnInline === undefined ? {} : { learnInline: o.learnInline, labelsShared: !o.learnInline }),
       });
       return cascade;
     },

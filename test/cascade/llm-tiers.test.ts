@@ -11,7 +11,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildCascade } from '../../src/app/index.js';
+import { createCascade } from '../../src/cascade/index.js';
 import { parseConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 import { defaultTaskPath, loadTask } from '../../src/llm/index.js';
@@ -55,7 +55,8 @@ describe('LLM tiers (llm.tiers)', () => {
     const logger = pino({ level: 'silent' });
     const registry = new Registry();
     const observer = new CascadeMetrics({ metrics: new SpillwayMetrics(registry), logger });
-    const { cascade, teacher } = await buildCascade(config, logger, { task, restore: false, observer });
+    const cascade = await createCascade({ task, config, logger, restore: false, observer });
+    const teacher = cascade.teacher;
     const annotations: Annotation[] = [];
     try {
       // The start-up check probes both tiers.

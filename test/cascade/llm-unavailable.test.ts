@@ -5,7 +5,6 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCascade } from '../../src/cascade/create-cascade.js';
-import { DEFAULTS } from '../../src/config.js';
 import { LlmUnavailableError } from '../../src/errors.js';
 import { loadTask, OpenAiTeacher } from '../../src/llm/index.js';
 import type { CascadeObserver } from '../../src/cascade/index.js';
@@ -13,6 +12,7 @@ import { startReplayServer, type ReplayServer } from '../../tools/replay/index.j
 import { readLabelledStream } from '../../tools/bench/index.js';
 import { ISEAR } from '../helpers/paths.js';
 import { startStandInLlm, type StandInLlm } from '../helpers/stand-in-llm.js';
+import { cascadeSections } from '../helpers/cascade-sections.js';
 
 const TEACHER = 'gpt-3.5-turbo-1106';
 const logger = pino({ level: 'silent' });
@@ -46,15 +46,15 @@ async function cascade(onUnavailable: 'pause' | 'fallback' | 'fail') {
   return createCascade({
     task,
     teacher,
-    config: { ...DEFAULTS.cascade, stages: ['lr'], featureDim: 1024, warmupItems: 1000 },
-    llm: { concurrency: 2, costUnits: 1000 },
-    models: { ...DEFAULTS.models, dir: '/nonexistent', saveEveryItems: 0, saveEveryMs: 0 },
+    config: cascadeSections({
+      cascade: { stages: ['lr'], featureDim: 1024, warmupItems: 1000 },
+      llm: { concurrency: 2, onUnavailable },
+      models: { dir: '/nonexistent', saveEveryItems: 0, saveEveryMs: 0 },
+    }),
     logger,
     observer,
     restore: false,
-    onUnavailable,
-    probeBaseMs: 50,
-    probeMaxMs: 200,
+    probeTiming: { baseMs: 50, maxMs: 200 },
   });
 }
 

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCascade, type CreateCascadeOptions } from '../../src/cascade/create-cascade.js';
-import { DEFAULTS } from '../../src/config.js';
 import { CorruptModelStateError, ModelSaveError } from '../../src/errors.js';
 import { loadTask } from '../../src/llm/index.js';
 import { ISEAR } from '../helpers/paths.js';
+import { cascadeSections } from '../helpers/cascade-sections.js';
 
 const logger = pino({ level: 'silent' });
 const task = loadTask(ISEAR.replace(/\.jsonl$/, '.task.json'));
@@ -35,10 +35,9 @@ async function modelsDir(): Promise<string> {
 function options(dir: string, extra: Partial<CreateCascadeOptions> = {}): CreateCascadeOptions {
   return {
     task,
-    config: { ...DEFAULTS.cascade, stages: ['lr'], featureDim: 1024 },
-    llm: { concurrency: 1, costUnits: 1000 },
-    models: { ...DEFAULTS.models, dir, saveEveryItems: 0, saveEveryMs: 0 },
+    config: cascadeSections({ cascade: { stages: ['lr'], featureDim: 1024 }, llm: { concurrency: 1 }, models: { dir, saveEveryItems: 0, saveEveryMs: 0 } }),
     logger,
+    allowNoLlm: true,
     ...extra,
   };
 }
@@ -131,7 +130,9 @@ describe('saving model state', () => {
 
   it('saves on time as well as on item count (models.saveEveryMs)', async () => {
     const dir = await modelsDir();
-    const c = await createCascade(options(dir, { models: { ...DEFAULTS.models, dir, saveEveryItems: 0, saveEveryMs: 50 } }));
+    const c = await createCascade(
+      options(dir, { config: cascadeSections({ cascade: { stages: ['lr'], featureDim: 1024 }, models: { dir, saveEveryItems: 0, saveEveryMs: 50 } }) }),
+    );
     await c.process({ id: 'a', text: 'first item' });
     expect(existsSync(join(dir, task.name, 'manifest.json'))).toBe(false);
     await new Promise((resolve) => setTimeout(resolve, 80));

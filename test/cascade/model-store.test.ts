@@ -5,12 +5,12 @@ import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCascade } from '../../src/cascade/create-cascade.js';
 import type { ItemContext, LrStage, MidStage } from '../../src/cascade/stages.js';
-import { DEFAULTS } from '../../src/config.js';
 import { ModelStateError } from '../../src/errors.js';
 import { loadTask, OpenAiTeacher } from '../../src/llm/index.js';
 import { readLabelledStream } from '../../tools/bench/index.js';
 import { startReplayServer } from '../../tools/replay/index.js';
 import { ISEAR } from '../helpers/paths.js';
+import { cascadeSections } from '../helpers/cascade-sections.js';
 
 const logger = pino({ level: 'silent' });
 const TEACHER = 'gpt-3.5-turbo-1106';
@@ -39,10 +39,9 @@ describe('saving and restoring a cascade', () => {
       });
       const base = {
         task,
-        config: { ...DEFAULTS.cascade, llmBudget: 0.5, ensembleSize: 2 },
-        llm: { concurrency: 4, costUnits: 1000 },
-        models: { ...DEFAULTS.models, dir: modelsDir },
+        config: cascadeSections({ cascade: { llmBudget: 0.5, ensembleSize: 2 }, llm: { concurrency: 4 }, models: { dir: modelsDir } }),
         logger,
+        allowNoLlm: true,
       };
       const original = await createCascade({ ...base, teacher, restore: false });
       const rows = readLabelledStream(ISEAR);
@@ -54,7 +53,7 @@ describe('saving and restoring a cascade', () => {
       // A saved mid model is also a standard tfjs LayersModel another deployment can start from.
       const fresh = await createCascade({
         ...base,
-        models: { ...base.models, dir: join(modelsDir, 'elsewhere'), midModelPath: join(modelsDir, 'isear', 'mid') },
+        config: { ...base.config, models: { ...base.config.models, dir: join(modelsDir, 'elsewhere'), midModelPath: join(modelsDir, 'isear', 'mid') } },
       });
       const weightsOf = (c: typeof original) =>
         (c.parts.stages[1] as unknown as { model: { model: { getWeights(): Array<{ dataSync(): Float32Array }> } } }).model.model
@@ -98,10 +97,9 @@ describe('saving and restoring a cascade', () => {
     dirs.push(modelsDir);
     const task = loadTask(ISEAR.replace(/\.jsonl$/, '.task.json'));
     const base = {
-      config: { ...DEFAULTS.cascade, stages: ['lr' as const] },
-      llm: { concurrency: 1, costUnits: 1000 },
-      models: { ...DEFAULTS.models, dir: modelsDir },
+      config: cascadeSections({ cascade: { stages: ['lr'] }, llm: { concurrency: 1 }, models: { dir: modelsDir } }),
       logger,
+      allowNoLlm: true,
     };
     const c = await createCascade({ ...base, task });
     await c.save();

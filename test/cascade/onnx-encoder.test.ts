@@ -70,9 +70,9 @@ describe('a cascade whose mid stage reads e5-small vectors (cascade.sentenceEnco
       const answersBefore = await Promise.all(held.map((r) => cascade.smallStageAnswers(r.text)));
       await cascade.close();
       cascade.dispose();
-      const use = { ...base, config: { ...base.config, sentenceEncoder: 'use-lite' as const } };
-      await expect(createCascade({ ...use, restore: true })).rejects.toThrow(/e5-small sentence vectors, configured use-lite/);
-      const restored = await createCascade({ ...base, restore: true, encoder });
+      const use = { ...base, config: { ...base.config, cascade: { ...base.config.cascade, sentenceEncoder: 'use-lite' as const } } };
+      await expect(createCascade({ ...use, restore: true, allowNoLlm: true })).rejects.toThrow(/e5-small sentence vectors, configured use-lite/);
+      const restored = await createCascade({ ...base, restore: true, encoder, allowNoLlm: true });
       expect(restored.parts.stages[1]?.version).toBe(mid?.version);
       const answersAfter = await Promise.all(held.map((r) => restored.smallStageAnswers(r.text)));
       expect(answersAfter).toEqual(answersBefore);

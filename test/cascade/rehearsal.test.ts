@@ -9,9 +9,9 @@ import { Featurizer } from '../../src/cascade/featurizer.js';
 import { LabelMemory } from '../../src/cascade/label-memory.js';
 import { LogisticRegressor } from '../../src/cascade/logistic-regressor.js';
 import { LrStage } from '../../src/cascade/stages.js';
-import { DEFAULTS } from '../../src/config.js';
 import { loadTask } from '../../src/llm/index.js';
 import { ISEAR } from '../helpers/paths.js';
+import { cascadeSections } from '../helpers/cascade-sections.js';
 
 const TEACHER = 'gpt-3.5-turbo-1106';
 const TRAIN = 400;
@@ -68,10 +68,9 @@ describe('LR rehearsal over remembered labels', () => {
     const task = loadTask(ISEAR.replace(/\.jsonl$/, '.task.json'));
     const base = {
       task,
-      config: { ...DEFAULTS.cascade, stages: ['lr' as const], lrReplays: 3, labelMemoryItems: 64 },
-      llm: { concurrency: 1, costUnits: 1000 },
-      models: { ...DEFAULTS.models, dir: modelsDir },
+      config: cascadeSections({ cascade: { stages: ['lr'], lrReplays: 3, labelMemoryItems: 64 }, llm: { concurrency: 1 }, models: { dir: modelsDir } }),
       logger,
+      allowNoLlm: true,
     };
     const original = await createCascade({ ...base, restore: false });
     const rows = readLabelledStream(ISEAR).filter((r) => (r.llm[TEACHER] ?? -1) >= 0);

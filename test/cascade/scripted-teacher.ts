@@ -11,9 +11,10 @@ import pino from 'pino';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { AnswerCache } from '../../src/cache/index.js';
 import { createCascade, type Cascade, type Item } from '../../src/cascade/index.js';
-import { DEFAULTS, type CascadeConfig } from '../../src/config.js';
+import type { CascadeConfig } from '../../src/config.js';
 import { OpenAiTeacher, parseTask, type Task } from '../../src/llm/index.js';
 import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
+import { cascadeSections, PLAIN_LLM } from '../helpers/cascade-sections.js';
 
 export const TEACHER_MODEL = 'scripted-teacher';
 const POSITIVE = ['great', 'excellent', 'love', 'wonderful', 'superb', 'happy', 'fantastic', 'delightful'];
@@ -141,13 +142,22 @@ export function useScriptedCascades(size?: number): ScriptedCascades {
       latest = await createCascade({
         task: teacher().task,
         teacher: teacher().teacher,
-        config,
-        llm: { concurrency: options.concurrency, costUnits: options.costUnits },
-        models: { ...DEFAULTS.models, dir, saveEveryItems: 0, backend: 'cpu' },
+        config: cascadeSections({
+          cascade: config,
+          // A fixed concurrency; failures fall back; nothing held while cold: what these tests count on.
+          llm: {
+            ...PLAIN_LLM,
+            concurrency: options.concurrency,
+            minConcurrency: options.concurrency,
+            maxConcurrency: options.concurrency,
+            costUnits: options.costUnits,
+          },
+          models: { dir, saveEveryItems: 0, backend: 'cpu' },
+          cache: { multiplexer: options.multiplexer === true },
+        }),
         logger,
         restore: false,
         ...(options.cache === undefined ? {} : { cache: options.cache }),
-        ...(options.multiplexer === undefined ? {} : { multiplexer: options.multiplexer }),
       });
       return latest;
     },

@@ -79,11 +79,11 @@ describe('a cascade whose mid stage reads USE-lite vectors (cascade.sentenceEnco
       await cascade.close();
       cascade.dispose();
       // The saved state names its encoder: GloVe vectors cannot be fed to a network trained on USE's.
-      const glove = { ...base, config: { ...base.config, sentenceEncoder: 'glove' as const } };
-      const refused = createCascade({ ...glove, restore: true });
+      const glove = { ...base, config: { ...base.config, cascade: { ...base.config.cascade, sentenceEncoder: 'glove' as const } } };
+      const refused = createCascade({ ...glove, restore: true, allowNoLlm: true });
       await expect(refused).rejects.toBeInstanceOf(ModelStateError);
       await expect(refused).rejects.toThrow(/use-lite sentence vectors, configured glove/);
-      const restored = await createCascade({ ...base, restore: true, encoder });
+      const restored = await createCascade({ ...base, restore: true, encoder, allowNoLlm: true });
       expect(restored.parts.stages[1]?.version).toBe(mid?.version);
       restored.dispose();
     });

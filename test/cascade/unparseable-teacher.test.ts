@@ -11,10 +11,11 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCascade, DeferralPolicy } from '../../src/cascade/index.js';
-import { DEFAULTS, parseConfig } from '../../src/config.js';
+import { parseConfig } from '../../src/config.js';
 import { OpenAiTeacher, defaultTaskPath, loadTask } from '../../src/llm/index.js';
 import { startReplayServer } from '../../tools/replay/index.js';
 import { isearPath, LLAMA, readRows } from '../llm/helpers.js';
+import { PLAIN_LLM } from '../helpers/cascade-sections.js';
 
 const task = loadTask(defaultTaskPath(isearPath));
 const dir = mkdtempSync(path.join(tmpdir(), 'spillway-unparseable-'));
@@ -34,9 +35,7 @@ describe('a teacher whose answers are partly unparseable', () => {
     const cascade = await createCascade({
       task,
       teacher,
-      config: config.cascade,
-      llm: { costUnits: 1000, concurrency: 1 },
-      models: { ...DEFAULTS.models, dir, saveEveryItems: 0 },
+      config: { ...config, llm: { ...config.llm, ...PLAIN_LLM, concurrency: 1 }, models: { ...config.models, dir, saveEveryItems: 0 } },
       logger: pino({ level: 'silent' }),
       restore: false,
     });

@@ -46,9 +46,7 @@ async function runOnce(
   const cascade = await createCascade({
     task,
     teacher,
-    config: config.cascade,
-    llm: { ...config.llm, concurrency: 1 },
-    models: config.models,
+    config: { ...config, llm: { ...config.llm, concurrency: 1 } },
     logger: silentLogger,
     observer: monitor.observer,
   });

@@ -36,9 +36,7 @@ beforeAll(async () => {
   const cascade = await createCascade({
     task,
     teacher,
-    config: config.cascade,
-    llm: config.llm,
-    models: config.models,
+    config,
     restore: false,
     logger: silentLogger,
     observer: monitor.observer,

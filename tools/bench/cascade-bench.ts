@@ -8,8 +8,7 @@
  * Items are processed one at a time, in stream order, so every strategy learns strictly online.
  */
 import type { Logger } from 'pino';
-import { buildCascade } from '../../src/app/index.js';
-import { BudgetController, Rng, type Annotation, type SentenceEncoder, type WordVectors } from '../../src/cascade/index.js';
+import { BudgetController, createCascade, Rng, type Annotation, type SentenceEncoder, type WordVectors } from '../../src/cascade/index.js';
 import type { Config } from '../../src/config.js';
 import { formatObjective, loadTask, OpenAiTeacher, type LlmAnswer, type Objective, type Task, type Teacher } from '../../src/llm/index.js';
 import { startReplayServer } from '../replay/index.js';
@@ -205,23 +204,21 @@ async function runCascade(
   const { horizonItems: _ignored, ...base } = options.config.cascade;
   const paced = { ...base, llmBudget: budget, ...(options.horizon === 'known' ? { horizonItems: stream.length } : {}) };
   const config = strategy.configure === undefined ? paced : strategy.configure(paced);
-  // The service's wiring (src/app), with the bench's teacher, one call at a time, and no model state left behind.
-  const { cascade } = await buildCascade(
-    {
+  // The service's one builder, with the bench's teacher, one call at a time, and no model state left behind.
+  const cascade = await createCascade({
+    config: {
       ...options.config,
       cascade: config,
       llm: { ...options.config.llm, concurrency: 1 },
       models: { ...options.config.models, saveEveryItems: 0, saveEveryMs: 0 },
     },
-    options.logger,
-    {
-      task,
-      ...(tiers === undefined ? { teacher } : { tiers }),
-      restore: false,
-      ...(options.vectors === undefined ? {} : { vectors: options.vectors }),
-      ...(options.encoder === undefined ? {} : { encoder: options.encoder }),
-    },
-  );
+    logger: options.logger,
+    task,
+    ...(tiers === undefined ? { teacher } : { tiers }),
+    restore: false,
+    ...(options.vectors === undefined ? {} : { vectors: options.vectors }),
+    ...(options.encoder === undefined ? {} : { encoder: options.encoder }),
+  });
   const predicted: number[] = [];
   const answeredBy = { lr: 0, mid: 0, llm: 0 };
   let calls = 0;

@@ -53,21 +53,15 @@ const tableTeacher: Teacher = {
   },
 };
 const config = parseConfig({ cascade: { llmBudget: 0.2, deferralCostWeight: 0 } });
-const base = {
-  task,
-  config: config.cascade,
-  llm: { concurrency: 1, costUnits: 1000 },
-  models: { ...config.models, saveEveryItems: 0, saveEveryMs: 0 },
-  logger,
-  restore: false,
-};
+const sections = { ...config, llm: { ...config.llm, concurrency: 1, costUnits: 1000 }, models: { ...config.models, saveEveryItems: 0, saveEveryMs: 0 } };
+const base = { task, config: sections, logger, restore: false };
 
 // 3. Online learning, LLM answers free: bare, with the monitor's observer, and with 5% audits too.
 async function onlineRun(observe: boolean, auditRate: number): Promise<{ perSecond: number; cascade: Awaited<ReturnType<typeof createCascade>> }> {
   const monitor = observe ? createMonitor({ config: { httpPort: 0, httpHost: '127.0.0.1' }, logger, processMetrics: false }) : undefined;
   const cascade = await createCascade({
     ...base,
-    config: { ...config.cascade, auditRate },
+    config: { ...sections, cascade: { ...sections.cascade, auditRate } },
     teacher: tableTeacher,
     ...(monitor === undefined ? {} : { observer: monitor.observer }),
   });
@@ -83,7 +77,7 @@ const withAudits = (await onlineRun(true, 0.05)).perSecond;
 
 // 2. Inference path of the trained cascade: no teacher, so nothing reaches an LLM and nothing is learned;
 // earlyExitFactor 0 makes every item go through the mid model (the slow path, measured on purpose).
-const inference = await createCascade({ ...base, config: { ...config.cascade, earlyExitFactor: 0 } });
+const inference = await createCascade({ ...base, config: { ...sections, cascade: { ...sections.cascade, earlyExitFactor: 0 } }, allowNoLlm: true });
 Object.assign(inference.parts, { stages: learning.parts.stages, policies: learning.parts.policies, budget: learning.parts.budget });
 const started = performance.now();
 for (let round = 0; round < 2; round++) for (const r of rows) await inference.process({ id: r.id, text: r.text });

@@ -11,8 +11,7 @@
  *    reached, fed as fast as it goes: that setting's accuracy reference.
  */
 import type { Logger } from 'pino';
-import { buildCascade } from '../../src/app/index.js';
-import type { Annotation, WordVectors } from '../../src/cascade/index.js';
+import { createCascade, type Annotation, type WordVectors } from '../../src/cascade/index.js';
 import type { Config } from '../../src/config.js';
 import { OpenAiTeacher, type Task } from '../../src/llm/index.js';
 import { startReplayServer } from '../replay/index.js';
@@ -123,9 +122,9 @@ export async function runLiveSetting(options: LiveBenchOptions, setting: LiveSet
     retryMaxMs: llm.retryMaxMs,
   });
   const { horizonItems: _unknown, ...cascadeConfig } = options.config.cascade;
-  // The service's wiring (src/app); the setting's scheduler knobs are configuration, but for the baseline's.
-  const { cascade } = await buildCascade(
-    {
+  // The service's one builder; the setting's scheduler knobs are configuration, but for the baseline's.
+  const cascade = await createCascade({
+    config: {
       ...options.config,
       cascade: { ...cascadeConfig, llmBudget: setting.budget },
       llm: {
@@ -140,15 +139,13 @@ export async function runLiveSetting(options: LiveBenchOptions, setting: LiveSet
       },
       models: { ...options.config.models, saveEveryItems: 0 },
     },
-    options.logger,
-    {
-      task,
-      teacher,
-      restore: false,
-      scheduling: { order: setting.order, adaptive: setting.adaptive, capacityAware: setting.capacityAware },
-      ...(options.vectors === undefined ? {} : { vectors: options.vectors }),
-    },
-  );
+    logger: options.logger,
+    task,
+    teacher,
+    restore: false,
+    scheduling: { order: setting.order, adaptive: setting.adaptive, capacityAware: setting.capacityAware },
+    ...(options.vectors === undefined ? {} : { vectors: options.vectors }),
+  });
   const times = arrivalTimes({ rate: options.rate, durationS: options.durationS, seed: options.seed });
   const stream = options.stream;
   const latencies: number[] = [];

@@ -11,8 +11,8 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildCascade, createServiceContext } from '../../src/app/index.js';
-import { loadSentenceEncoder, loadWordVectors, Rng, selectBackend } from '../../src/cascade/index.js';
+import { createServiceContext } from '../../src/app/index.js';
+import { createCascade, loadSentenceEncoder, loadWordVectors, Rng, selectBackend } from '../../src/cascade/index.js';
 import type { CascadeConfig } from '../../src/config.js';
 import { loadTask } from '../../src/llm/index.js';
 import { DATASETS_DIR } from '../harness/index.js';
@@ -64,7 +64,9 @@ for (const seed of seeds) {
   for (const wanted of labelCounts) {
     const labelled = uniformInOrder(pool, Math.min(wanted, pool.length), seed);
     for (const passes of passesList) {
-      const { cascade } = await buildCascade({ ...config, cascade: { ...config.cascade, seed } }, logger, {
+      const cascade = await createCascade({
+        config: { ...config, cascade: { ...config.cascade, seed } },
+        logger,
         task,
         allowNoLlm: true,
         restore: false,

@@ -19,8 +19,8 @@ import {
 } from '../bench/index.js';
 import { startReplayServer } from '../replay/index.js';
 import { createCache, type CachePolicyName } from '../../src/cache/index.js';
-import { loadWordVectors, type WordVectors } from '../../src/cascade/index.js';
-import { buildCascade, createServiceContext, type Logger } from '../../src/app/index.js';
+import { createCascade, loadWordVectors, type WordVectors } from '../../src/cascade/index.js';
+import { configuredTask, createServiceContext, type Logger } from '../../src/app/index.js';
 import { parseConfig, type Config } from '../../src/config.js';
 
 /** The flags of `spillway bench-cache` (see tools/cli/bench-cache-command.ts). */
@@ -52,7 +52,10 @@ async function cascadeRunner(base: Readonly<Config>, shared: SharedParts, setup:
     models: { ...base.models, saveEveryItems: 0, saveEveryMs: 0 },
     cache: { ...base.cache, enabled: setup.cache !== undefined, multiplexer: setup.multiplexer, redisTier: false },
   });
-  const { cascade } = await buildCascade(config, logger, {
+  const cascade = await createCascade({
+    task: configuredTask(config),
+    config,
+    logger,
     restore: false,
     vectors: shared.vectors,
     ...(setup.cache === undefined ? {} : { cache: setup.cache }),

@@ -1,0 +1,70 @@
+/**
+ * The route one item takes through the cascade, as a value: where it stands now, and, once settled, who
+ * answered and why. The annotation's `reason` is derived from it, never assigned along the way. Moves are
+ * checked against a table of the legal ones (after kafkajs's transaction state machine): a move the table does
+ * not allow is a bug, and throws.
+ *
+ *   new ──► cache                                   a cached LLM answer
+ *    │  ──► stage(confident | llm-failed)           a small stage answered early (or the text's answer is known unparseable)
+ *    └──► gate ──► stage(confident | budget | cold) the LLM was not asked
+ *          │   ──► held ──► stage(…)                cold and out of budget: held while labels warm the stage
+ *          └──► llm(why) ──► answered               the LLM's answer
+ *                        ──► stage(deadline | llm-failed | cold)
+ */
+import type { AnnotationReason } from './types.js';
+
+/** Why a small stage's answer is the item's. */
+export type SmallStageReason = 'confident' | 'budget' | 'cold' | 'deadline' | 'llm-failed';
+/** Why the LLM was asked. */
+export type LlmReason = 'deferred' | 'warmup' | 'exploration' | 'audit';
+
+/** Where an item stands. `cache`, `stage` and `answered` are settled: the item has its answer. */
+export type RouteState =
+  | { at: 'new' }
+  | { at: 'cache' }
+  | { at: 'gate' }
+  | { at: 'held' }
+  | { at: 'llm'; why: LlmReason }
+  | { at: 'answered'; why: LlmReason }
+  | { at: 'stage'; why: SmallStageReason };
+
+type Place = RouteState['at'];
+
+const MOVES: Readonly<Record<Place, readonly Place[]>> = {
+  new: ['cache', 'stage', 'gate'],
+  gate: ['stage', 'held', 'llm'],
+  held: ['stage'],
+  llm: ['answered', 'stage'],
+  cache: [],
+  stage: [],
+  answered: [],
+};
+
+/** An item's route. Start with `new ItemRoute()`, move with `to`, read `reason` once settled. */
+export class ItemRoute {
+  private current: RouteState = { at: 'new' };
+
+  get state(): Readonly<RouteState> {
+    return this.current;
+  }
+
+  /** Moves on; throws an Error naming both places when the move is not a legal one. */
+  to(next: RouteState): this {
+    if (!MOVES[this.current.at].includes(next.at)) throw new Error(`illegal cascade route: ${this.current.at} → ${next.at}`);
+    this.current = next;
+    return this;
+  }
+
+  /** True once the item has its answer. */
+  get settled(): boolean {
+    return MOVES[this.current.at].length === 0;
+  }
+
+  /** The annotation's reason; throws while the route is not settled. */
+  get reason(): AnnotationReason {
+    const s = this.current;
+    if (s.at === 'cache') return 'cache';
+    if (s.at === 'stage' || s.at === 'answered') return s.why;
+    throw new Error(`cascade route not settled: at ${s.at}`);
+  }
+}
