@@ -58,9 +58,9 @@ const llmSchema = z
       .number()
       .int()
       .positive()
-      .default(30_000)
+      .optional()
       .describe(
-        'Longest time from an item reaching the LLM gate to its answer, ms. An item whose LLM answer cannot arrive in time is answered by the deepest small stage instead (annotation reason `deadline`).',
+        "A latency bound, ms: the longest time from an item entering the cascade to its answer. An item whose LLM answer cannot arrive in time is answered by the deepest small stage instead (annotation reason `deadline`), and when the LLM falls behind, the granted LLM share is lowered so that it keeps up. Unset (the default): no latency bound; when the LLM is the bottleneck the service consumes more slowly (consumer lag grows, the input waits where it is) and every granted item gets the LLM's answer. Set it when answers must arrive within a time, at some cost in accuracy.",
       ),
     coldWaitMs: z
       .number()
@@ -68,7 +68,7 @@ const llmSchema = z
       .min(0)
       .default(60_000)
       .describe(
-        "Extra time past `deadlineMs` an item may wait for its LLM answer while its deepest small stage is still cold (not yet trained on enough labels, or under the agreement floor), ms: that stage's label is none we could stand behind. Once the stage is warm the deadline applies again. It also bounds the cold gate: an item with no budget left and a cold stage is held (and the input behind it) at most this long while LLM answers warm the stage. 0: the deadline applies to every item and nothing is held. Beyond it the item is published flagged `cold`.",
+        "How long an item whose deepest small stage is still cold (not yet trained on enough labels, or under the agreement floor) and for which the budget has no call left is held, with the input behind it, while LLM labels on their way warm the stage, ms: that stage's label is none we could stand behind. With `deadlineMs`, also the extra time past the deadline such an item may wait for its LLM answer. 0: nothing is held. Beyond it the item is published flagged `cold`.",
       ),
     batchSize: z
       .number()
@@ -190,6 +190,21 @@ const cascadeSchema = z
       .optional()
       .describe(
         "Cold start: floor of the Wilson 95 % lower bound of a stage's agreement with the LLM (measured on labelled items before it learned from them) for it to answer; absent: 1/K + 0.1 (clearly better than chance).",
+      ),
+    labelLagMin: z
+      .number()
+      .int()
+      .min(0)
+      .default(4)
+      .describe(
+        'Learning keeps pace with the pipeline: items are decided in order, each once at most this many LLM labels granted before it are still on their way (plus `labelLagRatio` × labels learned), so its small stages answer with what the labels ahead of it taught them. Lower: closer to a walk through the stream one item at a time; higher: a backlog drains faster while the stages are young.',
+      ),
+    labelLagRatio: z
+      .number()
+      .min(0)
+      .default(0.1)
+      .describe(
+        'Labels that may be on their way when an item is decided, per LLM label learned so far, beyond `labelLagMin`: the lag grows as the stages mature and each label teaches them less, so the backlog speeds up.',
       ),
     frontLoadItems: z
       .number()

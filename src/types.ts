@@ -45,15 +45,30 @@ export type LlmSource = 'none' | 'call' | 'cache-l1' | 'cache-redis' | 'cache-ne
  * - `confident`: a small stage answered, its deferral score under the LLM gate's threshold;
  * - `deferred`: the policy deferred it and the budget granted the call; `warmup`, `exploration`, `audit`:
  *   sent to the LLM regardless of the policy, for that reason;
- * - `deadline`: granted, but the LLM could not answer in time (`llm.deadlineMs`): the deepest small stage answered;
+ * - `deadline`: granted, but the LLM could not answer within the latency bound the user set (`llm.deadlineMs`):
+ *   the deepest small stage answered;
  * - `budget`: the policy deferred it but the budget refused the call;
  * - `llm-failed`: the call failed or its answer named no label: the deepest small stage answered;
  * - `cache`: a cached LLM answer;
  * - `cold`: the answering small stage has not yet earned its place (too few labels, or its agreement with the
  *   LLM not yet above the floor) and the warm-up allowance was spent: its answer, with its confidence capped
- *   at the stage's measured agreement, not a confident one.
+ *   at the stage's measured agreement, not a confident one;
+ * - `shared`: the answer of an LLM call already on its way for the same (normalised) text when the item was
+ *   decided: no call of its own, like a cache hit that had not landed yet.
  */
-export const ANNOTATION_REASONS = ['confident', 'deferred', 'warmup', 'exploration', 'audit', 'deadline', 'budget', 'llm-failed', 'cache', 'cold'] as const;
+export const ANNOTATION_REASONS = [
+  'confident',
+  'deferred',
+  'warmup',
+  'exploration',
+  'audit',
+  'deadline',
+  'budget',
+  'llm-failed',
+  'cache',
+  'cold',
+  'shared',
+] as const;
 
 /** One of {@link ANNOTATION_REASONS}. */
 export type AnnotationReason = (typeof ANNOTATION_REASONS)[number];

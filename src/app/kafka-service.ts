@@ -90,7 +90,6 @@ async function cascadePipeline(
   const cascade = await createCascade({
     ...common,
     config: { ...config, models: { ...config.models, saveEveryItems: 0, saveEveryMs: 0 } },
-    learnInline: false,
     labelsShared: true,
     stateMeta: () => shared?.stateMeta() ?? { labelOffset: Number(start.labelOffset), labels: start.labels },
   });

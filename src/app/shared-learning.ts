@@ -2,9 +2,9 @@
  * Shared learning for `spillway run` (issue 10): the workers of a group train one cascade together.
  *
  * - Each LLM label is committed to `kafka.topics.labels` with its annotation (one transaction).
- * - Each worker reads the whole label topic (its own group, read_committed) and trains on every label
- *   once, in topic order, its own included; the cascade does not learn inline. Same labels, same order,
- *   same starting state: the same models on every worker.
+ * - A worker learns its own labels inline, when their LLM answers arrive (its stages profit at once, and its
+ *   cold start can wait for them), and every other worker's from the label topic (its own group,
+ *   read_committed), in topic order; its own labels, when they come back, are not learned twice.
  * - Every `sharedLearning.snapshotEveryLabels` labels each worker saves its state locally (models/<task>,
  *   with the label offset in the manifest) and the worker owning input partition 0 publishes it to
  *   `kafka.topics.models`. A starting worker restores the newest of the two, then replays the labels after
@@ -20,7 +20,7 @@ import { archiveCascadeState, modelStateDir, readStateMeta, restoreCascadeArchiv
 import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
 import type { Task } from '../llm/index.js';
-import { LabelConsumer, LabelPublisher, readLatestSnapshot, SnapshotPublisher, type LabelRecord, type StreamCodecs } from '../stream/index.js';
+import { LabelConsumer, LabelPublisher, OwnLabels, readLatestSnapshot, SnapshotPublisher, type LabelRecord, type StreamCodecs } from '../stream/index.js';
 
 /** Where a worker's learned state came from at start. */
 export interface StartingState {
@@ -131,6 +131,8 @@ export interface SharedLearningOptions {
 export class SharedLearning {
   readonly publisher: LabelPublisher;
   private readonly consumer: LabelConsumer;
+  /** Labels this worker published and learned inline, not yet read back. */
+  private readonly own: OwnLabels;
   private readonly snapshots: SnapshotPublisher;
   private readonly log: Logger;
   private labels: number;
@@ -145,7 +147,10 @@ export class SharedLearning {
     this.log = options.logger.child({ module: 'shared-learning' });
     this.labels = start.labels;
     this.offset = start.labelOffset;
+    const own = new OwnLabels(workerId);
+    this.own = own;
     this.publisher = new LabelPublisher({
+      onPublish: (id, labelId) => own.add(id, labelId),
       topic: config.kafka.topics.labels,
       task: task.name,
       teacherModel: options.teacherModel,
@@ -226,7 +231,8 @@ export class SharedLearning {
       return;
     }
     try {
-      await this.options.cascade.learnFromLabel(label.text, label.labelId);
+      // This worker's own label was learned inline when its answer arrived.
+      if (!this.own.take(label)) await this.options.cascade.learnFromLabel(label.text, label.labelId);
     } catch (err: unknown) {
       if (!(err instanceof RangeError)) throw err;
       this.log.warn({ offset: offset.toString(), id: label.id, err }, 'label outside the task skipped');

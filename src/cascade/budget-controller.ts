@@ -144,13 +144,15 @@ export class BudgetController {
 
   /**
    * Records one item's score (P(defer) of the last stage it reached; -Infinity when an earlier stage
-   * answered it) and says whether it may go to the LLM. `force` marks warm-up/exploration/audit calls,
-   * which skip the threshold but not the hard cap.
+   * answered it) and says whether it may go to the LLM. `force` marks warm-up/exploration/audit/cold calls,
+   * which skip the threshold but not the hard cap; `aheadItems`: items already received and waiting behind
+   * this one, whose allowance a forced call may use (they will be counted: the share over the items received
+   * stays under the cap).
    */
-  decide(score: number, force = false): boolean {
+  decide(score: number, force = false, aheadItems = 0): boolean {
     this.record(score);
     const wanted = force || this.warmingUp || (score > this.threshold && score >= this.minThreshold);
-    const granted = wanted && this.calls + 1 <= this.allowance(this.items + 1);
+    const granted = wanted && this.calls + 1 <= this.allowance(this.items + 1 + (force ? aheadItems : 0));
     this.items++;
     if (granted) this.calls++;
     return granted;
@@ -163,6 +165,11 @@ export class BudgetController {
    */
   exclude(): void {
     if (this.horizonItems !== undefined && this.horizonItems > this.items + 1) this.horizonItems--;
+  }
+
+  /** True when the next item's forced call would fit under the hard cap, `aheadItems` waiting behind it (see `decide`). */
+  hasRoom(aheadItems = 0): boolean {
+    return this.calls + 1 <= this.allowance(this.items + 1 + aheadItems);
   }
 
   /** True when one more call fits under the hard cap now (for calls outside `decide`, e.g. audits). */

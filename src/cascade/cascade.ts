@@ -15,13 +15,13 @@ import type { Task, Teacher } from '../llm/index.js';
 import { buildAnnotation, type AnnotationInput, type LlmOutcome } from './annotation.js';
 import type { BudgetController } from './budget-controller.js';
 import type { CapacityGovernor } from './capacity-governor.js';
-import type { ColdGate } from './cold-gate.js';
 import { countAnnotation, type CascadeCounters } from './counters.js';
 import type { DeferralGate, ForcedDraw } from './deferral-gate.js';
 import type { Featurizer, Features } from './featurizer.js';
 import type { Learner } from './learner.js';
 import type { LlmGate } from './llm-gate.js';
-import type { LlmPath } from './llm-path.js';
+import type { AskTiming, LlmPath, LlmResult } from './llm-path.js';
+import type { LearningPace } from './learning-pace.js';
 import type { CascadeObserver } from './observer.js';
 import type { Rng } from './rng.js';
 import { ItemRoute, type RouteState, type SmallStageReason } from './route.js';
@@ -60,15 +60,17 @@ export interface CascadeRuntime {
   llm?: LlmPath;
   /** Lowers the granted share when the LLM cannot answer within its deadline (with a deadline only). */
   governor?: CapacityGovernor;
-  /** Holds items whose stage is cold and out of budget while LLM labels warm it (`llm.coldWaitMs`). */
-  coldGate?: ColdGate;
-  /** Extra wait of a cold stage's item (`llm.coldWaitMs`), ms. */
+  /** Decides items in order, each once few enough labels are on their way (see learning-pace.ts). */
+  pace: LearningPace;
+  /** Longest hold of a cold stage's item with no budget left (`llm.coldWaitMs`), ms; 0: never held. */
   coldWaitMs: number;
   cache?: AnswerCache;
   observer?: CascadeObserver;
   logger: Logger;
   /** Learn from each LLM answer as it arrives; false when labels come back through {@link Cascade.learnFromLabel} only. */
   learnInline: boolean;
+  /** Labels are shared with other workers (the label topic): a Redis hit is another worker's label, learned from there. */
+  labelsShared: boolean;
   /** Persists the parts (absent: save() is a no-op); runs on its own every `saveEveryItems` items and `saveEveryMs`. */
   saver?: (parts: CascadeParts) => Promise<void>;
   saveEveryItems: number;
@@ -81,10 +83,16 @@ export interface CascadeRuntime {
 interface ItemRun {
   item: Item;
   route: ItemRoute;
+  /** Why it would go to the LLM whatever its score (drawn when it is decided). */
   draw: ForcedDraw;
   /** performance.now() when process() took it. */
   started: number;
+  /** A call of its own was granted: its label is on its way until the answer is learned. */
+  sent: boolean;
 }
+
+/** The draw of an item decided without one (a cache hit, a shared call). */
+const NOT_DRAWN: ForcedDraw = { warmingUp: false, explore: false, audit: false, forced: false };
 
 export class Cascade {
   readonly task: Task;
@@ -171,7 +179,7 @@ export class Cascade {
    */
   stop(): void {
     this.rt.llm?.stop();
-    this.rt.coldGate?.releaseAll();
+    this.rt.pace.releaseAll();
   }
 
   /**
@@ -251,139 +259,202 @@ export class Cascade {
   }
 
   private async run(item: Item): Promise<Annotation> {
-    const started = performance.now();
+    const run: ItemRun = { item, route: new ItemRoute(), draw: NOT_DRAWN, started: performance.now(), sent: false };
     const { featurizer } = this.parts;
     const features = featurizer.featurize(item.text);
     if (features.truncated) this.log.warn({ id: item.id, chars: item.text.length, keptChars: featurizer.maxTextChars }, 'text truncated');
     const ctx: ItemContext = { features, probs: [] };
-    const route = new ItemRoute();
-    const { llm, cache } = this.rt;
+    const { llm, cache, pace } = this.rt;
     // Await only when there is a cache: an await per item costs a microtask hop on the hot path.
     const cached = llm === undefined || cache === undefined ? undefined : await cache.get(this.task.name, llm.answerModel, item.text);
-    if (cached !== undefined && cached.answer.labelId !== null) return this.fromCache(item, ctx, cached, route, started);
+    if (cached !== undefined && cached.answer.labelId !== null) return this.fromCache(run, ctx, cached);
     // Awaited only with an encoder, for the same reason as the cache above.
     if (this.parts.encoder !== undefined) await this.withSentence(features, item.text);
-    // A text whose LLM answer is known to name no label is not asked again.
-    const askable = llm !== undefined && cached === undefined;
-    const draw = this.rt.gate.draw();
-    const walk = this.rt.walker.walk(ctx, { forceDefer: askable && draw.forced });
+    const turn = pace.enter();
+    if (turn !== true) {
+      this.counters.paced++;
+      await turn;
+    }
+    let next: Annotation | (() => Promise<Annotation>);
+    try {
+      next = await this.decide(run, ctx, cached !== undefined);
+    } finally {
+      pace.leave();
+    }
+    return typeof next === 'function' ? next() : next;
+  }
+
+  /**
+   * Decides an item while it holds its turn (learning-pace.ts): a small stage's answer, or the LLM call to make
+   * once the turn has passed on. `knownUnparseable`: the cache knows the LLM names no label for this text.
+   */
+  private async decide(run: ItemRun, ctx: ItemContext, knownUnparseable: boolean): Promise<Annotation | (() => Promise<Annotation>)> {
+    const llm = this.rt.llm;
+    const askable = llm !== undefined && !knownUnparseable;
+    if (askable && llm.scheduler.has(run.item.text)) return this.join(run, ctx);
+    run.draw = this.rt.gate.draw();
+    const forceDefer = askable && run.draw.forced;
+    let walked = { ctx, walk: this.rt.walker.walk(ctx, { forceDefer }) };
+    let cold = this.isCold(walked.walk);
+    if (askable && cold) walked = await this.holdWhileCold(walked, forceDefer);
+    cold = this.isCold(walked.walk);
+    const { walk } = walked;
     this.rt.governor?.onItem();
-    const cold = walk.exitAt < 0 && !this.rt.learner.warmth.isWarm(walk.traces.length - 1);
-    const run: ItemRun = { item, route, draw, started };
     if (walk.exitAt >= 0 || !askable) {
       this.rt.gate.pass();
-      route.to({ at: 'stage', why: cold ? 'cold' : cached !== undefined ? 'llm-failed' : 'confident' });
-      return this.settleSmall(run, ctx, walk, { cost: walk.cost, pseudo: cached === undefined });
+      run.route.to({ at: 'stage', why: cold ? 'cold' : knownUnparseable ? 'llm-failed' : 'confident' });
+      return this.settleSmall(run, walked.ctx, walk, { cost: walk.cost, pseudo: !knownUnparseable });
     }
-    route.to({ at: 'gate' });
-    return this.atGate(run, ctx, walk, cold);
+    run.route.to({ at: 'gate' });
+    const verdict = this.rt.gate.decide(walk, gateScoreOf(walk), run.draw, cold, this.rt.pace.waiting);
+    if (verdict.send) {
+      run.route.to({ at: 'llm', why: verdict.why });
+      run.sent = true;
+      this.rt.pace.sent();
+      return () => this.askLlm(run, walked.ctx, walk, cold);
+    }
+    // The multiplexer skipped stages but the budget said no: run them after all, they answer.
+    const answered = walk.gateScore === undefined ? walk : this.rt.walker.walk(walked.ctx, { resume: { ...walk, gateScore: undefined }, allowSkip: false });
+    run.route.to({ at: 'stage', why: verdict.why });
+    return this.settleSmall(run, walked.ctx, answered, { cost: answered.cost, pseudo: true });
+  }
+
+  /** True when the walk reached the LLM gate from a stage that has not earned its place. */
+  private isCold(walk: StageWalk): boolean {
+    return walk.exitAt < 0 && !this.rt.learner.warmth.isWarm(walk.traces.length - 1);
+  }
+
+  /** A call for the same text is on its way: the item shares its answer, costing no call and no budget. */
+  private join(run: ItemRun, ctx: ItemContext): () => Promise<Annotation> {
+    const walk = this.rt.walker.walk(ctx, { allowSkip: false, forceDefer: true });
+    this.parts.budget.exclude();
+    run.route.to({ at: 'llm', why: 'shared' });
+    return () => this.askLlm(run, ctx, walk, false);
+  }
+
+  /**
+   * No budget left and no stage to stand behind its answer (a backlog at a cold start): rather than publish it
+   * flagged `cold`, the item keeps its turn, and the input behind it waits, while the labels on their way warm
+   * the stage (at most `llm.coldWaitMs`); then the stages as they are answer it.
+   */
+  private async holdWhileCold(walked: { ctx: ItemContext; walk: StageWalk }, forceDefer: boolean): Promise<{ ctx: ItemContext; walk: StageWalk }> {
+    const { pace, learner, coldWaitMs, llm } = this.rt;
+    const budget = this.parts.budget;
+    const since = performance.now();
+    const holding = (): boolean =>
+      this.isCold(walked.walk) &&
+      learner.warmth.warmingUp(walked.walk.traces.length - 1) &&
+      !budget.hasRoom(pace.waiting) &&
+      pace.outstanding > 0 &&
+      performance.now() - since < coldWaitMs &&
+      llm?.stopSignal.aborted !== true;
+    if (!holding()) return walked;
+    if (this.counters.coldHeld === 0)
+      this.log.info({ labels: this.parts.stages.map((s) => s.labels) }, 'cold start: holding the input until the LLM labels warm the stage');
+    while (holding()) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([pace.landing(), new Promise((resolve) => (timer = setTimeout(resolve, coldWaitMs - (performance.now() - since))))]);
+      clearTimeout(timer);
+      const ctx: ItemContext = { features: walked.ctx.features, probs: [] };
+      walked = { ctx, walk: this.rt.walker.walk(ctx, { forceDefer }) };
+    }
+    this.counters.coldHeld++;
+    this.rt.observer?.onColdHold?.((performance.now() - since) / 1000);
+    return walked;
   }
 
   /** A cached LLM answer. A Redis hit is another worker's paid answer: the stages learn it once here. */
-  private async fromCache(item: Item, ctx: ItemContext, cached: CacheHit, route: ItemRoute, started: number): Promise<Annotation> {
+  private async fromCache(run: ItemRun, ctx: ItemContext, cached: CacheHit): Promise<Annotation> {
     this.parts.budget.exclude();
     this.counters.cacheHits++;
     const source: LlmSource = cached.tier === 'l1' ? 'cache-l1' : cached.tier === 'redis' ? 'cache-redis' : 'cache-near';
     const llm: LlmOutcome = { labelId: cached.answer.labelId, source, failed: false };
-    route.to({ at: 'cache' });
-    if (cached.tier !== 'redis') return this.annotate({ item, traces: [], exitAt: -1, llm, audited: false, costUnits: 0, startedMs: started, route });
-    if (this.parts.encoder !== undefined) await this.withSentence(ctx.features, item.text);
-    // An L1 hit was learned here already.
+    run.route.to({ at: 'cache' });
+    const base = { item: run.item, exitAt: -1, llm, audited: false, startedMs: run.started, route: run.route };
+    // An L1 hit was learned here already; with shared labels, another worker's answer comes by the label topic.
+    if (cached.tier !== 'redis' || !this.learnsCachedAnswers) return this.annotate({ ...base, traces: [], costUnits: 0 });
+    if (this.parts.encoder !== undefined) await this.withSentence(ctx.features, run.item.text);
     const walk = this.rt.walker.walk(ctx, { forceDefer: true });
-    if (this.rt.learnInline) this.rt.learner.learn(ctx, walk, cached.answer.labelId as number);
-    return this.annotate({ item, traces: walk.traces, exitAt: -1, llm, audited: false, costUnits: walk.cost, startedMs: started, route });
+    this.rt.learner.learn(ctx, walk, cached.answer.labelId as number);
+    return this.annotate({ ...base, traces: walk.traces, costUnits: walk.cost });
   }
 
-  /** At the LLM gate: the budget grants a call, or the deepest small stage answers (held first while cold). */
-  private async atGate(run: ItemRun, ctx: ItemContext, walk: StageWalk, cold: boolean): Promise<Annotation> {
-    const verdict = this.rt.gate.decide(walk, gateScoreOf(walk), run.draw, cold);
-    if (verdict.send) {
-      run.route.to({ at: 'llm', why: verdict.why });
-      return this.askLlm(run, ctx, walk, cold);
-    }
-    // The multiplexer skipped stages but the budget said no: run them after all, they answer.
-    const walked = walk.gateScore === undefined ? walk : this.rt.walker.walk(ctx, { resume: { ...walk, gateScore: undefined }, allowSkip: false });
-    if (verdict.why === 'cold' && this.rt.coldGate !== undefined) return this.holdCold(run, ctx, walked);
-    run.route.to({ at: 'stage', why: verdict.why });
-    return this.settleSmall(run, ctx, walked, { cost: walked.cost, pseudo: true });
+  private get learnsCachedAnswers(): boolean {
+    return this.rt.learnInline && !this.rt.labelsShared;
   }
 
-  /**
-   * No budget for it and no stage to stand behind its answer (a backlog poured in faster than the LLM answers):
-   * rather than publish it flagged `cold`, hold it, and the input behind it, while the LLM's labels warm the
-   * stage; then the stages as they are answer it.
-   */
-  private async holdCold(run: ItemRun, ctx: ItemContext, walk: StageWalk): Promise<Annotation> {
-    const depth = walk.traces.length - 1;
-    const warmth = this.rt.learner.warmth;
-    const stopped = this.rt.llm?.stopSignal;
-    const heldMs = await (this.rt.coldGate as ColdGate).wait(() => warmth.warmingUp(depth) && stopped?.aborted !== true, this.rt.coldWaitMs);
-    run.route.to({ at: 'held' });
-    if (heldMs === 0) {
-      run.route.to({ at: 'stage', why: 'cold' });
-      return this.settleSmall(run, ctx, walk, { cost: walk.cost, pseudo: true });
-    }
-    this.counters.coldHeld++;
-    this.rt.observer?.onColdHold?.(heldMs / 1000);
-    const fresh: ItemContext = { features: ctx.features, probs: [] };
-    const again = this.rt.walker.walk(fresh, { allowSkip: false });
-    const why: SmallStageReason = again.exitAt >= 0 ? 'confident' : !warmth.isWarm(again.traces.length - 1) ? 'cold' : 'budget';
-    run.route.to({ at: 'stage', why });
-    return this.settleSmall(run, fresh, again, { cost: walk.cost + again.cost, pseudo: true });
-  }
-
-  /** A granted call: the LLM's answer (or, past the deadline or on failure, the deepest small stage's). */
+  /** A granted call (or a shared one): the LLM's answer, or, past the deadline or on failure, the deepest small stage's. */
   private async askLlm(run: ItemRun, ctx: ItemContext, walk: StageWalk, cold: boolean): Promise<Annotation> {
-    const { item, route } = run;
-    const why = (route.state as Extract<RouteState, { at: 'llm' }>).why;
     const llm = this.rt.llm as LlmPath;
-    const warmth = this.rt.learner.warmth;
     const last = walk.traces[walk.traces.length - 1] as StageTrace;
+    let landed = false;
+    const land = (): void => {
+      if (!run.sent || landed) return;
+      landed = true;
+      this.rt.pace.landed();
+    };
+    try {
+      const result = await llm.ask(run.item, gateScoreOf(walk), last.labelId, this.timing(run, walk, cold));
+      if (result.kind === 'deadline') return this.missedDeadline(run, ctx, walk, cold, result);
+      if (result.shared) this.rt.gate.refund();
+      const answer = result.llm;
+      const why = (run.route.state as Extract<RouteState, { at: 'llm' }>).why;
+      if (answer.labelId === null) run.route.to({ at: 'stage', why: 'llm-failed' });
+      else {
+        run.route.to({ at: 'answered', why });
+        // Forced (warm-up, exploration, audit, cold) calls were chosen whatever the scores: an unbiased sample.
+        // A shared answer was learned from once already, with the call's own item.
+        if (this.rt.learnInline && !result.shared) this.rt.learner.learn(ctx, walk, answer.labelId, !last.deferred);
+      }
+      land();
+      this.reportBudget();
+      // Audited: sent to the LLM as a random sample (exploration or audit), not because the policy deferred it.
+      const audited = run.draw.forced && !run.draw.warmingUp && answer.source === 'call' && why !== 'shared';
+      return this.annotate({
+        item: run.item,
+        traces: walk.traces,
+        exitAt: walk.exitAt,
+        llm: answer,
+        audited,
+        costUnits: walk.cost + result.costUnits,
+        startedMs: run.started,
+        route: run.route,
+        ...(result.tier === undefined ? {} : { llmTier: result.tier }),
+      });
+    } finally {
+      land();
+    }
+  }
+
+  /** How long the item may still wait for its answer: what is left of the latency bound, and a cold stage's hold. */
+  private timing(run: ItemRun, walk: StageWalk, cold: boolean): AskTiming {
+    const llm = this.rt.llm as LlmPath;
+    if (!Number.isFinite(llm.deadlineMs)) return {};
     const depth = walk.traces.length - 1;
+    const warmth = this.rt.learner.warmth;
+    const timing: AskTiming = { deadlineMs: Math.max(1, llm.deadlineMs - (performance.now() - run.started)) };
     // A cold item may wait `llm.coldWaitMs` past the deadline while its stage stays cold: the untrained stage's
     // label is none we can stand behind. Once the stage is warm, a deadline already past applies.
-    const hold = cold && this.rt.coldWaitMs > 0 ? { hold: { while: () => !warmth.isWarm(depth) && !llm.stopSignal.aborted, extraMs: this.rt.coldWaitMs } } : {};
-    const result = await llm.ask(item, gateScoreOf(walk), last.labelId, hold);
-    let cost = walk.cost + result.costUnits;
-    if (result.kind === 'deadline') {
-      this.rt.gate.refund();
-      let answered = { ctx, walk };
-      // The stage has learned while the item waited (it may be warm now): it answers as it is now.
-      if (cold) {
-        const fresh: ItemContext = { features: ctx.features, probs: [] };
-        answered = { ctx: fresh, walk: this.rt.walker.walk(fresh, { forceDefer: true }) };
-        cost += answered.walk.cost;
-      }
-      const learnFrom = { signals: answered.walk.signals, traces: answered.walk.traces.slice() };
-      void result.lateLabel?.then((label) => label !== undefined && this.rt.learnInline && this.rt.learner.learn(answered.ctx, learnFrom, label));
-      route.to({ at: 'stage', why: cold && !warmth.isWarm(depth) ? 'cold' : 'deadline' });
-      return this.settleSmall(run, answered.ctx, answered.walk, { cost, pseudo: false });
-    }
-    if (result.shared) this.rt.gate.refund();
-    const answer = result.llm;
-    if (answer.labelId === null) route.to({ at: 'stage', why: 'llm-failed' });
-    else {
-      route.to({ at: 'answered', why });
-      // Forced (warm-up, exploration, audit, cold) calls were chosen whatever the scores: an unbiased sample.
-      if (this.rt.learnInline) this.rt.learner.learn(ctx, walk, answer.labelId, !last.deferred);
-    }
-    this.reportBudget();
-    // Audited: sent to the LLM as a random sample (exploration or audit), not because the policy deferred it.
-    const audited = run.draw.forced && !run.draw.warmingUp && answer.source === 'call';
-    return this.annotate({
-      item,
-      traces: walk.traces,
-      exitAt: walk.exitAt,
-      llm: answer,
-      audited,
-      costUnits: cost,
-      startedMs: run.started,
-      route,
-      ...(result.tier === undefined ? {} : { llmTier: result.tier }),
-    });
+    if (cold && this.rt.coldWaitMs > 0) timing.hold = { while: () => !warmth.isWarm(depth) && !llm.stopSignal.aborted, extraMs: this.rt.coldWaitMs };
+    return timing;
   }
 
-  /** A small stage's answer is the item's; items no LLM answer reached may teach the stages (self-training). */
+  /** No LLM answer within the latency bound: the deepest small stage answers; a late answer still teaches. */
+  private missedDeadline(run: ItemRun, ctx: ItemContext, walk: StageWalk, cold: boolean, result: Extract<LlmResult, { kind: 'deadline' }>): Annotation {
+    this.rt.gate.refund();
+    let answered = { ctx, walk };
+    // The stage has learned while the item waited (it may be warm now): it answers as it is now.
+    if (cold) {
+      const fresh: ItemContext = { features: ctx.features, probs: [] };
+      answered = { ctx: fresh, walk: this.rt.walker.walk(fresh, { forceDefer: true }) };
+    }
+    const learnFrom = { signals: answered.walk.signals, traces: answered.walk.traces.slice() };
+    void result.lateLabel?.then((label) => label !== undefined && this.rt.learnInline && this.rt.learner.learn(answered.ctx, learnFrom, label));
+    run.route.to({ at: 'stage', why: cold && this.isCold(answered.walk) ? 'cold' : 'deadline' });
+    const cost = walk.cost + result.costUnits + (answered.walk === walk ? 0 : answered.walk.cost);
+    return this.settleSmall(run, answered.ctx, answered.walk, { cost, pseudo: false });
+  }
+
   /** `pseudo`: no LLM answer reached the item nor will (not asked, not late, not known unparseable). */
   private settleSmall(run: ItemRun, ctx: ItemContext, walk: StageWalk, facts: { cost: number; pseudo: boolean }): Annotation {
     this.reportBudget();

@@ -14,10 +14,10 @@ import { normalizeText } from '../text/index.js';
 import { CapacityGovernor } from './capacity-governor.js';
 import { Cascade, type CascadeParts } from './cascade.js';
 import { buildParts } from './cascade-parts.js';
-import { ColdGate } from './cold-gate.js';
 import { CostSensitivity } from './cost-sensitivity.js';
 import { createCounters } from './counters.js';
 import { DeferralGate } from './deferral-gate.js';
+import { LearningPace } from './learning-pace.js';
 import { Learner } from './learner.js';
 import { LlmPath, type LlmTier, type SchedulingOverrides } from './llm-path.js';
 import { loadSentenceEncoder } from './load-encoder.js';
@@ -98,7 +98,6 @@ export async function createCascade(options: CreateCascadeOptions): Promise<Casc
   const path = llm === undefined ? undefined : llmPath(options, llm, counters);
   const dir = modelStateDir(config.models.dir, task.name);
   const stateMeta = options.stateMeta;
-  const coldWaitMs = config.llm.coldWaitMs;
   const cascade = new Cascade({
     task,
     parts,
@@ -108,14 +107,15 @@ export async function createCascade(options: CreateCascadeOptions): Promise<Casc
     counters,
     ...(path === undefined ? {} : { llm: path }),
     ...(path === undefined ? {} : governorOf(path, parts)),
-    // Not with labels only from the label topic: they reach the stages once their items commit, so a held
-    // item would hold back the very labels that warm its stage.
-    ...(path !== undefined && coldWaitMs > 0 && learnInline ? { coldGate: coldGate(path, parts, log) } : {}),
-    coldWaitMs,
+    pace: learningPace(config, parts, path),
+    // Not with labels only from the label topic (learnInline false): they reach the stages once their items
+    // commit, so a held item would hold back the very labels that warm its stage.
+    coldWaitMs: learnInline ? config.llm.coldWaitMs : 0,
     ...(options.cache === undefined ? {} : { cache: options.cache }),
     ...observerOf(options),
     logger: options.logger,
     learnInline,
+    labelsShared: options.labelsShared === true,
     saver: (p) => saveCascadeState(dir, p, task, stateMeta?.()),
     saveEveryItems: config.models.saveEveryItems,
     saveEveryMs: config.models.saveEveryMs,
@@ -211,10 +211,20 @@ function governorOf(path: LlmPath, parts: CascadeParts): { governor?: CapacityGo
   return { governor: new CapacityGovernor({ budget: parts.budget, scheduler: path.scheduler, deadlineMs: path.deadlineMs }) };
 }
 
-function coldGate(path: LlmPath, parts: CascadeParts, log: Logger): ColdGate {
-  return new ColdGate({
-    queue: path.scheduler,
-    onHold: () => log.info({ labels: parts.stages.map((s) => s.labels) }, 'cold start: the LLM is behind the input, holding items until their stage warms'),
+/**
+ * Items decided once few enough labels are on their way: `cascade.labelLagMin` + `labelLagRatio` × the labels
+ * the deepest stage learned. With a latency bound an item waits for its turn a tenth of it at most.
+ */
+function learningPace(config: Readonly<CascadeSections>, parts: CascadeParts, path: LlmPath | undefined): LearningPace {
+  const deepest = parts.stages[parts.stages.length - 1];
+  const deadlineMs = path?.deadlineMs ?? Number.POSITIVE_INFINITY;
+  return new LearningPace({
+    minLag: config.cascade.labelLagMin,
+    lagRatio: config.cascade.labelLagRatio,
+    labels: () => deepest?.labels ?? 0,
+    // The warm-up sends every item to the LLM whatever the stages say: nothing to wait for.
+    free: () => parts.budget.warmingUp,
+    maxWaitMs: deadlineMs / 10,
   });
 }
 

@@ -55,13 +55,14 @@ export class DeferralGate {
 
   /**
    * Decides for an item that reached the gate with `score`; `cold`: its deepest stage has not earned its
-   * place. Marks the last trace `deferred` when the policy itself deferred it (a forced call is not the
-   * policy's deferral unless the gate would have sent it anyway).
+   * place, and it may use the allowance of the `aheadItems` received behind it (a backlog at a cold start).
+   * Marks the last trace `deferred` when the policy itself deferred it (a forced call is not the policy's
+   * deferral unless the gate would have sent it anyway).
    */
-  decide(walk: StageWalk, score: number, draw: ForcedDraw, cold: boolean): GateVerdict {
+  decide(walk: StageWalk, score: number, draw: ForcedDraw, cold: boolean, aheadItems = 0): GateVerdict {
     const budget = this.budget;
     const forced = draw.forced || cold;
-    if (!budget.decide(score, forced)) return { send: false, why: cold ? 'cold' : score > budget.threshold ? 'budget' : 'confident' };
+    if (!budget.decide(score, forced, cold ? aheadItems : 0)) return { send: false, why: cold ? 'cold' : score > budget.threshold ? 'budget' : 'confident' };
     const last = walk.traces[walk.traces.length - 1] as StageTrace;
     last.deferred = !forced || last.pDefer > budget.threshold;
     const why: LlmReason = draw.warmingUp || (cold && !last.deferred) ? 'warmup' : last.deferred ? 'deferred' : draw.audit ? 'audit' : 'exploration';

@@ -64,7 +64,7 @@ export interface LlmPathOptions {
 
 /** How long an item may wait for its answer, and the extra wait while its stage is cold. */
 export interface AskTiming {
-  /** This item's deadline instead of `llm.deadlineMs`, ms (escalations: what is left of the item's). */
+  /** This item's deadline instead of `llm.deadlineMs`, ms (what is left of the item's latency bound). */
   deadlineMs?: number;
   /** While `while()` holds, the item may wait `extraMs` past its deadline (a cold stage's item). */
   hold?: { while: () => boolean; extraMs: number };
@@ -83,7 +83,7 @@ export class LlmPath {
   readonly gate: LlmGate | undefined;
   /** The model name LLM answers are cached under: the teacher's, or the tiers' joined by `>`. */
   readonly answerModel: string;
-  /** Gate → answer limit, ms (Infinity: none). */
+  /** The latency bound (`llm.deadlineMs`), ms; Infinity without one: every granted item waits for its answer. */
   readonly deadlineMs: number;
   private readonly tiers: TierRuntime[] = [];
   private readonly log: Logger;
@@ -93,7 +93,7 @@ export class LlmPath {
   constructor(private readonly options: LlmPathOptions) {
     const { llm, teacher } = options;
     this.log = options.logger.child({ module: 'cascade' });
-    this.deadlineMs = llm.deadlineMs;
+    this.deadlineMs = llm.deadlineMs ?? Number.POSITIVE_INFINITY;
     const teachers = [teacher, ...options.escalation.map((t) => t.teacher)];
     this.answerModel = teachers.map((t) => t.model).join('>');
     if (llm.onUnavailable === 'pause') this.gate = pauseGate(teachers, options);

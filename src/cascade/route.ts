@@ -5,9 +5,9 @@
  * not allow is a bug, and throws.
  *
  *   new ──► cache                                   a cached LLM answer
- *    │  ──► stage(confident | llm-failed)           a small stage answered early (or the text's answer is known unparseable)
+ *    │  ──► stage(confident | cold | llm-failed)    a small stage answered early (or the text's answer is known unparseable)
+ *    │  ──► llm(shared)                             a call for the same text is on its way: the item shares it
  *    └──► gate ──► stage(confident | budget | cold) the LLM was not asked
- *          │   ──► held ──► stage(…)                cold and out of budget: held while labels warm the stage
  *          └──► llm(why) ──► answered               the LLM's answer
  *                        ──► stage(deadline | llm-failed | cold)
  */
@@ -15,15 +15,14 @@ import type { AnnotationReason } from './types.js';
 
 /** Why a small stage's answer is the item's. */
 export type SmallStageReason = 'confident' | 'budget' | 'cold' | 'deadline' | 'llm-failed';
-/** Why the LLM was asked. */
-export type LlmReason = 'deferred' | 'warmup' | 'exploration' | 'audit';
+/** Why the LLM was asked (`shared`: a call for the same text was already on its way; the item joined it). */
+export type LlmReason = 'deferred' | 'warmup' | 'exploration' | 'audit' | 'shared';
 
 /** Where an item stands. `cache`, `stage` and `answered` are settled: the item has its answer. */
 export type RouteState =
   | { at: 'new' }
   | { at: 'cache' }
   | { at: 'gate' }
-  | { at: 'held' }
   | { at: 'llm'; why: LlmReason }
   | { at: 'answered'; why: LlmReason }
   | { at: 'stage'; why: SmallStageReason };
@@ -31,9 +30,8 @@ export type RouteState =
 type Place = RouteState['at'];
 
 const MOVES: Readonly<Record<Place, readonly Place[]>> = {
-  new: ['cache', 'stage', 'gate'],
-  gate: ['stage', 'held', 'llm'],
-  held: ['stage'],
+  new: ['cache', 'stage', 'gate', 'llm'],
+  gate: ['stage', 'llm'],
   llm: ['answered', 'stage'],
   cache: [],
   stage: [],

@@ -2,7 +2,9 @@
  * Adaptive concurrency, additive increase / multiplicative decrease (as TCP congestion control, and as
  * Netflix's concurrency-limits library applies it to RPC clients): while requests succeed quickly and work is
  * waiting, the limit grows by one per limit's worth of successes; a throttle (HTTP 429/503), a timeout
- * or an answer slower than `slowMs` halves it, at most once per `cooldownMs`.
+ * or an answer slower than `slowMs` halves it, at most once per `cooldownMs`. Until the first congestion it
+ * grows by one per success (TCP's slow start: doubling per round trip), so a backlog behind a slow LLM reaches
+ * the endpoint's capacity in a few round trips rather than a few thousand calls.
  */
 
 import type { AimdReason } from '../types.js';
@@ -28,6 +30,8 @@ export class AimdController {
   private value: number;
   private successes = 0;
   private lastDecreaseMs = -Infinity;
+  /** True until the first congestion: the limit doubles per round trip. */
+  private slowStart = true;
   private readonly opts: AimdOptions;
   private readonly now: () => number;
 
@@ -47,7 +51,7 @@ export class AimdController {
     if (this.opts.adaptive === false) return;
     if (latencyMs > this.opts.slowMs) return this.decrease('slow');
     if (!demand || this.value >= this.opts.max) return;
-    if (++this.successes >= this.value) {
+    if (this.slowStart || ++this.successes >= this.value) {
       this.successes = 0;
       this.value++;
       this.opts.onChange?.(this.value, 'increase');
@@ -65,6 +69,7 @@ export class AimdController {
     if (t - this.lastDecreaseMs < (this.opts.cooldownMs ?? 1_000)) return;
     this.lastDecreaseMs = t;
     this.successes = 0;
+    this.slowStart = false;
     const next = Math.max(this.opts.min, Math.floor(this.value / 2));
     if (next === this.value) return;
     this.value = next;

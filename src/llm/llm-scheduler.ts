@@ -169,6 +169,12 @@ export class LlmScheduler {
     });
   }
 
+  /** True while a call for `text` (by its single-flight key) is queued or in flight: asking again would share it. */
+  has(text: string): boolean {
+    const flight = this.flights.get(this.opts.keyOf === undefined ? text : this.opts.keyOf(text));
+    return flight !== undefined && (flight.state === 'queued' || flight.state === 'in-flight');
+  }
+
   /** True while answers are on their way: items queued or requests in flight. */
   get busy(): boolean {
     return this.queue.size > 0 || this.inFlightRequests > 0;

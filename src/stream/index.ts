@@ -19,6 +19,7 @@ export { buildCodecs, type StreamCodecs } from './codecs.js';
 export { readTopic, type ReadTopicOptions } from './topic-reader.js';
 export { readJsonlItems, DEFAULT_MAX_LINE_BYTES, type JsonlEntry } from './jsonl-source.js';
 export { LabelPublisher, isTrainingLabel, type LabelRecord, type LabelPublisherOptions } from './label-topic.js';
+export { OwnLabels } from './own-labels.js';
 export { LabelConsumer, type LabelConsumerOptions } from './label-consumer.js';
 export { SnapshotPublisher, readLatestSnapshot, snapshotMessages, type ModelSnapshot, type PublishedSnapshot } from './snapshot-topic.js';
 export type { SideRecord } from './committer.js';

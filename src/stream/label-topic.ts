@@ -25,7 +25,8 @@ export interface LabelRecord {
  * cascade learns from exactly these inline; a cache hit repeats a label some worker already published).
  */
 export function isTrainingLabel(answer: ItemAnswer): boolean {
-  return answer.llmSource === 'call' && answer.answeredBy === 'llm' && !answer.llmUnparseable && answer.llmFailed !== true;
+  // A shared answer (another item's call for the same text) is that item's label already.
+  return answer.llmSource === 'call' && answer.answeredBy === 'llm' && !answer.llmUnparseable && answer.llmFailed !== true && answer.reason !== 'shared';
 }
 
 /** What {@link LabelPublisher} stamps on every label. */
@@ -39,6 +40,8 @@ export interface LabelPublisherOptions {
   /** This worker's id (its transactional id). */
   workerId: string;
   encoder: RecordEncoder<LabelRecord>;
+  /** Told of every label handed to the committer (the worker's own labels, already learned inline). */
+  onPublish?: (id: string, labelId: number) => void;
 }
 
 /** Turns answered items into label records for the committer (use as the worker's `sideRecords`). */
@@ -55,6 +58,7 @@ export class LabelPublisher {
   /** The label record of an answered item, or none when its answer is no training label. */
   readonly sideRecords = (item: StreamItem, answer: ItemAnswer): SideRecord[] => {
     if (!isTrainingLabel(answer)) return [];
+    this.options.onPublish?.(item.id, answer.labelId);
     const { topic, task, teacherModel, workerId, encoder } = this.options;
     const modelVersions: Record<string, number> = {};
     for (const [stage, v] of Object.entries(answer.modelVersions)) if (v !== undefined) modelVersions[stage] = v;

@@ -2,22 +2,31 @@ import { describe, expect, it } from 'vitest';
 import { AimdController, TokenBucket, type AimdReason } from '../../src/llm/index.js';
 
 describe('AimdController', () => {
-  it('grows by one per window of fast successes while work waits, halves on a throttle at most once per cooldown', () => {
+  it('grows by one per success until the first congestion (slow start), then by one per window, halving on a throttle at most once per cooldown', () => {
     let t = 0;
     const changes: Array<[number, AimdReason]> = [];
-    const c = new AimdController({ initial: 4, min: 1, max: 6, slowMs: 1_000, now: () => t, onChange: (l, r) => changes.push([l, r]) });
+    const c = new AimdController({ initial: 4, min: 1, max: 64, slowMs: 1_000, now: () => t, onChange: (l, r) => changes.push([l, r]) });
     for (let i = 0; i < 4; i++) c.onSuccess(100, true);
-    expect(c.limit).toBe(5);
-    for (let i = 0; i < 20; i++) c.onSuccess(100, true);
-    expect(c.limit).toBe(6); // capped at max
-    c.onSuccess(100, false);
+    expect(c.limit).toBe(8); // slow start: one per success
+    c.onSuccess(100, false); // no work waiting: no growth
+    expect(c.limit).toBe(8);
     c.onCongestion('throttled');
     c.onCongestion('throttled'); // same congestion event: within the cooldown
-    expect(c.limit).toBe(3);
+    expect(c.limit).toBe(4);
+    for (let i = 0; i < 4; i++) c.onSuccess(100, true);
+    expect(c.limit).toBe(5); // after congestion: one per limit's worth of successes
+    for (let i = 0; i < 200; i++) c.onSuccess(100, true);
+    expect(c.limit).toBe(21);
     t += 1_500;
     c.onSuccess(5_000, true); // slower than slowMs
-    expect(c.limit).toBe(1);
-    expect(changes.map(([, r]) => r)).toEqual(['increase', 'increase', 'throttled', 'slow']);
+    expect(c.limit).toBe(10);
+    expect(changes.filter(([, r]) => r !== 'increase').map(([l, r]) => `${r}:${l}`)).toEqual(['throttled:4', 'slow:10']);
+  });
+
+  it('never grows past its maximum', () => {
+    const c = new AimdController({ initial: 4, min: 1, max: 6, slowMs: 1_000 });
+    for (let i = 0; i < 50; i++) c.onSuccess(100, true);
+    expect(c.limit).toBe(6);
   });
 
   it('stays fixed when not adaptive (the FIFO baseline)', () => {

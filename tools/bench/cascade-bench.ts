@@ -8,13 +8,14 @@
  * Items are processed one at a time, in stream order, so every strategy learns strictly online.
  */
 import type { Logger } from 'pino';
-import { BudgetController, createCascade, Rng, type Annotation, type SentenceEncoder, type WordVectors } from '../../src/cascade/index.js';
+import { ANNOTATION_REASONS, BudgetController, createCascade, Rng, type Annotation, type SentenceEncoder, type WordVectors } from '../../src/cascade/index.js';
 import type { Config } from '../../src/config.js';
 import { formatObjective, loadTask, OpenAiTeacher, type LlmAnswer, type Objective, type Task, type Teacher } from '../../src/llm/index.js';
 import { startReplayServer } from '../replay/index.js';
 import { classificationReport } from './classification-report.js';
 import type { LabelledItem } from './labelled-stream.js';
 import { paperPoint } from './paper-results.js';
+import { runServiceCascade } from './service-run.js';
 import { benchStrategy, type BenchStrategy } from './strategies.js';
 
 /** A strategy's name (see strategies.ts: learned, threshold, llm-only, and any registered later). */
@@ -23,9 +24,18 @@ export type Strategy = string;
 /** 'unknown': the cascade is not told the stream's length, as in the service (default); 'known': it is. */
 export type HorizonMode = 'unknown' | 'known';
 
+/**
+ * 'service': the path `spillway start` runs (the embedded pipeline, its in-flight window, the scheduler, the LLM
+ * over HTTP at the given latency; service-run.ts); 'sequential': one item at a time, each LLM answer learned before
+ * the next item is read (the reference a service should reach).
+ */
+export type BenchMode = 'service' | 'sequential';
+
 /** One row of the report (snake_case: it is the `--json` contract). */
 export interface StrategyResult {
   strategy: Strategy;
+  /** The path the row was measured on. @defaultValue 'sequential' */
+  mode?: BenchMode;
   budget: number;
   items: number;
   llm_calls: number;
@@ -60,6 +70,10 @@ export interface StrategyResult {
   tier_calls?: number[];
   /** LLM tiers only: share of the items escalated past tier 0 (its answer disagreed with the small stages'). */
   escalated_share?: number;
+  /** Service mode: share of the annotations by `reason`, in the order of the report's `reasons`. */
+  reason_shares?: number[];
+  /** Service mode: items per second, wall clock, first item in to last annotation out. */
+  wall_items_per_s?: number;
 }
 
 export interface BenchReport {
@@ -78,6 +92,10 @@ export interface BenchReport {
   sentence_encoder?: string;
   /** The LLM tiers of the `tiered` strategy, cheapest first, with the cost units of one call to each. */
   tiers?: BenchTiers;
+  /** Service mode: the stand-in LLM's latency and limit, and the arrival rate (absent: a backlog). */
+  service?: { llm_latency_ms?: { p50: number; p99: number }; llm_rpm?: number; rate?: number };
+  /** The reasons `reason_shares` counts, in order. */
+  reasons?: string[];
   results: StrategyResult[];
 }
 
@@ -102,6 +120,14 @@ export interface CascadeBenchOptions {
   horizon?: HorizonMode;
   /** LLM tiers of the strategies that use them (`tiered`): served by the same replay server. */
   tiers?: BenchTiers;
+  /** The paths to measure each strategy on, in order. @defaultValue ['service', 'sequential'] */
+  modes?: BenchMode[];
+  /** Service mode: the stand-in LLM's latency (lognormal, seeded); absent: it answers at once. */
+  llmLatency?: { p50Ms: number; p99Ms: number };
+  /** Service mode: the stand-in LLM's requests per minute (HTTP 429 with Retry-After above it). */
+  llmRpm?: number;
+  /** Service mode: items per second the stream arrives at; absent: a backlog. */
+  rate?: number;
   /** Base configuration; the bench overrides the budget, policy and horizon per run. */
   config: Readonly<Config>;
   logger: Logger;
@@ -138,7 +164,21 @@ export async function runCascadeBench(options: CascadeBenchOptions): Promise<Ben
   const loaded = loadTask(options.taskPath);
   const task: Task = options.objective === undefined ? loaded : { ...loaded, objective: options.objective };
   const tierModels = options.tiers?.models ?? [];
+  const modes = options.modes ?? ['service', 'sequential'];
   const server = await startReplayServer({ dataset: options.dataset, task, teacher: options.teacher, teachers: tierModels, port: 0, seed: options.seed });
+  // The service meets the LLM at its real pace; the sequential reference waits for every answer, so it asks an instant one.
+  const paced =
+    modes.includes('service') && (options.llmLatency !== undefined || options.llmRpm !== undefined)
+      ? await startReplayServer({
+          dataset: options.dataset,
+          task,
+          teacher: options.teacher,
+          port: 0,
+          seed: options.seed,
+          ...(options.llmLatency === undefined ? {} : { latency: options.llmLatency }),
+          ...(options.llmRpm === undefined ? {} : { rpm: options.llmRpm }),
+        })
+      : server;
   const client = (model: string): TimedTeacher =>
     new TimedTeacher(
       new OpenAiTeacher({ task, baseUrl: server.url, model, timeoutMs: 10_000, maxRetries: 3, retryBaseMs: 50, retryMaxMs: 1000, logprobs: false }),
@@ -152,10 +192,20 @@ export async function runCascadeBench(options: CascadeBenchOptions): Promise<Ben
           ? options.tiers?.models.map((model, i) => ({ teacher: client(model), costUnits: options.tiers?.costUnits[i] ?? 1 }))
           : undefined;
       const teacher = tiers?.[0]?.teacher ?? client(options.teacher);
-      const row =
-        strategy.kind === 'llm-only' ? await runLlmOnly(options, task, teacher, budget) : await runCascade(options, task, teacher, strategy, budget, tiers);
-      results.push(row);
-      options.logger.debug({ strategy, budget, accuracy: row.accuracy }, 'bench run done');
+      if (strategy.kind === 'llm-only') {
+        results.push(await runLlmOnly(options, task, teacher, budget));
+        continue;
+      }
+      for (const mode of modes) {
+        const score = (annotations: readonly Annotation[], ownMs: number): StrategyResult =>
+          scoreAnnotations(options, task, strategy.name, budget, annotations, ownMs);
+        const row =
+          mode === 'sequential' || tiers !== undefined
+            ? await runCascade(options, task, teacher, strategy, budget, tiers)
+            : await runServiceCascade(options, task, strategy, budget, `${paced.url}`, options.rate === undefined ? {} : { rate: options.rate }, score);
+        results.push({ ...row, mode });
+        options.logger.debug({ strategy: strategy.name, mode, budget, accuracy: row.accuracy }, 'bench run done');
+      }
     }
     const horizon = options.horizon ?? 'unknown';
     const objective = formatObjective(task.objective ?? { kind: 'accuracy' }, task.labels);
@@ -169,11 +219,21 @@ export async function runCascadeBench(options: CascadeBenchOptions): Promise<Ben
       objective,
       horizon,
       ...(options.tiers === undefined ? {} : { tiers: options.tiers }),
+      ...(modes.includes('service') ? { service: serviceSetting(options), reasons: [...ANNOTATION_REASONS] } : {}),
       results,
     };
   } finally {
+    if (paced !== server) await paced.close();
     await server.close();
   }
+}
+
+function serviceSetting(options: CascadeBenchOptions): NonNullable<BenchReport['service']> {
+  return {
+    ...(options.llmLatency === undefined ? {} : { llm_latency_ms: { p50: options.llmLatency.p50Ms, p99: options.llmLatency.p99Ms } }),
+    ...(options.llmRpm === undefined ? {} : { llm_rpm: options.llmRpm }),
+    ...(options.rate === undefined ? {} : { rate: options.rate }),
+  };
 }
 
 /**
@@ -219,31 +279,16 @@ async function runCascade(
     ...(options.vectors === undefined ? {} : { vectors: options.vectors }),
     ...(options.encoder === undefined ? {} : { encoder: options.encoder }),
   });
-  const predicted: number[] = [];
-  const answeredBy = { lr: 0, mid: 0, llm: 0 };
-  let calls = 0;
-  let cost = 0;
-  const late = { agreed: 0, seen: 0 };
+  const annotations: Annotation[] = [];
   const started = performance.now();
   for (const [i, item] of stream.entries()) {
     const a = await cascade.process({ id: item.id, text: item.text });
     options.onAnnotation?.(a, item, i, { strategy: strategy.name, budget });
-    predicted.push(a.labelId);
-    const deepest = a.stages.findLast((t) => t.stage !== 'llm');
-    const recorded = item.llm[options.teacher] ?? -1;
-    if (2 * i >= stream.length && deepest !== undefined && recorded >= 0) {
-      late.seen++;
-      if (deepest.labelId === recorded) late.agreed++;
-    }
-    answeredBy[a.answeredBy]++;
-    if (a.llmCalled) calls++;
-    cost += a.costUnits;
+    annotations.push(a);
     options.onItem?.();
   }
   const llmMs = tiers === undefined ? teacher.busyMs : tiers.reduce((ms, t) => ms + t.teacher.busyMs, 0);
-  const ownMs = performance.now() - started - llmMs;
-  const row = resultRow(options, task, strategy.name, budget, predicted, calls, [answeredBy.lr, answeredBy.mid, answeredBy.llm], cost, ownMs);
-  if (late.seen > 0) row.stage_agreement_late = Number((late.agreed / late.seen).toFixed(4));
+  const row = scoreAnnotations(options, task, strategy.name, budget, annotations, performance.now() - started - llmMs);
   if (config.selfTraining !== 'off') row.pseudo_label_share = Number((cascade.counters.pseudoLabels / stream.length).toFixed(4));
   if (tiers !== undefined) {
     row.tier_calls = [...cascade.counters.tierCalls];
@@ -252,6 +297,42 @@ async function runCascade(
   // Sequential: nothing is in flight. A run leaves no tfjs memory behind for the next one.
   await cascade.drain();
   cascade.dispose();
+  return row;
+}
+
+/**
+ * The row of a cascade run from its annotations, in stream order: accuracy against gold, agreement with the
+ * teacher, LLM calls (an answer shared with another item's call is no call), and, over the second half of the
+ * stream, how often the deepest small stage an item reached gave the teacher's answer. `ownMs`: the time the
+ * rate is reported over.
+ */
+export function scoreAnnotations(
+  options: CascadeBenchOptions,
+  task: Task,
+  strategy: Strategy,
+  budget: number,
+  annotations: readonly Annotation[],
+  ownMs: number,
+): StrategyResult {
+  const stream = options.stream;
+  const answeredBy = { lr: 0, mid: 0, llm: 0 };
+  let calls = 0;
+  let cost = 0;
+  const late = { agreed: 0, seen: 0 };
+  for (const [i, a] of annotations.entries()) {
+    const deepest = a.stages.findLast((t) => t.stage !== 'llm');
+    const recorded = stream[i]?.llm[options.teacher] ?? -1;
+    if (2 * i >= stream.length && deepest !== undefined && recorded >= 0) {
+      late.seen++;
+      if (deepest.labelId === recorded) late.agreed++;
+    }
+    answeredBy[a.answeredBy]++;
+    if (a.llmCalled && a.reason !== 'shared') calls++;
+    cost += a.costUnits;
+  }
+  const predicted = annotations.map((a) => a.labelId);
+  const row = resultRow(options, task, strategy, budget, predicted, calls, [answeredBy.lr, answeredBy.mid, answeredBy.llm], cost, ownMs);
+  if (late.seen > 0) row.stage_agreement_late = Number((late.agreed / late.seen).toFixed(4));
   return row;
 }
 

@@ -6,12 +6,15 @@
 export {
   runCascadeBench,
   benchRuns,
+  scoreAnnotations,
   type BenchReport,
   type CascadeBenchOptions,
+  type BenchMode,
   type HorizonMode,
   type Strategy,
   type StrategyResult,
 } from './cascade-bench.js';
+export { runServiceCascade, type Arrival, type ServiceFacts } from './service-run.js';
 export { runSeededBench, type SeededBenchOptions } from './seeded-bench.js';
 export { summarizeSeeds, type SeedSummaryReport, type SummaryRow, type PairedDifference, type Interval } from './seed-summary.js';
 export { meanInterval, pairedDifference, tQuantile975, type MeanInterval } from './confidence-interval.js';

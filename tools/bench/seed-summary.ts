@@ -19,6 +19,8 @@ export interface SummaryRow extends StrategyResult {
 /** A paired difference, strategy − baseline, at one budget, over the seeds. */
 export interface PairedDifference {
   strategy: string;
+  /** The path both rows were measured on; `baseline` 'sequential': the service row against the sequential walk. */
+  mode?: string;
   baseline: string;
   budget: number;
   metric: string;
@@ -47,7 +49,7 @@ const round = (x: number, d = 4): number => Number(x.toFixed(d));
 export function summarizeSeeds(reports: readonly BenchReport[]): SeedSummaryReport {
   const first = reports[0];
   if (first === undefined) throw new RangeError('a summary needs at least one seed');
-  const key = (r: StrategyResult): string => `${r.strategy}@${r.budget}`;
+  const key = (r: StrategyResult): string => `${r.mode ?? 'sequential'}:${r.strategy}@${r.budget}`;
   const results: SummaryRow[] = first.results.map((row) => {
     const rows = reports.map((rep) => {
       const match = rep.results.find((r) => key(r) === key(row));
@@ -60,32 +62,20 @@ export function summarizeSeeds(reports: readonly BenchReport[]): SeedSummaryRepo
   const budgets = [...new Set(first.results.map((r) => r.budget))];
   for (const budget of budgets) {
     for (const row of first.results) {
+      const mode = row.mode ?? 'sequential';
+      const sameMode = (r: StrategyResult): boolean => (r.mode ?? 'sequential') === mode;
+      // The service against the sequential walk of the same strategy: what running as a service costs.
+      if (mode === 'service' && row.budget === budget) {
+        const walk = (rep: BenchReport): StrategyResult | undefined =>
+          rep.results.find((r) => r.mode === 'sequential' && r.strategy === row.strategy && r.budget === budget);
+        if (walk(first) !== undefined) differences.push(...paired(reports, row, walk, 'sequential', budget, mode, ['accuracy', 'llm_share', 'agreement']));
+      }
       // Each strategy against its own baseline (the tiered LLM against the one-teacher cascade it extends).
       const baseline = benchStrategy(row.strategy)?.baseline ?? BASELINE_STRATEGY;
-      const base = (rep: BenchReport): StrategyResult | undefined => rep.results.find((r) => r.strategy === baseline && r.budget === budget);
+      const base = (rep: BenchReport): StrategyResult | undefined => rep.results.find((r) => r.strategy === baseline && r.budget === budget && sameMode(r));
       if (row.budget !== budget || row.strategy === baseline || row.strategy === 'llm-only' || base(first) === undefined) continue;
       const metrics = baseline === BASELINE_STRATEGY ? DIFFERENCE_METRICS : [...DIFFERENCE_METRICS, 'cost_units' as const];
-      for (const metric of metrics) {
-        if (typeof row[metric] !== 'number') continue;
-        const a = reports.map((rep) =>
-          metricOf(
-            rep.results.find((r) => key(r) === key(row)),
-            metric,
-          ),
-        );
-        const b = reports.map((rep) => metricOf(base(rep), metric));
-        const d = pairedDifference(a, b);
-        differences.push({
-          strategy: row.strategy,
-          baseline,
-          budget,
-          metric,
-          mean: round(d.mean),
-          low: round(d.low),
-          high: round(d.high),
-          per_seed: a.map((x, i) => round(x - (b[i] as number))),
-        });
-      }
+      differences.push(...paired(reports, row, base, baseline, budget, row.mode, metrics));
     }
   }
   const { results: _rows, ...meta } = first;
@@ -97,6 +87,43 @@ export function summarizeSeeds(reports: readonly BenchReport[]): SeedSummaryRepo
     differences,
     runs: reports.map((r) => ({ seed: r.seed, items: r.items, results: r.results })),
   };
+}
+
+/** The paired differences of `row` (found by its key in every seed's report) against `base`'s row, per metric. */
+function paired(
+  reports: readonly BenchReport[],
+  row: StrategyResult,
+  base: (rep: BenchReport) => StrategyResult | undefined,
+  baseline: string,
+  budget: number,
+  mode: string | undefined,
+  metrics: readonly string[],
+): PairedDifference[] {
+  const key = (r: StrategyResult): string => `${r.mode ?? 'sequential'}:${r.strategy}@${r.budget}`;
+  const out: PairedDifference[] = [];
+  for (const metric of metrics) {
+    if (typeof (row as unknown as Record<string, unknown>)[metric] !== 'number') continue;
+    const a = reports.map((rep) =>
+      metricOf(
+        rep.results.find((r) => key(r) === key(row)),
+        metric,
+      ),
+    );
+    const b = reports.map((rep) => metricOf(base(rep), metric));
+    const d = pairedDifference(a, b);
+    out.push({
+      strategy: row.strategy,
+      ...(mode === undefined ? {} : { mode }),
+      baseline,
+      budget,
+      metric,
+      mean: round(d.mean),
+      low: round(d.low),
+      high: round(d.high),
+      per_seed: a.map((x, i) => round(x - (b[i] as number))),
+    });
+  }
+  return out;
 }
 
 function metricOf(row: StrategyResult | undefined, metric: string): number {
@@ -111,7 +138,7 @@ function summarizeRow(rows: readonly StrategyResult[]): SummaryRow {
   const out: Record<string, unknown> = { ...head };
   const ci95: Record<string, Interval> = {};
   for (const [field, value] of Object.entries(head)) {
-    if (field === 'budget' || field.startsWith('paper_')) continue;
+    if (field === 'budget' || field === 'mode' || field.startsWith('paper_')) continue;
     const values = rows.map((r) => (r as unknown as Record<string, unknown>)[field]);
     if (typeof value === 'number') {
       const xs = values.map((v) => (typeof v === 'number' ? v : Number.NaN));

@@ -1,6 +1,7 @@
 /**
  * `spillway bench`: the cascade against recorded LLM answers, at several budgets, with baselines, over one
- * or several paired seeds, the stream length unknown to the cascade (as in the service) by default. Only
+ * or several paired seeds, the stream length unknown to the cascade (as in the service) by default, through
+ * the pipeline the service runs and, beside it as the reference, one item at a time. Only
  * the flags live here; the implementation (tools/cli/bench.ts) is imported when the command runs.
  */
 import type { Command } from 'commander';
@@ -29,6 +30,17 @@ export function register(program: Command): void {
     .option('--mu <weight>', 'μ, the cost weight of deferring (0: the budget alone decides)', parseNumber, 0)
     .option('--config <file>', 'config file (YAML or JSON) for the cascade settings')
     .option('--encoder <name>', "the mid stage's sentence vectors: glove, use-lite or e5-small (default: the config's cascade.sentenceEncoder)")
+    .option(
+      '--mode <list>',
+      'paths to measure, comma-separated: service (the pipeline `spillway start` runs: in-flight window, scheduler, LLM over HTTP) and sequential (one item at a time: the reference)',
+      parseList,
+      ['service', 'sequential'],
+    )
+    .option('--llm-latency <p50,p99>', "service mode: the stand-in LLM's latency, median and 99th percentile, ms (default: it answers at once)", (v) =>
+      parseList(v).map(Number),
+    )
+    .option('--llm-rpm <n>', "service mode: the stand-in LLM's requests per minute (HTTP 429 with Retry-After above it)", parseNumber)
+    .option('--rate <items/s>', 'service mode: items per second the stream arrives at (default: a backlog, every item at once)', parseNumber)
     .option('--json', 'print one JSON object on stdout instead of a table')
     .action(async (flags: BenchFlags) => {
       const { runBench } = await import('./bench.js');

@@ -24,7 +24,7 @@ export function register(program: Command): void {
     .option('--tpm <n>', "the stand-in's tokens per minute; the scheduler is told the same", parseInteger)
     .option('--batch <list>', 'llm.batchSize values to run, comma-separated', (v) => parseList(v).map(Number), [1, 16])
     .option('--budget <share>', 'LLM budget', parseNumber, 0.2)
-    .option('--deadline <ms>', 'llm.deadlineMs (default: the configuration’s)', parseInteger)
+    .option('--deadline <ms>', 'llm.deadlineMs, the latency bound (default: the configuration’s, else 30000)', parseInteger)
     .option('--window <n>', 'pipeline.maxInFlight (default: the configuration’s)', parseInteger)
     .option('--stages <list>', 'small stages (default: the configuration’s, lr,mid)', parseList)
     .option('--price-in <dollars>', 'dollars per million prompt tokens', parseNumber, 0.5)

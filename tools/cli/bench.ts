@@ -9,6 +9,7 @@ import {
   readLabelledStream,
   runSeededBench,
   strategyNames,
+  type BenchMode,
   type HorizonMode,
   type SeedSummaryReport,
   type StrategyResult,
@@ -42,9 +43,17 @@ export interface BenchFlags {
   config?: string;
   /** The mid stage's sentence vectors, overriding `cascade.sentenceEncoder`. */
   encoder?: string;
+  /** The paths to measure: service, sequential. */
+  mode: string[];
+  /** Service mode: the stand-in LLM's p50 and p99 latency, ms. */
+  llmLatency?: number[];
+  llmRpm?: number;
+  /** Service mode: items per second; absent: a backlog. */
+  rate?: number;
 }
 
 const HORIZONS: readonly HorizonMode[] = ['unknown', 'known'];
+const MODES: readonly BenchMode[] = ['service', 'sequential'];
 type SentenceEncoderName = CascadeConfig['sentenceEncoder'];
 const ENCODERS: readonly SentenceEncoderName[] = ['glove', 'use-lite', 'e5-small'];
 
@@ -85,6 +94,13 @@ export async function runBench(flags: BenchFlags): Promise<void> {
   if (flags.encoder !== undefined && !ENCODERS.includes(flags.encoder as SentenceEncoderName)) {
     issues.push({ key: 'encoder', message: `expected ${ENCODERS.join(' or ')}, got ${flags.encoder}` });
   }
+  const badModes = flags.mode.filter((m) => !MODES.includes(m as BenchMode));
+  if (badModes.length > 0 || flags.mode.length === 0) issues.push({ key: 'mode', message: `expected service and/or sequential, got ${flags.mode.join(',')}` });
+  const latency = flags.llmLatency;
+  if (latency !== undefined && (latency.length !== 2 || !latency.every((x) => x >= 0) || (latency[1] as number) < (latency[0] as number))) {
+    issues.push({ key: 'llm-latency', message: `expected p50,p99 in ms with p99 ≥ p50, got ${latency.join(',')}` });
+  }
+  if (flags.rate !== undefined && !(flags.rate > 0)) issues.push({ key: 'rate', message: `expected items per second > 0, got ${flags.rate}` });
   if (issues.length > 0) throw new ConfigError(issues);
   const { config, logger } = createServiceContext({
     file: flags.config,
@@ -119,6 +135,10 @@ export async function runBench(flags: BenchFlags): Promise<void> {
     sample: flags.sample,
     seeds,
     horizon: flags.horizon as HorizonMode,
+    modes: flags.mode as BenchMode[],
+    ...(latency === undefined ? {} : { llmLatency: { p50Ms: latency[0] as number, p99Ms: latency[1] as number } }),
+    ...(flags.llmRpm === undefined ? {} : { llmRpm: flags.llmRpm }),
+    ...(flags.rate === undefined ? {} : { rate: flags.rate }),
     budgets: flags.budgets,
     strategies: strategies,
     ...(tiers === undefined ? {} : { tiers }),
@@ -154,8 +174,10 @@ export function formatReport(report: SeedSummaryReport): string {
   const positive = report.results.some((r) => r.positive_recall !== undefined);
   const objective = report.objective !== undefined && report.objective !== 'accuracy';
   const late = report.results.some((r) => r.stage_agreement_late !== undefined);
+  const modes = new Set(report.results.map((r) => r.mode ?? 'sequential'));
   const header = [
     'strategy',
+    ...(modes.size > 1 || modes.has('service') ? ['mode'] : []),
     'budget',
     'LLM calls',
     'share%',
@@ -173,6 +195,7 @@ export function formatReport(report: SeedSummaryReport): string {
   ];
   const rows = report.results.map((r) => [
     r.strategy,
+    ...(modes.size > 1 || modes.has('service') ? [r.mode === 'sequential' ? 'sequential (reference)' : (r.mode ?? 'sequential')] : []),
     r.budget.toFixed(3),
     String(Math.round(r.llm_calls)),
     pctCi(r, 'llm_share', n),
@@ -184,7 +207,7 @@ export function formatReport(report: SeedSummaryReport): string {
     pctCi(r, 'agreement', n),
     ...(late ? [pctCi(r, 'stage_agreement_late', n)] : []),
     r.stage_share.map((s) => (s * 100).toFixed(0)).join('/'),
-    String(Math.round(r.items_per_s)),
+    String(Math.round(r.wall_items_per_s ?? r.items_per_s)),
     pct(r.paper_accuracy),
     r.paper_accuracy === undefined ? '' : ((r.accuracy - r.paper_accuracy) * 100).toFixed(2),
   ]);
@@ -196,14 +219,35 @@ export function formatReport(report: SeedSummaryReport): string {
   if (n > 1 && report.differences.length > 0) {
     out.push('paired differences (points, mean [95% interval]):');
     for (const d of report.differences) {
+      if (d.baseline === 'sequential') {
+        out.push(`  ${d.strategy} service − sequential @ ${d.budget.toFixed(3)} ${d.metric}: ${signed(d.mean)} [${signed(d.low)}, ${signed(d.high)}]`);
+        continue;
+      }
       if (d.metric !== 'accuracy' && d.metric !== 'llm_share' && d.metric !== 'stage_agreement_late' && !(d.metric === 'objective' && objective)) continue;
       out.push(
         `  ${d.strategy} − ${d.baseline} @ ${d.budget.toFixed(3)} ${d.metric}: ${signed(d.mean)} [${signed(d.low)}, ${signed(d.high)}]${d.low > 0 ? ' above zero' : ''}`,
       );
     }
   }
-  out.push(...formatTiers(report));
+  out.push(...formatReasons(report), ...formatTiers(report));
   return [...out, ''].join('\n');
+}
+
+/** Service rows: the share of annotations by `reason` (why each answer is the stage's or the LLM's). */
+function formatReasons(report: SeedSummaryReport): string[] {
+  const reasons = report.reasons ?? [];
+  const rows = report.results.filter((r) => r.reason_shares !== undefined);
+  if (rows.length === 0) return [];
+  const s = report.service;
+  const llm = s?.llm_latency_ms === undefined ? 'an instant LLM' : `the LLM at p50 ${s.llm_latency_ms.p50} ms / p99 ${s.llm_latency_ms.p99} ms`;
+  const out = [
+    `service: ${s?.rate === undefined ? 'a backlog' : `${s.rate} items/s`}, ${llm}${s?.llm_rpm === undefined ? '' : `, ${s.llm_rpm} rpm`}; answers by reason (%):`,
+  ];
+  for (const r of rows) {
+    const shares = (r.reason_shares ?? []).map((x, i) => [reasons[i] ?? `#${i}`, x] as const).filter(([, x]) => x > 0);
+    out.push(`  ${r.strategy} @ ${r.budget.toFixed(3)}: ${shares.map(([name, x]) => `${name} ${(x * 100).toFixed(1)}`).join(', ')}`);
+  }
+  return out;
 }
 
 /** The LLM tiers' lines: escalations, calls per tier and cost units against the one-teacher cascade at the same budget. */

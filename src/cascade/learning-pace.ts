@@ -1,0 +1,149 @@
+/**
+ * Learning keeps pace with the pipeline. Items are decided one at a time, in the order they reach the gate,
+ * and an item is decided only once few enough of the LLM labels granted before it are still on their way: its
+ * small stages then answer, and its deferral is judged, with what the labels ahead of it taught them, as in a
+ * walk through the stream one item at a time. How many labels may be on their way (the lag) grows with the
+ * labels learned: young stages learn most from each label, so a backlog is consumed at the pace the LLM's
+ * answers arrive, and faster as the stages mature (`pipeline.labelLagMin`, `pipeline.labelLagRatio`).
+ *
+ * An item that keeps its turn (a cold stage with no budget left, see Cascade) holds every item behind it: the
+ * window fills and the source pauses, so a backlog waits where it is (Kafka offsets, the file) rather than
+ * being answered by stages that have not learned. With a latency bound (`llm.deadlineMs`) no item waits for
+ * its turn longer than `maxWaitMs`.
+ */
+
+export interface LearningPaceOptions {
+  /** Labels that may be on their way when an item is decided, however young the stages. */
+  minLag: number;
+  /** Extra labels that may be on their way per label learned (the lag grows as the stages mature). */
+  lagRatio: number;
+  /** LLM labels the stages have learned so far. */
+  labels: () => number;
+  /** True while decisions do not depend on the stages (the warm-up sends every item): no wait for labels. @defaultValue never */
+  free?: () => boolean;
+  /** Longest wait for a turn, ms (a latency bound); Infinity: as long as learning needs. @defaultValue Infinity */
+  maxWaitMs?: number;
+  now?: () => number;
+}
+
+interface Waiter {
+  since: number;
+  enter: () => void;
+}
+
+export class LearningPace {
+  private readonly opts: LearningPaceOptions;
+  private readonly now: () => number;
+  private readonly queue: Waiter[] = [];
+  private head = 0;
+  private busy = false;
+  private onTheirWay = 0;
+  private landings: Array<() => void> = [];
+  private timer: NodeJS.Timeout | undefined;
+  private released = false;
+  /** Items that waited for their turn. */
+  paced = 0;
+
+  constructor(options: LearningPaceOptions) {
+    this.opts = options;
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  /** Granted LLM labels not learned yet (calls in flight, answers not yet learned from). */
+  get outstanding(): number {
+    return this.onTheirWay;
+  }
+
+  /** Labels that may be on their way now. */
+  get lag(): number {
+    return Math.max(this.opts.minLag, Math.floor(this.opts.lagRatio * this.opts.labels()));
+  }
+
+  /** Items waiting for their turn. */
+  get waiting(): number {
+    return this.queue.length - this.head;
+  }
+
+  /**
+   * Takes the next turn: `true` at once when it is free (no await on the hot path), else a promise that
+   * resolves when it comes. The holder decides its item, then calls {@link leave}.
+   */
+  enter(): true | Promise<void> {
+    if (!this.busy && this.waiting === 0 && this.ready()) {
+      this.busy = true;
+      return true;
+    }
+    this.paced++;
+    return new Promise<void>((enter) => {
+      this.queue.push({ since: this.now(), enter });
+      this.arm();
+    });
+  }
+
+  /** The holder has decided its item: the next item may take its turn when the lag allows. */
+  leave(): void {
+    this.busy = false;
+    this.pump();
+  }
+
+  /** A granted LLM call: its label is on its way. */
+  sent(): void {
+    this.onTheirWay++;
+  }
+
+  /** A label sent for learned (or its call failed, or it will not come in time): one fewer on its way. */
+  landed(): void {
+    if (this.onTheirWay > 0) this.onTheirWay--;
+    const waiting = this.landings;
+    this.landings = [];
+    for (const resolve of waiting) resolve();
+    this.pump();
+  }
+
+  /** Resolves at the next {@link landed} (a turn's holder waiting for its cold stage to learn). */
+  landing(): Promise<void> {
+    return new Promise((resolve) => this.landings.push(resolve));
+  }
+
+  /** Releases every waiting item (shutdown): they are decided with what the stages know. */
+  releaseAll(): void {
+    this.released = true;
+    for (const resolve of this.landings.splice(0)) resolve();
+    this.pump();
+  }
+
+  private ready(): boolean {
+    return this.released || this.onTheirWay <= this.lag || this.opts.free?.() === true;
+  }
+
+  private pump(): void {
+    if (this.busy || this.waiting === 0) return;
+    const first = this.queue[this.head] as Waiter;
+    if (!this.ready() && this.now() - first.since < (this.opts.maxWaitMs ?? Infinity)) return;
+    this.busy = true;
+    this.queue[this.head++] = undefined as unknown as Waiter;
+    // Compact now and then: a backlog queues thousands.
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    first.enter();
+  }
+
+  /** With a latency bound, a timer lets the first waiter in once its wait is up. */
+  private arm(): void {
+    const maxWaitMs = this.opts.maxWaitMs ?? Infinity;
+    if (!Number.isFinite(maxWaitMs) || this.timer !== undefined) return;
+    this.timer = setInterval(
+      () => {
+        this.pump();
+        if (this.waiting === 0) {
+          clearInterval(this.timer);
+          this.timer = undefined;
+        }
+      },
+      Math.max(5, Math.min(250, maxWaitMs / 4)),
+    );
+    this.timer.unref?.();
+  }
+}

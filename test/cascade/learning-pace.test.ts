@@ -1,0 +1,88 @@
+/**
+ * Learning's pace: items are decided one at a time, in arrival order, each once few enough granted labels are
+ * still on their way; the lag grows with the labels learned; the warm-up waits for nothing; a latency bound caps
+ * the wait; a shutdown releases everyone.
+ */
+import { describe, expect, it } from 'vitest';
+import { LearningPace } from '../../src/cascade/learning-pace.js';
+
+/** Takes a turn, decides, and records the order; `send`: the decision grants a call. */
+async function decide(pace: LearningPace, order: string[], name: string, send: boolean): Promise<void> {
+  const turn = pace.enter();
+  if (turn !== true) await turn;
+  order.push(name);
+  if (send) pace.sent();
+  pace.leave();
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('LearningPace', () => {
+  it('decides at once while few enough labels are on their way, then waits for them to land, in arrival order', async () => {
+    let labels = 0;
+    const pace = new LearningPace({ minLag: 1, lagRatio: 0, labels: () => labels });
+    const order: string[] = [];
+    await decide(pace, order, 'a', true);
+    await decide(pace, order, 'b', true);
+    // Two labels on their way, one allowed: c and d wait, in order.
+    const c = decide(pace, order, 'c', false);
+    const d = decide(pace, order, 'd', false);
+    await tick();
+    expect(order).toEqual(['a', 'b']);
+    expect(pace.waiting).toBe(2);
+    labels++;
+    pace.landed();
+    await Promise.all([c, d]);
+    expect(order).toEqual(['a', 'b', 'c', 'd']);
+    expect(pace.paced).toBe(2);
+  });
+
+  it('lets more labels be on their way as the stages learn', () => {
+    let labels = 0;
+    const pace = new LearningPace({ minLag: 4, lagRatio: 0.25, labels: () => labels });
+    expect(pace.lag).toBe(4);
+    labels = 100;
+    expect(pace.lag).toBe(25);
+  });
+
+  it('lets warm-up items through whatever is on its way: their decision does not depend on the stages', async () => {
+    let warm = true;
+    const pace = new LearningPace({ minLag: 0, lagRatio: 0, labels: () => 0, free: () => warm });
+    const order: string[] = [];
+    for (const name of ['w1', 'w2', 'w3']) await decide(pace, order, name, true);
+    expect(pace.outstanding).toBe(3);
+    warm = false;
+    const next = decide(pace, order, 'x', false);
+    await tick();
+    expect(order).toEqual(['w1', 'w2', 'w3']);
+    for (let i = 0; i < 3; i++) pace.landed();
+    await next;
+    expect(order).toEqual(['w1', 'w2', 'w3', 'x']);
+  });
+
+  it('with a latency bound, lets the first waiter in once its wait is up', async () => {
+    const pace = new LearningPace({ minLag: 0, lagRatio: 0, labels: () => 0, maxWaitMs: 20 });
+    const order: string[] = [];
+    await decide(pace, order, 'a', true);
+    const started = performance.now();
+    await decide(pace, order, 'b', false);
+    expect(order).toEqual(['a', 'b']);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(15);
+    expect(pace.outstanding).toBe(1);
+  });
+
+  it('wakes a holder waiting for a landing, and releases everyone on shutdown', async () => {
+    const pace = new LearningPace({ minLag: 0, lagRatio: 0, labels: () => 0 });
+    const order: string[] = [];
+    await decide(pace, order, 'a', true);
+    let woke = false;
+    const landing = pace.landing().then(() => (woke = true));
+    const waiting = [decide(pace, order, 'b', false), decide(pace, order, 'c', false)];
+    await tick();
+    expect(woke).toBe(false);
+    pace.releaseAll();
+    await Promise.all([landing, ...waiting]);
+    expect(woke).toBe(true);
+    expect(order).toEqual(['a', 'b', 'c']);
+  });
+});
