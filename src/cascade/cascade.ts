@@ -24,7 +24,7 @@ import type { AskTiming, LlmPath, LlmResult } from './llm-path.js';
 import type { LearningPace } from './learning-pace.js';
 import type { CascadeObserver } from './observer.js';
 import type { Rng } from './rng.js';
-import { ItemRoute, type RouteState, type SmallStageReason } from './route.js';
+import { ItemRoute, type RouteState } from './route.js';
 import type { SentenceEncoder } from './sentence-encoder.js';
 import { gateScoreOf, type DeferralScorer, type StageWalk, type StageWalker } from './stage-walker.js';
 import { argmax, type ItemContext, type SmallStage } from './stages.js';
