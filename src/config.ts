@@ -68,7 +68,7 @@ const llmSchema = z
       .min(0)
       .default(60_000)
       .describe(
-        "How long an item whose deepest small stage is still cold (not yet trained on enough labels, or under the agreement floor) and for which the budget has no call left is held, with the input behind it, while LLM labels on their way warm the stage, ms: that stage's label is none we could stand behind. With `deadlineMs`, also the extra time past the deadline such an item may wait for its LLM answer. 0: nothing is held. Beyond it the item is published flagged `cold`.",
+        "How long an item whose deepest small stage is still cold (not yet trained on enough labels, or under the agreement floor) and for which the budget has no call left is held, with the input behind it, while LLM labels on their way warm the stage, ms: that stage's label is none we could stand behind. 0: nothing is held. Beyond it (or past the latency bound `deadlineMs`, when set) the item is published flagged `cold`, its confidence capped at the stage's measured agreement.",
       ),
     batchSize: z
       .number()

@@ -24,7 +24,7 @@ import type { AskTiming, LlmPath, LlmResult } from './llm-path.js';
 import type { LearningPace } from './learning-pace.js';
 import type { CascadeObserver } from './observer.js';
 import type { Rng } from './rng.js';
-import { ItemRoute, type RouteState } from './route.js';
+import { ItemRoute, type RouteState, type SmallStageReason } from './route.js';
 import type { SentenceEncoder } from './sentence-encoder.js';
 import { gateScoreOf, type DeferralScorer, type StageWalk, type StageWalker } from './stage-walker.js';
 import { argmax, type ItemContext, type SmallStage } from './stages.js';
@@ -87,8 +87,8 @@ interface ItemRun {
   draw: ForcedDraw;
   /** performance.now() when process() took it. */
   started: number;
-  /** A call of its own was granted: its label is on its way until the answer is learned. */
-  sent: boolean;
+  /** A call of its own was granted: the ticket of its label, on its way until the answer is learned. */
+  ticket?: number;
 }
 
 /** The draw of an item decided without one (a cache hit, a shared call). */
@@ -259,7 +259,7 @@ export class Cascade {
   }
 
   private async run(item: Item): Promise<Annotation> {
-    const run: ItemRun = { item, route: new ItemRoute(), draw: NOT_DRAWN, started: performance.now(), sent: false };
+    const run: ItemRun = { item, route: new ItemRoute(), draw: NOT_DRAWN, started: performance.now() };
     const { featurizer } = this.parts;
     const features = featurizer.featurize(item.text);
     if (features.truncated) this.log.warn({ id: item.id, chars: item.text.length, keptChars: featurizer.maxTextChars }, 'text truncated');
@@ -296,27 +296,45 @@ export class Cascade {
     const forceDefer = askable && run.draw.forced;
     let walked = { ctx, walk: this.rt.walker.walk(ctx, { forceDefer }) };
     let cold = this.isCold(walked.walk);
-    if (askable && cold) walked = await this.holdWhileCold(walked, forceDefer);
+    if (askable && cold) walked = await this.holdWhileCold(run, walked, forceDefer);
     cold = this.isCold(walked.walk);
     const { walk } = walked;
     this.rt.governor?.onItem();
     if (walk.exitAt >= 0 || !askable) {
       this.rt.gate.pass();
-      run.route.to({ at: 'stage', why: cold ? 'cold' : knownUnparseable ? 'llm-failed' : 'confident' });
-      return this.settleSmall(run, walked.ctx, walk, { cost: walk.cost, pseudo: !knownUnparseable });
+      return this.answerSmall(run, walked.ctx, walk, cold ? 'cold' : knownUnparseable ? 'llm-failed' : 'confident', !knownUnparseable);
     }
     run.route.to({ at: 'gate' });
     const verdict = this.rt.gate.decide(walk, gateScoreOf(walk), run.draw, cold, this.rt.pace.waiting);
     if (verdict.send) {
       run.route.to({ at: 'llm', why: verdict.why });
-      run.sent = true;
-      this.rt.pace.sent();
+      run.ticket = this.rt.pace.sent();
       return () => this.askLlm(run, walked.ctx, walk, cold);
     }
     // The multiplexer skipped stages but the budget said no: run them after all, they answer.
     const answered = walk.gateScore === undefined ? walk : this.rt.walker.walk(walked.ctx, { resume: { ...walk, gateScore: undefined }, allowSkip: false });
-    run.route.to({ at: 'stage', why: verdict.why });
-    return this.settleSmall(run, walked.ctx, answered, { cost: answered.cost, pseudo: true });
+    return this.answerSmall(run, walked.ctx, answered, verdict.why, true);
+  }
+
+  /**
+   * A small stage answers the item. Decided while labels granted before it were still on their way (and with
+   * no latency bound), it is answered once they have landed, by the stages as they are then: the answer profits
+   * from every label that arrived before it is published, and the decisions behind it did not wait.
+   */
+  private answerSmall(run: ItemRun, ctx: ItemContext, walk: StageWalk, why: SmallStageReason, pseudo: boolean): Annotation | (() => Promise<Annotation>) {
+    const pace = this.rt.pace;
+    if (pace.outstanding === 0 || Number.isFinite(this.rt.llm?.deadlineMs ?? Number.POSITIVE_INFINITY)) {
+      run.route.to({ at: 'stage', why });
+      return this.settleSmall(run, ctx, walk, { cost: walk.cost, pseudo });
+    }
+    const ticket = pace.issued;
+    return async () => {
+      await pace.landedThrough(ticket);
+      const fresh: ItemContext = { features: ctx.features, probs: [] };
+      const again = this.rt.walker.walk(fresh, { allowSkip: false });
+      run.route.to({ at: 'stage', why: why === 'cold' && !this.isCold(again) ? 'confident' : why });
+      return this.settleSmall(run, fresh, again, { cost: walk.cost + again.cost, pseudo });
+    };
   }
 
   /** True when the walk reached the LLM gate from a stage that has not earned its place. */
@@ -337,10 +355,12 @@ export class Cascade {
    * flagged `cold`, the item keeps its turn, and the input behind it waits, while the labels on their way warm
    * the stage (at most `llm.coldWaitMs`); then the stages as they are answer it.
    */
-  private async holdWhileCold(walked: { ctx: ItemContext; walk: StageWalk }, forceDefer: boolean): Promise<{ ctx: ItemContext; walk: StageWalk }> {
-    const { pace, learner, coldWaitMs, llm } = this.rt;
+  private async holdWhileCold(run: ItemRun, walked: { ctx: ItemContext; walk: StageWalk }, forceDefer: boolean): Promise<{ ctx: ItemContext; walk: StageWalk }> {
+    const { pace, learner, llm } = this.rt;
     const budget = this.parts.budget;
     const since = performance.now();
+    // A latency bound is a bound: the hold ends with it.
+    const coldWaitMs = Math.min(this.rt.coldWaitMs, (llm?.deadlineMs ?? Number.POSITIVE_INFINITY) - (since - run.started));
     const holding = (): boolean =>
       this.isCold(walked.walk) &&
       learner.warmth.warmingUp(walked.walk.traces.length - 1) &&
@@ -389,12 +409,12 @@ export class Cascade {
     const last = walk.traces[walk.traces.length - 1] as StageTrace;
     let landed = false;
     const land = (): void => {
-      if (!run.sent || landed) return;
+      if (run.ticket === undefined || landed) return;
       landed = true;
-      this.rt.pace.landed();
+      this.rt.pace.landed(run.ticket);
     };
     try {
-      const result = await llm.ask(run.item, gateScoreOf(walk), last.labelId, this.timing(run, walk, cold));
+      const result = await llm.ask(run.item, gateScoreOf(walk), last.labelId, this.timing(run));
       if (result.kind === 'deadline') return this.missedDeadline(run, ctx, walk, cold, result);
       if (result.shared) this.rt.gate.refund();
       const answer = result.llm;
@@ -426,17 +446,11 @@ export class Cascade {
     }
   }
 
-  /** How long the item may still wait for its answer: what is left of the latency bound, and a cold stage's hold. */
-  private timing(run: ItemRun, walk: StageWalk, cold: boolean): AskTiming {
+  /** How long the item may still wait for its answer: what is left of the latency bound, if the user set one. */
+  private timing(run: ItemRun): AskTiming {
     const llm = this.rt.llm as LlmPath;
     if (!Number.isFinite(llm.deadlineMs)) return {};
-    const depth = walk.traces.length - 1;
-    const warmth = this.rt.learner.warmth;
-    const timing: AskTiming = { deadlineMs: Math.max(1, llm.deadlineMs - (performance.now() - run.started)) };
-    // A cold item may wait `llm.coldWaitMs` past the deadline while its stage stays cold: the untrained stage's
-    // label is none we can stand behind. Once the stage is warm, a deadline already past applies.
-    if (cold && this.rt.coldWaitMs > 0) timing.hold = { while: () => !warmth.isWarm(depth) && !llm.stopSignal.aborted, extraMs: this.rt.coldWaitMs };
-    return timing;
+    return { deadlineMs: Math.max(1, llm.deadlineMs - (performance.now() - run.started)) };
   }
 
   /** No LLM answer within the latency bound: the deepest small stage answers; a late answer still teaches. */

@@ -37,8 +37,11 @@ export class LearningPace {
   private readonly queue: Waiter[] = [];
   private head = 0;
   private busy = false;
-  private onTheirWay = 0;
+  /** Tickets of the labels on their way (one per granted call, in the order granted). */
+  private readonly onTheirWay = new Set<number>();
+  private nextTicket = 0;
   private landings: Array<() => void> = [];
+  private through: Array<{ ticket: number; resolve: () => void }> = [];
   private timer: NodeJS.Timeout | undefined;
   private released = false;
   /** Items that waited for their turn. */
@@ -51,7 +54,12 @@ export class LearningPace {
 
   /** Granted LLM labels not learned yet (calls in flight, answers not yet learned from). */
   get outstanding(): number {
-    return this.onTheirWay;
+    return this.onTheirWay.size;
+  }
+
+  /** The ticket the next granted call will get: every label sent before now has a lower one. */
+  get issued(): number {
+    return this.nextTicket;
   }
 
   /** Labels that may be on their way now. */
@@ -86,18 +94,30 @@ export class LearningPace {
     this.pump();
   }
 
-  /** A granted LLM call: its label is on its way. */
-  sent(): void {
-    this.onTheirWay++;
+  /** A granted LLM call: its label is on its way. Returns its ticket, for {@link landed}. */
+  sent(): number {
+    const ticket = this.nextTicket++;
+    this.onTheirWay.add(ticket);
+    return ticket;
   }
 
-  /** A label sent for learned (or its call failed, or it will not come in time): one fewer on its way. */
-  landed(): void {
-    if (this.onTheirWay > 0) this.onTheirWay--;
+  /** The label of `ticket` was learned (or its call failed, or it will not come in time): one fewer on its way. */
+  landed(ticket: number): void {
+    if (!this.onTheirWay.delete(ticket)) return;
     const waiting = this.landings;
     this.landings = [];
     for (const resolve of waiting) resolve();
+    if (this.through.length > 0) this.releaseThrough();
     this.pump();
+  }
+
+  /**
+   * Resolves once every label sent before `ticket` was issued has landed: an item decided with labels on their
+   * way answers with what they taught (see Cascade), without holding up the decisions behind it.
+   */
+  landedThrough(ticket: number): Promise<void> {
+    if (this.lowest() >= ticket) return Promise.resolve();
+    return new Promise((resolve) => this.through.push({ ticket, resolve }));
   }
 
   /** Resolves at the next {@link landed} (a turn's holder waiting for its cold stage to learn). */
@@ -109,11 +129,29 @@ export class LearningPace {
   releaseAll(): void {
     this.released = true;
     for (const resolve of this.landings.splice(0)) resolve();
+    for (const waiter of this.through.splice(0)) waiter.resolve();
     this.pump();
   }
 
   private ready(): boolean {
-    return this.released || this.onTheirWay <= this.lag || this.opts.free?.() === true;
+    return this.released || this.onTheirWay.size <= this.lag || this.opts.free?.() === true;
+  }
+
+  /** The lowest ticket still on its way (Infinity: none). At most the lag's worth are: a scan is cheap. */
+  private lowest(): number {
+    let low = Number.POSITIVE_INFINITY;
+    for (const ticket of this.onTheirWay) if (ticket < low) low = ticket;
+    return low;
+  }
+
+  private releaseThrough(): void {
+    const low = this.lowest();
+    const keep: Array<{ ticket: number; resolve: () => void }> = [];
+    for (const waiter of this.through) {
+      if (low >= waiter.ticket) waiter.resolve();
+      else keep.push(waiter);
+    }
+    this.through = keep;
   }
 
   private pump(): void {

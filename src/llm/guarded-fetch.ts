@@ -8,21 +8,21 @@ import { LlmResponseTooLargeError, LlmTimeoutError } from '../errors.js';
 
 /** Limits of {@link guardedFetch}. */
 export interface GuardedFetchOptions {
-  /** Deadline of one request from sending it to the body's last byte, ms. */
-  deadlineMs: number;
+  /** Time one request may take, from sending it to the body's last byte, ms (`llm.timeoutMs`). */
+  timeoutMs: number;
   /** Largest response body read, bytes (after decompression). */
   maxResponseBytes: number;
   /** The underlying fetch. @defaultValue globalThis.fetch */
   fetch?: typeof fetch;
 }
 
-/** Returns a fetch that enforces `deadlineMs` over headers and body and `maxResponseBytes` on the body. */
+/** Returns a fetch that enforces `timeoutMs` over headers and body and `maxResponseBytes` on the body. */
 export function guardedFetch(options: GuardedFetchOptions): typeof fetch {
   const inner = options.fetch ?? globalThis.fetch;
-  const { deadlineMs, maxResponseBytes } = options;
+  const { timeoutMs, maxResponseBytes } = options;
   return async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new LlmTimeoutError(deadlineMs)), deadlineMs);
+    const timer = setTimeout(() => controller.abort(new LlmTimeoutError(timeoutMs)), timeoutMs);
     const outer = init?.signal ?? undefined;
     const onOuterAbort = (): void => controller.abort(outer?.reason);
     if (outer?.aborted === true) onOuterAbort();

@@ -99,7 +99,7 @@ export class OpenAiTeacher implements Teacher {
       apiKey: options.apiKey !== undefined && options.apiKey !== '' ? options.apiKey : PLACEHOLDER_API_KEY,
       maxRetries: 0,
       timeout: options.timeoutMs,
-      fetch: guardedFetch({ deadlineMs: options.timeoutMs, maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES }),
+      fetch: guardedFetch({ timeoutMs: options.timeoutMs, maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES }),
     });
   }
 

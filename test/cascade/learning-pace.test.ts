@@ -6,13 +6,14 @@
 import { describe, expect, it } from 'vitest';
 import { LearningPace } from '../../src/cascade/learning-pace.js';
 
-/** Takes a turn, decides, and records the order; `send`: the decision grants a call. */
-async function decide(pace: LearningPace, order: string[], name: string, send: boolean): Promise<void> {
+/** Takes a turn, decides, and records the order; `send`: the decision grants a call (its ticket is returned). */
+async function decide(pace: LearningPace, order: string[], name: string, send: boolean): Promise<number | undefined> {
   const turn = pace.enter();
   if (turn !== true) await turn;
   order.push(name);
-  if (send) pace.sent();
+  const ticket = send ? pace.sent() : undefined;
   pace.leave();
+  return ticket;
 }
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -22,7 +23,7 @@ describe('LearningPace', () => {
     let labels = 0;
     const pace = new LearningPace({ minLag: 1, lagRatio: 0, labels: () => labels });
     const order: string[] = [];
-    await decide(pace, order, 'a', true);
+    const a = await decide(pace, order, 'a', true);
     await decide(pace, order, 'b', true);
     // Two labels on their way, one allowed: c and d wait, in order.
     const c = decide(pace, order, 'c', false);
@@ -31,7 +32,7 @@ describe('LearningPace', () => {
     expect(order).toEqual(['a', 'b']);
     expect(pace.waiting).toBe(2);
     labels++;
-    pace.landed();
+    pace.landed(a as number);
     await Promise.all([c, d]);
     expect(order).toEqual(['a', 'b', 'c', 'd']);
     expect(pace.paced).toBe(2);
@@ -49,15 +50,36 @@ describe('LearningPace', () => {
     let warm = true;
     const pace = new LearningPace({ minLag: 0, lagRatio: 0, labels: () => 0, free: () => warm });
     const order: string[] = [];
-    for (const name of ['w1', 'w2', 'w3']) await decide(pace, order, name, true);
+    const tickets: number[] = [];
+    for (const name of ['w1', 'w2', 'w3']) tickets.push((await decide(pace, order, name, true)) as number);
     expect(pace.outstanding).toBe(3);
     warm = false;
     const next = decide(pace, order, 'x', false);
     await tick();
     expect(order).toEqual(['w1', 'w2', 'w3']);
-    for (let i = 0; i < 3; i++) pace.landed();
+    for (const t of tickets) pace.landed(t);
     await next;
     expect(order).toEqual(['w1', 'w2', 'w3', 'x']);
+  });
+
+  it('tells an item decided with labels on their way when every label sent before it has landed, out of order too', async () => {
+    const pace = new LearningPace({ minLag: 10, lagRatio: 0, labels: () => 0 });
+    const order: string[] = [];
+    const first = (await decide(pace, order, 'a', true)) as number;
+    const second = (await decide(pace, order, 'b', true)) as number;
+    const mark = pace.issued;
+    const third = (await decide(pace, order, 'c', true)) as number;
+    let through = false;
+    const waiting = pace.landedThrough(mark).then(() => (through = true));
+    pace.landed(second);
+    await tick();
+    expect(through).toBe(false);
+    pace.landed(first);
+    await waiting;
+    // A label sent after the mark does not hold it back.
+    expect(pace.outstanding).toBe(1);
+    pace.landed(third);
+    await expect(pace.landedThrough(pace.issued)).resolves.toBeUndefined();
   });
 
   it('with a latency bound, lets the first waiter in once its wait is up', async () => {

@@ -1,0 +1,240 @@
+/**
+ * `npm run bench:service [-- --datasets isear,hatespeech --teachers gpt-3.5-turbo-1106,llama-2-70b-chat
+ *   --seeds 1,2,3,4,5 --paths start,run1,run3 --arrivals backlog,paced --rate 200 --latencies 0,800:5000
+ *   --encoder e5-small --out .bench/service.jsonl --json]`
+ *
+ * The service as users run it (service-paths.ts): `spillway start` and `spillway run` with 1 and 3 workers
+ * sharing learning, on the real broker, with the default configuration, on a seeded 50 % sample of each stream,
+ * as a backlog and as a stream paced at `--rate`, the stand-in LLM (`spillway replay-llm`, recorded answers)
+ * answering at once or at a lognormal p50/p99 latency. Beside each, the sequential walk on the same items and
+ * budget (`spillway bench --mode sequential`), the reference the service should reach. Printed per setting, over
+ * the seeds (mean ± 95 % t-interval): accuracy against gold, agreement with the LLM, the paired difference with
+ * the sequential walk, the LLM share against the budget, the answers by `reason`, items/s and what bounds it.
+ * Each run is also appended to `--out` as one JSON line as soon as it ends.
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { loadConfig } from '../../src/config.js';
+import { ANNOTATION_REASONS } from '../../src/cascade/index.js';
+import { defaultTaskPath } from '../../src/llm/index.js';
+import { DATASETS_DIR, kafkaClient, spawnCli, waitFor } from '../harness/index.js';
+import { runCascadeBench } from './cascade-bench.js';
+import { meanInterval, pairedDifference } from './confidence-interval.js';
+import { readLabelledStream, sampleStream, type LabelledItem } from './labelled-stream.js';
+import { runStart, runWorkers, type PathOutcome, type PathSettings } from './service-paths.js';
+
+const { values: args } = parseArgs({
+  options: {
+    datasets: { type: 'string', default: 'isear,hatespeech' },
+    teachers: { type: 'string', default: 'gpt-3.5-turbo-1106,llama-2-70b-chat' },
+    seeds: { type: 'string', default: '1,2,3,4,5' },
+    paths: { type: 'string', default: 'start,run1,run3' },
+    arrivals: { type: 'string', default: 'backlog,paced' },
+    rate: { type: 'string', default: '200' },
+    latencies: { type: 'string', default: '0,800:5000' },
+    budgets: { type: 'string', default: 'isear=0.313,hatespeech=0.112' },
+    encoder: { type: 'string' },
+    sample: { type: 'string', default: '0.5' },
+    out: { type: 'string', default: '.bench/service.jsonl' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const list = (s: string): string[] => s.split(',').filter(Boolean);
+const budgets = new Map(list(args.budgets).map((kv) => kv.split('=') as [string, string]));
+const RATE = Number(args.rate);
+const logger = pino({ level: 'warn' });
+const kafka = kafkaClient('spillway-bench-service');
+
+/** One measured run, as appended to `--out`. */
+interface RunRecord {
+  dataset: string;
+  teacher: string;
+  seed: number;
+  budget: number;
+  path: string;
+  arrival: string;
+  latency: string;
+  encoder: string;
+  items: number;
+  accuracy: number;
+  agreement: number;
+  llm_share: number;
+  reasons: Record<string, number>;
+  seconds: number;
+  items_per_s: number;
+  /** The sequential walk on the same items (same budget and seed). */
+  sequential_accuracy: number;
+  sequential_llm_share: number;
+}
+
+/** `spillway replay-llm` on a free port, answering with `teacher`'s recorded answers of `file`. */
+async function startStandIn(file: string, teacher: string, extra: readonly string[]): Promise<{ url: string; stop(): Promise<void> }> {
+  const cli = spawnCli(['replay-llm', '--dataset', file, '--teacher', teacher, '--port', '0', ...extra]);
+  await waitFor('the replay LLM to listen', () => /^http:\/\/\S+/m.test(cli.stdout()), 60_000);
+  const url = (/^(http:\/\/\S+)/m.exec(cli.stdout()) ?? [])[1] ?? '';
+  return {
+    url: url.endsWith('/v1') ? url : `${url}/v1`,
+    stop: async () => {
+      cli.child.kill('SIGTERM');
+      await cli.exited;
+    },
+  };
+}
+
+function log(message: string): void {
+  process.stderr.write(`bench:service ${new Date().toISOString().slice(11, 19)} ${message}\n`);
+}
+
+/** Accuracy, agreement with the teacher, own LLM calls and reasons of what a path published. */
+function scoreOutcome(outcome: PathOutcome, stream: readonly LabelledItem[], teacher: string): Pick<RunRecord, 'items' | 'accuracy' | 'agreement' | 'llm_share' | 'reasons'> {
+  const byId = new Map(stream.map((r) => [r.id, r]));
+  let correct = 0;
+  let agreed = 0;
+  let recorded = 0;
+  let calls = 0;
+  const reasons: Record<string, number> = Object.fromEntries(ANNOTATION_REASONS.map((r) => [r, 0]));
+  for (const a of outcome.annotations) {
+    const row = byId.get(a.id);
+    if (row === undefined) continue;
+    if (a.labelId === row.label) correct++;
+    const llm = row.llm[teacher] ?? -1;
+    if (llm >= 0) {
+      recorded++;
+      if (a.labelId === llm) agreed++;
+    }
+    if (a.llmCalled && a.reason !== 'shared') calls++;
+    reasons[a.reason] = (reasons[a.reason] ?? 0) + 1;
+  }
+  const n = stream.length;
+  if (outcome.annotations.length !== n) throw new Error(`published ${outcome.annotations.length} annotations for ${n} items`);
+  return { items: n, accuracy: correct / n, agreement: agreed / Math.max(1, recorded), llm_share: calls / n, reasons };
+}
+
+/** The sequential walk on the same items, at the same budget and seed: the reference. */
+async function sequentialReference(file: string, stream: LabelledItem[], teacher: string, budget: number, seed: number): Promise<{ accuracy: number; llm_share: number }> {
+  const base = loadConfig({ flags: { logLevel: 'warn', cascade: { seed, ...(args.encoder === undefined ? {} : { sentenceEncoder: args.encoder }) } } });
+  const report = await runCascadeBench({
+    dataset: file,
+    taskPath: defaultTaskPath(file),
+    teacher,
+    stream,
+    sample: Number(args.sample),
+    seed,
+    budgets: [budget],
+    strategies: ['learned'],
+    modes: ['sequential'],
+    config: base,
+    logger,
+  });
+  const row = report.results[0];
+  if (row === undefined) throw new Error('the sequential walk gave no row');
+  return { accuracy: row.accuracy, llm_share: row.llm_share };
+}
+
+async function measure(): Promise<RunRecord[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const records: RunRecord[] = [];
+  mkdirSync(path.dirname(args.out), { recursive: true });
+  try {
+    for (const dataset of list(args.datasets)) {
+      const file = path.join(DATASETS_DIR, `${dataset}.jsonl`);
+      const all = readLabelledStream(file);
+      const budget = Number(budgets.get(dataset) ?? 0.3);
+      for (const teacher of list(args.teachers)) {
+        for (const seed of list(args.seeds).map(Number)) {
+          const stream = sampleStream(all, Number(args.sample), seed);
+          log(`${dataset} ${teacher} seed ${seed}: the sequential walk`);
+          const reference = await sequentialReference(file, stream, teacher, budget, seed);
+          for (const latency of list(args.latencies)) {
+            const [p50, p99] = latency.split(':');
+            const llm = await startStandIn(file, teacher, p50 === '0' ? [] : ['--latency', `${p50},${p99 ?? p50}`]);
+            try {
+              for (const arrival of list(args.arrivals)) {
+                const settings: PathSettings = {
+                  taskPath: defaultTaskPath(file),
+                  llmUrl: llm.url,
+                  teacher,
+                  budget,
+                  seed,
+                  ...(arrival === 'paced' ? { rate: RATE } : {}),
+                  ...(args.encoder === undefined ? {} : { encoder: args.encoder }),
+                };
+                for (const p of list(args.paths)) {
+                  log(`${dataset} ${teacher} seed ${seed} latency ${latency} ${arrival} ${p}`);
+                  const outcome = p === 'start' ? await runStart(stream, settings) : await runWorkers(kafka, admin, stream, Number(p.slice(3)), settings);
+                  const record: RunRecord = {
+                    dataset,
+                    teacher,
+                    seed,
+                    budget,
+                    path: p,
+                    arrival,
+                    latency,
+                    encoder: args.encoder ?? 'default',
+                    ...scoreOutcome(outcome, stream, teacher),
+                    seconds: outcome.seconds,
+                    items_per_s: stream.length / outcome.seconds,
+                    sequential_accuracy: reference.accuracy,
+                    sequential_llm_share: reference.llm_share,
+                  };
+                  appendFileSync(args.out, `${JSON.stringify(record)}\n`);
+                  records.push(record);
+                }
+              }
+            } finally {
+              await llm.stop();
+            }
+          }
+        }
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  return records;
+}
+
+/** One line per setting, over the seeds. */
+function summarize(records: readonly RunRecord[]): string {
+  const groups = new Map<string, RunRecord[]>();
+  for (const r of records) {
+    const key = [r.dataset, r.teacher, r.path, r.arrival, r.latency].join(' ');
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const pct = (m: { mean: number; low: number; high: number }): string => `${(m.mean * 100).toFixed(2)}±${((m.high - m.mean) * 100).toFixed(2)}`;
+  const lines = [
+    'setting (dataset teacher path arrival latency)            seeds  acc%          agree%        svc−seq pts            share%  budget%  cold%  items/s',
+  ];
+  for (const [key, rs] of groups) {
+    const acc = meanInterval(rs.map((r) => r.accuracy));
+    const agree = meanInterval(rs.map((r) => r.agreement));
+    const diff = pairedDifference(
+      rs.map((r) => r.accuracy),
+      rs.map((r) => r.sequential_accuracy),
+    );
+    const share = rs.reduce((s, r) => s + r.llm_share, 0) / rs.length;
+    const cold = rs.reduce((s, r) => s + (r.reasons.cold ?? 0) / r.items, 0) / rs.length;
+    const rate = rs.reduce((s, r) => s + r.items_per_s, 0) / rs.length;
+    const signed = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(2)}`;
+    lines.push(
+      [
+        key.padEnd(58),
+        String(rs.length).padStart(5),
+        pct(acc).padStart(12),
+        pct(agree).padStart(12),
+        `${signed(diff.mean)} [${signed(diff.low)}, ${signed(diff.high)}]`.padStart(22),
+        (share * 100).toFixed(2).padStart(7),
+        ((rs[0]?.budget ?? 0) * 100).toFixed(2).padStart(8),
+        (cold * 100).toFixed(2).padStart(6),
+        rate.toFixed(0).padStart(8),
+      ].join(' '),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const records = await measure();
+process.stdout.write(args.json ? `${JSON.stringify(records)}\n` : summarize(records));
