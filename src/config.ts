@@ -195,14 +195,14 @@ const cascadeSchema = z
       .number()
       .int()
       .min(0)
-      .default(4)
+      .default(16)
       .describe(
-        'Learning keeps pace with the pipeline: items are decided in order, each once at most this many LLM labels granted before it are still on their way (plus `labelLagRatio` × labels learned), so its small stages answer with what the labels ahead of it taught them. Lower: closer to a walk through the stream one item at a time; higher: a backlog drains faster while the stages are young.',
+        'Learning keeps pace with the pipeline: items are decided in order, each once at most this many LLM labels granted before it are still on their way (plus `labelLagRatio` × labels learned), so its deferral is judged with what the labels ahead of it taught the stages; without a latency bound an item the small stages answer is answered once those labels have landed. Lower: decisions closer to a walk through the stream one item at a time; higher: a backlog drains faster while the stages are young (docs/cascade.md).',
       ),
     labelLagRatio: z
       .number()
       .min(0)
-      .default(0.1)
+      .default(0.5)
       .describe(
         'Labels that may be on their way when an item is decided, per LLM label learned so far, beyond `labelLagMin`: the lag grows as the stages mature and each label teaches them less, so the backlog speeds up.',
       ),

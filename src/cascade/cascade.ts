@@ -355,7 +355,11 @@ export class Cascade {
    * flagged `cold`, the item keeps its turn, and the input behind it waits, while the labels on their way warm
    * the stage (at most `llm.coldWaitMs`); then the stages as they are answer it.
    */
-  private async holdWhileCold(run: ItemRun, walked: { ctx: ItemContext; walk: StageWalk }, forceDefer: boolean): Promise<{ ctx: ItemContext; walk: StageWalk }> {
+  private async holdWhileCold(
+    run: ItemRun,
+    walked: { ctx: ItemContext; walk: StageWalk },
+    forceDefer: boolean,
+  ): Promise<{ ctx: ItemContext; walk: StageWalk }> {
     const { pace, learner, llm } = this.rt;
     const budget = this.parts.budget;
     const since = performance.now();

@@ -73,6 +73,8 @@ export class CascadeMetrics implements SchedulerObserver, LiveValues {
   private readonly outputPrice: number;
   private readonly modelPrices: Readonly<Record<string, ModelPrice>>;
   private readonly reasonChildren = new Map<string, { inc(): void }>();
+  /** Annotations by reason, windowed: where the answers came from (an operator sees `cold` or `deadline` at once). */
+  private readonly reasons = new Map<string, WindowedCounter>();
   private readonly modelVersions: Record<string, number> = {};
   private budget: Status['budget'] = { threshold: null, llmShare: null };
   private lastLoggedThreshold = Number.NaN;
@@ -145,7 +147,10 @@ export class CascadeMetrics implements SchedulerObserver, LiveValues {
       }
     }
     if (a.llmSource !== 'none' && a.llmFailed !== true) this.llmAnswers.add(1, t);
-    if (a.reason !== undefined) this.reasonChild(a.reason).inc();
+    if (a.reason !== undefined) {
+      this.reasonChild(a.reason).inc();
+      this.reasonCounter(a.reason).add(1, t);
+    }
     m.costUnits.inc(a.costUnits);
     m.llmOnlyCostUnits.inc(this.llmCostUnits);
     this.cost.add(a.costUnits, t);
@@ -273,6 +278,16 @@ export class CascadeMetrics implements SchedulerObserver, LiveValues {
     }
   }
 
+  /** LiveValues: each reason's share of the annotations over the last minute and quarter hour. */
+  *reasonShares(): Iterable<readonly [reason: string, window: WindowName, share: number]> {
+    const t = this.now();
+    for (const w of ['1m', '15m'] as const) {
+      const items = this.items.sum(w, t);
+      if (items === 0) continue;
+      for (const [reason, c] of this.reasons) yield [reason, w, c.sum(w, t) / items];
+    }
+  }
+
   /** LiveValues: agreement since start with its Wilson band, for the scrape-time gauge. */
   *agreements(): Iterable<{ stage: string; kind: AgreementKind; interval: WilsonInterval }> {
     for (const [stage, c] of this.stages) {
@@ -341,7 +356,17 @@ export class CascadeMetrics implements SchedulerObserver, LiveValues {
         deadlineMisses: this.deadlineMisses.sum(w, t),
       },
       cost: { spent, llmOnly, saved: llmOnly - spent, savedRatio: ratio(llmOnly - spent, llmOnly) },
+      reasons: Object.fromEntries([...this.reasons].map(([reason, c]) => [reason, c.sum(w, t)])),
     };
+  }
+
+  private reasonCounter(reason: string): WindowedCounter {
+    let c = this.reasons.get(reason);
+    if (c === undefined) {
+      c = this.counter();
+      this.reasons.set(reason, c);
+    }
+    return c;
   }
 
   private check(stage: string, kind: AgreementKind, agree: boolean, t: number): void {

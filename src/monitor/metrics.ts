@@ -27,6 +27,8 @@ const AGREEMENT_KINDS: readonly AgreementKind[] = ['audited', 'overall'];
 export interface LiveValues {
   /** Each stage's deferral rate over the last minute. */
   deferralRates(): Iterable<readonly [stage: string, rate: number]>;
+  /** Each annotation reason's share of the items over a window ('1m', '15m'). */
+  reasonShares(): Iterable<readonly [reason: string, window: string, share: number]>;
   /** Each stage's agreement with the LLM since start, with its Wilson band. */
   agreements(): Iterable<{ stage: string; kind: AgreementKind; interval: WilsonInterval }>;
 }
@@ -188,6 +190,15 @@ export class SpillwayMetrics {
         for (const [stage, rate] of live()?.deferralRates() ?? []) this.labels(stage).set(rate);
       },
     });
+    new Gauge({
+      name: 'spillway_reason_share',
+      help: 'Share of the annotations by reason over the last minute and quarter hour (window 1m, 15m): where the answers come from (cold, deadline, budget … included).',
+      labelNames: ['reason', 'window'],
+      registers,
+      collect() {
+        for (const [reason, window, share] of live()?.reasonShares() ?? []) this.labels(reason, window).set(share);
+      },
+    });
     const llmCalls = new TalliedCounter({
       name: 'spillway_llm_calls_total',
       help: 'LLM calls by outcome (audit: sent only to check a small stage).',
@@ -303,7 +314,7 @@ export class SpillwayMetrics {
     this.coldHeldSeconds = new Counter({ name: 'spillway_cold_held_seconds_total', help: 'Time items spent held at the cold gate, summed.', registers });
     this.annotationReasons = new Counter({
       name: 'spillway_annotation_reasons_total',
-      help: 'Annotations by reason (confident, deferred, warmup, exploration, audit, deadline, budget, llm-failed, cache).',
+      help: 'Annotations by reason (confident, deferred, warmup, exploration, audit, deadline, budget, llm-failed, cache, cold, shared).',
       labelNames: ['reason'],
       registers,
     });

@@ -63,6 +63,11 @@ export interface WindowStatus {
     /** saved / llmOnly. */
     savedRatio: number | null;
   };
+  /**
+   * Annotations by `reason` (why each answer is the LLM's or a small stage's: confident, deferred, warmup,
+   * exploration, audit, deadline, budget, llm-failed, cache, cold, shared), counted over the window.
+   */
+  reasons: Record<string, number>;
 }
 
 /** GET /status. */

@@ -92,6 +92,11 @@ export function renderStatusFrame(status: Status, history: readonly HistoryPoint
     lines.push(row(`${stage} agreement (audited)`, (w) => agreementText(emptyIfMissing(w, stage, 'audited')), audited));
     lines.push(row(`${stage} agreement (all)`, (w) => agreementText(emptyIfMissing(w, stage, 'overall'))));
   }
+  // Where the answers came from, in each window: `cold`, `deadline` or `budget` show before a user sees junk.
+  const reasons = [...new Set(WINDOWS.flatMap((w) => Object.keys(status.windows[w].reasons ?? {})))].sort();
+  for (const reason of reasons) {
+    lines.push(row(`answers: ${reason}`, (w) => pct(w.items > 0 ? (w.reasons?.[reason] ?? 0) / w.items : null)));
+  }
   const models = Object.entries(status.models)
     .map(([stage, v]) => `${stage} v${v}`)
     .join('  ');

@@ -31,7 +31,11 @@ afterAll(async () => {
 });
 
 /** A worker's config: the defaults, but for the run's names (and no Redis tier: a test leaves the user's Redis alone). */
-function workerConfig(t: TestTopics, llmUrl: string, extra: { llm?: Record<string, unknown>; cascade?: Record<string, unknown>; httpPort?: number } = {}): string {
+function workerConfig(
+  t: TestTopics,
+  llmUrl: string,
+  extra: { llm?: Record<string, unknown>; cascade?: Record<string, unknown>; httpPort?: number } = {},
+): string {
   return writeConfig(
     (dir: string) => ({
       task: TASK,
@@ -54,7 +58,11 @@ async function produce(t: TestTopics, items: readonly LabelledItem[]): Promise<v
   const producer = suite.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   for (let i = 0; i < items.length; i += 500) {
-    await producer.send({ topic: t.input, acks: -1, messages: items.slice(i, i + 500).map((r) => ({ key: r.id, value: JSON.stringify({ id: r.id, text: r.text }) })) });
+    await producer.send({
+      topic: t.input,
+      acks: -1,
+      messages: items.slice(i, i + 500).map((r) => ({ key: r.id, value: JSON.stringify({ id: r.id, text: r.text }) })),
+    });
   }
   await producer.disconnect();
 }

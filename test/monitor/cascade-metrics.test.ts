@@ -47,6 +47,17 @@ describe('CascadeMetrics', () => {
     expect(observer.status().windows.all.llm.dollars).toBeCloseTo(5.6, 9);
   });
 
+  it('counts the answers by reason in each window, on /status and as shares on /metrics', async () => {
+    const { observer, scrape } = setup();
+    for (let i = 0; i < 3; i++) observer.onAnnotation({ ...lrAnswer(0), reason: 'confident' });
+    observer.onAnnotation({ ...lrAnswer(0), reason: 'cold' });
+    const minute = observer.status().windows['1m'];
+    expect(minute.reasons).toEqual({ confident: 3, cold: 1 });
+    const m = await scrape();
+    expect(m.get('spillway_reason_share{reason="cold",window="1m"}')).toBe(0.25);
+    expect(m.get('spillway_reason_share{reason="confident",window="15m"}')).toBe(0.75);
+  });
+
   it('reports increments made between scrapes, and each only once', async () => {
     const { observer, scrape } = setup();
     observer.onAnnotation(lrAnswer(0));

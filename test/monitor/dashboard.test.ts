@@ -144,8 +144,12 @@ describe('the dashboard at /', () => {
     expect(await page.locator('#stage-table tr[data-stage="lr"] td').nth(1).innerText()).toBe('28.6%');
 
     // More items keep moving the headline numbers.
-    for (let i = 0; i < 30; i++) o.onAnnotation(lrAnswer(0));
+    for (let i = 0; i < 29; i++) o.onAnnotation({ ...lrAnswer(0), reason: 'confident' });
+    o.onAnnotation({ ...lrAnswer(0), reason: 'cold' });
     await waitFor(async () => (await text(page, 'items-total')) === '100', 15_000, 'items-total to show 100');
+    // Where the answers came from, per window: the one `cold` answer among the hundred shows.
+    await waitFor(async () => (await page.locator('#reason-table tr[data-reason="cold"] td').count()) === 4, 15_000, 'the reason table');
+    expect(await page.locator('#reason-table tr[data-reason="cold"] td').nth(3).innerText()).toBe('1.0% 1');
 
     const shot = process.env.SPILLWAY_DASHBOARD_SCREENSHOT;
     if (shot !== undefined) await page.screenshot({ path: shot, fullPage: true });

@@ -88,7 +88,11 @@ function log(message: string): void {
 }
 
 /** Accuracy, agreement with the teacher, own LLM calls and reasons of what a path published. */
-function scoreOutcome(outcome: PathOutcome, stream: readonly LabelledItem[], teacher: string): Pick<RunRecord, 'items' | 'accuracy' | 'agreement' | 'llm_share' | 'reasons'> {
+function scoreOutcome(
+  outcome: PathOutcome,
+  stream: readonly LabelledItem[],
+  teacher: string,
+): Pick<RunRecord, 'items' | 'accuracy' | 'agreement' | 'llm_share' | 'reasons'> {
   const byId = new Map(stream.map((r) => [r.id, r]));
   let correct = 0;
   let agreed = 0;
@@ -113,7 +117,13 @@ function scoreOutcome(outcome: PathOutcome, stream: readonly LabelledItem[], tea
 }
 
 /** The sequential walk on the same items, at the same budget and seed: the reference. */
-async function sequentialReference(file: string, stream: LabelledItem[], teacher: string, budget: number, seed: number): Promise<{ accuracy: number; llm_share: number }> {
+async function sequentialReference(
+  file: string,
+  stream: LabelledItem[],
+  teacher: string,
+  budget: number,
+  seed: number,
+): Promise<{ accuracy: number; llm_share: number }> {
   const base = loadConfig({ flags: { logLevel: 'warn', cascade: { seed, ...(args.encoder === undefined ? {} : { sentenceEncoder: args.encoder }) } } });
   const report = await runCascadeBench({
     dataset: file,

@@ -67,7 +67,16 @@ export async function runStart(rows: readonly Row[], settings: PathSettings): Pr
   const output = path.join(dir, 'annotations.jsonl');
   writeFileSync(input, rows.map((r) => JSON.stringify({ id: r.id, text: r.text })).join('\n') + '\n');
   const config = writeConfig(userConfig(settings, dir), 'spillway-bench-start-');
-  const cli = spawnCli(['start', '--config', config, '--input', input, '--output', output, ...(settings.rate === undefined ? [] : ['--rate', String(settings.rate)])]);
+  const cli = spawnCli([
+    'start',
+    '--config',
+    config,
+    '--input',
+    input,
+    '--output',
+    output,
+    ...(settings.rate === undefined ? [] : ['--rate', String(settings.rate)]),
+  ]);
   let first: number | undefined;
   const watch = setInterval(() => {
     if (first === undefined && existsSync(output) && statSync(output).size > 0) first = performance.now();

@@ -63,6 +63,8 @@ function viewFor(topic: string, config: Config, codecs: StreamCodecs): View {
       ['by', (r) => r.answeredBy, 4],
       ['conf', (r) => r.confidence, 6],
       ['llm', (r) => r.llmSource, 11],
+      // Why: confident, deferred, warmup, exploration, audit, deadline, budget, llm-failed, cache, cold, shared.
+      ['reason', (r) => r.reason, 11],
       ['cost', (r) => r.costUnits, 6],
     ],
   };

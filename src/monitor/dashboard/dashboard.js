@@ -128,6 +128,20 @@
     document.querySelector('#stage-table tbody').innerHTML = rows.join('');
   }
 
+  /** Annotations by reason in each window, as counts and shares; reasons that never occurred are left out. */
+  function drawReasons(status) {
+    const reasons = new Set(WINDOWS.flatMap((w) => Object.keys(status.windows[w].reasons || {})));
+    const rows = [...reasons].sort().map((reason) => {
+      const cells = WINDOWS.map((w) => {
+        const win = status.windows[w];
+        const n = (win.reasons || {})[reason] || 0;
+        return `<td>${win.items > 0 ? pct(n / win.items) : '–'} <span class="muted">${num(n)}</span></td>`;
+      }).join('');
+      return `<tr data-reason="${reason}"><td>${reason}</td>${cells}</tr>`;
+    });
+    document.querySelector('#reason-table tbody').innerHTML = rows.join('');
+  }
+
   function setConnection(ok, text) {
     const badge = $('connection');
     badge.textContent = text;
@@ -144,6 +158,7 @@
       stages = status.stageOrder;
       drawCards(status);
       drawTable(status);
+      drawReasons(status);
       drawCharts();
       state.refreshes += 1;
       state.lastError = null;
