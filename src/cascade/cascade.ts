@@ -3,96 +3,29 @@
  * whether to answer now or pass the item on; every LLM answer trains the stages and the policies (Nie et al.,
  * ICML 2024); a budget controller keeps the share of LLM calls at its target.
  *
- * `Cascade` coordinates named parts, each one concern: the stage walk (stage-walker.ts), the LLM gate's
- * decision (deferral-gate.ts), the LLM side (llm-path.ts: scheduler, pause gate, tiers, late answers), learning
- * (learner.ts: labels, warmth, costs), the counters (counters.ts) and the route each item takes (route.ts),
- * from which its annotation's `reason` is derived. One item visits them once each, in that order.
- * `process()` may be called concurrently; see docs/cascade.md.
+ * `Cascade` coordinates named parts, each one concern (cascade-runtime.ts): an item takes its turn at the
+ * learning pace (learning-pace.ts), walks the small stages (stage-walker.ts), is held while its stage is cold and
+ * out of budget (cold-hold.ts), meets the LLM gate's decision (deferral-gate.ts), the LLM side (llm-path.ts:
+ * scheduler, pause gate, tiers, late answers), learning (learner.ts: labels, warmth, costs) and publishing
+ * (publisher.ts: annotation, counters). Its route (route.ts) is a value, from which the annotation's `reason` is
+ * derived. `process()` may be called concurrently; see docs/cascade.md.
  */
 import type { Logger } from 'pino';
-import type { AnswerCache, CacheHit } from '../cache/index.js';
+import type { CacheHit } from '../cache/index.js';
 import type { Task, Teacher } from '../llm/index.js';
-import { buildAnnotation, type AnnotationInput, type LlmOutcome } from './annotation.js';
-import type { BudgetController } from './budget-controller.js';
-import type { CapacityGovernor } from './capacity-governor.js';
-import { countAnnotation, type CascadeCounters } from './counters.js';
-import type { DeferralGate, ForcedDraw } from './deferral-gate.js';
-import type { Featurizer, Features } from './featurizer.js';
-import type { Learner } from './learner.js';
+import type { LlmOutcome } from './annotation.js';
+import type { CascadeParts, CascadeRuntime } from './cascade-runtime.js';
+import type { CascadeCounters } from './counters.js';
+import type { Features } from './featurizer.js';
 import type { LlmGate } from './llm-gate.js';
 import type { AskTiming, LlmPath, LlmResult } from './llm-path.js';
-import type { LearningPace } from './learning-pace.js';
-import type { CascadeObserver } from './observer.js';
-import type { Rng } from './rng.js';
-import { ItemRoute, type RouteState, type SmallStageReason } from './route.js';
-import type { SentenceEncoder } from './sentence-encoder.js';
-import { gateScoreOf, type DeferralScorer, type StageWalk, type StageWalker } from './stage-walker.js';
+import type { PublishInput } from './publisher.js';
+import { ItemRoute, NOT_DRAWN, type ItemRun, type RouteState, type SmallStageReason } from './route.js';
+import { gateScoreOf, type StageWalk } from './stage-walker.js';
 import { argmax, type ItemContext, type SmallStage } from './stages.js';
-import type { Annotation, Item, LlmSource, StageName, StageTrace } from './types.js';
+import type { Annotation, Item, LlmSource, StageTrace } from './types.js';
 
-/** The models and controllers a cascade learns and saves (fresh or restored; see model-store.ts). */
-export interface CascadeParts {
-  featurizer: Featurizer;
-  stages: SmallStage[];
-  policies: DeferralScorer[];
-  budget: BudgetController;
-  rng: Rng;
-  /**
-   * The multiplexer, when enabled: for each stage but the last, P(the next stage disagrees with the LLM),
-   * predicted from this stage's output. It lets an item predicted hard skip a stage that cannot help.
-   */
-  multiplexer?: DeferralScorer[];
-  /** The mid stage's pretrained sentence encoder (`cascade.sentenceEncoder` other than glove). */
-  encoder?: SentenceEncoder;
-  /** True when the cascade loaded the encoder itself (it is disposed with the cascade), not shared. */
-  ownsEncoder?: boolean;
-}
-
-/** The parts a cascade coordinates; createCascade() builds them from the configuration. */
-export interface CascadeRuntime {
-  task: Task;
-  parts: CascadeParts;
-  walker: StageWalker;
-  gate: DeferralGate;
-  learner: Learner;
-  counters: CascadeCounters;
-  /** Absent without an LLM: the small stages answer everything and nothing is learned. */
-  llm?: LlmPath;
-  /** Lowers the granted share when the LLM cannot answer within its deadline (with a deadline only). */
-  governor?: CapacityGovernor;
-  /** Decides items in order, each once few enough labels are on their way (see learning-pace.ts). */
-  pace: LearningPace;
-  /** Longest hold of a cold stage's item with no budget left (`llm.coldWaitMs`), ms; 0: never held. */
-  coldWaitMs: number;
-  cache?: AnswerCache;
-  observer?: CascadeObserver;
-  logger: Logger;
-  /** Learn from each LLM answer as it arrives; false when labels come back through {@link Cascade.learnFromLabel} only. */
-  learnInline: boolean;
-  /** Labels are shared with other workers (the label topic): a Redis hit is another worker's label, learned from there. */
-  labelsShared: boolean;
-  /** Persists the parts (absent: save() is a no-op); runs on its own every `saveEveryItems` items and `saveEveryMs`. */
-  saver?: (parts: CascadeParts) => Promise<void>;
-  saveEveryItems: number;
-  saveEveryMs: number;
-  /** The LLM as callers see it (with tiers: probing every tier, named by them all); absent without an LLM. */
-  teacher?: Teacher;
-}
-
-/** One item on its way: what every step of its route reads. */
-interface ItemRun {
-  item: Item;
-  route: ItemRoute;
-  /** Why it would go to the LLM whatever its score (drawn when it is decided). */
-  draw: ForcedDraw;
-  /** performance.now() when process() took it. */
-  started: number;
-  /** A call of its own was granted: the ticket of its label, on its way until the answer is learned. */
-  ticket?: number;
-}
-
-/** The draw of an item decided without one (a cache hit, a shared call). */
-const NOT_DRAWN: ForcedDraw = { warmingUp: false, explore: false, audit: false, forced: false };
+export type { CascadeParts, CascadeRuntime };
 
 export class Cascade {
   readonly task: Task;
@@ -104,7 +37,6 @@ export class Cascade {
   private drained: Array<() => void> = [];
   private saving: Promise<void> = Promise.resolve();
   private lastSaveMs = performance.now();
-  private reported = { threshold: Number.NaN, share: Number.NaN };
   private externalLabels = 0;
 
   /** Use createCascade(). */
@@ -295,9 +227,9 @@ export class Cascade {
     run.draw = this.rt.gate.draw();
     const forceDefer = askable && run.draw.forced;
     let walked = { ctx, walk: this.rt.walker.walk(ctx, { forceDefer }) };
-    let cold = this.isCold(walked.walk);
-    if (askable && cold) walked = await this.holdWhileCold(run, walked, forceDefer);
-    cold = this.isCold(walked.walk);
+    let cold = this.rt.coldHold.isCold(walked.walk);
+    if (askable && cold) walked = await this.rt.coldHold.hold(walked, forceDefer, run.started);
+    cold = this.rt.coldHold.isCold(walked.walk);
     const { walk } = walked;
     this.rt.governor?.onItem();
     if (walk.exitAt >= 0 || !askable) {
@@ -332,14 +264,9 @@ export class Cascade {
       await pace.landedThrough(ticket);
       const fresh: ItemContext = { features: ctx.features, probs: [] };
       const again = this.rt.walker.walk(fresh, { allowSkip: false });
-      run.route.to({ at: 'stage', why: why === 'cold' && !this.isCold(again) ? 'confident' : why });
+      run.route.to({ at: 'stage', why: why === 'cold' && !this.rt.coldHold.isCold(again) ? 'confident' : why });
       return this.settleSmall(run, fresh, again, { cost: walk.cost + again.cost, pseudo });
     };
-  }
-
-  /** True when the walk reached the LLM gate from a stage that has not earned its place. */
-  private isCold(walk: StageWalk): boolean {
-    return walk.exitAt < 0 && !this.rt.learner.warmth.isWarm(walk.traces.length - 1);
   }
 
   /** A call for the same text is on its way: the item shares its answer, costing no call and no budget. */
@@ -348,43 +275,6 @@ export class Cascade {
     this.parts.budget.exclude();
     run.route.to({ at: 'llm', why: 'shared' });
     return () => this.askLlm(run, ctx, walk, false);
-  }
-
-  /**
-   * No budget left and no stage to stand behind its answer (a backlog at a cold start): rather than publish it
-   * flagged `cold`, the item keeps its turn, and the input behind it waits, while the labels on their way warm
-   * the stage (at most `llm.coldWaitMs`); then the stages as they are answer it.
-   */
-  private async holdWhileCold(
-    run: ItemRun,
-    walked: { ctx: ItemContext; walk: StageWalk },
-    forceDefer: boolean,
-  ): Promise<{ ctx: ItemContext; walk: StageWalk }> {
-    const { pace, learner, llm } = this.rt;
-    const budget = this.parts.budget;
-    const since = performance.now();
-    // A latency bound is a bound: the hold ends with it.
-    const coldWaitMs = Math.min(this.rt.coldWaitMs, (llm?.deadlineMs ?? Number.POSITIVE_INFINITY) - (since - run.started));
-    const holding = (): boolean =>
-      this.isCold(walked.walk) &&
-      learner.warmth.warmingUp(walked.walk.traces.length - 1) &&
-      !budget.hasRoom(pace.waiting) &&
-      pace.outstanding > 0 &&
-      performance.now() - since < coldWaitMs &&
-      llm?.stopSignal.aborted !== true;
-    if (!holding()) return walked;
-    if (this.counters.coldHeld === 0)
-      this.log.info({ labels: this.parts.stages.map((s) => s.labels) }, 'cold start: holding the input until the LLM labels warm the stage');
-    while (holding()) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([pace.landing(), new Promise((resolve) => (timer = setTimeout(resolve, coldWaitMs - (performance.now() - since))))]);
-      clearTimeout(timer);
-      const ctx: ItemContext = { features: walked.ctx.features, probs: [] };
-      walked = { ctx, walk: this.rt.walker.walk(ctx, { forceDefer }) };
-    }
-    this.counters.coldHeld++;
-    this.rt.observer?.onColdHold?.((performance.now() - since) / 1000);
-    return walked;
   }
 
   /** A cached LLM answer. A Redis hit is another worker's paid answer: the stages learn it once here. */
@@ -431,7 +321,7 @@ export class Cascade {
         if (this.rt.learnInline && !result.shared) this.rt.learner.learn(ctx, walk, answer.labelId, !last.deferred);
       }
       land();
-      this.reportBudget();
+      this.rt.publisher.reportBudget();
       // Audited: sent to the LLM as a random sample (exploration or audit), not because the policy deferred it.
       const audited = run.draw.forced && !run.draw.warmingUp && answer.source === 'call' && why !== 'shared';
       return this.annotate({
@@ -468,14 +358,14 @@ export class Cascade {
     }
     const learnFrom = { signals: answered.walk.signals, traces: answered.walk.traces.slice() };
     void result.lateLabel?.then((label) => label !== undefined && this.rt.learnInline && this.rt.learner.learn(answered.ctx, learnFrom, label));
-    run.route.to({ at: 'stage', why: cold && this.isCold(answered.walk) ? 'cold' : 'deadline' });
+    run.route.to({ at: 'stage', why: cold && this.rt.coldHold.isCold(answered.walk) ? 'cold' : 'deadline' });
     const cost = walk.cost + result.costUnits + (answered.walk === walk ? 0 : answered.walk.cost);
     return this.settleSmall(run, answered.ctx, answered.walk, { cost, pseudo: false });
   }
 
   /** `pseudo`: no LLM answer reached the item nor will (not asked, not late, not known unparseable). */
   private settleSmall(run: ItemRun, ctx: ItemContext, walk: StageWalk, facts: { cost: number; pseudo: boolean }): Annotation {
-    this.reportBudget();
+    this.rt.publisher.reportBudget();
     if (facts.pseudo && this.rt.learner.learnPseudo(ctx, walk.traces.length)) this.counters.pseudoLabels++;
     return this.annotate({
       item: run.item,
@@ -488,46 +378,12 @@ export class Cascade {
     });
   }
 
-  /**
-   * Tells the observer the budget's threshold and LLM share whenever either changed, so /status, /metrics and
-   * the dashboard show the controller's current figure.
-   */
-  private reportBudget(): void {
-    const observer = this.rt.observer;
-    const budget = this.parts.budget;
-    const share = budget.llmShare;
-    if (observer === undefined || (budget.threshold === this.reported.threshold && share === this.reported.share)) return;
-    this.reported = { threshold: budget.threshold, share };
-    observer.onBudgetChange(budget.threshold, share);
-  }
-
-  private annotate(input: Omit<AnnotationInput, 'task' | 'stages' | 'reason' | 'route'> & { route: ItemRoute }): Annotation {
-    const { route: itemRoute, ...rest } = input;
-    const multiplexed = this.parts.multiplexer === undefined || itemRoute.reason === 'cache' ? undefined : this.multiplexRoute(rest.traces, rest.llm);
-    const annotation = buildAnnotation({
-      ...rest,
-      reason: itemRoute.reason,
-      task: this.task,
-      stages: this.parts.stages,
-      ...(multiplexed === undefined ? {} : { route: multiplexed }),
-    });
-    if (annotation.answeredBy !== 'llm') {
-      // A cold stage's answer never goes out as a confident one: its confidence is capped at how often the
-      // stage has been seen to agree with the LLM (Wilson lower bound; 0 before any label).
-      const at = this.parts.stages.findIndex((s) => s.name === annotation.answeredBy);
-      const warmth = this.rt.learner.warmth;
-      if (at >= 0 && !warmth.isWarm(at)) annotation.confidence = Math.min(annotation.confidence, warmth.standing(at).lowerBound);
-    }
-    countAnnotation(this.counters, annotation);
-    this.rt.observer?.onAnnotation(annotation);
+  /** Publishes a settled item's annotation; saves the state now and then. */
+  private annotate(input: PublishInput): Annotation {
+    const annotation = this.rt.publisher.publish(input);
     const { saveEveryItems, saveEveryMs, saver } = this.rt;
     const due = (saveEveryItems > 0 && this.counters.items % saveEveryItems === 0) || (saveEveryMs > 0 && performance.now() - this.lastSaveMs >= saveEveryMs);
     if (due && saver !== undefined) this.save().catch((err: unknown) => this.log.error({ err }, 'periodic model save failed'));
     return annotation;
-  }
-
-  /** With the multiplexer: the stages the item was sent through, and the LLM when it answered. */
-  private multiplexRoute(traces: readonly StageTrace[], llm: LlmOutcome | undefined): StageName[] {
-    return [...traces.map((t) => t.stage), ...(llm === undefined ? [] : (['llm'] as const))];
   }
 }

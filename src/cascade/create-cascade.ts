@@ -12,8 +12,9 @@ import { ConfigError, ModelStateError } from '../errors.js';
 import { OpenAiTeacher, type SchedulerObserver, type Task, type Teacher } from '../llm/index.js';
 import { normalizeText } from '../text/index.js';
 import { CapacityGovernor } from './capacity-governor.js';
-import { Cascade, type CascadeParts } from './cascade.js';
+import { Cascade, type CascadeParts, type CascadeRuntime } from './cascade.js';
 import { buildParts } from './cascade-parts.js';
+import { ColdHold } from './cold-hold.js';
 import { CostSensitivity } from './cost-sensitivity.js';
 import { createCounters } from './counters.js';
 import { DeferralGate } from './deferral-gate.js';
@@ -24,6 +25,7 @@ import { loadSentenceEncoder } from './load-encoder.js';
 import { loadCascadeState, loadLayersModel, saveCascadeState, type SavedState } from './model-store.js';
 import type { CascadeObserver } from './observer.js';
 import { PseudoLabeler } from './pseudo-labeler.js';
+import { Publisher } from './publisher.js';
 import type { SentenceEncoder } from './sentence-encoder.js';
 import { StageWalker } from './stage-walker.js';
 import { StageWarmth } from './stage-warmth.js';
@@ -74,10 +76,15 @@ export function modelStateDir(modelsDir: string, taskName: string): string {
 
 /** A cascade ready to process items, restored from disk when state exists. */
 export async function createCascade(options: CreateCascadeOptions): Promise<Cascade> {
-  const { config, task } = options;
   const log = options.logger.child({ module: 'cascade' });
   const llm = teachersOf(options);
-  const parts = await loadParts(options, llm?.costUnits ?? config.llm.costUnits, log);
+  const parts = await loadParts(options, llm?.costUnits ?? options.config.llm.costUnits, log);
+  return new Cascade(runtimeOf(options, parts, llm));
+}
+
+/** The parts a cascade coordinates, around its models: walker, gate, learner, LLM path, pace, hold, publisher. */
+function runtimeOf(options: CreateCascadeOptions, parts: CascadeParts, llm: CascadeTeachers | undefined): CascadeRuntime {
+  const { config, task } = options;
   const warmth = new StageWarmth(
     parts.stages.length,
     { minLabels: config.cascade.warmMinLabels, agreementFloor: config.cascade.warmAgreementFloor ?? 1 / task.labels.length + 0.1 },
@@ -93,26 +100,38 @@ export async function createCascade(options: CreateCascadeOptions): Promise<Casc
     precisionFloor: config.cascade.pseudoLabelPrecision,
     perLabel: config.cascade.pseudoLabelsPerLabel,
   });
-  const learner = new Learner({ parts, walker, warmth, costs, pseudo, config: config.cascade, ...observerOf(options) });
   const counters = createCounters(config.cascade.stages, llm === undefined || llm.escalation.length === 0 ? 0 : llm.escalation.length + 1);
   const path = llm === undefined ? undefined : llmPath(options, llm, counters);
+  const pace = learningPace(config, parts, path);
   const dir = modelStateDir(config.models.dir, task.name);
   const stateMeta = options.stateMeta;
-  const cascade = new Cascade({
+  const observer = observerOf(options);
+  return {
     task,
     parts,
     walker,
     gate: new DeferralGate(parts.budget, parts.rng, parts.policies, config.cascade),
-    learner,
+    learner: new Learner({ parts, walker, warmth, costs, pseudo, config: config.cascade, ...observer }),
     counters,
-    ...(path === undefined ? {} : { llm: path }),
-    ...(path === undefined ? {} : governorOf(path, parts)),
-    pace: learningPace(config, parts, path),
-    // Not with labels only from the label topic (learnInline false): they reach the stages once their items
-    // commit, so a held item would hold back the very labels that warm its stage.
-    coldWaitMs: learnInline ? config.llm.coldWaitMs : 0,
+    ...(path === undefined ? {} : { llm: path, ...governorOf(path, parts) }),
+    pace,
+    coldHold: new ColdHold({
+      pace,
+      walker,
+      warmth,
+      budget: parts.budget,
+      // Not with labels only from the label topic (learnInline false): they reach the stages once their items
+      // commit, so a held item would hold back the very labels that warm its stage.
+      coldWaitMs: learnInline ? config.llm.coldWaitMs : 0,
+      deadlineMs: path?.deadlineMs ?? Number.POSITIVE_INFINITY,
+      ...(path === undefined ? {} : { stopped: path.stopSignal }),
+      counters,
+      ...observer,
+      logger: options.logger,
+    }),
+    publisher: new Publisher({ task, stages: parts.stages, budget: parts.budget, multiplexed: parts.multiplexer !== undefined, warmth, counters, ...observer }),
     ...(options.cache === undefined ? {} : { cache: options.cache }),
-    ...observerOf(options),
+    ...observer,
     logger: options.logger,
     learnInline,
     labelsShared: options.labelsShared === true,
@@ -120,8 +139,7 @@ export async function createCascade(options: CreateCascadeOptions): Promise<Casc
     saveEveryItems: config.models.saveEveryItems,
     saveEveryMs: config.models.saveEveryMs,
     ...(llm === undefined ? {} : { teacher: llm.facade }),
-  });
-  return cascade;
+  };
 }
 
 /** The LLM the cascade asks: tier 0 and the stronger tiers; `facade` is how callers see it (probing every tier). */

@@ -11,7 +11,8 @@
  *          └──► llm(why) ──► answered               the LLM's answer
  *                        ──► stage(deadline | llm-failed | cold)
  */
-import type { AnnotationReason } from './types.js';
+import type { ForcedDraw } from './deferral-gate.js';
+import type { AnnotationReason, Item } from './types.js';
 
 /** Why a small stage's answer is the item's. */
 export type SmallStageReason = 'confident' | 'budget' | 'cold' | 'deadline' | 'llm-failed';
@@ -66,3 +67,18 @@ export class ItemRoute {
     throw new Error(`cascade route not settled: at ${s.at}`);
   }
 }
+
+/** One item on its way: what every step of its route reads. */
+export interface ItemRun {
+  item: Item;
+  route: ItemRoute;
+  /** Why it would go to the LLM whatever its score (drawn when it is decided). */
+  draw: ForcedDraw;
+  /** performance.now() when process() took it. */
+  started: number;
+  /** A call of its own was granted: the ticket of its label, on its way until the answer is learned. */
+  ticket?: number;
+}
+
+/** The draw of an item decided without one (a cache hit, a shared call). */
+export const NOT_DRAWN: ForcedDraw = { warmingUp: false, explore: false, audit: false, forced: false };

@@ -96,8 +96,9 @@ describe('a fresh cascade', () => {
     const small = annotations.filter((a) => a.answeredBy === 'lr');
     expect(small.length).toBeGreaterThan(100);
     expect(small.every((a) => (a.modelVersions.lr ?? 0) >= MIN_LABELS)).toBe(true);
-    // The budget still holds: the held items did not buy themselves LLM calls.
-    expect(c.counters.llmCalls).toBeLessThan(0.1 * 400 + 60);
+    // The budget still holds: calls stay within the hard cap over the 400 items received (target share, burst
+    // and front-load): held items borrowed only the allowance of the items already waiting behind them.
+    expect(c.counters.llmCalls).toBeLessThanOrEqual(c.parts.budget.allowance(400));
   });
 
   it('does not hold items when labels come through the label topic (shared learning)', async () => {
