@@ -7,7 +7,7 @@
  */
 import type { Kafka } from 'kafkajs';
 import { createCache, type AnswerCache } from '../cache/index.js';
-import type { Cascade, CascadeObserver } from '../cascade/index.js';
+import type { Cascade, CascadeObserver, FetchProgress, SentenceEncoder } from '../cascade/index.js';
 import type { Config } from '../config.js';
 import { ConfigError, ModelSaveError } from '../errors.js';
 import { loadTask, type Teacher } from '../llm/index.js';
@@ -28,6 +28,7 @@ import { checkLlm } from './llm-check.js';
 import { prepareSharedState, SharedLearning } from './shared-learning.js';
 import type { Logger } from './logger.js';
 import { monitorFor } from './monitor-options.js';
+import { prepareSentenceEncoder } from './sentence-encoder.js';
 import type { ServiceContext } from './service-context.js';
 
 export interface KafkaServiceOptions {
@@ -39,6 +40,8 @@ export interface KafkaServiceOptions {
   llm?: boolean;
   /** Set unusable saved model state aside and start fresh. */
   resetModels?: boolean;
+  /** Receives the download's progress when the sentence encoder's files are fetched (first start). */
+  onEncoderFetch?: (progress: FetchProgress) => void;
 }
 
 /** What the worker drives: the cascade. (No flag swaps in other code: tests drive StreamWorker directly.) */
@@ -73,13 +76,15 @@ async function cascadePipeline(
   config: Readonly<Config>,
   logger: Logger,
   observer: CascadeObserver,
-  flags: { llm: boolean; resetModels: boolean },
+  flags: { llm: boolean; resetModels: boolean; encoder: SentenceEncoder | undefined },
   wiring?: SharedWiring,
 ): Promise<Pipeline> {
   const cache = config.cache.enabled ? createCache(config, logger) : undefined;
+  const encoder = flags.encoder === undefined ? {} : { encoder: flags.encoder };
   if (wiring === undefined) {
     const { cascade, teacher } = await buildCascade(config, logger, {
       observer,
+      ...encoder,
       allowNoLlm: !flags.llm,
       resetModels: flags.resetModels,
       ...(cache === undefined ? {} : { cache }),
@@ -95,6 +100,7 @@ async function cascadePipeline(
   // the models in the middle of a label.
   const { cascade, teacher } = await buildCascade({ ...config, models: { ...config.models, saveEveryItems: 0, saveEveryMs: 0 } }, logger, {
     observer,
+    ...encoder,
     task,
     learnInline: false,
     allowNoLlm: !flags.llm,
@@ -132,8 +138,12 @@ function drive(cascade: Cascade, teacher: Teacher | undefined, cache: AnswerCach
  * the monitor, and drains and saves the cascade. Rejects with the first failure (a failed save included).
  */
 export async function runKafkaService(options: KafkaServiceOptions): Promise<void> {
-  const { config, logger } = options.context;
+  const { logger } = options.context;
   const { lifecycle, workerId } = options;
+  const prepared = await prepareSentenceEncoder(options.context.config, logger, {
+    ...(options.onEncoderFetch === undefined ? {} : { onFetchProgress: options.onEncoderFetch }),
+  });
+  const { config } = prepared;
   let worker: StreamWorker | undefined;
   let pipeline: Pipeline | undefined;
   let sharedStatus: (() => unknown) | undefined;
@@ -154,7 +164,7 @@ export async function runKafkaService(options: KafkaServiceOptions): Promise<voi
   lifecycle.onStop(() => worker?.stop().catch(() => undefined));
   const codecs = await buildCodecs(config.kafka);
   const wiring: SharedWiring | undefined = config.sharedLearning.enabled ? { kafka, codecs, workerId, setStatus: (s) => (sharedStatus = s) } : undefined;
-  const flags = { llm: options.llm !== false, resetModels: options.resetModels === true };
+  const flags = { llm: options.llm !== false, resetModels: options.resetModels === true, encoder: prepared.encoder };
   pipeline = await cascadePipeline(config, logger, monitor.observer, flags, wiring);
   const built = pipeline;
   worker = new StreamWorker({
@@ -198,6 +208,7 @@ export async function runKafkaService(options: KafkaServiceOptions): Promise<voi
     logger.error({ err }, err instanceof ModelSaveError ? 'saving the model state failed' : 'closing the cascade failed');
     failed ??= err;
   }
+  prepared.encoder?.dispose();
   if (failed !== undefined) throw failed;
 }
 

@@ -17,6 +17,7 @@ import { createWriteStream, fstatSync, type WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { createServiceContext, createEmbeddedService, Lifecycle } from '../../app/index.js';
+import { fetchProgressLine } from '../fetch-progress.js';
 import { LiveLine } from '../live-line.js';
 import { parseInteger, parseNumber } from './options.js';
 
@@ -77,7 +78,13 @@ export function register(program: Command): void {
       const outputPath = flags.output ?? (tty ? TTY_OUTPUT_FILE : undefined);
       const lifecycle = new Lifecycle({ logger, graceMs: config.kafka.shutdownTimeoutMs });
       try {
-        const service = await createEmbeddedService({ context, lifecycle, demo, resetModels: flags.resetModels === true });
+        const service = await createEmbeddedService({
+          context,
+          lifecycle,
+          demo,
+          resetModels: flags.resetModels === true,
+          onEncoderFetch: fetchProgressLine('the e5-small sentence encoder (once)'),
+        });
         const url = await service.serve();
         if (tty)
           process.stderr.write(
