@@ -6,8 +6,8 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { readLabelledStream, runCascadeBench } from '../../tools/bench/index.js';
-import { parseConfig } from '../../src/config.js';
-import { ISEAR } from '../helpers/paths.js';
+import { EMOTIONS } from '../helpers/paths.js';
+import { testConfig } from '../helpers/test-config.js';
 
 const BENCH_ACCURACY = 0.5916;
 const MARGIN = 0.02;
@@ -15,11 +15,11 @@ const MARGIN = 0.02;
 describe('the cascade over the isear stream', () => {
   // 7,666 items through both stages (with the neighbour memory) take 90 s alone and longer on a shared machine.
   it('holds a 30% budget and stays within 2 points of the benchmark accuracy', { timeout: 400_000 }, async () => {
-    const stream = readLabelledStream(ISEAR);
-    const config = parseConfig({ logLevel: 'silent', cascade: { deferralCostWeight: 0, seed: 42 } });
+    const stream = readLabelledStream(EMOTIONS);
+    const config = testConfig({ logLevel: 'silent', cascade: { deferralCostWeight: 0, seed: 42 } });
     const report = await runCascadeBench({
-      dataset: ISEAR,
-      taskPath: ISEAR.replace(/\.jsonl$/, '.task.json'),
+      dataset: EMOTIONS,
+      taskPath: EMOTIONS.replace(/\.jsonl$/, '.task.json'),
       teacher: 'gpt-3.5-turbo-1106',
       stream,
       sample: 1,

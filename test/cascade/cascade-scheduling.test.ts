@@ -6,10 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Annotation, Cascade } from '../../src/cascade/index.js';
-import { isearPath, readRows } from '../llm/helpers.js';
+import { EMOTIONS, readRows } from '../llm/helpers.js';
 import { useReplayCascades } from './helpers.js';
 
-const rows = readRows(isearPath);
+const rows = readRows(EMOTIONS);
 const cascades = useReplayCascades();
 
 function build(

@@ -6,8 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Annotation, Cascade } from '../../src/cascade/index.js';
-import { DEFAULTS, parseConfig } from '../../src/config.js';
+import { DEFAULTS } from '../../src/config.js';
 import { useScriptedCascades, type ScriptedItem } from './scripted-teacher.js';
+import { testConfig } from '../helpers/test-config.js';
 
 const LLM_COST = 1000;
 const cascades = useScriptedCascades();
@@ -20,7 +21,7 @@ interface Setup {
 /** A fresh cascade (nothing restored, never saved) asking the scripted teacher. */
 async function build(setup: Setup = {}): Promise<Cascade> {
   // No cold start here (issue 9's, tested in cold-start.test.ts): these cases measure the policy, the gate and the cap.
-  const config = parseConfig({
+  const config = testConfig({
     cascade: { stages: ['lr'], pretrainedVectors: false, explorationRate: 0, featureDim: 2 ** 14, warmMinLabels: 0, warmAgreementFloor: 0, ...setup.cascade },
   });
   return cascades.build(config.cascade, {

@@ -10,10 +10,10 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { Annotation, Cascade, CascadeObserver } from '../../src/cascade/index.js';
 import { CascadeMetrics, SpillwayMetrics } from '../../src/monitor/index.js';
-import { isearPath, readRows } from '../llm/helpers.js';
+import { EMOTIONS, readRows } from '../llm/helpers.js';
 import { useReplayCascades } from './helpers.js';
 
-const rows = readRows(isearPath);
+const rows = readRows(EMOTIONS);
 const MIN_LABELS = 40;
 const cascades = useReplayCascades();
 

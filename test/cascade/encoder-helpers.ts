@@ -12,7 +12,7 @@ import { DEFAULTS } from '../../src/config.js';
 import type { SentenceEncoder } from '../../src/cascade/sentence-encoder.js';
 import { defaultTaskPath, loadTask, OpenAiTeacher, type Task } from '../../src/llm/index.js';
 import { startReplayServer } from '../../tools/replay/index.js';
-import { ISEAR } from '../helpers/paths.js';
+import { EMOTIONS } from '../helpers/paths.js';
 
 export const TEACHER = 'gpt-3.5-turbo-1106';
 
@@ -50,8 +50,8 @@ export async function withEncoderCascade(
   body: (base: EncoderCascadeBase, teacher: OpenAiTeacher) => Promise<void>,
 ): Promise<void> {
   const modelsDir = await mkdtemp(join(tmpdir(), `spillway-${encoderName}-`));
-  const task = loadTask(defaultTaskPath(ISEAR));
-  const server = await startReplayServer({ dataset: ISEAR, teacher: TEACHER, port: 0 });
+  const task = loadTask(defaultTaskPath(EMOTIONS));
+  const server = await startReplayServer({ dataset: EMOTIONS, teacher: TEACHER, port: 0 });
   try {
     const teacher = new OpenAiTeacher({ task, baseUrl: server.url, model: TEACHER, timeoutMs: 5000, maxRetries: 2, retryBaseMs: 10, retryMaxMs: 100 });
     const base: EncoderCascadeBase = {

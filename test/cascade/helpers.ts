@@ -9,13 +9,14 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterEach } from 'vitest';
 import { createCascade, type Cascade, type CascadeLlmOptions, type CreateCascadeOptions } from '../../src/cascade/index.js';
-import { DEFAULTS, parseConfig } from '../../src/config.js';
+import { DEFAULTS } from '../../src/config.js';
 import { OpenAiTeacher, defaultTaskPath, loadTask } from '../../src/llm/index.js';
 import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
-import { GPT, isearPath } from '../llm/helpers.js';
+import { GPT, EMOTIONS } from '../llm/helpers.js';
+import { testConfig } from '../helpers/test-config.js';
 
 /** The isear task the replay cascades answer. */
-export const isearTask = loadTask(defaultTaskPath(isearPath));
+export const isearTask = loadTask(defaultTaskPath(EMOTIONS));
 
 /** What differs between the replay cascades of the tests. */
 export interface ReplayCascadeOptions {
@@ -61,7 +62,7 @@ export function useReplayCascades(): ReplayCascades {
   return {
     async build(o) {
       const task = isearTask;
-      server = await startReplayServer({ dataset: isearPath, teacher: GPT, task, latencyMs: o.latencyMs });
+      server = await startReplayServer({ dataset: EMOTIONS, teacher: GPT, task, latencyMs: o.latencyMs });
       const teacher = new OpenAiTeacher({
         task,
         baseUrl: server.url,
@@ -71,7 +72,7 @@ export function useReplayCascades(): ReplayCascades {
         retryBaseMs: 1,
         retryMaxMs: 5,
       });
-      const config = parseConfig({ cascade: { stages: ['lr'], pretrainedVectors: false, ...o.cascade } });
+      const config = testConfig({ cascade: { stages: ['lr'], pretrainedVectors: false, ...o.cascade } });
       dir = mkdtempSync(path.join(tmpdir(), o.dirPrefix));
       cascade = await createCascade({
         task,

@@ -11,19 +11,20 @@ import { loadTask, OpenAiTeacher } from '../../src/llm/index.js';
 import type { CascadeObserver } from '../../src/cascade/index.js';
 import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
 import { readLabelledStream } from '../../tools/bench/index.js';
-import { ISEAR } from '../helpers/paths.js';
+import { EMOTIONS } from '../helpers/paths.js';
 import { startStandInLlm, type StandInLlm } from '../helpers/stand-in-llm.js';
+import { TEST_DEFAULTS } from '../helpers/test-config.js';
 
 const TEACHER = 'gpt-3.5-turbo-1106';
 const logger = pino({ level: 'silent' });
-const task = loadTask(ISEAR.replace(/\.jsonl$/, '.task.json'));
+const task = loadTask(EMOTIONS.replace(/\.jsonl$/, '.task.json'));
 /** A text with a recorded answer, so the replay server answers it with a label. */
-const TEXT = readLabelledStream(ISEAR)[0]?.text ?? '';
+const TEXT = readLabelledStream(EMOTIONS)[0]?.text ?? '';
 let replay: ReplayServer;
 let llm: StandInLlm;
 
 beforeAll(async () => {
-  replay = await startReplayServer({ dataset: ISEAR, teacher: TEACHER, port: 0 });
+  replay = await startReplayServer({ dataset: EMOTIONS, teacher: TEACHER, port: 0 });
   llm = await startStandInLlm(replay.url);
 });
 
@@ -46,7 +47,7 @@ async function cascade(onUnavailable: 'pause' | 'fallback' | 'fail') {
   return createCascade({
     task,
     teacher,
-    config: { ...DEFAULTS.cascade, stages: ['lr'], featureDim: 1024, warmupItems: 1000 },
+    config: { ...TEST_DEFAULTS.cascade, stages: ['lr'], featureDim: 1024, warmupItems: 1000 },
     llm: { concurrency: 2, costUnits: 1000 },
     models: { ...DEFAULTS.models, dir: '/nonexistent', saveEveryItems: 0, saveEveryMs: 0 },
     logger,

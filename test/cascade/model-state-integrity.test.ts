@@ -12,10 +12,11 @@ import { createCascade, type CreateCascadeOptions } from '../../src/cascade/crea
 import { DEFAULTS } from '../../src/config.js';
 import { CorruptModelStateError, ModelSaveError } from '../../src/errors.js';
 import { loadTask } from '../../src/llm/index.js';
-import { ISEAR } from '../helpers/paths.js';
+import { EMOTIONS } from '../helpers/paths.js';
+import { TEST_DEFAULTS } from '../helpers/test-config.js';
 
 const logger = pino({ level: 'silent' });
-const task = loadTask(ISEAR.replace(/\.jsonl$/, '.task.json'));
+const task = loadTask(EMOTIONS.replace(/\.jsonl$/, '.task.json'));
 const dirs: string[] = [];
 
 afterAll(async () => {
@@ -35,7 +36,7 @@ async function modelsDir(): Promise<string> {
 function options(dir: string, extra: Partial<CreateCascadeOptions> = {}): CreateCascadeOptions {
   return {
     task,
-    config: { ...DEFAULTS.cascade, stages: ['lr'], featureDim: 1024 },
+    config: { ...TEST_DEFAULTS.cascade, stages: ['lr'], featureDim: 1024 },
     llm: { concurrency: 1, costUnits: 1000 },
     models: { ...DEFAULTS.models, dir, saveEveryItems: 0, saveEveryMs: 0 },
     logger,

@@ -10,7 +10,8 @@ import { ModelStateError } from '../../src/errors.js';
 import { loadTask, OpenAiTeacher } from '../../src/llm/index.js';
 import { readLabelledStream } from '../../tools/bench/index.js';
 import { startReplayServer } from '../../tools/replay/index.js';
-import { ISEAR } from '../helpers/paths.js';
+import { EMOTIONS } from '../helpers/paths.js';
+import { TEST_DEFAULTS } from '../helpers/test-config.js';
 
 const logger = pino({ level: 'silent' });
 const TEACHER = 'gpt-3.5-turbo-1106';
@@ -24,8 +25,8 @@ describe('saving and restoring a cascade', () => {
   it('gives identical stage probabilities and deferral scores after a restore', async () => {
     const modelsDir = await mkdtemp(join(tmpdir(), 'spillway-models-'));
     dirs.push(modelsDir);
-    const task = loadTask(ISEAR.replace(/\.jsonl$/, '.task.json'));
-    const server = await startReplayServer({ dataset: ISEAR, teacher: TEACHER, port: 0 });
+    const task = loadTask(EMOTIONS.replace(/\.jsonl$/, '.task.json'));
+    const server = await startReplayServer({ dataset: EMOTIONS, teacher: TEACHER, port: 0 });
     try {
       const teacher = new OpenAiTeacher({
         task,
@@ -39,13 +40,13 @@ describe('saving and restoring a cascade', () => {
       });
       const base = {
         task,
-        config: { ...DEFAULTS.cascade, llmBudget: 0.5, ensembleSize: 2 },
+        config: { ...TEST_DEFAULTS.cascade, llmBudget: 0.5, ensembleSize: 2 },
         llm: { concurrency: 4, costUnits: 1000 },
         models: { ...DEFAULTS.models, dir: modelsDir },
         logger,
       };
       const original = await createCascade({ ...base, teacher, restore: false });
-      const rows = readLabelledStream(ISEAR);
+      const rows = readLabelledStream(EMOTIONS);
       for (const r of rows.slice(0, 400)) await original.process({ id: r.id, text: r.text });
       await original.save();
 
@@ -96,9 +97,9 @@ describe('saving and restoring a cascade', () => {
   it('refuses state saved for other labels, naming the folder', async () => {
     const modelsDir = await mkdtemp(join(tmpdir(), 'spillway-models-'));
     dirs.push(modelsDir);
-    const task = loadTask(ISEAR.replace(/\.jsonl$/, '.task.json'));
+    const task = loadTask(EMOTIONS.replace(/\.jsonl$/, '.task.json'));
     const base = {
-      config: { ...DEFAULTS.cascade, stages: ['lr' as const] },
+      config: { ...TEST_DEFAULTS.cascade, stages: ['lr' as const] },
       llm: { concurrency: 1, costUnits: 1000 },
       models: { ...DEFAULTS.models, dir: modelsDir },
       logger,

@@ -11,7 +11,8 @@ import { LogisticRegressor } from '../../src/cascade/logistic-regressor.js';
 import { LrStage } from '../../src/cascade/stages.js';
 import { DEFAULTS } from '../../src/config.js';
 import { loadTask } from '../../src/llm/index.js';
-import { ISEAR } from '../helpers/paths.js';
+import { EMOTIONS } from '../helpers/paths.js';
+import { TEST_DEFAULTS } from '../helpers/test-config.js';
 
 const TEACHER = 'gpt-3.5-turbo-1106';
 const TRAIN = 400;
@@ -29,7 +30,7 @@ function argmax(p: Float32Array): number {
 
 describe('LR rehearsal over remembered labels', () => {
   it('agrees more with the LLM on held-out isear items than one pass over the same labels', () => {
-    const rows = readLabelledStream(ISEAR).filter((r) => (r.llm[TEACHER] ?? -1) >= 0);
+    const rows = readLabelledStream(EMOTIONS).filter((r) => (r.llm[TEACHER] ?? -1) >= 0);
     const featurizer = new Featurizer({ dim: 2 ** 18, maxTextChars: 5000 });
     // 400 labels to learn from, 1500 other items to judge, three draws (deterministic: seeded samples).
     let gain = 0;
@@ -65,16 +66,16 @@ describe('LR rehearsal over remembered labels', () => {
   it('restores the memory: a restored cascade keeps learning exactly as the original', async () => {
     const modelsDir = await mkdtemp(join(tmpdir(), 'spillway-rehearsal-'));
     dirs.push(modelsDir);
-    const task = loadTask(ISEAR.replace(/\.jsonl$/, '.task.json'));
+    const task = loadTask(EMOTIONS.replace(/\.jsonl$/, '.task.json'));
     const base = {
       task,
-      config: { ...DEFAULTS.cascade, stages: ['lr' as const], lrReplays: 3, labelMemoryItems: 64 },
+      config: { ...TEST_DEFAULTS.cascade, stages: ['lr' as const], lrReplays: 3, labelMemoryItems: 64 },
       llm: { concurrency: 1, costUnits: 1000 },
       models: { ...DEFAULTS.models, dir: modelsDir },
       logger,
     };
     const original = await createCascade({ ...base, restore: false });
-    const rows = readLabelledStream(ISEAR).filter((r) => (r.llm[TEACHER] ?? -1) >= 0);
+    const rows = readLabelledStream(EMOTIONS).filter((r) => (r.llm[TEACHER] ?? -1) >= 0);
     const lrOf = (c: typeof original): LrStage => c.parts.stages[0] as LrStage;
     const learn = (c: typeof original, r: (typeof rows)[number]): void => {
       lrOf(c).learn({ features: c.parts.featurizer.featurize(r.text), probs: [] }, r.llm[TEACHER] as number);

@@ -7,16 +7,16 @@
 import { describe, expect, it } from 'vitest';
 import type { Annotation, Cascade } from '../../src/cascade/index.js';
 import type { LrStage } from '../../src/cascade/stages.js';
-import { parseConfig } from '../../src/config.js';
 import { llmLabelOf } from '../../src/types.js';
 import { useScriptedCascades, type ScriptedItem } from './scripted-teacher.js';
+import { testConfig } from '../helpers/test-config.js';
 
 const MIN_LABELS = 40;
 const cascades = useScriptedCascades();
 
 /** A fresh cascade asking the scripted teacher; audits give the calibration labels on items the stages keep. */
 async function build(keys: Record<string, unknown>): Promise<Cascade> {
-  const config = parseConfig({
+  const config = testConfig({
     cascade: {
       stages: ['lr'],
       pretrainedVectors: false,

@@ -6,10 +6,10 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createMonitor } from '../../src/monitor/index.js';
-import { isearPath, readRows } from '../llm/helpers.js';
+import { EMOTIONS, readRows } from '../llm/helpers.js';
 import { useReplayCascades } from './helpers.js';
 
-const rows = readRows(isearPath);
+const rows = readRows(EMOTIONS);
 const logger = pino({ level: 'silent' });
 const cascades = useReplayCascades();
 

@@ -11,17 +11,18 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCascade, DeferralPolicy } from '../../src/cascade/index.js';
-import { DEFAULTS, parseConfig } from '../../src/config.js';
+import { DEFAULTS } from '../../src/config.js';
 import { OpenAiTeacher, defaultTaskPath, loadTask } from '../../src/llm/index.js';
 import { startReplayServer } from '../../tools/replay/index.js';
-import { isearPath, LLAMA, readRows } from '../llm/helpers.js';
+import { EMOTIONS, LLAMA, readRows } from '../llm/helpers.js';
+import { testConfig } from '../helpers/test-config.js';
 
-const task = loadTask(defaultTaskPath(isearPath));
+const task = loadTask(defaultTaskPath(EMOTIONS));
 const dir = mkdtempSync(path.join(tmpdir(), 'spillway-unparseable-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // A temporary copy (never in the repository) of the first 2,000 isear lines with a third of Llama's answers blanked.
-const rows = readRows(isearPath).slice(0, 2_000);
+const rows = readRows(EMOTIONS).slice(0, 2_000);
 const dataset = path.join(dir, 'isear-blanked.jsonl');
 writeFileSync(dataset, rows.map((r, i) => JSON.stringify({ ...r, llm: { [LLAMA]: i % 3 === 0 ? -1 : (r.llm[LLAMA] ?? -1) } })).join('\n'));
 
@@ -30,7 +31,7 @@ describe('a teacher whose answers are partly unparseable', () => {
     const server = await startReplayServer({ dataset, teacher: LLAMA, task });
     const teacher = new OpenAiTeacher({ task, baseUrl: server.url, model: LLAMA, timeoutMs: 20_000, maxRetries: 2, retryBaseMs: 1, retryMaxMs: 5 });
     const budget = 0.5;
-    const config = parseConfig({ cascade: { stages: ['lr', 'mid'], pretrainedVectors: false, llmBudget: budget, seed: 3 } });
+    const config = testConfig({ cascade: { stages: ['lr', 'mid'], pretrainedVectors: false, llmBudget: budget, seed: 3 } });
     const cascade = await createCascade({
       task,
       teacher,

@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLabelledStream } from '../../tools/bench/index.js';
 import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
-import { ISEAR, REPO_ROOT } from '../helpers/paths.js';
+import { EMOTIONS, REPO_ROOT } from '../helpers/paths.js';
 import { startStandInLlm, type StandInLlm } from '../helpers/stand-in-llm.js';
 
 const TEACHER = 'gpt-3.5-turbo-1106';
-const TASK = ISEAR.replace(/\.jsonl$/, '.task.json');
+const TASK = EMOTIONS.replace(/\.jsonl$/, '.task.json');
 const KEY = 'sk-hardening-0123456789abcdefSECRET';
 let replay: ReplayServer;
 let llm: StandInLlm;
@@ -58,7 +58,7 @@ function errorLine(stderr: string): string {
 }
 
 async function itemsFile(count: number, name = 'items.jsonl'): Promise<string> {
-  const rows = readLabelledStream(ISEAR).slice(0, count);
+  const rows = readLabelledStream(EMOTIONS).slice(0, count);
   const file = join(dir, name);
   await writeFile(file, `${rows.map((r) => JSON.stringify({ id: r.id, text: r.text })).join('\n')}\n`);
   return file;
@@ -66,7 +66,7 @@ async function itemsFile(count: number, name = 'items.jsonl'): Promise<string> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'spillway-hardening-'));
-  replay = await startReplayServer({ dataset: ISEAR, teacher: TEACHER, port: 0 });
+  replay = await startReplayServer({ dataset: EMOTIONS, teacher: TEACHER, port: 0 });
   llm = await startStandInLlm(replay.url);
 });
 
@@ -147,7 +147,7 @@ describe('spillway start with an LLM that never finishes its body', () => {
 describe('spillway start input edges', () => {
   it('reads a file that starts with a BOM and rejects an oversize line without losing the lines after it', async () => {
     llm.mode = 'ok';
-    const rows = readLabelledStream(ISEAR).slice(0, 6);
+    const rows = readLabelledStream(EMOTIONS).slice(0, 6);
     const lines = rows.map((r) => JSON.stringify({ id: r.id, text: r.text }));
     const huge = JSON.stringify({ id: 'huge', text: 'x'.repeat(3 * 2 ** 20) });
     const input = join(dir, 'edges.jsonl');

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLabelledStream } from '../../tools/bench/index.js';
 import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
-import { ISEAR, REPO_ROOT } from '../helpers/paths.js';
+import { EMOTIONS, REPO_ROOT } from '../helpers/paths.js';
 
 const run = promisify(execFile);
 const TEACHER = 'gpt-3.5-turbo-1106';
@@ -119,7 +119,7 @@ beforeAll(async () => {
   mkdirSync(app, { recursive: true });
   copyInto(runtime, app, stageRoots);
   productionNodeModules(app, Object.keys(pkg.dependencies));
-  server = await startReplayServer({ dataset: ISEAR, teacher: TEACHER, port: 0 });
+  server = await startReplayServer({ dataset: EMOTIONS, teacher: TEACHER, port: 0 });
 }, 300_000);
 
 afterAll(async () => {
@@ -151,14 +151,14 @@ describe('the Docker image', () => {
   });
 
   it('runs `spillway start` over a small JSONL file against an LLM endpoint and annotates every line in order', async () => {
-    const rows = readLabelledStream(ISEAR).slice(0, 30);
+    const rows = readLabelledStream(EMOTIONS).slice(0, 30);
     const input = path.join(dir, 'items.jsonl');
     const output = path.join(dir, 'out.jsonl');
     writeFileSync(input, `${rows.map((r) => JSON.stringify({ id: r.id, text: r.text })).join('\n')}\n`);
     const env = { SPILLWAY_LLM_BASE_URL: server.url, SPILLWAY_LLM_MODEL: TEACHER, SPILLWAY_LOG_LEVEL: 'info' };
     const result = await spillway(
       app,
-      ['start', '--input', input, '--output', output, '--task', ISEAR.replace(/\.jsonl$/, '.task.json'), '--http-port', '0', '--no-save'],
+      ['start', '--input', input, '--output', output, '--task', EMOTIONS.replace(/\.jsonl$/, '.task.json'), '--http-port', '0', '--no-save'],
       env,
     );
     expect(result.code, result.stderr).toBe(0);

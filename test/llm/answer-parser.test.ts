@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AnswerParser, loadTask, parseAnswer } from '../../src/llm/index.js';
-import { datasetsDir } from './helpers.js';
+import { STREAMS_DIR } from './helpers.js';
 
-const isear = loadTask(path.join(datasetsDir, 'isear.task.json'));
-const hate = loadTask(path.join(datasetsDir, 'hatespeech.task.json'));
+const isear = loadTask(path.join(STREAMS_DIR, 'emotions.task.json'));
+const hate = loadTask(path.join(STREAMS_DIR, 'moderation.task.json'));
 const JOY = 0;
 const SADNESS = 1;
 const FEAR = 5;

@@ -9,9 +9,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createRootLogger } from '../../src/app/index.js';
 import { LlmHttpError, LlmResponseTooLargeError, LlmTimeoutError, RetriesExhaustedError } from '../../src/errors.js';
 import { defaultTaskPath, loadTask, OpenAiTeacher } from '../../src/llm/index.js';
-import { isearPath } from './helpers.js';
+import { EMOTIONS } from './helpers.js';
 
-const task = loadTask(defaultTaskPath(isearPath));
+const task = loadTask(defaultTaskPath(EMOTIONS));
 const KEY = 'sk-test-0123456789abcdefSECRET';
 const MODEL = 'gpt-test';
 

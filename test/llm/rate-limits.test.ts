@@ -7,10 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import { LlmHttpError } from '../../src/errors.js';
 import { defaultTaskPath, loadTask, withRetry, type AimdReason } from '../../src/llm/index.js';
-import { GPT, isearPath, readRows, useReplayScheduler } from './helpers.js';
+import { GPT, EMOTIONS, readRows, useReplayScheduler } from './helpers.js';
 
-const task = loadTask(defaultTaskPath(isearPath));
-const rows = readRows(isearPath).filter((r) => (r.llm[GPT] ?? -1) >= 0);
+const task = loadTask(defaultTaskPath(EMOTIONS));
+const rows = readRows(EMOTIONS).filter((r) => (r.llm[GPT] ?? -1) >= 0);
 
 const llm = useReplayScheduler(task);
 

@@ -21,7 +21,7 @@ afterAll(async () => {
   await llm.stop();
 });
 
-/** Starts publishing the first ITEMS lines of ISEAR with `spillway produce`; resolves with their ids when done. */
+/** Starts publishing the first ITEMS lines of EMOTIONS with `spillway produce`; resolves with their ids when done. */
 function produceIsear(t: TestTopics, configFile: string, rate?: number): Promise<string[]> {
   const head = writeIsearHead(configFile, ITEMS);
   const produce = suite.child(
@@ -65,7 +65,7 @@ async function expectLabelsExactlyOnce(t: TestTopics): Promise<void> {
   for (const l of labels) expect(l.labelId).toBe(byId.get(String(l.id))?.labelId);
 }
 
-describe(`spillway run on ${ITEMS} ISEAR items with the cascade and the replay LLM`, () => {
+describe(`spillway run on ${ITEMS} EMOTIONS items with the cascade and the replay LLM`, () => {
   it('writes exactly one annotation per input id, then exits 0 on SIGTERM', async () => {
     const t = await suite.topics('e2e', 6);
     const config = workerConfig(t, llm.url);
