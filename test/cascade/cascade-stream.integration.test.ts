@@ -1,7 +1,8 @@
 /**
- * The whole cascade over ../shared/datasets/isear.jsonl, through the real LLM client and the replay server
- * over HTTP, under a budget. `spillway bench --dataset ../shared/datasets/isear.jsonl --budgets 0.3
- * --strategies learned` printed accuracy 59.16% at 29.98% LLM calls for this configuration.
+ * The whole cascade over the emotions stream (test/fixtures), through the real LLM client and the replay
+ * server over HTTP, under a 30 % budget, as `spillway bench` runs it: the budget holds, every stage answers
+ * part of the stream, and the small stages learn enough from the LLM's labels that the cascade's accuracy
+ * stays close to the recorded teacher's own, far above what the LLM's share alone would give.
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -9,18 +10,17 @@ import { readLabelledStream, runCascadeBench } from '../../tools/bench/index.js'
 import { EMOTIONS } from '../helpers/paths.js';
 import { testConfig } from '../helpers/test-config.js';
 
-const BENCH_ACCURACY = 0.5916;
-const MARGIN = 0.02;
+const TEACHER = 'gpt-3.5-turbo-1106';
 
-describe('the cascade over the isear stream', () => {
-  // 7,666 items through both stages (with the neighbour memory) take 90 s alone and longer on a shared machine.
-  it('holds a 30% budget and stays within 2 points of the benchmark accuracy', { timeout: 400_000 }, async () => {
+describe('the cascade over the emotions stream', () => {
+  it('holds a 30% budget with an accuracy close to the teacher’s', { timeout: 300_000 }, async () => {
     const stream = readLabelledStream(EMOTIONS);
+    const teacherAccuracy = stream.filter((r) => r.llm[TEACHER] === r.label).length / stream.length;
     const config = testConfig({ logLevel: 'silent', cascade: { deferralCostWeight: 0, seed: 42 } });
     const report = await runCascadeBench({
       dataset: EMOTIONS,
       taskPath: EMOTIONS.replace(/\.jsonl$/, '.task.json'),
-      teacher: 'gpt-3.5-turbo-1106',
+      teacher: TEACHER,
       stream,
       sample: 1,
       seed: 42,
@@ -32,11 +32,13 @@ describe('the cascade over the isear stream', () => {
     });
     const row = report.results[0];
     expect(row?.strategy).toBe('learned');
-    expect(row?.items).toBe(7666);
+    expect(row?.items).toBe(stream.length);
     expect(row?.llm_share).toBeLessThanOrEqual(0.3 + 0.01);
     expect(row?.llm_share).toBeGreaterThan(0.28);
-    expect(row?.accuracy).toBeGreaterThanOrEqual(BENCH_ACCURACY - MARGIN);
-    expect(row?.accuracy).toBeLessThanOrEqual(BENCH_ACCURACY + MARGIN);
+    // The LLM's 30 % alone, the rest guessed among seven labels, would score ~0.35.
+    const llmShareAlone = 0.3 * teacherAccuracy + 0.7 / 7;
+    expect(row?.accuracy).toBeGreaterThan(llmShareAlone + 0.2);
+    expect(row?.accuracy).toBeGreaterThan(teacherAccuracy - 0.1);
     // Every stage answers part of the stream.
     expect(row?.stage_share.every((s) => s > 0.05)).toBe(true);
     // The deepest small stage's own answers agree with the LLM well above chance (1/7) over the stream's second

@@ -55,7 +55,7 @@ describe('saving and restoring a cascade', () => {
       // A saved mid model is also a standard tfjs LayersModel another deployment can start from.
       const fresh = await createCascade({
         ...base,
-        models: { ...base.models, dir: join(modelsDir, 'elsewhere'), midModelPath: join(modelsDir, 'isear', 'mid') },
+        models: { ...base.models, dir: join(modelsDir, 'elsewhere'), midModelPath: join(modelsDir, 'emotions', 'mid') },
       });
       const weightsOf = (c: typeof original) =>
         (c.parts.stages[1] as unknown as { model: { model: { getWeights(): Array<{ dataSync(): Float32Array }> } } }).model.model

@@ -184,7 +184,7 @@ describe('spillway start when the model state cannot be saved', () => {
       SPILLWAY_MODELS_DIR: join(blocker, 'models'),
     }).done;
     expect(result.code).toBe(1);
-    expect(errorLine(result.stderr)).toMatch(/^spillway: cannot save model state to .*not-a-folder\/models\/isear: ENOTDIR/);
+    expect(errorLine(result.stderr)).toMatch(/^spillway: cannot save model state to .*not-a-folder\/models\/emotions: ENOTDIR/);
     expect(result.stderr).not.toContain('unexpected error');
   });
 });

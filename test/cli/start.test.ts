@@ -77,7 +77,7 @@ describe('spillway start', () => {
     ]);
     expect(result.stderr).toMatch(/line rejected/);
     // The learned state was saved for the next run.
-    const manifest = JSON.parse(await readFile(join(dir, 'models', 'isear', 'manifest.json'), 'utf8')) as { budget: { items: number } };
+    const manifest = JSON.parse(await readFile(join(dir, 'models', 'emotions', 'manifest.json'), 'utf8')) as { budget: { items: number } };
     expect(manifest.budget.items).toBe(40);
   });
 
