@@ -22,3 +22,4 @@ export { LabelPublisher, isTrainingLabel, type LabelRecord, type LabelPublisherO
 export { LabelConsumer, type LabelConsumerOptions } from './label-consumer.js';
 export { SnapshotPublisher, readLatestSnapshot, snapshotMessages, type ModelSnapshot, type PublishedSnapshot } from './snapshot-topic.js';
 export type { SideRecord } from './committer.js';
+export { ReplacingFile } from './replacing-file.js';
