@@ -120,6 +120,7 @@ const NON_CONFIG_ENV = new Set([
   'SPILLWAY_CHROMIUM',
   'SPILLWAY_DASHBOARD_SCREENSHOT',
   'SPILLWAY_RUN_DIST',
+  'SPILLWAY_DATASETS',
 ]);
 /** Prefixes of variables that are the tests' and benchmarks' own. */
 const NON_CONFIG_PREFIXES = ['SPILLWAY_TEST_', 'SPILLWAY_BENCH_'];

@@ -6,15 +6,16 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { committedCount, logLines, readJsonRecords, spawnCli, useKafkaSuite, waitFor, type CliProcess, type TestTopics } from './helpers.js';
 import { expectExactlyOnce, spawnWorker, startReplayLlm, workerConfig, writeIsearHead, type ReplayLlm } from './worker-process.js';
+import { EMOTIONS } from '../helpers/paths.js';
 
-const ITEMS = 5_000;
+const ITEMS = 2_400;
 
 const suite = useKafkaSuite();
 const { kafka, admin } = suite;
 let llm: ReplayLlm;
 
 beforeAll(async () => {
-  llm = await startReplayLlm();
+  llm = await startReplayLlm([], EMOTIONS);
 });
 
 afterAll(async () => {
@@ -65,7 +66,7 @@ async function expectLabelsExactlyOnce(t: TestTopics): Promise<void> {
   for (const l of labels) expect(l.labelId).toBe(byId.get(String(l.id))?.labelId);
 }
 
-describe(`spillway run on ${ITEMS} EMOTIONS items with the cascade and the replay LLM`, () => {
+describe(`spillway run on ${ITEMS} emotions items with the cascade and the replay LLM`, () => {
   it('writes exactly one annotation per input id, then exits 0 on SIGTERM', async () => {
     const t = await suite.topics('e2e', 6);
     const config = workerConfig(t, llm.url);

@@ -5,6 +5,7 @@
  * not asked.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EMOTIONS } from '../helpers/paths.js';
 import { committedCount, readJsonRecords, spawnCli, useKafkaSuite, waitFor } from './helpers.js';
 import { expectExactlyOnce, spawnWorker, startReplayLlm, workerConfig, writeIsearHead, type ReplayLlm } from './worker-process.js';
 
@@ -17,7 +18,7 @@ let llm: ReplayLlm;
 beforeAll(async () => {
   // Median 40 ms, 1% beyond 1.5 s: LLM-bound items finish long after the items behind them. The deadline (10 s)
   // is generous: a loaded CI machine must still see LLM answers.
-  llm = await startReplayLlm(['--latency', '40,1500']);
+  llm = await startReplayLlm(['--latency', '40,1500'], EMOTIONS);
 });
 
 afterAll(async () => {

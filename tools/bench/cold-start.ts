@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Annotation } from '../../src/types.js';
-import { DATASETS_DIR, spawnCli, startReplayLlm } from '../harness/index.js';
+import { datasetFile, spawnCli, startReplayLlm } from '../harness/index.js';
 
 const TEACHER = 'gpt-3.5-turbo-1106';
 const { values: args } = parseArgs({
@@ -32,7 +32,7 @@ interface Row {
   llm: Record<string, number>;
 }
 
-const dataset = path.join(DATASETS_DIR, 'isear.jsonl');
+const dataset = datasetFile('isear.jsonl');
 const rows = readFileSync(dataset, 'utf8')
   .split('\n')
   .filter((l) => l.trim() !== '')
@@ -54,7 +54,7 @@ try {
     {
       SPILLWAY_LLM_BASE_URL: llm.url,
       SPILLWAY_LLM_MODEL: TEACHER,
-      SPILLWAY_TASK: path.join(DATASETS_DIR, 'isear.task.json'),
+      SPILLWAY_TASK: datasetFile('isear.task.json'),
       SPILLWAY_MODELS_DIR: path.join(work, 'models'),
       SPILLWAY_LOG_LEVEL: 'warn',
     },

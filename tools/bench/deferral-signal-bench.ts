@@ -17,13 +17,12 @@
  *   npm run bench:signal -- [--dataset isear] [--teacher gpt-3.5-turbo-1106] [--budgets 0.313] [--seeds 1,2,3,4,5]
  *                           [--encoder e5-small] [--objective 'recall:yes>=0.8'] [--config spillway.yaml]
  */
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createServiceContext } from '../../src/app/index.js';
 import { loadSentenceEncoder, selectBackend, type Annotation, type StageTrace } from '../../src/cascade/index.js';
 import type { CascadeConfig } from '../../src/config.js';
 import { DEFAULT_RECALL_FLOOR, loadTask, parseObjective } from '../../src/llm/index.js';
-import { DATASETS_DIR } from '../harness/index.js';
+import { datasetFile } from '../harness/index.js';
 import { runCascadeBench } from './cascade-bench.js';
 import { meanInterval } from './confidence-interval.js';
 import { agreementAfterDeferring, fitLogistic, recallFrontier, rocAuc } from './deferral-signal.js';
@@ -42,8 +41,8 @@ const { values: args } = parseArgs({
   },
 });
 
-const datasetPath = path.join(DATASETS_DIR, `${args.dataset}.jsonl`);
-const taskPath = path.join(DATASETS_DIR, `${args.dataset}.task.json`);
+const datasetPath = datasetFile(`${args.dataset}.jsonl`);
+const taskPath = datasetFile(`${args.dataset}.task.json`);
 const task = loadTask(taskPath);
 const objective = args.objective === undefined ? undefined : parseObjective(args.objective, task.labels, task.positiveLabel);
 if (typeof objective === 'string') throw new RangeError(`--objective: ${objective}`);

@@ -13,10 +13,9 @@
  * It also reports what the label and snapshot topics carried (records, bytes) for docs/scale.md.
  */
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Kafka } from 'kafkajs';
-import { DATASETS_DIR, spawnCli, waitFor, committedCount, eachJsonRecord, kafkaClient, type CliProcess } from '../harness/index.js';
+import { datasetFile, spawnCli, waitFor, committedCount, eachJsonRecord, kafkaClient, type CliProcess } from '../harness/index.js';
 import { meanInterval } from './confidence-interval.js';
 import { awaitGroup, createRunTopics, produceRows, runGroup, score, startWorker, stopAll, type Row, type RunResult, type WorkerSettings } from './scale-run.js';
 
@@ -39,7 +38,7 @@ const budget = Number(args.budget);
 const HOLDOUT = Number(args.holdout);
 const RATE = Number(args.rate);
 const kafka = kafkaClient('spillway-bench-scale');
-const ISEAR = path.join(DATASETS_DIR, 'isear.jsonl');
+const ISEAR = datasetFile('isear.jsonl');
 
 function log(message: string): void {
   process.stderr.write(`bench:scale ${new Date().toISOString().slice(11, 19)} ${message}\n`);

@@ -9,13 +9,12 @@
  *
  *   npm run bench:ceiling [-- --dataset isear --labels 600,1200,all --passes 1,3 --seeds 1,2,3,4,5 --encoder use-lite]
  */
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildCascade, createServiceContext } from '../../src/app/index.js';
 import { loadSentenceEncoder, loadWordVectors, Rng, selectBackend } from '../../src/cascade/index.js';
 import type { CascadeConfig } from '../../src/config.js';
 import { loadTask } from '../../src/llm/index.js';
-import { DATASETS_DIR } from '../harness/index.js';
+import { datasetFile } from '../harness/index.js';
 import { meanInterval } from './confidence-interval.js';
 import { readLabelledStream, sampleStream, type LabelledItem } from './labelled-stream.js';
 
@@ -31,8 +30,8 @@ const { values: args } = parseArgs({
   },
 });
 
-const dataset = path.join(DATASETS_DIR, `${args.dataset}.jsonl`);
-const task = loadTask(path.join(DATASETS_DIR, `${args.dataset}.task.json`));
+const dataset = datasetFile(`${args.dataset}.jsonl`);
+const task = loadTask(datasetFile(`${args.dataset}.task.json`));
 const items = readLabelledStream(dataset);
 const seeds = args.seeds.split(',').map(Number);
 const passesList = args.passes.split(',').map(Number);

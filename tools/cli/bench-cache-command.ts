@@ -5,6 +5,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { CachePolicyName } from '../../src/cache/index.js';
 import type { BenchCacheFlags } from './bench-cache.js';
+import { datasetFile } from '../harness/index.js';
 
 function numberList(min: number): (raw: string) => number[] {
   return (raw) => {
@@ -30,7 +31,7 @@ export function register(program: Command): void {
   program
     .command('bench-cache')
     .description('Benchmark the answer cache: Zipf-repeated streams through the cascade with no cache, LRU, GDSF and LEC.')
-    .requiredOption('--dataset <file>', 'JSONL dataset with gold labels and recorded LLM answers (../shared/datasets/*.jsonl)')
+    .requiredOption('--dataset <file>', 'JSONL dataset with gold labels and recorded LLM answers; a bare name (isear) is looked up in SPILLWAY_DATASETS', datasetFile)
     .option('--config <file>', 'base configuration file (YAML or JSON)')
     .option('--teacher <model>', 'recorded LLM to replay; default llm.model')
     .option('--alphas <list>', 'Zipf skews', numberList(0), [0.6, 0.8, 1.0, 1.2])
