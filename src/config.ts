@@ -100,7 +100,7 @@ const llmSchema = z
       .min(2)
       .optional()
       .describe(
-        "LLM tiers: a list of `{ model, costUnits, baseUrl?, apiKey? }`, cheapest first (issue 9). Every LLM-bound item asks tier 0; its answer is final when it agrees with the deepest small stage's answer (the stages' ensemble); otherwise (a disagreement, an unparseable answer or a failed call) the item is escalated to the next tier, and the last tier's answer is final. Each call costs its tier's `costUnits`; the budget counts items sent to tier 0. Replaces `llm.model` and `llm.costUnits`; the other `llm` keys apply to every tier. Unset: one endpoint (`llm.model`). See docs/cascade.md.",
+        "LLM tiers: a list of `{ model, costUnits, baseUrl?, apiKey? }`, cheapest first. Every LLM-bound item asks tier 0; its answer is final when it agrees with the deepest small stage's answer (the stages' ensemble); otherwise (a disagreement, an unparseable answer or a failed call) the item is escalated to the next tier, and the last tier's answer is final. Each call costs its tier's `costUnits`; the budget counts items sent to tier 0. Replaces `llm.model` and `llm.costUnits`; the other `llm` keys apply to every tier. Unset: one endpoint (`llm.model`). See docs/cascade.md.",
       ),
   })
   .prefault({});
@@ -232,7 +232,7 @@ const cascadeSchema = z
       .enum(['off', 'co', 'self'])
       .default('off')
       .describe(
-        "Learning from items no LLM answer reached (issue 9): 'self', the deepest small stage's answer teaches the stages the item passed through; 'co', when the two stages agree, both learn their shared answer. Only answers whose confidence bin agreed with the LLM at least `pseudoLabelPrecision` of the time (Wilson lower bound, on LLM-labelled items) and only warm stages; never the deferral policies, rehearsal, the neighbour memory or the label topic.",
+        "Learning from items no LLM answer reached: 'self', the deepest small stage's answer teaches the stages the item passed through; 'co', when the two stages agree, both learn their shared answer. Only answers whose confidence bin agreed with the LLM at least `pseudoLabelPrecision` of the time (Wilson lower bound, on LLM-labelled items) and only warm stages; never the deferral policies, rehearsal, the neighbour memory or the label topic.",
       ),
     pseudoLabelWeight: z.number().gt(0).max(1).default(0.3).describe("Weight of a pseudo-label's training step against an LLM label's (with `selfTraining`)."),
     pseudoLabelPrecision: z

@@ -1,5 +1,5 @@
 /**
- * Input backpressure during a cold start (issue 9). While the deepest small stage is cold, an item the budget
+ * Input backpressure during a cold start. While the deepest small stage is cold, an item the budget
  * cannot send to the LLM has no answer we could stand behind: without the gate it goes out at once flagged
  * `cold`, and a backlog poured in faster than the LLM answers goes out mostly so. The gate holds such items
  * instead, while LLM answers are on their way to warm the stage. Held items keep their pipeline slots, so the

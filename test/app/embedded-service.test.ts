@@ -1,5 +1,5 @@
 /**
- * The embedded service as a module (issue 12): built from a configuration, driven without the CLI. It writes
+ * The embedded service as a module: built from a configuration, driven without the CLI. It writes
  * one annotation per good entry in input order, sends rejected lines to the rejects file, stops reading when
  * the lifecycle stops, and its monitor is closed by the lifecycle (the port is free again).
  */

@@ -1,5 +1,5 @@
 /**
- * Shared learning over the real broker (issue 10): workers that read the same label topic end with the
+ * Shared learning over the real broker: workers that read the same label topic end with the
  * same models; a label of an aborted transaction is never trained on; a snapshot round trip keeps every
  * prediction; a restarted worker restores the newest snapshot and replays only the labels after it.
  */

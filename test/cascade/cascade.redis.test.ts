@@ -1,5 +1,5 @@
 /**
- * The cascade's Redis-learned branch (issue 12), on the real Redis: an answer another worker paid for (a hit
+ * The cascade's Redis-learned branch, on the real Redis: an answer another worker paid for (a hit
  * in the shared tier) teaches this worker's stages once, and later hits of the same text, now in L1, teach
  * nothing more. The teacher is the scripted one (the replay LLM server over HTTP).
  */

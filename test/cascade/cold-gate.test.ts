@@ -1,5 +1,5 @@
 /**
- * The cold gate (issue 9, a backlog poured at a cold stage): an item with no budget and no warm stage waits
+ * The cold gate (a backlog poured at a cold stage): an item with no budget and no warm stage waits
  * while LLM answers are on their way to warm its stage, and never longer than its allowance, than its stage
  * is warming, or than there is something to wait for. The queue is a plain object whose state the test
  * moves, as the scheduler's would move.

@@ -1,5 +1,5 @@
 /**
- * Issue 9, "a safe cold start": a small stage answers only once it has earned it (enough LLM labels, and its
+ * A safe cold start: a small stage answers only once it has earned it (enough LLM labels, and its
  * agreement with the LLM above a floor); before that its items go to the LLM within the warm-up allowance,
  * and beyond it they are published flagged `cold`, never as confident answers (or, with the cold gate, held
  * until the stage warms). The LLM is the replay server

@@ -1,5 +1,5 @@
 /**
- * Issue 9, "a quality objective per task": `recall:<label>` makes learning and answering cost-sensitive, so
+ * A quality objective per task: `recall:<label>` makes learning and answering cost-sensitive, so
  * that label's recall rises on a skewed stream (hatespeech: 11 % hate, the LLM says yes on 24 %). The LLM is
  * the replay server over HTTP with GPT-3.5's recorded answers; both runs stream the same sample.
  */

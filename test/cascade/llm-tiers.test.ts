@@ -1,5 +1,5 @@
 /**
- * Issue 9, item 4: an LLM tier of its own (`llm.tiers`). The cheap tier (Llama-2-70B's recorded answers)
+ * An LLM tier of its own (`llm.tiers`). The cheap tier (Llama-2-70B's recorded answers)
  * answers every LLM-bound item first; an item is escalated to the strong tier (GPT-3.5's) only when the cheap
  * answer disagrees with the small stages' (or names no label), and the strong answer is then the published one.
  * Both tiers are the replay server over HTTP, one server serving both recorded teachers by model name; the

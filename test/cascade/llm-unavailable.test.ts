@@ -1,5 +1,5 @@
 /**
- * Issue #11, health that means something: what an item does when the LLM is down (`llm.onUnavailable`),
+ * Health that means something: what an item does when the LLM is down (`llm.onUnavailable`),
  * against the real client and a stand-in LLM that forwards to the replay server until it is switched off.
  */
 import pino from 'pino';

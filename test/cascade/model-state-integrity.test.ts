@@ -1,5 +1,5 @@
 /**
- * Issue #11, state you can trust: corrupt and NaN model files are refused with a typed error (or set aside with
+ * State you can trust: corrupt and NaN model files are refused with a typed error (or set aside with
  * --reset-models), saves are atomic, a failed save is a ModelSaveError, and saves are also time-based.
  */
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';

@@ -62,7 +62,7 @@ describe('saving and restoring a cascade', () => {
           .getWeights()
           .map((w) => Array.from(w.dataSync()));
       expect(weightsOf(fresh)).toEqual(weightsOf(original));
-      // What was learned carries over; the spend does not: the budget counts from the new run (#11).
+      // What was learned carries over; the spend does not: the budget counts from the new run.
       expect(restored.budgetStatus.threshold).toBe(original.budgetStatus.threshold);
       expect(restored.budgetStatus).toMatchObject({ items: 0, calls: 0, llmShare: 0 });
       expect(original.budgetStatus.calls).toBeGreaterThan(0);

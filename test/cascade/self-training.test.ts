@@ -1,5 +1,5 @@
 /**
- * Issue 9, item 5: self- and co-training with audited safeguards (`cascade.selfTraining`). The scripted teacher
+ * Self- and co-training with audited safeguards (`cascade.selfTraining`). The scripted teacher
  * (the replay LLM server over HTTP, test/cascade/scripted-teacher.ts) labels the items the cascade sends; the
  * small stages also learn their own answers on items no LLM answer reached, only where those answers are
  * trusted by their measured agreement with the LLM, only once warm, and never in the deferral policy.

@@ -1,5 +1,5 @@
 /**
- * Tokens and dollars add up (issue #8): over a known stream, the tokens the cascade counts per item (a batch
+ * Tokens and dollars add up: over a known stream, the tokens the cascade counts per item (a batch
  * request's usage split across its items) equal what the replay endpoint served, and /metrics and /status
  * price them at the configured rates.
  */

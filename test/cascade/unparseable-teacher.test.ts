@@ -1,5 +1,5 @@
 /**
- * Issue 9, "budget-aware deferral": with a teacher whose answers are partly unparseable (Llama-2 on isear,
+ * Budget-aware deferral: with a teacher whose answers are partly unparseable (Llama-2 on isear,
  * plus every third answer blanked to -1 here), the cascade still spends its budget (with Llama as the teacher
  * the learned cascade used to send 10.8 % of the stream to the LLM at a 50 % budget), and an unparseable
  * answer teaches nothing: it is neither agreement nor disagreement for the deferral policies.

@@ -1,5 +1,5 @@
 /**
- * Issue #11 at the command line, as users run it: a misconfigured LLM stops `start` and `run` before they
+ * Hardening at the command line, as users run it: a misconfigured LLM stops `start` and `run` before they
  * consume, with one line naming the setting and never the key; `run` refuses to start without an LLM unless
  * --no-llm; a stalled LLM does not keep `start` from stopping on SIGTERM; BOM and oversize lines.
  */

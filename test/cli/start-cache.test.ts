@@ -1,4 +1,4 @@
-/** `spillway start` honours `cache.enabled` (issue 12): a repeated text is answered from the cache, not the LLM. */
+/** `spillway start` honours `cache.enabled`: a repeated text is answered from the cache, not the LLM. */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,5 +1,5 @@
 /**
- * Consolidated requests (issue #8): several texts per request, answered as JSON, parsed per item with the
+ * Consolidated requests: several texts per request, answered as JSON, parsed per item with the
  * same constraints as one answer; an item a batch answer does not clearly cover is asked again alone and is
  * never given another item's label. Over HTTP against the replay server, which answers batch prompts item by
  * item from the recordings and can be told to answer short, shuffled, conflicting or garbage.

@@ -1,5 +1,5 @@
 /**
- * Issue #11, hostile endpoints: a stand-in LLM on node:http that speaks the OpenAI protocol badly on purpose —
+ * Hostile endpoints: a stand-in LLM on node:http that speaks the OpenAI protocol badly on purpose —
  * 401 echoing the key, 404 model_not_found, a body that never finishes, a 200 MB body — against the real client.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

@@ -1,5 +1,5 @@
 /**
- * Rate limits and Retry-After (issue #8), against the replay server's requests-per-minute limit over HTTP:
+ * Rate limits and Retry-After, against the replay server's requests-per-minute limit over HTTP:
  * the client waits what the endpoint's Retry-After says (its own backoff here is a few ms, which alone would
  * exhaust the retries at once), the scheduler hears of the throttling and backs its concurrency off, and a
  * scheduler told the limit paces its requests under it.

@@ -84,7 +84,7 @@ describe('defaultTaskPath', () => {
   });
 });
 
-describe('the task objective (issue 9)', () => {
+describe('the task objective', () => {
   it('defaults to accuracy and reads macro_f1 and recall:<label>>=<floor>', () => {
     expect(loadTask(writeTask('plain.json', good)).objective).toBeUndefined();
     expect(loadTask(writeTask('f1.json', { ...good, objective: 'macro_f1' })).objective).toEqual({ kind: 'macro_f1' });

@@ -1,5 +1,5 @@
 /**
- * Issue #11: every budget figure is the same number. A cascade restored from a long run used to start at the
+ * Every budget figure is the same number. A cascade restored from a long run used to start at the
  * old run's share ("0 calls = 20.7 % of budget 20 %", no LLM call at all), and the budget gauge only moved with
  * the threshold, so the dashboard's budget card (99 %) and share card (35.7 %) disagreed.
  */
@@ -58,7 +58,7 @@ async function runOnce(
   return { monitor, url, annotations, budget: cascade.budgetStatus };
 }
 
-describe('budget figures after a restore (#11)', () => {
+describe('budget figures after a restore', () => {
   it('count from the new run, and /status, /metrics and the LLM share agree', async () => {
     const first = await runOnce(0, 400);
     await first.monitor.close();

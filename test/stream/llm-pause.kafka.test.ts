@@ -1,5 +1,5 @@
 /**
- * Issue #11 on the real broker: with `llm.onUnavailable: pause` (the default), an LLM that goes down mid-run
+ * An LLM outage on the real broker: with `llm.onUnavailable: pause` (the default), an LLM that goes down mid-run
  * pauses consumption — nothing is published from models that cannot learn, /healthz says 503 — and when it
  * answers again the worker resumes: every id gets exactly one annotation, none flagged llmFailed.
  */

@@ -40,7 +40,7 @@ export function spawnWorker(configFile: string, instance: number, env: NodeJS.Pr
 }
 
 /** Writes the first `n` EMOTIONS lines as items.jsonl beside the config file; returns its path and the items' ids. */
-export function writeIsearHead(configFile: string, n: number): { file: string; ids: string[] } {
+export function writeStreamHead(configFile: string, n: number): { file: string; ids: string[] } {
   const file = path.join(path.dirname(configFile), 'items.jsonl');
   const lines = readFileSync(path.join(STREAMS_DIR, 'emotions.jsonl'), 'utf8')
     .split('\n')

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:cold` (issue 9, a safe cold start): a fresh `spillway start` (empty models folder) over the
+ * `npm run bench:cold` (a safe cold start): a fresh `spillway start` (empty models folder) over the
  * first 1,000 isear lines, budget 0.313, the replay LLM serving GPT-3.5's recorded answers at `--latency-ms`
  * (300). Items are read from a file as fast as the cascade takes them. Prints, for the first 600 annotations and
  * for all, the agreement of the published labels with the LLM, the LLM share, how many were confident answers

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:signal` (issue 9): can any deferral signal do better than the stage's own confidence?
+ * `npm run bench:signal`: can any deferral signal do better than the stage's own confidence?
  * Runs the learned strategy as `spillway bench` does (unknown horizon, seeded samples, the recorded teacher
  * behind the replay server) and, over the second half of each seed's stream, among the items that reached
  * the deepest small stage, asks how well three scores rank the items on which that stage disagrees with

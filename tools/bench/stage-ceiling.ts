@@ -1,5 +1,5 @@
 /**
- * `npm run bench:ceiling` (issue 9, item 5): how well can the small stages agree with the LLM at all, given
+ * `npm run bench:ceiling`: how well can the small stages agree with the LLM at all, given
  * as many labels as a budget buys? The in-stream figure (`stageAgree2nd%` of `spillway bench`) is what the
  * cascade gets from the labels its deferral chose: the hard items. This gives the same stages, wired as the
  * service wires them, N labels drawn uniformly from the first half of each seed's stream (the easy items as

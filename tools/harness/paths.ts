@@ -25,5 +25,8 @@ export function datasetFile(nameOrPath: string): string {
   const file = path.join(DATASETS_DIR, name);
   if (existsSync(file)) return file;
   const why = existsSync(DATASETS_DIR) ? `${DATASETS_DIR} has no ${name}` : `${DATASETS_DIR} does not exist`;
-  throw new DatasetError(nameOrPath, `not found: ${why}. The benchmarks read recorded datasets from ${DATASETS_ENV} (default ../shared/datasets beside the repository): set it to the folder holding ${name}`);
+  throw new DatasetError(
+    nameOrPath,
+    `not found: ${why}. The benchmarks read recorded datasets from ${DATASETS_ENV} (default ../shared/datasets beside the repository): set it to the folder holding ${name}`,
+  );
 }
