@@ -60,7 +60,11 @@ const { config, logger } = createServiceContext({
   flags: { logLevel: 'warn', ...(args.encoder === undefined ? {} : { cascade: { sentenceEncoder: args.encoder as CascadeConfig['sentenceEncoder'] } }) },
 });
 const backend = await selectBackend(config.models.backend, logger);
-const encoder = await loadSentenceEncoder(config.cascade.sentenceEncoder, { cacheItems: items.length }, logger);
+const encoder = await loadSentenceEncoder(
+  config.cascade.sentenceEncoder,
+  { cacheItems: items.length, cacheDir: config.models.cacheDir, repositoryUrl: config.models.mavenRepositoryUrl },
+  logger,
+);
 const deepest = config.cascade.stages[config.cascade.stages.length - 1] as string;
 
 /** One item that reached the deepest small stage, with what the scores and the fit need. */

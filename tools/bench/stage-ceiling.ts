@@ -45,7 +45,11 @@ const { config, logger } = createServiceContext({
 const backend = await selectBackend(config.models.backend, logger);
 const vectors = loadWordVectors(100_000, logger) ?? null;
 // One encoder for every run, so each text is encoded once.
-const encoder = await loadSentenceEncoder(config.cascade.sentenceEncoder, { cacheItems: items.length }, logger);
+const encoder = await loadSentenceEncoder(
+  config.cascade.sentenceEncoder,
+  { cacheItems: items.length, cacheDir: config.models.cacheDir, repositoryUrl: config.models.mavenRepositoryUrl },
+  logger,
+);
 
 /** Agreement with the teacher of each small stage over the second half, per (labels, passes). */
 const results = new Map<string, Map<string, number[]>>();
