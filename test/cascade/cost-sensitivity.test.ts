@@ -1,6 +1,6 @@
 /**
  * A quality objective per task: `recall:<label>` makes learning and answering cost-sensitive, so
- * that label's recall rises on a skewed stream (hatespeech: 11 % hate, the LLM says yes on 24 %). The LLM is
+ * that label's recall rises on a skewed stream (moderation: about one item in ten hateful). The LLM is
  * the replay server over HTTP with GPT-3.5's recorded answers; both runs stream the same sample.
  */
 import pino from 'pino';
@@ -32,7 +32,7 @@ describe('CostSensitivity', () => {
   });
 });
 
-describe('objective recall:yes on the hatespeech stream', () => {
+describe('objective recall:yes on the moderation stream', () => {
   it('raises hate recall over the accuracy objective', async () => {
     const stream = sampleStream(readLabelledStream(MODERATION), 0.2, 7);
     const config = testConfig({ logLevel: 'silent', cascade: { stages: ['lr'], pretrainedVectors: false, seed: 7 } });

@@ -32,7 +32,7 @@ export async function expectParaphrasesCloser(encoder: SentenceEncoder, margin: 
   expect(cosine(happy as Float32Array, joyful as Float32Array)).toBeGreaterThan(cosine(happy as Float32Array, train as Float32Array) + margin);
 }
 
-/** What `createCascade` needs, for isear on `encoderName`, saving into a fresh folder. */
+/** What `createCascade` needs, for the emotions stream on `encoderName`, saving into a fresh folder. */
 export interface EncoderCascadeBase {
   task: Task;
   config: CascadeConfig;
@@ -42,7 +42,7 @@ export interface EncoderCascadeBase {
 }
 
 /**
- * Runs `body` with the replay LLM serving GPT-3.5's isear answers and the cascade options for `encoderName`;
+ * Runs `body` with the replay LLM serving GPT-3.5's answers on the emotions stream and the cascade options for `encoderName`;
  * removes the models folder and stops the server afterwards.
  */
 export async function withEncoderCascade(

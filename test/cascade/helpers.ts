@@ -1,6 +1,6 @@
 /**
  * Helpers of the cascade tests that talk to an LLM over HTTP: a fresh cascade (LR stage only, nothing
- * restored) behind the replay server with GPT-3.5's recorded isear answers, closed after each test with its
+ * restored) behind the replay server with GPT-3.5's recorded answers on the emotions stream, closed after each test with its
  * server and its models folder.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,8 +15,8 @@ import { startReplayServer, type ReplayServer } from '../../tools/replay/index.j
 import { GPT, EMOTIONS } from '../llm/helpers.js';
 import { testConfig } from '../helpers/test-config.js';
 
-/** The isear task the replay cascades answer. */
-export const isearTask = loadTask(defaultTaskPath(EMOTIONS));
+/** The emotions task the replay cascades answer. */
+export const emotionsTask = loadTask(defaultTaskPath(EMOTIONS));
 
 /** What differs between the replay cascades of the tests. */
 export interface ReplayCascadeOptions {
@@ -61,7 +61,7 @@ export function useReplayCascades(): ReplayCascades {
   });
   return {
     async build(o) {
-      const task = isearTask;
+      const task = emotionsTask;
       server = await startReplayServer({ dataset: EMOTIONS, teacher: GPT, task, latencyMs: o.latencyMs });
       const teacher = new OpenAiTeacher({
         task,

@@ -147,7 +147,7 @@ describe('KnnMemory', () => {
     });
   });
 
-  it("raises the mid stage's agreement with the LLM on held-out isear items", async () => {
+  it("raises the mid stage's agreement with the LLM on held-out emotions items", async () => {
     await selectBackend('auto');
     const vectors = loadWordVectors();
     expect(vectors).toBeDefined();

@@ -9,7 +9,7 @@ import { EMOTIONS } from '../helpers/paths.js';
 
 const TEACHER = 'gpt-3.5-turbo-1106';
 
-describe('MidModel on isear', () => {
+describe('MidModel on the emotions stream', () => {
   beforeAll(async () => {
     await selectBackend('auto');
   });

@@ -29,7 +29,7 @@ function argmax(p: Float32Array): number {
 }
 
 describe('LR rehearsal over remembered labels', () => {
-  it('agrees more with the LLM on held-out isear items than one pass over the same labels', () => {
+  it('agrees more with the LLM on held-out emotions items than one pass over the same labels', () => {
     const rows = readLabelledStream(EMOTIONS).filter((r) => (r.llm[TEACHER] ?? -1) >= 0);
     const featurizer = new Featurizer({ dim: 2 ** 18, maxTextChars: 5000 });
     // 400 labels to learn from, 1500 other items to judge, three draws (deterministic: seeded samples).

@@ -1,5 +1,5 @@
 /**
- * Budget-aware deferral: with a teacher whose answers are partly unparseable (Llama-2 on isear,
+ * Budget-aware deferral: with a teacher whose answers are partly unparseable (Llama-2 on the emotions stream,
  * plus every third answer blanked to -1 here), the cascade still spends its budget (with Llama as the teacher
  * the learned cascade used to send 10.8 % of the stream to the LLM at a 50 % budget), and an unparseable
  * answer teaches nothing: it is neither agreement nor disagreement for the deferral policies.
@@ -21,9 +21,9 @@ const task = loadTask(defaultTaskPath(EMOTIONS));
 const dir = mkdtempSync(path.join(tmpdir(), 'spillway-unparseable-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-// A temporary copy (never in the repository) of the first 2,000 isear lines with a third of Llama's answers blanked.
+// A temporary copy (never in the repository) of the first 2,000 emotions lines with a third of Llama's answers blanked.
 const rows = readRows(EMOTIONS).slice(0, 2_000);
-const dataset = path.join(dir, 'isear-blanked.jsonl');
+const dataset = path.join(dir, 'emotions-blanked.jsonl');
 writeFileSync(dataset, rows.map((r, i) => JSON.stringify({ ...r, llm: { [LLAMA]: i % 3 === 0 ? -1 : (r.llm[LLAMA] ?? -1) } })).join('\n'));
 
 describe('a teacher whose answers are partly unparseable', () => {

@@ -27,7 +27,7 @@ export function readRows(file: string): Row[] {
 /** The replay server and LLM scheduler of the current test (see {@link useReplayScheduler}). */
 export interface ReplayScheduler {
   /**
-   * Starts the replay server with GPT's recorded answers on isear and a client of it (10 s timeout,
+   * Starts the replay server with GPT's recorded answers on the emotions stream and a client of it (10 s timeout,
    * `maxRetries` retries with a 1–5 ms backoff); the server is closed after the test.
    */
   start(replay: Partial<ReplayServerOptions>, maxRetries: number): Promise<{ server: ReplayServer; teacher: OpenAiTeacher }>;

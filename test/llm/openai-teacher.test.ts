@@ -37,7 +37,7 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
 }
 
 describe('OpenAiTeacher against the replay server', () => {
-  it('answers real isear texts with the recorded label, over HTTP, with concurrency', async () => {
+  it("answers the emotions stream's texts with the recorded label, over HTTP, with concurrency", async () => {
     const { url } = await start();
     const client = teacher(url);
     const sample = unique.filter((r) => (r.llm[GPT] ?? -1) >= 0).slice(0, 200);
