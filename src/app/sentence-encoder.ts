@@ -39,10 +39,13 @@ export async function prepareSentenceEncoder(config: Readonly<Config>, logger: L
     return encoder === undefined ? { config } : { config, encoder };
   } catch (err: unknown) {
     if (!(err instanceof ModelFetchError || err instanceof ModelStateError)) throw err;
+    const howToGet =
+      name === 'e5-small'
+        ? '`spillway encoder fetch` where the Maven repository is reachable (models.mavenRepositoryUrl names a mirror, models.cacheDir the folder)'
+        : 'reinstall Spillway with its dependencies';
     logger.warn(
       { encoder: name, reason: err.message },
-      `${name} sentence encoder unavailable: the mid stage uses GloVe vectors this run (less accurate). To get ${name}: ` +
-        '`spillway encoder fetch` where the Maven repository is reachable (models.mavenRepositoryUrl names a mirror, models.cacheDir the folder); ' +
+      `${name} sentence encoder unavailable: the mid stage uses GloVe vectors this run (less accurate). To get ${name}: ${howToGet}; ` +
         'cascade.sentenceEncoder: glove chooses GloVe and silences this',
     );
     return { config: { ...config, cascade: { ...config.cascade, sentenceEncoder: 'glove' } } };

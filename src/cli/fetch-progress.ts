@@ -1,11 +1,17 @@
 /**
  * The progress line of a model download (the e5-small encoder's first fetch): rewritten in place on a
  * terminal; elsewhere (a log file, a container's output) one line per quarter, so a slow download shows life
- * without filling the log.
+ * without filling the log. The services (`start`, `run`) show it on a terminal only: their stderr is
+ * otherwise JSON log lines, which say when the download starts and ends.
  */
 import type { FetchProgress } from '../cascade/index.js';
 
 const mb = (bytes: number): string => (bytes / 1e6).toFixed(1);
+
+/** A progress callback for a terminal, or undefined when `stream` is not one. */
+export function terminalFetchProgress(what: string, stream: NodeJS.WriteStream = process.stderr): ((progress: FetchProgress) => void) | undefined {
+  return stream.isTTY === true ? fetchProgressLine(what, stream) : undefined;
+}
 
 /** A progress callback writing to `stream` (stderr by default). */
 export function fetchProgressLine(what: string, stream: NodeJS.WriteStream = process.stderr): (progress: FetchProgress) => void {

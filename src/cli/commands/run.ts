@@ -8,7 +8,7 @@
 import { hostname } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
 import { createServiceContext, Lifecycle, runKafkaService } from '../../app/index.js';
-import { fetchProgressLine } from '../fetch-progress.js';
+import { terminalFetchProgress } from '../fetch-progress.js';
 import { parseInteger } from './options.js';
 
 interface RunFlags {
@@ -56,7 +56,7 @@ export function register(program: Command): void {
           workerId,
           llm: flags.llm,
           resetModels: flags.resetModels === true,
-          onEncoderFetch: fetchProgressLine('the e5-small sentence encoder'),
+          onEncoderFetch: terminalFetchProgress('the e5-small sentence encoder (once)'),
         });
       } catch (err: unknown) {
         failed = err;

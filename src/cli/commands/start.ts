@@ -19,7 +19,7 @@ import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { createServiceContext, createEmbeddedService, Lifecycle } from '../../app/index.js';
 import { ReplacingFile } from '../../stream/index.js';
-import { fetchProgressLine } from '../fetch-progress.js';
+import { terminalFetchProgress } from '../fetch-progress.js';
 import { LiveLine } from '../live-line.js';
 import { parseInteger, parseNumber } from './options.js';
 
@@ -85,7 +85,7 @@ export function register(program: Command): void {
           lifecycle,
           demo,
           resetModels: flags.resetModels === true,
-          onEncoderFetch: fetchProgressLine('the e5-small sentence encoder (once)'),
+          onEncoderFetch: terminalFetchProgress('the e5-small sentence encoder (once)'),
         });
         const url = await service.serve();
         if (tty)
