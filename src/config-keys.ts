@@ -1,5 +1,5 @@
 /**
- * Strictness of the configuration (issue 11): keys the schema does not know, in a file or in flags, and
+ * Strictness of the configuration: keys the schema does not know, in a file or in flags, and
  * `SPILLWAY_*` variables that set nothing, are errors with a did-you-mean. Generic over the zod schema, so
  * keys added to src/config.ts are known here without a list.
  */
@@ -120,6 +120,7 @@ const NON_CONFIG_ENV = new Set([
   'SPILLWAY_CHROMIUM',
   'SPILLWAY_DASHBOARD_SCREENSHOT',
   'SPILLWAY_RUN_DIST',
+  'SPILLWAY_DATASETS',
 ]);
 /** Prefixes of variables that are the tests' and benchmarks' own. */
 const NON_CONFIG_PREFIXES = ['SPILLWAY_TEST_', 'SPILLWAY_BENCH_'];
@@ -134,7 +135,7 @@ export function unknownEnv(env: NodeJS.ProcessEnv, known: readonly string[]): Co
     issues.push({
       key: name,
       value: env[name],
-      message: `unknown environment variable${guess === undefined ? '' : ` — did you mean ${guess}?`} (the README lists every SPILLWAY_* variable)`,
+      message: `unknown environment variable${guess === undefined ? '' : ` — did you mean ${guess}?`} (docs/configuration.md lists every SPILLWAY_* variable)`,
     });
   }
   return issues;

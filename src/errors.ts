@@ -186,6 +186,19 @@ export class CorruptModelStateError extends ModelStateError {
   }
 }
 
+/**
+ * A model file could not be downloaded or failed its check: unreachable repository, HTTP error, a checksum that
+ * differs from the published one, an archive without the expected files. Network failures are retriable.
+ */
+export class ModelFetchError extends SpillwayError {
+  readonly url: string;
+
+  constructor(url: string, message: string, options: SpillwayErrorOptions = {}) {
+    super(`${url}: ${message}`, options);
+    this.url = url;
+  }
+}
+
 /** A dataset file (JSONL with recorded LLM answers) is missing, malformed or lacks what was asked of it. */
 export class DatasetError extends SpillwayError {
   readonly path: string;

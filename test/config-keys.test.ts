@@ -1,5 +1,5 @@
 /**
- * Strict configuration (issue 11): `llmBuget: 0.1` used to run silently with the default budget. Unknown
+ * Strict configuration: `llmBuget: 0.1` used to run silently with the default budget. Unknown
  * keys and `SPILLWAY_*` variables are errors with a did-you-mean; YAML errors give the line; a bad value
  * from the environment names the variable; Kafka SSL/SASL and registry auth are read, secrets from the env.
  */

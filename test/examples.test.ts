@@ -1,4 +1,4 @@
-/** The example under examples/ (issue 11: the README's first run needs a task file in the repository) is valid. */
+/** The example under examples/ (the README's first run needs a task file in the repository) is valid. */
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -1,19 +1,21 @@
 /**
- * Vitest global setup: the services the suites need, so that `npm test` alone passes on a fresh clone
- * (issue 11). Kafka: when nothing answers at the configured address (SPILLWAY_KAFKA_BROKERS, else
+ * Vitest global setup: the services the suites need, so that `npm test` alone passes on a fresh clone.
+ * Kafka: when nothing answers at the configured address (SPILLWAY_KAFKA_BROKERS, else
  * 127.0.0.1:SPILLWAY_KAFKA_PORT, else 127.0.0.1:9092), the project's broker is started with its own script
  * (scripts/kafka/start.sh; needs java and maven). Redis: when nothing answers at SPILLWAY_REDIS_URL (else
  * redis://127.0.0.1:6379), a private redis-server is started on a free port, in memory only, and
  * SPILLWAY_REDIS_URL points the suites (and the CLI processes they spawn) at it. At the end only what this
  * setup started is stopped; a server that was already running is never stopped or flushed. The e5-small
- * encoder's model files are fetched into models/encoders when missing (scripts/encoders/fetch.sh; maven).
+ * encoder's files are fetched into the model cache folder when missing (as a first start does), and every
+ * suite that does not test encoders runs GloVe (test/helpers/test-config.ts).
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { E5_SMALL_DIR } from '../src/cascade/onnx-encoder.js';
+import { DEFAULTS } from '../src/config.js';
+import { fetchE5Small } from '../src/cascade/index.js';
 import { REPO_ROOT } from './helpers/paths.js';
 import { redisAnswers, startPrivateRedis, tcpAnswers } from './helpers/services.js';
+import { MODEL_CACHE_DIR, pinFastEncoder } from './helpers/test-config.js';
 
 function say(message: string): void {
   process.stderr.write(`[test services] ${message}\n`);
@@ -59,11 +61,14 @@ export default async function setup(): Promise<() => Promise<void>> {
     });
   }
 
-  // The opt-in e5-small encoder's files (Maven Central, like the broker's jars): its suites test the real model.
-  if (!existsSync(path.join(E5_SMALL_DIR, 'e5-small-v2-q.onnx'))) {
-    say('the e5-small model is not in models/encoders: fetching it (scripts/encoders/fetch.sh)');
-    await script('encoders/fetch.sh', process.env);
-  }
+  // The default encoder's files (Maven Central, like the broker's jars): its suites test the real model.
+  pinFastEncoder(process.env);
+  await fetchE5Small(MODEL_CACHE_DIR, {
+    repositoryUrl: process.env.SPILLWAY_MAVEN_REPOSITORY_URL ?? DEFAULTS.models.mavenRepositoryUrl,
+    onProgress: ({ receivedBytes, totalBytes }) => {
+      if (receivedBytes === totalBytes) say(`fetched the e5-small encoder into ${MODEL_CACHE_DIR}`);
+    },
+  });
 
   const redisUrl = process.env.SPILLWAY_REDIS_URL ?? 'redis://127.0.0.1:6379';
   if (!(await redisAnswers(redisUrl))) {

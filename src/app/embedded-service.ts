@@ -5,7 +5,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { createCache } from '../cache/index.js';
-import { createCascade, type Cascade } from '../cascade/index.js';
+import { createCascade, type Cascade, type FetchProgress } from '../cascade/index.js';
 import { DEMO_TASK, SimulatedTeacher } from '../demo/index.js';
 import type { Teacher } from '../llm/index.js';
 import { createMonitor, type Monitor } from '../monitor/index.js';
@@ -14,6 +14,7 @@ import { demoEntries, paced, runEmbedded, type EmbeddedOptions } from './embedde
 import type { Lifecycle } from './lifecycle.js';
 import { checkLlm } from './llm-check.js';
 import { monitorFor } from './monitor-options.js';
+import { prepareSentenceEncoder } from './sentence-encoder.js';
 import { configuredTask } from './task.js';
 import type { ServiceContext } from './service-context.js';
 
@@ -24,6 +25,8 @@ export interface EmbeddedServiceOptions {
   demo?: boolean;
   /** Set unusable saved model state aside and start fresh. */
   resetModels?: boolean;
+  /** Receives the download's progress when the sentence encoder's files are fetched (first start). */
+  onEncoderFetch?: (progress: FetchProgress) => void;
 }
 
 /** Where items come from: a JSONL file, stdin, or the demo stream. */
@@ -57,9 +60,15 @@ export interface EmbeddedService {
 
 /** Builds the embedded service; the monitor and the cache are adopted by `lifecycle` (closed by its `close()`). */
 export async function createEmbeddedService(options: EmbeddedServiceOptions): Promise<EmbeddedService> {
-  const { config, logger } = options.context;
+  const { logger } = options.context;
   const { lifecycle } = options;
   const demo = options.demo === true;
+  // First: the encoder may take a download, and it closes last (after the cascade that embeds with it).
+  const prepared = await prepareSentenceEncoder(options.context.config, logger, {
+    ...(options.onEncoderFetch === undefined ? {} : { onFetchProgress: options.onEncoderFetch }),
+  });
+  const { config } = prepared;
+  if (prepared.encoder !== undefined) lifecycle.adopt('sentence encoder', prepared.encoder, (e) => e.dispose());
   const monitor = lifecycle.adopt('monitor', createMonitor(monitorFor(config, logger)), (m) => m.close());
   // cache.enabled applies here as in `run` (L1 in process; the Redis tier too unless cache.redisTier is false).
   const cache = config.cache.enabled ? lifecycle.adopt('cache', createCache(config, logger), (c) => c.close()) : undefined;
@@ -71,6 +80,7 @@ export async function createEmbeddedService(options: EmbeddedServiceOptions): Pr
     ...(cache === undefined ? {} : { cache }),
     allowNoLlm: true,
     resetModels: options.resetModels === true,
+    ...(prepared.encoder === undefined ? {} : { encoder: prepared.encoder }),
     ...(demo ? { teacher: new SimulatedTeacher(), restore: false } : {}),
   });
   // In-flight items get the grace period; then their LLM calls are aborted (the small stages answer, flagged).

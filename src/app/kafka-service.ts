@@ -7,7 +7,7 @@
  */
 import type { Kafka } from 'kafkajs';
 import { createCache, type AnswerCache } from '../cache/index.js';
-import { createCascade, type Cascade, type CascadeObserver } from '../cascade/index.js';
+import { createCascade, type Cascade, type CascadeObserver, type FetchProgress, type SentenceEncoder } from '../cascade/index.js';
 import type { Config } from '../config.js';
 import { ModelSaveError } from '../errors.js';
 import type { Teacher } from '../llm/index.js';
@@ -27,6 +27,7 @@ import { checkLlm } from './llm-check.js';
 import { prepareSharedState, SharedLearning } from './shared-learning.js';
 import type { Logger } from './logger.js';
 import { monitorFor } from './monitor-options.js';
+import { prepareSentenceEncoder } from './sentence-encoder.js';
 import type { ServiceContext } from './service-context.js';
 import { configuredTask } from './task.js';
 
@@ -39,6 +40,8 @@ export interface KafkaServiceOptions {
   llm?: boolean;
   /** Set unusable saved model state aside and start fresh. */
   resetModels?: boolean;
+  /** Receives the download's progress when the sentence encoder's files are fetched (first start). */
+  onEncoderFetch?: (progress: FetchProgress) => void;
 }
 
 /** What the worker drives: the cascade. (No flag swaps in other code: tests drive StreamWorker directly.) */
@@ -73,12 +76,20 @@ async function cascadePipeline(
   config: Readonly<Config>,
   logger: Logger,
   observer: CascadeObserver,
-  flags: { llm: boolean; resetModels: boolean },
+  flags: { llm: boolean; resetModels: boolean; encoder: SentenceEncoder | undefined },
   wiring?: SharedWiring,
 ): Promise<Pipeline> {
   const cache = config.cache.enabled ? createCache(config, logger) : undefined;
   const task = configuredTask(config);
-  const common = { task, logger, observer, allowNoLlm: !flags.llm, resetModels: flags.resetModels, ...(cache === undefined ? {} : { cache }) };
+  const common = {
+    task,
+    logger,
+    observer,
+    allowNoLlm: !flags.llm,
+    resetModels: flags.resetModels,
+    ...(flags.encoder === undefined ? {} : { encoder: flags.encoder }),
+    ...(cache === undefined ? {} : { cache }),
+  };
   if (wiring === undefined) {
     const cascade = await createCascade({ ...common, config });
     return drive(cascade, cascade.teacher, cache);
@@ -124,8 +135,12 @@ function drive(cascade: Cascade, teacher: Teacher | undefined, cache: AnswerCach
  * the monitor, and drains and saves the cascade. Rejects with the first failure (a failed save included).
  */
 export async function runKafkaService(options: KafkaServiceOptions): Promise<void> {
-  const { config, logger } = options.context;
+  const { logger } = options.context;
   const { lifecycle, workerId } = options;
+  const prepared = await prepareSentenceEncoder(options.context.config, logger, {
+    ...(options.onEncoderFetch === undefined ? {} : { onFetchProgress: options.onEncoderFetch }),
+  });
+  const { config } = prepared;
   let worker: StreamWorker | undefined;
   let pipeline: Pipeline | undefined;
   let sharedStatus: (() => unknown) | undefined;
@@ -146,7 +161,7 @@ export async function runKafkaService(options: KafkaServiceOptions): Promise<voi
   lifecycle.onStop(() => worker?.stop().catch(() => undefined));
   const codecs = await buildCodecs(config.kafka);
   const wiring: SharedWiring | undefined = config.sharedLearning.enabled ? { kafka, codecs, workerId, setStatus: (s) => (sharedStatus = s) } : undefined;
-  const flags = { llm: options.llm !== false, resetModels: options.resetModels === true };
+  const flags = { llm: options.llm !== false, resetModels: options.resetModels === true, encoder: prepared.encoder };
   pipeline = await cascadePipeline(config, logger, monitor.observer, flags, wiring);
   const built = pipeline;
   worker = new StreamWorker({
@@ -190,6 +205,7 @@ export async function runKafkaService(options: KafkaServiceOptions): Promise<voi
     logger.error({ err }, err instanceof ModelSaveError ? 'saving the model state failed' : 'closing the cascade failed');
     failed ??= err;
   }
+  prepared.encoder?.dispose();
   if (failed !== undefined) throw failed;
 }
 

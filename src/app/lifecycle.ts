@@ -44,6 +44,7 @@ export class Lifecycle {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly onSignal = (signal: NodeJS.Signals): void => this.stop(signal);
   private installed = false;
+  private reason: NodeJS.Signals | 'stop' | undefined;
   private closed = false;
 
   constructor(options: LifecycleOptions) {
@@ -60,6 +61,11 @@ export class Lifecycle {
 
   get stopping(): boolean {
     return this.controller.signal.aborted;
+  }
+
+  /** What started the shutdown: the signal, `'stop'` for a call of {@link stop}, undefined while running. */
+  get stoppedBy(): NodeJS.Signals | 'stop' | undefined {
+    return this.reason;
   }
 
   /** Handles SIGINT and SIGTERM from now until `close()`. Idempotent. */
@@ -98,6 +104,7 @@ export class Lifecycle {
       return;
     }
     this.logger.info({ signal }, 'stopping: no more input is read');
+    this.reason = signal;
     this.controller.abort();
     for (const hook of this.stopHooks) void runHook(hook, this.logger, 'stop hook');
     this.timers.push(

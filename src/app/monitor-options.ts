@@ -19,6 +19,7 @@ export function monitorFor(config: Readonly<Config>, logger: Logger, extra: Part
     config: config.monitor,
     logger,
     llmCostUnits: llm.costUnits,
+    llmBudget: config.cascade.llmBudget,
     pricePerMillionInputTokens: llm.pricePerMillionInputTokens,
     pricePerMillionOutputTokens: llm.pricePerMillionOutputTokens,
     modelPrices,

@@ -1,5 +1,5 @@
 /**
- * Shared learning for `spillway run` (issue 10): the workers of a group train one cascade together.
+ * Shared learning for `spillway run`: the workers of a group train one cascade together.
  *
  * - Each LLM label is committed to `kafka.topics.labels` with its annotation (one transaction).
  * - A worker learns its own labels inline, when their LLM answers arrive (its stages profit at once, and its

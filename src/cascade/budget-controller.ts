@@ -226,7 +226,7 @@ export class BudgetController {
     const q = sorted[idx] as number;
     // q = −∞: fewer items reach the gate than the rate affords, so every one of them may pass. (Mapping
     // that to τ = 1 raised the early-exit bar, τ × earlyExitFactor, so more items exited early and the gate
-    // stayed shut: issue 9, where the learned cascade spent 10.8 % of a 50 % budget.)
+    // stayed shut: the learned cascade then spent 10.8 % of a 50 % budget.)
     this.threshold = Math.max(this.minThreshold, Number.isFinite(q) ? q : q > 0 ? 1 : 0);
   }
 }

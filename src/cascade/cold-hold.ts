@@ -57,7 +57,11 @@ export class ColdHold {
       performance.now() - since < limitMs &&
       this.options.stopped?.aborted !== true;
     if (!holding()) return walked;
-    if (counters.coldHeld === 0) this.options.logger.info({ labels: warmth.standing(walked.walk.traces.length - 1).labels }, 'cold start: holding the input until the LLM labels warm the stage');
+    if (counters.coldHeld === 0)
+      this.options.logger.info(
+        { labels: warmth.standing(walked.walk.traces.length - 1).labels },
+        'cold start: holding the input until the LLM labels warm the stage',
+      );
     while (holding()) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([pace.landing(), new Promise((resolve) => (timer = setTimeout(resolve, limitMs - (performance.now() - since))))]);

@@ -258,7 +258,10 @@ async function loadParts(options: CreateCascadeOptions, llmCostUnits: number, lo
       : options.vectors === undefined
         ? loadWordVectors(100_000, log)
         : (options.vectors ?? undefined);
-  const encoder = !useEncoder ? undefined : (options.encoder ?? (await loadSentenceEncoder(cfg.sentenceEncoder, {}, log)));
+  const models = options.config.models;
+  const encoder = !useEncoder
+    ? undefined
+    : (options.encoder ?? (await loadSentenceEncoder(cfg.sentenceEncoder, { cacheDir: models.cacheDir, repositoryUrl: models.mavenRepositoryUrl }, log)));
   const saved = options.restore === false ? undefined : await loadSaved(options, log);
   const midPath = options.config.models.midModelPath;
   const pretrainedMid = saved === undefined && needsMid && midPath !== undefined ? await loadLayersModel(midPath) : undefined;

@@ -7,7 +7,16 @@ export { createCascade, modelStateDir, type CreateCascadeOptions, type CascadeSe
 export { selectBackend, type BackendInfo, type BackendChoice } from './tf-backend.js';
 export { loadWordVectors, WordVectors } from './word-vectors.js';
 export { loadUseLite, UseLiteEncoder, BatchingEncoder, type SentenceEncoder, type UseLiteOptions, type EncoderOptions } from './sentence-encoder.js';
-export { loadE5Small, E5SmallEncoder, E5_SMALL_DIR } from './onnx-encoder.js';
+export { loadE5Small, E5SmallEncoder } from './onnx-encoder.js';
+export {
+  fetchE5Small,
+  defaultModelCacheDir,
+  e5SmallDir,
+  hasE5SmallFiles,
+  E5_SMALL_ARTIFACT,
+  type FetchProgress,
+  type FetchEncoderOptions,
+} from './encoder-files.js';
 export { Featurizer, type Features, type SparseVector } from './featurizer.js';
 export { LogisticRegressor } from './logistic-regressor.js';
 export { MidModel } from './mid-model.js';
@@ -19,4 +28,4 @@ export { loadLayersModel, readStateMeta } from './model-store.js';
 export { archiveCascadeState, restoreCascadeArchive, type StateArchive } from './state-archive.js';
 export type { Item, Annotation, AnnotationReason, StageTrace, StageName, LlmSource } from './types.js';
 export { ANNOTATION_REASONS } from './types.js';
-export { loadSentenceEncoder } from './load-encoder.js';
+export { loadSentenceEncoder, type LoadEncoderOptions } from './load-encoder.js';

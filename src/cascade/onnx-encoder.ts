@@ -1,8 +1,8 @@
 /**
- * The opt-in sentence encoder `e5-small` (`cascade.sentenceEncoder: e5-small`): intfloat/e5-small-v2 (Wang et
- * al. 2022, MIT; a 12-layer MiniLM, 384-d), int8-quantised ONNX, run by onnxruntime-node on the CPU. The
- * model files come from Maven Central (`npm run models:fetch`, scripts/encoders/fetch.sh) into
- * models/encoders/; nothing is downloaded at run time.
+ * The default sentence encoder `e5-small` (`cascade.sentenceEncoder: e5-small`): intfloat/e5-small-v2 (Wang et
+ * al. 2022, MIT; a 12-layer MiniLM, 384-d), int8-quantised ONNX, run by onnxruntime-node on the CPU. Its two
+ * files are fetched once from Maven Central into the model cache folder (encoder-files.ts); this module only
+ * loads and runs them.
  *
  * Why this one: with the labels a 31 % budget buys on isear, a linear model on its vectors agrees with
  * GPT-3.5 on ~8 points more held-out items than on USE-lite's, and it encodes ~2× faster here
@@ -13,18 +13,16 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type * as OrtModule from 'onnxruntime-node';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { Logger } from 'pino';
 import { ModelStateError } from '../errors.js';
 import { WordPieceTokenizer, type WordPieceJson } from '../text/index.js';
+import { defaultModelCacheDir, e5SmallDir, E5_SMALL_ARTIFACT } from './encoder-files.js';
 import { BatchingEncoder, type EncoderOptions } from './sentence-encoder.js';
 
-/** Where `npm run models:fetch` puts the model (the repository's models/encoders/e5-small-v2-q). */
-export const E5_SMALL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../models/encoders/e5-small-v2-q');
-const MODEL_FILE = 'e5-small-v2-q.onnx';
-const TOKENIZER_FILE = 'e5-small-v2-q-tokenizer.json';
+const MODEL_FILE = E5_SMALL_ARTIFACT.modelFile;
+const TOKENIZER_FILE = E5_SMALL_ARTIFACT.tokenizerFile;
 // Tokens per text: the model takes 512, but the first 128 carry a sentence's gist and cost a sixteenth of
 // the attention (the datasets' texts are shorter than that nearly always).
 const MAX_TOKENS = 128;
@@ -33,7 +31,7 @@ const PREFIX = 'query: ';
 type Ort = typeof OrtModule;
 
 export interface E5SmallOptions extends EncoderOptions {
-  /** The folder holding the model's two files. @defaultValue {@link E5_SMALL_DIR} */
+  /** The folder holding the model's two files. @defaultValue e5-small's folder in {@link defaultModelCacheDir} */
   dir?: string;
   /** Threads of one model run. @defaultValue the machine's cores */
   threads?: number;
@@ -96,29 +94,28 @@ export class E5SmallEncoder extends BatchingEncoder {
       const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
       for (let k = 0; k < d; k++) v[k] = (v[k] as number) * scale;
     });
-    hidden.dispose();
     return out;
   }
 }
 
 /**
- * Loads e5-small from `dir`. Throws a ModelStateError that says what to run when onnxruntime-node is not
- * installed or the model files are missing or do not load: an encoder that was asked for is never silently
- * replaced.
+ * Loads e5-small from `dir` (files already there: see fetchE5Small). Throws a ModelStateError that says what
+ * to do when onnxruntime-node does not load or the model files are missing or do not load: this function
+ * never replaces the encoder that was asked for.
  */
 export async function loadE5Small(options: E5SmallOptions = {}, logger?: Logger): Promise<E5SmallEncoder> {
   const started = Date.now();
-  const dir = options.dir ?? E5_SMALL_DIR;
+  const dir = options.dir ?? e5SmallDir(defaultModelCacheDir());
   let ort: Ort;
   try {
     ort = await import('onnxruntime-node');
   } catch (err: unknown) {
-    throw new ModelStateError('onnxruntime-node', 'not installed (cascade.sentenceEncoder: e5-small needs it: npm install onnxruntime-node)', { cause: err });
+    throw new ModelStateError('onnxruntime-node', 'does not load on this machine (cascade.sentenceEncoder: e5-small needs it; glove does not)', { cause: err });
   }
   const modelPath = path.join(dir, MODEL_FILE);
   const tokenizerPath = path.join(dir, TOKENIZER_FILE);
   if (!existsSync(modelPath) || !existsSync(tokenizerPath)) {
-    throw new ModelStateError(dir, `the e5-small model is not there (cascade.sentenceEncoder: e5-small): run npm run models:fetch`);
+    throw new ModelStateError(dir, 'the e5-small model is not there (cascade.sentenceEncoder: e5-small): `spillway encoder fetch` downloads it');
   }
   try {
     const tokenizer = new WordPieceTokenizer(JSON.parse(await readFile(tokenizerPath, 'utf8')) as WordPieceJson);

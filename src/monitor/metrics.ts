@@ -119,6 +119,7 @@ export class SpillwayMetrics {
   readonly cacheMisses: Tally;
   readonly budgetThreshold: Gauge;
   readonly budgetLlmShare: Gauge;
+  readonly budgetTargetShare: Gauge;
   /** Model-state saves by outcome (`ok`, `failed`); a failed save is an error someone must act on. */
   readonly modelSaves: Readonly<Record<'ok' | 'failed', Counter.Internal>>;
   /** Unix time of the last successful model-state save, seconds. */
@@ -260,6 +261,11 @@ export class SpillwayMetrics {
     this.budgetLlmShare = new Gauge({
       name: 'spillway_budget_llm_share',
       help: 'Share of items sent to the LLM in this run, as the budget controller counts it (updated on every item).',
+      registers,
+    });
+    this.budgetTargetShare = new Gauge({
+      name: 'spillway_budget_target_share',
+      help: 'The configured LLM budget (cascade.llmBudget): the share of items the LLM may get; compare spillway_budget_llm_share.',
       registers,
     });
     const saves = new Counter({ name: 'spillway_model_saves_total', help: 'Model-state saves, by outcome (ok, failed).', labelNames: ['outcome'], registers });

@@ -79,8 +79,12 @@ export interface Status {
   windows: Record<WindowName, WindowStatus>;
   /** Model versions (update counts) by stage. */
   models: Record<string, number>;
-  /** The budget controller's last report. */
-  budget: { threshold: number | null; llmShare: number | null };
+  /**
+   * The LLM budget: `target`, the configured share of items the LLM may get (`cascade.llmBudget`); `llmShare`,
+   * the share it got so far in this run, and `threshold`, the deferral score above which an item goes to it
+   * (the budget controller's last report; null before the first item).
+   */
+  budget: { target: number | null; threshold: number | null; llmShare: number | null };
   /** Which worker this is (`spillway run`), and with shared learning which snapshot and label offset it is at. */
   worker?: WorkerStatus;
 }

@@ -100,7 +100,13 @@ export function renderStatusFrame(status: Status, history: readonly HistoryPoint
   const models = Object.entries(status.models)
     .map(([stage, v]) => `${stage} v${v}`)
     .join('  ');
-  const budget = status.budget.threshold === null ? '–' : `threshold ${status.budget.threshold.toFixed(3)}, LLM share ${pct(status.budget.llmShare)}`;
+  const target = status.budget.target === null ? '' : ` of budget ${pct(status.budget.target)}`;
+  const budget =
+    status.budget.threshold === null
+      ? target === ''
+        ? '–'
+        : `LLM share –${target}`
+      : `LLM share ${pct(status.budget.llmShare)}${target}, threshold ${status.budget.threshold.toFixed(3)}`;
   lines.push('', `models  ${models === '' ? '–' : models}`, `budget  ${budget}`);
   return lines.join('\n');
 }

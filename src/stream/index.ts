@@ -23,3 +23,4 @@ export { OwnLabels } from './own-labels.js';
 export { LabelConsumer, type LabelConsumerOptions } from './label-consumer.js';
 export { SnapshotPublisher, readLatestSnapshot, snapshotMessages, type ModelSnapshot, type PublishedSnapshot } from './snapshot-topic.js';
 export type { SideRecord } from './committer.js';
+export { ReplacingFile } from './replacing-file.js';

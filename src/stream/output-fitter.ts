@@ -1,6 +1,6 @@
 /**
  * Keeps every record the worker writes under its topic's max.message.bytes, so one item can never make a
- * transaction fail forever and block its partition (issue 11): an annotation too large is written without
+ * transaction fail forever and block its partition: an annotation too large is written without
  * the item's metadata and flagged `truncated`; one still too large (a huge id) becomes a dead letter
  * `oversize-output`; a dead letter too large has its original key and value cut, flagged `truncated`; a side
  * record (a shared-learning label) too large for Kafka's default limit is left out, with a warning.

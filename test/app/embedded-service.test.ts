@@ -1,5 +1,5 @@
 /**
- * The embedded service as a module (issue 12): built from a configuration, driven without the CLI. It writes
+ * The embedded service as a module: built from a configuration, driven without the CLI. It writes
  * one annotation per good entry in input order, sends rejected lines to the rejects file, stops reading when
  * the lifecycle stops, and its monitor is closed by the lifecycle (the port is free again).
  */
@@ -11,9 +11,9 @@ import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEmbeddedService, createRootLogger, Lifecycle, type ServiceContext } from '../../src/app/index.js';
 import type { Annotation } from '../../src/cascade/index.js';
-import { parseConfig } from '../../src/config.js';
-import { DATASETS } from '../helpers/paths.js';
+import { STREAMS_DIR } from '../helpers/paths.js';
 import { freePort } from '../helpers/services.js';
+import { testConfig } from '../helpers/test-config.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -24,8 +24,8 @@ function context(httpPort: number): ServiceContext {
   const dir = mkdtempSync(path.join(tmpdir(), 'spillway-embedded-'));
   dirs.push(dir);
   // A task and no LLM: the small stages answer everything (the embedded mode accepts that, with a warning).
-  const config = parseConfig({
-    task: path.join(DATASETS, 'isear.task.json'),
+  const config = testConfig({
+    task: path.join(STREAMS_DIR, 'emotions.task.json'),
     monitor: { httpPort },
     models: { dir, backend: 'cpu' },
     cascade: { stages: ['lr'], pretrainedVectors: false, featureDim: 2 ** 14 },

@@ -12,11 +12,12 @@ import { parseConfig } from '../../src/config.js';
 import { readLabelledStream, runCascadeBench, type LabelledItem } from '../../tools/bench/index.js';
 import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
 import { freePort } from '../helpers/services.js';
-import { committedCount, DATASETS_DIR, readJsonRecords, spawnCli, useKafkaSuite, waitFor, writeConfig, type TestTopics } from '../stream/helpers.js';
+import { EMOTIONS } from '../helpers/paths.js';
+import { committedCount, readJsonRecords, spawnCli, useKafkaSuite, waitFor, writeConfig, type TestTopics } from '../stream/helpers.js';
 
 const TEACHER = 'gpt-3.5-turbo-1106';
-const DATASET = path.join(DATASETS_DIR, 'isear.jsonl');
-const TASK = path.join(DATASETS_DIR, 'isear.task.json');
+const DATASET = EMOTIONS;
+const TASK = EMOTIONS.replace(/\.jsonl$/, '.task.json');
 const BUDGET = 0.313;
 const suite = useKafkaSuite();
 const rows = readLabelledStream(DATASET);
@@ -122,7 +123,7 @@ async function status(port: number): Promise<Record<string, unknown>> {
 
 describe("a worker's own labels (shared learning)", () => {
   it('teach its stages as they arrive, and are learned once when they come back through the label topic', async () => {
-    const items = rows.slice(2_000, 2_400);
+    const items = rows.slice(1_500, 1_900);
     const t = await suite.topics('service-own-labels', 1);
     await produce(t, items);
     const port = await freePort();
@@ -149,7 +150,7 @@ describe('a slow LLM (p50 1.5 s)', () => {
   afterAll(async () => {
     await slow?.close();
   });
-  const items = rows.slice(3_000, 3_150);
+  const items = rows.slice(1_900, 2_050);
   const settings = { cascade: { llmBudget: 0.5, warmupItems: 20 } };
 
   it('with no latency bound, slows consumption (the lag grows) and answers every granted item with the LLM', async () => {

@@ -1,5 +1,5 @@
 /**
- * Shared learning over the real broker (issue 10): workers that read the same label topic end with the
+ * Shared learning over the real broker: workers that read the same label topic end with the
  * same models; a label of an aborted transaction is never trained on; a snapshot round trip keeps every
  * prediction; a restarted worker restores the newest snapshot and replays only the labels after it.
  */
@@ -12,14 +12,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { archiveCascadeState, createCascade, restoreCascadeArchive, type Cascade } from '../../src/cascade/index.js';
 import type { ItemContext } from '../../src/cascade/stages.js';
 import { prepareSharedState, SharedLearning } from '../../src/app/index.js';
-import { parseConfig, type Config } from '../../src/config.js';
+import { type Config } from '../../src/config.js';
 import { loadTask, type Task } from '../../src/llm/index.js';
 import { buildCodecs, readLatestSnapshot, SnapshotPublisher, type LabelRecord, type StreamCodecs } from '../../src/stream/index.js';
-import { createTestTopics, DATASETS_DIR, readJsonRecords, testKafka, type TestTopics } from '../stream/helpers.js';
+import { createTestTopics, STREAMS_DIR, readJsonRecords, testKafka, type TestTopics } from '../stream/helpers.js';
 import { readFileSync } from 'node:fs';
+import { testConfig } from '../helpers/test-config.js';
 
 const logger = pino({ level: 'silent' });
-const TASK_FILE = path.join(DATASETS_DIR, 'isear.task.json');
+const TASK_FILE = path.join(STREAMS_DIR, 'emotions.task.json');
 const TEACHER = 'gpt-3.5-turbo-1106';
 
 let kafka: Kafka;
@@ -34,7 +35,7 @@ interface Row {
   text: string;
   llm: Record<string, number>;
 }
-const rows: Row[] = readFileSync(path.join(DATASETS_DIR, 'isear.jsonl'), 'utf8')
+const rows: Row[] = readFileSync(path.join(STREAMS_DIR, 'emotions.jsonl'), 'utf8')
   .split('\n')
   .filter((l) => l.trim() !== '')
   .slice(0, 1_200)
@@ -66,7 +67,7 @@ function tempDir(): string {
 }
 
 function configFor(t: TestTopics, snapshotEveryLabels = 1_000_000): Readonly<Config> {
-  return parseConfig({
+  return testConfig({
     task: TASK_FILE,
     cascade: { stages: ['lr', 'mid'], pretrainedVectors: false, featureDim: 2 ** 14 },
     models: { dir: tempDir(), backend: 'cpu', saveEveryItems: 0 },

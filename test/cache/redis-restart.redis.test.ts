@@ -1,8 +1,8 @@
 /**
- * Redis stopped and restarted mid-stream (issue 4): while it is down the cache serves L1 hits, misses the rest
+ * Redis stopped and restarted mid-stream: while it is down the cache serves L1 hits, misses the rest
  * quickly without throwing and drops sets (counted); the loss and the recovery are each logged once; after the
  * restart the shared tier works again. The Redis stopped is a private redis-server this file starts on a free
- * port (issue 11: it used to shut down whatever Redis ran on 6379, a user's own included).
+ * port (it used to shut down whatever Redis ran on 6379, a user's own included).
  */
 import { Writable } from 'node:stream';
 import pino from 'pino';

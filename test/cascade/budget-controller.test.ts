@@ -44,7 +44,7 @@ describe('BudgetController', () => {
     });
   });
 
-  describe('when the stream length is unknown (issue 9: the decaying front-load)', () => {
+  describe('when the stream length is unknown (the decaying front-load)', () => {
     it('spends more early, stays within budget × t + burst + B over every prefix, and converges to the target', () => {
       const rng = new Rng(12);
       const budget = 0.3;
@@ -95,7 +95,7 @@ describe('BudgetController', () => {
     expect(b.calls).toBeGreaterThanOrEqual(95);
   });
 
-  describe('when earlier stages answer most items (issue 9: the learned cascade spent 10.8 % of a 50 % budget)', () => {
+  describe('when earlier stages answer most items (the learned cascade spent 10.8 % of a 50 % budget)', () => {
     it('opens the gate to every item that reaches it instead of closing it', () => {
       // 70 % of items exit early (score −∞): the quantile for a 50 % rate is −∞, which must mean "send all
       // that reach the gate", not τ = 1 (a τ of 1 raised the early-exit bar and locked the gate shut).
@@ -125,7 +125,7 @@ describe('BudgetController', () => {
   });
 });
 
-describe('capacity cap (issue #8)', () => {
+describe('capacity cap', () => {
   it('raises the threshold so that at most the capped share of recent scores passes, and lifts it again', () => {
     const b = new BudgetController({ budget: 0.5, warmupItems: 0 });
     for (let i = 0; i < 512; i++) b.decide((i % 100) / 100);

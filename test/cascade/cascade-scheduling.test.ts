@@ -1,15 +1,15 @@
 /**
- * The cascade at a real LLM's pace (issue #8): the small stages answer without waiting for LLM-bound items,
+ * The cascade at a real LLM's pace: the small stages answer without waiting for LLM-bound items,
  * items the LLM cannot answer in time are answered by the deepest small stage (reason `deadline`) while the
  * late answers still teach it, and under overload the budget holds and the LLM gets the most uncertain items.
  * The LLM is the replay server over HTTP, with latency.
  */
 import { describe, expect, it } from 'vitest';
 import type { Annotation, Cascade } from '../../src/cascade/index.js';
-import { isearPath, readRows } from '../llm/helpers.js';
+import { EMOTIONS, readRows } from '../llm/helpers.js';
 import { useReplayCascades } from './helpers.js';
 
-const rows = readRows(isearPath);
+const rows = readRows(EMOTIONS);
 const cascades = useReplayCascades();
 
 function build(
@@ -68,7 +68,7 @@ describe('when the LLM is slow', () => {
 describe('when items arrive faster than the LLM can answer', () => {
   it('holds the budget, keeps the queue bounded and sends the most uncertain items to the LLM', async () => {
     // One call at a time, 100 ms each: ~10 answers/s against a stream fed all at once.
-    // No cold start here (issue 9's, tested in cold-start.test.ts): the policy's own deferrals are measured.
+    // No cold start here (tested in cold-start.test.ts): the policy's own deferrals are measured.
     const c = await build(100, { concurrency: 1, deadlineMs: 1_000 }, { llmBudget: 0.3, warmMinLabels: 0, warmAgreementFloor: 0 });
     const n = 1_500;
     let peakQueue = 0;

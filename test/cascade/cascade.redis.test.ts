@@ -1,5 +1,5 @@
 /**
- * The cascade's Redis-learned branch (issue 12), on the real Redis: an answer another worker paid for (a hit
+ * The cascade's Redis-learned branch, on the real Redis: an answer another worker paid for (a hit
  * in the shared tier) teaches this worker's stages once, and later hits of the same text, now in L1, teach
  * nothing more. The teacher is the scripted one (the replay LLM server over HTTP).
  */
@@ -8,9 +8,10 @@ import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCache, type TieredCache } from '../../src/cache/index.js';
 import type { Cascade } from '../../src/cascade/index.js';
-import { DEFAULTS, parseConfig } from '../../src/config.js';
+import { DEFAULTS } from '../../src/config.js';
 import { deletePrefix, REDIS_URL, testPrefix } from '../cache/redis-helpers.js';
 import { useScriptedCascades } from './scripted-teacher.js';
+import { testConfig } from '../helpers/test-config.js';
 
 const logger = pino({ level: 'silent' });
 const prefix = testPrefix();
@@ -33,7 +34,7 @@ async function worker(warmupItems: number): Promise<{ cascade: Cascade; cache: T
     if (Date.now() > deadline) throw new Error('the Redis tier did not connect');
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  const config = parseConfig({ cascade: { stages: ['lr'], pretrainedVectors: false, explorationRate: 0, featureDim: 2 ** 14, warmupItems } });
+  const config = testConfig({ cascade: { stages: ['lr'], pretrainedVectors: false, explorationRate: 0, featureDim: 2 ** 14, warmupItems } });
   const cascade = await cascades.build(config.cascade, { concurrency: 4, costUnits: 1000, cache });
   return { cascade, cache };
 }

@@ -1,13 +1,14 @@
 /**
- * The cascade itself (issue 12), with a scripted teacher: the replay LLM server over HTTP answering a
+ * The cascade itself, with a scripted teacher: the replay LLM server over HTTP answering a
  * synthetic two-label stream (test/cascade/scripted-teacher.ts). Covers the warm-up, exits, deferral, the
  * budget's cap, audits, the second stage and the multiplexer's skip. The Redis-learned branch is in
  * cascade.redis.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import type { Annotation, Cascade } from '../../src/cascade/index.js';
-import { DEFAULTS, parseConfig } from '../../src/config.js';
+import { DEFAULTS } from '../../src/config.js';
 import { useScriptedCascades, type ScriptedItem } from './scripted-teacher.js';
+import { testConfig } from '../helpers/test-config.js';
 
 const LLM_COST = 1000;
 const cascades = useScriptedCascades();
@@ -19,8 +20,8 @@ interface Setup {
 
 /** A fresh cascade (nothing restored, never saved) asking the scripted teacher. */
 async function build(setup: Setup = {}): Promise<Cascade> {
-  // No cold start here (issue 9's, tested in cold-start.test.ts): these cases measure the policy, the gate and the cap.
-  const config = parseConfig({
+  // No cold start here (tested in cold-start.test.ts): these cases measure the policy, the gate and the cap.
+  const config = testConfig({
     cascade: { stages: ['lr'], pretrainedVectors: false, explorationRate: 0, featureDim: 2 ** 14, warmMinLabels: 0, warmAgreementFloor: 0, ...setup.cascade },
   });
   return cascades.build(config.cascade, {
@@ -91,7 +92,7 @@ describe('when the budget is spent', () => {
     const answered = await feed(c, cascades.teacher().items(1_000, 400, 1));
     const calls = answered.filter((a) => a.llmCalled).length;
     expect(calls).toBe(c.counters.llmCalls);
-    // The cap: budget × items + the burst + the unknown-horizon front-load still unpaid (issue 9).
+    // The cap: budget × items + the burst + the unknown-horizon front-load still unpaid.
     expect(calls).toBeLessThanOrEqual(budget * answered.length + Math.max(warmupItems, 10) + c.parts.budget.frontLoadExcess(answered.length));
     const refused = answered.filter((a) => a.reason === 'budget');
     expect(refused.length).toBeGreaterThan(0);

@@ -1,19 +1,19 @@
 /**
- * Issue 9, "a safe cold start": a small stage answers only once it has earned it (enough LLM labels, and its
+ * A safe cold start: a small stage answers only once it has earned it (enough LLM labels, and its
  * agreement with the LLM above a floor); before that its items go to the LLM within the warm-up allowance,
  * and beyond it they are published flagged `cold`, never as confident answers (or, with the cold gate, held
  * until the stage warms). The LLM is the replay server
- * over HTTP with GPT-3.5's recorded isear answers.
+ * over HTTP with GPT-3.5's recorded answers on the emotions stream.
  */
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { Annotation, Cascade, CascadeObserver } from '../../src/cascade/index.js';
 import { CascadeMetrics, SpillwayMetrics } from '../../src/monitor/index.js';
-import { isearPath, readRows } from '../llm/helpers.js';
+import { EMOTIONS, readRows } from '../llm/helpers.js';
 import { useReplayCascades } from './helpers.js';
 
-const rows = readRows(isearPath);
+const rows = readRows(EMOTIONS);
 const MIN_LABELS = 40;
 const cascades = useReplayCascades();
 
@@ -37,7 +37,7 @@ function build(
     learnInline,
     ...(observer === undefined ? {} : { observer }),
     llm: { concurrency, deadlineMs: 60_000, coldWaitMs },
-    // A low agreement floor: the LR alone agrees with GPT-3.5 on ~25 % of isear items after 100 labels, and
+    // A low agreement floor: the LR alone agrees with GPT-3.5 on ~25 % of the items after 100 labels, and
     // these cases are about the label minimum and the allowance.
     cascade: { warmupItems: 0, llmBudget: budget, warmMinLabels: MIN_LABELS, warmAgreementFloor: 0.05, labelLagMin },
     dirPrefix: 'spillway-cold-',

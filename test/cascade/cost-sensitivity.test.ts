@@ -1,14 +1,14 @@
 /**
- * Issue 9, "a quality objective per task": `recall:<label>` makes learning and answering cost-sensitive, so
- * that label's recall rises on a skewed stream (hatespeech: 11 % hate, the LLM says yes on 24 %). The LLM is
+ * A quality objective per task: `recall:<label>` makes learning and answering cost-sensitive, so
+ * that label's recall rises on a skewed stream (moderation: about one item in ten hateful). The LLM is
  * the replay server over HTTP with GPT-3.5's recorded answers; both runs stream the same sample.
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { CostSensitivity } from '../../src/cascade/cost-sensitivity.js';
-import { parseConfig } from '../../src/config.js';
 import { readLabelledStream, runCascadeBench, sampleStream } from '../../tools/bench/index.js';
-import { hatespeechPath } from '../llm/helpers.js';
+import { MODERATION } from '../llm/helpers.js';
+import { testConfig } from '../helpers/test-config.js';
 
 describe('CostSensitivity', () => {
   it('weighs the recall label by the square root of its odds, and other labels by 1', () => {
@@ -32,14 +32,14 @@ describe('CostSensitivity', () => {
   });
 });
 
-describe('objective recall:yes on the hatespeech stream', () => {
+describe('objective recall:yes on the moderation stream', () => {
   it('raises hate recall over the accuracy objective', async () => {
-    const stream = sampleStream(readLabelledStream(hatespeechPath), 0.2, 7);
-    const config = parseConfig({ logLevel: 'silent', cascade: { stages: ['lr'], pretrainedVectors: false, seed: 7 } });
+    const stream = sampleStream(readLabelledStream(MODERATION), 0.2, 7);
+    const config = testConfig({ logLevel: 'silent', cascade: { stages: ['lr'], pretrainedVectors: false, seed: 7 } });
     const run = async (objective?: 'recall'): Promise<{ recall: number; accuracy: number }> => {
       const report = await runCascadeBench({
-        dataset: hatespeechPath,
-        taskPath: hatespeechPath.replace(/\.jsonl$/, '.task.json'),
+        dataset: MODERATION,
+        taskPath: MODERATION.replace(/\.jsonl$/, '.task.json'),
         teacher: 'gpt-3.5-turbo-1106',
         stream,
         sample: 0.2,

@@ -13,7 +13,7 @@ import type { SentenceEncoder } from '../../src/cascade/sentence-encoder.js';
 import { defaultTaskPath, loadTask, OpenAiTeacher, type Task } from '../../src/llm/index.js';
 import { startReplayServer } from '../../tools/replay/index.js';
 import { cascadeSections } from '../helpers/cascade-sections.js';
-import { ISEAR } from '../helpers/paths.js';
+import { EMOTIONS } from '../helpers/paths.js';
 
 export const TEACHER = 'gpt-3.5-turbo-1106';
 
@@ -33,7 +33,7 @@ export async function expectParaphrasesCloser(encoder: SentenceEncoder, margin: 
   expect(cosine(happy as Float32Array, joyful as Float32Array)).toBeGreaterThan(cosine(happy as Float32Array, train as Float32Array) + margin);
 }
 
-/** What `createCascade` needs, for isear on `encoderName`, saving into a fresh folder. */
+/** What `createCascade` needs, for the emotions stream on `encoderName`, saving into a fresh folder. */
 export interface EncoderCascadeBase {
   task: Task;
   config: CascadeSections;
@@ -41,7 +41,7 @@ export interface EncoderCascadeBase {
 }
 
 /**
- * Runs `body` with the replay LLM serving GPT-3.5's isear answers and the cascade options for `encoderName`;
+ * Runs `body` with the replay LLM serving GPT-3.5's answers on the emotions stream and the cascade options for `encoderName`;
  * removes the models folder and stops the server afterwards.
  */
 export async function withEncoderCascade(
@@ -49,8 +49,8 @@ export async function withEncoderCascade(
   body: (base: EncoderCascadeBase, teacher: OpenAiTeacher) => Promise<void>,
 ): Promise<void> {
   const modelsDir = await mkdtemp(join(tmpdir(), `spillway-${encoderName}-`));
-  const task = loadTask(defaultTaskPath(ISEAR));
-  const server = await startReplayServer({ dataset: ISEAR, teacher: TEACHER, port: 0 });
+  const task = loadTask(defaultTaskPath(EMOTIONS));
+  const server = await startReplayServer({ dataset: EMOTIONS, teacher: TEACHER, port: 0 });
   try {
     const teacher = new OpenAiTeacher({ task, baseUrl: server.url, model: TEACHER, timeoutMs: 5000, maxRetries: 2, retryBaseMs: 10, retryMaxMs: 100 });
     const base: EncoderCascadeBase = {

@@ -1,6 +1,6 @@
 /**
  * Helpers of the cascade tests that talk to an LLM over HTTP: a fresh cascade (LR stage only, nothing
- * restored) behind the replay server with GPT-3.5's recorded isear answers, closed after each test with its
+ * restored) behind the replay server with GPT-3.5's recorded answers on the emotions stream, closed after each test with its
  * server and its models folder.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,11 +12,11 @@ import { createCascade, type Cascade, type CreateCascadeOptions } from '../../sr
 import type { LlmConfig } from '../../src/config.js';
 import { OpenAiTeacher, defaultTaskPath, loadTask } from '../../src/llm/index.js';
 import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
-import { GPT, isearPath } from '../llm/helpers.js';
+import { GPT, EMOTIONS } from '../llm/helpers.js';
 import { cascadeSections, PLAIN_LLM } from '../helpers/cascade-sections.js';
 
-/** The isear task the replay cascades answer. */
-export const isearTask = loadTask(defaultTaskPath(isearPath));
+/** The emotions task the replay cascades answer. */
+export const emotionsTask = loadTask(defaultTaskPath(EMOTIONS));
 
 /** What differs between the replay cascades of the tests. */
 export interface ReplayCascadeOptions {
@@ -61,8 +61,8 @@ export function useReplayCascades(): ReplayCascades {
   });
   return {
     async build(o) {
-      const task = isearTask;
-      server = await startReplayServer({ dataset: isearPath, teacher: GPT, task, latencyMs: o.latencyMs });
+      const task = emotionsTask;
+      server = await startReplayServer({ dataset: EMOTIONS, teacher: GPT, task, latencyMs: o.latencyMs });
       const teacher = new OpenAiTeacher({
         task,
         baseUrl: server.url,

@@ -7,7 +7,7 @@ import { MidModel } from '../../src/cascade/mid-model.js';
 import { argmax, LrStage, MidStage, type ItemContext } from '../../src/cascade/stages.js';
 import { selectBackend } from '../../src/cascade/tf-backend.js';
 import { loadWordVectors } from '../../src/cascade/word-vectors.js';
-import { ISEAR } from '../helpers/paths.js';
+import { EMOTIONS } from '../helpers/paths.js';
 
 const TEACHER = 'gpt-3.5-turbo-1106';
 
@@ -147,11 +147,11 @@ describe('KnnMemory', () => {
     });
   });
 
-  it("raises the mid stage's agreement with the LLM on held-out isear items", async () => {
+  it("raises the mid stage's agreement with the LLM on held-out emotions items", async () => {
     await selectBackend('auto');
     const vectors = loadWordVectors();
     expect(vectors).toBeDefined();
-    const rows = readLabelledStream(ISEAR).filter((r) => (r.llm[TEACHER] ?? -1) >= 0);
+    const rows = readLabelledStream(EMOTIONS).filter((r) => (r.llm[TEACHER] ?? -1) >= 0);
     const featurizer = new Featurizer({ dim: 2 ** 18, maxTextChars: 5000 });
     let gain = 0;
     for (const seed of [1, 2]) {

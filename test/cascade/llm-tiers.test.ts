@@ -1,5 +1,5 @@
 /**
- * Issue 9, item 4: an LLM tier of its own (`llm.tiers`). The cheap tier (Llama-2-70B's recorded answers)
+ * An LLM tier of its own (`llm.tiers`). The cheap tier (Llama-2-70B's recorded answers)
  * answers every LLM-bound item first; an item is escalated to the strong tier (GPT-3.5's) only when the cheap
  * answer disagrees with the small stages' (or names no label), and the strong answer is then the published one.
  * Both tiers are the replay server over HTTP, one server serving both recorded teachers by model name; the
@@ -18,13 +18,14 @@ import { defaultTaskPath, loadTask } from '../../src/llm/index.js';
 import { CascadeMetrics, SpillwayMetrics } from '../../src/monitor/index.js';
 import { llmLabelOf, type Annotation } from '../../src/types.js';
 import { startReplayServer } from '../../tools/replay/index.js';
-import { GPT, isearPath, LLAMA, readRows } from '../llm/helpers.js';
+import { GPT, EMOTIONS, LLAMA, readRows } from '../llm/helpers.js';
+import { testConfig } from '../helpers/test-config.js';
 
-const task = loadTask(defaultTaskPath(isearPath));
+const task = loadTask(defaultTaskPath(EMOTIONS));
 const dir = mkdtempSync(path.join(tmpdir(), 'spillway-tiers-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const rows = readRows(isearPath);
+const rows = readRows(EMOTIONS);
 /** What the replay server answers for a text: its first recording (-1: an answer naming no label). */
 const recorded = (model: string): Map<string, number> => {
   const byText = new Map<string, number>();
@@ -39,8 +40,8 @@ const STRONG_UNITS = 100;
 
 describe('LLM tiers (llm.tiers)', () => {
   it('escalates exactly the items whose cheap answer disagrees with the small stages, and publishes the strong answer', async () => {
-    const server = await startReplayServer({ dataset: isearPath, task, teacher: LLAMA, teachers: [GPT] });
-    const config = parseConfig({
+    const server = await startReplayServer({ dataset: EMOTIONS, task, teacher: LLAMA, teachers: [GPT] });
+    const config = testConfig({
       llm: {
         baseUrl: server.url,
         maxRetries: 0,

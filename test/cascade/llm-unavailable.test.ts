@@ -1,5 +1,5 @@
 /**
- * Issue #11, health that means something: what an item does when the LLM is down (`llm.onUnavailable`),
+ * Health that means something: what an item does when the LLM is down (`llm.onUnavailable`),
  * against the real client and a stand-in LLM that forwards to the replay server until it is switched off.
  */
 import pino from 'pino';
@@ -10,20 +10,20 @@ import { loadTask, OpenAiTeacher } from '../../src/llm/index.js';
 import type { CascadeObserver } from '../../src/cascade/index.js';
 import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
 import { readLabelledStream } from '../../tools/bench/index.js';
-import { ISEAR } from '../helpers/paths.js';
+import { EMOTIONS } from '../helpers/paths.js';
 import { startStandInLlm, type StandInLlm } from '../helpers/stand-in-llm.js';
 import { cascadeSections } from '../helpers/cascade-sections.js';
 
 const TEACHER = 'gpt-3.5-turbo-1106';
 const logger = pino({ level: 'silent' });
-const task = loadTask(ISEAR.replace(/\.jsonl$/, '.task.json'));
+const task = loadTask(EMOTIONS.replace(/\.jsonl$/, '.task.json'));
 /** A text with a recorded answer, so the replay server answers it with a label. */
-const TEXT = readLabelledStream(ISEAR)[0]?.text ?? '';
+const TEXT = readLabelledStream(EMOTIONS)[0]?.text ?? '';
 let replay: ReplayServer;
 let llm: StandInLlm;
 
 beforeAll(async () => {
-  replay = await startReplayServer({ dataset: ISEAR, teacher: TEACHER, port: 0 });
+  replay = await startReplayServer({ dataset: EMOTIONS, teacher: TEACHER, port: 0 });
   llm = await startStandInLlm(replay.url);
 });
 

@@ -5,11 +5,11 @@ import { selectBackend } from '../../src/cascade/tf-backend.js';
 import { loadWordVectors } from '../../src/cascade/word-vectors.js';
 import { argmax } from '../../src/cascade/stages.js';
 import { readLabelledStream } from '../../tools/bench/index.js';
-import { ISEAR } from '../helpers/paths.js';
+import { EMOTIONS } from '../helpers/paths.js';
 
 const TEACHER = 'gpt-3.5-turbo-1106';
 
-describe('MidModel on isear', () => {
+describe('MidModel on the emotions stream', () => {
   beforeAll(async () => {
     await selectBackend('auto');
   });
@@ -21,7 +21,7 @@ describe('MidModel on isear', () => {
   });
 
   it('lowers its loss as it learns and beats chance on held-out items', () => {
-    const rows = readLabelledStream(ISEAR).filter((r) => (r.llm[TEACHER] ?? -1) >= 0);
+    const rows = readLabelledStream(EMOTIONS).filter((r) => (r.llm[TEACHER] ?? -1) >= 0);
     const featurizer = new Featurizer({ dim: 2 ** 18, maxTextChars: 5000 });
     const model = new MidModel({ classes: 7, vectors: loadWordVectors(), seed: 1 });
     const encode = (text: string) => model.encode(featurizer.featurize(text));

@@ -1,5 +1,5 @@
 /**
- * Issue #11, state you can trust: corrupt and NaN model files are refused with a typed error (or set aside with
+ * State you can trust: corrupt and NaN model files are refused with a typed error (or set aside with
  * --reset-models), saves are atomic, a failed save is a ModelSaveError, and saves are also time-based.
  */
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -11,11 +11,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createCascade, type CreateCascadeOptions } from '../../src/cascade/create-cascade.js';
 import { CorruptModelStateError, ModelSaveError } from '../../src/errors.js';
 import { loadTask } from '../../src/llm/index.js';
-import { ISEAR } from '../helpers/paths.js';
+import { EMOTIONS } from '../helpers/paths.js';
 import { cascadeSections } from '../helpers/cascade-sections.js';
 
 const logger = pino({ level: 'silent' });
-const task = loadTask(ISEAR.replace(/\.jsonl$/, '.task.json'));
+const task = loadTask(EMOTIONS.replace(/\.jsonl$/, '.task.json'));
 const dirs: string[] = [];
 
 afterAll(async () => {

@@ -9,7 +9,7 @@ import { ModelStateError } from '../../src/errors.js';
 import { loadTask, OpenAiTeacher } from '../../src/llm/index.js';
 import { readLabelledStream } from '../../tools/bench/index.js';
 import { startReplayServer } from '../../tools/replay/index.js';
-import { ISEAR } from '../helpers/paths.js';
+import { EMOTIONS } from '../helpers/paths.js';
 import { cascadeSections } from '../helpers/cascade-sections.js';
 
 const logger = pino({ level: 'silent' });
@@ -24,8 +24,8 @@ describe('saving and restoring a cascade', () => {
   it('gives identical stage probabilities and deferral scores after a restore', async () => {
     const modelsDir = await mkdtemp(join(tmpdir(), 'spillway-models-'));
     dirs.push(modelsDir);
-    const task = loadTask(ISEAR.replace(/\.jsonl$/, '.task.json'));
-    const server = await startReplayServer({ dataset: ISEAR, teacher: TEACHER, port: 0 });
+    const task = loadTask(EMOTIONS.replace(/\.jsonl$/, '.task.json'));
+    const server = await startReplayServer({ dataset: EMOTIONS, teacher: TEACHER, port: 0 });
     try {
       const teacher = new OpenAiTeacher({
         task,
@@ -44,7 +44,7 @@ describe('saving and restoring a cascade', () => {
         allowNoLlm: true,
       };
       const original = await createCascade({ ...base, teacher, restore: false });
-      const rows = readLabelledStream(ISEAR);
+      const rows = readLabelledStream(EMOTIONS);
       for (const r of rows.slice(0, 400)) await original.process({ id: r.id, text: r.text });
       await original.save();
 
@@ -53,14 +53,14 @@ describe('saving and restoring a cascade', () => {
       // A saved mid model is also a standard tfjs LayersModel another deployment can start from.
       const fresh = await createCascade({
         ...base,
-        config: { ...base.config, models: { ...base.config.models, dir: join(modelsDir, 'elsewhere'), midModelPath: join(modelsDir, 'isear', 'mid') } },
+        config: { ...base.config, models: { ...base.config.models, dir: join(modelsDir, 'elsewhere'), midModelPath: join(modelsDir, 'emotions', 'mid') } },
       });
       const weightsOf = (c: typeof original) =>
         (c.parts.stages[1] as unknown as { model: { model: { getWeights(): Array<{ dataSync(): Float32Array }> } } }).model.model
           .getWeights()
           .map((w) => Array.from(w.dataSync()));
       expect(weightsOf(fresh)).toEqual(weightsOf(original));
-      // What was learned carries over; the spend does not: the budget counts from the new run (#11).
+      // What was learned carries over; the spend does not: the budget counts from the new run.
       expect(restored.budgetStatus.threshold).toBe(original.budgetStatus.threshold);
       expect(restored.budgetStatus).toMatchObject({ items: 0, calls: 0, llmShare: 0 });
       expect(original.budgetStatus.calls).toBeGreaterThan(0);
@@ -95,7 +95,7 @@ describe('saving and restoring a cascade', () => {
   it('refuses state saved for other labels, naming the folder', async () => {
     const modelsDir = await mkdtemp(join(tmpdir(), 'spillway-models-'));
     dirs.push(modelsDir);
-    const task = loadTask(ISEAR.replace(/\.jsonl$/, '.task.json'));
+    const task = loadTask(EMOTIONS.replace(/\.jsonl$/, '.task.json'));
     const base = {
       config: cascadeSections({ cascade: { stages: ['lr'] }, llm: { concurrency: 1 }, models: { dir: modelsDir } }),
       logger,

@@ -1,5 +1,5 @@
 /**
- * The opt-in e5-small sentence encoder (cascade.sentenceEncoder: e5-small): the real quantised model on
+ * The default sentence encoder e5-small (cascade.sentenceEncoder: e5-small): the real quantised model on
  * onnxruntime-node (its files fetched from Maven Central by the global setup), and a cascade that learns on
  * its vectors, saves, and refuses to restore under another encoder.
  */
@@ -7,16 +7,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCascade } from '../../src/cascade/create-cascade.js';
+import { e5SmallDir } from '../../src/cascade/index.js';
 import { loadE5Small, type E5SmallEncoder } from '../../src/cascade/onnx-encoder.js';
 import { ModelStateError } from '../../src/errors.js';
 import { readLabelledStream } from '../../tools/bench/index.js';
-import { ISEAR } from '../helpers/paths.js';
+import { EMOTIONS } from '../helpers/paths.js';
+import { MODEL_CACHE_DIR } from '../helpers/test-config.js';
 import { cosine, expectParaphrasesCloser, withEncoderCascade } from './encoder-helpers.js';
 
+const dir = e5SmallDir(MODEL_CACHE_DIR);
 let encoder: E5SmallEncoder;
 
 beforeAll(async () => {
-  encoder = await loadE5Small({ maxBatch: 4, threads: 1 });
+  encoder = await loadE5Small({ dir, maxBatch: 4, threads: 1 });
 });
 
 afterAll(() => {
@@ -34,7 +37,7 @@ describe('the e5-small sentence encoder', () => {
     const texts = ['short', 'a much longer sentence about a day at the seaside with my family', 'short', 'another one of medium length'];
     const batch = await Promise.all(texts.map((t) => encoder.embed(t)));
     expect(encoder.encoded - before).toBe(3);
-    const alone = await loadE5Small({ maxBatch: 1, cacheItems: 1, threads: 1 });
+    const alone = await loadE5Small({ dir, maxBatch: 1, cacheItems: 1, threads: 1 });
     try {
       const solo = await alone.embed('short');
       // Nearly the same, not bit for bit: the int8 model quantises activations per run (dynamic quantisation),
@@ -51,7 +54,7 @@ describe('the e5-small sentence encoder', () => {
     expect(v.every(Number.isFinite)).toBe(true);
     const missing = loadE5Small({ dir: join(tmpdir(), 'spillway-no-such-encoder') });
     await expect(missing).rejects.toBeInstanceOf(ModelStateError);
-    await expect(missing).rejects.toThrow(/npm run models:fetch/);
+    await expect(missing).rejects.toThrow(/spillway encoder fetch/);
   });
 });
 
@@ -59,14 +62,14 @@ describe('a cascade whose mid stage reads e5-small vectors (cascade.sentenceEnco
   it('learns from LLM labels, saves, and refuses to restore under USE-lite', async () => {
     await withEncoderCascade('e5-small', async (base, teacher) => {
       const cascade = await createCascade({ ...base, teacher, restore: false, encoder });
-      const rows = readLabelledStream(ISEAR).slice(0, 200);
+      const rows = readLabelledStream(EMOTIONS).slice(0, 200);
       const annotations = await Promise.all(rows.map((r) => cascade.process({ id: r.id, text: r.text })));
       expect(annotations.filter((a) => a.llmCalled).length).toBeGreaterThan(40);
       const mid = cascade.parts.stages[1];
       expect(mid?.version).toBeGreaterThan(0);
       // The mid stage centres e5's vectors on their running mean, which is saved with the model: the
       // restored cascade answers every held-out item exactly as the one that learned.
-      const held = readLabelledStream(ISEAR).slice(200, 230);
+      const held = readLabelledStream(EMOTIONS).slice(200, 230);
       const answersBefore = await Promise.all(held.map((r) => cascade.smallStageAnswers(r.text)));
       await cascade.close();
       cascade.dispose();

@@ -10,7 +10,7 @@ import { LabelMemory } from '../../src/cascade/label-memory.js';
 import { LogisticRegressor } from '../../src/cascade/logistic-regressor.js';
 import { LrStage } from '../../src/cascade/stages.js';
 import { loadTask } from '../../src/llm/index.js';
-import { ISEAR } from '../helpers/paths.js';
+import { EMOTIONS } from '../helpers/paths.js';
 import { cascadeSections } from '../helpers/cascade-sections.js';
 
 const TEACHER = 'gpt-3.5-turbo-1106';
@@ -28,8 +28,8 @@ function argmax(p: Float32Array): number {
 }
 
 describe('LR rehearsal over remembered labels', () => {
-  it('agrees more with the LLM on held-out isear items than one pass over the same labels', () => {
-    const rows = readLabelledStream(ISEAR).filter((r) => (r.llm[TEACHER] ?? -1) >= 0);
+  it('agrees more with the LLM on held-out emotions items than one pass over the same labels', () => {
+    const rows = readLabelledStream(EMOTIONS).filter((r) => (r.llm[TEACHER] ?? -1) >= 0);
     const featurizer = new Featurizer({ dim: 2 ** 18, maxTextChars: 5000 });
     // 400 labels to learn from, 1500 other items to judge, three draws (deterministic: seeded samples).
     let gain = 0;
@@ -65,7 +65,7 @@ describe('LR rehearsal over remembered labels', () => {
   it('restores the memory: a restored cascade keeps learning exactly as the original', async () => {
     const modelsDir = await mkdtemp(join(tmpdir(), 'spillway-rehearsal-'));
     dirs.push(modelsDir);
-    const task = loadTask(ISEAR.replace(/\.jsonl$/, '.task.json'));
+    const task = loadTask(EMOTIONS.replace(/\.jsonl$/, '.task.json'));
     const base = {
       task,
       config: cascadeSections({ cascade: { stages: ['lr'], lrReplays: 3, labelMemoryItems: 64 }, llm: { concurrency: 1 }, models: { dir: modelsDir } }),
@@ -73,7 +73,7 @@ describe('LR rehearsal over remembered labels', () => {
       allowNoLlm: true,
     };
     const original = await createCascade({ ...base, restore: false });
-    const rows = readLabelledStream(ISEAR).filter((r) => (r.llm[TEACHER] ?? -1) >= 0);
+    const rows = readLabelledStream(EMOTIONS).filter((r) => (r.llm[TEACHER] ?? -1) >= 0);
     const lrOf = (c: typeof original): LrStage => c.parts.stages[0] as LrStage;
     const learn = (c: typeof original, r: (typeof rows)[number]): void => {
       lrOf(c).learn({ features: c.parts.featurizer.featurize(r.text), probs: [] }, r.llm[TEACHER] as number);

@@ -1,5 +1,5 @@
 /**
- * Issue 9, item 5: self- and co-training with audited safeguards (`cascade.selfTraining`). The scripted teacher
+ * Self- and co-training with audited safeguards (`cascade.selfTraining`). The scripted teacher
  * (the replay LLM server over HTTP, test/cascade/scripted-teacher.ts) labels the items the cascade sends; the
  * small stages also learn their own answers on items no LLM answer reached, only where those answers are
  * trusted by their measured agreement with the LLM, only once warm, and never in the deferral policy.
@@ -7,16 +7,16 @@
 import { describe, expect, it } from 'vitest';
 import type { Annotation, Cascade } from '../../src/cascade/index.js';
 import type { LrStage } from '../../src/cascade/stages.js';
-import { parseConfig } from '../../src/config.js';
 import { llmLabelOf } from '../../src/types.js';
 import { useScriptedCascades, type ScriptedItem } from './scripted-teacher.js';
+import { testConfig } from '../helpers/test-config.js';
 
 const MIN_LABELS = 40;
 const cascades = useScriptedCascades();
 
 /** A fresh cascade asking the scripted teacher; audits give the calibration labels on items the stages keep. */
 async function build(keys: Record<string, unknown>): Promise<Cascade> {
-  const config = parseConfig({
+  const config = testConfig({
     cascade: {
       stages: ['lr'],
       pretrainedVectors: false,

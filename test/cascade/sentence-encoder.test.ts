@@ -4,7 +4,7 @@ import { loadUseLite, type UseLiteEncoder } from '../../src/cascade/sentence-enc
 import { selectBackend } from '../../src/cascade/tf-backend.js';
 import { ModelStateError } from '../../src/errors.js';
 import { readLabelledStream } from '../../tools/bench/index.js';
-import { ISEAR } from '../helpers/paths.js';
+import { EMOTIONS } from '../helpers/paths.js';
 import { expectParaphrasesCloser, TEACHER, withEncoderCascade } from './encoder-helpers.js';
 
 let encoder: UseLiteEncoder;
@@ -65,7 +65,7 @@ describe('a cascade whose mid stage reads USE-lite vectors (cascade.sentenceEnco
   it('learns from LLM labels and from the label topic, saves, and refuses to restore under GloVe', async () => {
     await withEncoderCascade('use-lite', async (base, teacher) => {
       const cascade = await createCascade({ ...base, teacher, restore: false, encoder });
-      const rows = readLabelledStream(ISEAR).slice(0, 240);
+      const rows = readLabelledStream(EMOTIONS).slice(0, 240);
       const annotations = await Promise.all(rows.slice(0, 200).map((r) => cascade.process({ id: r.id, text: r.text })));
       expect(annotations.filter((a) => a.llmCalled).length).toBeGreaterThan(40);
       const mid = cascade.parts.stages[1];

@@ -1,15 +1,15 @@
 /**
- * Tokens and dollars add up (issue #8): over a known stream, the tokens the cascade counts per item (a batch
+ * Tokens and dollars add up: over a known stream, the tokens the cascade counts per item (a batch
  * request's usage split across its items) equal what the replay endpoint served, and /metrics and /status
  * price them at the configured rates.
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createMonitor } from '../../src/monitor/index.js';
-import { isearPath, readRows } from '../llm/helpers.js';
+import { EMOTIONS, readRows } from '../llm/helpers.js';
 import { useReplayCascades } from './helpers.js';
 
-const rows = readRows(isearPath);
+const rows = readRows(EMOTIONS);
 const logger = pino({ level: 'silent' });
 const cascades = useReplayCascades();
 

@@ -1,5 +1,5 @@
 /**
- * Issue 9, "budget-aware deferral": with a teacher whose answers are partly unparseable (Llama-2 on isear,
+ * Budget-aware deferral: with a teacher whose answers are partly unparseable (Llama-2 on the emotions stream,
  * plus every third answer blanked to -1 here), the cascade still spends its budget (with Llama as the teacher
  * the learned cascade used to send 10.8 % of the stream to the LLM at a 50 % budget), and an unparseable
  * answer teaches nothing: it is neither agreement nor disagreement for the deferral policies.
@@ -11,19 +11,19 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCascade, DeferralPolicy } from '../../src/cascade/index.js';
-import { parseConfig } from '../../src/config.js';
 import { OpenAiTeacher, defaultTaskPath, loadTask } from '../../src/llm/index.js';
 import { startReplayServer } from '../../tools/replay/index.js';
-import { isearPath, LLAMA, readRows } from '../llm/helpers.js';
+import { EMOTIONS, LLAMA, readRows } from '../llm/helpers.js';
 import { PLAIN_LLM } from '../helpers/cascade-sections.js';
+import { testConfig } from '../helpers/test-config.js';
 
-const task = loadTask(defaultTaskPath(isearPath));
+const task = loadTask(defaultTaskPath(EMOTIONS));
 const dir = mkdtempSync(path.join(tmpdir(), 'spillway-unparseable-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-// A temporary copy (never in the repository) of the first 2,000 isear lines with a third of Llama's answers blanked.
-const rows = readRows(isearPath).slice(0, 2_000);
-const dataset = path.join(dir, 'isear-blanked.jsonl');
+// A temporary copy (never in the repository) of the first 2,000 emotions lines with a third of Llama's answers blanked.
+const rows = readRows(EMOTIONS).slice(0, 2_000);
+const dataset = path.join(dir, 'emotions-blanked.jsonl');
 writeFileSync(dataset, rows.map((r, i) => JSON.stringify({ ...r, llm: { [LLAMA]: i % 3 === 0 ? -1 : (r.llm[LLAMA] ?? -1) } })).join('\n'));
 
 describe('a teacher whose answers are partly unparseable', () => {
@@ -31,7 +31,7 @@ describe('a teacher whose answers are partly unparseable', () => {
     const server = await startReplayServer({ dataset, teacher: LLAMA, task });
     const teacher = new OpenAiTeacher({ task, baseUrl: server.url, model: LLAMA, timeoutMs: 20_000, maxRetries: 2, retryBaseMs: 1, retryMaxMs: 5 });
     const budget = 0.5;
-    const config = parseConfig({ cascade: { stages: ['lr', 'mid'], pretrainedVectors: false, llmBudget: budget, seed: 3 } });
+    const config = testConfig({ cascade: { stages: ['lr', 'mid'], pretrainedVectors: false, llmBudget: budget, seed: 3 } });
     const cascade = await createCascade({
       task,
       teacher,

@@ -1,5 +1,5 @@
 /**
- * The newcomer path and small CLI manners (issue 11): `--version`; `spillway start | head -1` exits quietly
+ * The newcomer path and small CLI manners: `--version`; `spillway start | head -1` exits quietly
  * (it died with EPIPE and 40 KB of stack); no log line repeats the key `module`; no flag imports code
  * (`run --processor` is gone); `spillway start` on a terminal writes annotations to a file, shows its header
  * and the dashboard URL first, paces the demo and serves until Ctrl-C.

@@ -1,5 +1,5 @@
 /**
- * Issue #11 at the command line, as users run it: a misconfigured LLM stops `start` and `run` before they
+ * Hardening at the command line, as users run it: a misconfigured LLM stops `start` and `run` before they
  * consume, with one line naming the setting and never the key; `run` refuses to start without an LLM unless
  * --no-llm; a stalled LLM does not keep `start` from stopping on SIGTERM; BOM and oversize lines.
  */
@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLabelledStream } from '../../tools/bench/index.js';
 import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
-import { ISEAR, REPO_ROOT } from '../helpers/paths.js';
+import { EMOTIONS, REPO_ROOT } from '../helpers/paths.js';
 import { startStandInLlm, type StandInLlm } from '../helpers/stand-in-llm.js';
 
 const TEACHER = 'gpt-3.5-turbo-1106';
-const TASK = ISEAR.replace(/\.jsonl$/, '.task.json');
+const TASK = EMOTIONS.replace(/\.jsonl$/, '.task.json');
 const KEY = 'sk-hardening-0123456789abcdefSECRET';
 let replay: ReplayServer;
 let llm: StandInLlm;
@@ -58,7 +58,7 @@ function errorLine(stderr: string): string {
 }
 
 async function itemsFile(count: number, name = 'items.jsonl'): Promise<string> {
-  const rows = readLabelledStream(ISEAR).slice(0, count);
+  const rows = readLabelledStream(EMOTIONS).slice(0, count);
   const file = join(dir, name);
   await writeFile(file, `${rows.map((r) => JSON.stringify({ id: r.id, text: r.text })).join('\n')}\n`);
   return file;
@@ -66,7 +66,7 @@ async function itemsFile(count: number, name = 'items.jsonl'): Promise<string> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'spillway-hardening-'));
-  replay = await startReplayServer({ dataset: ISEAR, teacher: TEACHER, port: 0 });
+  replay = await startReplayServer({ dataset: EMOTIONS, teacher: TEACHER, port: 0 });
   llm = await startStandInLlm(replay.url);
 });
 
@@ -132,7 +132,8 @@ describe('spillway start with an LLM that never finishes its body', () => {
     const tookMs = Date.now() - signalledAt;
     llm.mode = 'ok';
     expect(tookMs).toBeLessThan(1_000 + 5_000 + 3_000);
-    expect(result.code).toBe(0);
+    // Stopped before the end of its input: 128 + SIGTERM, as a shell reports it.
+    expect(result.code).toBe(143);
     const written = (await readFile(output, 'utf8'))
       .trim()
       .split('\n')
@@ -147,7 +148,7 @@ describe('spillway start with an LLM that never finishes its body', () => {
 describe('spillway start input edges', () => {
   it('reads a file that starts with a BOM and rejects an oversize line without losing the lines after it', async () => {
     llm.mode = 'ok';
-    const rows = readLabelledStream(ISEAR).slice(0, 6);
+    const rows = readLabelledStream(EMOTIONS).slice(0, 6);
     const lines = rows.map((r) => JSON.stringify({ id: r.id, text: r.text }));
     const huge = JSON.stringify({ id: 'huge', text: 'x'.repeat(3 * 2 ** 20) });
     const input = join(dir, 'edges.jsonl');
@@ -184,7 +185,7 @@ describe('spillway start when the model state cannot be saved', () => {
       SPILLWAY_MODELS_DIR: join(blocker, 'models'),
     }).done;
     expect(result.code).toBe(1);
-    expect(errorLine(result.stderr)).toMatch(/^spillway: cannot save model state to .*not-a-folder\/models\/isear: ENOTDIR/);
+    expect(errorLine(result.stderr)).toMatch(/^spillway: cannot save model state to .*not-a-folder\/models\/emotions: ENOTDIR/);
     expect(result.stderr).not.toContain('unexpected error');
   });
 });

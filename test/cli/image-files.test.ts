@@ -1,9 +1,11 @@
 /**
- * The Docker image runs the CLI (issue 12). Without a Docker daemon, the test lays out exactly the files the
+ * The Docker image runs the CLI. Without a Docker daemon, the test lays out exactly the files the
  * Dockerfile's stages copy: the build stage's files, built with its `npm run build`; then the runtime stage's
- * COPY lines into an empty folder whose node_modules holds only the `dependencies` of package.json (what
- * `npm ci --omit=dev` installs). From there `spillway --help` and `spillway start` on a small input must work,
- * with no TypeScript source, no tools/ and no devDependency (tsx, typescript) present.
+ * COPY lines into an empty folder, where the stage's own `npm ci` lines run, with `--prefer-offline`: npm's
+ * cache serves what it holds, the npm registry the rest, and no install script may download from anywhere
+ * else (there is no route to anywhere else here). From there
+ * `spillway --help` and `spillway start` on a small input must work, with no TypeScript source, no tools/ and
+ * no devDependency (tsx, typescript) present.
  */
 import { execFile, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -13,7 +15,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLabelledStream } from '../../tools/bench/index.js';
 import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
-import { ISEAR, REPO_ROOT } from '../helpers/paths.js';
+import { EMOTIONS, REPO_ROOT } from '../helpers/paths.js';
 
 const run = promisify(execFile);
 const TEACHER = 'gpt-3.5-turbo-1106';
@@ -68,13 +70,9 @@ function fromStage(stageRoots: Map<string, { workdir: string; root: string }>, n
   return path.join(stage.root, path.relative(stage.workdir, source));
 }
 
-/** node_modules holding only the packages of `dependencies`, linked to the installed copies. */
-function productionNodeModules(root: string, dependencies: string[]): void {
-  for (const name of dependencies) {
-    const link = path.join(root, 'node_modules', name);
-    mkdirSync(path.dirname(link), { recursive: true });
-    symlinkSync(path.join(REPO_ROOT, 'node_modules', name), link, 'dir');
-  }
+/** The `npm ci …` commands of a stage's RUN lines (other commands chained with && are the image's business). */
+function npmInstalls(stage: Stage): string[] {
+  return stage.runs.flatMap((r) => r.split('&&').map((c) => c.trim())).filter((c) => /^npm ci\b/.test(c));
 }
 
 function listFiles(dir: string, prefix = ''): string[] {
@@ -118,8 +116,9 @@ beforeAll(async () => {
   const runtime = stages.at(-1) as Stage;
   mkdirSync(app, { recursive: true });
   copyInto(runtime, app, stageRoots);
-  productionNodeModules(app, Object.keys(pkg.dependencies));
-  server = await startReplayServer({ dataset: ISEAR, teacher: TEACHER, port: 0 });
+  // The runtime stage's install, on exactly the files it copied, with no network.
+  for (const command of npmInstalls(runtime)) await run('sh', ['-c', `${command} --prefer-offline`], { cwd: app, maxBuffer: 16 * 1024 * 1024 });
+  server = await startReplayServer({ dataset: EMOTIONS, teacher: TEACHER, port: 0 });
 }, 300_000);
 
 afterAll(async () => {
@@ -130,7 +129,8 @@ afterAll(async () => {
 describe('the Docker image', () => {
   it('installs without devDependencies and holds the built product only: no TypeScript, no tools', () => {
     const runtime = stages.at(-1) as Stage;
-    expect(runtime.runs.some((r) => /npm ci\b.*--omit=dev/.test(r))).toBe(true);
+    expect(npmInstalls(runtime).some((c) => /--omit=dev/.test(c))).toBe(true);
+    expect(existsSync(path.join(app, 'node_modules', 'onnxruntime-node'))).toBe(true);
     expect(Object.keys(pkg.dependencies)).not.toContain('tsx');
     expect(Object.keys(pkg.dependencies)).not.toContain('typescript');
     const files = listFiles(app);
@@ -151,14 +151,14 @@ describe('the Docker image', () => {
   });
 
   it('runs `spillway start` over a small JSONL file against an LLM endpoint and annotates every line in order', async () => {
-    const rows = readLabelledStream(ISEAR).slice(0, 30);
+    const rows = readLabelledStream(EMOTIONS).slice(0, 30);
     const input = path.join(dir, 'items.jsonl');
     const output = path.join(dir, 'out.jsonl');
     writeFileSync(input, `${rows.map((r) => JSON.stringify({ id: r.id, text: r.text })).join('\n')}\n`);
     const env = { SPILLWAY_LLM_BASE_URL: server.url, SPILLWAY_LLM_MODEL: TEACHER, SPILLWAY_LOG_LEVEL: 'info' };
     const result = await spillway(
       app,
-      ['start', '--input', input, '--output', output, '--task', ISEAR.replace(/\.jsonl$/, '.task.json'), '--http-port', '0', '--no-save'],
+      ['start', '--input', input, '--output', output, '--task', EMOTIONS.replace(/\.jsonl$/, '.task.json'), '--http-port', '0', '--no-save'],
       env,
     );
     expect(result.code, result.stderr).toBe(0);

@@ -1,4 +1,4 @@
-/** `spillway start` honours `cache.enabled` (issue 12): a repeated text is answered from the cache, not the LLM. */
+/** `spillway start` honours `cache.enabled`: a repeated text is answered from the cache, not the LLM. */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLabelledStream } from '../../tools/bench/index.js';
 import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
-import { ISEAR, REPO_ROOT } from '../helpers/paths.js';
+import { EMOTIONS, REPO_ROOT } from '../helpers/paths.js';
 
 const TEACHER = 'gpt-3.5-turbo-1106';
 let server: ReplayServer;
@@ -14,7 +14,7 @@ let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'spillway-start-cache-'));
-  server = await startReplayServer({ dataset: ISEAR, teacher: TEACHER, port: 0 });
+  server = await startReplayServer({ dataset: EMOTIONS, teacher: TEACHER, port: 0 });
 });
 
 afterAll(async () => {
@@ -34,7 +34,7 @@ function start(config: string, input: string, output: string): Promise<number | 
       '--output',
       output,
       '--task',
-      ISEAR.replace(/\.jsonl$/, '.task.json'),
+      EMOTIONS.replace(/\.jsonl$/, '.task.json'),
       '--http-port',
       '0',
       '--no-save',
@@ -52,7 +52,7 @@ function start(config: string, input: string, output: string): Promise<number | 
 describe('spillway start with cache.enabled', () => {
   it('answers a text seen before from the in-process cache instead of calling the LLM again', async () => {
     // The warm-up sends every item to the LLM: the second pass over the same texts can only be cached answers.
-    const rows = readLabelledStream(ISEAR).slice(0, 10);
+    const rows = readLabelledStream(EMOTIONS).slice(0, 10);
     const lines = [...rows, ...rows].map((r, i) => JSON.stringify({ id: `${r.id}-${i}`, text: r.text }));
     const input = join(dir, 'items.jsonl');
     await writeFile(input, `${lines.join('\n')}\n`);

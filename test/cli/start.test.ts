@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLabelledStream } from '../../tools/bench/index.js';
 import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
-import { ISEAR, REPO_ROOT } from '../helpers/paths.js';
+import { EMOTIONS, REPO_ROOT } from '../helpers/paths.js';
 
 const TEACHER = 'gpt-3.5-turbo-1106';
 let server: ReplayServer;
@@ -35,7 +35,7 @@ function spillway(
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'spillway-start-'));
-  server = await startReplayServer({ dataset: ISEAR, teacher: TEACHER, port: 0 });
+  server = await startReplayServer({ dataset: EMOTIONS, teacher: TEACHER, port: 0 });
 });
 
 afterAll(async () => {
@@ -45,7 +45,7 @@ afterAll(async () => {
 
 describe('spillway start', () => {
   it('annotates every good line in order and writes each bad line to the rejects file with its reason', async () => {
-    const rows = readLabelledStream(ISEAR).slice(0, 40);
+    const rows = readLabelledStream(EMOTIONS).slice(0, 40);
     const lines = rows.map((r) => JSON.stringify({ id: r.id, text: r.text }));
     lines.splice(5, 0, 'this is not json');
     lines.splice(12, 0, JSON.stringify({ id: 'no-text' }));
@@ -54,7 +54,10 @@ describe('spillway start', () => {
     const output = join(dir, 'out.jsonl');
     await writeFile(input, `${lines.join('\n')}\n`);
     const env = { SPILLWAY_LLM_BASE_URL: server.url, SPILLWAY_LLM_MODEL: TEACHER };
-    const result = await spillway(['start', '--input', input, '--output', output, '--task', ISEAR.replace(/\.jsonl$/, '.task.json'), '--http-port', '0'], env);
+    const result = await spillway(
+      ['start', '--input', input, '--output', output, '--task', EMOTIONS.replace(/\.jsonl$/, '.task.json'), '--http-port', '0'],
+      env,
+    );
     expect(result.code).toBe(0);
     const annotations = (await readFile(output, 'utf8'))
       .trim()
@@ -74,15 +77,15 @@ describe('spillway start', () => {
     ]);
     expect(result.stderr).toMatch(/line rejected/);
     // The learned state was saved for the next run.
-    const manifest = JSON.parse(await readFile(join(dir, 'models', 'isear', 'manifest.json'), 'utf8')) as { budget: { items: number } };
+    const manifest = JSON.parse(await readFile(join(dir, 'models', 'emotions', 'manifest.json'), 'utf8')) as { budget: { items: number } };
     expect(manifest.budget.items).toBe(40);
   });
 
   it('reads items from stdin and writes annotations to stdout', async () => {
-    const rows = readLabelledStream(ISEAR).slice(100, 110);
+    const rows = readLabelledStream(EMOTIONS).slice(100, 110);
     const stdin = rows.map((r) => JSON.stringify({ id: r.id, text: r.text })).join('\n');
     const env = { SPILLWAY_LLM_BASE_URL: server.url, SPILLWAY_LLM_MODEL: TEACHER };
-    const result = await spillway(['start', '--task', ISEAR.replace(/\.jsonl$/, '.task.json'), '--http-port', '0', '--no-save'], env, stdin);
+    const result = await spillway(['start', '--task', EMOTIONS.replace(/\.jsonl$/, '.task.json'), '--http-port', '0', '--no-save'], env, stdin);
     expect(result.code).toBe(0);
     expect(
       result.stdout

@@ -1,9 +1,11 @@
 /**
- * The configuration sections a test cascade is built from: the schema's defaults with the test's overrides
- * (a shallow merge per section, so a test says only what it changes).
+ * The configuration sections a test cascade is built from: the tests' defaults (the schema's, with the fast
+ * encoder: test-config.ts) with the test's overrides (a shallow merge per section, so a test says only what it
+ * changes).
  */
 import type { CascadeSections } from '../../src/cascade/index.js';
-import { DEFAULTS, type CacheConfig, type CascadeConfig, type LlmConfig, type ModelsConfig } from '../../src/config.js';
+import type { CacheConfig, CascadeConfig, LlmConfig, ModelsConfig } from '../../src/config.js';
+import { TEST_DEFAULTS as DEFAULTS } from './test-config.js';
 
 /** Overrides per section. */
 export interface SectionOverrides {

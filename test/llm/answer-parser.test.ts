@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AnswerParser, loadTask, parseAnswer } from '../../src/llm/index.js';
-import { datasetsDir } from './helpers.js';
+import { STREAMS_DIR } from './helpers.js';
 
-const isear = loadTask(path.join(datasetsDir, 'isear.task.json'));
-const hate = loadTask(path.join(datasetsDir, 'hatespeech.task.json'));
+const emotionsTaskFile = loadTask(path.join(STREAMS_DIR, 'emotions.task.json'));
+const hate = loadTask(path.join(STREAMS_DIR, 'moderation.task.json'));
 const JOY = 0;
 const SADNESS = 1;
 const FEAR = 5;
@@ -12,7 +12,7 @@ const NO = 0;
 const YES = 1;
 
 describe('AnswerParser', () => {
-  const emotions = new AnswerParser(isear);
+  const emotions = new AnswerParser(emotionsTaskFile);
   const hateSpeech = new AnswerParser(hate);
 
   describe('when the answer is a label', () => {
@@ -97,7 +97,7 @@ describe('AnswerParser', () => {
 
 describe('parseAnswer', () => {
   it('parses with a parser cached per task', () => {
-    expect(parseAnswer(isear, 'Disgust.')).toBe(6);
+    expect(parseAnswer(emotionsTaskFile, 'Disgust.')).toBe(6);
     expect(parseAnswer(hate, 'Disgust.')).toBeNull();
   });
 });

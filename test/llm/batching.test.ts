@@ -1,5 +1,5 @@
 /**
- * Consolidated requests (issue #8): several texts per request, answered as JSON, parsed per item with the
+ * Consolidated requests: several texts per request, answered as JSON, parsed per item with the
  * same constraints as one answer; an item a batch answer does not clearly cover is asked again alone and is
  * never given another item's label. Over HTTP against the replay server, which answers batch prompts item by
  * item from the recordings and can be told to answer short, shuffled, conflicting or garbage.
@@ -18,11 +18,11 @@ import {
 } from '../../src/llm/index.js';
 import { TaskError } from '../../src/errors.js';
 import type { ReplayServer, ReplayServerOptions } from '../../tools/replay/index.js';
-import { GPT, isearPath, readRows, useReplayScheduler } from './helpers.js';
+import { GPT, EMOTIONS, readRows, useReplayScheduler } from './helpers.js';
 
-const task = loadTask(defaultTaskPath(isearPath));
+const task = loadTask(defaultTaskPath(EMOTIONS));
 const parser = new AnswerParser(task);
-const rows = readRows(isearPath);
+const rows = readRows(EMOTIONS);
 const counts = new Map<string, number>();
 for (const r of rows) counts.set(r.text, (counts.get(r.text) ?? 0) + 1);
 const unique = rows.filter((r) => counts.get(r.text) === 1 && (r.llm[GPT] ?? -1) >= 0);

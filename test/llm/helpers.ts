@@ -1,14 +1,11 @@
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 import { LlmScheduler, OpenAiTeacher, type LlmSchedulerOptions, type Task, type Teacher } from '../../src/llm/index.js';
 import { startReplayServer, type ReplayServer, type ReplayServerOptions } from '../../tools/replay/index.js';
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const datasetsDir = path.resolve(repoRoot, '../shared/datasets');
-export const isearPath = path.join(datasetsDir, 'isear.jsonl');
-export const hatespeechPath = path.join(datasetsDir, 'hatespeech.jsonl');
+import { EMOTIONS } from '../helpers/paths.js';
+
+export { EMOTIONS, MODERATION, STREAMS_DIR, REPO_ROOT as repoRoot } from '../helpers/paths.js';
 export const GPT = 'gpt-3.5-turbo-1106';
 export const LLAMA = 'llama-2-70b-chat';
 
@@ -19,7 +16,7 @@ export interface Row {
   llm: Record<string, number>;
 }
 
-/** Dataset rows, read from ../shared/datasets (never copied into the repo). */
+/** A stream's rows (test/fixtures/streams). */
 export function readRows(file: string): Row[] {
   return readFileSync(file, 'utf8')
     .split('\n')
@@ -30,7 +27,7 @@ export function readRows(file: string): Row[] {
 /** The replay server and LLM scheduler of the current test (see {@link useReplayScheduler}). */
 export interface ReplayScheduler {
   /**
-   * Starts the replay server with GPT's recorded answers on isear and a client of it (10 s timeout,
+   * Starts the replay server with GPT's recorded answers on the emotions stream and a client of it (10 s timeout,
    * `maxRetries` retries with a 1–5 ms backoff); the server is closed after the test.
    */
   start(replay: Partial<ReplayServerOptions>, maxRetries: number): Promise<{ server: ReplayServer; teacher: OpenAiTeacher }>;
@@ -50,7 +47,7 @@ export function useReplayScheduler(task: Task): ReplayScheduler {
   });
   return {
     async start(replay, maxRetries) {
-      server = await startReplayServer({ dataset: isearPath, teacher: GPT, task, ...replay });
+      server = await startReplayServer({ dataset: EMOTIONS, teacher: GPT, task, ...replay });
       const teacher = new OpenAiTeacher({ task, baseUrl: server.url, model: GPT, timeoutMs: 10_000, maxRetries, retryBaseMs: 1, retryMaxMs: 5 });
       return { server, teacher };
     },

@@ -1,5 +1,5 @@
 /**
- * Issue #11, hostile endpoints: a stand-in LLM on node:http that speaks the OpenAI protocol badly on purpose —
+ * Hostile endpoints: a stand-in LLM on node:http that speaks the OpenAI protocol badly on purpose —
  * 401 echoing the key, 404 model_not_found, a body that never finishes, a 200 MB body — against the real client.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -9,9 +9,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createRootLogger } from '../../src/app/index.js';
 import { LlmHttpError, LlmResponseTooLargeError, LlmTimeoutError, RetriesExhaustedError } from '../../src/errors.js';
 import { defaultTaskPath, loadTask, OpenAiTeacher } from '../../src/llm/index.js';
-import { isearPath } from './helpers.js';
+import { EMOTIONS } from './helpers.js';
 
-const task = loadTask(defaultTaskPath(isearPath));
+const task = loadTask(defaultTaskPath(EMOTIONS));
 const KEY = 'sk-test-0123456789abcdefSECRET';
 const MODEL = 'gpt-test';
 

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { normalizeText } from '../../src/cache/index.js';
 import { defaultTaskPath, loadTask, type LlmScheduler, type LlmSchedulerOptions, type ScheduledOutcome } from '../../src/llm/index.js';
 import type { ReplayServer, ReplayServerOptions } from '../../tools/replay/index.js';
-import { GPT, isearPath, readRows, useReplayScheduler } from './helpers.js';
+import { GPT, EMOTIONS, readRows, useReplayScheduler } from './helpers.js';
 
-const task = loadTask(defaultTaskPath(isearPath));
-const rows = readRows(isearPath);
+const task = loadTask(defaultTaskPath(EMOTIONS));
+const rows = readRows(EMOTIONS);
 const counts = new Map<string, number>();
 for (const r of rows) counts.set(r.text, (counts.get(r.text) ?? 0) + 1);
 /** Texts recorded once with a parseable answer. */

@@ -3,10 +3,10 @@ import { parseConfig } from '../../src/config.js';
 import { ConfigError, LlmHttpError, LlmTimeoutError, RetriesExhaustedError } from '../../src/errors.js';
 import { OpenAiTeacher, defaultTaskPath, type LlmAnswer, loadTask } from '../../src/llm/index.js';
 import { startReplayServer, type ReplayServer, type ReplayServerOptions } from '../../tools/replay/index.js';
-import { GPT, LLAMA, isearPath, readRows } from './helpers.js';
+import { GPT, LLAMA, EMOTIONS, readRows } from './helpers.js';
 
-const task = loadTask(defaultTaskPath(isearPath));
-const rows = readRows(isearPath);
+const task = loadTask(defaultTaskPath(EMOTIONS));
+const rows = readRows(EMOTIONS);
 /** Texts recorded once, so the recorded answer is unambiguous. */
 const counts = new Map<string, number>();
 for (const r of rows) counts.set(r.text, (counts.get(r.text) ?? 0) + 1);
@@ -19,7 +19,7 @@ afterEach(async () => {
 });
 
 async function start(options: Partial<ReplayServerOptions> = {}): Promise<ReplayServer> {
-  server = await startReplayServer({ dataset: isearPath, teacher: GPT, task, ...options });
+  server = await startReplayServer({ dataset: EMOTIONS, teacher: GPT, task, ...options });
   return server;
 }
 
@@ -37,7 +37,7 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
 }
 
 describe('OpenAiTeacher against the replay server', () => {
-  it('answers real isear texts with the recorded label, over HTTP, with concurrency', async () => {
+  it("answers the emotions stream's texts with the recorded label, over HTTP, with concurrency", async () => {
     const { url } = await start();
     const client = teacher(url);
     const sample = unique.filter((r) => (r.llm[GPT] ?? -1) >= 0).slice(0, 200);

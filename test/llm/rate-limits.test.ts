@@ -1,5 +1,5 @@
 /**
- * Rate limits and Retry-After (issue #8), against the replay server's requests-per-minute limit over HTTP:
+ * Rate limits and Retry-After, against the replay server's requests-per-minute limit over HTTP:
  * the client waits what the endpoint's Retry-After says (its own backoff here is a few ms, which alone would
  * exhaust the retries at once), the scheduler hears of the throttling and backs its concurrency off, and a
  * scheduler told the limit paces its requests under it.
@@ -7,10 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import { LlmHttpError } from '../../src/errors.js';
 import { defaultTaskPath, loadTask, withRetry, type AimdReason } from '../../src/llm/index.js';
-import { GPT, isearPath, readRows, useReplayScheduler } from './helpers.js';
+import { GPT, EMOTIONS, readRows, useReplayScheduler } from './helpers.js';
 
-const task = loadTask(defaultTaskPath(isearPath));
-const rows = readRows(isearPath).filter((r) => (r.llm[GPT] ?? -1) >= 0);
+const task = loadTask(defaultTaskPath(EMOTIONS));
+const rows = readRows(EMOTIONS).filter((r) => (r.llm[GPT] ?? -1) >= 0);
 
 const llm = useReplayScheduler(task);
 

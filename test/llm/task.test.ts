@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TaskError } from '../../src/errors.js';
 import { defaultTaskPath, loadTask } from '../../src/llm/index.js';
-import { datasetsDir, hatespeechPath, isearPath } from './helpers.js';
+import { STREAMS_DIR, MODERATION, EMOTIONS } from './helpers.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'spillway-task-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -33,16 +33,16 @@ function loadError(file: string): TaskError {
 }
 
 describe('loadTask', () => {
-  it('reads the shared isear task with its seven labels and no positive label', () => {
-    const task = loadTask(path.join(datasetsDir, 'isear.task.json'));
-    expect(task.name).toBe('isear');
+  it('reads the emotions task with its seven labels and no positive label', () => {
+    const task = loadTask(path.join(STREAMS_DIR, 'emotions.task.json'));
+    expect(task.name).toBe('emotions');
     expect(task.labels).toEqual(['joy', 'sadness', 'anger', 'guilt', 'shame', 'fear', 'disgust']);
     expect(task.positiveLabel).toBeUndefined();
     expect(task.prompt.user).toContain('{text}');
   });
 
   it('maps positive_label to positiveLabel', () => {
-    expect(loadTask(path.join(datasetsDir, 'hatespeech.task.json')).positiveLabel).toBe(1);
+    expect(loadTask(path.join(STREAMS_DIR, 'moderation.task.json')).positiveLabel).toBe(1);
     expect(loadTask(writeTask('good.json', good)).positiveLabel).toBe(1);
   });
 
@@ -78,13 +78,13 @@ describe('loadTask', () => {
 
 describe('defaultTaskPath', () => {
   it('puts <dataset>.task.json beside the dataset', () => {
-    expect(defaultTaskPath(isearPath)).toBe(path.join(datasetsDir, 'isear.task.json'));
-    expect(defaultTaskPath(hatespeechPath)).toBe(path.join(datasetsDir, 'hatespeech.task.json'));
+    expect(defaultTaskPath(EMOTIONS)).toBe(path.join(STREAMS_DIR, 'emotions.task.json'));
+    expect(defaultTaskPath(MODERATION)).toBe(path.join(STREAMS_DIR, 'moderation.task.json'));
     expect(defaultTaskPath('/data/stream.json')).toBe('/data/stream.json.task.json');
   });
 });
 
-describe('the task objective (issue 9)', () => {
+describe('the task objective', () => {
   it('defaults to accuracy and reads macro_f1 and recall:<label>>=<floor>', () => {
     expect(loadTask(writeTask('plain.json', good)).objective).toBeUndefined();
     expect(loadTask(writeTask('f1.json', { ...good, objective: 'macro_f1' })).objective).toEqual({ kind: 'macro_f1' });

@@ -1,5 +1,5 @@
 /**
- * Issue #11: every budget figure is the same number. A cascade restored from a long run used to start at the
+ * Every budget figure is the same number. A cascade restored from a long run used to start at the
  * old run's share ("0 calls = 20.7 % of budget 20 %", no LLM call at all), and the budget gauge only moved with
  * the threshold, so the dashboard's budget card (99 %) and share card (35.7 %) disagreed.
  */
@@ -8,22 +8,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCascade, type Annotation } from '../../src/cascade/index.js';
-import { parseConfig } from '../../src/config.js';
 import { loadTask, OpenAiTeacher } from '../../src/llm/index.js';
 import { createMonitor, type Monitor, type Status } from '../../src/monitor/index.js';
 import { readLabelledStream } from '../../tools/bench/index.js';
 import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
-import { ISEAR } from '../helpers/paths.js';
+import { EMOTIONS } from '../helpers/paths.js';
 import { parseMetrics, silentLogger } from './helpers.js';
+import { testConfig } from '../helpers/test-config.js';
 
 const TEACHER = 'gpt-3.5-turbo-1106';
-const task = loadTask(ISEAR.replace(/\.jsonl$/, '.task.json'));
-const rows = readLabelledStream(ISEAR);
+const task = loadTask(EMOTIONS.replace(/\.jsonl$/, '.task.json'));
+const rows = readLabelledStream(EMOTIONS);
 let replay: ReplayServer;
 let modelsDir: string;
 
 beforeAll(async () => {
-  replay = await startReplayServer({ dataset: ISEAR, teacher: TEACHER, task, logger: silentLogger });
+  replay = await startReplayServer({ dataset: EMOTIONS, teacher: TEACHER, task, logger: silentLogger });
   modelsDir = await mkdtemp(join(tmpdir(), 'spillway-budget-'));
 });
 
@@ -36,7 +36,7 @@ async function runOnce(
   from: number,
   to: number,
 ): Promise<{ monitor: Monitor; url: string; annotations: Annotation[]; budget: { llmShare: number; calls: number; items: number } }> {
-  const config = parseConfig({
+  const config = testConfig({
     cascade: { stages: ['lr'], warmupItems: 30, llmBudget: 0.2, featureDim: 4096 },
     models: { dir: modelsDir, saveEveryItems: 0, saveEveryMs: 0 },
   });
@@ -56,7 +56,7 @@ async function runOnce(
   return { monitor, url, annotations, budget: cascade.budgetStatus };
 }
 
-describe('budget figures after a restore (#11)', () => {
+describe('budget figures after a restore', () => {
   it('count from the new run, and /status, /metrics and the LLM share agree', async () => {
     const first = await runOnce(0, 400);
     await first.monitor.close();

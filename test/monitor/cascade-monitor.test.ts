@@ -1,5 +1,5 @@
 /**
- * The monitor attached to the real cascade on a known stream (the first 600 items of hatespeech.jsonl, the
+ * The monitor attached to the real cascade on a known stream (the first 600 items of the moderation stream, the
  * LLM replayed over HTTP from its recorded answers): /metrics and /status say exactly what the cascade did,
  * as counted independently from the annotations it returned.
  */
@@ -7,13 +7,14 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCascade, type Annotation } from '../../src/cascade/index.js';
-import { parseConfig } from '../../src/config.js';
 import { loadTask, OpenAiTeacher } from '../../src/llm/index.js';
 import { createMonitor, type Monitor, type Status } from '../../src/monitor/index.js';
 import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
+import { STREAMS_DIR } from '../helpers/paths.js';
 import { parseMetrics, silentLogger } from './helpers.js';
+import { testConfig } from '../helpers/test-config.js';
 
-const datasets = resolve(import.meta.dirname, '../../../shared/datasets');
+const datasets = STREAMS_DIR;
 const ITEMS = 600;
 const TEACHER = 'gpt-3.5-turbo-1106';
 
@@ -24,9 +25,9 @@ let annotations: Annotation[];
 let counters: { items: number; llmCalls: number; answeredBy: Record<string, number>; deferredBy: Record<string, number> };
 
 beforeAll(async () => {
-  const task = loadTask(resolve(datasets, 'hatespeech.task.json'));
-  replay = await startReplayServer({ dataset: resolve(datasets, 'hatespeech.jsonl'), teacher: TEACHER, task, logger: silentLogger });
-  const config = parseConfig({
+  const task = loadTask(resolve(datasets, 'moderation.task.json'));
+  replay = await startReplayServer({ dataset: resolve(datasets, 'moderation.jsonl'), teacher: TEACHER, task, logger: silentLogger });
+  const config = testConfig({
     cascade: { stages: ['lr'], auditRate: 0.1, warmupItems: 50, horizonItems: ITEMS, llmBudget: 0.3 },
     models: { dir: '/nonexistent-spillway-models' },
   });
@@ -41,7 +42,7 @@ beforeAll(async () => {
     logger: silentLogger,
     observer: monitor.observer,
   });
-  const lines = readFileSync(resolve(datasets, 'hatespeech.jsonl'), 'utf8').split('\n').slice(0, ITEMS);
+  const lines = readFileSync(resolve(datasets, 'moderation.jsonl'), 'utf8').split('\n').slice(0, ITEMS);
   annotations = await Promise.all(lines.map((line, i) => cascade.process({ id: String(i), text: (JSON.parse(line) as { text: string }).text })));
   await cascade.drain();
   counters = cascade.counters;

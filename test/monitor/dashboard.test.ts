@@ -32,7 +32,7 @@ beforeAll(async () => {
       '--disable-sync',
     ],
   });
-  monitor = createMonitor({ config: { httpPort: 9464, httpHost: '127.0.0.1' }, logger: silentLogger, port: 'random', historyIntervalMs: 100 });
+  monitor = createMonitor({ config: { httpPort: 9464, httpHost: '127.0.0.1' }, logger: silentLogger, port: 'random', historyIntervalMs: 100, llmBudget: 0.25 });
   url = (await monitor.start()).url!;
 });
 
@@ -125,6 +125,10 @@ describe('the dashboard at /', () => {
     expect(await text(page, 'cost-saved')).toBe(`${(((70_000 - (40 + 10 * 11 + 10 * 1011 + 10 * 1001)) / 70_000) * 100).toFixed(1)}%`);
     expect(await text(page, 'models')).toBe('lr v70');
     expect(await text(page, 'budget-threshold')).toBe('0.350');
+    // The budget card compares the LLM's share with the configured budget, and marks it when over.
+    expect(await text(page, 'budget-share')).toBe('28.0%');
+    expect(await text(page, 'budget-target')).toBe('25.0%');
+    expect(await page.evaluate(() => document.getElementById('budget-share')?.classList.contains('over'))).toBe(true);
     await waitFor(
       () =>
         page.evaluate(() => {

@@ -1,5 +1,5 @@
 /**
- * monitor.authToken (issue 11): the endpoints had no way to require a token when bound beyond loopback.
+ * monitor.authToken: the endpoints had no way to require a token when bound beyond loopback.
  * With a token, every endpoint answers 401 without it; a bearer header, or the cookie set by opening the
  * dashboard once with ?token=, lets requests in. `spillway monitor` sends the configured token.
  */

@@ -93,6 +93,16 @@ describe('GET /metrics after a known stream', () => {
     for (const key of m.keys()) expect(key).toMatch(/^spillway_/);
   });
 
+  it('exports the configured LLM budget beside the share the LLM got, on /metrics and /status', async () => {
+    const { monitor, url } = await startMonitor({ llmBudget: 0.3 });
+    monitor.observer.onBudgetChange(0.5, 0.25);
+    const m = parseMetrics(await (await fetch(`${url}/metrics`)).text());
+    expect(m.get('spillway_budget_target_share')).toBe(0.3);
+    expect(m.get('spillway_budget_llm_share')).toBe(0.25);
+    const status = (await (await fetch(`${url}/status`)).json()) as Status;
+    expect(status.budget).toEqual({ target: 0.3, threshold: 0.5, llmShare: 0.25 });
+  });
+
   it('exports Node process metrics when asked', async () => {
     const { url } = await startMonitor({ processMetrics: true });
     const m = parseMetrics(await (await fetch(`${url}/metrics`)).text());
@@ -110,7 +120,7 @@ describe('GET /status', () => {
     expect(status.uptimeSeconds).toBe(30);
     expect(status.stageOrder).toEqual(['lr', 'mid', 'llm']);
     expect(status.models).toEqual({ lr: 17 });
-    expect(status.budget).toEqual({ threshold: 0.42, llmShare: 0.25 });
+    expect(status.budget).toEqual({ target: null, threshold: 0.42, llmShare: 0.25 });
     for (const w of ['1m', '15m', 'all'] as const) {
       const win = status.windows[w];
       expect(win.items).toBe(17);

@@ -54,10 +54,41 @@ describe('monitoring/prometheus.yml', () => {
   });
 });
 
+describe('monitoring/alerts.yml', () => {
+  const rules = readYaml('alerts.yml') as { groups: Array<{ name: string; rules: Array<{ alert: string; expr: string }> }> };
+  const alerts = rules.groups.flatMap((g) => g.rules);
+
+  it('alerts on what an operator must hear about', () => {
+    expect(alerts.map((a) => a.alert)).toEqual(
+      expect.arrayContaining([
+        'SpillwayLlmShareOverBudget',
+        'SpillwayLlmUnavailable',
+        'SpillwayAuditedAgreementFalling',
+        'SpillwayConsumerLagGrowing',
+        'SpillwayDeadLetters',
+        'SpillwayColdAnswers',
+      ]),
+    );
+  });
+
+  it('queries only metrics the exporter declares (promtool checks the syntax in CI)', async () => {
+    const registry = new Registry();
+    new SpillwayMetrics(registry);
+    const declared = new Set((await registry.getMetricsAsJSON()).map((m) => m.name));
+    const used = new Set(alerts.flatMap((a) => [...a.expr.matchAll(/spillway_\w+/g)].map(([name]) => name)));
+    expect([...used].filter((name) => !declared.has(name))).toEqual([]);
+  });
+
+  it('is loaded by the Prometheus config', () => {
+    expect((readYaml('prometheus.yml') as { rule_files: string[] }).rule_files).toEqual(['alerts.yml']);
+  });
+});
+
 describe('monitoring/docker-compose.monitoring.yml', () => {
-  it('mounts the scrape config and the dashboard it ships', () => {
+  it('mounts the scrape config, the alert rules and the dashboard it ships', () => {
     const compose = readYaml('docker-compose.monitoring.yml') as { services: Record<string, { volumes: string[] }> };
     expect(compose.services.prometheus?.volumes).toContain('./monitoring/prometheus.yml:/etc/prometheus/prometheus.yml:ro');
+    expect(compose.services.prometheus?.volumes).toContain('./monitoring/alerts.yml:/etc/prometheus/alerts.yml:ro');
     expect(compose.services.grafana?.volumes).toContain('./monitoring/grafana-dashboard.json:/var/lib/grafana/dashboards/spillway.json:ro');
   });
 });

@@ -21,6 +21,7 @@ beforeAll(async () => {
     port: 'random',
     processMetrics: false,
     historyIntervalMs: 50,
+    llmBudget: 0.25,
   });
   url = (await monitor.start()).url!;
   const o = monitor.observer;
@@ -64,7 +65,7 @@ describe('spillway monitor --once', () => {
     expect(line('LLM calls (audits)')).toContain('20 (10)');
     expect(line('lr agreement (audited)')).toMatch(/90\.0% \[60–98\]/);
     expect(out).toContain('models  lr v60');
-    expect(out).toContain('budget  threshold 0.300, LLM share 33.0%');
+    expect(out).toContain('budget  LLM share 33.0% of budget 25.0%, threshold 0.300');
   });
 
   it('exits 1 with a message when nothing listens at the URL', async () => {

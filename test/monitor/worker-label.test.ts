@@ -1,4 +1,4 @@
-/** A worker of a group (issue 10): every metric carries its id as the `worker` label; /status says which worker it is and where its shared learning stands. */
+/** A worker of a group: every metric carries its id as the `worker` label; /status says which worker it is and where its shared learning stands. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMonitor, type Monitor, type Status } from '../../src/monitor/index.js';
 import { lrAnswer, silentLogger } from './helpers.js';

@@ -1,7 +1,8 @@
 /**
- * Failure behaviour against a broker of its own (a second KRaft broker on port 19092, started with the
- * project's script), so restarting it does not disturb the other Kafka tests: the worker rides out a
- * broker restart with nothing lost or duplicated, and exits non-zero when the broker stays down.
+ * Failure behaviour against a broker of its own (a second KRaft broker on ports chosen free at run time,
+ * started with the project's script), so restarting it disturbs neither the other Kafka tests nor any other
+ * program's broker: the worker rides out a broker restart with nothing lost or duplicated, and exits non-zero
+ * when the broker stays down. Every worker the suite starts is killed at its end, whatever happened.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,33 +23,42 @@ import {
   type CliProcess,
   type TestTopics,
 } from './helpers.js';
+import { freePort } from '../helpers/services.js';
 
 const run = promisify(execFile);
-const PORT = 19092;
-const BROKER = `127.0.0.1:${PORT}`;
 const home = mkdtempSync(path.join(tmpdir(), 'spillway-broker-'));
-const brokerEnv = {
-  ...process.env,
-  SPILLWAY_KAFKA_HOME: home,
-  SPILLWAY_KAFKA_LIB: path.join(REPO_ROOT, '.kafka/lib'),
-  SPILLWAY_KAFKA_PORT: String(PORT),
-  SPILLWAY_KAFKA_CONTROLLER_PORT: String(PORT + 1),
-  SPILLWAY_KAFKA_HEAP: '-Xms128m -Xmx512m',
-};
+let BROKER = '';
+let brokerEnv: NodeJS.ProcessEnv = {};
 const startBroker = (): Promise<unknown> => run('bash', [path.join(REPO_ROOT, 'scripts/kafka/start.sh')], { env: brokerEnv });
 const stopBroker = (): Promise<unknown> => run('bash', [path.join(REPO_ROOT, 'scripts/kafka/stop.sh')], { env: brokerEnv });
 
 let admin: Admin;
-const kafka = new Kafka({ clientId: 'spillway-test', brokers: [BROKER], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 300 } });
+let kafka: Kafka;
+const workers: CliProcess[] = [];
 
 beforeAll(async () => {
+  // Ports nothing listens on now: the start script would leave a broker it finds on its port alone.
+  const port = await freePort();
+  let controllerPort = await freePort();
+  while (controllerPort === port) controllerPort = await freePort();
+  BROKER = `127.0.0.1:${port}`;
+  brokerEnv = {
+    ...process.env,
+    SPILLWAY_KAFKA_HOME: home,
+    SPILLWAY_KAFKA_LIB: path.join(REPO_ROOT, '.kafka/lib'),
+    SPILLWAY_KAFKA_PORT: String(port),
+    SPILLWAY_KAFKA_CONTROLLER_PORT: String(controllerPort),
+    SPILLWAY_KAFKA_HEAP: '-Xms128m -Xmx512m',
+  };
+  kafka = new Kafka({ clientId: 'spillway-test', brokers: [BROKER], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 300 } });
   await startBroker();
   admin = kafka.admin();
   await admin.connect();
 }, 180_000);
 
 afterAll(async () => {
-  await admin.disconnect().catch(() => undefined);
+  for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+  await admin?.disconnect().catch(() => undefined);
   await stopBroker();
   if (process.env.SPILLWAY_KEEP_TEST_BROKER === undefined) rmSync(home, { recursive: true, force: true });
 }, 120_000);
@@ -60,7 +70,9 @@ function worker(t: TestTopics, kafkaConfig: Record<string, unknown>): CliProcess
   });
   // The test processor answers after up to 20 ms with 8 items in flight: the stream lasts a few seconds.
   // The environment's broker list (the suites' broker) would override the config file's: name this one.
-  return spawnEchoWorker(config, { SPILLWAY_TEST_DELAY_MS: '20', SPILLWAY_KAFKA_BROKERS: BROKER });
+  const child = spawnEchoWorker(config, { SPILLWAY_TEST_DELAY_MS: '20', SPILLWAY_KAFKA_BROKERS: BROKER });
+  workers.push(child);
+  return child;
 }
 
 async function produce(t: TestTopics, n: number): Promise<string[]> {
@@ -112,7 +124,12 @@ describe('when the broker stays down', () => {
     await admin.disconnect();
     await stopBroker();
     try {
-      expect(await child.exited).toBe(1);
+      // Bounded: a worker that never gives up fails the test instead of hanging it.
+      const gaveUp = await Promise.race([
+        child.exited,
+        new Promise<string>((resolve) => setTimeout(() => resolve('still running after 150 s'), 150_000).unref()),
+      ]);
+      expect(gaveUp).toBe(1);
       expect(logLines(child.stderr()).some((l) => l.msg === 'worker failed')).toBe(true);
     } finally {
       await startBroker();

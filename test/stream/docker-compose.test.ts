@@ -24,7 +24,7 @@ function envOf(service: Service | undefined): Record<string, string> {
 }
 
 describe('docker-compose.yml', () => {
-  it('publishes every port on 127.0.0.1 only (issue 11)', () => {
+  it('publishes every port on 127.0.0.1 only', () => {
     const published = Object.values(services).flatMap((s) => s.ports ?? []);
     expect(published.length).toBe(3);
     for (const port of published) expect(port).toMatch(/^127\.0\.0\.1:\d+:\d+$/);

@@ -5,25 +5,26 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { committedCount, logLines, readJsonRecords, spawnCli, useKafkaSuite, waitFor, type CliProcess, type TestTopics } from './helpers.js';
-import { expectExactlyOnce, spawnWorker, startReplayLlm, workerConfig, writeIsearHead, type ReplayLlm } from './worker-process.js';
+import { expectExactlyOnce, spawnWorker, startReplayLlm, workerConfig, writeStreamHead, type ReplayLlm } from './worker-process.js';
+import { EMOTIONS } from '../helpers/paths.js';
 
-const ITEMS = 5_000;
+const ITEMS = 2_400;
 
 const suite = useKafkaSuite();
 const { kafka, admin } = suite;
 let llm: ReplayLlm;
 
 beforeAll(async () => {
-  llm = await startReplayLlm();
+  llm = await startReplayLlm([], EMOTIONS);
 });
 
 afterAll(async () => {
   await llm.stop();
 });
 
-/** Starts publishing the first ITEMS lines of ISEAR with `spillway produce`; resolves with their ids when done. */
-function produceIsear(t: TestTopics, configFile: string, rate?: number): Promise<string[]> {
-  const head = writeIsearHead(configFile, ITEMS);
+/** Starts publishing the first ITEMS lines of EMOTIONS with `spillway produce`; resolves with their ids when done. */
+function produceStream(t: TestTopics, configFile: string, rate?: number): Promise<string[]> {
+  const head = writeStreamHead(configFile, ITEMS);
   const produce = suite.child(
     spawnCli(['produce', '--config', configFile, '--topic', t.input, '--file', head.file, ...(rate === undefined ? [] : ['--rate', String(rate)])]),
   );
@@ -50,7 +51,7 @@ async function committedAnnotationIds(configFile: string, t: TestTopics): Promis
 }
 
 /**
- * Shared learning (issue 10): every label is in the label topic exactly once, and exactly the committed
+ * Shared learning: every label is in the label topic exactly once, and exactly the committed
  * annotations answered by a fresh LLM call have one.
  */
 async function expectLabelsExactlyOnce(t: TestTopics): Promise<void> {
@@ -65,11 +66,11 @@ async function expectLabelsExactlyOnce(t: TestTopics): Promise<void> {
   for (const l of labels) expect(l.labelId).toBe(byId.get(String(l.id))?.labelId);
 }
 
-describe(`spillway run on ${ITEMS} ISEAR items with the cascade and the replay LLM`, () => {
+describe(`spillway run on ${ITEMS} emotions items with the cascade and the replay LLM`, () => {
   it('writes exactly one annotation per input id, then exits 0 on SIGTERM', async () => {
     const t = await suite.topics('e2e', 6);
     const config = workerConfig(t, llm.url);
-    const ids = await produceIsear(t, config);
+    const ids = await produceStream(t, config);
     const worker = start(config, 0);
     await waitFor('every offset committed', async () => (await committedCount(admin, t.groupId, t.input)) === ITEMS, 240_000, 250);
     expectExactlyOnce(await committedAnnotationIds(config, t), ids);
@@ -91,8 +92,8 @@ describe(`spillway run on ${ITEMS} ISEAR items with the cascade and the replay L
     const config = workerConfig(t, llm.url, { kafka: { maxInFlight: 64, sessionTimeoutMs: 6_000 } });
     // Paced input (40 s) so the kills land mid-stream whatever the processing speed: a worker's start
     // (tfjs, the snapshot and label replay of shared learning) takes several seconds on a loaded machine.
-    const produced = produceIsear(t, config, 125);
-    for (const threshold of [1_000, 2_500]) {
+    const produced = produceStream(t, config, 60);
+    for (const threshold of [500, 1_200]) {
       const victim = start(config, 0);
       await waitFor(`${threshold} offsets committed`, async () => (await committedCount(admin, t.groupId, t.input)) >= threshold, 240_000, 20);
       victim.child.kill('SIGKILL');
@@ -122,7 +123,7 @@ describe(`spillway run on ${ITEMS} ISEAR items with the cascade and the replay L
       120_000,
       200,
     );
-    const ids = await produceIsear(t, config);
+    const ids = await produceStream(t, config);
     await waitFor('every offset committed', async () => (await committedCount(admin, t.groupId, t.input)) === ITEMS, 240_000, 250);
     expectExactlyOnce(await committedAnnotationIds(config, t), ids);
     await expectLabelsExactlyOnce(t);

@@ -10,12 +10,12 @@ import type { Admin, Kafka, Message } from 'kafkajs';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { DEFAULTS, type KafkaConfig } from '../../src/config.js';
 import { buildCodecs, StreamWorker, type ItemAnswer, type ItemProcessor, type StreamItem } from '../../src/stream/index.js';
-import { createTopicSet, DATASETS_DIR, kafkaClient, KAFKA_BROKERS, type CliProcess, type TopicSet } from '../../tools/harness/index.js';
+import { createTopicSet, kafkaClient, KAFKA_BROKERS, type CliProcess, type TopicSet } from '../../tools/harness/index.js';
+import { STREAMS_DIR } from '../helpers/paths.js';
 
 // Shared with the benchmarks: they live in tools/harness.
 export {
   committedCount,
-  DATASETS_DIR,
   randomName,
   readJsonRecords,
   REPO_ROOT,
@@ -25,6 +25,7 @@ export {
   writeConfig,
   type CliProcess,
 } from '../../tools/harness/index.js';
+export { STREAMS_DIR };
 export const BROKERS = KAFKA_BROKERS;
 
 /** A kafkajs client for tests, silent. */
@@ -168,7 +169,7 @@ export async function endOffsetsSum(admin: Admin, topic: string): Promise<number
 
 /** Reads `n` items (id, text) of a dataset, in stream order. */
 export function datasetItems(name: string, n: number): Array<{ id: string; text: string }> {
-  const lines = readFileSync(path.join(DATASETS_DIR, name), 'utf8')
+  const lines = readFileSync(path.join(STREAMS_DIR, name), 'utf8')
     .split('\n')
     .filter((l) => l.trim() !== '');
   return lines.slice(0, n).map((l) => {

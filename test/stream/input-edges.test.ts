@@ -1,5 +1,5 @@
 /**
- * Issue #11, input edges: a UTF-8 BOM, lines of hundreds of MB, texts with nothing to read, and Avro records
+ * Input edges: a UTF-8 BOM, lines of hundreds of MB, texts with nothing to read, and Avro records
  * of another schema read without a registry.
  */
 import { Readable } from 'node:stream';
@@ -77,7 +77,7 @@ describe('the JSONL source', () => {
   });
 });
 
-describe('a text with nothing to read (#11)', () => {
+describe('a text with nothing to read', () => {
   it.each([
     ['NULs', '\u0000\u0000\u0000'],
     ['replacement characters from invalid UTF-8', Buffer.from([0xff, 0xfe, 0xc3]).toString('utf8')],

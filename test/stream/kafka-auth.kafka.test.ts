@@ -1,5 +1,5 @@
 /**
- * `kafka.sasl` and `kafka.ssl` reach the broker (issue 11): against the project's plaintext listener a SASL
+ * `kafka.sasl` and `kafka.ssl` reach the broker: against the project's plaintext listener a SASL
  * client starts a SASL handshake (the broker refuses it) and a TLS client a TLS handshake (it fails), and the
  * CLI's explanation names the setting, not "check SPILLWAY_KAFKA_BROKERS" alone.
  */

@@ -1,5 +1,5 @@
 /**
- * Production Kafka (issue 11): `kafka.ssl` and `kafka.sasl` reach kafkajs' client configuration (PEM files
+ * Production Kafka: `kafka.ssl` and `kafka.sasl` reach kafkajs' client configuration (PEM files
  * read), and the schema registry client sends basic auth. The broker-side check is in kafka-auth.kafka.test.ts.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';

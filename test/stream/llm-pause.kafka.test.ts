@@ -1,5 +1,5 @@
 /**
- * Issue #11 on the real broker: with `llm.onUnavailable: pause` (the default), an LLM that goes down mid-run
+ * An LLM outage on the real broker: with `llm.onUnavailable: pause` (the default), an LLM that goes down mid-run
  * pauses consumption — nothing is published from models that cannot learn, /healthz says 503 — and when it
  * answers again the worker resumes: every id gets exactly one annotation, none flagged llmFailed.
  */
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
 import { freePort } from '../helpers/services.js';
 import { startStandInLlm, type StandInLlm } from '../helpers/stand-in-llm.js';
-import { datasetItems, DATASETS_DIR, logLines, readJsonRecords, spawnCli, useKafkaSuite, waitFor, writeConfig, type TestTopics } from './helpers.js';
+import { datasetItems, STREAMS_DIR, logLines, readJsonRecords, spawnCli, useKafkaSuite, waitFor, writeConfig, type TestTopics } from './helpers.js';
 
 const TEACHER = 'gpt-3.5-turbo-1106';
 const suite = useKafkaSuite();
@@ -28,7 +28,7 @@ async function health(port: number): Promise<number> {
 }
 
 beforeAll(async () => {
-  replay = await startReplayServer({ dataset: path.join(DATASETS_DIR, 'isear.jsonl'), teacher: TEACHER, port: 0 });
+  replay = await startReplayServer({ dataset: path.join(STREAMS_DIR, 'emotions.jsonl'), teacher: TEACHER, port: 0 });
   llm = await startStandInLlm(replay.url);
   topics = await suite.fileTopics('llm-pause');
 });
@@ -40,11 +40,11 @@ afterAll(async () => {
 
 describe('spillway run when the LLM goes down and comes back (llm.onUnavailable: pause)', () => {
   it('pauses, says 503 on /healthz, publishes nothing meanwhile, then resumes: exactly one LLM annotation per id', async () => {
-    const items = datasetItems('isear.jsonl', 90);
+    const items = datasetItems('emotions.jsonl', 90);
     const port = await freePort();
     const config = writeConfig({
       logLevel: 'info',
-      task: path.join(DATASETS_DIR, 'isear.task.json'),
+      task: path.join(STREAMS_DIR, 'emotions.task.json'),
       // Every item goes to the LLM (a long warm-up), so each one needs it.
       llm: { baseUrl: llm.url, model: TEACHER, concurrency: 4, timeoutMs: 3_000, maxRetries: 1, retryBaseMs: 10, retryMaxMs: 50 },
       cascade: { llmBudget: 0.5, warmupItems: 10_000, stages: ['lr'] },
@@ -94,14 +94,14 @@ describe('spillway run when the LLM goes down and comes back (llm.onUnavailable:
 describe('spillway run when the model state cannot be saved', () => {
   it('counts failed periodic saves on /metrics, logs at error, and exits non-zero at shutdown', async () => {
     const own = await suite.topics('save-fails');
-    const items = datasetItems('isear.jsonl', 20);
+    const items = datasetItems('emotions.jsonl', 20);
     const port = await freePort();
     // A file where the models folder should be: every save fails, as on a read-only disk (tests run as root).
     const blocker = path.join(mkdtempSync(path.join(tmpdir(), 'spillway-blocked-')), 'file');
     writeFileSync(blocker, 'x');
     const config = writeConfig({
       logLevel: 'info',
-      task: path.join(DATASETS_DIR, 'isear.task.json'),
+      task: path.join(STREAMS_DIR, 'emotions.task.json'),
       llm: { baseUrl: llm.url, model: TEACHER, concurrency: 4 },
       cascade: { stages: ['lr'], warmupItems: 5 },
       models: { dir: path.join(blocker, 'models'), backend: 'cpu', saveEveryMs: 100 },
@@ -131,10 +131,10 @@ describe('spillway run when the model state cannot be saved', () => {
 describe('spillway run with an LLM whose bodies never finish', () => {
   it('stops on SIGTERM within kafka.shutdownTimeoutMs plus the margin, exit 0, nothing published as answered', async () => {
     const own = await suite.topics('drip-stop');
-    const items = datasetItems('isear.jsonl', 20);
+    const items = datasetItems('emotions.jsonl', 20);
     const config = writeConfig({
       logLevel: 'info',
-      task: path.join(DATASETS_DIR, 'isear.task.json'),
+      task: path.join(STREAMS_DIR, 'emotions.task.json'),
       // The default 30 s attempt deadline: without the stop path, a stalled call would hold shutdown that long per attempt.
       llm: { baseUrl: llm.url, model: TEACHER, concurrency: 4 },
       cascade: { stages: ['lr'], warmupItems: 1_000 },

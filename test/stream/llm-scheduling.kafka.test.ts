@@ -1,12 +1,13 @@
 /**
- * `spillway run` with the LLM scheduler (issue #8), through the real broker: batched LLM requests, a slow
+ * `spillway run` with the LLM scheduler, through the real broker: batched LLM requests, a slow
  * stand-in with a long latency tail (items finish out of order) and a deadline that hands some items back to
  * the small stages. Still exactly one committed annotation per input id, each saying why the LLM was or was
  * not asked.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EMOTIONS } from '../helpers/paths.js';
 import { committedCount, readJsonRecords, spawnCli, useKafkaSuite, waitFor } from './helpers.js';
-import { expectExactlyOnce, spawnWorker, startReplayLlm, workerConfig, writeIsearHead, type ReplayLlm } from './worker-process.js';
+import { expectExactlyOnce, spawnWorker, startReplayLlm, workerConfig, writeStreamHead, type ReplayLlm } from './worker-process.js';
 
 const ITEMS = 1_500;
 
@@ -17,7 +18,7 @@ let llm: ReplayLlm;
 beforeAll(async () => {
   // Median 40 ms, 1% beyond 1.5 s: LLM-bound items finish long after the items behind them. The deadline (10 s)
   // is generous: a loaded CI machine must still see LLM answers.
-  llm = await startReplayLlm(['--latency', '40,1500']);
+  llm = await startReplayLlm(['--latency', '40,1500'], EMOTIONS);
 });
 
 afterAll(async () => {
@@ -30,10 +31,10 @@ describe('spillway run with batched, reordered LLM answers and deadlines', () =>
     const config = workerConfig(t, llm.url, {
       llm: { concurrency: 4, batchSize: 8, deadlineMs: 10_000 },
       pipeline: { maxInFlight: 500 },
-      // No cold start (issue 9, tested in test/cascade/cold-start.test.ts): this case needs confident answers early.
+      // No cold start (tested in test/cascade/cold-start.test.ts): this case needs confident answers early.
       cascade: { llmBudget: 0.3, stages: ['lr'], warmMinLabels: 0, warmAgreementFloor: 0 },
     });
-    const { file: head, ids } = writeIsearHead(config, ITEMS);
+    const { file: head, ids } = writeStreamHead(config, ITEMS);
     const produce = suite.child(spawnCli(['produce', '--config', config, '--topic', t.input, '--file', head]));
     expect(await produce.exited).toBe(0);
     const worker = suite.child(spawnWorker(config, 0));

@@ -1,5 +1,5 @@
 /**
- * OutputFitter without a broker (issue 11): the same rules the poison-record test checks on the real broker,
+ * OutputFitter without a broker: the same rules the poison-record test checks on the real broker,
  * in both output formats, plus side records (shared-learning labels), which have no broker test of their own.
  */
 import pino from 'pino';

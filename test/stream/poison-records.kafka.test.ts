@@ -1,5 +1,5 @@
 /**
- * Poison records (issue 11): an annotation or a dead letter that would exceed its topic's max.message.bytes
+ * Poison records: an annotation or a dead letter that would exceed its topic's max.message.bytes
  * used to fail the transaction forever, blocking the partition and ending in "Kafka is unavailable". Now
  * every record is fitted before the transaction and the partition moves on; a missing topic is named.
  */

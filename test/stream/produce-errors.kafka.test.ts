@@ -1,5 +1,5 @@
 /**
- * `spillway produce` and `consume` against trouble (issue 11): a line whose record the topic would refuse
+ * `spillway produce` and `consume` against trouble: a line whose record the topic would refuse
  * stops the file before anything is sent, naming the line and the limit; an unknown topic is named as such,
  * not reported as "Kafka is unavailable".
  */

@@ -82,7 +82,7 @@ describe('the topic schemas', () => {
     }).toEqual(DEFAULTS.kafka.topics);
     for (const s of Object.values(settings)) expect(schemaFiles).toContain(s.schema);
     expect(settings.output.config['cleanup.policy']).toContain('compact');
-    // Shared learning (issue 10): one label partition keeps one training order; snapshots are compacted.
+    // Shared learning: one label partition keeps one training order; snapshots are compacted.
     expect(settings.labels?.partitions).toBe(1);
     expect(settings.models?.config['cleanup.policy']).toBe('compact');
   });
@@ -123,7 +123,7 @@ describe('annotation schema evolution (v1 → v2: llmFailed)', () => {
   });
 });
 
-describe('annotation schema evolution (v2 → v3: reason, issue #8)', () => {
+describe('annotation schema evolution (v2 → v3: reason)', () => {
   const annotationsV2 = loadAvroType(path.join(TOPICS_DIR, 'history/spillway.annotations.v2.avsc'));
   const record = {
     id: 'a-2',
@@ -173,7 +173,7 @@ describe('annotation schema evolution (v2 → v3: reason, issue #8)', () => {
   });
 });
 
-describe('schema evolution for records cut to fit their topic (issue 11: annotation v4, dead letter v2)', () => {
+describe('schema evolution for records cut to fit their topic (annotation v4, dead letter v2)', () => {
   const history = (file: string): AvroField[] => fieldsOf(JSON.parse(readFileSync(path.join(TOPICS_DIR, 'history', file), 'utf8')));
   const currentFields = (file: string): AvroField[] => (JSON.parse(readFileSync(path.join(TOPICS_DIR, file), 'utf8')) as { fields: AvroField[] }).fields;
 
@@ -212,7 +212,7 @@ describe('schema evolution for records cut to fit their topic (issue 11: annotat
   });
 });
 
-describe('annotation schema evolution (v4 → v5: llmTier, issue 9 LLM tiers)', () => {
+describe('annotation schema evolution (v4 → v5: llmTier)', () => {
   const annotationsV4 = loadAvroType(path.join(TOPICS_DIR, 'history/spillway.annotations.v4.avsc'));
   const v4Record = {
     id: 'a-1',

@@ -27,7 +27,7 @@ describe('spillway topics create', () => {
     expect(await first.exited).toBe(0);
     expect(first.stdout()).toContain(`created ${names.input}: 6 partitions`);
     expect(first.stdout()).toContain(`created ${names.deadLetter}: 1 partitions`);
-    // Shared learning (issue 10): one label partition (one total order), a compacted snapshot topic.
+    // Shared learning: one label partition (one total order), a compacted snapshot topic.
     expect(first.stdout()).toContain(`created ${names.labels}: 1 partitions`);
     expect(first.stdout()).toContain(`created ${names.models}: 1 partitions`);
 

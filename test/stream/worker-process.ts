@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
-import { DATASETS_DIR, spawnCli, writeConfig, type CliProcess, type TestTopics } from './helpers.js';
+import { STREAMS_DIR, spawnCli, writeConfig, type CliProcess, type TestTopics } from './helpers.js';
 
 export { startReplayLlm, type ReplayLlm } from '../../tools/harness/index.js';
 
@@ -19,7 +19,7 @@ export interface WorkerConfigOverrides {
 export function workerConfig(topics: TestTopics, llmUrl: string, overrides: WorkerConfigOverrides = {}): string {
   return writeConfig({
     logLevel: 'info',
-    task: path.join(DATASETS_DIR, 'isear.task.json'),
+    task: path.join(STREAMS_DIR, 'emotions.task.json'),
     llm: { baseUrl: llmUrl, concurrency: 16, ...overrides.llm },
     cascade: { llmBudget: 0.1, warmupItems: 50, ...overrides.cascade },
     ...(overrides.pipeline === undefined ? {} : { pipeline: overrides.pipeline }),
@@ -39,10 +39,10 @@ export function spawnWorker(configFile: string, instance: number, env: NodeJS.Pr
   return spawnCli(['run', '--config', configFile, '--instance', String(instance)], env);
 }
 
-/** Writes the first `n` ISEAR lines as items.jsonl beside the config file; returns its path and the items' ids. */
-export function writeIsearHead(configFile: string, n: number): { file: string; ids: string[] } {
+/** Writes the first `n` EMOTIONS lines as items.jsonl beside the config file; returns its path and the items' ids. */
+export function writeStreamHead(configFile: string, n: number): { file: string; ids: string[] } {
   const file = path.join(path.dirname(configFile), 'items.jsonl');
-  const lines = readFileSync(path.join(DATASETS_DIR, 'isear.jsonl'), 'utf8')
+  const lines = readFileSync(path.join(STREAMS_DIR, 'emotions.jsonl'), 'utf8')
     .split('\n')
     .filter((l) => l.trim() !== '')
     .slice(0, n);

@@ -1,20 +1,21 @@
 /**
- * The WordPiece tokenizer of the e5-small encoder, on the model's own vocabulary (models/encoders, fetched
- * by the global setup): BERT's normalisation and splitting rules, and pieces that spell every dataset text.
+ * The WordPiece tokenizer of the e5-small encoder, on the model's own vocabulary (in the model cache folder,
+ * fetched by the global setup): BERT's normalisation and splitting rules, and pieces that spell every dataset text.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { E5_SMALL_DIR } from '../../src/cascade/onnx-encoder.js';
+import { e5SmallDir } from '../../src/cascade/index.js';
+import { MODEL_CACHE_DIR } from '../helpers/test-config.js';
 import { WordPieceTokenizer, type WordPieceJson } from '../../src/text/index.js';
 import { readLabelledStream } from '../../tools/bench/index.js';
-import { HATESPEECH, ISEAR } from '../helpers/paths.js';
+import { EMOTIONS, MODERATION } from '../helpers/paths.js';
 
 let tok: WordPieceTokenizer;
 let pieceOf: Map<number, string>;
 
 beforeAll(() => {
-  const json = JSON.parse(readFileSync(path.join(E5_SMALL_DIR, 'e5-small-v2-q-tokenizer.json'), 'utf8')) as WordPieceJson;
+  const json = JSON.parse(readFileSync(path.join(e5SmallDir(MODEL_CACHE_DIR), 'e5-small-v2-q-tokenizer.json'), 'utf8')) as WordPieceJson;
   tok = new WordPieceTokenizer(json);
   pieceOf = new Map(Object.entries(json.model.vocab).map(([p, id]) => [id, p]));
 });
@@ -46,8 +47,8 @@ describe('WordPieceTokenizer', () => {
     expect(ids.at(-1)).toBe(tok.sep);
   });
 
-  it('gives pieces that spell every word of every dataset text (or one [UNK] for the word)', () => {
-    const texts = [...readLabelledStream(ISEAR), ...readLabelledStream(HATESPEECH)].map((i) => i.text);
+  it('gives pieces that spell every word of every fixture stream text (or one [UNK] for the word)', () => {
+    const texts = [...readLabelledStream(EMOTIONS), ...readLabelledStream(MODERATION)].map((i) => i.text);
     let unknownWords = 0;
     let words = 0;
     for (const text of texts) {
@@ -61,7 +62,7 @@ describe('WordPieceTokenizer', () => {
         expect(ids.map((id) => (pieceOf.get(id) ?? '?').replace(/^##/, '')).join('')).toBe(word);
       }
     }
-    expect(words).toBeGreaterThan(100_000);
+    expect(words).toBeGreaterThan(50_000);
     expect(unknownWords / words).toBeLessThan(0.01);
   });
 });

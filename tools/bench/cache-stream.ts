@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-/** One line of a shared dataset (../shared/datasets/*.jsonl). */
+/** One line of a benchmark dataset (see datasetFile: SPILLWAY_DATASETS). */
 export interface DatasetRow {
   id: string;
   text: string;

@@ -61,7 +61,7 @@ export interface StrategyResult {
   /**
    * Cascade strategies: over the second half of the stream, the share of items on which the deepest small stage
    * the item reached (its last non-LLM trace) gave the teacher's recorded answer (items without a parseable
-   * recorded answer, or reaching no stage, are left out). Issue 9's measure of how much the small stages learned.
+   * recorded answer, or reaching no stage, are left out). The measure of how much the small stages learned.
    */
   stage_agreement_late?: number;
   /** With `cascade.selfTraining`: share of the items whose small stages' answer the stages learned (pseudo-labels). */

@@ -7,14 +7,14 @@
  * Prints a table, or one JSON object with --json.
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import pino from 'pino';
 import { createCascade, Featurizer, LogisticRegressor, selectBackend } from '../../src/cascade/index.js';
 import { parseConfig } from '../../src/config.js';
 import { loadTask, type LlmAnswer, type Teacher } from '../../src/llm/index.js';
 import { createMonitor } from '../../src/monitor/index.js';
+import { datasetFile } from '../harness/index.js';
 
-const dataset = resolve(process.argv.find((a) => a.endsWith('.jsonl')) ?? '../shared/datasets/hatespeech.jsonl');
+const dataset = datasetFile(process.argv.find((a) => a.endsWith('.jsonl')) ?? 'hatespeech');
 const json = process.argv.includes('--json');
 const rows = readFileSync(dataset, 'utf8')
   .trim()

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:cold` (issue 9, a safe cold start): a fresh `spillway start` (empty models folder) over the
+ * `npm run bench:cold` (a safe cold start): a fresh `spillway start` (empty models folder) over the
  * first 1,000 isear lines, budget 0.313, the replay LLM serving GPT-3.5's recorded answers at `--latency-ms`
  * (300). Items are read from a file as fast as the cascade takes them. Prints, for the first 600 annotations and
  * for all, the agreement of the published labels with the LLM, the LLM share, how many were confident answers
@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Annotation } from '../../src/types.js';
-import { DATASETS_DIR, spawnCli, startReplayLlm } from '../harness/index.js';
+import { datasetFile, spawnCli, startReplayLlm } from '../harness/index.js';
 
 const TEACHER = 'gpt-3.5-turbo-1106';
 const { values: args } = parseArgs({
@@ -32,7 +32,7 @@ interface Row {
   llm: Record<string, number>;
 }
 
-const dataset = path.join(DATASETS_DIR, 'isear.jsonl');
+const dataset = datasetFile('isear.jsonl');
 const rows = readFileSync(dataset, 'utf8')
   .split('\n')
   .filter((l) => l.trim() !== '')
@@ -54,7 +54,7 @@ try {
     {
       SPILLWAY_LLM_BASE_URL: llm.url,
       SPILLWAY_LLM_MODEL: TEACHER,
-      SPILLWAY_TASK: path.join(DATASETS_DIR, 'isear.task.json'),
+      SPILLWAY_TASK: datasetFile('isear.task.json'),
       SPILLWAY_MODELS_DIR: path.join(work, 'models'),
       SPILLWAY_LOG_LEVEL: 'warn',
     },

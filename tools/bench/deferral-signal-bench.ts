@@ -1,5 +1,5 @@
 /**
- * `npm run bench:signal` (issue 9): can any deferral signal do better than the stage's own confidence?
+ * `npm run bench:signal`: can any deferral signal do better than the stage's own confidence?
  * Runs the learned strategy as `spillway bench` does (unknown horizon, seeded samples, the recorded teacher
  * behind the replay server) and, over the second half of each seed's stream, among the items that reached
  * the deepest small stage, asks how well three scores rank the items on which that stage disagrees with
@@ -17,13 +17,12 @@
  *   npm run bench:signal -- [--dataset isear] [--teacher gpt-3.5-turbo-1106] [--budgets 0.313] [--seeds 1,2,3,4,5]
  *                           [--encoder e5-small] [--objective 'recall:yes>=0.8'] [--config spillway.yaml]
  */
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createServiceContext } from '../../src/app/index.js';
 import { loadSentenceEncoder, selectBackend, type Annotation, type StageTrace } from '../../src/cascade/index.js';
 import type { CascadeConfig } from '../../src/config.js';
 import { DEFAULT_RECALL_FLOOR, loadTask, parseObjective } from '../../src/llm/index.js';
-import { DATASETS_DIR } from '../harness/index.js';
+import { datasetFile } from '../harness/index.js';
 import { runCascadeBench } from './cascade-bench.js';
 import { meanInterval } from './confidence-interval.js';
 import { agreementAfterDeferring, fitLogistic, recallFrontier, rocAuc } from './deferral-signal.js';
@@ -42,8 +41,8 @@ const { values: args } = parseArgs({
   },
 });
 
-const datasetPath = path.join(DATASETS_DIR, `${args.dataset}.jsonl`);
-const taskPath = path.join(DATASETS_DIR, `${args.dataset}.task.json`);
+const datasetPath = datasetFile(`${args.dataset}.jsonl`);
+const taskPath = datasetFile(`${args.dataset}.task.json`);
 const task = loadTask(taskPath);
 const objective = args.objective === undefined ? undefined : parseObjective(args.objective, task.labels, task.positiveLabel);
 if (typeof objective === 'string') throw new RangeError(`--objective: ${objective}`);
@@ -61,7 +60,11 @@ const { config, logger } = createServiceContext({
   flags: { logLevel: 'warn', ...(args.encoder === undefined ? {} : { cascade: { sentenceEncoder: args.encoder as CascadeConfig['sentenceEncoder'] } }) },
 });
 const backend = await selectBackend(config.models.backend, logger);
-const encoder = await loadSentenceEncoder(config.cascade.sentenceEncoder, { cacheItems: items.length }, logger);
+const encoder = await loadSentenceEncoder(
+  config.cascade.sentenceEncoder,
+  { cacheItems: items.length, cacheDir: config.models.cacheDir, repositoryUrl: config.models.mavenRepositoryUrl },
+  logger,
+);
 const deepest = config.cascade.stages[config.cascade.stages.length - 1] as string;
 
 /** One item that reached the deepest small stage, with what the scores and the fit need. */

@@ -1,5 +1,5 @@
 /**
- * How much a deferral signal can know (issue 9): measures of how well a score ranks the items on which the
+ * How much a deferral signal can know: measures of how well a score ranks the items on which the
  * deepest small stage disagrees with the LLM, and what deferring by it would buy. `npm run bench:signal`
  * (deferral-signal-bench.ts) applies them to the confidence signal (the threshold strategy's), the learned
  * policy's P(defer), and a logistic fitted in hindsight on every first-half label: an upper bound for any

@@ -1,5 +1,5 @@
 /**
- * Reads a labelled stream (JSONL lines `{id, text, label, llm: {model: labelId}}`, as in ../shared/datasets)
+ * Reads a labelled stream (JSONL lines `{id, text, label, llm: {model: labelId}}`, as in the benchmark datasets and test/fixtures/streams)
  * and draws the benchmark's sample from it.
  */
 import { readFileSync } from 'node:fs';

@@ -9,7 +9,7 @@ import { PARTITIONER, readTopic } from '../../src/stream/index.js';
 import {
   committedCount,
   createTopicSet,
-  DATASETS_DIR,
+  datasetFile,
   eachJsonRecord,
   spawnCli,
   waitFor,
@@ -63,7 +63,7 @@ export function startWorker(t: RunTopics, settings: WorkerSettings, instance: nu
   const config = writeConfig(
     (dir: string) => ({
       logLevel: 'info',
-      task: path.join(DATASETS_DIR, 'isear.task.json'),
+      task: datasetFile('isear.task.json'),
       llm: { baseUrl: settings.llmUrl, concurrency: 16 },
       cascade: { llmBudget: settings.budget, seed: settings.seed },
       models: { dir: path.join(dir, 'models'), backend: 'cpu' },

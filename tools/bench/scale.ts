@@ -1,7 +1,7 @@
 /**
  * `npm run bench:scale [-- --seeds 1,2,3 --configs 1u,1s,3s,3u --budget 0.313 --latency-ms 200 --rate 150 --holdout 500 --skip-throughput --json]`
  *
- * Shared learning across workers (issue 10) on the real broker (npm run kafka:start) with ISEAR and the
+ * Shared learning across workers on the real broker (npm run kafka:start) with ISEAR and the
  * replay LLM (recorded answers, `--latency-ms` per answer), unknown stream length, per seed:
  * - 1 worker with and without shared learning, 3 workers with it, 3 workers with `--no-shared-learning`, on a live stream of
  *   `--rate` items/s (one the LLM keeps up with, so its capacity does not cap the share): accuracy against
@@ -13,10 +13,9 @@
  * It also reports what the label and snapshot topics carried (records, bytes) for docs/scale.md.
  */
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Kafka } from 'kafkajs';
-import { DATASETS_DIR, spawnCli, waitFor, committedCount, eachJsonRecord, kafkaClient, type CliProcess } from '../harness/index.js';
+import { datasetFile, spawnCli, waitFor, committedCount, eachJsonRecord, kafkaClient, type CliProcess } from '../harness/index.js';
 import { meanInterval } from './confidence-interval.js';
 import { awaitGroup, createRunTopics, produceRows, runGroup, score, startWorker, stopAll, type Row, type RunResult, type WorkerSettings } from './scale-run.js';
 
@@ -39,7 +38,7 @@ const budget = Number(args.budget);
 const HOLDOUT = Number(args.holdout);
 const RATE = Number(args.rate);
 const kafka = kafkaClient('spillway-bench-scale');
-const ISEAR = path.join(DATASETS_DIR, 'isear.jsonl');
+const ISEAR = datasetFile('isear.jsonl');
 
 function log(message: string): void {
   process.stderr.write(`bench:scale ${new Date().toISOString().slice(11, 19)} ${message}\n`);
@@ -192,7 +191,7 @@ async function main(): Promise<void> {
   }
   const of = (workers: number, shared: boolean): RunResult[] => runs.filter((r) => r.workers === workers && r.shared === shared);
   const configs: Array<[string, RunResult[]]> = [
-    ['1 worker, --no-shared-learning (before issue 10)', of(1, false)],
+    ['1 worker, --no-shared-learning', of(1, false)],
     ['1 worker, shared learning', of(1, true)],
     ['3 workers, shared learning', of(3, true)],
     ['3 workers, --no-shared-learning', of(3, false)],

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:ceiling` (issue 9, item 5): how well can the small stages agree with the LLM at all, given
+ * `npm run bench:ceiling`: how well can the small stages agree with the LLM at all, given
  * as many labels as a budget buys? The in-stream figure (`stageAgree2nd%` of `spillway bench`) is what the
  * cascade gets from the labels its deferral chose: the hard items. This gives the same stages, wired as the
  * service wires them, N labels drawn uniformly from the first half of each seed's stream (the easy items as
@@ -9,13 +9,12 @@
  *
  *   npm run bench:ceiling [-- --dataset isear --labels 600,1200,all --passes 1,3 --seeds 1,2,3,4,5 --encoder use-lite]
  */
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createServiceContext } from '../../src/app/index.js';
 import { createCascade, loadSentenceEncoder, loadWordVectors, Rng, selectBackend } from '../../src/cascade/index.js';
 import type { CascadeConfig } from '../../src/config.js';
 import { loadTask } from '../../src/llm/index.js';
-import { DATASETS_DIR } from '../harness/index.js';
+import { datasetFile } from '../harness/index.js';
 import { meanInterval } from './confidence-interval.js';
 import { readLabelledStream, sampleStream, type LabelledItem } from './labelled-stream.js';
 
@@ -31,8 +30,8 @@ const { values: args } = parseArgs({
   },
 });
 
-const dataset = path.join(DATASETS_DIR, `${args.dataset}.jsonl`);
-const task = loadTask(path.join(DATASETS_DIR, `${args.dataset}.task.json`));
+const dataset = datasetFile(`${args.dataset}.jsonl`);
+const task = loadTask(datasetFile(`${args.dataset}.task.json`));
 const items = readLabelledStream(dataset);
 const seeds = args.seeds.split(',').map(Number);
 const passesList = args.passes.split(',').map(Number);
@@ -46,7 +45,11 @@ const { config, logger } = createServiceContext({
 const backend = await selectBackend(config.models.backend, logger);
 const vectors = loadWordVectors(100_000, logger) ?? null;
 // One encoder for every run, so each text is encoded once.
-const encoder = await loadSentenceEncoder(config.cascade.sentenceEncoder, { cacheItems: items.length }, logger);
+const encoder = await loadSentenceEncoder(
+  config.cascade.sentenceEncoder,
+  { cacheItems: items.length, cacheDir: config.models.cacheDir, repositoryUrl: config.models.mavenRepositoryUrl },
+  logger,
+);
 
 /** Agreement with the teacher of each small stage over the second half, per (labels, passes). */
 const results = new Map<string, Map<string, number[]>>();

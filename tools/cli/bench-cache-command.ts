@@ -1,10 +1,11 @@
 /**
- * `spillway bench-cache --dataset F`: the cache benchmark (issue 4). Only the flags live here; the
+ * `spillway bench-cache --dataset F`: the cache benchmark. Only the flags live here; the
  * implementation (tools/cli/bench-cache.ts) is imported when the command runs.
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import type { CachePolicyName } from '../../src/cache/index.js';
 import type { BenchCacheFlags } from './bench-cache.js';
+import { datasetFile } from '../harness/index.js';
 
 function numberList(min: number): (raw: string) => number[] {
   return (raw) => {
@@ -30,7 +31,11 @@ export function register(program: Command): void {
   program
     .command('bench-cache')
     .description('Benchmark the answer cache: Zipf-repeated streams through the cascade with no cache, LRU, GDSF and LEC.')
-    .requiredOption('--dataset <file>', 'JSONL dataset with gold labels and recorded LLM answers (../shared/datasets/*.jsonl)')
+    .requiredOption(
+      '--dataset <file>',
+      'JSONL dataset with gold labels and recorded LLM answers; a bare name (isear) is looked up in SPILLWAY_DATASETS',
+      datasetFile,
+    )
     .option('--config <file>', 'base configuration file (YAML or JSON)')
     .option('--teacher <model>', 'recorded LLM to replay; default llm.model')
     .option('--alphas <list>', 'Zipf skews', numberList(0), [0.6, 0.8, 1.0, 1.2])

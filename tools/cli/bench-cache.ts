@@ -1,5 +1,5 @@
 /**
- * `spillway bench-cache --dataset F`'s implementation (loaded when the command runs): the cache benchmark (issue 4). Streams that repeat the dataset's items
+ * `spillway bench-cache --dataset F`'s implementation (loaded when the command runs): the cache benchmark. Streams that repeat the dataset's items
  * with Zipf skew go through the real cascade (answers from the replay LLM server), without a cache and with
  * LRU, GDSF and LEC at several sizes, with and without the multiplexer; prints LLM calls, total cost (in LLM
  * calls) and accuracy against gold, plus the false-hit rates of exact and near-duplicate reuse on the dataset.

@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { parseList, parseNumber } from '../../src/cli/index.js';
 import type { BenchFlags } from './bench.js';
+import { datasetFile } from '../harness/index.js';
 
 /** The built-in strategies (tools/bench/strategies.ts may register more), for the help text. */
 export const STRATEGIES: readonly string[] = ['learned', 'threshold', 'llm-only'];
@@ -15,7 +16,11 @@ export function register(program: Command): void {
   program
     .command('bench')
     .description('benchmark the cascade on a labelled stream with recorded LLM answers (via the replay LLM server)')
-    .requiredOption('--dataset <file>', 'JSONL stream with gold labels and recorded LLM answers')
+    .requiredOption(
+      '--dataset <file>',
+      'JSONL stream with gold labels and recorded LLM answers; a bare name (isear) is looked up in SPILLWAY_DATASETS',
+      datasetFile,
+    )
     .option('--task <file>', 'task file (default: <dataset>.task.json)')
     .option('--teacher <model>', "recorded LLM whose answers teach the cascade (any key of the lines' `llm`)", 'gpt-3.5-turbo-1106')
     .option('--sample <share>', 'share of the stream to use, drawn at random with each seed (1 = the whole file, in file order)', parseNumber, 1)

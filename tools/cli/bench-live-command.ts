@@ -1,5 +1,5 @@
 /**
- * `spillway bench-live`: the cascade at a real LLM's pace (issue #8). Items arrive at --rate with seeded
+ * `spillway bench-live`: the cascade at a real LLM's pace. Items arrive at --rate with seeded
  * bursts for --duration seconds; the LLM is the replay stand-in with lognormal latency and a request limit.
  * Reports, per setting (the FIFO baseline, each --batch size, an instant-LLM reference): throughput,
  * end-to-end latency, deadline misses, accuracy, LLM calls, tokens, dollars, peak RSS and the deferral score
@@ -9,12 +9,17 @@ import type { Command } from 'commander';
 import { parseInteger, parseList, parseNumber } from '../../src/cli/index.js';
 import type { BenchLiveFlags } from './bench-live.js';
 import { latencyPair } from './replay-llm-command.js';
+import { datasetFile } from '../harness/index.js';
 
 export function register(program: Command): void {
   program
     .command('bench-live')
     .description('benchmark the cascade against a slow, rate-limited stand-in LLM: throughput, latency, deadlines, accuracy, tokens, dollars')
-    .requiredOption('--dataset <file>', 'JSONL stream with gold labels and recorded LLM answers')
+    .requiredOption(
+      '--dataset <file>',
+      'JSONL stream with gold labels and recorded LLM answers; a bare name (isear) is looked up in SPILLWAY_DATASETS',
+      datasetFile,
+    )
     .option('--task <file>', 'task file (default: <dataset>.task.json)')
     .option('--teacher <model>', 'recorded LLM the stand-in replays', 'gpt-3.5-turbo-1106')
     .option('--rate <items/s>', 'mean arrival rate (bursts triple it 2 s in every 10 s)', parseNumber, 500)

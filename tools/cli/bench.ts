@@ -116,7 +116,11 @@ export async function runBench(flags: BenchFlags): Promise<void> {
   const backend = await selectBackend(config.models.backend, logger);
   // One encoder for every run: each text is encoded once, whatever the seeds and strategies.
   const encoder = config.cascade.stages.includes('mid')
-    ? await loadSentenceEncoder(config.cascade.sentenceEncoder, { cacheItems: items.length }, logger)
+    ? await loadSentenceEncoder(
+        config.cascade.sentenceEncoder,
+        { cacheItems: items.length, cacheDir: config.models.cacheDir, repositoryUrl: config.models.mavenRepositoryUrl },
+        logger,
+      )
     : undefined;
   const perSeed = Math.floor(items.length * Math.min(1, flags.sample));
   const runs = benchRuns(strategies, flags.budgets).length * seeds.length;

@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import type { ReplayLlmFlags } from './replay-llm.js';
+import { datasetFile } from '../harness/index.js';
 
 /** Port used when --port is not given. 0 asks the OS for a free one. */
 export const DEFAULT_REPLAY_PORT = 8088;
@@ -36,7 +37,11 @@ export function register(program: Command): void {
   program
     .command('replay-llm')
     .description('Serve recorded LLM answers of a dataset over an OpenAI-compatible API (POST /v1/chat/completions, GET /v1/models).')
-    .requiredOption('--dataset <file>', 'JSONL dataset with recorded answers in llm.<model>')
+    .requiredOption(
+      '--dataset <file>',
+      'JSONL dataset with recorded answers in llm.<model>; a bare name (isear) is looked up in SPILLWAY_DATASETS',
+      datasetFile,
+    )
     .requiredOption(
       '--teacher <model>',
       'recorded model(s) to replay, comma-separated (e.g. gpt-3.5-turbo-1106, or two for LLM tiers); requests must name one of them',

@@ -118,9 +118,17 @@ export function renderConfigTable(prefix: string): string {
   return lines.join('\n');
 }
 
-const TABLE = /(<!-- config-table: ([\w.]*) -->)\n[\s\S]*?(<!-- \/config-table -->)/gu;
+/** A Markdown table of every environment variable the configuration reads and the key each sets. */
+export function renderEnvTable(): string {
+  return ['| variable | sets |', '|---|---|', ...ENV_KEYS.map(([name, path]) => `| \`${name}\` | \`${path}\` |`)].join('\n');
+}
 
-/** A Markdown document with every config-table block filled from the schema. */
+const TABLE = /(<!-- config-table: ([\w.]*) -->)\n[\s\S]*?(<!-- \/config-table -->)/gu;
+const ENV_TABLE = /(<!-- env-table -->)\n[\s\S]*?(<!-- \/env-table -->)/gu;
+
+/** A Markdown document with every config-table (and env-table) block filled from the schema. */
 export function fillConfigTables(markdown: string): string {
-  return markdown.replace(TABLE, (_all, open: string, prefix: string, close: string) => `${open}\n${renderConfigTable(prefix)}\n${close}`);
+  return markdown
+    .replace(TABLE, (_all, open: string, prefix: string, close: string) => `${open}\n${renderConfigTable(prefix)}\n${close}`)
+    .replace(ENV_TABLE, (_all, open: string, close: string) => `${open}\n${renderEnvTable()}\n${close}`);
 }

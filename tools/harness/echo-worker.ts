@@ -2,7 +2,7 @@
  * A Kafka worker process without a model, for the broker-failure tests and `npm run bench:kafka -- --processor
  * echo`: the library's StreamWorker driven by the echo processor, wired as `spillway run` wires the cascade
  * (logs to stderr as JSON, SIGTERM/SIGINT stop it gracefully with exit 0, a worker that gives up exits 1).
- * It replaces the hidden `run --processor <module>` flag, which let any module path be imported (issue 11).
+ * It replaces the hidden `run --processor <module>` flag, which let any module path be imported.
  *
  *   node --import tsx tools/harness/echo-worker.ts <config file>
  */

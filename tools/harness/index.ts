@@ -3,7 +3,7 @@
  * child process, the replay LLM as a child process, Kafka clients, random topics and reading them, config
  * files. A developer tool: the product never imports it.
  */
-export { REPO_ROOT, DATASETS_DIR } from './paths.js';
+export { REPO_ROOT, DATASETS_DIR, DATASETS_ENV, datasetFile } from './paths.js';
 export { waitFor } from './wait-for.js';
 export { spawnCli, spawnEchoWorker, type CliProcess } from './cli-process.js';
 export { startReplayLlm, type ReplayLlm } from './replay-llm-process.js';

@@ -10,12 +10,13 @@ import * as run from './run.js';
 import * as produce from './produce.js';
 import * as consume from './consume.js';
 import * as topics from './topics.js';
+import * as encoder from './encoder.js';
 
 interface CommandModule {
   register(program: Command): void;
 }
 
-const commands: CommandModule[] = [start, monitor, run, produce, consume, topics];
+const commands: CommandModule[] = [start, monitor, run, produce, consume, topics, encoder];
 
 export function registerCommands(program: Command): void {
   for (const command of commands) command.register(program);

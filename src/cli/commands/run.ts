@@ -8,6 +8,7 @@
 import { hostname } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
 import { createServiceContext, Lifecycle, runKafkaService } from '../../app/index.js';
+import { terminalFetchProgress } from '../fetch-progress.js';
 import { parseInteger } from './options.js';
 
 interface RunFlags {
@@ -49,7 +50,14 @@ export function register(program: Command): void {
       const workerId = config.kafka.transactionalId ?? `${config.kafka.groupId}-${hostname()}-${flags.instance}`;
       let failed: unknown;
       try {
-        await runKafkaService({ context, lifecycle, workerId, llm: flags.llm, resetModels: flags.resetModels === true });
+        await runKafkaService({
+          context,
+          lifecycle,
+          workerId,
+          llm: flags.llm,
+          resetModels: flags.resetModels === true,
+          onEncoderFetch: terminalFetchProgress('the e5-small sentence encoder (once)'),
+        });
       } catch (err: unknown) {
         failed = err;
       }

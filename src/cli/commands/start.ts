@@ -13,10 +13,13 @@
  * the demo is paced (--rate) so the dashboard's charts move, and the endpoints are served until Ctrl-C.
  * Piped, it writes JSONL to stdout and exits at the end of the input, as before.
  */
-import { createWriteStream, fstatSync, type WriteStream } from 'node:fs';
+import { fstatSync } from 'node:fs';
 import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { createServiceContext, createEmbeddedService, Lifecycle } from '../../app/index.js';
+import { ReplacingFile } from '../../stream/index.js';
+import { terminalFetchProgress } from '../fetch-progress.js';
 import { LiveLine } from '../live-line.js';
 import { parseInteger, parseNumber } from './options.js';
 
@@ -77,7 +80,13 @@ export function register(program: Command): void {
       const outputPath = flags.output ?? (tty ? TTY_OUTPUT_FILE : undefined);
       const lifecycle = new Lifecycle({ logger, graceMs: config.kafka.shutdownTimeoutMs });
       try {
-        const service = await createEmbeddedService({ context, lifecycle, demo, resetModels: flags.resetModels === true });
+        const service = await createEmbeddedService({
+          context,
+          lifecycle,
+          demo,
+          resetModels: flags.resetModels === true,
+          onEncoderFetch: terminalFetchProgress('the e5-small sentence encoder (once)'),
+        });
         const url = await service.serve();
         if (tty)
           process.stderr.write(
@@ -85,7 +94,8 @@ export function register(program: Command): void {
           );
         lifecycle.install();
         await service.checkLlm();
-        const output: Writable = outputPath === undefined ? process.stdout : createWriteStream(outputPath);
+        // The previous output file stays until this run has an annotation to write (then it is replaced whole).
+        const output: Writable = outputPath === undefined ? process.stdout : new ReplacingFile(outputPath);
         const rejectsPath = flags.rejects ?? (outputPath === undefined ? 'spillway-rejects.jsonl' : `${outputPath}.rejects.jsonl`);
         const rate = flags.rate ?? (tty && demo ? TTY_DEMO_RATE : undefined);
         const source = service.entries({ file: flags.input, demoItems: flags.demoItems, maxLineBytes: flags.maxLineBytes, rate });
@@ -96,10 +106,23 @@ export function register(program: Command): void {
           onRejected: (n) => (live.rejected = n),
           ordered: flags.unordered !== true,
         });
+        // A signal before the input ended: the run is incomplete, and says so in its exit code (130 for Ctrl-C).
+        const interruptedBy = lifecycle.stoppedBy;
         live.stop();
-        if (output !== process.stdout) await new Promise<void>((resolve) => (output as WriteStream).end(resolve));
+        if (output instanceof ReplacingFile) {
+          output.keepPreviousIfEmpty = interruptedBy !== undefined;
+          output.end();
+          await finished(output);
+        }
         if (flags.save) await service.save();
         logger.info({ ...summary, budget: service.cascade.budgetStatus, rejectsFile: summary.rejected > 0 ? rejectsPath : undefined }, 'stream done');
+        if (interruptedBy !== undefined) {
+          process.exitCode = interruptedExitCode(interruptedBy);
+          logger.warn(
+            { signal: interruptedBy, items: summary.items, exitCode: process.exitCode },
+            'interrupted before the end of the input: the output holds the items answered so far',
+          );
+        }
         if ((flags.serve ?? tty) && url !== null && !lifecycle.stopping) {
           logger.info({ url }, 'input ended; still serving the endpoints (Ctrl-C to stop)');
           if (tty) process.stderr.write(`input done (${summary.items} items → ${outputPath as string}); the dashboard stays at ${url} until Ctrl-C\n`);
@@ -109,6 +132,11 @@ export function register(program: Command): void {
         await lifecycle.close();
       }
     });
+}
+
+/** The shell's code for a run a signal ended: 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM). */
+function interruptedExitCode(signal: NodeJS.Signals | 'stop'): number {
+  return signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 1;
 }
 
 /** True when stdin is a pipe or a file (data to read), not a terminal or /dev/null. */

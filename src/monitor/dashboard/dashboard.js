@@ -105,6 +105,12 @@
     $('llm-deadline-misses').textContent = num(all.llm.deadlineMisses);
     $('budget-threshold').textContent = status.budget.threshold === null ? '–' : status.budget.threshold.toFixed(3);
     $('budget-share').textContent = pct(status.budget.llmShare);
+    $('budget-target').textContent = pct(status.budget.target);
+    // Over budget shows in the card itself: the share is what an operator compares with the budget.
+    $('budget-share').classList.toggle(
+      'over',
+      status.budget.target !== null && status.budget.llmShare !== null && status.budget.llmShare > status.budget.target + 0.01,
+    );
     const models = Object.entries(status.models)
       .map(([stage, v]) => `${stage} v${v}`)
       .join(' · ');

@@ -1,4 +1,4 @@
-/** Issue 9: the multi-seed report's intervals, checked on samples whose intervals are known by hand. */
+/** The multi-seed report's intervals, checked on samples whose intervals are known by hand. */
 import { describe, expect, it } from 'vitest';
 import { meanInterval, pairedDifference, tQuantile975 } from '../../../tools/bench/index.js';
 import type { BenchReport, StrategyResult } from '../../../tools/bench/index.js';
@@ -106,7 +106,7 @@ describe('summarizeSeeds', () => {
   });
 });
 
-describe('summarizeSeeds with LLM tiers (issue 9)', () => {
+describe('summarizeSeeds with LLM tiers', () => {
   const tiered = (seed: number, accuracy: number, cost: number): BenchReport => {
     const base = report(seed, 0.6, 0.55);
     const extra: StrategyResult = { ...row('tiered', 0.3, accuracy, 0.3), cost_units: cost, tier_calls: [30, 10 + seed], escalated_share: (10 + seed) / 100 };

@@ -1,4 +1,4 @@
-/** Issue 9: the measures of `npm run bench:signal`, on samples whose answers are known by hand. */
+/** The measures of `npm run bench:signal`, on samples whose answers are known by hand. */
 import { describe, expect, it } from 'vitest';
 import { agreementAfterDeferring, fitLogistic, recallFrontier, rocAuc } from '../../../tools/bench/index.js';
 

@@ -1,5 +1,5 @@
 /**
- * The configuration is written once (issue 12): the zod schema in src/config.ts holds each key's default and
+ * The configuration is written once: the zod schema in src/config.ts holds each key's default and
  * meaning, and spillway.example.yaml and the docs' key tables are generated from it. These fail when a file
  * is stale (run `npm run config:docs`) or a key is undocumented.
  */

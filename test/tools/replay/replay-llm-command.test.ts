@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OpenAiTeacher, defaultTaskPath, loadTask } from '../../../src/llm/index.js';
-import { GPT, isearPath, readRows, repoRoot } from '../../llm/helpers.js';
+import { GPT, EMOTIONS, readRows, repoRoot } from '../../llm/helpers.js';
 
 let child: ChildProcess | undefined;
 afterEach(() => {
@@ -26,7 +26,7 @@ function firstLine(proc: ChildProcess): Promise<string> {
 
 describe('spillway replay-llm', () => {
   it('prints a base URL that answers with recorded labels, and stops on SIGTERM', async () => {
-    child = spawn(process.execPath, ['bin/spillway.js', 'replay-llm', '--dataset', isearPath, '--teacher', GPT, '--port', '0'], {
+    child = spawn(process.execPath, ['bin/spillway.js', 'replay-llm', '--dataset', EMOTIONS, '--teacher', GPT, '--port', '0'], {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, SPILLWAY_LOG_LEVEL: 'warn' },
@@ -34,8 +34,8 @@ describe('spillway replay-llm', () => {
     const url = await firstLine(child);
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
 
-    const task = loadTask(defaultTaskPath(isearPath));
-    const row = readRows(isearPath).find((r) => (r.llm[GPT] ?? -1) >= 0);
+    const task = loadTask(defaultTaskPath(EMOTIONS));
+    const row = readRows(EMOTIONS).find((r) => (r.llm[GPT] ?? -1) >= 0);
     const teacher = new OpenAiTeacher({ task, baseUrl: url, model: GPT, timeoutMs: 5_000, maxRetries: 0, retryBaseMs: 1, retryMaxMs: 1 });
     expect((await teacher.classify(row?.text ?? '')).labelId).toBe(row?.llm[GPT]);
 
@@ -45,7 +45,7 @@ describe('spillway replay-llm', () => {
   });
 
   it('exits non-zero naming the models present when the teacher is unknown', async () => {
-    child = spawn(process.execPath, ['bin/spillway.js', 'replay-llm', '--dataset', isearPath, '--teacher', 'nope', '--port', '0'], {
+    child = spawn(process.execPath, ['bin/spillway.js', 'replay-llm', '--dataset', EMOTIONS, '--teacher', 'nope', '--port', '0'], {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
