@@ -49,10 +49,10 @@ export class BudgetController {
   readonly budget: number;
   /** Stream length when known (shrinks as the cache answers items: see exclude()). */
   horizonItems: number | undefined;
-  readonly warmupItems: number;
+  warmupItems: number;
   private readonly minThreshold: number;
   private readonly frontLoad: number;
-  private readonly frontLoadItems: number;
+  private frontLoadItems: number;
   private readonly frontLoadPeak: number;
   private readonly window: Float64Array;
   private windowFill = 0;
@@ -89,6 +89,16 @@ export class BudgetController {
   /** True while the warm-up lasts. */
   get warmingUp(): boolean {
     return this.items < this.warmupItems;
+  }
+
+  /**
+   * The models are no longer young (a worker that replayed the group's labels before its first item): no
+   * warm-up and no front-load, as for restored state. Only before the first item is decided.
+   */
+  mature(): void {
+    if (this.items > 0) return;
+    this.warmupItems = 0;
+    this.frontLoadItems = 0;
   }
 
   /** Share of items sent to the LLM so far. */

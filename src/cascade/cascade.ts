@@ -169,6 +169,9 @@ export class Cascade {
     const ctx: ItemContext = { features: await this.withSentence(this.parts.featurizer.featurize(text), text), probs: [] };
     this.rt.learner.learn(ctx, this.rt.walker.walk(ctx, { forceDefer: true, allowSkip: false }), labelId);
     this.externalLabels++;
+    // Labels replayed before the first item (a worker joining its group) taught the stages what a warm-up would.
+    const budget = this.parts.budget;
+    if (this.externalLabels >= Math.max(1, budget.warmupItems)) budget.mature();
   }
 
   /**
@@ -241,7 +244,9 @@ export class Cascade {
     if (verdict.send) {
       run.route.to({ at: 'llm', why: verdict.why });
       run.ticket = this.rt.pace.sent();
-      return () => this.askLlm(run, walked.ctx, walk, cold);
+      // Asked now, while the item holds its turn: a duplicate decided next sees the call on its way and shares it.
+      const answer = this.askLlm(run, walked.ctx, walk, cold);
+      return () => answer;
     }
     // The multiplexer skipped stages but the budget said no: run them after all, they answer.
     const answered = walk.gateScore === undefined ? walk : this.rt.walker.walk(walked.ctx, { resume: { ...walk, gateScore: undefined }, allowSkip: false });
@@ -274,7 +279,8 @@ export class Cascade {
     const walk = this.rt.walker.walk(ctx, { allowSkip: false, forceDefer: true });
     this.parts.budget.exclude();
     run.route.to({ at: 'llm', why: 'shared' });
-    return () => this.askLlm(run, ctx, walk, false);
+    const answer = this.askLlm(run, ctx, walk, false);
+    return () => answer;
   }
 
   /** A cached LLM answer. A Redis hit is another worker's paid answer: the stages learn it once here. */
@@ -315,7 +321,8 @@ export class Cascade {
       const why = (run.route.state as Extract<RouteState, { at: 'llm' }>).why;
       if (answer.labelId === null) run.route.to({ at: 'stage', why: 'llm-failed' });
       else {
-        run.route.to({ at: 'answered', why });
+        // A granted call that found the same text's call on its way shared it (its budget was refunded).
+        run.route.to({ at: 'answered', why: result.shared ? 'shared' : why });
         // Forced (warm-up, exploration, audit, cold) calls were chosen whatever the scores: an unbiased sample.
         // A shared answer was learned from once already, with the call's own item.
         if (this.rt.learnInline && !result.shared) this.rt.learner.learn(ctx, walk, answer.labelId, !last.deferred);

@@ -46,6 +46,8 @@ describe('objective recall:yes on the moderation stream', () => {
         seed: 7,
         budgets: [0.112],
         strategies: ['learned'],
+        // The objective's effect on the cascade itself, one item at a time (deterministic).
+        modes: ['sequential'],
         config,
         logger: pino({ level: 'silent' }),
         ...(objective === undefined ? {} : { objective: { kind: 'recall' as const, label: 1, floor: 0.8 } }),

@@ -63,7 +63,8 @@ export async function runServiceCascade(
   score: (annotations: readonly Annotation[], ownMs: number) => StrategyResult,
 ): Promise<StrategyResult & ServiceFacts> {
   const { horizonItems: _unknown, ...base } = options.config.cascade;
-  const withBudget = { ...base, llmBudget: budget };
+  // The service never knows a stream's length; the bench's `--horizon known` tells it, as the walk is told.
+  const withBudget = { ...base, llmBudget: budget, ...(options.horizon === 'known' ? { horizonItems: options.stream.length } : {}) };
   const cascadeConfig = strategy.configure === undefined ? withBudget : strategy.configure(withBudget);
   const dir = await mkdtemp(path.join(tmpdir(), 'spillway-bench-service-'));
   const config = {
