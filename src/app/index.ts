@@ -13,3 +13,6 @@ export { createEmbeddedService, type EmbeddedService, type EmbeddedServiceOption
 export { runEmbedded, paced, demoEntries, type EmbeddedOptions } from './embedded-pipeline.js';
 export { runKafkaService, type KafkaServiceOptions } from './kafka-service.js';
 export { prepareSharedState, SharedLearning } from './shared-learning.js';
+export { publishFile, type PublishFileOptions, type Published } from './publish-file.js';
+export { readRecords, roleOf, type ReadRecordsOptions, type DecodedRecord, type TopicRole } from './read-records.js';
+export { createTopics } from './create-topics.js';

@@ -22,6 +22,8 @@ export interface TerminalMonitorOptions {
   input?: NodeJS.ReadStream;
   /** The server's monitor.authToken, sent as a bearer token. */
   authToken?: string;
+  /** Stops the live view (the command's lifecycle: SIGINT, SIGTERM). */
+  signal?: AbortSignal;
 }
 
 const CSI = '\x1b[';
@@ -80,7 +82,7 @@ export async function runTerminalMonitor(options: TerminalMonitorOptions): Promi
       stopped = true;
       clearTimeout(timer);
       input.off('data', onKey);
-      process.off('SIGINT', stop);
+      options.signal?.removeEventListener('abort', stop);
       if (input.isTTY === true) input.setRawMode(false);
       input.pause();
       output.write(`${CSI}?25h\n`);
@@ -101,7 +103,8 @@ export async function runTerminalMonitor(options: TerminalMonitorOptions): Promi
     if (input.isTTY === true) input.setRawMode(true);
     input.on('data', onKey);
     input.resume();
-    process.on('SIGINT', stop);
+    if (options.signal?.aborted === true) return stop();
+    options.signal?.addEventListener('abort', stop, { once: true });
     output.write(`${CSI}?25l${CSI}2J`);
     void tick();
   });

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { loadConfig } from '../../config.js';
+import { createServiceContext, Lifecycle } from '../../app/index.js';
 import { runTerminalMonitor } from '../../monitor/index.js';
 
 function parseInterval(raw: string): number {
@@ -23,7 +23,20 @@ export function register(program: Command): void {
     .option('--interval <ms>', 'redraw every this many ms', parseInterval, 1000)
     .option('--config <file>', 'configuration file: monitor.authToken (or SPILLWAY_MONITOR_AUTH_TOKEN) is sent as a bearer token')
     .action(async (opts: { url: string; once?: boolean; interval: number; config?: string }) => {
-      const { authToken } = loadConfig(opts.config === undefined ? {} : { file: opts.config }).monitor;
-      await runTerminalMonitor({ url: opts.url, once: opts.once === true, intervalMs: opts.interval, ...(authToken === undefined ? {} : { authToken }) });
+      const { config, logger } = createServiceContext({ file: opts.config, quietLevel: 'warn' });
+      const { authToken } = config.monitor;
+      // The one signal handler: SIGINT or SIGTERM ends the live view, as q does.
+      const lifecycle = new Lifecycle({ logger, graceMs: 0 }).install();
+      try {
+        await runTerminalMonitor({
+          url: opts.url,
+          once: opts.once === true,
+          intervalMs: opts.interval,
+          signal: lifecycle.signal,
+          ...(authToken === undefined ? {} : { authToken }),
+        });
+      } finally {
+        await lifecycle.close();
+      }
     });
 }

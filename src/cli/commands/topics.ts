@@ -4,8 +4,8 @@
  * grown when they have fewer partitions than configured.
  */
 import type { Command } from 'commander';
-import { createKafka, ensureTopics, loadTopicSettings, TOPICS_FILE } from '../../stream/index.js';
-import { createServiceContext } from '../../app/index.js';
+import { createServiceContext, createTopics } from '../../app/index.js';
+import { TOPICS_FILE } from '../../stream/index.js';
 
 interface TopicsCreateFlags {
   config?: string;
@@ -20,26 +20,9 @@ export function register(program: Command): void {
     .option('--config <file>', 'configuration file (YAML or JSON)')
     .option('--settings <file>', 'topic settings file', TOPICS_FILE)
     .action(async (flags: TopicsCreateFlags) => {
-      const { config, logger } = createServiceContext({ file: flags.config });
-      const settings = loadTopicSettings(flags.settings);
-      const names = config.kafka.topics;
-      const admin = createKafka(config.kafka, logger).admin();
-      await admin.connect();
-      try {
-        const outcomes = await ensureTopics(admin, [
-          { ...settings.input, name: names.input },
-          { ...settings.output, name: names.output },
-          { ...settings.deadLetter, name: names.deadLetter },
-          // Shared learning's topics, when the settings file lists them (older custom files may not).
-          ...(settings.labels === undefined ? [] : [{ ...settings.labels, name: names.labels }]),
-          ...(settings.models === undefined ? [] : [{ ...settings.models, name: names.models }]),
-        ]);
-        for (const o of outcomes) {
-          const grown = o.action === 'grown' ? ` (was ${o.previousPartitions})` : '';
-          process.stdout.write(`${o.action.padEnd(7)} ${o.name}: ${o.partitions} partitions${grown}\n`);
-        }
-      } finally {
-        await admin.disconnect();
+      for (const o of await createTopics(createServiceContext({ file: flags.config }), flags.settings)) {
+        const grown = o.action === 'grown' ? ` (was ${o.previousPartitions})` : '';
+        process.stdout.write(`${o.action.padEnd(7)} ${o.name}: ${o.partitions} partitions${grown}\n`);
       }
     });
 }
