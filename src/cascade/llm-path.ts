@@ -62,12 +62,10 @@ export interface LlmPathOptions {
   logger: Logger;
 }
 
-/** How long an item may wait for its answer, and the extra wait while its stage is cold. */
+/** How long an item may wait for its answer. */
 export interface AskTiming {
   /** This item's deadline instead of `llm.deadlineMs`, ms (what is left of the item's latency bound). */
   deadlineMs?: number;
-  /** While `while()` holds, the item may wait `extraMs` past its deadline (a cold stage's item). */
-  hold?: { while: () => boolean; extraMs: number };
 }
 
 /** What the LLM said about one item. */
@@ -138,8 +136,8 @@ export class LlmPath {
     if (outcome.shared) this.options.counters.sharedAnswers++;
     const llm = await this.useOutcome(item, outcome);
     if (this.tiers.length === 0) return { kind: 'answer', llm, shared: outcome.shared, costUnits: outcome.shared ? 0 : cost };
-    // Escalations get what is left of the item's deadline, a cold item's hold included.
-    const deadlineAtMs = started + (timing.deadlineMs ?? this.deadlineMs) + (timing.hold?.extraMs ?? 0);
+    // Escalations get what is left of the item's deadline.
+    const deadlineAtMs = started + (timing.deadlineMs ?? this.deadlineMs);
     const tiered = await escalate(
       { tiers: this.tiers, counters: this.options.counters, observer: this.options.observer, useOutcome: (o) => this.useOutcome(item, o) },
       { item, outcome, first: llm, smallLabel, score, deadlineAtMs },

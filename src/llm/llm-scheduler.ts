@@ -67,8 +67,6 @@ interface Flight {
   score: number;
   enqueuedAtMs: number;
   deadlineAtMs: number;
-  /** While `hold.while()` is true, the deadline is `hold.untilMs` instead (a cold stage's item waits longer). */
-  hold?: Hold;
   waiters: Array<(outcome: ScheduledOutcome) => void>;
   state: 'queued' | 'in-flight' | 'expired' | 'done';
   /** Re-asked alone after a batch answer missed it. */
@@ -144,23 +142,20 @@ export class LlmScheduler {
    * Asks the LLM about `text` once its turn comes, most uncertain (`score`, the gate's P(defer)) first.
    * Never rejects: failures and missed deadlines are outcomes. `deadlineMs` overrides the scheduler's for
    * this item (Infinity: it waits for its answer, however long; an item joining a call in flight extends
-   * that call's deadline to its own). While `hold.while()` is true the item may wait `hold.extraMs` past
-   * its deadline (it keeps its place); once it is false, a deadline already past applies at the next check.
+   * that call's deadline to its own).
    */
-  submit(text: string, score: number, options: { deadlineMs?: number; hold?: { while: () => boolean; extraMs: number } } = {}): Promise<ScheduledOutcome> {
+  submit(text: string, score: number, options: { deadlineMs?: number } = {}): Promise<ScheduledOutcome> {
     const key = this.opts.keyOf === undefined ? text : this.opts.keyOf(text);
     const existing = this.flights.get(key);
     const deadlineMs = options.deadlineMs ?? this.opts.deadlineMs;
     if (existing !== undefined && (existing.state === 'queued' || existing.state === 'in-flight')) {
       this.stats.sharedAnswers++;
       existing.deadlineAtMs = Math.max(existing.deadlineAtMs, this.now() + deadlineMs);
-      if (options.hold !== undefined) existing.hold ??= { while: options.hold.while, untilMs: this.now() + deadlineMs + options.hold.extraMs };
       return new Promise((resolve) => existing.waiters.push((o) => resolve(o.kind === 'deadline' ? o : { ...o, shared: true })));
     }
     const t = this.now();
     return new Promise((resolve) => {
       const flight: Flight = { key, text, score, enqueuedAtMs: t, deadlineAtMs: t + deadlineMs, waiters: [resolve], state: 'queued', single: false };
-      if (options.hold !== undefined) flight.hold = { while: options.hold.while, untilMs: t + deadlineMs + options.hold.extraMs };
       this.flights.set(key, flight);
       this.enqueue(flight);
       if (this.queue.size > this.maxQueue * 1.25) this.shed();
@@ -267,7 +262,7 @@ export class LlmScheduler {
       // Expected to miss its deadline: handed back, unless nothing is in flight. Then it goes anyway, as a
       // probe: its answer (late, for learning) keeps labels flowing and the latency estimate current.
       const probe = this.inFlightRequests === 0 && batch.length === 0;
-      if (!probe && t + this.latencyMs > deadlineOf(next)) {
+      if (!probe && t + this.latencyMs > next.deadlineAtMs) {
         this.expire(next, 'queued');
         continue;
       }
@@ -374,7 +369,7 @@ export class LlmScheduler {
   private sweep(): void {
     const t = this.now();
     const margin = this.sweepMs();
-    for (const f of this.running) if (t + margin >= deadlineOf(f)) this.expire(f, 'in-flight');
+    for (const f of this.running) if (t + margin >= f.deadlineAtMs) this.expire(f, 'in-flight');
     if (this.queue.size > 0 && Number.isFinite(this.opts.deadlineMs)) this.shed();
     if (this.queue.size === 0 && this.running.size === 0) {
       clearInterval(this.sweepTimer);
@@ -392,7 +387,7 @@ export class LlmScheduler {
     ranked.forEach((f, rank) => {
       const finishAt = t + rank / rate + this.latencyMs;
       const probe = rank === 0 && this.inFlightRequests === 0;
-      if (rank >= this.maxQueue || (!probe && finite && finishAt > deadlineOf(f))) late.add(f);
+      if (rank >= this.maxQueue || (!probe && finite && finishAt > f.deadlineAtMs)) late.add(f);
     });
     if (late.size === 0) return;
     this.queue.removeWhere((f) => late.has(f));
@@ -435,12 +430,3 @@ function isTimeout(err: unknown): boolean {
 }
 
 /** A longer deadline while a condition lasts. */
-interface Hold {
-  while: () => boolean;
-  untilMs: number;
-}
-
-/** The deadline that applies to a flight now: its hold's while the hold lasts. */
-function deadlineOf(f: Flight): number {
-  return f.hold !== undefined && f.hold.untilMs > f.deadlineAtMs && f.hold.while() ? f.hold.untilMs : f.deadlineAtMs;
-}
