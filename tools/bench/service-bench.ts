@@ -1,7 +1,7 @@
 /**
  * `npm run bench:service [-- --datasets isear,hatespeech --teachers gpt-3.5-turbo-1106,llama-2-70b-chat
  *   --seeds 1,2,3,4,5 --paths start,run1,run3 --arrivals backlog,paced --rate 200 --latencies 0,800:5000
- *   --encoder e5-small --out .bench/service.jsonl --json]`
+ *   --encoder glove --out .bench/service.jsonl --json]`, or `-- --from .bench/service.jsonl` to summarize recorded runs
  *
  * The service as users run it (service-paths.ts): `spillway start` and `spillway run` with 1 and 3 workers
  * sharing learning, on the real broker, with the default configuration, on a seeded 50 % sample of each stream,
@@ -12,11 +12,11 @@
  * the sequential walk, the LLM share against the budget, the answers by `reason`, items/s and what bounds it.
  * Each run is also appended to `--out` as one JSON line as soon as it ends.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { loadConfig } from '../../src/config.js';
+import { DEFAULTS, loadConfig } from '../../src/config.js';
 import { ANNOTATION_REASONS } from '../../src/cascade/index.js';
 import { defaultTaskPath } from '../../src/llm/index.js';
 import { DATASETS_DIR, kafkaClient, spawnCli, waitFor } from '../harness/index.js';
@@ -39,6 +39,7 @@ const { values: args } = parseArgs({
     sample: { type: 'string', default: '0.5' },
     out: { type: 'string', default: '.bench/service.jsonl' },
     json: { type: 'boolean', default: false },
+    from: { type: 'string' },
   },
 });
 const list = (s: string): string[] => s.split(',').filter(Boolean);
@@ -207,6 +208,31 @@ async function measure(): Promise<RunRecord[]> {
   return records;
 }
 
+/** Mean of an LLM latency drawn lognormal from its p50 and p99 (the stand-in's), ms. */
+function meanLatencyMs(latency: string): number {
+  const [p50, p99] = latency.split(':').map(Number) as [number, number | undefined];
+  const sigma = p99 === undefined || p99 <= p50 ? 0 : Math.log(p99 / p50) / 2.3263;
+  return p50 * Math.exp((sigma * sigma) / 2);
+}
+
+/**
+ * What bounds a backlog's drain: the path's own rate with an instant LLM (its CPU rate, measured on the same
+ * items) and the LLM's capacity over the share it is given (`llm.maxConcurrency` calls in flight at the mean
+ * latency). Undefined when the instant run was not measured.
+ */
+function drainBound(rs: readonly RunRecord[], all: readonly RunRecord[]): { bound: number; cpu: number; llm: number } | undefined {
+  const head = rs[0] as RunRecord;
+  if (head.arrival !== 'backlog' || head.latency === '0') return undefined;
+  const instant = all.filter(
+    (r) => r.dataset === head.dataset && r.teacher === head.teacher && r.path === head.path && r.arrival === 'backlog' && r.latency === '0',
+  );
+  if (instant.length === 0) return undefined;
+  const cpu = instant.reduce((s, r) => s + r.items_per_s, 0) / instant.length;
+  const share = rs.reduce((s, r) => s + r.llm_share, 0) / rs.length;
+  const llm = (DEFAULTS.llm.maxConcurrency * 1000) / meanLatencyMs(head.latency) / share;
+  return { bound: Math.min(cpu, llm), cpu, llm };
+}
+
 /** One line per setting, over the seeds. */
 function summarize(records: readonly RunRecord[]): string {
   const groups = new Map<string, RunRecord[]>();
@@ -215,12 +241,11 @@ function summarize(records: readonly RunRecord[]): string {
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   const pct = (m: { mean: number; low: number; high: number }): string => `${(m.mean * 100).toFixed(2)}±${((m.high - m.mean) * 100).toFixed(2)}`;
+  const signed = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(2)}`;
   const lines = [
-    'setting (dataset teacher path arrival latency)            seeds  acc%          agree%        svc−seq pts            share%  budget%  cold%  items/s',
+    'setting (dataset teacher path arrival latency)            seeds  acc%          agree%        svc−seq pts (95%)         share%  budget%  cold%  items/s  drain (of bound: cpu, llm)',
   ];
   for (const [key, rs] of groups) {
-    const acc = meanInterval(rs.map((r) => r.accuracy));
-    const agree = meanInterval(rs.map((r) => r.agreement));
     const diff = pairedDifference(
       rs.map((r) => r.accuracy),
       rs.map((r) => r.sequential_accuracy),
@@ -228,23 +253,34 @@ function summarize(records: readonly RunRecord[]): string {
     const share = rs.reduce((s, r) => s + r.llm_share, 0) / rs.length;
     const cold = rs.reduce((s, r) => s + (r.reasons.cold ?? 0) / r.items, 0) / rs.length;
     const rate = rs.reduce((s, r) => s + r.items_per_s, 0) / rs.length;
-    const signed = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(2)}`;
+    const bound = drainBound(rs, records);
     lines.push(
       [
         key.padEnd(58),
         String(rs.length).padStart(5),
-        pct(acc).padStart(12),
-        pct(agree).padStart(12),
-        `${signed(diff.mean)} [${signed(diff.low)}, ${signed(diff.high)}]`.padStart(22),
+        pct(meanInterval(rs.map((r) => r.accuracy))).padStart(12),
+        pct(meanInterval(rs.map((r) => r.agreement))).padStart(12),
+        `${signed(diff.mean)} [${signed(diff.low)}, ${signed(diff.high)}]`.padStart(25),
         (share * 100).toFixed(2).padStart(7),
         ((rs[0]?.budget ?? 0) * 100).toFixed(2).padStart(8),
         (cold * 100).toFixed(2).padStart(6),
         rate.toFixed(0).padStart(8),
+        bound === undefined
+          ? ''
+          : `  ${((rate / bound.bound) * 100).toFixed(0)} % of ${bound.bound.toFixed(0)} (${bound.cpu.toFixed(0)}, ${bound.llm.toFixed(0)})`,
       ].join(' '),
     );
   }
   return `${lines.join('\n')}\n`;
 }
 
-const records = await measure();
+// `--from F`: summarize the runs recorded in F (e.g. a long run's `--out`), measuring nothing.
+const records = args.from === undefined ? await measure() : readRecords(args.from);
 process.stdout.write(args.json ? `${JSON.stringify(records)}\n` : summarize(records));
+
+function readRecords(file: string): RunRecord[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as RunRecord);
+}
