@@ -60,13 +60,27 @@ export class LogisticRegressor {
   predict(x: SparseVector, out: Float32Array = new Float32Array(this.classes)): Float32Array {
     const K = this.classes;
     const z = this.logits;
-    z.fill(0);
     const { indices, values } = x;
     const w = this.weights;
-    for (let i = 0; i < indices.length; i++) {
-      const base = (indices[i] as number) * K;
-      const v = values[i] as number;
-      for (let k = 0; k < K; k++) z[k] = (z[k] as number) + (w[base + k] as number) * v;
+    if (K === 2) {
+      // Two classes (the common binary task): the sums in registers, not in `z` (the same sums, in the same order).
+      let z0 = 0;
+      let z1 = 0;
+      for (let i = 0; i < indices.length; i++) {
+        const base = (indices[i] as number) * 2;
+        const v = values[i] as number;
+        z0 += (w[base] as number) * v;
+        z1 += (w[base + 1] as number) * v;
+      }
+      z[0] = z0;
+      z[1] = z1;
+    } else {
+      z.fill(0);
+      for (let i = 0; i < indices.length; i++) {
+        const base = (indices[i] as number) * K;
+        const v = values[i] as number;
+        for (let k = 0; k < K; k++) z[k] = (z[k] as number) + (w[base + k] as number) * v;
+      }
     }
     softmaxInto(z, out);
     return out;
