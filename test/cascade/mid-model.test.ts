@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Featurizer } from '../../src/cascade/featurizer.js';
+import { softmaxInto } from '../../src/cascade/logistic-regressor.js';
 import { MidModel } from '../../src/cascade/mid-model.js';
 import { selectBackend } from '../../src/cascade/tf-backend.js';
 import { loadWordVectors } from '../../src/cascade/word-vectors.js';
@@ -78,5 +79,45 @@ describe('MidModel on a sentence encoder’s vectors (encoderDim)', () => {
     expect(Array.from(model.sentenceVector(peek) ?? []).map((x) => Number(x.toFixed(4)))).toEqual([-3.2, 0.4, 3.6, 0]);
     expect(model.state().sentenceSeen).toBe(2);
     expect(Array.from(model.state().sentenceMean ?? []).map((x) => Number(x.toFixed(4)))).toEqual([0.9, 0, 0, 0]);
+  });
+});
+
+describe('MidModel inference', () => {
+  beforeAll(async () => {
+    await selectBackend('auto');
+  });
+
+  /** The network as the float32 mirror computed it before: input-major, each partial sum stored as float32. */
+  function reference(model: MidModel, input: Float32Array, offset: Float32Array): Float32Array {
+    const [w1, b1, w2, b2] = model.model.getWeights().map((t) => t.dataSync() as Float32Array) as [Float32Array, Float32Array, Float32Array, Float32Array];
+    const H = b1.length;
+    const K = b2.length;
+    const h = Float32Array.from(b1);
+    input.forEach((xi, i) => {
+      if (xi !== 0) for (let j = 0; j < H; j++) h[j] = (h[j] as number) + xi * (w1[i * H + j] as number);
+    });
+    const z = Array.from({ length: K }, (_, k) => (b2[k] as number) + (offset[k] as number));
+    h.forEach((hj, j) => {
+      if (hj > 0) for (let k = 0; k < K; k++) z[k] = (z[k] as number) + hj * (w2[j * K + k] as number);
+    });
+    const out = new Float32Array(K);
+    softmaxInto(z, out);
+    return out;
+  }
+
+  it('gives exactly the probabilities of the float32 input-major forward pass, before and after training', () => {
+    const featurizer = new Featurizer({ dim: 2 ** 18, maxTextChars: 500 });
+    const model = new MidModel({ classes: 3, seed: 5, hidden: 30, bagDim: 9 });
+    const texts = Array.from({ length: 60 }, (_, i) => `text ${i} with words ${'abc'.repeat(i % 5)} and ${i * 7} more`);
+    const check = (): void => {
+      for (const text of texts) {
+        const encoded = model.encode(featurizer.featurize(text), Float32Array.from([0.2, 0.3, 0.5]), false);
+        expect(Array.from(model.predict(encoded))).toEqual(Array.from(reference(model, encoded.input, encoded.offset)));
+      }
+    };
+    check();
+    texts.forEach((text, i) => model.learn(model.encode(featurizer.featurize(text), Float32Array.from([0.2, 0.3, 0.5])), i % 3));
+    expect(model.updates).toBeGreaterThan(0);
+    check();
   });
 });
