@@ -6,20 +6,19 @@
  *   - the mean of a hashed embedding bag over word unigrams and bigrams (learned),
  *   - stage 1's class probabilities, as stage 1 gave them before it saw the item's label (so stacking
  *     leaks nothing);
- * and feeds it to dense layers (hidden ReLU → logits) that are a TensorFlow.js LayersModel.
+ * and feeds it to dense layers (hidden ReLU → logits), saved as a TensorFlow.js LayersModel.
  *
- * Why hybrid: training a large hashed embedding inside tfjs is impractical here (wasm lacks the
- * UnsortedSegmentSum kernel its gradient needs; on cpu dense embedding gradients ran < 1 item/s at 2^18
- * buckets), so the bag lives in typed arrays with sparse AdaGrad updates, fed by the input gradient tfjs
- * computes. Inference of one item runs on a typed-array mirror of the dense weights, refreshed after each
- * training step: a tfjs call costs ~75 µs per op at batch 1 on wasm, the mirror's whole forward pass ~10 µs.
+ * The bag lives in typed arrays with sparse AdaGrad updates, fed by the dense part's input gradient
+ * (training a large hashed embedding inside tfjs is impractical: wasm lacks the UnsortedSegmentSum kernel
+ * its gradient needs). The dense part runs and trains in typed arrays too (mid-network.ts): tfjs's per-op
+ * overhead made its training step 2.8 ms at batch 32 on wasm, more than half of online learning's time.
  *
  * Training is online, in mini-batches from a bounded buffer of LLM-labelled items: every `trainEvery`
  * new labels, one Adam step on those labels plus a random replay sample of older ones.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Features } from './featurizer.js';
-import { softmaxInto } from './logistic-regressor.js';
+import { MidNetwork } from './mid-network.js';
 import type { WordVectors } from './word-vectors.js';
 import { Rng } from './rng.js';
 
@@ -98,7 +97,11 @@ const SIF_A = 1e-3;
 export class MidModel {
   readonly classes: number;
   readonly inputDim: number;
-  readonly model: tf.LayersModel;
+  /** The dense part as tfjs holds it (the saved form); training and inference run on `network`. */
+  private readonly layers: tf.LayersModel;
+  private readonly network: MidNetwork;
+  /** True when `network` has trained since `layers` last received its weights. */
+  private layersStale = false;
   private readonly vectors: WordVectors | undefined;
   private readonly sentenceWidth: number;
   private readonly encoderDim: number;
@@ -112,7 +115,6 @@ export class MidModel {
   private readonly bufferSize: number;
   private readonly trainEvery: number;
   private readonly bagLearningRate: number;
-  private readonly optimizer: tf.Optimizer;
   private readonly rng: Rng;
   private bag: Float32Array;
   private bagGradSquares: Float32Array;
@@ -120,14 +122,6 @@ export class MidModel {
   /** Pseudo-labelled items waiting for their training step (learnPseudo). */
   private readonly pseudo: Example[] = [];
   private pending = 0;
-  // Typed-array mirror of the dense weights for fast single-item inference.
-  /** Hidden-major (hidden × input), as float64: see predict. */
-  private w1ByHidden = new Float64Array(0);
-  private b1 = new Float32Array(0);
-  private w2 = new Float32Array(0);
-  private b2 = new Float32Array(0);
-  private readonly hiddenScratch: Float32Array;
-  private readonly logitScratch: Float64Array;
   /** Training steps taken: the model's version. */
   updates = 0;
   /** Labels received. */
@@ -161,13 +155,25 @@ export class MidModel {
     this.bagGradSquares = loaded?.state?.bagGradSquares ?? new Float32Array(this.bagBuckets * this.bagDim).fill(1e-2);
     this.updates = loaded?.state?.updates ?? 0;
     this.labels = loaded?.state?.labels ?? 0;
-    this.model = loaded?.model ?? this.buildModel(options.seed ?? 42);
-    const inputShape = this.model.inputs[0]?.shape[1];
+    this.layers = loaded?.model ?? this.buildModel(options.seed ?? 42);
+    const inputShape = this.layers.inputs[0]?.shape[1];
     if (inputShape !== this.inputDim) throw new RangeError(`mid model expects ${inputShape} inputs; this configuration encodes ${this.inputDim}`);
-    this.optimizer = tf.train.adam(options.learningRate ?? 0.003);
-    this.hiddenScratch = new Float32Array(this.hidden);
-    this.logitScratch = new Float64Array(this.classes);
-    this.refreshMirror();
+    const [w1, b1, w2, b2] = this.layers.getWeights().map((t) => (t.dataSync() as Float32Array).slice());
+    if (w1 === undefined || b1 === undefined || w2 === undefined || b2 === undefined) throw new Error('mid model must have two dense layers');
+    this.network = new MidNetwork(this.inputDim, { w1, b1, w2, b2 }, options.learningRate ?? 0.003);
+  }
+
+  /** The dense part as a tfjs LayersModel (for saving), holding the weights as trained so far. */
+  get model(): tf.LayersModel {
+    if (this.layersStale) {
+      const { w1, b1, w2, b2 } = this.network.weights;
+      const D = this.inputDim;
+      const H = this.hidden;
+      const K = this.classes;
+      tf.tidy(() => this.layers.setWeights([tf.tensor2d(w1, [D, H]), tf.tensor1d(b1), tf.tensor2d(w2, [H, K]), tf.tensor1d(b2)]));
+      this.layersStale = false;
+    }
+    return this.layers;
   }
 
   /**
@@ -235,61 +241,7 @@ export class MidModel {
 
   /** Class probabilities for an encoded item (typed-array forward pass). */
   predict(encoded: EncodedItem, out: Float32Array = new Float32Array(this.classes)): Float32Array {
-    const x = encoded.input;
-    const H = this.hidden;
-    const K = this.classes;
-    const h = this.hiddenScratch;
-    this.hiddenInto(x, h);
-    const z = this.logitScratch;
-    for (let k = 0; k < K; k++) z[k] = (this.b2[k] as number) + (encoded.offset[k] as number);
-    for (let j = 0; j < H; j++) {
-      const hj = h[j] as number;
-      if (hj <= 0) continue; // ReLU
-      const base = j * K;
-      for (let k = 0; k < K; k++) z[k] = (z[k] as number) + hj * (this.w2[base + k] as number);
-    }
-    softmaxInto(z, out);
-    return out;
-  }
-
-  /**
-   * The hidden layer before its ReLU: h = b1 + x·W1, each unit's sum rounded to float32 after every add, in
-   * input order: what tfjs's float32 layer and the float32 mirror this replaced computed. Four units at a time
-   * from a hidden-major float64 copy of W1, sums in registers: 3.4× faster than the input-major loop through a
-   * Float32Array of sums (`npm run bench:micro`).
-   */
-  private hiddenInto(x: Float32Array, h: Float32Array): void {
-    const D = x.length;
-    const H = this.hidden;
-    const w = this.w1ByHidden;
-    const b1 = this.b1;
-    let j = 0;
-    for (; j + 4 <= H; j += 4) {
-      const r0 = j * D;
-      const r1 = r0 + D;
-      const r2 = r1 + D;
-      const r3 = r2 + D;
-      let s0 = b1[j] as number;
-      let s1 = b1[j + 1] as number;
-      let s2 = b1[j + 2] as number;
-      let s3 = b1[j + 3] as number;
-      for (let i = 0; i < D; i++) {
-        const xi = x[i] as number;
-        s0 = Math.fround(s0 + xi * (w[r0 + i] as number));
-        s1 = Math.fround(s1 + xi * (w[r1 + i] as number));
-        s2 = Math.fround(s2 + xi * (w[r2 + i] as number));
-        s3 = Math.fround(s3 + xi * (w[r3 + i] as number));
-      }
-      h[j] = s0;
-      h[j + 1] = s1;
-      h[j + 2] = s2;
-      h[j + 3] = s3;
-    }
-    for (; j < H; j++) {
-      let s = b1[j] as number;
-      for (let i = 0; i < D; i++) s = Math.fround(s + (x[i] as number) * (w[j * D + i] as number));
-      h[j] = s;
-    }
+    return this.network.predict(encoded.input, encoded.offset, out);
   }
 
   /** Share of the item's words and n-grams whose bag rows were never trained. */
@@ -345,51 +297,46 @@ export class MidModel {
   private trainStep(batch: Example[]): void {
     const B = batch.length;
     const D = this.inputDim;
-    const xs = new Float32Array(B * D);
-    const ys = new Float32Array(B * this.classes);
-    const offsets = new Float32Array(B * this.classes);
+    const K = this.classes;
+    const inputs = new Float32Array(B * D);
+    const labels = new Int32Array(B);
+    const offsets = new Float32Array(B * K);
     batch.forEach((ex, b) => {
-      offsets.set(ex.offset, b * this.classes);
+      offsets.set(ex.offset, b * K);
       // Re-encode the bag part: rows moved since the example was buffered.
-      xs.set(ex.input, b * D);
-      this.bagMeanInto(ex.rows, xs, b * D + this.sentenceWidth);
-      ys[b * this.classes + ex.label] = 1;
+      inputs.set(ex.input, b * D);
+      this.bagMeanInto(ex.rows, inputs, b * D + this.sentenceWidth);
+      labels[b] = ex.label;
     });
-    const inputGrad = tf.tidy(() => {
-      const x = tf.variable(tf.tensor2d(xs, [B, D]), true);
-      const y = tf.tensor2d(ys, [B, this.classes]);
-      const offset = tf.tensor2d(offsets, [B, this.classes]);
-      const modelVars = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
-      // Class weights (cost-sensitive objectives) only when some example has one: the plain path stays as it was.
-      const weights = batch.some((ex) => ex.weight !== 1) ? tf.tensor1d(batch.map((ex) => ex.weight)) : undefined;
-      const { grads } = tf.variableGrads(
-        () => tf.losses.softmaxCrossEntropy(y, tf.add(this.model.apply(x) as tf.Tensor, offset), weights) as tf.Scalar,
-        [x, ...modelVars],
-      );
-      const dx = grads[x.name];
-      delete grads[x.name];
-      this.optimizer.applyGradients(grads);
-      const out = dx === undefined ? new Float32Array(B * D) : (dx.dataSync() as Float32Array).slice();
-      x.dispose();
-      return out;
-    });
+    // Class weights (cost-sensitive objectives) only when some example has one: the plain path stays as it was.
+    const weights = batch.some((ex) => ex.weight !== 1) ? Float32Array.from(batch, (ex) => ex.weight) : undefined;
+    const bagFrom = this.sentenceWidth;
+    const inputGrad = this.network.trainStep(
+      { size: B, inputs, labels, offsets, ...(weights === undefined ? {} : { weights }) },
+      bagFrom,
+      bagFrom + this.bagDim,
+    );
+    this.layersStale = true;
     // Sparse AdaGrad on the bag rows: each row of an item gets the mean's gradient / row count.
+    const d = this.bagDim;
+    const bag = this.bag;
+    const squares = this.bagGradSquares;
+    const rate = this.bagLearningRate;
     batch.forEach((ex, b) => {
       const n = ex.rows.length;
       if (n === 0) return;
-      const off = b * D + this.sentenceWidth;
+      const off = b * d;
       for (const r of ex.rows) {
-        const base = r * this.bagDim;
-        for (let j = 0; j < this.bagDim; j++) {
-          const g = ((inputGrad[off + j] as number) * B) / n; // softmaxCrossEntropy averages over the batch
-          const acc = (this.bagGradSquares[base + j] as number) + g * g;
-          this.bagGradSquares[base + j] = acc;
-          this.bag[base + j] = (this.bag[base + j] as number) - (this.bagLearningRate * g) / Math.sqrt(acc);
+        const base = r * d;
+        for (let j = 0; j < d; j++) {
+          const g = ((inputGrad[off + j] as number) * B) / n; // the loss averages over the batch
+          const acc = (squares[base + j] as number) + g * g;
+          squares[base + j] = acc;
+          bag[base + j] = (bag[base + j] as number) - (rate * g) / Math.sqrt(acc);
         }
       }
     });
     this.updates++;
-    this.refreshMirror();
   }
 
   /** fastText's initialisation, uniform in ±1/dim: a zero bag would leave every row's first gradients tiny. */
@@ -419,19 +366,5 @@ export class MidModel {
         tf.layers.dense({ units: this.classes, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }),
       ],
     });
-  }
-
-  private refreshMirror(): void {
-    const [w1, b1, w2, b2] = this.model.getWeights().map((t) => t.dataSync() as Float32Array);
-    if (w1 === undefined || b1 === undefined || w2 === undefined || b2 === undefined) throw new Error('mid model must have two dense layers');
-    // Transposed to hidden-major for hiddenInto; float64 holds each float32 weight exactly.
-    const D = this.inputDim;
-    const H = this.hidden;
-    const byHidden = new Float64Array(D * H);
-    for (let i = 0; i < D; i++) for (let j = 0; j < H; j++) byHidden[j * D + i] = w1[i * H + j] as number;
-    this.w1ByHidden = byHidden;
-    this.b1 = b1.slice();
-    this.w2 = w2.slice();
-    this.b2 = b2.slice();
   }
 }
