@@ -3,6 +3,7 @@
  * backing store: ~200-400 ns to allocate (and external memory the GC must track), against ~50 ns for a view
  * on an existing buffer. The featurizer makes three such arrays per item, which was a fifth of its time.
  *
+ * Reservations are zeroed: every chunk is a fresh ArrayBuffer and no byte is handed out twice.
  * A view keeps its whole chunk alive: whoever keeps an item's arrays for long (the rehearsal memory) copies
  * them, so a chunk is freed once the items it served are answered.
  */

@@ -121,3 +121,27 @@ describe('MidModel inference', () => {
     check();
   });
 });
+
+describe('MidModel encoding', () => {
+  it('sums GloVe vectors and bag rows exactly as word-by-word, row-by-row float32 sums do', () => {
+    const vectors = loadWordVectors();
+    expect(vectors).toBeDefined();
+    const featurizer = new Featurizer({ dim: 2 ** 18, maxTextChars: 500 });
+    const model = new MidModel({ classes: 2, vectors, seed: 3 });
+    const { bag } = model.state();
+    const texts = ['When I lost the person who meant the most to me.', 'zzqx unknownword the the of', '', 'a b c d e f g h i j k l m n o p'];
+    for (const text of texts) {
+      const features = featurizer.featurize(text);
+      const encoded = model.encode(features, undefined, false);
+      const glove = new Float32Array(100);
+      let weight = 0;
+      for (const word of features.words) weight += (vectors as NonNullable<typeof vectors>).addInto(word, glove, 1e-3);
+      if (weight > 0) for (let j = 0; j < 100; j++) glove[j] = ((glove[j] as number) * 0.25) / weight;
+      expect(Array.from(encoded.input.subarray(0, 100))).toEqual(Array.from(glove));
+      const mean = new Float32Array(32);
+      for (const r of encoded.rows) for (let j = 0; j < 32; j++) mean[j] = (mean[j] as number) + (bag[r * 32 + j] as number);
+      if (encoded.rows.length > 0) for (let j = 0; j < 32; j++) mean[j] = (mean[j] as number) * (1 / encoded.rows.length);
+      expect(Array.from(encoded.input.subarray(100, 132))).toEqual(Array.from(mean));
+    }
+  });
+});

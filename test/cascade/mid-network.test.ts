@@ -31,7 +31,7 @@ function tfjsStep(
   weights?: number[],
 ): Float32Array {
   const B = labels.length;
-  let dx = new Float32Array(0);
+  let dx: Float32Array = new Float32Array(0);
   tf.tidy(() => {
     const x = tf.variable(tf.tensor2d(inputs, [B, D]), true);
     const y = tf.oneHot(tf.tensor1d(labels, 'int32'), K);
