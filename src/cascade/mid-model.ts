@@ -316,14 +316,16 @@ export class MidModel {
     const bag = this.bag;
     const squares = this.bagGradSquares;
     const rate = this.bagLearningRate;
+    const grad = new Float64Array(d);
     batch.forEach((ex, b) => {
       const n = ex.rows.length;
       if (n === 0) return;
-      const off = b * d;
+      // The same gradient for each of the item's rows: computed once, not once per row.
+      for (let j = 0; j < d; j++) grad[j] = ((inputGrad[b * d + j] as number) * B) / n; // the loss averages over the batch
       for (const r of ex.rows) {
         const base = r * d;
         for (let j = 0; j < d; j++) {
-          const g = ((inputGrad[off + j] as number) * B) / n; // the loss averages over the batch
+          const g = grad[j] as number;
           const acc = (squares[base + j] as number) + g * g;
           squares[base + j] = acc;
           bag[base + j] = (bag[base + j] as number) - (rate * g) / Math.sqrt(acc);
