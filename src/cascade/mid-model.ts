@@ -205,7 +205,7 @@ export class MidModel {
         }
       }
     } else if (this.vectors !== undefined) {
-      const weight = this.vectors.addAllInto(features.words, input, SIF_A);
+      const weight = this.vectors.addAllInto(features.words, features.tokenHashes, input, SIF_A);
       if (weight > 0) for (let j = 0; j < this.sentenceWidth; j++) input[j] = ((input[j] as number) * GLOVE_SCALE) / weight;
     }
     const rows = this.arenaUint32(features.tokenHashes.length);
