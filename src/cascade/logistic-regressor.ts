@@ -7,6 +7,7 @@
  * are adjacent in memory.
  */
 import type { SparseVector } from './featurizer.js';
+import { TrainedRows } from './trained-rows.js';
 
 export interface LogisticRegressorOptions {
   /** Feature space size (the featurizer's dim). */
@@ -40,6 +41,8 @@ export class LogisticRegressor {
   private readonly l2: number;
   private readonly weights: Float32Array;
   private readonly gradSquares: Float32Array;
+  /** Features whose first squared-gradient sum grew past its initial value (what `novelty` counts as seen). */
+  private readonly trained: TrainedRows;
   private readonly logits: Float64Array;
   /** Training steps taken: the model's version. */
   updates = 0;
@@ -52,6 +55,10 @@ export class LogisticRegressor {
     const size = this.dim * this.classes;
     this.weights = state?.weights ?? new Float32Array(size);
     this.gradSquares = state?.gradSquares ?? new Float32Array(size).fill(INITIAL_GRAD_SQUARE);
+    this.trained = new TrainedRows(
+      this.dim,
+      state === undefined ? undefined : { values: this.gradSquares, stride: this.classes, initial: INITIAL_GRAD_SQUARE },
+    );
     this.updates = state?.updates ?? 0;
     this.logits = new Float64Array(this.classes);
   }
@@ -92,7 +99,7 @@ export class LogisticRegressor {
     if (n <= 0) return 1;
     let untouched = 0;
     for (let i = 1; i < x.indices.length; i++) {
-      if ((this.gradSquares[(x.indices[i] as number) * this.classes] as number) <= INITIAL_GRAD_SQUARE) untouched++;
+      if (!this.trained.has(x.indices[i] as number)) untouched++;
     }
     return untouched / n;
   }
@@ -121,6 +128,7 @@ export class LogisticRegressor {
         g2[j] = acc;
         w[j] = wj - (lr * g) / Math.sqrt(acc);
       }
+      if ((g2[base] as number) > INITIAL_GRAD_SQUARE) this.trained.mark(indices[i] as number);
     }
     if (!rehearsal) this.updates++;
     return loss;

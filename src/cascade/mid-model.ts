@@ -21,6 +21,7 @@ import type { Features } from './featurizer.js';
 import { MidNetwork } from './mid-network.js';
 import type { WordVectors } from './word-vectors.js';
 import { Rng } from './rng.js';
+import { TrainedRows } from './trained-rows.js';
 import { TypedArena } from './typed-arena.js';
 
 export interface MidModelOptions {
@@ -90,6 +91,8 @@ export interface MidModelState {
 // The running mean becomes an exponential average over the last ~this many items: it settles, yet follows drift.
 const CENTRE_WINDOW = 1000;
 
+/** AdaGrad's initial squared-gradient sum of a bag weight; a row whose first one grew past it has been trained. */
+const INITIAL_BAG_SQUARE = 1e-2;
 const GLOVE_SCALE = 0.25; // GloVe vectors have norms ≈ 4-6; scale the mean to ≈ unit size
 // SIF weighting (Arora et al. 2017): a word of unigram probability p weighs a / (a + p), so "when", "i",
 // "the" do not drown the words that carry the label.
@@ -120,6 +123,8 @@ export class MidModel {
   private readonly arena = new TypedArena();
   private bag: Float32Array;
   private bagGradSquares: Float32Array;
+  /** Bag rows whose first squared-gradient sum grew past its initial value (what `novelty` counts as seen). */
+  private readonly trainedRows: TrainedRows;
   private readonly buffer: Example[] = [];
   /** Pseudo-labelled items waiting for their training step (learnPseudo). */
   private readonly pseudo: Example[] = [];
@@ -154,7 +159,11 @@ export class MidModel {
     this.rng = new Rng(options.seed ?? 42);
     this.inputDim = this.sentenceWidth + this.bagDim + this.classes;
     this.bag = loaded?.state?.bag ?? this.initialBag();
-    this.bagGradSquares = loaded?.state?.bagGradSquares ?? new Float32Array(this.bagBuckets * this.bagDim).fill(1e-2);
+    this.bagGradSquares = loaded?.state?.bagGradSquares ?? new Float32Array(this.bagBuckets * this.bagDim).fill(INITIAL_BAG_SQUARE);
+    this.trainedRows = new TrainedRows(
+      this.bagBuckets,
+      loaded?.state?.bagGradSquares === undefined ? undefined : { values: this.bagGradSquares, stride: this.bagDim, initial: INITIAL_BAG_SQUARE },
+    );
     this.updates = loaded?.state?.updates ?? 0;
     this.labels = loaded?.state?.labels ?? 0;
     this.layers = loaded?.model ?? this.buildModel(options.seed ?? 42);
@@ -242,7 +251,7 @@ export class MidModel {
   novelty(encoded: { rows: Uint32Array }): number {
     if (encoded.rows.length === 0) return 1;
     let untouched = 0;
-    for (const r of encoded.rows) if ((this.bagGradSquares[r * this.bagDim] as number) <= 1e-2) untouched++;
+    for (const r of encoded.rows) if (!this.trainedRows.has(r)) untouched++;
     return untouched / encoded.rows.length;
   }
 
@@ -330,6 +339,7 @@ export class MidModel {
           squares[base + j] = acc;
           bag[base + j] = (bag[base + j] as number) - (rate * g) / Math.sqrt(acc);
         }
+        if ((squares[base] as number) > INITIAL_BAG_SQUARE) this.trainedRows.mark(r);
       }
     });
     this.updates++;

@@ -145,3 +145,28 @@ describe('MidModel encoding', () => {
     }
   });
 });
+
+describe('MidModel novelty', () => {
+  it('is the share of rows whose first squared-gradient sum moved, live and after a restore', async () => {
+    await selectBackend('auto');
+    const featurizer = new Featurizer({ dim: 2 ** 18, maxTextChars: 500 });
+    const options = { classes: 2, seed: 9, bagBuckets: 2 ** 10, bagDim: 8, hidden: 8, trainEvery: 2, batchSize: 4 };
+    const model = new MidModel(options);
+    const texts = Array.from({ length: 80 }, (_, i) => `w${i % 13} w${(i * 7) % 29} common words ${i % 5}`);
+    const reference = (m: MidModel, rows: Uint32Array): number => {
+      const { bagGradSquares } = m.state();
+      return rows.length === 0 ? 1 : rows.filter((r) => (bagGradSquares[r * 8] as number) <= 1e-2).length / rows.length;
+    };
+    texts.forEach((text, i) => {
+      const encoded = model.encode(featurizer.featurize(text), undefined, false);
+      expect(model.novelty(encoded)).toBe(reference(model, encoded.rows));
+      if (i % 2 === 0) model.learn(encoded, i % 2);
+    });
+    expect(model.updates).toBeGreaterThan(5);
+    const restored = new MidModel(options, { model: model.model, state: model.state() });
+    for (const text of texts) {
+      const encoded = restored.encode(featurizer.featurize(text), undefined, false);
+      expect(restored.novelty(encoded)).toBe(reference(model, encoded.rows));
+    }
+  });
+});
