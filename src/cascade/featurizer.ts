@@ -116,8 +116,7 @@ export class Featurizer {
   }
 
   private hashesCopy(count: number): Uint32Array {
-    const at = this.arena.reserve(count * 4); // before reading the buffer: it may be a fresh chunk
-    const hashes = new Uint32Array(this.arena.buffer, at, count);
+    const hashes = this.arena.uint32(count);
     const from = this.hashes;
     for (let i = 0; i < count; i++) hashes[i] = from[i] as number;
     return hashes;

@@ -176,14 +176,8 @@ export class MidModel {
 
   /** The dense part as a tfjs LayersModel (for saving), holding the weights as trained so far. */
   get model(): tf.LayersModel {
-    if (this.layersStale) {
-      const { w1, b1, w2, b2 } = this.network.weights;
-      const D = this.inputDim;
-      const H = this.hidden;
-      const K = this.classes;
-      tf.tidy(() => this.layers.setWeights([tf.tensor2d(w1, [D, H]), tf.tensor1d(b1), tf.tensor2d(w2, [H, K]), tf.tensor1d(b2)]));
-      this.layersStale = false;
-    }
+    if (this.layersStale) this.network.writeInto(this.layers);
+    this.layersStale = false;
     return this.layers;
   }
 
@@ -193,7 +187,8 @@ export class MidModel {
    * at an item, or an evaluation that must leave the model as it was).
    */
   encode(features: Features, stage1Probs?: Float32Array, observe = true): EncodedItem {
-    const input = this.arenaFloat32(this.inputDim);
+    // Carved from the arena (see typed-arena.ts): what `learn` keeps, it copies.
+    const input = this.arena.float32(this.inputDim);
     if (this.encoderDim > 0) {
       const sentence = features.sentence;
       if (sentence?.length !== this.encoderDim) {
@@ -217,7 +212,7 @@ export class MidModel {
       const weight = this.vectors.addAllInto(features.words, features.tokenHashes, input, SIF_A);
       if (weight > 0) for (let j = 0; j < this.sentenceWidth; j++) input[j] = ((input[j] as number) * GLOVE_SCALE) / weight;
     }
-    const rows = this.arenaUint32(features.tokenHashes.length);
+    const rows = this.arena.uint32(features.tokenHashes.length);
     const mask = this.bagBuckets - 1;
     for (let i = 0; i < rows.length; i++) rows[i] = (features.tokenHashes[i] as number) & mask;
     this.bagMeanInto(rows, input, this.sentenceWidth);
@@ -386,17 +381,6 @@ export class MidModel {
       for (let t = 0; t < n; t++) sum = Math.fround(sum + (bag[(rows[t] as number) * d + j] as number));
       out[offset + j] = n === 0 ? 0 : sum * inv;
     }
-  }
-
-  /** A per-item array carved from the arena (see typed-arena.ts), zeroed: what `learn` keeps, it copies. */
-  private arenaFloat32(length: number): Float32Array {
-    const at = this.arena.reserve(length * 4);
-    return new Float32Array(this.arena.buffer, at, length);
-  }
-
-  private arenaUint32(length: number): Uint32Array {
-    const at = this.arena.reserve(length * 4);
-    return new Uint32Array(this.arena.buffer, at, length);
   }
 
   private buildModel(seed: number): tf.LayersModel {

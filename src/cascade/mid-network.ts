@@ -10,6 +10,7 @@
  * correction by β^t), the loss averaged over the batch (over the non-zero weights when examples carry
  * weights, as tf.losses' default reduction does).
  */
+import * as tf from '@tensorflow/tfjs';
 import { DotRows } from './dot-rows.js';
 import { softmaxInto } from './logistic-regressor.js';
 
@@ -91,6 +92,13 @@ export class MidNetwork {
     this.hiddenScratch = new Float32Array(this.hidden);
     this.logitScratch = new Float64Array(this.classes);
     this.refreshByHidden();
+  }
+
+  /** Gives a tfjs model of the same shape (two dense layers) these weights. */
+  writeInto(layers: tf.LayersModel): void {
+    const { w1, b1, w2, b2 } = this.weights;
+    const [D, H, K] = [this.inputDim, this.hidden, this.classes];
+    tf.tidy(() => layers.setWeights([tf.tensor2d(w1, [D, H]), tf.tensor1d(b1), tf.tensor2d(w2, [H, K]), tf.tensor1d(b2)]));
   }
 
   /** Class probabilities of one input (+ the logit offset) into `out`. */

@@ -34,4 +34,16 @@ export class TypedArena {
   get buffer(): ArrayBuffer {
     return this.chunk;
   }
+
+  /** A zeroed Float32Array of `length` on the arena. */
+  float32(length: number): Float32Array {
+    const at = this.reserve(length * 4);
+    return new Float32Array(this.chunk, at, length);
+  }
+
+  /** A zeroed Uint32Array of `length` on the arena. */
+  uint32(length: number): Uint32Array {
+    const at = this.reserve(length * 4);
+    return new Uint32Array(this.chunk, at, length);
+  }
 }
