@@ -9,10 +9,11 @@
  * The mean is the remembered vectors' running mean, refreshed every `REFRESH_EVERY` additions. Beside the
  * rows as given (saved, and summed for the mean) the memory keeps each row centred on that mean and scaled
  * to unit length, in one contiguous matrix, so a query is a centred, normalised query vector and one pass
- * of plain dot products over the matrix (see `nearest`): one tfjs matMul on the wasm or native backends,
- * a typed-array loop otherwise.
+ * of plain dot products over the matrix (see `nearest`): one WebAssembly SIMD call (dot-rows.ts), or a
+ * typed-array loop where WebAssembly SIMD is missing. Rows are updated in place, so every row is scored the
+ * same way and a restored memory (same rows in the same slots) votes exactly as the saved one did.
  */
-import * as tf from '@tensorflow/tfjs';
+import { DotRows, simdAvailable } from './dot-rows.js';
 import { Rng } from './rng.js';
 
 export interface KnnMemoryOptions {
@@ -27,11 +28,11 @@ export interface KnnMemoryOptions {
   temperature?: number;
   seed: number;
   /**
-   * How a query scores the rows: `tfjs`, one matMul on the active tfjs backend; `loop`, plain typed arrays;
-   * `auto`, tfjs when the backend is wasm or native (where it is faster), the loop on tfjs's plain-JS backend.
+   * How a query scores the rows: `simd`, one WebAssembly SIMD call over float32 rows (sums in float32);
+   * `loop`, plain typed arrays (sums in float64); `auto`, simd where the runtime has it.
    * @defaultValue 'auto'
    */
-  search?: 'auto' | 'tfjs' | 'loop';
+  search?: 'auto' | 'simd' | 'loop';
 }
 
 /** Saved state: the rows and labels as stored. */
@@ -45,16 +46,11 @@ export interface KnnMemoryState {
   sum: Float64Array;
   mean: Float32Array;
   sinceRefresh: number;
-  /**
-   * Rows added or replaced since the last refresh, in order; the tfjs search scores them apart from the
-   * matrix (saves before this field: none, so such a restore votes as before to float32 rounding).
-   */
+  /** Written by versions that scored recently changed rows apart from the others; ignored when read. */
   changed?: Int32Array;
 }
 
 const REFRESH_EVERY = 64;
-// tfjs backends whose matMul beats the typed-array loop (2,048 × 100: wasm 33 µs a query against 93 µs).
-const MATMUL_BACKENDS = new Set(['wasm', 'tensorflow']);
 // A class no neighbour voted for keeps this share: the blend must soften the mid model, never veto it.
 const FLOOR = 1e-3;
 
@@ -68,8 +64,14 @@ export class KnnMemory {
   private readonly rng: Rng;
   /** The rows as given, capacity × dim (what is saved and what the mean sums). */
   private readonly vectors: Float32Array;
-  /** The rows centred on `mean` and scaled to unit length (a zero row when the centred row is empty). */
+  /**
+   * The rows centred on `mean` and scaled to unit length (a zero row when the centred row is empty),
+   * `stride` floats apart (the width rounded up to 4, zero-padded): in WebAssembly memory for the simd search.
+   */
   private readonly unit: Float32Array;
+  private readonly stride: number;
+  /** The simd search (undefined: the loop). */
+  private readonly dot: DotRows | undefined;
   private readonly labels: Int32Array;
   private readonly sum: Float64Array;
   private readonly mean: Float32Array;
@@ -77,20 +79,8 @@ export class KnnMemory {
   /** Per-query scratch: the centred unit query, the top similarities (descending) and their rows. */
   private readonly query: Float64Array;
   private readonly query32: Float32Array;
-  /** Each row's score for the current query. */
+  /** Each row's score for the current query (the loop's; the simd search writes `dot.scores`). */
   private readonly scores: Float64Array;
-  private readonly search: 'auto' | 'tfjs' | 'loop';
-  /**
-   * The tfjs path: `unit` dim-major (dim × capacity; unused slots zero), kept in step row by row; its tensor,
-   * built at the first query after a refresh (which changes every row); and the rows changed since the
-   * refresh (fewer than `REFRESH_EVERY`), which the loop scores instead. The changed rows are saved, so a
-   * restored memory (same rows, same slots) scores every row as the saved one did and votes exactly alike.
-   */
-  private readonly unitByDim: Float32Array;
-  private matrix: tf.Tensor2D | undefined;
-  private readonly isChanged: Uint8Array;
-  private readonly changed: Int32Array;
-  private changedCount = 0;
   private readonly topSim: Float64Array;
   private readonly topRow: Int32Array;
   size = 0;
@@ -106,17 +96,16 @@ export class KnnMemory {
     this.temperature = options.temperature ?? 10;
     this.rng = new Rng(state?.rngState ?? options.seed);
     this.vectors = new Float32Array(this.capacity * this.dim);
-    this.unit = new Float32Array(this.capacity * this.dim);
+    const search = options.search ?? 'auto';
+    this.dot = search === 'simd' || (search === 'auto' && simdAvailable()) ? new DotRows(this.capacity, this.dim) : undefined;
+    this.stride = this.dot?.stride ?? this.dim;
+    this.unit = this.dot?.rows ?? new Float32Array(this.capacity * this.stride);
     this.labels = new Int32Array(this.capacity);
     this.sum = new Float64Array(this.dim);
     this.mean = new Float32Array(this.dim);
     this.query = new Float64Array(this.dim);
     this.query32 = new Float32Array(this.dim);
-    this.scores = new Float64Array(this.capacity);
-    this.search = options.search ?? 'auto';
-    this.unitByDim = new Float32Array(this.capacity * this.dim);
-    this.isChanged = new Uint8Array(this.capacity);
-    this.changed = new Int32Array(this.capacity);
+    this.scores = new Float64Array(this.dot === undefined ? this.capacity : 0);
     this.topSim = new Float64Array(this.neighbours);
     this.topRow = new Int32Array(this.neighbours);
     if (state !== undefined) {
@@ -128,7 +117,6 @@ export class KnnMemory {
       this.mean.set(state.mean);
       for (let i = 0; i < n; i++) this.refreshRow(i);
       this.sinceRefresh = state.sinceRefresh;
-      for (const row of state.changed ?? []) if (row < n) this.markChanged(row);
     }
   }
 
@@ -145,10 +133,7 @@ export class KnnMemory {
     }
     this.put(slot, vector, label);
     if (++this.sinceRefresh >= REFRESH_EVERY || this.size <= REFRESH_EVERY) this.refresh();
-    else {
-      this.refreshRow(slot);
-      this.markChanged(slot);
-    }
+    else this.refreshRow(slot);
   }
 
   /**
@@ -194,7 +179,6 @@ export class KnnMemory {
       sum: this.sum.slice(),
       mean: this.mean.slice(),
       sinceRefresh: this.sinceRefresh,
-      changed: this.changed.slice(0, this.changedCount),
     };
   }
 
@@ -221,18 +205,78 @@ export class KnnMemory {
     if (!(cc > 1e-12) || qq === 0) return 0;
     const inv = 1 / Math.sqrt(cc);
     for (let j = 0; j < d; j++) q[j] = (q[j] as number) * inv;
-    const scores = this.scores;
-    if (this.search === 'tfjs' || (this.search === 'auto' && MATMUL_BACKENDS.has(tf.getBackend()))) this.scoreByMatMul();
-    else this.scoreRows(0, n);
-    const top = this.topSim;
-    top.fill(-Infinity);
-    let floor = -Infinity;
-    for (let i = 0; i < n; i++) {
-      // The floor (the k-th best so far) rejects almost every row after the first few hundred.
-      const s = scores[i] as number;
-      if (s > floor) floor = this.insert(s, i);
+    const dot = this.dot;
+    if (dot === undefined) {
+      this.scoreRows(0, n);
+      this.selectTop(this.scores, n);
+    } else {
+      const q32 = dot.query;
+      for (let j = 0; j < d; j++) q32[j] = q[j] as number;
+      dot.score(n);
+      this.selectTop(dot.scores, n);
     }
     return k;
+  }
+
+  /**
+   * The `neighbours` best of scores[0..n−1] (n ≥ neighbours) into `topSim` / `topRow`, best first (ties: the
+   * lower row first). A binary heap of the best so far with the worst at its root, ~6 µs a query over 2,048
+   * rows: the insertion into a sorted list of 30 it replaced took two thirds of the search outside the kernel
+   * (CPU profile); a score histogram for a floor measured no faster (its counters are a dependency chain).
+   */
+  private selectTop(scores: Float32Array | Float64Array, n: number): void {
+    const k = this.neighbours;
+    const sims = this.topSim;
+    const rows = this.topRow;
+    for (let i = 0; i < k; i++) {
+      sims[i] = scores[i] as number;
+      rows[i] = i;
+    }
+    for (let i = (k >> 1) - 1; i >= 0; i--) this.siftDown(i);
+    for (let i = k; i < n; i++) {
+      // A later row never displaces an equal one: the lower row wins ties.
+      const s = scores[i] as number;
+      if (s > (sims[0] as number)) {
+        sims[0] = s;
+        rows[0] = i;
+        this.siftDown(0);
+      }
+    }
+    // Best first, ties by row.
+    for (let i = 1; i < k; i++) {
+      const s = sims[i] as number;
+      const r = rows[i] as number;
+      let p = i;
+      while (p > 0 && ((sims[p - 1] as number) < s || ((sims[p - 1] as number) === s && (rows[p - 1] as number) > r))) {
+        sims[p] = sims[p - 1] as number;
+        rows[p] = rows[p - 1] as number;
+        p--;
+      }
+      sims[p] = s;
+      rows[p] = r;
+    }
+  }
+
+  /** Restores the heap below `at`: each parent worse than its children (lower score; on ties, the higher row). */
+  private siftDown(at: number): void {
+    const k = this.neighbours;
+    const sims = this.topSim;
+    const rows = this.topRow;
+    const s = sims[at] as number;
+    const r = rows[at] as number;
+    let p = at;
+    for (;;) {
+      let child = 2 * p + 1;
+      if (child >= k) break;
+      const right = child + 1;
+      if (right < k && worse(sims[right] as number, rows[right] as number, sims[child] as number, rows[child] as number)) child = right;
+      if (!worse(sims[child] as number, rows[child] as number, s, r)) break;
+      sims[p] = sims[child] as number;
+      rows[p] = rows[child] as number;
+      p = child;
+    }
+    sims[p] = s;
+    rows[p] = r;
   }
 
   /**
@@ -243,7 +287,7 @@ export class KnnMemory {
    * layout, Int16 rows or a PCA-prefix bound that skips rows (exact, but branchy) were no faster.
    */
   private scoreRows(from: number, to: number): void {
-    const d = this.dim;
+    const d = this.stride;
     const q = this.query;
     const v = this.unit;
     const scores = this.scores;
@@ -271,51 +315,13 @@ export class KnnMemory {
   }
 
   private scoreRow(i: number): void {
-    const d = this.dim;
+    const d = this.stride;
     const q = this.query;
     const v = this.unit;
     const b = i * d;
     let s = 0;
     for (let j = 0; j < d; j++) s += (q[j] as number) * (v[b + j] as number);
     this.scores[i] = s;
-  }
-
-  /** Scores every row with one matMul against the matrix as of the last refresh; rows changed since by the loop. */
-  private scoreByMatMul(): void {
-    const d = this.dim;
-    if (this.matrix === undefined) {
-      // Dim-major: the wasm backend's matMul with a transposed operand took 5× longer (326 vs 65 µs).
-      // A copy, as a backend may read the values lazily while `unitByDim` changes in place.
-      this.matrix = tf.keep(tf.tensor2d(this.unitByDim.slice(), [d, this.capacity]));
-    }
-    const q32 = this.query32;
-    for (let j = 0; j < d; j++) q32[j] = this.query[j] as number;
-    const matrix = this.matrix;
-    const product = tf.tidy(() => tf.matMul(tf.tensor2d(q32, [1, d]), matrix));
-    this.scores.set((product.dataSync() as Float32Array).subarray(0, this.size));
-    product.dispose();
-    for (let r = 0; r < this.changedCount; r++) this.scoreRow(this.changed[r] as number);
-  }
-
-  private markChanged(row: number): void {
-    if (this.isChanged[row] === 1) return;
-    this.isChanged[row] = 1;
-    this.changed[this.changedCount++] = row;
-  }
-
-  /** Inserts into the sorted top-k (k is small); returns the new floor. */
-  private insert(sim: number, row: number): number {
-    const top = this.topSim;
-    const rows = this.topRow;
-    let p = this.neighbours - 1;
-    while (p > 0 && (top[p - 1] as number) < sim) {
-      top[p] = top[p - 1] as number;
-      rows[p] = rows[p - 1] as number;
-      p--;
-    }
-    top[p] = sim;
-    rows[p] = row;
-    return top[this.neighbours - 1] as number;
   }
 
   private put(slot: number, vector: ArrayLike<number>, label: number): void {
@@ -328,19 +334,14 @@ export class KnnMemory {
     this.labels[slot] = label;
   }
 
-  /** Frees the tfjs copy of the rows; a later search rebuilds it. */
+  /** Nothing to free by hand any more (the rows live in WebAssembly memory the collector frees); kept for callers. */
   dispose(): void {
-    this.matrix?.dispose();
-    this.matrix = undefined;
+    return;
   }
 
   /** Recomputes the mean and every row's centred unit form. */
   private refresh(): void {
     this.sinceRefresh = 0;
-    this.matrix?.dispose();
-    this.matrix = undefined;
-    for (let r = 0; r < this.changedCount; r++) this.isChanged[this.changed[r] as number] = 0;
-    this.changedCount = 0;
     for (let j = 0; j < this.dim; j++) this.mean[j] = (this.sum[j] as number) / Math.max(this.size, 1);
     for (let i = 0; i < this.size; i++) this.refreshRow(i);
   }
@@ -355,11 +356,12 @@ export class KnnMemory {
       cc += c * c;
     }
     const inv = cc > 1e-12 ? 1 / Math.sqrt(cc) : 0;
-    const cap = this.capacity;
-    for (let j = 0; j < d; j++) {
-      const u = ((this.vectors[base + j] as number) - (this.mean[j] as number)) * inv;
-      this.unit[base + j] = u;
-      this.unitByDim[j * cap + i] = u;
-    }
+    const at = i * this.stride;
+    for (let j = 0; j < d; j++) this.unit[at + j] = ((this.vectors[base + j] as number) - (this.mean[j] as number)) * inv;
   }
+}
+
+/** True when neighbour (simA, rowA) ranks below (simB, rowB): a lower score, or an equal one at a higher row. */
+function worse(simA: number, rowA: number, simB: number, rowB: number): boolean {
+  return simA < simB || (simA === simB && rowA > rowB);
 }

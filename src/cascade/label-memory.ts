@@ -60,15 +60,18 @@ export class LabelMemory {
     return this.examples.length;
   }
 
-  /** Remembers one labelled item (the vectors are kept as given: pass arrays nobody mutates). */
+  /**
+   * Remembers one labelled item. The vectors are copied: the featurizer's arrays are views on shared chunks
+   * (typed-arena.ts), and keeping them would keep each chunk alive as long as the item is remembered.
+   */
   add(example: LabelledExample): void {
     this.seen++;
     if (this.examples.length < this.capacity) {
-      this.examples.push(example);
+      this.examples.push(ownCopy(example));
       return;
     }
     const slot = this.rng.int(this.seen);
-    if (slot < this.capacity) this.examples[slot] = example;
+    if (slot < this.capacity) this.examples[slot] = ownCopy(example);
   }
 
   /** A uniformly drawn remembered item (undefined when empty). */
@@ -98,4 +101,9 @@ export class LabelMemory {
     });
     return { seen: this.seen, rngState: this.rng.state, labels, weights, offsets, indices, values };
   }
+}
+
+function ownCopy(example: LabelledExample): LabelledExample {
+  const { indices, values } = example.sparse;
+  return { sparse: { indices: indices.slice(), values: values.slice() }, label: example.label, weight: example.weight };
 }

@@ -7,6 +7,7 @@
  * are adjacent in memory.
  */
 import type { SparseVector } from './featurizer.js';
+import { TrainedRows } from './trained-rows.js';
 
 export interface LogisticRegressorOptions {
   /** Feature space size (the featurizer's dim). */
@@ -40,6 +41,8 @@ export class LogisticRegressor {
   private readonly l2: number;
   private readonly weights: Float32Array;
   private readonly gradSquares: Float32Array;
+  /** Features whose first squared-gradient sum grew past its initial value (what `novelty` counts as seen). */
+  private readonly trained: TrainedRows;
   private readonly logits: Float64Array;
   /** Training steps taken: the model's version. */
   updates = 0;
@@ -52,6 +55,10 @@ export class LogisticRegressor {
     const size = this.dim * this.classes;
     this.weights = state?.weights ?? new Float32Array(size);
     this.gradSquares = state?.gradSquares ?? new Float32Array(size).fill(INITIAL_GRAD_SQUARE);
+    this.trained = new TrainedRows(
+      this.dim,
+      state === undefined ? undefined : { values: this.gradSquares, stride: this.classes, initial: INITIAL_GRAD_SQUARE },
+    );
     this.updates = state?.updates ?? 0;
     this.logits = new Float64Array(this.classes);
   }
@@ -60,13 +67,27 @@ export class LogisticRegressor {
   predict(x: SparseVector, out: Float32Array = new Float32Array(this.classes)): Float32Array {
     const K = this.classes;
     const z = this.logits;
-    z.fill(0);
     const { indices, values } = x;
     const w = this.weights;
-    for (let i = 0; i < indices.length; i++) {
-      const base = (indices[i] as number) * K;
-      const v = values[i] as number;
-      for (let k = 0; k < K; k++) z[k] = (z[k] as number) + (w[base + k] as number) * v;
+    if (K === 2) {
+      // Two classes (the common binary task): the sums in registers, not in `z` (the same sums, in the same order).
+      let z0 = 0;
+      let z1 = 0;
+      for (let i = 0; i < indices.length; i++) {
+        const base = (indices[i] as number) * 2;
+        const v = values[i] as number;
+        z0 += (w[base] as number) * v;
+        z1 += (w[base + 1] as number) * v;
+      }
+      z[0] = z0;
+      z[1] = z1;
+    } else {
+      z.fill(0);
+      for (let i = 0; i < indices.length; i++) {
+        const base = (indices[i] as number) * K;
+        const v = values[i] as number;
+        for (let k = 0; k < K; k++) z[k] = (z[k] as number) + (w[base + k] as number) * v;
+      }
     }
     softmaxInto(z, out);
     return out;
@@ -78,7 +99,7 @@ export class LogisticRegressor {
     if (n <= 0) return 1;
     let untouched = 0;
     for (let i = 1; i < x.indices.length; i++) {
-      if ((this.gradSquares[(x.indices[i] as number) * this.classes] as number) <= INITIAL_GRAD_SQUARE) untouched++;
+      if (!this.trained.has(x.indices[i] as number)) untouched++;
     }
     return untouched / n;
   }
@@ -107,6 +128,7 @@ export class LogisticRegressor {
         g2[j] = acc;
         w[j] = wj - (lr * g) / Math.sqrt(acc);
       }
+      if ((g2[base] as number) > INITIAL_GRAD_SQUARE) this.trained.mark(indices[i] as number);
     }
     if (!rehearsal) this.updates++;
     return loss;

@@ -26,7 +26,7 @@ export interface MemoriesManifest {
     sum: number[];
     mean: number[];
     sinceRefresh: number;
-    /** Rows changed since the last refresh (absent in saves before it). */
+    /** Rows changed since the last refresh: read by versions that scored them apart; now written empty and ignored. */
     changed?: number[];
   };
 }

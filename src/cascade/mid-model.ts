@@ -6,22 +6,23 @@
  *   - the mean of a hashed embedding bag over word unigrams and bigrams (learned),
  *   - stage 1's class probabilities, as stage 1 gave them before it saw the item's label (so stacking
  *     leaks nothing);
- * and feeds it to dense layers (hidden ReLU → logits) that are a TensorFlow.js LayersModel.
+ * and feeds it to dense layers (hidden ReLU → logits), saved as a TensorFlow.js LayersModel.
  *
- * Why hybrid: training a large hashed embedding inside tfjs is impractical here (wasm lacks the
- * UnsortedSegmentSum kernel its gradient needs; on cpu dense embedding gradients ran < 1 item/s at 2^18
- * buckets), so the bag lives in typed arrays with sparse AdaGrad updates, fed by the input gradient tfjs
- * computes. Inference of one item runs on a typed-array mirror of the dense weights, refreshed after each
- * training step: a tfjs call costs ~75 µs per op at batch 1 on wasm, the mirror's whole forward pass ~10 µs.
+ * The bag lives in typed arrays with sparse AdaGrad updates, fed by the dense part's input gradient
+ * (training a large hashed embedding inside tfjs is impractical: wasm lacks the UnsortedSegmentSum kernel
+ * its gradient needs). The dense part runs and trains in typed arrays too (mid-network.ts): tfjs's per-op
+ * overhead made its training step 2.8 ms at batch 32 on wasm, more than half of online learning's time.
  *
  * Training is online, in mini-batches from a bounded buffer of LLM-labelled items: every `trainEvery`
  * new labels, one Adam step on those labels plus a random replay sample of older ones.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Features } from './featurizer.js';
-import { softmaxInto } from './logistic-regressor.js';
+import { MidNetwork } from './mid-network.js';
 import type { WordVectors } from './word-vectors.js';
 import { Rng } from './rng.js';
+import { TrainedRows } from './trained-rows.js';
+import { TypedArena } from './typed-arena.js';
 
 export interface MidModelOptions {
   classes: number;
@@ -90,6 +91,8 @@ export interface MidModelState {
 // The running mean becomes an exponential average over the last ~this many items: it settles, yet follows drift.
 const CENTRE_WINDOW = 1000;
 
+/** AdaGrad's initial squared-gradient sum of a bag weight; a row whose first one grew past it has been trained. */
+const INITIAL_BAG_SQUARE = 1e-2;
 const GLOVE_SCALE = 0.25; // GloVe vectors have norms ≈ 4-6; scale the mean to ≈ unit size
 // SIF weighting (Arora et al. 2017): a word of unigram probability p weighs a / (a + p), so "when", "i",
 // "the" do not drown the words that carry the label.
@@ -98,7 +101,11 @@ const SIF_A = 1e-3;
 export class MidModel {
   readonly classes: number;
   readonly inputDim: number;
-  readonly model: tf.LayersModel;
+  /** The dense part as tfjs holds it (the saved form); training and inference run on `network`. */
+  private readonly layers: tf.LayersModel;
+  private readonly network: MidNetwork;
+  /** True when `network` has trained since `layers` last received its weights. */
+  private layersStale = false;
   private readonly vectors: WordVectors | undefined;
   private readonly sentenceWidth: number;
   private readonly encoderDim: number;
@@ -112,21 +119,16 @@ export class MidModel {
   private readonly bufferSize: number;
   private readonly trainEvery: number;
   private readonly bagLearningRate: number;
-  private readonly optimizer: tf.Optimizer;
   private readonly rng: Rng;
+  private readonly arena = new TypedArena();
   private bag: Float32Array;
   private bagGradSquares: Float32Array;
+  /** Bag rows whose first squared-gradient sum grew past its initial value (what `novelty` counts as seen). */
+  private readonly trainedRows: TrainedRows;
   private readonly buffer: Example[] = [];
   /** Pseudo-labelled items waiting for their training step (learnPseudo). */
   private readonly pseudo: Example[] = [];
   private pending = 0;
-  // Typed-array mirror of the dense weights for fast single-item inference.
-  private w1 = new Float32Array(0);
-  private b1 = new Float32Array(0);
-  private w2 = new Float32Array(0);
-  private b2 = new Float32Array(0);
-  private readonly hiddenScratch: Float32Array;
-  private readonly logitScratch: Float64Array;
   /** Training steps taken: the model's version. */
   updates = 0;
   /** Labels received. */
@@ -157,16 +159,26 @@ export class MidModel {
     this.rng = new Rng(options.seed ?? 42);
     this.inputDim = this.sentenceWidth + this.bagDim + this.classes;
     this.bag = loaded?.state?.bag ?? this.initialBag();
-    this.bagGradSquares = loaded?.state?.bagGradSquares ?? new Float32Array(this.bagBuckets * this.bagDim).fill(1e-2);
+    this.bagGradSquares = loaded?.state?.bagGradSquares ?? new Float32Array(this.bagBuckets * this.bagDim).fill(INITIAL_BAG_SQUARE);
+    this.trainedRows = new TrainedRows(
+      this.bagBuckets,
+      loaded?.state?.bagGradSquares === undefined ? undefined : { values: this.bagGradSquares, stride: this.bagDim, initial: INITIAL_BAG_SQUARE },
+    );
     this.updates = loaded?.state?.updates ?? 0;
     this.labels = loaded?.state?.labels ?? 0;
-    this.model = loaded?.model ?? this.buildModel(options.seed ?? 42);
-    const inputShape = this.model.inputs[0]?.shape[1];
+    this.layers = loaded?.model ?? this.buildModel(options.seed ?? 42);
+    const inputShape = this.layers.inputs[0]?.shape[1];
     if (inputShape !== this.inputDim) throw new RangeError(`mid model expects ${inputShape} inputs; this configuration encodes ${this.inputDim}`);
-    this.optimizer = tf.train.adam(options.learningRate ?? 0.003);
-    this.hiddenScratch = new Float32Array(this.hidden);
-    this.logitScratch = new Float64Array(this.classes);
-    this.refreshMirror();
+    const [w1, b1, w2, b2] = this.layers.getWeights().map((t) => (t.dataSync() as Float32Array).slice());
+    if (w1 === undefined || b1 === undefined || w2 === undefined || b2 === undefined) throw new Error('mid model must have two dense layers');
+    this.network = new MidNetwork(this.inputDim, { w1, b1, w2, b2 }, options.learningRate ?? 0.003);
+  }
+
+  /** The dense part as a tfjs LayersModel (for saving), holding the weights as trained so far. */
+  get model(): tf.LayersModel {
+    if (this.layersStale) this.network.writeInto(this.layers);
+    this.layersStale = false;
+    return this.layers;
   }
 
   /**
@@ -175,7 +187,8 @@ export class MidModel {
    * at an item, or an evaluation that must leave the model as it was).
    */
   encode(features: Features, stage1Probs?: Float32Array, observe = true): EncodedItem {
-    const input = new Float32Array(this.inputDim);
+    // Carved from the arena (see typed-arena.ts): what `learn` keeps, it copies.
+    const input = this.arena.float32(this.inputDim);
     if (this.encoderDim > 0) {
       const sentence = features.sentence;
       if (sentence?.length !== this.encoderDim) {
@@ -196,18 +209,10 @@ export class MidModel {
         }
       }
     } else if (this.vectors !== undefined) {
-      let found = 0;
-      let weight = 0;
-      for (const w of features.words) {
-        const a = this.vectors.addInto(w, input, SIF_A);
-        if (a > 0) {
-          found++;
-          weight += a;
-        }
-      }
-      if (found > 0) for (let j = 0; j < this.sentenceWidth; j++) input[j] = ((input[j] as number) * GLOVE_SCALE) / weight;
+      const weight = this.vectors.addAllInto(features.words, features.tokenHashes, input, SIF_A);
+      if (weight > 0) for (let j = 0; j < this.sentenceWidth; j++) input[j] = ((input[j] as number) * GLOVE_SCALE) / weight;
     }
-    const rows = new Uint32Array(features.tokenHashes.length);
+    const rows = this.arena.uint32(features.tokenHashes.length);
     const mask = this.bagBuckets - 1;
     for (let i = 0; i < rows.length; i++) rows[i] = (features.tokenHashes[i] as number) & mask;
     this.bagMeanInto(rows, input, this.sentenceWidth);
@@ -234,40 +239,20 @@ export class MidModel {
 
   /** Class probabilities for an encoded item (typed-array forward pass). */
   predict(encoded: EncodedItem, out: Float32Array = new Float32Array(this.classes)): Float32Array {
-    const x = encoded.input;
-    const H = this.hidden;
-    const K = this.classes;
-    const h = this.hiddenScratch;
-    h.set(this.b1);
-    for (let i = 0; i < x.length; i++) {
-      const xi = x[i] as number;
-      if (xi === 0) continue;
-      const base = i * H;
-      for (let j = 0; j < H; j++) h[j] = (h[j] as number) + xi * (this.w1[base + j] as number);
-    }
-    const z = this.logitScratch;
-    for (let k = 0; k < K; k++) z[k] = (this.b2[k] as number) + (encoded.offset[k] as number);
-    for (let j = 0; j < H; j++) {
-      const hj = h[j] as number;
-      if (hj <= 0) continue; // ReLU
-      const base = j * K;
-      for (let k = 0; k < K; k++) z[k] = (z[k] as number) + hj * (this.w2[base + k] as number);
-    }
-    softmaxInto(z, out);
-    return out;
+    return this.network.predict(encoded.input, encoded.offset, out);
   }
 
   /** Share of the item's words and n-grams whose bag rows were never trained. */
   novelty(encoded: { rows: Uint32Array }): number {
     if (encoded.rows.length === 0) return 1;
     let untouched = 0;
-    for (const r of encoded.rows) if ((this.bagGradSquares[r * this.bagDim] as number) <= 1e-2) untouched++;
+    for (const r of encoded.rows) if (!this.trainedRows.has(r)) untouched++;
     return untouched / encoded.rows.length;
   }
 
   /** Adds one LLM-labelled item; trains a step every `trainEvery` labels. Returns true when it trained. */
   learn(encoded: EncodedItem, label: number, weight = 1): boolean {
-    const example: Example = { input: encoded.input, rows: encoded.rows, offset: encoded.offset, label, weight };
+    const example: Example = { input: encoded.input.slice(), rows: encoded.rows.slice(), offset: encoded.offset, label, weight };
     if (this.buffer.length < this.bufferSize) this.buffer.push(example);
     else this.buffer[this.rng.int(this.bufferSize)] = example; // reservoir-style replacement keeps old and new
     this.labels++;
@@ -288,7 +273,7 @@ export class MidModel {
    * when it trained.
    */
   learnPseudo(encoded: EncodedItem, label: number, weight: number): boolean {
-    this.pseudo.push({ input: encoded.input, rows: encoded.rows, offset: encoded.offset, label, weight });
+    this.pseudo.push({ input: encoded.input.slice(), rows: encoded.rows.slice(), offset: encoded.offset, label, weight });
     if (this.pseudo.length < this.trainEvery) return false;
     const batch = this.pseudo.splice(0);
     const size = Math.min(this.batchSize, batch.length + this.buffer.length);
@@ -310,51 +295,49 @@ export class MidModel {
   private trainStep(batch: Example[]): void {
     const B = batch.length;
     const D = this.inputDim;
-    const xs = new Float32Array(B * D);
-    const ys = new Float32Array(B * this.classes);
-    const offsets = new Float32Array(B * this.classes);
+    const K = this.classes;
+    const inputs = new Float32Array(B * D);
+    const labels = new Int32Array(B);
+    const offsets = new Float32Array(B * K);
     batch.forEach((ex, b) => {
-      offsets.set(ex.offset, b * this.classes);
+      offsets.set(ex.offset, b * K);
       // Re-encode the bag part: rows moved since the example was buffered.
-      xs.set(ex.input, b * D);
-      this.bagMeanInto(ex.rows, xs, b * D + this.sentenceWidth);
-      ys[b * this.classes + ex.label] = 1;
+      inputs.set(ex.input, b * D);
+      this.bagMeanInto(ex.rows, inputs, b * D + this.sentenceWidth);
+      labels[b] = ex.label;
     });
-    const inputGrad = tf.tidy(() => {
-      const x = tf.variable(tf.tensor2d(xs, [B, D]), true);
-      const y = tf.tensor2d(ys, [B, this.classes]);
-      const offset = tf.tensor2d(offsets, [B, this.classes]);
-      const modelVars = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
-      // Class weights (cost-sensitive objectives) only when some example has one: the plain path stays as it was.
-      const weights = batch.some((ex) => ex.weight !== 1) ? tf.tensor1d(batch.map((ex) => ex.weight)) : undefined;
-      const { grads } = tf.variableGrads(
-        () => tf.losses.softmaxCrossEntropy(y, tf.add(this.model.apply(x) as tf.Tensor, offset), weights) as tf.Scalar,
-        [x, ...modelVars],
-      );
-      const dx = grads[x.name];
-      delete grads[x.name];
-      this.optimizer.applyGradients(grads);
-      const out = dx === undefined ? new Float32Array(B * D) : (dx.dataSync() as Float32Array).slice();
-      x.dispose();
-      return out;
-    });
+    // Class weights (cost-sensitive objectives) only when some example has one: the plain path stays as it was.
+    const weights = batch.some((ex) => ex.weight !== 1) ? Float32Array.from(batch, (ex) => ex.weight) : undefined;
+    const bagFrom = this.sentenceWidth;
+    const inputGrad = this.network.trainStep(
+      { size: B, inputs, labels, offsets, ...(weights === undefined ? {} : { weights }) },
+      bagFrom,
+      bagFrom + this.bagDim,
+    );
+    this.layersStale = true;
     // Sparse AdaGrad on the bag rows: each row of an item gets the mean's gradient / row count.
+    const d = this.bagDim;
+    const bag = this.bag;
+    const squares = this.bagGradSquares;
+    const rate = this.bagLearningRate;
+    const grad = new Float64Array(d);
     batch.forEach((ex, b) => {
       const n = ex.rows.length;
       if (n === 0) return;
-      const off = b * D + this.sentenceWidth;
+      // The same gradient for each of the item's rows: computed once, not once per row.
+      for (let j = 0; j < d; j++) grad[j] = ((inputGrad[b * d + j] as number) * B) / n; // the loss averages over the batch
       for (const r of ex.rows) {
-        const base = r * this.bagDim;
-        for (let j = 0; j < this.bagDim; j++) {
-          const g = ((inputGrad[off + j] as number) * B) / n; // softmaxCrossEntropy averages over the batch
-          const acc = (this.bagGradSquares[base + j] as number) + g * g;
-          this.bagGradSquares[base + j] = acc;
-          this.bag[base + j] = (this.bag[base + j] as number) - (this.bagLearningRate * g) / Math.sqrt(acc);
+        const base = r * d;
+        for (let j = 0; j < d; j++) {
+          const g = grad[j] as number;
+          const acc = (squares[base + j] as number) + g * g;
+          squares[base + j] = acc;
+          bag[base + j] = (bag[base + j] as number) - (rate * g) / Math.sqrt(acc);
         }
+        if ((squares[base] as number) > INITIAL_BAG_SQUARE) this.trainedRows.mark(r);
       }
     });
     this.updates++;
-    this.refreshMirror();
   }
 
   /** fastText's initialisation, uniform in ±1/dim: a zero bag would leave every row's first gradients tiny. */
@@ -365,16 +348,39 @@ export class MidModel {
     return bag;
   }
 
+  /**
+   * The mean of the bag rows into out[offset..offset + bagDim): float32 sums over the rows in order, then × 1/n.
+   * Four dimensions at a time across all the rows, sums in registers, so the rows (cache misses in a 16 MB
+   * table) are fetched together rather than one after another.
+   */
   private bagMeanInto(rows: Uint32Array, out: Float32Array, offset: number): void {
     const d = this.bagDim;
-    for (let j = 0; j < d; j++) out[offset + j] = 0;
-    if (rows.length === 0) return;
-    for (const r of rows) {
-      const base = r * d;
-      for (let j = 0; j < d; j++) out[offset + j] = (out[offset + j] as number) + (this.bag[base + j] as number);
+    const bag = this.bag;
+    const n = rows.length;
+    const inv = 1 / n;
+    let j = 0;
+    for (; j + 4 <= d; j += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let t = 0; t < n; t++) {
+        const base = (rows[t] as number) * d + j;
+        s0 = Math.fround(s0 + (bag[base] as number));
+        s1 = Math.fround(s1 + (bag[base + 1] as number));
+        s2 = Math.fround(s2 + (bag[base + 2] as number));
+        s3 = Math.fround(s3 + (bag[base + 3] as number));
+      }
+      out[offset + j] = n === 0 ? 0 : s0 * inv;
+      out[offset + j + 1] = n === 0 ? 0 : s1 * inv;
+      out[offset + j + 2] = n === 0 ? 0 : s2 * inv;
+      out[offset + j + 3] = n === 0 ? 0 : s3 * inv;
     }
-    const inv = 1 / rows.length;
-    for (let j = 0; j < d; j++) out[offset + j] = (out[offset + j] as number) * inv;
+    for (; j < d; j++) {
+      let sum = 0;
+      for (let t = 0; t < n; t++) sum = Math.fround(sum + (bag[(rows[t] as number) * d + j] as number));
+      out[offset + j] = n === 0 ? 0 : sum * inv;
+    }
   }
 
   private buildModel(seed: number): tf.LayersModel {
@@ -384,14 +390,5 @@ export class MidModel {
         tf.layers.dense({ units: this.classes, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }),
       ],
     });
-  }
-
-  private refreshMirror(): void {
-    const [w1, b1, w2, b2] = this.model.getWeights().map((t) => t.dataSync() as Float32Array);
-    if (w1 === undefined || b1 === undefined || w2 === undefined || b2 === undefined) throw new Error('mid model must have two dense layers');
-    this.w1 = w1.slice();
-    this.b1 = b1.slice();
-    this.w2 = w2.slice();
-    this.b2 = b2.slice();
   }
 }

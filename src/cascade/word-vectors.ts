@@ -11,12 +11,24 @@ import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { defaultModelCacheDir } from './encoder-files.js';
 
+/** Entries of the look-up cache (a power of two). */
+const WORD_CACHE_SIZE = 8192;
+
 /** Word → vector lookup over a fixed vocabulary. */
 export class WordVectors {
   readonly dimensions: number;
   private readonly index: Map<string, number>;
   private readonly vectors: Float32Array;
   private readonly logVocab: number;
+  /**
+   * A direct-mapped cache of look-ups by the word's hash: a Map look-up of a fresh string (hashing it, then
+   * two or three cache misses in a 100,000-entry table) took ~250 ns a word; the few thousand words that
+   * make most tokens hit here. Entries are checked by the word itself, so a hash collision only misses.
+   */
+  private readonly cachedWords = new Array<string | undefined>(WORD_CACHE_SIZE);
+  private readonly cachedRows = new Int32Array(WORD_CACHE_SIZE);
+  private rowScratch = new Int32Array(64);
+  private weightScratch = new Float64Array(64);
 
   constructor(words: readonly string[], vectors: Float32Array, dimensions: number) {
     this.dimensions = dimensions;
@@ -24,6 +36,16 @@ export class WordVectors {
     this.index = new Map();
     words.forEach((w, i) => this.index.set(w, i));
     this.logVocab = Math.log(Math.max(words.length, 2));
+  }
+
+  /** The word's row, or −1 for a word not in the vocabulary; `hash`: any 32-bit hash of the word. */
+  rowOf(word: string, hash: number): number {
+    const slot = hash & (WORD_CACHE_SIZE - 1);
+    if (this.cachedWords[slot] === word) return this.cachedRows[slot] as number;
+    const row = this.index.get(word) ?? -1;
+    this.cachedWords[slot] = word;
+    this.cachedRows[slot] = row;
+    return row;
   }
 
   get size(): number {
@@ -44,6 +66,59 @@ export class WordVectors {
     const base = row * d;
     for (let j = 0; j < d; j++) out[j] = (out[j] as number) + weight * (this.vectors[base + j] as number);
     return weight;
+  }
+
+  /**
+   * {@link addInto} for each word in turn (unknown words skipped); returns the sum of their weights (0: no
+   * known word). `hashes[i]`: any 32-bit hash of `words[i]` (the featurizer's unigram hashes), which keys a
+   * cache of recent look-ups. The same float32 sums in the same order, computed four dimensions at a time
+   * across all the words, so the words' rows are fetched from memory together rather than one after another
+   * (the rows of a 100,000-word table are cache misses): 2× faster on the mid stage's items.
+   */
+  addAllInto(words: readonly string[], hashes: ArrayLike<number>, out: Float32Array, a: number): number {
+    if (this.rowScratch.length < words.length) {
+      this.rowScratch = new Int32Array(words.length * 2);
+      this.weightScratch = new Float64Array(words.length * 2);
+    }
+    const rows = this.rowScratch;
+    const weights = this.weightScratch;
+    let found = 0;
+    let total = 0;
+    for (let i = 0; i < words.length; i++) {
+      const row = this.rowOf(words[i] as string, hashes[i] as number);
+      if (row < 0) continue;
+      const weight = a / (a + 1 / ((row + 1) * this.logVocab));
+      rows[found] = row * this.dimensions;
+      weights[found++] = weight;
+      total += weight;
+    }
+    const d = this.dimensions;
+    const v = this.vectors;
+    let j = 0;
+    for (; j + 4 <= d; j += 4) {
+      let s0 = out[j] as number;
+      let s1 = out[j + 1] as number;
+      let s2 = out[j + 2] as number;
+      let s3 = out[j + 3] as number;
+      for (let t = 0; t < found; t++) {
+        const base = (rows[t] as number) + j;
+        const weight = weights[t] as number;
+        s0 = Math.fround(s0 + weight * (v[base] as number));
+        s1 = Math.fround(s1 + weight * (v[base + 1] as number));
+        s2 = Math.fround(s2 + weight * (v[base + 2] as number));
+        s3 = Math.fround(s3 + weight * (v[base + 3] as number));
+      }
+      out[j] = s0;
+      out[j + 1] = s1;
+      out[j + 2] = s2;
+      out[j + 3] = s3;
+    }
+    for (; j < d; j++) {
+      let sum = out[j] as number;
+      for (let t = 0; t < found; t++) sum = Math.fround(sum + (weights[t] as number) * (v[(rows[t] as number) + j] as number));
+      out[j] = sum;
+    }
+    return total;
   }
 }
 

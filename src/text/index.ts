@@ -6,3 +6,4 @@ export { fnv1a32, fmix32, mixHashes, FNV_PRIME } from './hash.js';
 export { SentencePieceTokenizer, type Vocabulary } from './sentencepiece.js';
 export { normalizeText } from './normalize.js';
 export { WordPieceTokenizer, type WordPieceJson } from './wordpiece.js';
+export { wordTokens, WORD_TOKEN_PATTERN } from './word-tokens.js';

@@ -41,3 +41,19 @@ describe('Featurizer', () => {
     expect(() => new Featurizer({ dim: 1000, maxTextChars: 10 })).toThrow(RangeError);
   });
 });
+
+describe('Featurizer output kept across items', () => {
+  it('stays as it was while later items are featurized (each item owns its arrays)', () => {
+    const texts = Array.from({ length: 300 }, (_, i) => `item ${i} says ${'word'.repeat(i % 7)} and more ${i * 31}`);
+    const fresh = new Featurizer({ dim: 2 ** 18, maxTextChars: 200 });
+    const kept = texts.map((t) => fresh.featurize(t));
+    const again = new Featurizer({ dim: 2 ** 18, maxTextChars: 200 });
+    texts.forEach((t, i) => {
+      const expected = again.featurize(t);
+      const got = kept[i] as ReturnType<Featurizer['featurize']>;
+      expect(Array.from(got.sparse.indices)).toEqual(Array.from(expected.sparse.indices));
+      expect(Array.from(got.sparse.values)).toEqual(Array.from(expected.sparse.values));
+      expect(Array.from(got.tokenHashes)).toEqual(Array.from(expected.tokenHashes));
+    });
+  });
+});

@@ -48,3 +48,31 @@ describe('LogisticRegressor', () => {
     expect(lr.novelty(x)).toBe(0);
   });
 });
+
+describe('LogisticRegressor novelty', () => {
+  it('is the share of features whose squared-gradient sum moved, live and after a restore', () => {
+    const model = new LogisticRegressor({ dim: 1024, classes: 3 });
+    let s = 17;
+    const draw = (): { indices: Int32Array; values: Float32Array } => {
+      const indices = Int32Array.from({ length: 12 }, (_, i) => (i === 0 ? 0 : 1 + ((s = (s * 16807) % 2147483647) % 1023)));
+      // Tiny values too: a step too small to move a float32 sum must not count as training.
+      return { indices, values: Float32Array.from(indices, (_, i) => (i % 4 === 3 ? 1e-6 : 0.3)) };
+    };
+    const reference = (m: LogisticRegressor, x: { indices: Int32Array }): number => {
+      const { gradSquares } = m.state();
+      let untouched = 0;
+      for (let i = 1; i < x.indices.length; i++) if ((gradSquares[(x.indices[i] as number) * 3] as number) <= 1e-2) untouched++;
+      return untouched / (x.indices.length - 1);
+    };
+    for (let step = 0; step < 200; step++) {
+      const x = draw();
+      expect(model.novelty(x)).toBe(reference(model, x));
+      if (step % 3 === 0) model.update(x, step % 3, 1, step % 2 === 0);
+    }
+    const restored = new LogisticRegressor({ dim: 1024, classes: 3 }, model.state());
+    for (let t = 0; t < 50; t++) {
+      const x = draw();
+      expect(restored.novelty(x)).toBe(reference(model, x));
+    }
+  });
+});

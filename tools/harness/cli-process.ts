@@ -13,16 +13,16 @@ export interface CliProcess {
 }
 
 /** Starts `node bin/spillway.js ...args` in the repo root. */
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
-  return spawnNode([path.join(REPO_ROOT, 'bin/spillway.js'), ...args], env);
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, nodeFlags: readonly string[] = []): CliProcess {
+  return spawnNode([...nodeFlags, path.join(REPO_ROOT, 'bin/spillway.js'), ...args], env);
 }
 
 /**
  * The echo worker (tools/harness/echo-worker.ts): a StreamWorker process with a stand-in processor (no
  * model), for tests that need a worker process to survive or die with the broker, and the Kafka benchmark.
  */
-export function spawnEchoWorker(configFile: string, env: NodeJS.ProcessEnv = {}): CliProcess {
-  return spawnNode(['--import', 'tsx', path.join(REPO_ROOT, 'tools/harness/echo-worker.ts'), configFile], env);
+export function spawnEchoWorker(configFile: string, env: NodeJS.ProcessEnv = {}, nodeFlags: readonly string[] = []): CliProcess {
+  return spawnNode([...nodeFlags, '--import', 'tsx', path.join(REPO_ROOT, 'tools/harness/echo-worker.ts'), configFile], env);
 }
 
 function spawnNode(args: string[], env: NodeJS.ProcessEnv): CliProcess {
