@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { readLabelledStream, runCascadeBench, type LabelledItem } from '../../tools/bench/index.js';
 import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
@@ -117,18 +117,27 @@ describe('spillway run on a backlog', () => {
   it('publishes exactly one annotation per id through a SIGKILL, and the restarted worker picks up what was learned', async () => {
     const t = await suite.topics('service-sigkill', 3);
     await produce(t, items);
-    const first = suite.child(spawnCli(['run', '--config', workerConfig(t, instant.url), '--instance', '0']));
-    await waitFor('a third of the backlog committed', async () => (await committedCount(suite.admin, t.groupId, t.input)) >= 500, 180_000, 200);
+    // An LLM that takes 40 ms: the backlog drains over seconds, so the kill lands mid-way.
+    const paced = await startReplayServer({ dataset: DATASET, teacher: TEACHER, port: 0, latencyMs: 40 });
+    onTestFinished(() => paced.close());
+    const first = suite.child(spawnCli(['run', '--config', workerConfig(t, paced.url), '--instance', '0']));
+    await waitFor('a fifth of the backlog committed', async () => (await committedCount(suite.admin, t.groupId, t.input)) >= 300, 180_000, 100);
     first.child.kill('SIGKILL');
     await first.exited;
     // Restarted (same instance: it fences the killed one's open transaction) on an empty models folder, it
     // restores what the group learned from the label and snapshot topics and finishes the backlog.
-    const second = suite.child(spawnCli(['run', '--config', workerConfig(t, instant.url), '--instance', '0']));
+    expect(await committedCount(suite.admin, t.groupId, t.input)).toBeLessThan(items.length);
+    const second = suite.child(spawnCli(['run', '--config', workerConfig(t, paced.url), '--instance', '0']));
     await waitFor('the whole backlog committed', async () => (await committedCount(suite.admin, t.groupId, t.input)) >= items.length, 300_000, 200);
+    await waitFor('the restarted worker to say what it restored', () => /label topic replayed/.test(second.stderr()), 30_000, 100);
     const annotations = await readJsonRecords(suite.kafka, t.output);
     expect(annotations).toHaveLength(items.length);
     expect(new Set(annotations.map((a) => a.id)).size).toBe(items.length);
-    expect(logLines(second.stderr()).some((l) => l.msg === 'label topic replayed' && Number(l.labels) > 100)).toBe(true);
+    // It started from what the group had learned: a snapshot and the labels after it, or every label.
+    const lines = logLines(second.stderr());
+    const restored = Number(lines.find((l) => l.msg === 'snapshot restored from the models topic')?.labels ?? 0);
+    const replayed = Number(lines.find((l) => l.msg === 'label topic replayed')?.labels ?? 0);
+    expect(restored + replayed, second.stderr().slice(-2_000)).toBeGreaterThan(100);
     // What it replayed took the place of a second warm-up: the share stays near the budget's.
     const { accuracy, share } = scoreRun(annotations, items);
     expect(share, `accuracy ${accuracy.toFixed(4)}`).toBeLessThan(BUDGET + 0.08);

@@ -102,7 +102,7 @@ describe('summarizeSeeds', () => {
   it('refuses seeds whose rows do not match', () => {
     const odd = report(4, 0.5, 0.5);
     odd.results = odd.results.slice(0, 1);
-    expect(() => summarizeSeeds([report(1, 0.6, 0.55), odd])).toThrow(/no row for threshold@0.3/);
+    expect(() => summarizeSeeds([report(1, 0.6, 0.55), odd])).toThrow(/no row for sequential:threshold@0.3/);
   });
 });
 
