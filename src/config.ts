@@ -326,6 +326,29 @@ const kafkaSchema = z
       .describe("'exactly-once': transactions with consumed offsets in the transaction; 'at-least-once': idempotent producer."),
     maxInFlight: z.number().int().positive().default(2000).describe('Items in flight per worker before partitions pause.'),
     maxTextBytes: z.number().int().positive().default(100_000).describe('Largest accepted text, bytes; larger records are dead-lettered.'),
+    maxIdBytes: z
+      .number()
+      .int()
+      .positive()
+      .max(65_536)
+      .default(1024)
+      .describe(
+        'Longest accepted item id (the `id` field, or the record key when there is none), UTF-8 bytes; checked before anything else, a longer one is dead-lettered `oversize-id`.',
+      ),
+    maxRecordBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1_048_576)
+      .describe('Largest accepted input record, key and value, bytes; a larger one is dead-lettered `oversize` before it is parsed.'),
+    rememberIds: z
+      .number()
+      .int()
+      .min(0)
+      .default(100_000)
+      .describe(
+        'Item ids each worker remembers, most recent first (ids over 64 bytes count for more), so an id is answered once: a later record with a remembered id, at another offset, is dead-lettered `duplicate-id`. Kept in memory: a restarted worker, or a partition moved to another worker, starts with none. 0: no check.',
+      ),
     shutdownTimeoutMs: z.number().int().min(0).default(10_000).describe('On SIGTERM, time given to in-flight items before leaving them uncommitted, ms.'),
     outputFormat: z.enum(['json', 'avro']).default('json').describe('Encoding of the annotation and dead-letter records the worker writes.'),
     partitionsConsumedConcurrently: z.number().int().positive().default(6).describe('Partitions whose batches are processed at the same time by one worker.'),

@@ -49,7 +49,8 @@ export class InvalidItemError extends SpillwayError {
   }
 }
 
-export type InvalidItemKind = 'not-json' | 'not-avro' | 'wrong-schema' | 'missing-text' | 'empty-text' | 'oversize' | 'missing-id';
+export type InvalidItemKind =
+  'not-json' | 'not-avro' | 'wrong-schema' | 'missing-text' | 'empty-text' | 'oversize' | 'oversize-id' | 'missing-id' | 'duplicate-id';
 
 /** A Kafka record that could not be decoded; carries where it came from. */
 export class DecodeError extends InvalidItemError {

@@ -9,7 +9,7 @@ import type { Cascade } from '../cascade/index.js';
 import { DEMO_TASK, SimulatedTeacher } from '../demo/index.js';
 import type { Teacher } from '../llm/index.js';
 import { createMonitor, type Monitor } from '../monitor/index.js';
-import { DEFAULT_MAX_LINE_BYTES, readJsonlItems, type JsonlEntry } from '../stream/index.js';
+import { DEFAULT_MAX_LINE_BYTES, IdMemory, readJsonlItems, rejectDuplicateIds, type JsonlEntry } from '../stream/index.js';
 import { buildCascade } from './build-cascade.js';
 import { demoEntries, paced, runEmbedded, type EmbeddedOptions } from './embedded-pipeline.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -85,14 +85,15 @@ export async function createEmbeddedService(options: EmbeddedServiceOptions): Pr
     },
     checkLlm: () => (demo ? Promise.resolve() : checkLlm(built.teacher, config.llm, logger, lifecycle.signal)),
     entries: (input) => {
-      const source = demo
+      const lines = demo
         ? demoEntries(input.demoItems ?? 3000)
         : readJsonlItems(
             input.file === undefined || input.file === '-' ? process.stdin : createReadStream(input.file),
-            config.kafka.maxTextBytes,
+            { maxTextBytes: config.kafka.maxTextBytes, maxIdBytes: config.kafka.maxIdBytes },
             input.maxLineBytes ?? Math.max(DEFAULT_MAX_LINE_BYTES, 8 * config.kafka.maxTextBytes),
             lifecycle.signal,
           );
+      const source = config.kafka.rememberIds > 0 ? rejectDuplicateIds(lines, new IdMemory(config.kafka.rememberIds)) : lines;
       return input.rate === undefined ? source : paced(source, input.rate, lifecycle.signal);
     },
     run: (source, runOptions) => runEmbedded(built.cascade, source, { ...runOptions, logger, signal: lifecycle.signal, window: config.pipeline.maxInFlight }),

@@ -9,6 +9,7 @@ import { DecodeError } from '../errors.js';
 import type { Committer, SideRecord } from './committer.js';
 import type { InFlightLimiter } from './in-flight-limiter.js';
 import { PartitionProgress, type Outcome } from './partition-progress.js';
+import type { IdMemory } from './id-memory.js';
 import type { ItemDecoder } from './item-codec.js';
 import type { OutputFitter } from './output-fitter.js';
 import { toAnnotationRecord } from './records.js';
@@ -47,6 +48,8 @@ export interface BatchHandlerDeps {
   onCommitted?: (items: number) => void;
   /** Records an answered item adds to its commit besides its annotation (shared learning: its label). */
   sideRecords?: (item: StreamItem, answer: ItemAnswer) => SideRecord[];
+  /** Recent item ids: a record repeating one (at another offset) is dead-lettered `duplicate-id`. Absent: no check. */
+  ids?: IdMemory;
 }
 
 /** Processes kafkajs batches (use as `eachBatch` with autoCommit and eachBatchAutoResolve off). */
@@ -162,6 +165,11 @@ export class BatchHandler {
     } catch (err: unknown) {
       if (!(err instanceof DecodeError)) throw err;
       return { deadLetter: this.deps.fitter.deadLetter(message, origin, err.kind, err.message) };
+    }
+    const first = this.deps.ids?.claim(item.id, origin);
+    if (first !== undefined) {
+      const why = `item id ${JSON.stringify(item.id)} was already taken from ${first.topic}[${first.partition}] at offset ${first.offset}: an id is answered once (this worker remembers about ${this.deps.ids?.capacity} recent ids, kafka.rememberIds)`;
+      return { deadLetter: this.deps.fitter.deadLetter(message, origin, 'duplicate-id', why) };
     }
     const answer = await this.deps.process(item);
     // Every record is checked against its topic's size limit here, before the transaction: one that

@@ -53,6 +53,8 @@ export async function buildCodecs(config: KafkaConfig, options: { schemas?: Topi
       format: config.inputFormat,
       itemType: schemas.item,
       maxTextBytes: config.maxTextBytes,
+      maxIdBytes: config.maxIdBytes,
+      maxRecordBytes: config.maxRecordBytes,
       ...(registry === undefined ? {} : { registry }),
     }),
     itemEncoder: new ItemEncoder(config.inputFormat, schemas.item, itemId),

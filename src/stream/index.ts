@@ -5,7 +5,9 @@
 export type { StreamItem, ItemAnswer, AnnotationRecord, DeadLetterRecord, RecordOrigin, ItemProcessor, StreamObserver, StageTraceRecord } from './types.js';
 export { TOPICS_DIR, loadAvroType, loadTopicSchemas, type TopicSchemas } from './schemas.js';
 export { SchemaRegistryClient, toWireFormat, fromWireFormat, type SchemaRegistry } from './schema-registry.js';
-export { validateItem } from './item-validator.js';
+export { validateItem, type ItemLimits } from './item-validator.js';
+export { IdMemory, type FirstSeen } from './id-memory.js';
+export { murmur2, partitionOfKey, KEY_HASH_PARTITIONER } from './partitioner.js';
 export { ItemDecoder, ItemEncoder, type ItemFormat, type ItemDecoderOptions } from './item-codec.js';
 export { RecordEncoder, RecordDecoder, deadLetterJson } from './record-codec.js';
 export { toAnnotationRecord, toDeadLetter } from './records.js';
@@ -17,7 +19,7 @@ export { assertTopicsExist, readMaxMessageBytes, fitsTopic, messageBytes, DEFAUL
 export { StreamWorker, type StreamWorkerOptions } from './worker.js';
 export { buildCodecs, type StreamCodecs } from './codecs.js';
 export { readTopic, type ReadTopicOptions } from './topic-reader.js';
-export { readJsonlItems, DEFAULT_MAX_LINE_BYTES, type JsonlEntry } from './jsonl-source.js';
+export { readJsonlItems, rejectDuplicateIds, DEFAULT_MAX_LINE_BYTES, type JsonlEntry } from './jsonl-source.js';
 export { LabelPublisher, isTrainingLabel, type LabelRecord, type LabelPublisherOptions } from './label-topic.js';
 export { LabelConsumer, type LabelConsumerOptions } from './label-consumer.js';
 export { SnapshotPublisher, readLatestSnapshot, snapshotMessages, type ModelSnapshot, type PublishedSnapshot } from './snapshot-topic.js';

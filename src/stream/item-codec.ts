@@ -4,6 +4,7 @@
  * so producers on an older schema version keep working.
  */
 import type avro from 'avsc';
+import { DEFAULTS } from '../config.js';
 import { DecodeError, InvalidItemError } from '../errors.js';
 import { fromWireFormat, toWireFormat, type SchemaRegistry } from './schema-registry.js';
 import { validateItem } from './item-validator.js';
@@ -19,6 +20,10 @@ export interface ItemDecoderOptions {
   itemType: avro.Type;
   /** Largest accepted text, UTF-8 bytes. */
   maxTextBytes: number;
+  /** Longest accepted id, UTF-8 bytes. @defaultValue `kafka.maxIdBytes`' default */
+  maxIdBytes?: number;
+  /** Largest accepted record (key + value), bytes, checked before anything is parsed. @defaultValue `kafka.maxRecordBytes`' default */
+  maxRecordBytes?: number;
   /** When set, Avro records must carry the Confluent header. */
   registry?: SchemaRegistry;
 }
@@ -36,8 +41,12 @@ export class ItemDecoder {
   async decode(value: Buffer | null, key: Buffer | null, origin: RecordOrigin): Promise<StreamItem> {
     try {
       if (value === null || value.length === 0) throw new InvalidItemError('missing-text', 'record has no value');
+      const { maxTextBytes, maxIdBytes = DEFAULTS.kafka.maxIdBytes, maxRecordBytes = DEFAULTS.kafka.maxRecordBytes } = this.options;
+      const bytes = value.length + (key?.length ?? 0);
+      if (bytes > maxRecordBytes)
+        throw new InvalidItemError('oversize', `record is ${bytes} bytes (key and value), over the ${maxRecordBytes}-byte limit (kafka.maxRecordBytes)`);
       const raw = this.options.format === 'json' ? parseJson(value) : await this.parseAvro(value);
-      return validateItem(raw, key === null || key.length === 0 ? undefined : key.toString('utf8'), this.options.maxTextBytes);
+      return validateItem(raw, key === null || key.length === 0 ? undefined : key.toString('utf8'), { maxTextBytes, maxIdBytes });
     } catch (err: unknown) {
       if (err instanceof InvalidItemError) throw new DecodeError(err.kind, err.message, origin, { cause: err });
       throw err;

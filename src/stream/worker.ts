@@ -18,6 +18,7 @@ import type { Committer, SideRecord } from './committer.js';
 import { TransactionalCommitter } from './transactional-committer.js';
 import { OutputFitter } from './output-fitter.js';
 import { assertTopicsExist, readMaxMessageBytes, type OutputLimits } from './topic-limits.js';
+import { IdMemory } from './id-memory.js';
 import { InFlightLimiter } from './in-flight-limiter.js';
 import { KAFKA_RETRY, PARTITIONER } from './kafka-client.js';
 import type { ItemDecoder } from './item-codec.js';
@@ -232,6 +233,7 @@ export class StreamWorker {
         this.committedItems += items;
       },
       ...(this.options.sideRecords === undefined ? {} : { sideRecords: this.options.sideRecords }),
+      ...(config.rememberIds > 0 ? { ids: new IdMemory(config.rememberIds) } : {}),
     });
     // Before joining the group: a killed predecessor's open transaction is settled first, so the offsets
     // this worker starts from are final.

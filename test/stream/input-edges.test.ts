@@ -6,7 +6,16 @@ import { Readable } from 'node:stream';
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
 import { DecodeError, InvalidItemError } from '../../src/errors.js';
-import { ItemDecoder, loadTopicSchemas, readJsonlItems, toWireFormat, validateItem, type JsonlEntry } from '../../src/stream/index.js';
+import {
+  IdMemory,
+  ItemDecoder,
+  loadTopicSchemas,
+  readJsonlItems,
+  rejectDuplicateIds,
+  toWireFormat,
+  validateItem,
+  type JsonlEntry,
+} from '../../src/stream/index.js';
 
 const schemas = loadTopicSchemas();
 const origin = { topic: 'in', partition: 0, offset: '7' };
@@ -110,6 +119,47 @@ describe('a text with nothing to read (#11)', () => {
     const err = await decoder.decode(Buffer.from(JSON.stringify({ id: 'a', text: '\u0000\ufffd!' })), null, origin).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DecodeError);
     expect((err as DecodeError).kind).toBe('empty-text');
+  });
+});
+
+describe('an item id', () => {
+  const kindOf = (fn: () => unknown): string | undefined => {
+    try {
+      fn();
+    } catch (e: unknown) {
+      return e instanceof InvalidItemError ? e.kind : 'other';
+    }
+    return undefined;
+  };
+
+  it('over kafka.maxIdBytes is rejected as oversize-id before the text is looked at, whether in the value or the key', () => {
+    const id = 'i'.repeat(300_000);
+    expect(kindOf(() => validateItem({ id, text: '' }, undefined, { maxTextBytes: 1000, maxIdBytes: 1024 }))).toBe('oversize-id');
+    expect(kindOf(() => validateItem({ text: 'fine' }, id, { maxTextBytes: 1000, maxIdBytes: 1024 }))).toBe('oversize-id');
+    // Multi-byte characters count in bytes: 400 × 3 bytes is over 1024.
+    expect(kindOf(() => validateItem({ id: '好'.repeat(400), text: 'x' }, undefined, { maxTextBytes: 1000, maxIdBytes: 1024 }))).toBe('oversize-id');
+    expect(validateItem({ id: 'i'.repeat(1024), text: 'x' }, undefined, { maxTextBytes: 1000, maxIdBytes: 1024 }).id).toHaveLength(1024);
+  });
+
+  it('repeated on a later JSONL line is rejected as duplicate-id naming the first line', async () => {
+    const lines = ['{"id":"a","text":"one"}', '{"id":"b","text":"two"}', '{"id":"a","text":"again"}', '{"text":"no id"}'];
+    const entries = await collect(rejectDuplicateIds(readJsonlItems(stream(lines), 1000), new IdMemory(100)));
+    expect(entries.map((e) => ('error' in e ? e.error.kind : e.item.id))).toEqual(['a', 'b', 'duplicate-id', 'line-4']);
+    const dup = entries[2] as Extract<JsonlEntry, { error: unknown }>;
+    expect(dup.error.message).toContain('line 3 repeats the id "a" of line 1');
+  });
+});
+
+describe('the id memory', () => {
+  it('knows a record seen again (a refetch) from a repeat at another offset, and forgets the oldest ids first', () => {
+    const ids = new IdMemory(2);
+    const at = (offset: number): { topic: string; partition: number; offset: string } => ({ topic: 't', partition: 0, offset: String(offset) });
+    expect(ids.claim('a', at(0))).toBeUndefined();
+    expect(ids.claim('a', at(0))).toBeUndefined(); // the same record again
+    expect(ids.claim('a', at(5))).toEqual(at(0));
+    ids.claim('b', at(1));
+    ids.claim('c', at(2));
+    expect(ids.claim('a', at(9))).toBeUndefined(); // forgotten: capacity 2
   });
 });
 
