@@ -11,10 +11,11 @@ import type { Cascade, CascadeObserver } from '../cascade/index.js';
 import type { Config } from '../config.js';
 import { ConfigError, ModelSaveError } from '../errors.js';
 import { loadTask, type Teacher } from '../llm/index.js';
-import { createMonitor, type WorkerStatus } from '../monitor/index.js';
+import { createMonitor, type SpillwayMetrics, type WorkerStatus } from '../monitor/index.js';
 import {
   buildCodecs,
   createKafka,
+  DeadLetterWriter,
   StreamWorker,
   type ItemAnswer,
   type ItemProcessor,
@@ -67,6 +68,10 @@ interface SharedWiring {
   workerId: string;
   /** Receives the worker's /status part. */
   setStatus: (status: () => unknown) => void;
+  /** Counts refused label and snapshot records. */
+  observer: SpillwayMetrics;
+  /** Told when the label consumer stops for good: the worker must stop, it learns nothing more. */
+  onFailure: (err: unknown) => void;
 }
 
 async function cascadePipeline(
@@ -89,7 +94,9 @@ async function cascadePipeline(
   if (config.task === undefined)
     throw new ConfigError([{ key: 'task', message: 'no task file: pass --task F, set SPILLWAY_TASK, or `task:` in the config file' }]);
   const task = loadTask(config.task);
-  const start = await prepareSharedState(wiring.kafka, config, wiring.codecs, task, logger);
+  const deadLetters = new DeadLetterWriter({ kafka: wiring.kafka, config: config.kafka, codecs: wiring.codecs, logger, observer: wiring.observer });
+  await deadLetters.start();
+  const start = await prepareSharedState(wiring.kafka, config, wiring.codecs, task, logger, { deadLetters, resetModels: flags.resetModels });
   let shared: SharedLearning | undefined;
   // Saves happen at snapshots (between labels) and on close: a periodic save by item count could catch
   // the models in the middle of a label.
@@ -98,16 +105,24 @@ async function cascadePipeline(
     task,
     learnInline: false,
     allowNoLlm: !flags.llm,
-    resetModels: flags.resetModels,
+    // --reset-models was applied above, to the local state and the label offset together.
     stateMeta: () => shared?.stateMeta() ?? { labelOffset: Number(start.labelOffset), labels: start.labels },
     ...(cache === undefined ? {} : { cache }),
   });
-  const sharing = new SharedLearning({ ...wiring, config, cascade, task, teacherModel: teacher?.model ?? config.llm.model, start, logger });
+  const teacherModel = teacher?.model ?? config.llm.model;
+  const sharing = new SharedLearning({ ...wiring, config, cascade, task, teacherModel, start, deadLetters, logger });
   shared = sharing;
   wiring.setStatus(() => sharing.status());
+  const stop = async (): Promise<void> => {
+    try {
+      await sharing.stop();
+    } finally {
+      await deadLetters.close();
+    }
+  };
   return {
     ...drive(cascade, teacher, cache),
-    shared: { sideRecords: sharing.publisher.sideRecords, onAssignment: sharing.onAssignment, start: () => sharing.start(), stop: () => sharing.stop() },
+    shared: { sideRecords: sharing.publisher.sideRecords, onAssignment: sharing.onAssignment, start: () => sharing.start(), stop },
   };
 }
 
@@ -137,9 +152,12 @@ export async function runKafkaService(options: KafkaServiceOptions): Promise<voi
   let worker: StreamWorker | undefined;
   let pipeline: Pipeline | undefined;
   let sharedStatus: (() => unknown) | undefined;
+  /** Set when shared learning stopped for good: the worker is stopped and the run fails with it. */
+  let learningFailure: unknown;
   const monitor = createMonitor(
     monitorFor(config, logger, {
       health: async () => {
+        if (learningFailure !== undefined) return { ok: false, reason: `shared learning stopped (${errorText(learningFailure)})` };
         if (worker?.running !== true) return { ok: false, reason: 'not consuming (starting, stopping or failed)' };
         const gate = pipeline?.cascade?.llmGate;
         if (gate !== undefined && !gate.up) return { ok: false, reason: `LLM unavailable (${errorText(gate.lastError)}); consumption paused` };
@@ -153,7 +171,13 @@ export async function runKafkaService(options: KafkaServiceOptions): Promise<voi
   const kafka = createKafka(config.kafka, logger);
   lifecycle.onStop(() => worker?.stop().catch(() => undefined));
   const codecs = await buildCodecs(config.kafka);
-  const wiring: SharedWiring | undefined = config.sharedLearning.enabled ? { kafka, codecs, workerId, setStatus: (s) => (sharedStatus = s) } : undefined;
+  const onFailure = (err: unknown): void => {
+    learningFailure ??= err;
+    void worker?.stop().catch(() => undefined);
+  };
+  const wiring: SharedWiring | undefined = config.sharedLearning.enabled
+    ? { kafka, codecs, workerId, setStatus: (s) => (sharedStatus = s), observer: monitor.metrics, onFailure }
+    : undefined;
   const flags = { llm: options.llm !== false, resetModels: options.resetModels === true };
   pipeline = await cascadePipeline(config, logger, monitor.observer, flags, wiring);
   const built = pipeline;
@@ -188,6 +212,7 @@ export async function runKafkaService(options: KafkaServiceOptions): Promise<voi
   } catch (err: unknown) {
     failed = err;
   }
+  failed ??= learningFailure;
   await built.shared?.stop().catch((err: unknown) => logger.error({ err }, 'stopping shared learning failed'));
   await monitor.close();
   // Model state is saved on a crash too: what was learned from committed items is worth keeping. After a

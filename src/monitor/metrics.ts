@@ -152,6 +152,7 @@ export class SpillwayMetrics {
   private readonly consumerLag: Gauge<'partition'>;
   private readonly deadLetters: Counter<'kind'>;
   private readonly outputsTruncated: Counter<'topic'>;
+  private readonly sharedRejected: Counter<'topic' | 'kind'>;
   private readonly stages = new Map<string, StageMetrics>();
   private readonly errorKinds = new Map<string, Counter.Internal>();
   private live: LiveValues | undefined;
@@ -243,6 +244,12 @@ export class SpillwayMetrics {
       name: 'spillway_outputs_truncated_total',
       help: "Records cut to fit their topic's max.message.bytes (output: metadata dropped; dead-letter: key/value cut; side: a label left out).",
       labelNames: ['topic'],
+      registers,
+    });
+    this.sharedRejected = new Counter({
+      name: 'spillway_shared_records_rejected_total',
+      help: 'Records of the label and snapshot topics refused (dead-lettered and skipped, never learned from), by topic role (labels, models) and reason.',
+      labelNames: ['topic', 'kind'],
       registers,
     });
     this.budgetThreshold = new Gauge({ name: 'spillway_budget_threshold', help: "The budget controller's current deferral threshold.", registers });
@@ -380,6 +387,11 @@ export class SpillwayMetrics {
   /** Called by the stream layer: one record cut to fit its topic's size limit (`output`, `dead-letter`) or left out (`side`). */
   outputTruncated(topic: 'output' | 'dead-letter' | 'side'): void {
     this.outputsTruncated.labels(topic).inc();
+  }
+
+  /** Called by shared learning: one record of the label (`labels`) or snapshot (`models`) topic refused. */
+  sharedRecordRejected(topic: 'labels' | 'models', kind: string): void {
+    this.sharedRejected.labels(topic, kind).inc();
   }
 
   /** The Prometheus text exposition of every metric. */

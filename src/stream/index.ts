@@ -22,5 +22,17 @@ export { readTopic, type ReadTopicOptions } from './topic-reader.js';
 export { readJsonlItems, rejectDuplicateIds, DEFAULT_MAX_LINE_BYTES, type JsonlEntry } from './jsonl-source.js';
 export { LabelPublisher, isTrainingLabel, type LabelRecord, type LabelPublisherOptions } from './label-topic.js';
 export { LabelConsumer, type LabelConsumerOptions } from './label-consumer.js';
-export { SnapshotPublisher, readLatestSnapshot, snapshotMessages, type ModelSnapshot, type PublishedSnapshot } from './snapshot-topic.js';
+export {
+  SnapshotPublisher,
+  readSnapshots,
+  readUsableSnapshot,
+  snapshotMessages,
+  type ModelSnapshot,
+  type PublishedSnapshot,
+  type ReadSnapshotsOptions,
+  type ReadUsableSnapshotOptions,
+  type RefuseSnapshotRecord,
+} from './snapshot-topic.js';
+export { DeadLetterWriter, type DeadLetterWriterOptions } from './dead-letter-writer.js';
+export { checkLabel, type LabelRules, type CheckedLabel } from './label-validator.js';
 export type { SideRecord } from './committer.js';
