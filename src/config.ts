@@ -43,7 +43,22 @@ const llmSchema = z
       ),
     maxRetries: z.number().int().min(0).max(20).default(3).describe('Attempts after the first for retriable errors (timeouts, 429, 5xx).'),
     retryBaseMs: z.number().int().min(0).default(200).describe('First backoff delay, ms; doubles per attempt with jitter.'),
-    retryMaxMs: z.number().int().min(0).default(5000).describe('Cap on one backoff delay, ms.'),
+    retryMaxMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(5000)
+      .describe(
+        "Cap on one backoff delay, ms: of one call's retries, and of the endpoint's shared back-off, during which one trial call at a time finds out whether a failing endpoint answers again.",
+      ),
+    stallMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(30_000)
+      .describe(
+        'A call waiting this long with no answer from any call meanwhile makes the LLM "stalled": /healthz answers 503 and spillway_llm_up is 0 until an answer arrives, ms. 0: never.',
+      ),
     concurrency: z
       .number()
       .int()

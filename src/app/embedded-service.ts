@@ -7,13 +7,14 @@ import { createReadStream } from 'node:fs';
 import { createCache } from '../cache/index.js';
 import type { Cascade } from '../cascade/index.js';
 import { DEMO_TASK, SimulatedTeacher } from '../demo/index.js';
-import type { Teacher } from '../llm/index.js';
-import { createMonitor, type Monitor } from '../monitor/index.js';
+import type { LlmHealthReport, Teacher } from '../llm/index.js';
+import { createMonitor, type HealthReport, type Monitor } from '../monitor/index.js';
 import { DEFAULT_MAX_LINE_BYTES, IdMemory, readJsonlItems, rejectDuplicateIds, type JsonlEntry } from '../stream/index.js';
 import { buildCascade } from './build-cascade.js';
 import { demoEntries, paced, runEmbedded, type EmbeddedOptions } from './embedded-pipeline.js';
 import type { Lifecycle } from './lifecycle.js';
 import { checkLlm } from './llm-check.js';
+import { llmEndpoints } from './llm-endpoints.js';
 import { monitorFor } from './monitor-options.js';
 import type { ServiceContext } from './service-context.js';
 
@@ -60,7 +61,15 @@ export async function createEmbeddedService(options: EmbeddedServiceOptions): Pr
   const { config, logger } = options.context;
   const { lifecycle } = options;
   const demo = options.demo === true;
-  const monitor = lifecycle.adopt('monitor', createMonitor(monitorFor(config, logger)), (m) => m.close());
+  const endpoints = demo ? undefined : llmEndpoints(config, logger);
+  // /healthz and spillway_llm_up tell whether the LLM answers (a failing or stalled endpoint is not "ok"),
+  // while waiting for it at start too.
+  const llmHealth = (): LlmHealthReport => endpoints?.health() ?? { up: true };
+  const health = (): HealthReport => {
+    const llm = llmHealth();
+    return llm.up ? { ok: true } : { ok: false, reason: `LLM unavailable (${llm.reason ?? ''})` };
+  };
+  const monitor = lifecycle.adopt('monitor', createMonitor(monitorFor(config, logger, { health, llmUp: () => llmHealth().up })), (m) => m.close());
   // cache.enabled applies here as in `run` (L1 in process; the Redis tier too unless cache.redisTier is false).
   const cache = config.cache.enabled ? lifecycle.adopt('cache', createCache(config, logger), (c) => c.close()) : undefined;
   const built = await buildCascade(config, logger, {
@@ -68,7 +77,7 @@ export async function createEmbeddedService(options: EmbeddedServiceOptions): Pr
     ...(cache === undefined ? {} : { cache }),
     allowNoLlm: true,
     resetModels: options.resetModels === true,
-    ...(demo ? { teacher: new SimulatedTeacher(), task: DEMO_TASK, restore: false } : {}),
+    ...(demo ? { teacher: new SimulatedTeacher(), task: DEMO_TASK, restore: false } : (endpoints?.cascadeOptions ?? {})),
   });
   // In-flight items get the grace period; then their LLM calls are aborted (the small stages answer, flagged).
   lifecycle.onGraceEnd(() => built.cascade.stop());

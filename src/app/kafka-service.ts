@@ -9,8 +9,8 @@ import type { Kafka } from 'kafkajs';
 import { createCache, type AnswerCache } from '../cache/index.js';
 import type { Cascade, CascadeObserver } from '../cascade/index.js';
 import type { Config } from '../config.js';
-import { ConfigError, ModelSaveError } from '../errors.js';
-import { loadTask, type Teacher } from '../llm/index.js';
+import { ModelSaveError } from '../errors.js';
+import type { LlmHealthReport, Teacher } from '../llm/index.js';
 import { createMonitor, type SpillwayMetrics, type WorkerStatus } from '../monitor/index.js';
 import {
   buildCodecs,
@@ -26,6 +26,7 @@ import {
 import { buildCascade } from './build-cascade.js';
 import type { Lifecycle } from './lifecycle.js';
 import { checkLlm } from './llm-check.js';
+import { configuredTask, llmEndpoints } from './llm-endpoints.js';
 import { prepareSharedState, SharedLearning } from './shared-learning.js';
 import type { Logger } from './logger.js';
 import { monitorFor } from './monitor-options.js';
@@ -50,6 +51,8 @@ interface Pipeline {
   /** The cascade behind it, when it is one (LLM check, pause, health). */
   cascade?: Cascade;
   teacher?: Teacher;
+  /** The LLM endpoints' health (up without an LLM). */
+  llmHealth: () => LlmHealthReport;
   /** Shared learning's hooks into the worker, when it is on. */
   shared?: {
     sideRecords: (item: StreamItem, answer: ItemAnswer) => SideRecord[];
@@ -83,17 +86,18 @@ async function cascadePipeline(
 ): Promise<Pipeline> {
   const cache = config.cache.enabled ? createCache(config, logger) : undefined;
   if (wiring === undefined) {
+    const endpoints = llmEndpoints(config, logger);
     const { cascade, teacher } = await buildCascade(config, logger, {
+      ...endpoints.cascadeOptions,
       observer,
       allowNoLlm: !flags.llm,
       resetModels: flags.resetModels,
       ...(cache === undefined ? {} : { cache }),
     });
-    return drive(cascade, teacher, cache);
+    return drive(cascade, teacher, cache, endpoints.health);
   }
-  if (config.task === undefined)
-    throw new ConfigError([{ key: 'task', message: 'no task file: pass --task F, set SPILLWAY_TASK, or `task:` in the config file' }]);
-  const task = loadTask(config.task);
+  const task = configuredTask(config);
+  const endpoints = llmEndpoints(config, logger, task);
   const deadLetters = new DeadLetterWriter({ kafka: wiring.kafka, config: config.kafka, codecs: wiring.codecs, logger, observer: wiring.observer });
   await deadLetters.start();
   const start = await prepareSharedState(wiring.kafka, config, wiring.codecs, task, logger, { deadLetters, resetModels: flags.resetModels });
@@ -101,6 +105,7 @@ async function cascadePipeline(
   // Saves happen at snapshots (between labels) and on close: a periodic save by item count could catch
   // the models in the middle of a label.
   const { cascade, teacher } = await buildCascade({ ...config, models: { ...config.models, saveEveryItems: 0, saveEveryMs: 0 } }, logger, {
+    ...endpoints.cascadeOptions,
     observer,
     task,
     learnInline: false,
@@ -121,16 +126,17 @@ async function cascadePipeline(
     }
   };
   return {
-    ...drive(cascade, teacher, cache),
+    ...drive(cascade, teacher, cache, endpoints.health),
     shared: { sideRecords: sharing.publisher.sideRecords, onAssignment: sharing.onAssignment, start: () => sharing.start(), stop },
   };
 }
 
 /** The pipeline over a built cascade: closing drains and saves it, then closes the cache whatever happened. */
-function drive(cascade: Cascade, teacher: Teacher | undefined, cache: AnswerCache | undefined): Pipeline {
+function drive(cascade: Cascade, teacher: Teacher | undefined, cache: AnswerCache | undefined, llmHealth: () => LlmHealthReport): Pipeline {
   return {
     process: (item) => cascade.process(item),
     cascade,
+    llmHealth,
     ...(teacher === undefined ? {} : { teacher }),
     close: async (drainTimeoutMs) => {
       try {
@@ -158,13 +164,15 @@ export async function runKafkaService(options: KafkaServiceOptions): Promise<voi
     monitorFor(config, logger, {
       health: async () => {
         if (learningFailure !== undefined) return { ok: false, reason: `shared learning stopped (${errorText(learningFailure)})` };
+        // The LLM first: a worker waiting for it at start is not consuming either, and this says why.
+        const llm = pipeline?.llmHealth() ?? { up: true };
+        if (!llm.up) return { ok: false, reason: `LLM unavailable (${llm.reason ?? ''})${worker?.isPaused === true ? '; consumption paused' : ''}` };
         if (worker?.running !== true) return { ok: false, reason: 'not consuming (starting, stopping or failed)' };
-        const gate = pipeline?.cascade?.llmGate;
-        if (gate !== undefined && !gate.up) return { ok: false, reason: `LLM unavailable (${errorText(gate.lastError)}); consumption paused` };
         if (!(await worker.brokerReachable())) return { ok: false, reason: 'Kafka broker unreachable' };
         return { ok: true };
       },
       workerId,
+      llmUp: () => pipeline?.llmHealth().up ?? true,
       workerStatus: () => (sharedStatus?.() as WorkerStatus | undefined) ?? { id: workerId, sharedLearning: false },
     }),
   );

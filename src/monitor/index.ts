@@ -65,6 +65,8 @@ export interface CreateMonitorOptions {
   workerId?: string;
   /** The `worker` part of /status. */
   workerStatus?: () => WorkerStatus;
+  /** Whether the LLM answers now (the service's LLM health): `spillway_llm_up` is read from it at every scrape. */
+  llmUp?: () => boolean;
 }
 
 /** One process's monitoring: give `observer` to the cascade, `metrics` to the stream layer, then `start()`. */
@@ -90,6 +92,7 @@ export function createMonitor(options: CreateMonitorOptions): Monitor {
   const registry = new Registry();
   if (options.workerId !== undefined) registry.setDefaultLabels({ worker: options.workerId });
   const metrics = new SpillwayMetrics(registry, { defaultMetrics: options.processMetrics ?? true });
+  if (options.llmUp !== undefined) metrics.setLlmUpSource(options.llmUp);
   const observer = new CascadeMetrics({
     metrics,
     logger: options.logger,

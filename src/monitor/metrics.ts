@@ -121,7 +121,7 @@ export class SpillwayMetrics {
   readonly modelSaves: Readonly<Record<'ok' | 'failed', Counter.Internal>>;
   /** Unix time of the last successful model-state save, seconds. */
   readonly modelLastSave: Gauge;
-  /** 1 while the LLM answers, 0 while it is unavailable (consumption paused). */
+  /** 1 while the LLM answers, 0 while it is failing or stalled. */
   readonly llmUp: Gauge;
   /** LLM tokens by kind (prompt, completion), from the API's `usage`. */
   readonly llmTokens: Readonly<Record<'prompt' | 'completion', Counter.Internal>>;
@@ -156,6 +156,7 @@ export class SpillwayMetrics {
   private readonly stages = new Map<string, StageMetrics>();
   private readonly errorKinds = new Map<string, Counter.Internal>();
   private live: LiveValues | undefined;
+  private llmUpSource: (() => boolean) | undefined;
 
   constructor(registry: Registry, options: SpillwayMetricsOptions = {}) {
     this.registry = registry;
@@ -265,7 +266,16 @@ export class SpillwayMetrics {
       help: 'Unix time of the last successful model-state save.',
       registers,
     });
-    this.llmUp = new Gauge({ name: 'spillway_llm_up', help: '1 while the LLM answers, 0 while it is unavailable (consumption paused).', registers });
+    const self = this;
+    this.llmUp = new Gauge({
+      name: 'spillway_llm_up',
+      help: '1 while the LLM answers, 0 while it is failing or stalled (in every llm.onUnavailable mode).',
+      registers,
+      collect() {
+        const up = self.llmUpSource?.();
+        if (up !== undefined) this.set(up ? 1 : 0);
+      },
+    });
     this.llmUp.set(1);
     const tokens = new Counter({
       name: 'spillway_llm_tokens_total',
@@ -387,6 +397,11 @@ export class SpillwayMetrics {
   /** Called by the stream layer: one record cut to fit its topic's size limit (`output`, `dead-letter`) or left out (`side`). */
   outputTruncated(topic: 'output' | 'dead-letter' | 'side'): void {
     this.outputsTruncated.labels(topic).inc();
+  }
+
+  /** Reads `spillway_llm_up` from `source` at every scrape (the service's LLM health), instead of from events. */
+  setLlmUpSource(source: () => boolean): void {
+    this.llmUpSource = source;
   }
 
   /** Called by shared learning: one record of the label (`labels`) or snapshot (`models`) topic refused. */

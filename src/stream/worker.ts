@@ -338,10 +338,13 @@ export class StreamWorker {
     return true;
   }
 
+  /** Gives up: `done` rejects with the processing error behind a crash when there is one (kafkajs keeps only its message). */
   private fail(err: unknown): void {
+    if (this.failed) return;
     this.failed = true;
-    this.log.error({ err }, 'worker failed');
-    this.rejectDone(err);
+    const cause = this.fatal ?? err;
+    this.log.error({ err: cause }, 'worker failed');
+    this.rejectDone(cause);
     void Promise.allSettled([this.consumer?.disconnect(), this.committer?.close(), this.admin?.disconnect()]);
   }
 }
