@@ -19,8 +19,10 @@ export interface OutageLlm {
   code: string | undefined;
   /** Retry-After of a failing call, seconds. */
   retryAfterS: number | undefined;
-  /** The models list fails too (503). */
+  /** The models list fails too, with `modelsStatus`. */
   modelsDown: boolean;
+  /** @defaultValue 503 */
+  modelsStatus: number;
   /** The label a chat call answers. */
   answer: string;
   /** When each chat call arrived (Date.now()). */
@@ -42,6 +44,7 @@ export async function startOutageLlm(model = 'outage-test-model'): Promise<Outag
     code: undefined as string | undefined,
     retryAfterS: undefined as number | undefined,
     modelsDown: false,
+    modelsStatus: 503,
     answer: 'positive',
     modelRequests: 0,
   };
@@ -52,7 +55,7 @@ export async function startOutageLlm(model = 'outage-test-model'): Promise<Outag
       const path = (req.url ?? '').replace(/^\/v1/, '');
       if (path.startsWith('/models')) {
         state.modelRequests++;
-        if (state.modelsDown) return json(res, 503, { error: { message: 'down', type: 'server_error', code: 'server_error' } });
+        if (state.modelsDown) return json(res, state.modelsStatus, { error: { message: 'down', type: 'server_error', code: null } });
         return json(res, 200, { object: 'list', data: [{ id: model, object: 'model', created: 0, owned_by: 'test' }] });
       }
       if (!path.startsWith('/chat/completions')) return json(res, 404, { error: { message: 'no such route', type: 'invalid_request_error' } });
@@ -107,6 +110,12 @@ export async function startOutageLlm(model = 'outage-test-model'): Promise<Outag
     },
     set modelsDown(d) {
       state.modelsDown = d;
+    },
+    get modelsStatus() {
+      return state.modelsStatus;
+    },
+    set modelsStatus(s) {
+      state.modelsStatus = s;
     },
     get answer() {
       return state.answer;
