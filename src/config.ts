@@ -476,6 +476,18 @@ const monitorSchema = z
       .describe(
         'Bearer token every HTTP endpoint then requires (`Authorization: Bearer <token>`; a browser opens the dashboard once as `/?token=<token>` and keeps a cookie). From SPILLWAY_MONITOR_AUTH_TOKEN. Unset: no auth.',
       ),
+    allowedHosts: z
+      .array(z.string().min(1))
+      .optional()
+      .describe(
+        "Host names requests may carry in their Host header besides loopback names, IP addresses and this machine's name (e.g. the service name Prometheus scrapes); other names are answered 421, so a web page cannot reach the endpoints through a name it controls (DNS rebinding). Unset: none.",
+      ),
+    allowUnauthenticated: z
+      .boolean()
+      .optional()
+      .describe(
+        'true: serve beyond loopback without `authToken`, for a trusted network in front (a port published on 127.0.0.1, a private cluster network). Unset: a non-loopback `httpHost` without a token is refused at start.',
+      ),
   })
   .prefault({});
 
@@ -561,6 +573,8 @@ export const ENV_KEYS: ReadonlyArray<[string, string, EnvReader]> = [
   ['SPILLWAY_HTTP_PORT', 'monitor.httpPort', asNumber],
   ['SPILLWAY_HTTP_HOST', 'monitor.httpHost', asString],
   ['SPILLWAY_MONITOR_AUTH_TOKEN', 'monitor.authToken', asString],
+  ['SPILLWAY_MONITOR_ALLOWED_HOSTS', 'monitor.allowedHosts', asList],
+  ['SPILLWAY_MONITOR_ALLOW_UNAUTHENTICATED', 'monitor.allowUnauthenticated', asBool],
 ];
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {

@@ -129,6 +129,8 @@ export function createMonitor(options: CreateMonitorOptions): Monitor {
         history: (sinceMs) => history.since(sinceMs),
         health: options.health,
         ...(options.config.authToken === undefined ? {} : { authToken: options.config.authToken }),
+        ...(options.config.allowedHosts === undefined ? {} : { allowedHosts: options.config.allowedHosts }),
+        ...(options.config.allowUnauthenticated === undefined ? {} : { allowUnauthenticated: options.config.allowUnauthenticated }),
       });
       const started = await created.start();
       server = created;
