@@ -19,7 +19,16 @@ import type { Logger } from 'pino';
 import { archiveCascadeState, modelStateDir, restoreCascadeArchive, type Cascade } from '../cascade/index.js';
 import type { Config } from '../config.js';
 import type { Task } from '../llm/index.js';
-import { LabelConsumer, LabelPublisher, SnapshotPublisher, type DeadLetterWriter, type LabelRecord, type StreamCodecs } from '../stream/index.js';
+import {
+  closeWithin,
+  LabelConsumer,
+  LabelPublisher,
+  PARTITIONER,
+  SnapshotPublisher,
+  type DeadLetterWriter,
+  type LabelRecord,
+  type StreamCodecs,
+} from '../stream/index.js';
 import type { StartingState } from './shared-state.js';
 
 export { prepareSharedState, type StartingState } from './shared-state.js';
@@ -97,7 +106,7 @@ export class SharedLearning {
       logger: options.logger,
     });
     this.snapshots = new SnapshotPublisher(
-      kafka.producer({ idempotent: true, maxInFlightRequests: 1 }),
+      kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: PARTITIONER }),
       config.kafka.topics.models,
       codecs.schemas.modelChunk,
       config.sharedLearning.chunkBytes,
@@ -130,11 +139,17 @@ export class SharedLearning {
     else this.log.warn(replay, 'label replay did not reach the end in time; taking items while it goes on');
   }
 
-  /** Stops reading labels and waits for a snapshot being published. */
+  /**
+   * Stops reading labels and waits for a snapshot being published, each bounded (a broker recovering must not
+   * hold the shutdown past its watchdog; an unfinished snapshot is ignored by readers).
+   */
   async stop(): Promise<void> {
     await this.consumer.stop();
-    await this.publishing;
-    await this.snapshots.close().catch((err: unknown) => this.log.warn({ err }, 'snapshot producer disconnect failed'));
+    await closeWithin(
+      { 'finish publishing the snapshot': () => this.publishing, 'close the snapshot producer': () => this.snapshots.close() },
+      1_500,
+      this.log,
+    );
   }
 
   status(): SharedLearningStatus {

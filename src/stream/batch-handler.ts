@@ -56,8 +56,14 @@ export interface BatchHandlerDeps {
 export class BatchHandler {
   /** Per partition, the committer's failure count when its position was last checked against the broker. */
   private readonly synced = new Map<string, number>();
+  private running = 0;
 
   constructor(private readonly deps: BatchHandlerDeps) {}
+
+  /** Batches being processed now. */
+  get active(): number {
+    return this.running;
+  }
 
   async handle(payload: EachBatchPayload): Promise<void> {
     // Heartbeats keep the group membership alive while a long batch (LLM calls) is processed, also while
@@ -65,9 +71,11 @@ export class BatchHandler {
     // on after the batch, by kafkajs.
     const heartbeat = (): void => void payload.heartbeat().catch(() => undefined);
     const ticker = setInterval(heartbeat, HEARTBEAT_TICK_MS);
+    this.running++;
     try {
       await this.run(payload, heartbeat);
     } finally {
+      this.running--;
       clearInterval(ticker);
     }
   }

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { KafkaConfig } from '../config.js';
 import type { InvalidSharedRecordError } from '../errors.js';
 import { PARTITIONER } from './kafka-client.js';
+import { closeWithin } from './close-within.js';
 import { OutputFitter } from './output-fitter.js';
 import type { RecordEncoder } from './record-codec.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, readMaxMessageBytes } from './topic-limits.js';
@@ -84,10 +85,10 @@ export class DeadLetterWriter {
     return this.queue;
   }
 
-  /** Flushes and disconnects. */
-  async close(): Promise<void> {
-    await this.flush();
-    await this.producer?.disconnect();
+  /** Flushes and disconnects, within `timeoutMs` (what is still queued then is logged, close-within.ts). */
+  async close(timeoutMs = 1_500): Promise<void> {
+    const producer = this.producer;
     this.producer = undefined;
+    await closeWithin({ 'write the queued dead letters and close': async () => (await this.flush(), await producer?.disconnect()) }, timeoutMs, this.log);
   }
 }

@@ -34,5 +34,6 @@ export {
   type RefuseSnapshotRecord,
 } from './snapshot-topic.js';
 export { DeadLetterWriter, type DeadLetterWriterOptions } from './dead-letter-writer.js';
+export { closeWithin } from './close-within.js';
 export { checkLabel, type LabelRules, type CheckedLabel } from './label-validator.js';
 export type { SideRecord } from './committer.js';

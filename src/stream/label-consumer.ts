@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import { DecodeError, InvalidSharedRecordError } from '../errors.js';
+import { closeWithin } from './close-within.js';
 import type { DeadLetterWriter } from './dead-letter-writer.js';
 import type { LabelRecord } from './label-topic.js';
 import { checkLabel, type LabelRules } from './label-validator.js';
@@ -226,9 +227,11 @@ export class LabelConsumer {
     this.options.deadLetters.write('labels', { key: message.key, value: message.value }, origin, err);
   }
 
-  async stop(): Promise<void> {
-    await this.consumer?.disconnect();
+  /** Leaves its group and disconnects (bounded: a recovering broker must not hold a shutdown, close-within.ts). */
+  async stop(timeoutMs = 1_500): Promise<void> {
+    const consumer = this.consumer;
     this.consumer = undefined;
+    await closeWithin({ 'stop the label consumer': () => consumer?.disconnect() }, timeoutMs, this.log);
   }
 
   private fail(err: unknown): void {
