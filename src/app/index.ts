@@ -12,4 +12,5 @@ export { monitorFor } from './monitor-options.js';
 export { createEmbeddedService, type EmbeddedService, type EmbeddedServiceOptions, type EmbeddedInput } from './embedded-service.js';
 export { runEmbedded, paced, demoEntries, type EmbeddedOptions } from './embedded-pipeline.js';
 export { runKafkaService, type KafkaServiceOptions } from './kafka-service.js';
-export { prepareSharedState, SharedLearning } from './shared-learning.js';
+export { SharedLearning } from './shared-learning.js';
+export { buildOnSharedState, prepareSharedState, type StartingState, type PrepareSharedStateOptions } from './shared-state.js';

@@ -7,7 +7,7 @@
  */
 import type { Kafka } from 'kafkajs';
 import { createCache, type AnswerCache } from '../cache/index.js';
-import type { Cascade, CascadeObserver } from '../cascade/index.js';
+import { modelStateDir, type Cascade, type CascadeObserver } from '../cascade/index.js';
 import type { Config } from '../config.js';
 import { ModelSaveError } from '../errors.js';
 import type { LlmHealthReport, Teacher } from '../llm/index.js';
@@ -23,11 +23,12 @@ import {
   type StreamCodecs,
   type StreamItem,
 } from '../stream/index.js';
-import { buildCascade } from './build-cascade.js';
+import { buildCascade, type BuiltCascade } from './build-cascade.js';
 import type { Lifecycle } from './lifecycle.js';
 import { checkLlm } from './llm-check.js';
 import { configuredTask, llmEndpoints } from './llm-endpoints.js';
-import { prepareSharedState, SharedLearning } from './shared-learning.js';
+import { buildOnSharedState, prepareSharedState, type StartingState } from './shared-state.js';
+import { SharedLearning } from './shared-learning.js';
 import type { Logger } from './logger.js';
 import { monitorFor } from './monitor-options.js';
 import type { ServiceContext } from './service-context.js';
@@ -100,20 +101,24 @@ async function cascadePipeline(
   const endpoints = llmEndpoints(config, logger, task);
   const deadLetters = new DeadLetterWriter({ kafka: wiring.kafka, config: config.kafka, codecs: wiring.codecs, logger, observer: wiring.observer });
   await deadLetters.start();
-  const start = await prepareSharedState(wiring.kafka, config, wiring.codecs, task, logger, { deadLetters, resetModels: flags.resetModels });
   let shared: SharedLearning | undefined;
+  const prepare = (refused: ReadonlyMap<string, string>): Promise<StartingState> =>
+    prepareSharedState(wiring.kafka, config, wiring.codecs, task, logger, { deadLetters, resetModels: flags.resetModels, refused });
   // Saves happen at snapshots (between labels) and on close: a periodic save by item count could catch
   // the models in the middle of a label.
-  const { cascade, teacher } = await buildCascade({ ...config, models: { ...config.models, saveEveryItems: 0, saveEveryMs: 0 } }, logger, {
-    ...endpoints.cascadeOptions,
-    observer,
-    task,
-    learnInline: false,
-    allowNoLlm: !flags.llm,
-    // --reset-models was applied above, to the local state and the label offset together.
-    stateMeta: () => shared?.stateMeta() ?? { labelOffset: Number(start.labelOffset), labels: start.labels },
-    ...(cache === undefined ? {} : { cache }),
-  });
+  const build = (start: StartingState): Promise<BuiltCascade> =>
+    buildCascade({ ...config, models: { ...config.models, saveEveryItems: 0, saveEveryMs: 0 } }, logger, {
+      ...endpoints.cascadeOptions,
+      observer,
+      task,
+      learnInline: false,
+      allowNoLlm: !flags.llm,
+      // --reset-models was applied by prepareSharedState, to the local state and the label offset together.
+      stateMeta: () => shared?.stateMeta() ?? { labelOffset: Number(start.labelOffset), labels: start.labels },
+      ...(cache === undefined ? {} : { cache }),
+    });
+  const { start, built } = await buildOnSharedState(prepare, build, modelStateDir(config.models.dir, task.name), logger);
+  const { cascade, teacher } = built;
   const teacherModel = teacher?.model ?? config.llm.model;
   const sharing = new SharedLearning({ ...wiring, config, cascade, task, teacherModel, start, deadLetters, logger });
   shared = sharing;

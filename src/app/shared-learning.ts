@@ -31,8 +31,6 @@ import {
 } from '../stream/index.js';
 import type { StartingState } from './shared-state.js';
 
-export { prepareSharedState, type StartingState } from './shared-state.js';
-
 /** What /status shows of this worker (field `worker`). */
 export interface SharedLearningStatus {
   id: string;

@@ -43,6 +43,8 @@ export interface PrepareSharedStateOptions {
   deadLetters: DeadLetterWriter;
   /** `--reset-models`: set the local state aside, restore nothing, train from label offset 0. */
   resetModels?: boolean;
+  /** Snapshots found unusable after their checks (they did not load), by id, with why: refused again. */
+  refused?: ReadonlyMap<string, string>;
 }
 
 /** Checks that the shared-learning topics exist (auto-creation is off on Spillway brokers) and returns the label topic's end offset. */
@@ -140,7 +142,11 @@ export async function prepareSharedState(
     chunkType: codecs.schemas.modelChunk,
     maxLabelOffset: labelEnd,
     refuse: (record, origin, err) => options.deadLetters.write('models', record, origin, err),
-    check: (s) => Promise.resolve(checkCascadeArchive(s.parts, `snapshot ${s.snapshotId}`, expect, s.labelOffset)),
+    check: async (s) => {
+      const failed = options.refused?.get(s.snapshotId);
+      if (failed !== undefined) throw new ModelStateError(`snapshot ${s.snapshotId}`, `it did not load: ${failed}`);
+      checkCascadeArchive(s.parts, `snapshot ${s.snapshotId}`, expect, s.labelOffset);
+    },
     ...(local === undefined ? {} : { newerThan: local.labelOffset }),
   });
   if (snapshot === undefined) {
@@ -159,4 +165,32 @@ export async function prepareSharedState(
     'snapshot restored from the models topic',
   );
   return { source: 'snapshot', labelOffset, labels, snapshotId };
+}
+
+/** Times a restored state that passed its checks may fail to load before the worker gives up. */
+const MAX_LOAD_ATTEMPTS = 3;
+
+/**
+ * Prepares the starting state and builds the cascade on it (`build`). A state that passed its checks but does
+ * not load (ModelStateError: a model file tfjs refuses) is set aside, a snapshot also refused and dead-lettered,
+ * and the next usable state is tried; a fresh start that fails is no data problem and is thrown.
+ */
+export async function buildOnSharedState<T>(
+  prepare: (refused: ReadonlyMap<string, string>) => Promise<StartingState>,
+  build: (start: StartingState) => Promise<T>,
+  dir: string,
+  logger: Logger,
+): Promise<{ start: StartingState; built: T }> {
+  const refused = new Map<string, string>();
+  for (let attempt = 1; ; attempt++) {
+    const start = await prepare(refused);
+    try {
+      return { start, built: await build(start) };
+    } catch (err: unknown) {
+      if (!(err instanceof ModelStateError) || start.source === 'fresh' || attempt >= MAX_LOAD_ATTEMPTS) throw err;
+      if (start.snapshotId !== undefined) refused.set(start.snapshotId, err.message);
+      const movedTo = existsSync(dir) ? await setAside(dir, 'unloadable') : undefined;
+      logger.warn({ source: start.source, snapshotId: start.snapshotId, movedTo, err }, 'restored state does not load; trying the state before it');
+    }
+  }
 }

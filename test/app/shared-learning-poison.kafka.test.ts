@@ -14,8 +14,8 @@ import type { Message } from 'kafkajs';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { prepareSharedState, SharedLearning } from '../../src/app/index.js';
-import { archiveCascadeState, createCascade, unpackCascadeArchive, type Cascade, type StateArchive } from '../../src/cascade/index.js';
+import { buildOnSharedState, prepareSharedState, SharedLearning } from '../../src/app/index.js';
+import { archiveCascadeState, createCascade, modelStateDir, unpackCascadeArchive, type Cascade, type StateArchive } from '../../src/cascade/index.js';
 import { parseConfig, type Config } from '../../src/config.js';
 import type { Task } from '../../src/llm/index.js';
 import { sha256 } from '../../src/cascade/model-integrity.js';
@@ -126,19 +126,28 @@ async function trainedArchive(config: Readonly<Config>, n: number): Promise<Stat
   return archiveCascadeState(cascade.parts, task, { labelOffset: n, labels: n });
 }
 
-/** The archive with one float of the LR weights replaced by NaN, its checksums recomputed (only finiteness is wrong). */
-function withNaN(archive: StateArchive): StateArchive {
+/** The archive's files changed by `edit` (path → bytes), the manifest's checksums left as they were. */
+function repacked(archive: StateArchive, edit: (files: Map<string, Buffer>) => void): StateArchive {
   const files = unpackCascadeArchive(archive, 'test');
-  const weights = Buffer.from(files.get('lr/weights.f32') as Buffer);
-  weights.writeFloatLE(Number.NaN, 40);
-  const manifest = JSON.parse(String(files.get('manifest.json'))) as { files: Record<string, { sha256: string }> };
-  (manifest.files['lr/weights.f32'] as { sha256: string }).sha256 = sha256(weights);
+  edit(files);
   const map = avro.Type.forSchema({ type: 'map', values: 'bytes' });
   const pack = (entries: Array<[string, Buffer]>): Buffer => gzipSync(map.toBuffer(Object.fromEntries(entries)));
   return new Map([
-    ['manifest', pack([['manifest.json', Buffer.from(JSON.stringify(manifest))]])],
-    ['lr', pack([...files].filter(([f]) => f.startsWith('lr/')).map(([f, b]): [string, Buffer] => [f, f === 'lr/weights.f32' ? weights : b]))],
+    ['manifest', pack([...files].filter(([f]) => !f.includes('/')))],
+    ['lr', pack([...files].filter(([f]) => f.startsWith('lr/')))],
   ]);
+}
+
+/** The archive with one float of the LR weights replaced by NaN, its checksums recomputed (only finiteness is wrong). */
+function withNaN(archive: StateArchive): StateArchive {
+  return repacked(archive, (files) => {
+    const weights = Buffer.from(files.get('lr/weights.f32') as Buffer);
+    weights.writeFloatLE(Number.NaN, 40);
+    const manifest = JSON.parse(String(files.get('manifest.json'))) as { files: Record<string, { sha256: string }> };
+    (manifest.files['lr/weights.f32'] as { sha256: string }).sha256 = sha256(weights);
+    files.set('lr/weights.f32', weights);
+    files.set('manifest.json', Buffer.from(JSON.stringify(manifest)));
+  });
 }
 
 async function publish(config: Readonly<Config>, codecs: StreamCodecs, archive: StateArchive, labelOffset: number, slot: number): Promise<string> {
@@ -257,6 +266,42 @@ describe('when the newest snapshots are bad', () => {
     expect(String(unusable?.errorMessage)).toMatch(/label offset 60\) is unusable: .*lr\/weights\.f32: value 10 is NaN/);
     const future = letters.find((l) => l.errorKind === 'snapshot-offset');
     expect(String(future?.errorMessage)).toContain('claims label offset 1000000000, but the label topic ends at 90');
+  });
+
+  it('a snapshot that passes its checks but does not load is set aside for the one before it', async () => {
+    const t = await suite.topics('unloadable', 1);
+    const config = configFor(t);
+    const codecs = await buildCodecs(config.kafka);
+    await sendRecords(kafka, t.labels, labelRecords(codecs, 0, 70));
+    const goodId = await publish(config, codecs, await trainedArchive(config, 40), 40, 0);
+    // Finite, checksummed, but a deferral policy of the wrong size: only the restore itself refuses it.
+    const odd = repacked(await trainedArchive(config, 60), (files) => {
+      const manifest = JSON.parse(String(files.get('manifest.json'))) as { policies: Record<string, { weights: number[]; gradSquares: number[] }> };
+      for (const p of Object.values(manifest.policies)) {
+        p.weights = p.weights.slice(0, 3);
+        p.gradSquares = p.gradSquares.slice(0, 3);
+      }
+      files.set('manifest.json', Buffer.from(JSON.stringify(manifest)));
+    });
+    const oddId = await publish(config, codecs, odd, 60, 1);
+    const deadLetters = new DeadLetterWriter({ kafka, config: config.kafka, codecs, logger });
+    await deadLetters.start();
+    try {
+      const { start, built } = await buildOnSharedState(
+        (refused) => prepareSharedState(kafka, config, codecs, task, logger, { deadLetters, refused }),
+        () => createCascade({ task, config: config.cascade, llm: { concurrency: 1, costUnits: 1000 }, models: config.models, logger, learnInline: false }),
+        modelStateDir(config.models.dir, task.name),
+        logger,
+      );
+      expect(start).toMatchObject({ source: 'snapshot', snapshotId: goodId, labelOffset: 40n });
+      expect(built.parts.stages[0]?.version).toBe(40);
+      await deadLetters.flush();
+      const letters = await readJsonRecords(kafka, t.deadLetter);
+      expect(letters.map((l) => l.errorKind)).toEqual(['snapshot-unusable']);
+      expect(String(letters[0]?.errorMessage)).toMatch(new RegExp(`snapshot ${oddId} .* did not load: .*policy has 3 weights`));
+    } finally {
+      await deadLetters.close();
+    }
   });
 
   it('a fresh worker replays the labels when no snapshot is usable, and --reset-models trains from offset 0', async () => {
