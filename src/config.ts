@@ -307,6 +307,12 @@ const kafkaSchema = z
       .url()
       .optional()
       .describe('Confluent schema registry; when set, Avro uses the Confluent wire format (magic byte + schema id).'),
+    avroWithoutRegistry: z
+      .enum(['single-object', 'plain'])
+      .default('single-object')
+      .describe(
+        "Framing of Avro input records when no schema registry is set: 'single-object' (Avro's single-object encoding: C3 01 and the writer schema's fingerprint; a record of any other schema is dead-lettered `wrong-schema`; `spillway produce` writes it) or 'plain' (bare Avro binary, checked by re-encoding: a record of another schema whose bytes also read as an item cannot be told apart).",
+      ),
     schemaRegistryUsername: z.string().min(1).optional().describe('HTTP basic-auth user of the schema registry (with `schemaRegistryPassword`).'),
     schemaRegistryPassword: z
       .string()

@@ -8,6 +8,7 @@ export { SchemaRegistryClient, toWireFormat, fromWireFormat, type SchemaRegistry
 export { validateItem, type ItemLimits } from './item-validator.js';
 export { IdMemory, type FirstSeen } from './id-memory.js';
 export { murmur2, partitionOfKey, KEY_HASH_PARTITIONER } from './partitioner.js';
+export { fingerprint64, schemaFingerprint, toSingleObject, fromSingleObject } from './single-object.js';
 export { ItemDecoder, ItemEncoder, type ItemFormat, type ItemDecoderOptions } from './item-codec.js';
 export { RecordEncoder, RecordDecoder, deadLetterJson } from './record-codec.js';
 export { toAnnotationRecord, toDeadLetter } from './records.js';
