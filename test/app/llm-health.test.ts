@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createEmbeddedService, createRootLogger, Lifecycle, type EmbeddedService } from '../../src/app/index.js';
 import { parseConfig } from '../../src/config.js';
 import { LlmUnavailableError } from '../../src/errors.js';
-import { startOutageLlm, type OutageLlm } from '../helpers/outage-llm.js';
+import { startOutageLlm, type OutageLlm } from '../../tools/harness/index.js';
 import { freePort } from '../helpers/services.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'spillway-llm-health-'));

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCascade, type CascadeObserver } from '../../src/cascade/index.js';
 import { DEFAULTS } from '../../src/config.js';
 import { OpenAiTeacher, type Task } from '../../src/llm/index.js';
-import { gaps, startOutageLlm, type OutageLlm } from '../helpers/outage-llm.js';
+import { gaps, startOutageLlm, type OutageLlm } from '../../tools/harness/index.js';
 
 const logger = pino({ level: 'silent' });
 const task: Task = { name: 'sentiment', labels: ['positive', 'negative'], prompt: { system: 'Classify the sentiment.', user: '{text}' } };

@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RetriesExhaustedError } from '../../src/errors.js';
 import { describeLlmFailure, OpenAiTeacher, type Task } from '../../src/llm/index.js';
-import { gaps, startOutageLlm, type OutageLlm } from '../helpers/outage-llm.js';
+import { gaps, startOutageLlm, type OutageLlm } from '../../tools/harness/index.js';
 
 const task: Task = { name: 'sentiment', labels: ['positive', 'negative'], prompt: { system: 'Classify the sentiment.', user: '{text}' } };
 let llm: OutageLlm;

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startOutageLlm } from '../helpers/outage-llm.js';
+import { startOutageLlm } from '../../tools/harness/index.js';
 import {
   committedCount,
   createTestTopics,

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startOutageLlm, type OutageLlm } from '../helpers/outage-llm.js';
+import { startOutageLlm, type OutageLlm } from '../../tools/harness/index.js';
 import { freePort } from '../helpers/services.js';
 import { logLines, readJsonRecords, sendRecords, spawnCli, useKafkaSuite, waitFor, writeConfig, type TestTopics } from './helpers.js';
 

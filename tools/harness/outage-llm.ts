@@ -1,5 +1,5 @@
 /**
- * An OpenAI-compatible LLM on node:http for the outage tests (no dataset behind it): it answers every chat
+ * An OpenAI-compatible LLM on node:http for the outage tests and benchmark (no dataset behind it): it answers every chat
  * call with the label named in `answer` while `mode` is 'ok', fails every chat call with `status` (and
  * Retry-After, when set) while 'error', and never answers while 'stall'. Its models list keeps answering
  * (unless `modelsDown`), as real endpoints' often do while their chat calls fail. It records when each chat
