@@ -117,7 +117,10 @@ async function cascadePipeline(
       stateMeta: () => shared?.stateMeta() ?? { labelOffset: Number(start.labelOffset), labels: start.labels },
       ...(cache === undefined ? {} : { cache }),
     });
-  const { start, built } = await buildOnSharedState(prepare, build, modelStateDir(config.models.dir, task.name), logger);
+  const { start, built } = await buildOnSharedState(prepare, build, modelStateDir(config.models.dir, task.name), logger).catch(async (err: unknown) => {
+    await deadLetters.close();
+    throw err;
+  });
   const { cascade, teacher } = built;
   const teacherModel = teacher?.model ?? config.llm.model;
   const sharing = new SharedLearning({ ...wiring, config, cascade, task, teacherModel, start, deadLetters, logger });

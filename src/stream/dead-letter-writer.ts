@@ -12,7 +12,7 @@ import { PARTITIONER } from './kafka-client.js';
 import { closeWithin } from './close-within.js';
 import { OutputFitter } from './output-fitter.js';
 import type { RecordEncoder } from './record-codec.js';
-import { DEFAULT_MAX_MESSAGE_BYTES, readMaxMessageBytes } from './topic-limits.js';
+import { assertTopicsExist, DEFAULT_MAX_MESSAGE_BYTES, readMaxMessageBytes } from './topic-limits.js';
 import type { AnnotationRecord, DeadLetterRecord, RecordOrigin, StreamObserver } from './types.js';
 
 /** What {@link DeadLetterWriter} needs. */
@@ -35,13 +35,14 @@ export class DeadLetterWriter {
     this.log = options.logger.child({ module: 'shared-dead-letters' });
   }
 
-  /** Reads the dead-letter topic's size limit and connects the producer. */
+  /** Checks the dead-letter topic exists (a TopicNotFoundError names it), reads its size limit and connects the producer. */
   async start(): Promise<void> {
     const { kafka, config, codecs, logger, observer } = this.options;
     const admin = kafka.admin();
     await admin.connect();
     let limit: number;
     try {
+      await assertTopicsExist(admin, [{ topic: config.topics.deadLetter, role: 'deadLetter' }]);
       limit = (await readMaxMessageBytes(admin, [config.topics.deadLetter], this.log)).get(config.topics.deadLetter) ?? DEFAULT_MAX_MESSAGE_BYTES;
     } finally {
       await admin.disconnect();
