@@ -24,7 +24,7 @@ import {
   type StreamItem,
 } from '../stream/index.js';
 import { buildCascade, type BuiltCascade } from './build-cascade.js';
-import type { Lifecycle } from './lifecycle.js';
+import { SHUTDOWN_MARGIN_MS, type Lifecycle } from './lifecycle.js';
 import { checkLlm } from './llm-check.js';
 import { configuredTask, llmEndpoints } from './llm-endpoints.js';
 import { buildOnSharedState, prepareSharedState, type StartingState } from './shared-state.js';
@@ -44,6 +44,9 @@ export interface KafkaServiceOptions {
   resetModels?: boolean;
 }
 
+/** Time kept for draining and saving the cascade after shared learning stops, at shutdown, ms. */
+const SAVE_RESERVE_MS = 2_500;
+
 /** What the worker drives: the cascade. (No flag swaps in other code: tests drive StreamWorker directly.) */
 interface Pipeline {
   process: ItemProcessor;
@@ -61,7 +64,8 @@ interface Pipeline {
     /** Before the worker takes items: the label replay. */
     start(): Promise<void>;
     /** After the worker stopped, before close(). */
-    stop(): Promise<void>;
+    /** Bounded by `timeoutMs`. */
+    stop(timeoutMs?: number): Promise<void>;
   };
 }
 
@@ -126,9 +130,9 @@ async function cascadePipeline(
   const sharing = new SharedLearning({ ...wiring, config, cascade, task, teacherModel, start, deadLetters, logger });
   shared = sharing;
   wiring.setStatus(() => sharing.status());
-  const stop = async (): Promise<void> => {
+  const stop = async (timeoutMs?: number): Promise<void> => {
     try {
-      await sharing.stop();
+      await sharing.stop(timeoutMs);
     } finally {
       await deadLetters.close();
     }
@@ -185,7 +189,11 @@ export async function runKafkaService(options: KafkaServiceOptions): Promise<voi
     }),
   );
   const kafka = createKafka(config.kafka, logger);
-  lifecycle.onStop(() => worker?.stop().catch(() => undefined));
+  let stopSignalledAt: number | undefined;
+  lifecycle.onStop(() => {
+    stopSignalledAt = Date.now();
+    return worker?.stop().catch(() => undefined);
+  });
   const codecs = await buildCodecs(config.kafka);
   const onFailure = (err: unknown): void => {
     learningFailure ??= err;
@@ -229,7 +237,12 @@ export async function runKafkaService(options: KafkaServiceOptions): Promise<voi
     failed = err;
   }
   failed ??= learningFailure;
-  await built.shared?.stop().catch((err: unknown) => logger.error({ err }, 'stopping shared learning failed'));
+  // After a signal, a snapshot still being published gets what is left before the watchdog, less the time the save needs.
+  const sharedBudgetMs =
+    stopSignalledAt === undefined
+      ? undefined
+      : Math.max(1_500, stopSignalledAt + config.kafka.shutdownTimeoutMs + SHUTDOWN_MARGIN_MS - SAVE_RESERVE_MS - Date.now());
+  await built.shared?.stop(sharedBudgetMs).catch((err: unknown) => logger.error({ err }, 'stopping shared learning failed'));
   await monitor.close();
   // Model state is saved on a crash too: what was learned from committed items is worth keeping. After a
   // signal the worker already gave in-flight items their grace period: what is still running is stopped.

@@ -138,14 +138,16 @@ export class SharedLearning {
   }
 
   /**
-   * Stops reading labels and waits for a snapshot being published, each bounded (a broker recovering must not
-   * hold the shutdown past its watchdog; an unfinished snapshot is ignored by readers).
+   * Stops reading labels, then waits for a snapshot being published, at most `timeoutMs` in all (a broker
+   * recovering must not hold a shutdown past its watchdog; readers ignore an unfinished snapshot).
    */
-  async stop(): Promise<void> {
-    await this.consumer.stop();
+  async stop(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    await this.consumer.stop(Math.min(1_500, timeoutMs));
     await closeWithin(
-      { 'finish publishing the snapshot': () => this.publishing, 'close the snapshot producer': () => this.snapshots.close() },
-      1_500,
+      // In turn: closing the producer under a publish in flight would cut the snapshot short.
+      { 'finish publishing the snapshot and close its producer': async () => (await this.publishing, await this.snapshots.close()) },
+      Math.max(0, deadline - Date.now()),
       this.log,
     );
   }

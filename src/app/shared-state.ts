@@ -47,8 +47,8 @@ export interface PrepareSharedStateOptions {
   refused?: ReadonlyMap<string, string>;
 }
 
-/** Checks that the shared-learning topics exist (auto-creation is off on Spillway brokers) and returns the label topic's end offset. */
-async function labelTopicEnd(kafka: Kafka, config: Readonly<Config>): Promise<bigint> {
+/** Checks that the shared-learning topics exist (auto-creation is off on Spillway brokers); returns the label topic's first and end offsets. */
+async function labelTopicRange(kafka: Kafka, config: Readonly<Config>): Promise<{ low: bigint; high: bigint }> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -63,8 +63,8 @@ async function labelTopicEnd(kafka: Kafka, config: Readonly<Config>): Promise<bi
         })),
       );
     }
-    const offsets = await admin.fetchTopicOffsets(config.kafka.topics.labels);
-    return offsets.reduce((end, p) => (BigInt(p.high) > end ? BigInt(p.high) : end), 0n);
+    const [offsets] = await admin.fetchTopicOffsets(config.kafka.topics.labels);
+    return { low: BigInt(offsets?.low ?? '0'), high: BigInt(offsets?.high ?? '0') };
   } finally {
     await admin.disconnect();
   }
@@ -119,8 +119,28 @@ export async function prepareSharedState(
   logger: Logger,
   options: PrepareSharedStateOptions,
 ): Promise<StartingState> {
-  const labelEnd = await labelTopicEnd(kafka, config);
+  const range = await labelTopicRange(kafka, config);
+  const labelEnd = range.high;
   const log = logger.child({ module: 'shared-learning' });
+  const start = await chooseState(kafka, config, codecs, task, log, options, labelEnd);
+  // Retention may have deleted labels the state never saw: it goes on without them, and says so.
+  if (start.labelOffset < range.low)
+    log.warn(
+      { labelOffset: start.labelOffset.toString(), firstKept: range.low.toString() },
+      'labels before the first one kept were deleted by retention; they are not learned',
+    );
+  return start;
+}
+
+async function chooseState(
+  kafka: Kafka,
+  config: Readonly<Config>,
+  codecs: StreamCodecs,
+  task: Task,
+  log: Logger,
+  options: PrepareSharedStateOptions,
+  labelEnd: bigint,
+): Promise<StartingState> {
   const dir = modelStateDir(config.models.dir, task.name);
   if (options.resetModels === true) {
     const movedTo = existsSync(dir) ? await setAside(dir, 'reset') : undefined;

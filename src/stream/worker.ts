@@ -322,15 +322,13 @@ export class StreamWorker {
       const consumer = this.consumer;
       const stopped = consumer?.stop().catch((err: unknown) => this.log.warn({ err }, 'stopping the consumer failed'));
       if ((this.handler?.active ?? 0) > 0) await Promise.race([stopped, this.shutdown.graceOver]);
-      await closeWithin(
-        {
-          'leave the group': () => consumer?.disconnect(),
-          'close the producer': () => this.committer?.close(),
-          'close the admin': () => this.admin?.disconnect(),
-        },
-        LEAVE_TIMEOUT_MS,
-        this.log,
-      );
+      // In turn: the consumer's last commit goes through the producer.
+      const close = async (): Promise<void> => {
+        await consumer?.disconnect();
+        await this.committer?.close();
+        await this.admin?.disconnect();
+      };
+      await closeWithin({ 'leave the group and close the clients': close }, LEAVE_TIMEOUT_MS, this.log);
       this.log.info({ committed: this.committedItems }, 'worker stopped');
       this.resolveDone();
     } finally {
