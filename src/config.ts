@@ -43,7 +43,22 @@ const llmSchema = z
       ),
     maxRetries: z.number().int().min(0).max(20).default(3).describe('Attempts after the first for retriable errors (timeouts, 429, 5xx).'),
     retryBaseMs: z.number().int().min(0).default(200).describe('First backoff delay, ms; doubles per attempt with jitter.'),
-    retryMaxMs: z.number().int().min(0).default(5000).describe('Cap on one backoff delay, ms.'),
+    retryMaxMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(5000)
+      .describe(
+        "Cap on one backoff delay, ms: of one call's retries, and of the endpoint's shared back-off, during which one trial call at a time finds out whether a failing endpoint answers again.",
+      ),
+    stallMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(30_000)
+      .describe(
+        'A call waiting this long with no answer from any call meanwhile makes the LLM "stalled": /healthz answers 503 and spillway_llm_up is 0 until an answer arrives, ms. 0: never.',
+      ),
     concurrency: z
       .number()
       .int()
@@ -319,6 +334,12 @@ const kafkaSchema = z
       .url()
       .optional()
       .describe('Confluent schema registry; when set, Avro uses the Confluent wire format (magic byte + schema id).'),
+    avroWithoutRegistry: z
+      .enum(['single-object', 'plain'])
+      .default('single-object')
+      .describe(
+        "Framing of Avro input records when no schema registry is set: 'single-object' (Avro's single-object encoding: C3 01 and the writer schema's fingerprint; a record of any other schema is dead-lettered `wrong-schema`; `spillway produce` writes it) or 'plain' (bare Avro binary, checked by re-encoding: a record of another schema whose bytes also read as an item cannot be told apart).",
+      ),
     schemaRegistryUsername: z.string().min(1).optional().describe('HTTP basic-auth user of the schema registry (with `schemaRegistryPassword`).'),
     schemaRegistryPassword: z
       .string()
@@ -353,6 +374,29 @@ const kafkaSchema = z
       .describe("'exactly-once': transactions with consumed offsets in the transaction; 'at-least-once': idempotent producer."),
     maxInFlight: z.number().int().positive().default(2000).describe('Items in flight per worker before partitions pause.'),
     maxTextBytes: z.number().int().positive().default(100_000).describe('Largest accepted text, bytes; larger records are dead-lettered.'),
+    maxIdBytes: z
+      .number()
+      .int()
+      .positive()
+      .max(65_536)
+      .default(1024)
+      .describe(
+        'Longest accepted item id (the `id` field, or the record key when there is none), UTF-8 bytes; checked before anything else, a longer one is dead-lettered `oversize-id`.',
+      ),
+    maxRecordBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1_048_576)
+      .describe('Largest accepted input record, key and value, bytes; a larger one is dead-lettered `oversize` before it is parsed.'),
+    rememberIds: z
+      .number()
+      .int()
+      .min(0)
+      .default(100_000)
+      .describe(
+        'Item ids each worker remembers, most recent first (ids over 64 bytes count for more), so an id is answered once: a later record with a remembered id, at another offset, is dead-lettered `duplicate-id`. Kept in memory: a restarted worker, or a partition moved to another worker, starts with none. 0: no check.',
+      ),
     shutdownTimeoutMs: z.number().int().min(0).default(10_000).describe('On SIGTERM, time given to in-flight items before leaving them uncommitted, ms.'),
     outputFormat: z.enum(['json', 'avro']).default('json').describe('Encoding of the annotation and dead-letter records the worker writes.'),
     partitionsConsumedConcurrently: z.number().int().positive().default(6).describe('Partitions whose batches are processed at the same time by one worker.'),
@@ -465,6 +509,18 @@ const monitorSchema = z
       .describe(
         'Bearer token every HTTP endpoint then requires (`Authorization: Bearer <token>`; a browser opens the dashboard once as `/?token=<token>` and keeps a cookie). From SPILLWAY_MONITOR_AUTH_TOKEN. Unset: no auth.',
       ),
+    allowedHosts: z
+      .array(z.string().min(1))
+      .optional()
+      .describe(
+        "Host names requests may carry in their Host header besides loopback names, IP addresses and this machine's name (e.g. the service name Prometheus scrapes); other names are answered 421, so a web page cannot reach the endpoints through a name it controls (DNS rebinding). Unset: none.",
+      ),
+    allowUnauthenticated: z
+      .boolean()
+      .optional()
+      .describe(
+        'true: serve beyond loopback without `authToken`, for a trusted network in front (a port published on 127.0.0.1, a private cluster network). Unset: a non-loopback `httpHost` without a token is refused at start.',
+      ),
   })
   .prefault({});
 
@@ -553,6 +609,8 @@ export const ENV_KEYS: ReadonlyArray<[string, string, EnvReader]> = [
   ['SPILLWAY_HTTP_PORT', 'monitor.httpPort', asNumber],
   ['SPILLWAY_HTTP_HOST', 'monitor.httpHost', asString],
   ['SPILLWAY_MONITOR_AUTH_TOKEN', 'monitor.authToken', asString],
+  ['SPILLWAY_MONITOR_ALLOWED_HOSTS', 'monitor.allowedHosts', asList],
+  ['SPILLWAY_MONITOR_ALLOW_UNAUTHENTICATED', 'monitor.allowUnauthenticated', asBool],
 ];
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {

@@ -49,7 +49,8 @@ export class InvalidItemError extends SpillwayError {
   }
 }
 
-export type InvalidItemKind = 'not-json' | 'not-avro' | 'wrong-schema' | 'missing-text' | 'empty-text' | 'oversize' | 'missing-id';
+export type InvalidItemKind =
+  'not-json' | 'not-avro' | 'wrong-schema' | 'missing-text' | 'empty-text' | 'oversize' | 'oversize-id' | 'missing-id' | 'duplicate-id';
 
 /** A Kafka record that could not be decoded; carries where it came from. */
 export class DecodeError extends InvalidItemError {
@@ -64,6 +65,36 @@ export class DecodeError extends InvalidItemError {
     this.offset = where.offset;
   }
 }
+
+/**
+ * A record of shared learning's label or snapshot topic that cannot be used: undecodable, malformed, over a
+ * size limit, with a non-finite number, an offset beyond the label topic, a checksum that does not match.
+ * `kind` (stable across releases) is the dead-letter `errorKind`; the record is counted, logged, dead-lettered
+ * and skipped, never trained on and never a reason to stop.
+ */
+export class InvalidSharedRecordError extends SpillwayError {
+  readonly kind: SharedRecordKind;
+
+  constructor(kind: SharedRecordKind, message: string, options: SpillwayErrorOptions = {}) {
+    super(message, options);
+    this.kind = kind;
+  }
+}
+
+export type SharedRecordKind =
+  | 'label-undecodable'
+  | 'label-malformed'
+  | 'label-oversize'
+  | 'label-out-of-range'
+  | 'label-mismatch'
+  | 'label-unlearnable'
+  | 'snapshot-chunk-undecodable'
+  | 'snapshot-chunk-malformed'
+  | 'snapshot-chunk-oversize'
+  | 'snapshot-offset'
+  | 'snapshot-inconsistent'
+  | 'snapshot-checksum'
+  | 'snapshot-unusable';
 
 /** The LLM endpoint answered with an HTTP error. 429 and 5xx are retriable. */
 export class LlmHttpError extends SpillwayError {

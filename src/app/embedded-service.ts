@@ -7,13 +7,14 @@ import { createReadStream } from 'node:fs';
 import { createCache } from '../cache/index.js';
 import { createCascade, type Cascade, type FetchProgress } from '../cascade/index.js';
 import { DEMO_TASK, SimulatedTeacher } from '../demo/index.js';
-import type { Teacher } from '../llm/index.js';
-import { createMonitor, type Monitor } from '../monitor/index.js';
-import { DEFAULT_MAX_LINE_BYTES, readJsonlItems, type JsonlEntry } from '../stream/index.js';
+import { llmEndpoints, type LlmHealthReport, type Teacher } from '../llm/index.js';
+import { createMonitor, type HealthReport, type Monitor } from '../monitor/index.js';
+import { DEFAULT_MAX_LINE_BYTES, IdMemory, readJsonlItems, rejectDuplicateIds, type JsonlEntry } from '../stream/index.js';
 import { demoEntries, paced, runEmbedded, type EmbeddedOptions } from './embedded-pipeline.js';
 import type { Lifecycle } from './lifecycle.js';
 import { checkLlm } from './llm-check.js';
 import { monitorFor } from './monitor-options.js';
+import { endpointOptions } from './endpoint-options.js';
 import { prepareSentenceEncoder } from './sentence-encoder.js';
 import { configuredTask } from './task.js';
 import type { ServiceContext } from './service-context.js';
@@ -69,11 +70,20 @@ export async function createEmbeddedService(options: EmbeddedServiceOptions): Pr
   });
   const { config } = prepared;
   if (prepared.encoder !== undefined) lifecycle.adopt('sentence encoder', prepared.encoder, (e) => e.dispose());
-  const monitor = lifecycle.adopt('monitor', createMonitor(monitorFor(config, logger)), (m) => m.close());
+  const task = demo ? DEMO_TASK : configuredTask(config);
+  const endpoints = demo ? undefined : llmEndpoints(config.llm, task, logger);
+  // /healthz and spillway_llm_up tell whether the LLM answers (a failing or stalled endpoint is not "ok"),
+  // while waiting for it at start too.
+  const llmHealth = (): LlmHealthReport => endpoints?.health() ?? { up: true };
+  const health = (): HealthReport => {
+    const llm = llmHealth();
+    return llm.up ? { ok: true } : { ok: false, reason: `LLM unavailable (${llm.reason ?? ''})` };
+  };
+  const monitor = lifecycle.adopt('monitor', createMonitor(monitorFor(config, logger, { health, llmUp: () => llmHealth().up })), (m) => m.close());
   // cache.enabled applies here as in `run` (L1 in process; the Redis tier too unless cache.redisTier is false).
   const cache = config.cache.enabled ? lifecycle.adopt('cache', createCache(config, logger), (c) => c.close()) : undefined;
   const cascade = await createCascade({
-    task: demo ? DEMO_TASK : configuredTask(config),
+    task,
     config,
     logger,
     observer: monitor.observer,
@@ -81,7 +91,7 @@ export async function createEmbeddedService(options: EmbeddedServiceOptions): Pr
     allowNoLlm: true,
     resetModels: options.resetModels === true,
     ...(prepared.encoder === undefined ? {} : { encoder: prepared.encoder }),
-    ...(demo ? { teacher: new SimulatedTeacher(), restore: false } : {}),
+    ...(demo ? { teacher: new SimulatedTeacher(), restore: false } : endpointOptions(endpoints)),
   });
   // In-flight items get the grace period; then their LLM calls are aborted (the small stages answer, flagged).
   lifecycle.onGraceEnd(() => cascade.stop());
@@ -98,14 +108,15 @@ export async function createEmbeddedService(options: EmbeddedServiceOptions): Pr
     },
     checkLlm: () => (demo ? Promise.resolve() : checkLlm(cascade.teacher, config.llm, logger, lifecycle.signal)),
     entries: (input) => {
-      const source = demo
+      const lines = demo
         ? demoEntries(input.demoItems ?? 3000)
         : readJsonlItems(
             input.file === undefined || input.file === '-' ? process.stdin : createReadStream(input.file),
-            config.kafka.maxTextBytes,
+            { maxTextBytes: config.kafka.maxTextBytes, maxIdBytes: config.kafka.maxIdBytes },
             input.maxLineBytes ?? Math.max(DEFAULT_MAX_LINE_BYTES, 8 * config.kafka.maxTextBytes),
             lifecycle.signal,
           );
+      const source = config.kafka.rememberIds > 0 ? rejectDuplicateIds(lines, new IdMemory(config.kafka.rememberIds)) : lines;
       return input.rate === undefined ? source : paced(source, input.rate, lifecycle.signal);
     },
     run: (source, runOptions) => runEmbedded(cascade, source, { ...runOptions, logger, signal: lifecycle.signal, window: config.pipeline.maxInFlight }),

@@ -7,14 +7,15 @@
  */
 import type { Kafka } from 'kafkajs';
 import { createCache, type AnswerCache } from '../cache/index.js';
-import { createCascade, type Cascade, type CascadeObserver, type FetchProgress, type SentenceEncoder } from '../cascade/index.js';
+import { createCascade, modelStateDir, type Cascade, type CascadeObserver, type FetchProgress, type SentenceEncoder } from '../cascade/index.js';
 import type { Config } from '../config.js';
 import { ModelSaveError } from '../errors.js';
-import type { Teacher } from '../llm/index.js';
-import { createMonitor, type WorkerStatus } from '../monitor/index.js';
+import { llmEndpoints, type LlmHealthReport, type Teacher } from '../llm/index.js';
+import { createMonitor, type SpillwayMetrics, type WorkerStatus } from '../monitor/index.js';
 import {
   buildCodecs,
   createKafka,
+  DeadLetterWriter,
   StreamWorker,
   type ItemAnswer,
   type ItemProcessor,
@@ -22,9 +23,11 @@ import {
   type StreamCodecs,
   type StreamItem,
 } from '../stream/index.js';
-import type { Lifecycle } from './lifecycle.js';
+import { endpointOptions } from './endpoint-options.js';
+import { SHUTDOWN_MARGIN_MS, type Lifecycle } from './lifecycle.js';
 import { checkLlm } from './llm-check.js';
-import { prepareSharedState, SharedLearning } from './shared-learning.js';
+import { buildOnSharedState, prepareSharedState, type StartingState } from './shared-state.js';
+import { SharedLearning } from './shared-learning.js';
 import type { Logger } from './logger.js';
 import { monitorFor } from './monitor-options.js';
 import { prepareSentenceEncoder } from './sentence-encoder.js';
@@ -44,6 +47,9 @@ export interface KafkaServiceOptions {
   onEncoderFetch?: (progress: FetchProgress) => void;
 }
 
+/** Time kept for draining and saving the cascade after shared learning stops, at shutdown, ms. */
+const SAVE_RESERVE_MS = 2_500;
+
 /** What the worker drives: the cascade. (No flag swaps in other code: tests drive StreamWorker directly.) */
 interface Pipeline {
   process: ItemProcessor;
@@ -52,6 +58,8 @@ interface Pipeline {
   /** The cascade behind it, when it is one (LLM check, pause, health). */
   cascade?: Cascade;
   teacher?: Teacher;
+  /** The LLM endpoints' health (up without an LLM). */
+  llmHealth: () => LlmHealthReport;
   /** Shared learning's hooks into the worker, when it is on. */
   shared?: {
     sideRecords: (item: StreamItem, answer: ItemAnswer) => SideRecord[];
@@ -59,7 +67,8 @@ interface Pipeline {
     /** Before the worker takes items: the label replay. */
     start(): Promise<void>;
     /** After the worker stopped, before close(). */
-    stop(): Promise<void>;
+    /** Bounded by `timeoutMs`. */
+    stop(timeoutMs?: number): Promise<void>;
   };
 }
 
@@ -70,6 +79,10 @@ interface SharedWiring {
   workerId: string;
   /** Receives the worker's /status part. */
   setStatus: (status: () => unknown) => void;
+  /** Counts refused label and snapshot records. */
+  observer: SpillwayMetrics;
+  /** Told when the label consumer stops for good: the worker must stop, it learns nothing more. */
+  onFailure: (err: unknown) => void;
 }
 
 async function cascadePipeline(
@@ -81,44 +94,65 @@ async function cascadePipeline(
 ): Promise<Pipeline> {
   const cache = config.cache.enabled ? createCache(config, logger) : undefined;
   const task = configuredTask(config);
+  const endpoints = llmEndpoints(config.llm, task, logger);
   const common = {
     task,
     logger,
     observer,
     allowNoLlm: !flags.llm,
-    resetModels: flags.resetModels,
+    ...endpointOptions(endpoints),
     ...(flags.encoder === undefined ? {} : { encoder: flags.encoder }),
     ...(cache === undefined ? {} : { cache }),
   };
   if (wiring === undefined) {
-    const cascade = await createCascade({ ...common, config });
-    return drive(cascade, cascade.teacher, cache);
+    const cascade = await createCascade({ ...common, config, resetModels: flags.resetModels });
+    return drive(cascade, cascade.teacher, cache, endpoints.health);
   }
-  const start = await prepareSharedState(wiring.kafka, config, wiring.codecs, task, logger);
+  const deadLetters = new DeadLetterWriter({ kafka: wiring.kafka, config: config.kafka, codecs: wiring.codecs, logger, observer: wiring.observer });
+  await deadLetters.start();
   let shared: SharedLearning | undefined;
-  // Saves happen at snapshots (between labels) and on close: a periodic save by item count could catch
-  // the models in the middle of a label.
-  const cascade = await createCascade({
-    ...common,
-    config: { ...config, models: { ...config.models, saveEveryItems: 0, saveEveryMs: 0 } },
-    labelsShared: true,
-    stateMeta: () => shared?.stateMeta() ?? { labelOffset: Number(start.labelOffset), labels: start.labels },
-  });
+  const prepare = (refused: ReadonlyMap<string, string>): Promise<StartingState> =>
+    prepareSharedState(wiring.kafka, config, wiring.codecs, task, logger, { deadLetters, resetModels: flags.resetModels, refused });
+  // Saves happen at snapshots and on close: a periodic save by item count could catch the models mid-label.
+  const build = (start: StartingState): Promise<Cascade> =>
+    createCascade({
+      ...common,
+      config: { ...config, models: { ...config.models, saveEveryItems: 0, saveEveryMs: 0 } },
+      // The worker learns its own labels inline; the label topic brings the others' (and its own, skipped).
+      labelsShared: true,
+      // --reset-models was applied by prepareSharedState, to the local state and the label offset together.
+      stateMeta: () => shared?.stateMeta() ?? { labelOffset: Number(start.labelOffset), labels: start.labels },
+    });
+  const { start, built: cascade } = await buildOnSharedState(prepare, build, modelStateDir(config.models.dir, task.name), logger).catch(
+    async (err: unknown) => {
+      await deadLetters.close();
+      throw err;
+    },
+  );
   const teacher = cascade.teacher;
-  const sharing = new SharedLearning({ ...wiring, config, cascade, task, teacherModel: teacher?.model ?? config.llm.model, start, logger });
+  const teacherModel = teacher?.model ?? config.llm.model;
+  const sharing = new SharedLearning({ ...wiring, config, cascade, task, teacherModel, start, deadLetters, logger });
   shared = sharing;
   wiring.setStatus(() => sharing.status());
+  const stop = async (timeoutMs?: number): Promise<void> => {
+    try {
+      await sharing.stop(timeoutMs);
+    } finally {
+      await deadLetters.close();
+    }
+  };
   return {
-    ...drive(cascade, teacher, cache),
-    shared: { sideRecords: sharing.publisher.sideRecords, onAssignment: sharing.onAssignment, start: () => sharing.start(), stop: () => sharing.stop() },
+    ...drive(cascade, teacher, cache, endpoints.health),
+    shared: { sideRecords: sharing.publisher.sideRecords, onAssignment: sharing.onAssignment, start: () => sharing.start(), stop },
   };
 }
 
 /** The pipeline over a built cascade: closing drains and saves it, then closes the cache whatever happened. */
-function drive(cascade: Cascade, teacher: Teacher | undefined, cache: AnswerCache | undefined): Pipeline {
+function drive(cascade: Cascade, teacher: Teacher | undefined, cache: AnswerCache | undefined, llmHealth: () => LlmHealthReport): Pipeline {
   return {
     process: (item) => cascade.process(item),
     cascade,
+    llmHealth,
     ...(teacher === undefined ? {} : { teacher }),
     close: async (drainTimeoutMs) => {
       try {
@@ -136,31 +170,47 @@ function drive(cascade: Cascade, teacher: Teacher | undefined, cache: AnswerCach
  */
 export async function runKafkaService(options: KafkaServiceOptions): Promise<void> {
   const { logger } = options.context;
-  const { lifecycle, workerId } = options;
+  // First: the encoder may take a download (first start); it is disposed after the cascade that embeds with it.
   const prepared = await prepareSentenceEncoder(options.context.config, logger, {
     ...(options.onEncoderFetch === undefined ? {} : { onFetchProgress: options.onEncoderFetch }),
   });
   const { config } = prepared;
+  const { lifecycle, workerId } = options;
   let worker: StreamWorker | undefined;
   let pipeline: Pipeline | undefined;
   let sharedStatus: (() => unknown) | undefined;
+  /** Set when shared learning stopped for good: the worker is stopped and the run fails with it. */
+  let learningFailure: unknown;
   const monitor = createMonitor(
     monitorFor(config, logger, {
       health: async () => {
+        if (learningFailure !== undefined) return { ok: false, reason: `shared learning stopped (${errorText(learningFailure)})` };
+        // The LLM first: a worker waiting for it at start is not consuming either, and this says why.
+        const llm = pipeline?.llmHealth() ?? { up: true };
+        if (!llm.up) return { ok: false, reason: `LLM unavailable (${llm.reason ?? ''})${worker?.isPaused === true ? '; consumption paused' : ''}` };
         if (worker?.running !== true) return { ok: false, reason: 'not consuming (starting, stopping or failed)' };
-        const gate = pipeline?.cascade?.llmGate;
-        if (gate !== undefined && !gate.up) return { ok: false, reason: `LLM unavailable (${errorText(gate.lastError)}); consumption paused` };
         if (!(await worker.brokerReachable())) return { ok: false, reason: 'Kafka broker unreachable' };
         return { ok: true };
       },
       workerId,
+      llmUp: () => pipeline?.llmHealth().up ?? true,
       workerStatus: () => (sharedStatus?.() as WorkerStatus | undefined) ?? { id: workerId, sharedLearning: false },
     }),
   );
   const kafka = createKafka(config.kafka, logger);
-  lifecycle.onStop(() => worker?.stop().catch(() => undefined));
+  let stopSignalledAt: number | undefined;
+  lifecycle.onStop(() => {
+    stopSignalledAt = Date.now();
+    return worker?.stop().catch(() => undefined);
+  });
   const codecs = await buildCodecs(config.kafka);
-  const wiring: SharedWiring | undefined = config.sharedLearning.enabled ? { kafka, codecs, workerId, setStatus: (s) => (sharedStatus = s) } : undefined;
+  const onFailure = (err: unknown): void => {
+    learningFailure ??= err;
+    void worker?.stop().catch(() => undefined);
+  };
+  const wiring: SharedWiring | undefined = config.sharedLearning.enabled
+    ? { kafka, codecs, workerId, setStatus: (s) => (sharedStatus = s), observer: monitor.metrics, onFailure }
+    : undefined;
   const flags = { llm: options.llm !== false, resetModels: options.resetModels === true, encoder: prepared.encoder };
   pipeline = await cascadePipeline(config, logger, monitor.observer, flags, wiring);
   const built = pipeline;
@@ -195,7 +245,13 @@ export async function runKafkaService(options: KafkaServiceOptions): Promise<voi
   } catch (err: unknown) {
     failed = err;
   }
-  await built.shared?.stop().catch((err: unknown) => logger.error({ err }, 'stopping shared learning failed'));
+  failed ??= learningFailure;
+  // After a signal, a snapshot still being published gets what is left before the watchdog, less the time the save needs.
+  const sharedBudgetMs =
+    stopSignalledAt === undefined
+      ? undefined
+      : Math.max(1_500, stopSignalledAt + config.kafka.shutdownTimeoutMs + SHUTDOWN_MARGIN_MS - SAVE_RESERVE_MS - Date.now());
+  await built.shared?.stop(sharedBudgetMs).catch((err: unknown) => logger.error({ err }, 'stopping shared learning failed'));
   await monitor.close();
   // Model state is saved on a crash too: what was learned from committed items is worth keeping. After a
   // signal the worker already gave in-flight items their grace period: what is still running is stopped.

@@ -7,30 +7,30 @@
  *   read_committed), in topic order; its own labels, when they come back, are not learned twice.
  * - Every `sharedLearning.snapshotEveryLabels` labels each worker saves its state locally (models/<task>,
  *   with the label offset in the manifest) and the worker owning input partition 0 publishes it to
- *   `kafka.topics.models`. A starting worker restores the newest of the two, then replays the labels after
- *   its offset before it takes items.
+ *   `kafka.topics.models`. A starting worker restores the newest usable of the two (shared-state.ts), then
+ *   replays the labels after its offset before it takes items.
+ * - A label or snapshot record that cannot be used is dead-lettered and skipped (label-consumer.ts,
+ *   snapshot-topic.ts); learning stops only when the learner itself is broken, and then the worker stops too.
  *
  * The CLI is the only place that sees both the cascade and the stream layer, so the wiring lives here.
  */
-import { existsSync } from 'node:fs';
-import { rename } from 'node:fs/promises';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
-import { archiveCascadeState, modelStateDir, readStateMeta, restoreCascadeArchive, type Cascade } from '../cascade/index.js';
+import { archiveCascadeState, modelStateDir, restoreCascadeArchive, type Cascade } from '../cascade/index.js';
 import type { Config } from '../config.js';
-import { ConfigError } from '../errors.js';
 import type { Task } from '../llm/index.js';
-import { LabelConsumer, LabelPublisher, OwnLabels, readLatestSnapshot, SnapshotPublisher, type LabelRecord, type StreamCodecs } from '../stream/index.js';
-
-/** Where a worker's learned state came from at start. */
-export interface StartingState {
-  source: 'snapshot' | 'local' | 'fresh';
-  /** The next label to train on. */
-  labelOffset: bigint;
-  /** Labels the restored state was trained on. */
-  labels: number;
-  snapshotId?: string;
-}
+import {
+  closeWithin,
+  LabelConsumer,
+  LabelPublisher,
+  OwnLabels,
+  PARTITIONER,
+  SnapshotPublisher,
+  type DeadLetterWriter,
+  type LabelRecord,
+  type StreamCodecs,
+} from '../stream/index.js';
+import type { StartingState } from './shared-state.js';
 
 /** What /status shows of this worker (field `worker`). */
 export interface SharedLearningStatus {
@@ -50,70 +50,6 @@ export interface SharedLearningStatus {
   lastSnapshot?: { labelOffset: number; published: boolean; snapshotId?: string; bytes?: number; atMs: number };
 }
 
-/** Fails with a clear line when the shared-learning topics are missing (auto-creation is off on Spillway brokers). */
-async function checkTopics(kafka: Kafka, config: Readonly<Config>): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const existing = new Set(await admin.listTopics());
-    const missing = (['labels', 'models'] as const).filter((role) => !existing.has(config.kafka.topics[role]));
-    if (missing.length > 0) {
-      throw new ConfigError(
-        missing.map((role) => ({
-          key: `kafka.topics.${role}`,
-          value: config.kafka.topics[role],
-          message: `topic ${config.kafka.topics[role]} does not exist: run \`spillway topics create\`, or start with --no-shared-learning`,
-        })),
-      );
-    }
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/**
- * Before the cascade is built: picks the newest state, the local models folder (when its manifest records a
- * label offset) or the snapshot topic's newest snapshot (written into the models folder, the local cache).
- * A local state without a label offset (saved without shared learning) cannot be lined up with the labels:
- * it is moved aside, not trained twice.
- */
-export async function prepareSharedState(kafka: Kafka, config: Readonly<Config>, codecs: StreamCodecs, task: Task, logger: Logger): Promise<StartingState> {
-  await checkTopics(kafka, config);
-  const log = logger.child({ module: 'shared-learning' });
-  const dir = modelStateDir(config.models.dir, task.name);
-  const started = Date.now();
-  const snapshot = await readLatestSnapshot(kafka, config.kafka.topics.models, task.name, codecs.schemas.modelChunk);
-  const meta = await readStateMeta(dir);
-  const localOffset = meta?.labelOffset;
-  if (localOffset !== undefined && (snapshot === undefined || BigInt(localOffset) >= snapshot.labelOffset)) {
-    log.info({ dir, labelOffset: localOffset }, 'local state is the newest; replaying the labels after it');
-    return { source: 'local', labelOffset: BigInt(localOffset), labels: meta?.labels ?? 0 };
-  }
-  if (existsSync(`${dir}/manifest.json`) && localOffset === undefined) {
-    const aside = `${dir}.unshared-${Date.now()}`;
-    await rename(dir, aside);
-    log.warn({ dir, movedTo: aside }, 'local state has no label offset (saved without shared learning); moved aside');
-  }
-  if (snapshot === undefined) {
-    log.info('no snapshot yet; training on the label topic from its start');
-    return { source: 'fresh', labelOffset: 0n, labels: 0 };
-  }
-  await restoreCascadeArchive(snapshot.parts, dir);
-  const bytes = [...snapshot.parts.values()].reduce((s, b) => s + b.length, 0);
-  log.info(
-    {
-      snapshotId: snapshot.snapshotId,
-      labelOffset: snapshot.labelOffset.toString(),
-      labels: snapshot.labels,
-      bytes,
-      ms: Date.now() - started,
-      from: snapshot.workerId,
-    },
-    'snapshot restored from the models topic',
-  );
-  return { source: 'snapshot', labelOffset: snapshot.labelOffset, labels: snapshot.labels, snapshotId: snapshot.snapshotId };
-}
-
 /** What {@link SharedLearning} needs. */
 export interface SharedLearningOptions {
   kafka: Kafka;
@@ -124,6 +60,10 @@ export interface SharedLearningOptions {
   teacherModel: string;
   workerId: string;
   start: StartingState;
+  /** Where refused labels go (started by the caller). */
+  deadLetters: DeadLetterWriter;
+  /** Called once if the label consumer stops for good: this worker learns nothing more and should stop. */
+  onFailure?: (err: unknown) => void;
   logger: Logger;
 }
 
@@ -163,11 +103,14 @@ export class SharedLearning {
       groupPrefix: `${config.kafka.groupId}.labels.${workerId}`,
       fromOffset: start.labelOffset,
       decoder: codecs.labelDecoder,
+      rules: { maxIdBytes: config.kafka.maxIdBytes, maxTextBytes: config.kafka.maxTextBytes, task: { name: task.name, labels: task.labels } },
+      deadLetters: options.deadLetters,
       onLabel: (label, offset) => this.onLabel(label, offset),
+      ...(options.onFailure === undefined ? {} : { onFailure: options.onFailure }),
       logger: options.logger,
     });
     this.snapshots = new SnapshotPublisher(
-      kafka.producer({ idempotent: true, maxInFlightRequests: 1 }),
+      kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: PARTITIONER }),
       config.kafka.topics.models,
       codecs.schemas.modelChunk,
       config.sharedLearning.chunkBytes,
@@ -200,11 +143,19 @@ export class SharedLearning {
     else this.log.warn(replay, 'label replay did not reach the end in time; taking items while it goes on');
   }
 
-  /** Stops reading labels and waits for a snapshot being published. */
-  async stop(): Promise<void> {
-    await this.consumer.stop();
-    await this.publishing;
-    await this.snapshots.close().catch((err: unknown) => this.log.warn({ err }, 'snapshot producer disconnect failed'));
+  /**
+   * Stops reading labels, then waits for a snapshot being published, at most `timeoutMs` in all (a broker
+   * recovering must not hold a shutdown past its watchdog; readers ignore an unfinished snapshot).
+   */
+  async stop(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    await this.consumer.stop(Math.min(1_500, timeoutMs));
+    await closeWithin(
+      // In turn: closing the producer under a publish in flight would cut the snapshot short.
+      { 'finish publishing the snapshot and close its producer': async () => (await this.publishing, await this.snapshots.close()) },
+      Math.max(0, deadline - Date.now()),
+      this.log,
+    );
   }
 
   status(): SharedLearningStatus {
@@ -224,20 +175,11 @@ export class SharedLearning {
     };
   }
 
+  /** A checked label of this task (the consumer refuses the rest, and any whose learning throws). */
   private async onLabel(label: LabelRecord, offset: bigint): Promise<void> {
     this.offset = offset + 1n;
-    if (label.task !== this.options.task.name) {
-      this.log.debug({ offset: offset.toString(), task: label.task }, 'label of another task skipped');
-      return;
-    }
-    try {
-      // This worker's own label was learned inline when its answer arrived.
-      if (!this.own.take(label)) await this.options.cascade.learnFromLabel(label.text, label.labelId);
-    } catch (err: unknown) {
-      if (!(err instanceof RangeError)) throw err;
-      this.log.warn({ offset: offset.toString(), id: label.id, err }, 'label outside the task skipped');
-      return;
-    }
+    // This worker's own label was learned inline when its answer arrived: counted, not learned again.
+    if (!this.own.take(label)) await this.options.cascade.learnFromLabel(label.text, label.labelId);
     this.labels++;
     if (this.labels % this.options.config.sharedLearning.snapshotEveryLabels === 0) await this.snapshot();
   }
@@ -262,14 +204,19 @@ export class SharedLearning {
         .then(async () => {
           const dir = modelStateDir(this.options.config.models.dir, task.name);
           await restoreCascadeArchive(archive, dir); // the local cache, from the same bytes
-          const published = await this.snapshots.publish({
-            task: task.name,
-            labelOffset: BigInt(meta.labelOffset as number),
-            labels: meta.labels as number,
-            workerId: this.options.workerId,
-            createdAtMs,
-            parts: archive,
-          });
+          // Consecutive snapshots alternate between two key slots: compaction then keeps the one before the newest.
+          const slot = Math.floor((meta.labels as number) / this.options.config.sharedLearning.snapshotEveryLabels) % 2;
+          const published = await this.snapshots.publish(
+            {
+              task: task.name,
+              labelOffset: BigInt(meta.labelOffset as number),
+              labels: meta.labels as number,
+              workerId: this.options.workerId,
+              createdAtMs,
+              parts: archive,
+            },
+            slot,
+          );
           this.last = { labelOffset: meta.labelOffset as number, published: true, snapshotId: published.snapshotId, bytes: published.bytes, atMs };
           this.log.info(
             { ...published, labelOffset: meta.labelOffset, labels: meta.labels, packMs: createdAtMs - atMs, ms: Date.now() - atMs },

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { AnswerCache } from '../cache/index.js';
 import type { Config } from '../config.js';
 import { ConfigError, ModelStateError } from '../errors.js';
-import { OpenAiTeacher, type SchedulerObserver, type Task, type Teacher } from '../llm/index.js';
+import { llmEndpoints, type SchedulerObserver, type Task, type Teacher } from '../llm/index.js';
 import { normalizeText } from '../text/index.js';
 import { CapacityGovernor } from './capacity-governor.js';
 import { Cascade, type CascadeParts, type CascadeRuntime } from './cascade.js';
@@ -150,12 +150,13 @@ interface CascadeTeachers {
   facade: Teacher;
 }
 
-/** The configured (or given) LLM; undefined without one, when `allowNoLlm`. */
+/** The given (or configured) LLM; undefined without one, when `allowNoLlm`. */
 function teachersOf(options: CreateCascadeOptions): CascadeTeachers | undefined {
   const { config, task } = options;
-  const tiers = options.tiers ?? (options.teacher === undefined ? configuredTiers(task, config, options.logger) : undefined);
-  const teacher =
-    options.teacher ?? tiers?.[0]?.teacher ?? (config.llm.baseUrl === undefined ? undefined : OpenAiTeacher.fromConfig(task, config.llm, options.logger));
+  const given = options.teacher !== undefined || options.tiers !== undefined;
+  const endpoints = given ? { teacher: options.teacher, tiers: options.tiers } : llmEndpoints(config.llm, task, options.logger);
+  const tiers = endpoints.tiers;
+  const teacher = endpoints.teacher ?? tiers?.[0]?.teacher;
   if (teacher === undefined) {
     if (options.allowNoLlm !== true) {
       throw new ConfigError([
@@ -172,18 +173,6 @@ function teachersOf(options: CreateCascadeOptions): CascadeTeachers | undefined 
   const escalation = tiers?.slice(1) ?? [];
   const all = [teacher, ...escalation.map((t) => t.teacher)];
   return { teacher, escalation, costUnits: tiers?.[0]?.costUnits ?? config.llm.costUnits, facade: escalation.length === 0 ? teacher : tieredFacade(all) };
-}
-
-/** One teacher per `llm.tiers` entry, cheapest first, each with the `llm` keys it does not set; undefined without tiers. */
-function configuredTiers(task: Task, config: Readonly<CascadeSections>, logger: Logger): LlmTier[] | undefined {
-  return config.llm.tiers?.map((tier) => ({
-    teacher: OpenAiTeacher.fromConfig(
-      task,
-      { ...config.llm, model: tier.model, baseUrl: tier.baseUrl ?? config.llm.baseUrl, apiKey: tier.apiKey ?? config.llm.apiKey },
-      logger,
-    ),
-    costUnits: tier.costUnits,
-  }));
 }
 
 /** Tier 0 as the caller sees the LLM, probing every tier; its model names the tiers joined by `>`. */

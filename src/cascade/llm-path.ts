@@ -201,7 +201,7 @@ export class LlmPath {
       if (this.options.llm.onUnavailable === 'fail') {
         this.options.counters.llmErrors++;
         this.options.observer?.onLlmError(outcome.err);
-        throw describeLlmFailure(outcome.err, { model: teacher.model });
+        throw describeLlmFailure(outcome.err, { model: teacher.model, baseUrl: teacher.baseUrl });
       }
       // Paused, not failed: the item waits for the LLM instead of taking an answer nothing stands behind.
       if (gate === undefined) return outcome;

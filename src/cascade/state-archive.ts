@@ -14,6 +14,7 @@ import { ModelStateError } from '../errors.js';
 import type { Task } from '../llm/index.js';
 import type { CascadeParts } from './cascade.js';
 import { saveCascadeState } from './model-store.js';
+import { checkStateFiles, type StateExpectation } from './state-check.js';
 
 /** Parts of an archive by name (`manifest`, `lr`, `mid`): gzipped Avro maps of file path → bytes. */
 export type StateArchive = Map<string, Buffer>;
@@ -56,27 +57,48 @@ export async function archiveCascadeState(parts: CascadeParts, task: Task, meta:
 }
 
 /**
+ * An archive's files, path → bytes.
+ * @throws ModelStateError when it has no manifest part, a part cannot be unpacked, or names a file outside its folder.
+ */
+export function unpackCascadeArchive(archive: StateArchive, where: string): Map<string, Buffer> {
+  if (!archive.has(TOP)) throw new ModelStateError(where, 'the snapshot has no manifest part');
+  const out = new Map<string, Buffer>();
+  for (const [part, bytes] of archive) {
+    let files: Record<string, Buffer>;
+    try {
+      files = FILES.fromBuffer(gunzipSync(bytes)) as Record<string, Buffer>;
+    } catch (err: unknown) {
+      throw new ModelStateError(where, `snapshot part ${part} cannot be unpacked`, { cause: err });
+    }
+    for (const [rel, content] of Object.entries(files)) {
+      if (rel.split('/').includes('..') || path.isAbsolute(rel))
+        throw new ModelStateError(where, `snapshot part ${part} names a file outside the folder: ${rel}`);
+      out.set(rel, content);
+    }
+  }
+  return out;
+}
+
+/**
+ * Checks an archive before it is restored (state-check.ts: manifest, fit, checksums, finite numbers, and
+ * `labelOffset` when given). @throws ModelStateError or CorruptModelStateError naming what is wrong.
+ */
+export function checkCascadeArchive(archive: StateArchive, where: string, expect: StateExpectation, labelOffset?: bigint): void {
+  checkStateFiles(where, unpackCascadeArchive(archive, where), expect, labelOffset);
+}
+
+/**
  * Writes an archive's files into `dir` (a task's models folder), atomically replacing what was there.
  * Throws ModelStateError when the archive has no manifest or a part cannot be unpacked.
  */
 export async function restoreCascadeArchive(archive: StateArchive, dir: string): Promise<void> {
-  if (!archive.has(TOP)) throw new ModelStateError(dir, 'the snapshot has no manifest part');
+  const files = unpackCascadeArchive(archive, dir);
   const next = `${dir}.restore-${process.pid}-${Date.now()}`;
   await rm(next, { recursive: true, force: true });
   try {
-    for (const [part, bytes] of archive) {
-      let files: Record<string, Buffer>;
-      try {
-        files = FILES.fromBuffer(gunzipSync(bytes)) as Record<string, Buffer>;
-      } catch (err: unknown) {
-        throw new ModelStateError(dir, `snapshot part ${part} cannot be unpacked`, { cause: err });
-      }
-      for (const [rel, content] of Object.entries(files)) {
-        if (rel.split('/').includes('..') || path.isAbsolute(rel))
-          throw new ModelStateError(dir, `snapshot part ${part} names a file outside the folder: ${rel}`);
-        await mkdir(path.dirname(path.join(next, rel)), { recursive: true });
-        await writeFile(path.join(next, rel), content);
-      }
+    for (const [rel, content] of files) {
+      await mkdir(path.dirname(path.join(next, rel)), { recursive: true });
+      await writeFile(path.join(next, rel), content);
     }
     const old = `${dir}.old-${process.pid}-${Date.now()}`;
     await mkdir(path.dirname(dir), { recursive: true });

@@ -17,3 +17,5 @@ export { AimdController, type AimdOptions, type AimdReason } from './aimd-contro
 export { RateLimiter, TokenBucket, type RateLimits } from './rate-limiter.js';
 export { PriorityQueue } from './priority-queue.js';
 export { isLlmUnavailable, isLlmMisconfigured, describeLlmFailure } from './llm-health.js';
+export { LlmBreaker, combinedHealth, type LlmBreakerOptions, type BreakerPermit, type LlmHealthReport, type CallOutcome } from './llm-breaker.js';
+export { llmEndpoints, type LlmEndpoints, type LlmEndpointTier } from './llm-endpoints.js';

@@ -35,9 +35,30 @@ export function isLlmMisconfigured(err: unknown): boolean {
 }
 
 /**
+ * A 429: the endpoint is reachable and takes the key; it limits our rate (wait, or ask less often), or the
+ * account's quota is used up (OpenAI's `insufficient_quota`: the key's plan).
+ */
+function rateLimited(e: LlmHttpError, attempts: string): LlmUnavailableError {
+  if (e.code === 'insufficient_quota') {
+    return new LlmUnavailableError(
+      `the LLM endpoint refused: the account's quota is used up (HTTP 429 insufficient_quota${attempts}); check the plan or billing of the key in SPILLWAY_LLM_API_KEY`,
+      'SPILLWAY_LLM_API_KEY',
+      429,
+      { cause: e },
+    );
+  }
+  return new LlmUnavailableError(
+    `the LLM endpoint is rate-limiting this client (HTTP 429${e.code === undefined ? '' : ` ${e.code}`}${attempts}): it is reachable and takes the key; wait, raise the endpoint's limit, or lower llm.maxRequestsPerMinute / llm.concurrency`,
+    'llm.maxRequestsPerMinute',
+    429,
+    { cause: e },
+  );
+}
+
+/**
  * One line naming the setting to check, as an LlmUnavailableError (never retriable):
- * 401/403 → SPILLWAY_LLM_API_KEY; 404 `model_not_found` → SPILLWAY_LLM_MODEL; other 404, unreachable,
- * timeouts, 5xx → SPILLWAY_LLM_BASE_URL.
+ * 401/403 → SPILLWAY_LLM_API_KEY; 404 `model_not_found` → SPILLWAY_LLM_MODEL; 429 → llm.maxRequestsPerMinute
+ * (SPILLWAY_LLM_API_KEY for a used-up quota); other 404, unreachable, timeouts, 5xx → SPILLWAY_LLM_BASE_URL.
  */
 export function describeLlmFailure(err: unknown, where: { baseUrl?: string | undefined; model: string }): LlmUnavailableError {
   const e = root(err);
@@ -65,6 +86,15 @@ export function describeLlmFailure(err: unknown, where: { baseUrl?: string | und
         `the LLM endpoint ${where.baseUrl ?? ''} has no chat-completions route (HTTP 404 ${e.code ?? ''}); check SPILLWAY_LLM_BASE_URL (it usually ends in /v1)`,
         'SPILLWAY_LLM_BASE_URL',
         404,
+        { cause: e },
+      );
+    }
+    if (e.status === 429) return rateLimited(e, attempts);
+    if (e.status !== undefined && e.status >= 500) {
+      return new LlmUnavailableError(
+        `the LLM server at ${where.baseUrl ?? 'SPILLWAY_LLM_BASE_URL'} answers HTTP ${e.status}${attempts} (a server error: it is reachable but failing or overloaded); check its status, or SPILLWAY_LLM_BASE_URL if it is the wrong server`,
+        'SPILLWAY_LLM_BASE_URL',
+        e.status,
         { cause: e },
       );
     }

@@ -15,6 +15,7 @@ import type { LlmConfig } from '../config.js';
 import { ConfigError, LlmHttpError, LlmResponseTooLargeError, LlmTimeoutError, redactSecrets } from '../errors.js';
 import { AnswerParser } from './answer-parser.js';
 import { guardedFetch } from './guarded-fetch.js';
+import { LlmBreaker } from './llm-breaker.js';
 import { parseBatchAnswer } from './batch-answer-parser.js';
 import { renderBatchMessages } from './batch-prompt.js';
 import { renderMessages } from './prompt.js';
@@ -46,6 +47,13 @@ export interface OpenAiTeacherOptions {
   maxTokens?: number;
   /** Jitter source for backoff; tests seed it. @defaultValue Math.random */
   random?: () => number;
+  /**
+   * The endpoint's shared back-off and health (every call waits at it while the endpoint fails).
+   * @defaultValue one of its own, from retryBaseMs, retryMaxMs and `stallMs`
+   */
+  breaker?: LlmBreaker;
+  /** A call waiting this long with no answer from any call makes the endpoint "stalled", ms; 0: never. @defaultValue 0 */
+  stallMs?: number;
   logger?: Logger;
 }
 
@@ -55,6 +63,8 @@ const PLACEHOLDER_API_KEY = 'not-needed';
 /** A Teacher backed by an OpenAI-compatible chat-completions endpoint. */
 export class OpenAiTeacher implements Teacher {
   readonly model: string;
+  /** The endpoint's shared back-off and health: /healthz and spillway_llm_up read it. */
+  readonly breaker: LlmBreaker;
   private readonly client: OpenAI;
   private readonly task: Task;
   private readonly parser: AnswerParser;
@@ -62,6 +72,11 @@ export class OpenAiTeacher implements Teacher {
   private readonly log: Logger | undefined;
   /** Ask for `response_format: json_object` in batch requests; off after the endpoint refuses it. */
   private jsonMode = true;
+
+  /** The endpoint's base URL (`llm.baseUrl`). */
+  get baseUrl(): string {
+    return this.options.baseUrl;
+  }
 
   /**
    * A teacher for the configured endpoint (`config.llm`).
@@ -84,6 +99,7 @@ export class OpenAiTeacher implements Teacher {
       retryBaseMs: llm.retryBaseMs,
       retryMaxMs: llm.retryMaxMs,
       logprobs: llm.logprobs,
+      stallMs: llm.stallMs,
       ...(logger === undefined ? {} : { logger }),
     });
   }
@@ -94,6 +110,14 @@ export class OpenAiTeacher implements Teacher {
     this.task = options.task;
     this.parser = new AnswerParser(options.task);
     this.log = options.logger?.child({ module: 'llm' });
+    this.breaker =
+      options.breaker ??
+      new LlmBreaker({
+        retryBaseMs: options.retryBaseMs,
+        retryMaxMs: options.retryMaxMs,
+        stallMs: options.stallMs ?? 0,
+        ...(options.random === undefined ? {} : { random: options.random }),
+      });
     this.client = new OpenAI({
       baseURL: options.baseUrl,
       apiKey: options.apiKey !== undefined && options.apiKey !== '' ? options.apiKey : PLACEHOLDER_API_KEY,
@@ -106,17 +130,21 @@ export class OpenAiTeacher implements Teacher {
   /**
    * Checks that the endpoint answers, accepts the key and knows the model: the models list first (no tokens
    * spent); when the list does not name the model, or the endpoint has no list, one 1-token chat call decides.
-   * @throws LlmHttpError (401/403: the key; 404 `model_not_found`: the model; other 404: the URL),
-   * LlmTimeoutError, or LlmHttpError without status (unreachable). No retries: the caller decides.
+   * LlmTimeoutError, or LlmHttpError without status (unreachable). No retries: the caller decides. The list
+   * answering does not close the breaker (the chat calls may still fail); its failing marks the endpoint down.
    */
   async probe(signal?: AbortSignal): Promise<void> {
     try {
       const page = await this.client.models.list(signal === undefined ? {} : { signal });
+      this.breaker.recordProbe();
       if (page.data.some((m) => m.id === this.model)) return;
     } catch (err: unknown) {
       const mapped = this.toSpillwayError(err);
       // No models route (some servers): only the chat call can tell. Anything else is the answer.
-      if (!(mapped instanceof LlmHttpError && (mapped.status === 404 || mapped.status === 405))) throw mapped;
+      if (!(mapped instanceof LlmHttpError && (mapped.status === 404 || mapped.status === 405))) {
+        if (!(signal?.aborted === true)) this.breaker.recordProbe(mapped);
+        throw mapped;
+      }
     }
     await this.callOnce({ model: this.model, messages: [{ role: 'user', content: 'ping' }], temperature: 0, max_tokens: 1 }, signal);
   }
@@ -216,11 +244,16 @@ export class OpenAiTeacher implements Teacher {
     return { completion, attempts };
   }
 
+  /** One request, after the breaker lets it go (see llm-breaker.ts); its outcome moves the breaker. */
   private async callOnce(body: ChatCompletionCreateParamsNonStreaming, signal: AbortSignal | undefined, hooks?: CallHooks): Promise<ChatCompletion> {
+    const permit = await this.breaker.acquire(signal);
     try {
-      return await this.client.chat.completions.create(body, signal === undefined ? {} : { signal });
+      const completion = await this.client.chat.completions.create(body, signal === undefined ? {} : { signal });
+      this.breaker.settleWith(permit, undefined, false);
+      return completion;
     } catch (err: unknown) {
       const mapped = this.toSpillwayError(err);
+      this.breaker.settleWith(permit, mapped, signal?.aborted === true || mapped instanceof APIUserAbortError);
       if (mapped instanceof LlmHttpError && (mapped.status === 429 || mapped.status === 503)) hooks?.onThrottle?.(mapped.status, mapped.retryAfterMs);
       throw mapped;
     }

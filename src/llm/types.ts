@@ -71,6 +71,8 @@ export interface BatchAnswer {
 export interface Teacher {
   /** Model name, part of cache keys. */
   readonly model: string;
+  /** Where it is asked (an OpenAI-compatible base URL), when it is an endpoint: named in failure messages. */
+  readonly baseUrl?: string;
   /** Labels one text. Rejects with a SpillwayError when the endpoint fails after retries. */
   classify(text: string, signal?: AbortSignal, hooks?: CallHooks): Promise<LlmAnswer>;
   /**

@@ -6,11 +6,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { ConfigError } from '../errors.js';
 import type { HistoryPoint, Status } from './status.js';
 
 /** What /healthz reports: healthy or not, and why not. */
@@ -43,6 +45,13 @@ export interface MonitorServerOptions {
    * `?token=<token>` (which sets the cookie, so the dashboard's page, scripts and fetches carry it).
    */
   authToken?: string;
+  /**
+   * Host names (besides loopback names, IP literals and this machine's name) that requests may carry in their
+   * Host header; others get 421, so a web page cannot reach the endpoints through a name it controls (DNS rebinding).
+   */
+  allowedHosts?: readonly string[];
+  /** Serve beyond loopback without a token (the network in front is trusted). @defaultValue false: refused at start */
+  allowUnauthenticated?: boolean;
 }
 
 /** The cookie a browser keeps after opening the dashboard with `?token=`. */
@@ -97,8 +106,19 @@ export class MonitorServer {
 
   /** Listens; resolves with the base URL (e.g. `http://127.0.0.1:9464`). Rejects if the port is taken. */
   async start(): Promise<{ url: string }> {
+    const { host: bind, authToken, allowUnauthenticated } = this.options;
+    if (authToken === undefined && !isLoopback(bind) && allowUnauthenticated !== true) {
+      throw new ConfigError([
+        {
+          key: 'monitor.httpHost',
+          value: bind,
+          message:
+            'the monitor would answer anyone who can reach this machine, with no token: set monitor.authToken (SPILLWAY_MONITOR_AUTH_TOKEN), bind loopback, or set monitor.allowUnauthenticated: true when the network in front of it is trusted (a port published on 127.0.0.1, a private cluster network)',
+        },
+      ]);
+    }
     const server = createServer((req, res) => {
-      if (!this.authorized(req, res)) return;
+      if (!this.hostAllowed(req, res) || !this.authorized(req, res)) return;
       this.route(req, res).catch((err: unknown) => {
         this.log.error({ err, url: req.url }, 'monitor request failed');
         if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
@@ -124,6 +144,19 @@ export class MonitorServer {
       );
     }
     return { url };
+  }
+
+  /**
+   * A Host header naming something other than loopback, an IP address, this machine or `allowedHosts` is a
+   * request meant for another site (a DNS-rebinding page in a browser on this machine): answered 421.
+   */
+  private hostAllowed(req: IncomingMessage, res: ServerResponse): boolean {
+    const name = hostName(req.headers.host);
+    if (name === undefined || isIP(name) !== 0 || name === 'localhost' || name.endsWith('.localhost')) return true;
+    if (name === hostname().toLowerCase() || (this.options.allowedHosts ?? []).some((h) => h.toLowerCase() === name)) return true;
+    this.log.warn({ host: name.slice(0, 100) }, 'request for another host name refused');
+    send(res, 421, 'text/plain; charset=utf-8', `misdirected: this monitor does not answer to host ${name.slice(0, 100)} (add it to monitor.allowedHosts)\n`);
+    return false;
   }
 
   /** With a token configured, answers 401 to a request without it and returns false. */
@@ -199,6 +232,14 @@ export class MonitorServer {
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/** The name in a Host header, lower-cased, without its port or IPv6 brackets; undefined when there is none. */
+function hostName(header: string | undefined): string | undefined {
+  if (header === undefined || header === '') return undefined;
+  const value = header.trim().toLowerCase();
+  if (value.startsWith('[')) return value.slice(1, value.indexOf(']') > 0 ? value.indexOf(']') : undefined);
+  return value.replace(/:\d*$/, '');
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}): void {

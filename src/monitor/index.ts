@@ -67,6 +67,8 @@ export interface CreateMonitorOptions {
   workerId?: string;
   /** The `worker` part of /status. */
   workerStatus?: () => WorkerStatus;
+  /** Whether the LLM answers now (the service's LLM health): `spillway_llm_up` is read from it at every scrape. */
+  llmUp?: () => boolean;
 }
 
 /** One process's monitoring: give `observer` to the cascade, `metrics` to the stream layer, then `start()`. */
@@ -92,6 +94,7 @@ export function createMonitor(options: CreateMonitorOptions): Monitor {
   const registry = new Registry();
   if (options.workerId !== undefined) registry.setDefaultLabels({ worker: options.workerId });
   const metrics = new SpillwayMetrics(registry, { defaultMetrics: options.processMetrics ?? true });
+  if (options.llmUp !== undefined) metrics.setLlmUpSource(options.llmUp);
   const observer = new CascadeMetrics({
     metrics,
     logger: options.logger,
@@ -129,6 +132,8 @@ export function createMonitor(options: CreateMonitorOptions): Monitor {
         history: (sinceMs) => history.since(sinceMs),
         health: options.health,
         ...(options.config.authToken === undefined ? {} : { authToken: options.config.authToken }),
+        ...(options.config.allowedHosts === undefined ? {} : { allowedHosts: options.config.allowedHosts }),
+        ...(options.config.allowUnauthenticated === undefined ? {} : { allowUnauthenticated: options.config.allowUnauthenticated }),
       });
       const started = await created.start();
       server = created;

@@ -124,7 +124,7 @@ export class SpillwayMetrics {
   readonly modelSaves: Readonly<Record<'ok' | 'failed', Counter.Internal>>;
   /** Unix time of the last successful model-state save, seconds. */
   readonly modelLastSave: Gauge;
-  /** 1 while the LLM answers, 0 while it is unavailable (consumption paused). */
+  /** 1 while the LLM answers, 0 while it is failing or stalled. */
   readonly llmUp: Gauge;
   /** LLM tokens by kind (prompt, completion), from the API's `usage`. */
   readonly llmTokens: Readonly<Record<'prompt' | 'completion', Counter.Internal>>;
@@ -155,9 +155,11 @@ export class SpillwayMetrics {
   private readonly consumerLag: Gauge<'partition'>;
   private readonly deadLetters: Counter<'kind'>;
   private readonly outputsTruncated: Counter<'topic'>;
+  private readonly sharedRejected: Counter<'topic' | 'kind'>;
   private readonly stages = new Map<string, StageMetrics>();
   private readonly errorKinds = new Map<string, Counter.Internal>();
   private live: LiveValues | undefined;
+  private llmUpSource: (() => boolean) | undefined;
 
   constructor(registry: Registry, options: SpillwayMetricsOptions = {}) {
     this.registry = registry;
@@ -257,6 +259,12 @@ export class SpillwayMetrics {
       labelNames: ['topic'],
       registers,
     });
+    this.sharedRejected = new Counter({
+      name: 'spillway_shared_records_rejected_total',
+      help: 'Records of the label and snapshot topics refused (dead-lettered and skipped, never learned from), by topic role (labels, models) and reason.',
+      labelNames: ['topic', 'kind'],
+      registers,
+    });
     this.budgetThreshold = new Gauge({ name: 'spillway_budget_threshold', help: "The budget controller's current deferral threshold.", registers });
     this.budgetLlmShare = new Gauge({
       name: 'spillway_budget_llm_share',
@@ -275,7 +283,16 @@ export class SpillwayMetrics {
       help: 'Unix time of the last successful model-state save.',
       registers,
     });
-    this.llmUp = new Gauge({ name: 'spillway_llm_up', help: '1 while the LLM answers, 0 while it is unavailable (consumption paused).', registers });
+    const self = this;
+    this.llmUp = new Gauge({
+      name: 'spillway_llm_up',
+      help: '1 while the LLM answers, 0 while it is failing or stalled (in every llm.onUnavailable mode).',
+      registers,
+      collect() {
+        const up = self.llmUpSource?.();
+        if (up !== undefined) this.set(up ? 1 : 0);
+      },
+    });
     this.llmUp.set(1);
     const tokens = new Counter({
       name: 'spillway_llm_tokens_total',
@@ -397,6 +414,16 @@ export class SpillwayMetrics {
   /** Called by the stream layer: one record cut to fit its topic's size limit (`output`, `dead-letter`) or left out (`side`). */
   outputTruncated(topic: 'output' | 'dead-letter' | 'side'): void {
     this.outputsTruncated.labels(topic).inc();
+  }
+
+  /** Reads `spillway_llm_up` from `source` at every scrape (the service's LLM health), instead of from events. */
+  setLlmUpSource(source: () => boolean): void {
+    this.llmUpSource = source;
+  }
+
+  /** Called by shared learning: one record of the label (`labels`) or snapshot (`models`) topic refused. */
+  sharedRecordRejected(topic: 'labels' | 'models', kind: string): void {
+    this.sharedRejected.labels(topic, kind).inc();
   }
 
   /** The Prometheus text exposition of every metric. */

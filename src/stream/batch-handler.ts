@@ -9,6 +9,7 @@ import { DecodeError } from '../errors.js';
 import type { Committer, SideRecord } from './committer.js';
 import type { InFlightLimiter } from './in-flight-limiter.js';
 import { PartitionProgress, type Outcome } from './partition-progress.js';
+import type { IdMemory } from './id-memory.js';
 import type { ItemDecoder } from './item-codec.js';
 import type { OutputFitter } from './output-fitter.js';
 import { toAnnotationRecord } from './records.js';
@@ -47,14 +48,22 @@ export interface BatchHandlerDeps {
   onCommitted?: (items: number) => void;
   /** Records an answered item adds to its commit besides its annotation (shared learning: its label). */
   sideRecords?: (item: StreamItem, answer: ItemAnswer) => SideRecord[];
+  /** Recent item ids: a record repeating one (at another offset) is dead-lettered `duplicate-id`. Absent: no check. */
+  ids?: IdMemory;
 }
 
 /** Processes kafkajs batches (use as `eachBatch` with autoCommit and eachBatchAutoResolve off). */
 export class BatchHandler {
   /** Per partition, the committer's failure count when its position was last checked against the broker. */
   private readonly synced = new Map<string, number>();
+  private running = 0;
 
   constructor(private readonly deps: BatchHandlerDeps) {}
+
+  /** Batches being processed now. */
+  get active(): number {
+    return this.running;
+  }
 
   async handle(payload: EachBatchPayload): Promise<void> {
     // Heartbeats keep the group membership alive while a long batch (LLM calls) is processed, also while
@@ -62,9 +71,11 @@ export class BatchHandler {
     // on after the batch, by kafkajs.
     const heartbeat = (): void => void payload.heartbeat().catch(() => undefined);
     const ticker = setInterval(heartbeat, HEARTBEAT_TICK_MS);
+    this.running++;
     try {
       await this.run(payload, heartbeat);
     } finally {
+      this.running--;
       clearInterval(ticker);
     }
   }
@@ -162,6 +173,11 @@ export class BatchHandler {
     } catch (err: unknown) {
       if (!(err instanceof DecodeError)) throw err;
       return { deadLetter: this.deps.fitter.deadLetter(message, origin, err.kind, err.message) };
+    }
+    const first = this.deps.ids?.claim(item.id, origin);
+    if (first !== undefined) {
+      const why = `item id ${JSON.stringify(item.id)} was already taken from ${first.topic}[${first.partition}] at offset ${first.offset}: an id is answered once (this worker remembers about ${this.deps.ids?.capacity} recent ids, kafka.rememberIds)`;
+      return { deadLetter: this.deps.fitter.deadLetter(message, origin, 'duplicate-id', why) };
     }
     const answer = await this.deps.process(item);
     // Every record is checked against its topic's size limit here, before the transaction: one that

@@ -8,7 +8,8 @@
  */
 import type { Readable } from 'node:stream';
 import { InvalidItemError } from '../errors.js';
-import { validateItem } from './item-validator.js';
+import type { IdMemory } from './id-memory.js';
+import { validateItem, type ItemLimits } from './item-validator.js';
 import type { StreamItem } from './types.js';
 
 export type JsonlEntry = { line: number; item: StreamItem } | { line: number; error: InvalidItemError; raw: string };
@@ -24,12 +25,13 @@ type RawLine = { n: number; text: string } | { n: number; bytes: number; head: s
 
 /**
  * Reads `input` line by line; blank lines are skipped, lines without an id get `line-<n>`.
+ * @param limits the item limits (validateItem), or the text limit alone.
  * @param maxLineBytes longest line accepted, bytes (newline excluded). @defaultValue DEFAULT_MAX_LINE_BYTES
  * @param signal stops reading (the input is destroyed) when it aborts.
  */
 export async function* readJsonlItems(
   input: Readable,
-  maxTextBytes: number,
+  limits: number | ItemLimits,
   maxLineBytes = DEFAULT_MAX_LINE_BYTES,
   signal?: AbortSignal,
 ): AsyncGenerator<JsonlEntry> {
@@ -52,11 +54,34 @@ export async function* readJsonlItems(
       continue;
     }
     try {
-      yield { line: n, item: validateItem(value, `line-${n}`, maxTextBytes) };
+      yield { line: n, item: validateItem(value, `line-${n}`, limits) };
     } catch (err: unknown) {
       if (!(err instanceof InvalidItemError)) throw err;
       yield { line: n, error: err, raw: raw.text };
     }
+  }
+}
+
+/**
+ * Passes entries on, except that a line repeating the id of a remembered earlier line becomes a rejection
+ * `duplicate-id` naming that line: an id is answered once.
+ */
+export async function* rejectDuplicateIds(source: AsyncIterable<JsonlEntry>, ids: IdMemory): AsyncGenerator<JsonlEntry> {
+  for await (const entry of source) {
+    if ('error' in entry) {
+      yield entry;
+      continue;
+    }
+    const first = ids.claim(entry.item.id, { topic: 'input', partition: 0, offset: String(entry.line) });
+    if (first === undefined) {
+      yield entry;
+      continue;
+    }
+    const error = new InvalidItemError(
+      'duplicate-id',
+      `line ${entry.line} repeats the id ${JSON.stringify(entry.item.id)} of line ${first.offset}: an id is answered once (kafka.rememberIds recent ids are remembered)`,
+    );
+    yield { line: entry.line, error, raw: JSON.stringify(entry.item) };
   }
 }
 

@@ -1,10 +1,11 @@
 /** Creates the kafkajs client with its logs routed to pino, the retry policy the worker relies on, TLS and SASL. */
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import { Kafka, logLevel, Partitioners, type KafkaConfig as KafkaJsConfig, type LogEntry, type RetryOptions, type SASLOptions } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig as KafkaJsConfig, type LogEntry, type RetryOptions, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { KafkaConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
+import { KEY_HASH_PARTITIONER } from './partitioner.js';
 
 const PINO_LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -84,5 +85,5 @@ export function createKafka(config: Pick<KafkaConfig, 'brokers' | 'clientId' | '
   return new Kafka(kafkaClientConfig(config, logger, options));
 }
 
-/** The partitioner every Spillway producer uses (Java-compatible murmur2 on the key). */
-export const PARTITIONER = Partitioners.DefaultPartitioner;
+/** The partitioner every Spillway producer uses (Java-compatible murmur2 on the key, in linear time: partitioner.ts). */
+export const PARTITIONER = KEY_HASH_PARTITIONER;

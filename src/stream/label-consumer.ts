@@ -3,13 +3,22 @@
  * group, unique per process, isolation read_committed so a label of an aborted transaction never arrives.
  * Labels are handed over one at a time, in offset order, each exactly once from `fromOffset` on; the
  * consumer commits nothing (a snapshot's label offset says where to start again).
+ *
+ * Every record is checked before it is handed over (label-validator.ts); one that cannot be decoded, checked
+ * or learned from is dead-lettered with its reason and skipped, the same on every worker, so one bad record
+ * never stops the group's learning. Only a run of failures that no data explains (the learner itself broken)
+ * stops the consumer.
  */
 import { randomUUID } from 'node:crypto';
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
-import { DecodeError } from '../errors.js';
+import { DecodeError, InvalidSharedRecordError } from '../errors.js';
+import { closeWithin } from './close-within.js';
+import type { DeadLetterWriter } from './dead-letter-writer.js';
 import type { LabelRecord } from './label-topic.js';
+import { checkLabel, type LabelRules } from './label-validator.js';
 import type { RecordDecoder } from './record-codec.js';
+import type { RecordOrigin } from './types.js';
 
 /** Options of {@link LabelConsumer}. */
 export interface LabelConsumerOptions {
@@ -21,10 +30,25 @@ export interface LabelConsumerOptions {
   /** The first label offset to hand over (a snapshot's label offset; 0 for all). */
   fromOffset: bigint;
   decoder: RecordDecoder;
-  /** Called for each label in offset order; the next waits for it (a snapshot may be taken meanwhile). */
+  /** What a label must fit to be handed over (item limits, the worker's task). */
+  rules: LabelRules;
+  /** Where refused labels go. */
+  deadLetters: DeadLetterWriter;
+  /**
+   * Called for each checked label of the worker's task, in offset order; the next waits for it (a snapshot
+   * may be taken meanwhile). A rejection refuses that label (dead-lettered `label-unlearnable`).
+   */
   onLabel: (label: LabelRecord, offset: bigint) => void | Promise<void>;
+  /** Called once when the consumer stops for good (a crash kafkajs does not restart, or a broken learner). */
+  onFailure?: (err: unknown) => void;
   logger: Logger;
 }
+
+/**
+ * Labels in a row that fail to be learned, every one of them well-formed, before the consumer gives up: so many
+ * are no bad data but a broken learner, and a worker that cannot learn must not go on paying for LLM calls.
+ */
+const MAX_UNLEARNABLE_IN_A_ROW = 50;
 
 /** How often a long replay sends a heartbeat, in labels. */
 const HEARTBEAT_EVERY = 500;
@@ -44,6 +68,8 @@ export class LabelConsumer {
   private failure: unknown;
   private readonly log: Logger;
   private waiters: Array<() => void> = [];
+  private refused = 0;
+  private unlearnableInARow = 0;
   /** First offset of a batch left half-done by a stop: END_BATCH_PROCESS must not move past it. */
   private unfinished: string | undefined;
 
@@ -60,6 +86,11 @@ export class LabelConsumer {
   /** Labels handed over since start. */
   get count(): number {
     return this.handed;
+  }
+
+  /** Records refused since start (dead-lettered and skipped). */
+  get refusedCount(): number {
+    return this.refused;
   }
 
   /** Set when the consumer failed for good (the worker should stop: its learning has stopped). */
@@ -85,9 +116,8 @@ export class LabelConsumer {
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (payload.restart) return;
-      this.failure = payload.error;
       this.log.error({ err: payload.error }, 'label consumer crashed; this worker learns nothing more');
-      this.wake();
+      this.fail(payload.error);
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
@@ -103,18 +133,12 @@ export class LabelConsumer {
           const offset = BigInt(message.offset);
           if (offset < this.next) continue; // before the snapshot, or refetched after the seek
           const origin = { topic: batch.topic, partition: batch.partition, offset: message.offset };
-          let record: LabelRecord;
-          try {
-            record = (await this.options.decoder.decode(message.value, origin)) as unknown as LabelRecord;
-          } catch (err: unknown) {
-            if (!(err instanceof DecodeError)) throw err;
-            // A label nobody can read teaches nothing; skipping it keeps every worker in the same state.
-            this.log.warn({ offset: message.offset, err }, 'undecodable label skipped');
-            this.advance(offset + 1n);
-            continue;
+          const label = await this.check(message, origin);
+          if (label !== undefined && (await this.learn(label, message, origin))) this.handed++;
+          if (this.failure !== undefined) {
+            this.unfinished = batch.firstOffset() ?? undefined;
+            return;
           }
-          await this.options.onLabel(record, offset);
-          this.handed++;
           this.advance(offset + 1n);
           if (++n % HEARTBEAT_EVERY === 0) await heartbeat();
           else if (n % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
@@ -154,9 +178,67 @@ export class LabelConsumer {
     return this.failure === undefined;
   }
 
-  async stop(): Promise<void> {
-    await this.consumer?.disconnect();
+  /** The record's label when it is a checked label of the worker's task; refused or skipped otherwise. */
+  private async check(message: KafkaMessage, origin: RecordOrigin): Promise<LabelRecord | undefined> {
+    try {
+      const checked = checkLabel(await this.decode(message, origin), this.options.rules);
+      if (checked.kind === 'label') return checked.label;
+      this.log.debug({ offset: origin.offset, task: checked.task }, 'label of another task skipped');
+    } catch (err: unknown) {
+      if (!(err instanceof InvalidSharedRecordError)) throw err;
+      this.refuse(message, origin, err);
+    }
+    return undefined;
+  }
+
+  private async decode(message: KafkaMessage, origin: RecordOrigin): Promise<unknown> {
+    try {
+      return await this.options.decoder.decode(message.value, origin);
+    } catch (err: unknown) {
+      if (!(err instanceof DecodeError)) throw err;
+      throw new InvalidSharedRecordError('label-undecodable', err.message, { cause: err });
+    }
+  }
+
+  /** Hands a checked label over; true when it was learned. A failure refuses the label; a long run of them stops the consumer. */
+  private async learn(label: LabelRecord, message: KafkaMessage, origin: RecordOrigin): Promise<boolean> {
+    try {
+      await this.options.onLabel(label, BigInt(origin.offset));
+      this.unlearnableInARow = 0;
+      return true;
+    } catch (err: unknown) {
+      const why = err instanceof Error ? err.message : String(err);
+      this.refuse(message, origin, new InvalidSharedRecordError('label-unlearnable', `learning from label ${label.id} failed: ${why}`, { cause: err }));
+      if (++this.unlearnableInARow >= MAX_UNLEARNABLE_IN_A_ROW) {
+        const broken = new InvalidSharedRecordError(
+          'label-unlearnable',
+          `${this.unlearnableInARow} well-formed labels in a row could not be learned (the last: ${why}): this worker's learning is broken`,
+          { cause: err },
+        );
+        this.log.error({ err: broken }, 'label consumer stopped; this worker learns nothing more');
+        this.fail(broken);
+      }
+      return false;
+    }
+  }
+
+  private refuse(message: KafkaMessage, origin: RecordOrigin, err: InvalidSharedRecordError): void {
+    this.refused++;
+    this.options.deadLetters.write('labels', { key: message.key, value: message.value }, origin, err);
+  }
+
+  /** Leaves its group and disconnects (bounded: a recovering broker must not hold a shutdown, close-within.ts). */
+  async stop(timeoutMs = 1_500): Promise<void> {
+    const consumer = this.consumer;
     this.consumer = undefined;
+    await closeWithin({ 'stop the label consumer': () => consumer?.disconnect() }, timeoutMs, this.log);
+  }
+
+  private fail(err: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = err;
+    this.wake();
+    this.options.onFailure?.(err);
   }
 
   private advance(to: bigint): void {

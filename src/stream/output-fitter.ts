@@ -80,12 +80,12 @@ export class OutputFitter {
   }
 
   /** The dead letter of an input record, its key and value cut when they would not fit the dead-letter topic. */
-  deadLetter(input: KafkaMessage, origin: RecordOrigin, kind: string, errorMessage: string): Message {
+  deadLetter(input: Pick<KafkaMessage, 'key' | 'value'>, origin: RecordOrigin, kind: string, errorMessage: string): Message {
     const { deadLetterEncoder, limits, logger } = this.deps;
-    logger.warn({ ...where(origin), kind }, 'record dead-lettered');
+    const reason = errorMessage.length > MAX_ERROR_MESSAGE_CHARS ? `${errorMessage.slice(0, MAX_ERROR_MESSAGE_CHARS)}…` : errorMessage;
+    logger.warn({ ...where(origin), kind, reason: reason.slice(0, 300) }, 'record dead-lettered');
     this.deps.observer?.deadLetter(kind);
     const headers = { 'spillway-error-kind': kind };
-    const reason = errorMessage.length > MAX_ERROR_MESSAGE_CHARS ? `${errorMessage.slice(0, MAX_ERROR_MESSAGE_CHARS)}…` : errorMessage;
     const key = input.key;
     const value = input.value;
     const build = (k: Buffer | null, v: Buffer | null, note: string): Message => {

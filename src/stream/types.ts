@@ -64,4 +64,6 @@ export interface StreamObserver {
   setConsumerLag(partition: number, lag: number): void;
   /** One record cut to fit its topic's max.message.bytes. */
   outputTruncated?(topic: 'output' | 'dead-letter' | 'side'): void;
+  /** One record of shared learning's label or snapshot topic refused (dead-lettered and skipped), by reason. */
+  sharedRecordRejected?(topic: 'labels' | 'models', kind: string): void;
 }

@@ -18,6 +18,8 @@ import type { Committer, SideRecord } from './committer.js';
 import { TransactionalCommitter } from './transactional-committer.js';
 import { OutputFitter } from './output-fitter.js';
 import { assertTopicsExist, readMaxMessageBytes, type OutputLimits } from './topic-limits.js';
+import { closeWithin } from './close-within.js';
+import { IdMemory } from './id-memory.js';
 import { InFlightLimiter } from './in-flight-limiter.js';
 import { KAFKA_RETRY, PARTITIONER } from './kafka-client.js';
 import type { ItemDecoder } from './item-codec.js';
@@ -41,6 +43,9 @@ export interface StreamWorkerOptions {
   /** Called with this worker's input partitions after each group join (shared learning picks its snapshot publisher). */
   onAssignment?: (partitions: number[]) => void;
 }
+
+/** Longest wait for leaving the group and closing the clients at shutdown, ms. */
+const LEAVE_TIMEOUT_MS = 2_000;
 
 function rootCause(err: unknown): unknown {
   let current = err;
@@ -232,6 +237,7 @@ export class StreamWorker {
         this.committedItems += items;
       },
       ...(this.options.sideRecords === undefined ? {} : { sideRecords: this.options.sideRecords }),
+      ...(config.rememberIds > 0 ? { ids: new IdMemory(config.rememberIds) } : {}),
     });
     // Before joining the group: a killed predecessor's open transaction is settled first, so the offsets
     // this worker starts from are final.
@@ -303,19 +309,28 @@ export class StreamWorker {
     return this.stopPromise;
   }
 
+  /**
+   * Batches in progress get the grace period (the batch handler races it); then stopping the consumer, leaving
+   * the group and closing the producer and admin get LEAVE_TIMEOUT_MS: against a broker that is recovering
+   * (the consumer rejoining, the coordinator loading) they would retry for half a minute, past the shutdown
+   * watchdog (close-within.ts).
+   */
   private async doStop(): Promise<void> {
     this.stopping = true;
     const timer = setTimeout(() => this.endGrace(), this.options.config.shutdownTimeoutMs);
     try {
-      await this.consumer?.stop();
-      await this.consumer?.disconnect();
-      await this.committer?.close();
-      await this.admin?.disconnect();
+      const consumer = this.consumer;
+      const stopped = consumer?.stop().catch((err: unknown) => this.log.warn({ err }, 'stopping the consumer failed'));
+      if ((this.handler?.active ?? 0) > 0) await Promise.race([stopped, this.shutdown.graceOver]);
+      // In turn: the consumer's last commit goes through the producer.
+      const close = async (): Promise<void> => {
+        await consumer?.disconnect();
+        await this.committer?.close();
+        await this.admin?.disconnect();
+      };
+      await closeWithin({ 'leave the group and close the clients': close }, LEAVE_TIMEOUT_MS, this.log);
       this.log.info({ committed: this.committedItems }, 'worker stopped');
       this.resolveDone();
-    } catch (err: unknown) {
-      this.rejectDone(err);
-      throw err;
     } finally {
       clearTimeout(timer);
     }
@@ -336,10 +351,13 @@ export class StreamWorker {
     return true;
   }
 
+  /** Gives up: `done` rejects with the processing error behind a crash when there is one (kafkajs keeps only its message). */
   private fail(err: unknown): void {
+    if (this.failed) return;
     this.failed = true;
-    this.log.error({ err }, 'worker failed');
-    this.rejectDone(err);
+    const cause = this.fatal ?? err;
+    this.log.error({ err: cause }, 'worker failed');
+    this.rejectDone(cause);
     void Promise.allSettled([this.consumer?.disconnect(), this.committer?.close(), this.admin?.disconnect()]);
   }
 }

@@ -14,7 +14,15 @@ import type { ItemContext } from '../../src/cascade/stages.js';
 import { prepareSharedState, SharedLearning } from '../../src/app/index.js';
 import { type Config } from '../../src/config.js';
 import { loadTask, type Task } from '../../src/llm/index.js';
-import { buildCodecs, readLatestSnapshot, SnapshotPublisher, type LabelRecord, type StreamCodecs } from '../../src/stream/index.js';
+import {
+  buildCodecs,
+  DeadLetterWriter,
+  readSnapshots,
+  SnapshotPublisher,
+  type LabelRecord,
+  type ModelSnapshot,
+  type StreamCodecs,
+} from '../../src/stream/index.js';
 import { createTestTopics, STREAMS_DIR, readJsonRecords, testKafka, type TestTopics } from '../stream/helpers.js';
 import { readFileSync } from 'node:fs';
 import { testConfig } from '../helpers/test-config.js';
@@ -29,6 +37,7 @@ let task: Task;
 let topics: TestTopics | undefined;
 const dirs: string[] = [];
 const running: SharedLearning[] = [];
+const writers: DeadLetterWriter[] = [];
 
 interface Row {
   id: string;
@@ -51,6 +60,7 @@ beforeAll(async () => {
 
 afterEach(async () => {
   for (const s of running.splice(0)) await s.stop();
+  for (const w of writers.splice(0)) await w.close();
   await topics?.cleanup();
   topics = undefined;
 });
@@ -126,7 +136,10 @@ async function startWorker(
   workerId: string,
   publisher = false,
 ): Promise<{ cascade: Cascade; shared: SharedLearning }> {
-  const start = await prepareSharedState(kafka, config, codecs, task, logger);
+  const deadLetters = new DeadLetterWriter({ kafka, config: config.kafka, codecs, logger });
+  await deadLetters.start();
+  writers.push(deadLetters);
+  const start = await prepareSharedState(kafka, config, codecs, task, logger, { deadLetters });
   let shared: SharedLearning | undefined;
   const cascade = await createCascade({
     task,
@@ -137,11 +150,26 @@ async function startWorker(
     labelsShared: true,
     stateMeta: () => shared?.stateMeta() ?? {},
   });
-  shared = new SharedLearning({ kafka, config, codecs, cascade, task, teacherModel: TEACHER, workerId, start, logger });
+  shared = new SharedLearning({ kafka, config, codecs, cascade, task, teacherModel: TEACHER, workerId, start, deadLetters, logger });
   if (publisher) shared.onAssignment([0]);
   running.push(shared);
   await shared.start();
   return { cascade, shared };
+}
+
+/** The newest complete snapshot on the models topic. */
+async function newestSnapshot(t: TestTopics, codecs: StreamCodecs): Promise<ModelSnapshot | undefined> {
+  const [newest] = await readSnapshots({
+    kafka,
+    topic: t.models,
+    task: task.name,
+    chunkType: codecs.schemas.modelChunk,
+    maxLabelOffset: 1_000_000n,
+    refuse: (_record, origin, err) => {
+      throw new Error(`snapshot record at ${origin.offset} refused: ${err.message}`);
+    },
+  });
+  return newest;
 }
 
 /** Every stage's probabilities on the probe texts. */
@@ -202,7 +230,7 @@ describe('a snapshot on the models topic', () => {
     await publisher.close();
     expect(published.chunks).toBeGreaterThan(archive.size); // chunked: the LR part is larger than one chunk
 
-    const snapshot = await readLatestSnapshot(kafka, t.models, task.name, codecs.schemas.modelChunk);
+    const snapshot = await newestSnapshot(t, codecs);
     expect(snapshot?.snapshotId).toBe(published.snapshotId);
     expect(snapshot?.labelOffset).toBe(400n);
     const other = configFor(t);
@@ -226,7 +254,7 @@ describe('when a worker is replaced by a new one on an empty models folder', () 
     const snapshots = await readJsonRecords(kafka, t.labels);
     expect(snapshots).toHaveLength(250);
 
-    const newest = await readLatestSnapshot(kafka, t.models, task.name, codecs.schemas.modelChunk);
+    const newest = await newestSnapshot(t, codecs);
     expect(newest?.labels).toBe(200);
     const replacement = await startWorker(configFor(t, 100), codecs, 'w-b');
     expect(replacement.shared.status()).toMatchObject({ restored: { source: 'snapshot', labelOffset: Number(newest?.labelOffset) }, labels: 250 });

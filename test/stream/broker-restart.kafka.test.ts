@@ -1,8 +1,9 @@
 /**
  * Failure behaviour against a broker of its own (a second KRaft broker on ports chosen free at run time,
  * started with the project's script), so restarting it disturbs neither the other Kafka tests nor any other
- * program's broker: the worker rides out a broker restart with nothing lost or duplicated, and exits non-zero
- * when the broker stays down. Every worker the suite starts is killed at its end, whatever happened.
+ * program's broker: the worker rides out a broker restart with nothing lost or duplicated, exits non-zero
+ * when the broker stays down, and `spillway run` stops on SIGTERM after a long broker outage without waiting
+ * for the shutdown watchdog. Every worker the suite starts is killed at its end, whatever happened.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,12 +12,14 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOutageLlm } from '../../tools/harness/index.js';
 import {
   committedCount,
   createTestTopics,
   logLines,
   readJsonRecords,
   REPO_ROOT,
+  spawnCli,
   spawnEchoWorker,
   waitFor,
   writeConfig,
@@ -134,6 +137,51 @@ describe('when the broker stays down', () => {
     } finally {
       await startBroker();
       await admin.connect();
+      await t.cleanup();
+    }
+  }, 240_000);
+});
+
+describe('when SIGTERM comes after the broker was down past the client retries', () => {
+  it('spillway run (shared learning on) stops within the grace period, exit 0, without the watchdog', async () => {
+    const t = await createTestTopics(admin, 'sigterm', 2);
+    const llm = await startOutageLlm();
+    const taskFile = path.join(home, 'sentiment.task.json');
+    writeFileSync(taskFile, JSON.stringify({ name: 'sentiment', labels: ['positive', 'negative'], prompt: { system: 'Classify.', user: '{text}' } }));
+    const config = writeConfig({
+      logLevel: 'info',
+      task: taskFile,
+      llm: { baseUrl: llm.url, model: llm.model, concurrency: 4 },
+      cascade: { stages: ['lr'], warmupItems: 20 },
+      models: { dir: mkdtempSync(path.join(tmpdir(), 'spillway-models-')), backend: 'cpu' },
+      monitor: { httpPort: 0 },
+      kafka: {
+        brokers: [BROKER],
+        groupId: t.groupId,
+        topics: { input: t.input, output: t.output, deadLetter: t.deadLetter, labels: t.labels, models: t.models },
+        shutdownTimeoutMs: 5_000,
+      },
+    });
+    try {
+      const run = spawnCli(['run', '--config', config], { SPILLWAY_KAFKA_BROKERS: BROKER });
+      await produce(t, 50);
+      await waitFor('50 committed', async () => (await committedCount(admin, t.groupId, t.input)) === 50, 120_000, 200);
+      await admin.disconnect();
+      await stopBroker();
+      // Longer than kafkajs' retries (about 30 s): the consumers crash and are restarting when the broker returns.
+      await new Promise((resolve) => setTimeout(resolve, 45_000));
+      await startBroker();
+      await admin.connect();
+      await new Promise((resolve) => setTimeout(resolve, 10_000));
+      expect(run.child.exitCode).toBeNull();
+      run.child.kill('SIGTERM');
+      // The watchdog (shutdownTimeoutMs + 5 s) would exit 1.
+      expect(await run.exited).toBe(0);
+      const lines = logLines(run.stderr());
+      expect(lines.some((l) => l.msg === 'shutdown did not finish in time; exiting')).toBe(false);
+      expect(lines.some((l) => l.msg === 'worker stopped')).toBe(true);
+    } finally {
+      await llm.close();
       await t.cleanup();
     }
   }, 240_000);

@@ -62,6 +62,9 @@ describe('docker-compose.yml', () => {
     expect(config.kafka.brokers).toEqual([advertised.INTERNAL]);
     expect(config.redis.url).toBe('redis://redis:6379');
     expect(config.monitor.httpHost).toBe('0.0.0.0');
+    // Published on 127.0.0.1 only, so no token; Prometheus scrapes it by its service name.
+    expect(config.monitor.allowUnauthenticated).toBe(true);
+    expect(config.monitor.allowedHosts).toEqual(['spillway']);
     expect(envOf(services.topics)).toEqual(env);
   });
 

@@ -6,7 +6,23 @@ import { Readable } from 'node:stream';
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
 import { DecodeError, InvalidItemError } from '../../src/errors.js';
-import { ItemDecoder, loadTopicSchemas, readJsonlItems, toWireFormat, validateItem, type JsonlEntry } from '../../src/stream/index.js';
+import path from 'node:path';
+import {
+  fingerprint64,
+  IdMemory,
+  ItemDecoder,
+  ItemEncoder,
+  loadAvroType,
+  loadTopicSchemas,
+  schemaFingerprint,
+  TOPICS_DIR,
+  toSingleObject,
+  readJsonlItems,
+  rejectDuplicateIds,
+  toWireFormat,
+  validateItem,
+  type JsonlEntry,
+} from '../../src/stream/index.js';
 
 const schemas = loadTopicSchemas();
 const origin = { topic: 'in', partition: 0, offset: '7' };
@@ -113,6 +129,47 @@ describe('a text with nothing to read', () => {
   });
 });
 
+describe('an item id', () => {
+  const kindOf = (fn: () => unknown): string | undefined => {
+    try {
+      fn();
+    } catch (e: unknown) {
+      return e instanceof InvalidItemError ? e.kind : 'other';
+    }
+    return undefined;
+  };
+
+  it('over kafka.maxIdBytes is rejected as oversize-id before the text is looked at, whether in the value or the key', () => {
+    const id = 'i'.repeat(300_000);
+    expect(kindOf(() => validateItem({ id, text: '' }, undefined, { maxTextBytes: 1000, maxIdBytes: 1024 }))).toBe('oversize-id');
+    expect(kindOf(() => validateItem({ text: 'fine' }, id, { maxTextBytes: 1000, maxIdBytes: 1024 }))).toBe('oversize-id');
+    // Multi-byte characters count in bytes: 400 × 3 bytes is over 1024.
+    expect(kindOf(() => validateItem({ id: '好'.repeat(400), text: 'x' }, undefined, { maxTextBytes: 1000, maxIdBytes: 1024 }))).toBe('oversize-id');
+    expect(validateItem({ id: 'i'.repeat(1024), text: 'x' }, undefined, { maxTextBytes: 1000, maxIdBytes: 1024 }).id).toHaveLength(1024);
+  });
+
+  it('repeated on a later JSONL line is rejected as duplicate-id naming the first line', async () => {
+    const lines = ['{"id":"a","text":"one"}', '{"id":"b","text":"two"}', '{"id":"a","text":"again"}', '{"text":"no id"}'];
+    const entries = await collect(rejectDuplicateIds(readJsonlItems(stream(lines), 1000), new IdMemory(100)));
+    expect(entries.map((e) => ('error' in e ? e.error.kind : e.item.id))).toEqual(['a', 'b', 'duplicate-id', 'line-4']);
+    const dup = entries[2] as Extract<JsonlEntry, { error: unknown }>;
+    expect(dup.error.message).toContain('line 3 repeats the id "a" of line 1');
+  });
+});
+
+describe('the id memory', () => {
+  it('knows a record seen again (a refetch) from a repeat at another offset, and forgets the oldest ids first', () => {
+    const ids = new IdMemory(2);
+    const at = (offset: number): { topic: string; partition: number; offset: string } => ({ topic: 't', partition: 0, offset: String(offset) });
+    expect(ids.claim('a', at(0))).toBeUndefined();
+    expect(ids.claim('a', at(0))).toBeUndefined(); // the same record again
+    expect(ids.claim('a', at(5))).toEqual(at(0));
+    ids.claim('b', at(1));
+    ids.claim('c', at(2));
+    expect(ids.claim('a', at(9))).toBeUndefined(); // forgotten: capacity 2
+  });
+});
+
 describe('Kafka JSON records', () => {
   it('accept a UTF-8 byte-order mark', async () => {
     const decoder = new ItemDecoder({ format: 'json', itemType: schemas.item, maxTextBytes: 1000 });
@@ -121,8 +178,8 @@ describe('Kafka JSON records', () => {
   });
 });
 
-describe('Avro input without a schema registry', () => {
-  const decoder = new ItemDecoder({ format: 'avro', itemType: schemas.item, maxTextBytes: 1000 });
+describe('plain Avro input without a schema registry (kafka.avroWithoutRegistry: plain)', () => {
+  const decoder = new ItemDecoder({ format: 'avro', itemType: schemas.item, maxTextBytes: 1000, avroWithoutRegistry: 'plain' });
   const kind = async (value: Buffer): Promise<string> => {
     const err = await decoder.decode(value, null, origin).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DecodeError);
@@ -168,9 +225,92 @@ describe('Avro input without a schema registry', () => {
   });
 
   it('names a registry-framed record read without a registry', async () => {
+    // (the same holds for the single-object framing, below)
     const body = schemas.item.toBuffer({ id: 'a', text: 'hello', task: null, metadata: {}, eventTimeMs: null });
     const err = await decoder.decode(toWireFormat(12, body), null, origin).catch((e: unknown) => e);
     expect((err as DecodeError).kind).toBe('wrong-schema');
     expect((err as Error).message).toContain('schemaRegistryUrl');
+  });
+});
+
+describe('Avro input without a schema registry (the single-object encoding, the default)', () => {
+  const decoder = new ItemDecoder({ format: 'avro', itemType: schemas.item, maxTextBytes: 1000 });
+  const errorOf = async (value: Buffer): Promise<DecodeError> => {
+    const err = await decoder.decode(value, null, origin).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DecodeError);
+    return err as DecodeError;
+  };
+  const field = (name: string, type: avro.Schema): { name: string; type: avro.Schema } => ({ name, type });
+  const record = (name: string, fields: Array<{ name: string; type: avro.Schema }>): avro.Type => avro.Type.forSchema({ type: 'record', name, fields });
+  /** Records of other schemas, several of whose bytes read as a plausible item. */
+  const foreign: Array<[avro.Type, unknown]> = [
+    [
+      record('Order', [field('customer', 'string'), field('note', 'string'), field('a', 'int'), field('b', 'int'), field('c', 'int')]),
+      { customer: 'ann', note: 'hi there', a: 0, b: 0, c: 0 },
+    ],
+    [
+      record('Note', [
+        field('author', 'string'),
+        field('body', 'string'),
+        field('x', ['null', 'string']),
+        field('tags', { type: 'map', values: 'string' }),
+        field('t', ['null', 'long']),
+      ]),
+      { author: 'a', body: 'same shape, other names', x: null, tags: {}, t: null },
+    ],
+    [
+      record('Pair', [field('k', 'string'), field('v', 'string'), field('n', 'boolean'), field('m', 'boolean'), field('o', 'boolean')]),
+      { k: 'k', v: 'value text', n: false, m: false, o: false },
+    ],
+    [
+      record('Blob', [field('bytes', 'bytes'), field('more', 'bytes'), field('z', 'long'), field('y', 'long'), field('w', 'long')]),
+      { bytes: Buffer.from('id'), more: Buffer.from('a text'), z: 0, y: 0, w: 0 },
+    ],
+    [
+      record('Event', [
+        field('name', 'string'),
+        field('payload', 'string'),
+        field('flags', { type: 'array', items: 'int' }),
+        field('refs', { type: 'array', items: 'int' }),
+        field('end', ['null', 'int']),
+      ]),
+      { name: 'e', payload: 'an event text', flags: [], refs: [], end: null },
+    ],
+  ];
+
+  it('reads items written with the single-object encoding, of the current schema and of version 1', async () => {
+    const item = { id: 'a', text: 'hello', metadata: { k: 'v' }, eventTimeMs: 5 };
+    const written = new ItemEncoder('avro', schemas.item).encode(item);
+    expect(written.subarray(0, 2)).toEqual(Buffer.from([0xc3, 0x01]));
+    expect(await decoder.decode(written, null, origin)).toEqual(item);
+    const v1 = loadAvroType(path.join(TOPICS_DIR, 'history/spillway.items.v1.avsc'));
+    const old = toSingleObject(schemaFingerprint(v1), v1.toBuffer({ id: 'b', text: 'older producer', task: null, metadata: {} }));
+    expect(await decoder.decode(old, null, origin)).toEqual({ id: 'b', text: 'older producer' });
+  });
+
+  it('dead-letters every record of another schema as wrong-schema, framed or not, whose plain bytes would pass', async () => {
+    const plain = new ItemDecoder({ format: 'avro', itemType: schemas.item, maxTextBytes: 1000, avroWithoutRegistry: 'plain' });
+    let passedPlain = 0;
+    for (const [type, value] of foreign) {
+      const bytes = type.toBuffer(value);
+      if (
+        await plain.decode(bytes, null, origin).then(
+          () => true,
+          () => false,
+        )
+      )
+        passedPlain++;
+      expect((await errorOf(bytes)).kind).toBe('not-avro');
+      const framed = await errorOf(toSingleObject(schemaFingerprint(type), bytes));
+      expect(framed.kind).toBe('wrong-schema');
+      expect(framed.message).toMatch(/written with the schema of fingerprint [0-9a-f]{16}, not the item schema \([0-9a-f]{16}\)/);
+    }
+    // Plain Avro cannot tell these apart: most of them read as items.
+    expect(passedPlain).toBeGreaterThanOrEqual(3);
+  });
+
+  it('matches the Avro specification’s fingerprint of "null"', () => {
+    // CRC-64-AVRO of `"null"`: 0x63dd24e7cc258f8a (Avro's schema fingerprint test data).
+    expect(fingerprint64('"null"').readBigUInt64LE()).toBe(0x63dd24e7cc258f8an);
   });
 });

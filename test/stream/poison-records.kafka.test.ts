@@ -47,7 +47,8 @@ describe('when an annotation or a dead letter would exceed its topic size limit'
     ];
     await sendRecords(kafka, t.input, [...good(0, 50), ...poison, ...good(50, 50)]);
 
-    const worker = await suite.worker(testKafkaConfig(t), async (item) => answerFor(item));
+    // Ids up to 64 KB accepted here: the 30 KB id must reach the output fitter.
+    const worker = await suite.worker(testKafkaConfig(t, { maxIdBytes: 65_536 }), async (item) => answerFor(item));
     await worker.start();
     expect(worker.outputLimits).toEqual({ output: LIMIT, deadLetter: LIMIT });
     await waitFor('every offset committed', async () => (await committedCount(admin, t.groupId, t.input)) === 103, 60_000);

@@ -9,3 +9,4 @@ export { spawnCli, spawnEchoWorker, type CliProcess } from './cli-process.js';
 export { startReplayLlm, type ReplayLlm } from './replay-llm-process.js';
 export { KAFKA_BROKERS, kafkaClient, randomName, committedCount, createTopicSet, eachJsonRecord, readJsonRecords, type TopicSet } from './kafka.js';
 export { writeConfig } from './config-file.js';
+export { startOutageLlm, gaps, type OutageLlm } from './outage-llm.js';
