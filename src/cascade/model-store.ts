@@ -213,16 +213,50 @@ export async function readStateMeta(dir: string): Promise<Record<string, number>
   }
 }
 
+/** What the running configuration expects of saved state. */
+export interface StateExpectation {
+  classes: number;
+  featureDim: number;
+  stages: readonly string[];
+  labels: readonly string[];
+  sentenceEncoder?: string;
+}
+
+/** A manifest file's entry, checked against the manifest (format 2 lists every file). */
+type EntryOf = (file: string) => FileEntry | undefined;
+
 /**
  * Reads saved state, or returns undefined when `dir` holds none. Throws ModelStateError when the state
  * exists but does not fit the running configuration (other labels, feature size or stages), and
  * CorruptModelStateError when a file is missing, truncated, altered, misshapen or holds non-finite weights.
  */
-export async function loadCascadeState(
-  dir: string,
-  expect: { classes: number; featureDim: number; stages: readonly string[]; labels: readonly string[]; sentenceEncoder?: string },
-): Promise<SavedState | undefined> {
+export async function loadCascadeState(dir: string, expect: StateExpectation): Promise<SavedState | undefined> {
   if (!existsSync(`${dir}/manifest.json`)) return undefined;
+  const manifest = await readManifest(dir);
+  checkFit(dir, manifest, expect);
+  const files = manifest.files ?? {};
+  const checked = manifest.format >= 2;
+  const entry: EntryOf = (file) => {
+    const e = files[file];
+    if (checked && e === undefined) throw new CorruptModelStateError(dir, file, 'is not listed in the manifest');
+    return e;
+  };
+  const budget = manifest.budget;
+  if (!(Number.isFinite(budget?.threshold) && Number.isFinite(manifest.rngState)))
+    throw new CorruptModelStateError(dir, 'manifest.json', 'budget threshold or random state is not a number');
+  const saved: SavedState = {
+    budget,
+    rngState: manifest.rngState,
+    policies: loadPolicies(dir, manifest, expect.classes),
+    ...(await loadMemories(dir, manifest, manifest.featureDim, expect.classes, entry)),
+  };
+  if (manifest.lr !== undefined) saved.lr = await loadLr(dir, manifest, manifest.lr, expect.classes, entry);
+  if (manifest.mid !== undefined) saved.mid = await loadMid(dir, manifest.mid, entry);
+  return saved;
+}
+
+/** The manifest, with its required fields present. */
+async function readManifest(dir: string): Promise<Manifest> {
   let manifest: Manifest;
   try {
     manifest = JSON.parse(await readFile(`${dir}/manifest.json`, 'utf8')) as Manifest;
@@ -239,6 +273,11 @@ export async function loadCascadeState(
   ) {
     throw new CorruptModelStateError(dir, 'manifest.json', 'lacks labels, stages or policies');
   }
+  return manifest;
+}
+
+/** Refuses state saved under another configuration: format, labels, feature size, stages, sentence encoder. */
+function checkFit(dir: string, manifest: Manifest, expect: StateExpectation): void {
   const problems: string[] = [];
   if (!READABLE_FORMATS.has(manifest.format)) problems.push(`format ${manifest.format}, expected ${FORMAT}`);
   if (manifest.labels.join('\u0000') !== expect.labels.join('\u0000')) problems.push(`labels [${manifest.labels.join(', ')}] differ from the task's`);
@@ -249,87 +288,78 @@ export async function loadCascadeState(
     problems.push(`the mid stage learned on ${savedEncoder} sentence vectors, configured ${expect.sentenceEncoder ?? 'glove'}`);
   }
   if (problems.length > 0) throw new ModelStateError(dir, `${problems.join('; ')} (move the folder away, or run with --reset-models, to start fresh)`);
-  const files = manifest.files ?? {};
-  const checked = manifest.format >= 2;
-  const entry = (file: string): FileEntry | undefined => {
-    const e = files[file];
-    if (checked && e === undefined) throw new CorruptModelStateError(dir, file, 'is not listed in the manifest');
-    return e;
-  };
+}
+
+/** The deferral policies, their weights finite and of a size this code reads. */
+function loadPolicies(dir: string, manifest: Manifest, classes: number): Record<string, DeferralPolicyState> {
   const policies: Record<string, DeferralPolicyState> = {};
   for (const [name, p] of Object.entries(manifest.policies)) {
     if (!Array.isArray(p.weights) || !Array.isArray(p.gradSquares) || p.weights.length !== p.gradSquares.length)
       throw new CorruptModelStateError(dir, 'manifest.json', `policy ${name} has misshapen weights`);
     // JSON has no NaN: a non-finite weight was saved as null.
-    requireFinite(
-      dir,
-      `manifest.json (policy ${name})`,
-      p.weights.map((w) => (typeof w === 'number' ? w : Number.NaN)),
-    );
-    requireFinite(
-      dir,
-      `manifest.json (policy ${name})`,
-      p.gradSquares.map((w) => (typeof w === 'number' ? w : Number.NaN)),
-    );
+    const numbers = (xs: unknown[]): number[] => xs.map((w) => (typeof w === 'number' ? w : Number.NaN));
+    requireFinite(dir, `manifest.json (policy ${name})`, numbers(p.weights));
+    requireFinite(dir, `manifest.json (policy ${name})`, numbers(p.gradSquares));
     // Policies saved before the agreement feature have one weight fewer: they load with its weight at 0.
-    const sizes = [policyFeatureCount(expect.classes), legacyPolicyFeatureCount(expect.classes)];
+    const sizes = [policyFeatureCount(classes), legacyPolicyFeatureCount(classes)];
     if (!sizes.includes(p.weights.length))
       throw new ModelStateError(
         dir,
         `the ${name} policy has ${p.weights.length} weights, expected ${sizes[0]} (move the folder away, or run with --reset-models, to start fresh)`,
       );
-    policies[name] = { classes: expect.classes, updates: p.updates, weights: Float32Array.from(p.weights), gradSquares: Float32Array.from(p.gradSquares) };
+    policies[name] = { classes, updates: p.updates, weights: Float32Array.from(p.weights), gradSquares: Float32Array.from(p.gradSquares) };
   }
-  const budget = manifest.budget;
-  if (!(Number.isFinite(budget?.threshold) && Number.isFinite(manifest.rngState)))
-    throw new CorruptModelStateError(dir, 'manifest.json', 'budget threshold or random state is not a number');
-  const saved: SavedState = {
-    budget,
-    rngState: manifest.rngState,
-    policies,
-    ...(await loadMemories(dir, manifest, manifest.featureDim, expect.classes, entry)),
+  return policies;
+}
+
+/** A file of float32 values, checked against its manifest entry and finite. */
+async function finiteFloats(dir: string, file: string, e: FileEntry | undefined, size?: number): Promise<Float32Array> {
+  const values = f32(await readChecked(dir, file, e, size));
+  requireFinite(dir, file, values);
+  return values;
+}
+
+/** The logistic regressor's weights and AdaGrad sums. */
+async function loadLr(
+  dir: string,
+  manifest: Manifest,
+  lr: NonNullable<Manifest['lr']>,
+  classes: number,
+  entry: EntryOf,
+): Promise<NonNullable<SavedState['lr']>> {
+  const size = manifest.featureDim * classes;
+  return {
+    dim: manifest.featureDim,
+    classes,
+    learningRate: lr.learningRate,
+    l2: lr.l2,
+    updates: lr.updates,
+    weights: await finiteFloats(dir, 'lr/weights.f32', entry('lr/weights.f32'), size),
+    gradSquares: await finiteFloats(dir, 'lr/grad-squares.f32', entry('lr/grad-squares.f32'), size),
   };
-  if (manifest.lr !== undefined) {
-    const size = manifest.featureDim * expect.classes;
-    const floats = async (file: string): Promise<Float32Array> => {
-      const values = f32(await readChecked(dir, file, entry(file), size));
-      requireFinite(dir, file, values);
-      return values;
-    };
-    saved.lr = {
-      dim: manifest.featureDim,
-      classes: expect.classes,
-      learningRate: manifest.lr.learningRate,
-      l2: manifest.lr.l2,
-      updates: manifest.lr.updates,
-      weights: await floats('lr/weights.f32'),
-      gradSquares: await floats('lr/grad-squares.f32'),
-    };
+}
+
+/** The mid model: its tfjs network, embedding bag and sentence mean. */
+async function loadMid(dir: string, mid: NonNullable<Manifest['mid']>, entry: EntryOf): Promise<NonNullable<SavedState['mid']>> {
+  for (const file of ['mid/model.json', 'mid/weights.bin']) await readChecked(dir, file, entry(file));
+  let model: tf.LayersModel;
+  try {
+    model = await loadLayersModel(`${dir}/mid`);
+  } catch (err: unknown) {
+    throw new CorruptModelStateError(dir, 'mid/model.json', `is not a loadable tfjs model (${err instanceof Error ? err.message : String(err)})`, {
+      cause: err,
+    });
   }
-  if (manifest.mid !== undefined) {
-    for (const file of ['mid/model.json', 'mid/weights.bin']) await readChecked(dir, file, entry(file));
-    let model: tf.LayersModel;
-    try {
-      model = await loadLayersModel(`${dir}/mid`);
-    } catch (err: unknown) {
-      throw new CorruptModelStateError(dir, 'mid/model.json', `is not a loadable tfjs model (${err instanceof Error ? err.message : String(err)})`, {
-        cause: err,
-      });
-    }
-    model.getWeights().forEach((w, i) => requireFinite(dir, `mid/weights.bin (weight ${i})`, w.dataSync()));
-    const floats = async (file: string): Promise<Float32Array> => {
-      const e = entry(file);
-      const values = f32(await readChecked(dir, file, e, e?.shape?.[0]));
-      requireFinite(dir, file, values);
-      return values;
-    };
-    const bag = await floats('mid/bag.f32');
-    const bagGradSquares = await floats('mid/bag-grad-squares.f32');
-    if (bag.length !== bagGradSquares.length)
-      throw new CorruptModelStateError(dir, 'mid/bag-grad-squares.f32', `holds ${bagGradSquares.length} floats, the bag ${bag.length}`);
-    const seen = manifest.mid.sentenceSeen;
-    const centre = seen === undefined ? {} : { sentenceMean: await floats('mid/sentence-mean.f32'), sentenceSeen: seen };
-    saved.mid = { model, state: { updates: manifest.mid.updates, labels: manifest.mid.labels, bag, bagGradSquares, ...centre } };
-  }
-  return saved;
+  model.getWeights().forEach((w, i) => requireFinite(dir, `mid/weights.bin (weight ${i})`, w.dataSync()));
+  const floats = (file: string): Promise<Float32Array> => {
+    const e = entry(file);
+    return finiteFloats(dir, file, e, e?.shape?.[0]);
+  };
+  const bag = await floats('mid/bag.f32');
+  const bagGradSquares = await floats('mid/bag-grad-squares.f32');
+  if (bag.length !== bagGradSquares.length)
+    throw new CorruptModelStateError(dir, 'mid/bag-grad-squares.f32', `holds ${bagGradSquares.length} floats, the bag ${bag.length}`);
+  const seen = mid.sentenceSeen;
+  const centre = seen === undefined ? {} : { sentenceMean: await floats('mid/sentence-mean.f32'), sentenceSeen: seen };
+  return { model, state: { updates: mid.updates, labels: mid.labels, bag, bagGradSquares, ...centre } };
 }
