@@ -63,7 +63,7 @@ interface Pipeline {
   /** Shared learning's hooks into the worker, when it is on. */
   shared?: {
     sideRecords: (item: StreamItem, answer: ItemAnswer) => SideRecord[];
-    onAssignment: (partitions: number[]) => void;
+    onAssignment: (partitions: number[], totalPartitions: number) => void;
     /** Before the worker takes items: the label replay. */
     start(): Promise<void>;
     /** After the worker stopped, before close(). */
@@ -143,7 +143,16 @@ async function cascadePipeline(
   };
   return {
     ...drive(cascade, teacher, cache, endpoints.health),
-    shared: { sideRecords: sharing.publisher.sideRecords, onAssignment: sharing.onAssignment, start: () => sharing.start(), stop },
+    shared: {
+      sideRecords: sharing.publisher.sideRecords,
+      onAssignment: (partitions, total) => {
+        sharing.onAssignment(partitions);
+        // The group's warm-up and front-load are paid once, each worker its part.
+        if (total > 0) cascade.setGroupShare(partitions.length / total);
+      },
+      start: () => sharing.start(),
+      stop,
+    },
   };
 }
 

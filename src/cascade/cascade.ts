@@ -151,6 +151,14 @@ export class Cascade {
     return this.externalLabels;
   }
 
+  /**
+   * This worker's share of a group that learns together (its share of the input partitions): it pays that part
+   * of the warm-up and the budget's front-load, so the group pays them once.
+   */
+  setGroupShare(share: number): void {
+    this.parts.budget.setGroupShare(share);
+  }
+
   /** The budget controller's view: target, share so far, current threshold. */
   get budgetStatus(): { target: number; llmShare: number; threshold: number; items: number; calls: number } {
     const b = this.parts.budget;

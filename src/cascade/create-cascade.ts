@@ -231,6 +231,7 @@ function learningPace(config: Readonly<CascadeSections>, parts: CascadeParts, pa
     labels: () => deepest?.labels ?? 0,
     // The warm-up sends every item to the LLM whatever the stages say: nothing to wait for.
     free: () => parts.budget.warmingUp,
+    ...(path === undefined ? {} : { latencyMs: () => path.scheduler.latencyEstimateMs }),
     maxWaitMs: deadlineMs / 10,
   });
 }

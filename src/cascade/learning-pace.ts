@@ -4,7 +4,7 @@
  * small stages then answer, and its deferral is judged, with what the labels ahead of it taught them, as in a
  * walk through the stream one item at a time. How many labels may be on their way (the lag) grows with the
  * labels learned: young stages learn most from each label, so a backlog is consumed at the pace the LLM's
- * answers arrive, and faster as the stages mature (`pipeline.labelLagMin`, `pipeline.labelLagRatio`).
+ * answers arrive, and faster as the stages mature (`cascade.labelLagMin`, `cascade.labelLagRatio`).
  *
  * An item that keeps its turn (a cold stage with no budget left, see Cascade) holds every item behind it: the
  * window fills and the source pauses, so a backlog waits where it is (Kafka offsets, the file) rather than
@@ -21,6 +21,12 @@ export interface LearningPaceOptions {
   labels: () => number;
   /** True while decisions do not depend on the stages (the warm-up sends every item): no wait for labels. @defaultValue never */
   free?: () => boolean;
+  /**
+   * The LLM's answer time, ms: the lag is scaled by it over a second. Waiting costs the pipeline that long per
+   * label, so an LLM that answers in milliseconds is waited for (a walk one item at a time, at little cost), one
+   * that takes a second gets the full lag. @defaultValue 1000 (the full lag)
+   */
+  latencyMs?: () => number;
   /** Longest wait for a turn, ms (a latency bound); Infinity: as long as learning needs. @defaultValue Infinity */
   maxWaitMs?: number;
   now?: () => number;
@@ -64,7 +70,8 @@ export class LearningPace {
 
   /** Labels that may be on their way now. */
   get lag(): number {
-    return Math.max(this.opts.minLag, Math.floor(this.opts.lagRatio * this.opts.labels()));
+    const scale = Math.min(1, Math.max(0, (this.opts.latencyMs?.() ?? 1_000) / 1_000));
+    return Math.floor(scale * Math.max(this.opts.minLag, this.opts.lagRatio * this.opts.labels()));
   }
 
   /** Items waiting for their turn. */

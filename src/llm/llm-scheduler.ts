@@ -117,6 +117,11 @@ export class LlmScheduler {
     return this.queue.size === 0 ? 0 : this.queue.size / rate;
   }
 
+  /** The LLM's answer time as the scheduler estimates it (a moving average of recent requests), ms. */
+  get latencyEstimateMs(): number {
+    return this.latencyMs;
+  }
+
   /** Items the LLM can answer per second at the current concurrency, latency and rate limits. */
   get capacityPerSecond(): number {
     return this.dispatchRatePerMs() * 1000;

@@ -40,8 +40,11 @@ export interface StreamWorkerOptions {
   observer?: StreamObserver;
   /** Records an answered item commits with its annotation, in the same transaction (shared learning's label). */
   sideRecords?: (item: StreamItem, answer: ItemAnswer) => SideRecord[];
-  /** Called with this worker's input partitions after each group join (shared learning picks its snapshot publisher). */
-  onAssignment?: (partitions: number[]) => void;
+  /**
+   * Called with this worker's input partitions, and the input topic's partition count, after each group join
+   * (shared learning picks its snapshot publisher; the cascade pays its share of the group's warm-up).
+   */
+  onAssignment?: (partitions: number[], totalPartitions: number) => void;
 }
 
 /** Longest wait for leaving the group and closing the clients at shutdown, ms. */
@@ -274,7 +277,12 @@ export class StreamWorker {
       else this.fail(payload.error);
     });
     const onAssignment = this.options.onAssignment;
-    if (onAssignment !== undefined) consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => onAssignment(payload.memberAssignment[config.topics.input] ?? []));
+    if (onAssignment !== undefined) {
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        const mine = payload.memberAssignment[config.topics.input] ?? [];
+        void this.partitionCount(config.topics.input).then((total) => onAssignment(mine, Math.max(total, mine.length)));
+      });
+    }
     await consumer.connect();
     await consumer.subscribe({ topics: [config.topics.input], fromBeginning: true });
     await consumer.run({
@@ -284,6 +292,16 @@ export class StreamWorker {
       eachBatch: (payload) => handler.handle(payload),
     });
     this.applyPause();
+  }
+
+  /** The topic's partition count (0 when the broker cannot say: the caller then counts its own). */
+  private async partitionCount(topic: string): Promise<number> {
+    try {
+      const metadata = await this.admin?.fetchTopicMetadata({ topics: [topic] });
+      return metadata?.topics[0]?.partitions.length ?? 0;
+    } catch {
+      return 0;
+    }
   }
 
   private async restartConsumer(crashed: Consumer): Promise<void> {

@@ -146,3 +146,34 @@ describe('capacity cap', () => {
     expect(b.calls).toBe(0);
   });
 });
+
+describe('a group that learns together', () => {
+  /** Calls granted over `items` items that all want the LLM (forced: only the hard cap says no). */
+  const spend = (b: BudgetController, items: number): number => {
+    for (let i = 0; i < items; i++) b.decide(1, true);
+    return b.calls;
+  };
+
+  it('pays one warm-up and one front-load: three workers on a third of the stream each spend what one would', () => {
+    const one = spend(new BudgetController({ budget: 0.3, warmupItems: 100 }), 1_200);
+    const thirds = [0, 1, 2].map(() => {
+      const b = new BudgetController({ budget: 0.3, warmupItems: 100 });
+      b.setGroupShare(1 / 3);
+      expect(b.warmupItems).toBe(34);
+      return spend(b, 400);
+    });
+    const group = thirds.reduce((a, c) => a + c, 0);
+    expect(Math.abs(group - one)).toBeLessThanOrEqual(0.02 * 1_200);
+    // Each paying a whole youth would have spent far more.
+    const alone = spend(new BudgetController({ budget: 0.3, warmupItems: 100 }), 400);
+    expect(3 * alone).toBeGreaterThan(group + 0.1 * 1_200);
+  });
+
+  it('keeps a matured controller mature: a replayed group needs no warm-up, whatever its share', () => {
+    const b = new BudgetController({ budget: 0.3, warmupItems: 100 });
+    b.mature();
+    b.setGroupShare(0.5);
+    expect(b.warmupItems).toBe(0);
+    expect(b.frontLoadExcess(500)).toBe(0);
+  });
+});
