@@ -212,7 +212,7 @@ const cascadeSchema = z
       .min(0)
       .default(16)
       .describe(
-        'Learning keeps pace with the pipeline: items are decided in order, each once at most this many LLM labels granted before it are still on their way (plus `labelLagRatio` × labels learned), so its deferral is judged with what the labels ahead of it taught the stages; without a latency bound an item the small stages answer is answered once those labels have landed. The lag is scaled by the LLM's answer time over a second (an LLM that answers in milliseconds is simply waited for). Lower: decisions closer to a walk through the stream one item at a time; higher: a backlog drains faster while the stages are young (docs/cascade.md).',
+        "Learning keeps pace with the pipeline: items are decided in order, each once at most this many LLM labels granted before it are still on their way (plus `labelLagRatio` × labels learned), so its deferral is judged with what the labels ahead of it taught the stages; without a latency bound an item the small stages answer is answered once those labels have landed. The lag is scaled by the LLM's answer time over a second (an LLM that answers in milliseconds is simply waited for). Lower: decisions closer to a walk through the stream one item at a time; higher: a backlog drains faster while the stages are young (docs/cascade.md).",
       ),
     labelLagRatio: z
       .number()
