@@ -36,6 +36,8 @@ const { values: args } = parseArgs({
     latencies: { type: 'string', default: '0,800:5000' },
     budgets: { type: 'string', default: 'isear=0.313,hatespeech=0.112' },
     encoder: { type: 'string' },
+    // An experiment's configuration, merged over each run's: a JSON object of sections, e.g. '{"kafka":{"commitIntervalMs":250}}'.
+    overrides: { type: 'string' },
     sample: { type: 'string', default: '0.5' },
     out: { type: 'string', default: '.bench/service.jsonl' },
     json: { type: 'boolean', default: false },
@@ -172,6 +174,7 @@ async function measure(): Promise<RunRecord[]> {
                   seed,
                   ...(arrival === 'paced' ? { rate: RATE } : {}),
                   ...(args.encoder === undefined ? {} : { encoder: args.encoder }),
+                  ...(args.overrides === undefined ? {} : { overrides: JSON.parse(args.overrides) as Record<string, Record<string, unknown>> }),
                 };
                 for (const p of list(args.paths)) {
                   log(`${dataset} ${teacher} seed ${seed} latency ${latency} ${arrival} ${p}`);

@@ -23,6 +23,8 @@ export interface PathSettings {
   rate?: number;
   /** `cascade.sentenceEncoder` when not the default. */
   encoder?: string;
+  /** Configuration sections merged over the run's (an experiment's settings; none for the figures). */
+  overrides?: Record<string, Record<string, unknown>>;
 }
 
 /** An annotation as the paths publish it: the fields the bench scores. */
@@ -48,8 +50,8 @@ export interface PathOutcome {
 }
 
 /** The configuration a user would write: the defaults, and only what names this run. */
-function userConfig(settings: PathSettings, dir: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
+function userConfig(settings: PathSettings, dir: string, extra: Record<string, Record<string, unknown>> = {}): Record<string, unknown> {
+  const config: Record<string, unknown> = {
     task: settings.taskPath,
     llm: { baseUrl: settings.llmUrl, model: settings.teacher },
     cascade: { llmBudget: settings.budget, seed: settings.seed, ...(settings.encoder === undefined ? {} : { sentenceEncoder: settings.encoder }) },
@@ -58,6 +60,10 @@ function userConfig(settings: PathSettings, dir: string, extra: Record<string, u
     cache: { redisTier: false },
     ...extra,
   };
+  for (const [section, values] of Object.entries(settings.overrides ?? {})) {
+    config[section] = { ...(config[section] as Record<string, unknown> | undefined), ...values };
+  }
+  return config;
 }
 
 /** `spillway start --input items.jsonl --output annotations.jsonl [--rate]`. */
