@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { unknownEnv, unknownKeys } from './config-keys.js';
+import { qualitySchema } from './quality/quality-schema.js';
 
 const llmTierSchema = z.object({
   model: z.string().min(1).describe('Model name sent to this tier.'),
@@ -142,7 +143,14 @@ const cascadeSchema = z
       .default(262_144)
       .describe('Hashed feature space of the featurizer, a power of two.'),
     maxTextChars: z.number().int().positive().default(5000).describe('Characters of text kept; longer texts are truncated with a warning.'),
-    llmBudget: z.number().gt(0).max(1).default(0.2).describe('Target share of items sent to the LLM over the stream, in (0, 1].'),
+    llmBudget: z
+      .number()
+      .gt(0)
+      .max(1)
+      .optional()
+      .describe(
+        'Target share of items sent to the LLM over the stream, in (0, 1]. Unset: 0.2, or, with quality targets (`quality.targets`), no cap; set with quality targets, a cap the targets rule under.',
+      ),
     horizonItems: z.number().int().positive().optional().describe('Expected stream length, when known: the budget is then paced over exactly this many items.'),
     warmupItems: z
       .number()
@@ -540,6 +548,7 @@ export const configSchema = z.object({
   redis: redisSchema.describe('Redis, for the shared cache tier.'),
   cache: cacheSchema.describe('The LLM answer cache (docs/cache.md).'),
   monitor: monitorSchema.describe('/metrics, /status, /healthz and the dashboard.'),
+  quality: qualitySchema.describe('Quality targets with a guarantee (docs/quality.md).'),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -552,6 +561,7 @@ export type SharedLearningConfig = Config['sharedLearning'];
 export type RedisConfig = Config['redis'];
 export type CacheConfig = Config['cache'];
 export type MonitorConfig = Config['monitor'];
+export type QualityConfig = Config['quality'];
 
 /**
  * Every default, derived from the schema (each key's `.default()` is the one place a default is written).
@@ -589,6 +599,7 @@ export const ENV_KEYS: ReadonlyArray<[string, string, EnvReader]> = [
   ['SPILLWAY_LLM_BATCH_SIZE', 'llm.batchSize', asNumber],
   ['SPILLWAY_PIPELINE_MAX_IN_FLIGHT', 'pipeline.maxInFlight', asNumber],
   ['SPILLWAY_LLM_BUDGET', 'cascade.llmBudget', asNumber],
+  ['SPILLWAY_QUALITY', 'quality.targets', asList],
   ['SPILLWAY_MODELS_DIR', 'models.dir', asString],
   ['SPILLWAY_TF_BACKEND', 'models.backend', asString],
   ['SPILLWAY_MODELS_CACHE_DIR', 'models.cacheDir', asString],
@@ -773,3 +784,11 @@ export function loadConfig(options: { file?: string; flags?: unknown; env?: Node
   const file = options.file === undefined ? {} : readConfigFile(options.file);
   return parseConfig(merge({}, file, configFromEnv(env), options.flags), { origins: envOrigins(env) });
 }
+
+/** The share of items the LLM may get: `cascade.llmBudget`; unset, 0.2, or no cap (1) when quality targets rule. */
+export function llmBudgetOf(config: Pick<Config, 'cascade'> & Partial<Pick<Config, 'quality'>>): number {
+  return config.cascade.llmBudget ?? ((config.quality?.targets.length ?? 0) > 0 ? 1 : DEFAULT_LLM_BUDGET);
+}
+
+/** The budget when neither the user nor quality targets set one. */
+export const DEFAULT_LLM_BUDGET = 0.2;

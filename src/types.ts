@@ -54,7 +54,9 @@ export type LlmSource = 'none' | 'call' | 'cache-l1' | 'cache-redis' | 'cache-ne
  *   LLM not yet above the floor) and the warm-up allowance was spent: its answer, with its confidence capped
  *   at the stage's measured agreement, not a confident one;
  * - `shared`: the answer of an LLM call already on its way for the same (normalised) text when the item was
- *   decided: no call of its own, like a cache hit that had not landed yet.
+ *   decided: no call of its own, like a cache hit that had not landed yet;
+ * - `uncertified`: quality targets (`quality.targets`) asked for the LLM but the budget's cap refused the
+ *   call: a small stage answered, and no target is guaranteed for it.
  */
 export const ANNOTATION_REASONS = [
   'confident',
@@ -68,6 +70,7 @@ export const ANNOTATION_REASONS = [
   'cache',
   'cold',
   'shared',
+  'uncertified',
 ] as const;
 
 /** One of {@link ANNOTATION_REASONS}. */

@@ -1,5 +1,5 @@
 /** The monitor's options from the configuration: one place, so `start` and `run` price and serve alike. */
-import type { Config } from '../config.js';
+import { llmBudgetOf, type Config } from '../config.js';
 import type { CreateMonitorOptions } from '../monitor/index.js';
 import type { Logger } from './logger.js';
 
@@ -19,7 +19,7 @@ export function monitorFor(config: Readonly<Config>, logger: Logger, extra: Part
     config: config.monitor,
     logger,
     llmCostUnits: llm.costUnits,
-    llmBudget: config.cascade.llmBudget,
+    llmBudget: llmBudgetOf(config),
     pricePerMillionInputTokens: llm.pricePerMillionInputTokens,
     pricePerMillionOutputTokens: llm.pricePerMillionOutputTokens,
     modelPrices,

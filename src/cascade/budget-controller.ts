@@ -67,6 +67,10 @@ export class BudgetController {
   threshold = 0.5;
   /** Highest share of items the LLM can take now (set by the cascade from the LLM scheduler's queue); undefined: no cap. */
   private capacityCap: number | undefined;
+  /** The threshold quality targets certified (quality-controller.ts); undefined: the budget alone rules. */
+  private qualityFloor: number | undefined;
+  /** The threshold the spending schedule asks for (the quantile of recent scores). */
+  private paced = 0.5;
 
   constructor(options: BudgetControllerOptions, state?: BudgetControllerState) {
     if (!(options.budget > 0 && options.budget <= 1)) throw new RangeError(`budget must be in (0, 1], got ${options.budget}`);
@@ -84,7 +88,18 @@ export class BudgetController {
       this.items = state.items;
       this.calls = state.calls;
       this.threshold = state.threshold;
+      this.paced = state.threshold;
     }
+  }
+
+  /**
+   * Quality targets rule: τ is the threshold they certified (−∞: none, every item wanted), raised only by the
+   * budget's pacing when the budget is a cap (< 1). The cost floor (`minThreshold`) no longer applies: a
+   * score the targets send to the LLM is sent.
+   */
+  setQualityThreshold(threshold: number): void {
+    this.qualityFloor = threshold;
+    this.applyThreshold();
   }
 
   /** Items answered by the LLM at the start regardless of scores (this controller's part of the warm-up). */
@@ -181,7 +196,8 @@ export class BudgetController {
    */
   decide(score: number, force = false, aheadItems = 0): boolean {
     this.record(score);
-    const wanted = force || this.warmingUp || (score > this.threshold && score >= this.minThreshold);
+    const floor = this.qualityFloor === undefined ? this.minThreshold : Number.NEGATIVE_INFINITY;
+    const wanted = force || this.warmingUp || (score > this.threshold && score >= floor);
     const granted = wanted && this.calls + 1 <= this.allowance(this.items + 1 + (force ? aheadItems : 0));
     this.items++;
     if (granted) this.calls++;
@@ -257,7 +273,13 @@ export class BudgetController {
     // q = −∞: fewer items reach the gate than the rate affords, so every one of them may pass. (Mapping
     // that to τ = 1 raised the early-exit bar, τ × earlyExitFactor, so more items exited early and the gate
     // stayed shut: the learned cascade then spent 10.8 % of a 50 % budget.)
-    this.threshold = Math.max(this.minThreshold, Number.isFinite(q) ? q : q > 0 ? 1 : 0);
+    this.paced = Number.isFinite(q) ? q : q > 0 ? 1 : 0;
+    this.applyThreshold();
+  }
+
+  private applyThreshold(): void {
+    if (this.qualityFloor === undefined) this.threshold = Math.max(this.minThreshold, this.paced);
+    else this.threshold = this.budget < 1 ? Math.max(this.qualityFloor, this.paced) : this.qualityFloor;
   }
 }
 

@@ -25,6 +25,8 @@ import type { WordVectors } from './word-vectors.js';
 /** What the parts are built from. */
 export interface PartsSources {
   cascade: Readonly<CascadeConfig>;
+  /** The budget's share (llmBudgetOf: the configured one, or its default with or without quality targets). */
+  llmBudget: number;
   /** Classes of the task. */
   classes: number;
   /** Cost units of one LLM call (μ × it is the budget's floor). */
@@ -54,7 +56,7 @@ export function buildParts(sources: PartsSources): CascadeParts {
   // threshold carries over; and models that already learned need no warm-up.
   const budget = new BudgetController(
     {
-      budget: cfg.llmBudget,
+      budget: sources.llmBudget,
       horizonItems: cfg.horizonItems,
       warmupItems: saved === undefined ? cfg.warmupItems : 0,
       minThreshold: cfg.deferralCostWeight * sources.llmCostUnits,

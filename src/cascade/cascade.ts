@@ -17,6 +17,7 @@ import type { LlmOutcome } from './annotation.js';
 import type { CascadeParts, CascadeRuntime } from './cascade-runtime.js';
 import type { CascadeCounters } from './counters.js';
 import type { Features } from './featurizer.js';
+import type { QualityStatus } from '../quality/index.js';
 import type { LlmGate } from './llm-gate.js';
 import type { AskTiming, LlmPath, LlmResult } from './llm-path.js';
 import type { PublishInput } from './publisher.js';
@@ -160,6 +161,11 @@ export class Cascade {
   }
 
   /** The budget controller's view: target, share so far, current threshold. */
+  /** The quality targets' standing; undefined without targets (`quality.targets`). */
+  get qualityStatus(): QualityStatus | undefined {
+    return this.rt.gate.qualityStatus();
+  }
+
   get budgetStatus(): { target: number; llmShare: number; threshold: number; items: number; calls: number } {
     const b = this.parts.budget;
     return { target: b.budget, llmShare: b.llmShare, threshold: b.threshold, items: b.items, calls: b.calls };
@@ -245,7 +251,7 @@ export class Cascade {
     this.rt.governor?.onItem();
     if (walk.exitAt >= 0 || !askable) {
       this.rt.gate.pass();
-      return this.answerSmall(run, walked.ctx, walk, cold ? 'cold' : knownUnparseable ? 'llm-failed' : 'confident', !knownUnparseable);
+      return this.answerSmall(run, walked.ctx, walk, cold ? 'cold' : knownUnparseable ? 'llm-failed' : this.rt.gate.earlyExitReason(walk), !knownUnparseable);
     }
     run.route.to({ at: 'gate' });
     const verdict = this.rt.gate.decide(walk, gateScoreOf(walk), run.draw, cold, this.rt.pace.waiting);
@@ -268,7 +274,8 @@ export class Cascade {
    */
   private answerSmall(run: ItemRun, ctx: ItemContext, walk: StageWalk, why: SmallStageReason, pseudo: boolean): Annotation | (() => Promise<Annotation>) {
     const pace = this.rt.pace;
-    if (pace.outstanding === 0 || Number.isFinite(this.rt.llm?.deadlineMs ?? Number.POSITIVE_INFINITY)) {
+    // Under quality targets the answer is the one the gate certified (decided now), not a later walk's.
+    if (pace.outstanding === 0 || Number.isFinite(this.rt.llm?.deadlineMs ?? Number.POSITIVE_INFINITY) || this.rt.gate.qualityRules) {
       run.route.to({ at: 'stage', why });
       return this.settleSmall(run, ctx, walk, { cost: walk.cost, pseudo });
     }
@@ -334,6 +341,7 @@ export class Cascade {
         // Forced (warm-up, exploration, audit, cold) calls were chosen whatever the scores: an unbiased sample.
         // A shared answer was learned from once already, with the call's own item.
         if (this.rt.learnInline && !result.shared) this.rt.learner.learn(ctx, walk, answer.labelId, !last.deferred);
+        if (answer.source === 'call' && !result.shared) this.rt.gate.answered(run.draw, walk, answer.labelId);
       }
       land();
       this.rt.publisher.reportBudget();

@@ -7,7 +7,8 @@
 import { rename } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { AnswerCache } from '../cache/index.js';
-import type { Config } from '../config.js';
+import { llmBudgetOf, type Config } from '../config.js';
+import { parseQualityTargets, QualityController, type QualityStatus } from '../quality/index.js';
 import { ConfigError, ModelStateError } from '../errors.js';
 import { llmEndpoints, type SchedulerObserver, type Task, type Teacher } from '../llm/index.js';
 import { normalizeText } from '../text/index.js';
@@ -29,11 +30,12 @@ import { Publisher } from './publisher.js';
 import type { SentenceEncoder } from './sentence-encoder.js';
 import { StageWalker } from './stage-walker.js';
 import { StageWarmth } from './stage-warmth.js';
+import type { GateQuality } from './deferral-gate.js';
 import { selectBackend } from './tf-backend.js';
 import { loadWordVectors, type WordVectors } from './word-vectors.js';
 
 /** The configuration sections a cascade is built from. */
-export type CascadeSections = Pick<Config, 'cascade' | 'llm' | 'models' | 'cache'>;
+export type CascadeSections = Pick<Config, 'cascade' | 'llm' | 'models' | 'cache'> & Partial<Pick<Config, 'quality'>>;
 
 export interface CreateCascadeOptions {
   task: Task;
@@ -110,7 +112,7 @@ function runtimeOf(options: CreateCascadeOptions, parts: CascadeParts, llm: Casc
     task,
     parts,
     walker,
-    gate: new DeferralGate(parts.budget, parts.rng, parts.policies, config.cascade),
+    gate: new DeferralGate(parts.budget, parts.rng, parts.policies, config.cascade, gateQuality(options, parts, llm !== undefined)),
     learner: new Learner({ parts, walker, warmth, costs, pseudo, config: config.cascade, ...observer }),
     counters,
     ...(path === undefined ? {} : { llm: path, ...governorOf(path, parts) }),
@@ -139,6 +141,33 @@ function runtimeOf(options: CreateCascadeOptions, parts: CascadeParts, llm: Casc
     saveEveryItems: config.models.saveEveryItems,
     saveEveryMs: config.models.saveEveryMs,
     ...(llm === undefined ? {} : { teacher: llm.facade }),
+  };
+}
+
+/** Quality targets, when configured and an LLM can be asked: the controller the gate consults. */
+function gateQuality(options: CreateCascadeOptions, parts: CascadeParts, hasLlm: boolean): GateQuality | undefined {
+  const quality = options.config.quality;
+  if (quality === undefined || quality.targets.length === 0) return undefined;
+  // Checked even without an LLM: a target naming no label of the task is a mistake either way.
+  const targets = parseQualityTargets(quality.targets, options.task.labels, 'quality.targets (--quality)');
+  if (!hasLlm) {
+    options.logger.warn({ targets: quality.targets }, 'quality targets ignored: no LLM, so nothing can be certified (the small stages answer everything)');
+    return undefined;
+  }
+  const cfg = options.config.cascade;
+  const controller = new QualityController({
+    targets,
+    delta: quality.delta,
+    window: quality.window,
+    auditShare: quality.auditShare,
+    certifyOnce: quality.certifyOnce,
+    earlyExitFactor: cfg.earlyExitFactor,
+    exitBias: parts.stages.map((_, i) => cfg.deferralCostWeight * (parts.stages[i + 1]?.costUnits ?? 0)),
+  });
+  const observer = options.observer;
+  return {
+    controller,
+    ...(observer?.onQualityStatus === undefined ? {} : { report: (status: QualityStatus) => observer.onQualityStatus?.(status) }),
   };
 }
 
@@ -258,6 +287,7 @@ async function loadParts(options: CreateCascadeOptions, llmCostUnits: number, lo
   if (pretrainedMid !== undefined) log.info({ path: midPath }, 'mid model starts from a pretrained LayersModel');
   const parts = buildParts({
     cascade: cfg,
+    llmBudget: llmBudgetOf(options.config),
     classes: options.task.labels.length,
     llmCostUnits,
     multiplexer: options.config.cache.multiplexer,

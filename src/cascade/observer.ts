@@ -3,6 +3,7 @@
  * (prom-client metrics and rolling windows) without importing the cascade, and the CLI passes one to the
  * other. The cascade holds an optional reference and calls it once per event.
  */
+import type { QualityStatus } from '../quality/index.js';
 import type { Annotation, StageName } from '../types.js';
 
 export interface CascadeObserver {
@@ -12,6 +13,8 @@ export interface CascadeObserver {
   onModelUpdate(stage: StageName, version: number): void;
   /** The budget controller moved its threshold; `llmShare` is the share of items sent to the LLM so far. */
   onBudgetChange(threshold: number, llmShare: number): void;
+  /** Optional: the quality targets' standing (certified bounds, threshold, audits), when targets are set. */
+  onQualityStatus?(status: QualityStatus): void;
   /** An LLM call failed after retries (the item was answered by the last small stage). */
   onLlmError(err: unknown): void;
   /** Optional: a model-state save finished (`ok`), or failed with `err`. */

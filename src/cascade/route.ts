@@ -15,7 +15,7 @@ import type { ForcedDraw } from './deferral-gate.js';
 import type { AnnotationReason, Item } from './types.js';
 
 /** Why a small stage's answer is the item's. */
-export type SmallStageReason = 'confident' | 'budget' | 'cold' | 'deadline' | 'llm-failed';
+export type SmallStageReason = 'confident' | 'budget' | 'cold' | 'deadline' | 'llm-failed' | 'uncertified';
 /** Why the LLM was asked (`shared`: a call for the same text was already on its way; the item joined it). */
 export type LlmReason = 'deferred' | 'warmup' | 'exploration' | 'audit' | 'shared';
 

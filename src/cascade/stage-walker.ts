@@ -93,7 +93,9 @@ export class StageWalker {
       // μ × the next stage's cost (the price of asking it). `deferred` records the policy's own decision; a
       // forced item (warm-up, exploration, audit) walks on regardless, so audits can compare the stage that
       // would have answered with the LLM.
-      const policyDefers = next !== undefined && pDefer > budget.threshold * this.config.earlyExitFactor + this.config.deferralCostWeight * next.costUnits;
+      // (−∞: quality targets certified nothing yet, every item walks on; −∞ × 0 would be NaN.)
+      const gateBar = budget.threshold === Number.NEGATIVE_INFINITY ? budget.threshold : budget.threshold * this.config.earlyExitFactor;
+      const policyDefers = next !== undefined && pDefer > gateBar + this.config.deferralCostWeight * next.costUnits;
       walk.traces.push({ stage: stage.name, labelId, confidence: probs[labelId] as number, pDefer, deferred: policyDefers });
       // A cold stage (too few labels, or its agreement with the LLM under the floor) never answers early.
       if (next !== undefined && !policyDefers && !forceDefer && this.warmth.isWarm(i)) {

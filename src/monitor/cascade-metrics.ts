@@ -13,6 +13,8 @@ import type { AgreementKind, CacheTier, LiveValues, SpillwayMetrics } from './me
 import { WINDOWS, WindowedCounter, type Clock, type WindowName } from './rolling-window.js';
 import type { AgreementStatus, Status, StageStatus, WindowStatus } from './status.js';
 import { wilsonInterval, type WilsonInterval } from '../stats/index.js';
+import type { QualityStatus } from '../quality/index.js';
+import { QualityMetrics } from './quality-metrics.js';
 
 /** Dollars per million prompt and completion tokens of one model. */
 export interface ModelPrice {
@@ -80,6 +82,8 @@ export class CascadeMetrics implements SchedulerObserver, LiveValues {
   private readonly modelVersions: Record<string, number> = {};
   private budget: Status['budget'];
   private lastLoggedThreshold = Number.NaN;
+  /** The quality targets' gauges and standing (created at the first report: only with targets). */
+  private quality: QualityMetrics | undefined;
 
   constructor(options: CascadeMetricsOptions) {
     this.metrics = options.metrics;
@@ -169,6 +173,16 @@ export class CascadeMetrics implements SchedulerObserver, LiveValues {
     this.modelVersions[stage] = version;
     if (first || version % MODEL_LOG_EVERY === 0) this.log.info({ stage, version }, 'model updated');
     else if (this.log.isLevelEnabled('debug')) this.log.debug({ stage, version }, 'model updated');
+  }
+
+  onQualityStatus(status: QualityStatus): void {
+    this.quality ??= new QualityMetrics(this.metrics.registry, this.log);
+    this.quality.onStatus(status);
+  }
+
+  /** Why the service is degraded though healthy (a quality target not held), or undefined. */
+  degraded(): string | undefined {
+    return this.quality?.degraded();
   }
 
   onBudgetChange(threshold: number, llmShare: number): void {
@@ -315,7 +329,13 @@ export class CascadeMetrics implements SchedulerObserver, LiveValues {
       windows,
       models: { ...this.modelVersions },
       budget: { ...this.budget },
+      ...this.qualitySnapshot(),
     };
+  }
+
+  private qualitySnapshot(): Pick<Status, 'quality'> {
+    const quality = this.quality?.status();
+    return quality === undefined ? {} : { quality: { ...quality, llmShare: this.budget.llmShare } };
   }
 
   private window(w: WindowName, t: number, spanSeconds: number): WindowStatus {

@@ -20,6 +20,8 @@ export interface HealthReport {
   ok: boolean;
   /** Why it is unhealthy, shown in the 503 body. */
   reason?: string;
+  /** Healthy but not keeping a promise (a quality target not held): 200 with `degraded: <why>`. */
+  degraded?: string;
 }
 
 /** The owner's health check; a rejection or a thrown error counts as unhealthy. */
@@ -207,7 +209,8 @@ export class MonitorServer {
       }
       case '/healthz': {
         const report = await this.checkHealth();
-        send(res, report.ok ? 200 : 503, 'text/plain; charset=utf-8', report.ok ? 'ok\n' : `unhealthy: ${report.reason ?? 'unknown'}\n`);
+        const body = !report.ok ? `unhealthy: ${report.reason ?? 'unknown'}\n` : report.degraded === undefined ? 'ok\n' : `degraded: ${report.degraded}\n`;
+        send(res, report.ok ? 200 : 503, 'text/plain; charset=utf-8', body);
         return;
       }
       default: {

@@ -18,7 +18,7 @@ import type { MonitorConfig } from '../config.js';
 import { CascadeMetrics } from './cascade-metrics.js';
 import type { SchedulerObserver } from '../types.js';
 import type { ModelPrice } from './cascade-metrics.js';
-import { MonitorServer, type HealthCheck } from './http-server.js';
+import { MonitorServer, type HealthCheck, type HealthReport } from './http-server.js';
 import { SpillwayMetrics } from './metrics.js';
 import type { Clock } from './rolling-window.js';
 import type { Status, WorkerStatus } from './status.js';
@@ -130,7 +130,12 @@ export function createMonitor(options: CreateMonitorOptions): Monitor {
         metricsContentType: registry.contentType,
         status,
         history: (sinceMs) => history.since(sinceMs),
-        health: options.health,
+        health: async (): Promise<HealthReport> => {
+          const base = options.health === undefined ? true : await options.health();
+          const report: HealthReport = typeof base === 'boolean' ? { ok: base } : base;
+          const degraded = observer.degraded();
+          return report.ok && degraded !== undefined ? { ...report, degraded } : report;
+        },
         ...(options.config.authToken === undefined ? {} : { authToken: options.config.authToken }),
         ...(options.config.allowedHosts === undefined ? {} : { allowedHosts: options.config.allowedHosts }),
         ...(options.config.allowUnauthenticated === undefined ? {} : { allowUnauthenticated: options.config.allowUnauthenticated }),

@@ -1,3 +1,5 @@
+import type { QualityStatus } from '../quality/index.js';
+
 /**
  * The shapes /status and /status/history serve, shared by the server, the dashboard (as documentation) and the
  * terminal view. Rates are null when their denominator is zero: "no data" is not "0%".
@@ -85,6 +87,12 @@ export interface Status {
    * (the budget controller's last report; null before the first item).
    */
   budget: { target: number | null; threshold: number | null; llmShare: number | null };
+  /**
+   * With quality targets (`quality.targets`): per target whether it is held, its certified lower bound and
+   * estimate at the threshold in use; the threshold (null: none certified, every item to the LLM), the audits
+   * behind the bounds, and `llmShare`, the share of items the LLM got (what the targets cost).
+   */
+  quality?: QualityStatus & { llmShare: number | null };
   /** Which worker this is (`spillway run`), and with shared learning which snapshot and label offset it is at. */
   worker?: WorkerStatus;
 }

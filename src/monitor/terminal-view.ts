@@ -108,9 +108,21 @@ export function renderStatusFrame(status: Status, history: readonly HistoryPoint
         : `LLM share –${target}`
       : `LLM share ${pct(status.budget.llmShare)}${target}, threshold ${status.budget.threshold.toFixed(3)}`;
   lines.push('', `models  ${models === '' ? '–' : models}`, `budget  ${budget}`);
+  if (status.quality !== undefined) lines.push(...qualityLines(status.quality));
   return lines.join('\n');
 }
 
 function emptyIfMissing(w: WindowStatus, stage: string, kind: 'audited' | 'overall'): AgreementStatus {
   return w.stages[stage]?.agreement[kind] ?? { agree: 0, n: 0, estimate: null, lower: null, upper: null };
+}
+
+/** One line per quality target: held or not, its certified lower bound, estimate, audits, threshold and cost. */
+function qualityLines(q: NonNullable<Status['quality']>): string[] {
+  const threshold = q.threshold === null ? 'none certified (every item to the LLM)' : q.threshold.toFixed(2);
+  const head = `quality threshold ${threshold}, ${q.audits} audits, LLM share ${pct(q.llmShare)}${q.epochs > 1 ? `, ${q.epochs - 1} shift(s) seen` : ''}`;
+  const rows = q.targets.map(
+    (t) =>
+      `  ${t.target.padEnd(22)} ${t.met ? 'held' : 'NOT HELD (budget cap)'}  lower bound ${t.lowerBound === null ? '–' : t.lowerBound.toFixed(3)}  estimate ${t.estimate === null ? '–' : t.estimate.toFixed(3)}`,
+  );
+  return [head, ...rows];
 }

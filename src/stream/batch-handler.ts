@@ -69,11 +69,12 @@ export class BatchHandler {
     // Heartbeats keep the group membership alive while a long batch (LLM calls) is processed, also while
     // it waits for one slow item; kafkajs throttles them to heartbeatInterval. A rebalance notice is acted
     // on after the batch, by kafkajs.
-    const heartbeat = (): void => void payload.heartbeat().catch(() => undefined);
+    const membership: Membership = { rebalancing: false, evicted: false };
+    const heartbeat = (): void => void payload.heartbeat().catch((err: unknown) => noteMembership(membership, err));
     const ticker = setInterval(heartbeat, HEARTBEAT_TICK_MS);
     this.running++;
     try {
-      await this.run(payload, heartbeat);
+      await this.run(payload, heartbeat, membership);
     } finally {
       this.running--;
       clearInterval(ticker);
@@ -102,7 +103,7 @@ export class BatchHandler {
     return false;
   }
 
-  private async run(payload: EachBatchPayload, heartbeat: () => void): Promise<void> {
+  private async run(payload: EachBatchPayload, heartbeat: () => void, membership: Membership): Promise<void> {
     const { batch, isRunning, isStale } = payload;
     const { limiter, shutdown } = this.deps;
     const messages = batch.messages;
@@ -111,7 +112,9 @@ export class BatchHandler {
       batch,
       committer: this.deps.committer,
       resolveOffset: payload.resolveOffset,
-      isStale,
+      // Evicted from the group (a batch outlived the rebalance timeout): the partition's new owner redoes what
+      // is not committed; committing it here as well would publish it twice (kafkajs has no KIP-447 fencing).
+      isStale: () => isStale() || membership.evicted,
       ...(this.deps.observer === undefined ? {} : { observer: this.deps.observer }),
       ...(this.deps.onCommitted === undefined ? {} : { onCommitted: this.deps.onCommitted }),
     });
@@ -125,7 +128,9 @@ export class BatchHandler {
     const committing = setInterval(() => void progress.commitPrefix().catch(fail), this.deps.commitIntervalMs);
     try {
       for (let i = 0; i < messages.length; i++) {
-        if (shutdown.stopping || !isRunning() || isStale() || failure !== undefined) break;
+        // A rebalance under way: take no more records, so the batch ends (and commits) before the rebalance
+        // timeout; the rest is fetched again by whoever owns the partition next.
+        if (shutdown.stopping || !isRunning() || isStale() || membership.rebalancing || membership.evicted || failure !== undefined) break;
         if (!limiter.tryAcquire()) {
           // A slot frees when an item finishes; with the LLM stalled none may, so the grace period bounds the wait.
           const acquired = limiter.acquire();
@@ -187,4 +192,19 @@ export class BatchHandler {
     const side = this.deps.fitter.side(this.deps.sideRecords?.(item, answer) ?? [], origin);
     return side.length === 0 ? fitted : { ...fitted, side };
   }
+}
+
+/** What the batch's heartbeats learned about this member's place in the group. */
+interface Membership {
+  /** The coordinator asked the members to re-join. */
+  rebalancing: boolean;
+  /** This member's generation is gone: it was removed from the group, its partitions are someone else's. */
+  evicted: boolean;
+}
+
+/** Reads a failed heartbeat: a rebalance under way, or this member evicted (other errors: kafkajs retries). */
+function noteMembership(membership: Membership, err: unknown): void {
+  const type = (err as { type?: unknown } | null)?.type;
+  if (type === 'REBALANCE_IN_PROGRESS') membership.rebalancing = true;
+  else if (type === 'ILLEGAL_GENERATION' || type === 'UNKNOWN_MEMBER_ID' || type === 'FENCED_INSTANCE_ID') membership.evicted = true;
 }

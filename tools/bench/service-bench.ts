@@ -65,6 +65,10 @@ interface RunRecord {
   agreement: number;
   llm_share: number;
   reasons: Record<string, number>;
+  /** Annotations published more than once for one id (exactly-once would make it 0); the first one is scored. */
+  duplicates?: number;
+  /** Items with no annotation at all (never expected: the run waits until every offset is committed). */
+  missing?: number;
   seconds: number;
   items_per_s: number;
   /** The sequential walk on the same items (same budget and seed). */
@@ -95,8 +99,10 @@ function scoreOutcome(
   outcome: PathOutcome,
   stream: readonly LabelledItem[],
   teacher: string,
-): Pick<RunRecord, 'items' | 'accuracy' | 'agreement' | 'llm_share' | 'reasons'> {
+): Pick<RunRecord, 'items' | 'accuracy' | 'agreement' | 'llm_share' | 'reasons' | 'duplicates' | 'missing'> {
   const byId = new Map(stream.map((r) => [r.id, r]));
+  const seen = new Set<string>();
+  let duplicates = 0;
   let correct = 0;
   let agreed = 0;
   let recorded = 0;
@@ -105,6 +111,12 @@ function scoreOutcome(
   for (const a of outcome.annotations) {
     const row = byId.get(a.id);
     if (row === undefined) continue;
+    // A duplicate is reported, not scored twice: the run's accuracy is that of the first answer per item.
+    if (seen.has(a.id)) {
+      duplicates++;
+      continue;
+    }
+    seen.add(a.id);
     if (a.labelId === row.label) correct++;
     const llm = row.llm[teacher] ?? -1;
     if (llm >= 0) {
@@ -115,8 +127,9 @@ function scoreOutcome(
     reasons[a.reason] = (reasons[a.reason] ?? 0) + 1;
   }
   const n = stream.length;
-  if (outcome.annotations.length !== n) throw new Error(`published ${outcome.annotations.length} annotations for ${n} items`);
-  return { items: n, accuracy: correct / n, agreement: agreed / Math.max(1, recorded), llm_share: calls / n, reasons };
+  const missing = n - seen.size;
+  if (duplicates > 0 || missing > 0) log(`published ${outcome.annotations.length} annotations for ${n} items: ${duplicates} duplicates, ${missing} missing`);
+  return { items: n, accuracy: correct / n, agreement: agreed / Math.max(1, recorded), llm_share: calls / n, reasons, duplicates, missing };
 }
 
 /** The sequential walk on the same items, at the same budget and seed: the reference. */

@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
 import { createServiceContext, Lifecycle, runKafkaService } from '../../app/index.js';
 import { terminalFetchProgress } from '../fetch-progress.js';
-import { parseInteger } from './options.js';
+import { parseInteger, parseNumber, parseQualityFlag, parseShare, QUALITY_HELP } from './options.js';
 
 interface RunFlags {
   config?: string;
@@ -21,6 +21,9 @@ interface RunFlags {
   /** false with --no-llm. */
   llm: boolean;
   resetModels?: boolean;
+  llmBudget?: number;
+  quality?: string[];
+  qualityDelta?: number;
 }
 
 function instance(raw: string): number {
@@ -39,11 +42,20 @@ export function register(program: Command): void {
     .option('--instance <n>', 'worker number on this host; part of the transactional id, keep it stable across restarts', instance, 0)
     .option('--no-llm', 'run without an LLM: the small stages answer everything and learn nothing')
     .option('--reset-models', 'set corrupt or unusable saved model state aside (renamed) and start fresh')
+    .option('--llm-budget <share>', 'target share of items sent to the LLM (with --quality: a cap)', parseNumber)
+    .option('--quality <targets>', QUALITY_HELP, parseQualityFlag)
+    .option('--quality-delta <d>', 'allowed probability of a window that misses a quality target (default 0.05)', parseShare)
     .option('--no-shared-learning', 'each worker learns only from its own LLM answers (no label or snapshot topics)')
     .action(async (flags: RunFlags) => {
       const context = createServiceContext({
         file: flags.config,
-        flags: { task: flags.task, monitor: { httpPort: flags.httpPort }, sharedLearning: { enabled: flags.sharedLearning ? undefined : false } },
+        flags: {
+          task: flags.task,
+          cascade: { llmBudget: flags.llmBudget },
+          quality: { targets: flags.quality, delta: flags.qualityDelta },
+          monitor: { httpPort: flags.httpPort },
+          sharedLearning: { enabled: flags.sharedLearning ? undefined : false },
+        },
       });
       const { config, logger } = context;
       const lifecycle = new Lifecycle({ logger, graceMs: config.kafka.shutdownTimeoutMs }).install();

@@ -21,7 +21,7 @@ import { createServiceContext, createEmbeddedService, Lifecycle } from '../../ap
 import { ReplacingFile } from '../../stream/index.js';
 import { terminalFetchProgress } from '../fetch-progress.js';
 import { LiveLine } from '../live-line.js';
-import { parseInteger, parseNumber } from './options.js';
+import { parseInteger, parseNumber, parseQualityFlag, parseShare, QUALITY_HELP } from './options.js';
 
 interface StartFlags {
   input?: string;
@@ -30,6 +30,8 @@ interface StartFlags {
   task?: string;
   config?: string;
   llmBudget?: number;
+  quality?: string[];
+  qualityDelta?: number;
   httpPort?: number;
   serve?: boolean;
   demoItems: number;
@@ -54,7 +56,9 @@ export function register(program: Command): void {
     .option('--rejects <file>', 'where rejected lines go (default: <output>.rejects.jsonl, or spillway-rejects.jsonl)')
     .option('--task <file>', 'task file: labels and prompt')
     .option('--config <file>', 'config file (YAML or JSON)')
-    .option('--llm-budget <share>', 'target share of items sent to the LLM', parseNumber)
+    .option('--llm-budget <share>', 'target share of items sent to the LLM (with --quality: a cap)', parseNumber)
+    .option('--quality <targets>', QUALITY_HELP, parseQualityFlag)
+    .option('--quality-delta <d>', 'allowed probability of a window that misses a quality target (default 0.05)', parseShare)
     .option('--http-port <port>', 'port of /metrics, /status, /healthz and the dashboard (0: off)', parseInteger)
     .option('--serve', 'keep serving the endpoints after the input ends, until Ctrl-C')
     .option('--demo-items <n>', 'items in the built-in demo stream', parseInteger, 3000)
@@ -72,7 +76,12 @@ export function register(program: Command): void {
       const tty = process.stdout.isTTY === true && flags.output === undefined;
       const context = createServiceContext({
         file: flags.config,
-        flags: { task: flags.task, cascade: { llmBudget: flags.llmBudget }, monitor: { httpPort: flags.httpPort } },
+        flags: {
+          task: flags.task,
+          cascade: { llmBudget: flags.llmBudget },
+          quality: { targets: flags.quality, delta: flags.qualityDelta },
+          monitor: { httpPort: flags.httpPort },
+        },
         ...(tty ? { quietLevel: 'warn' as const } : {}),
       });
       const { config, logger } = context;

@@ -111,6 +111,7 @@
       'over',
       status.budget.target !== null && status.budget.llmShare !== null && status.budget.llmShare > status.budget.target + 0.01,
     );
+    renderQuality(status.quality);
     const models = Object.entries(status.models)
       .map(([stage, v]) => `${stage} v${v}`)
       .join(' · ');
@@ -181,3 +182,22 @@
   window.spillwayDashboard = { charts, state };
   refresh();
 })();
+
+/** The quality targets' card: each target held or not, its certified lower bound and estimate (absent without targets). */
+function renderQuality(quality) {
+  const card = document.getElementById('quality-card');
+  card.hidden = quality === undefined;
+  if (quality === undefined) return;
+  const fix = (v) => (v === null ? '–' : v.toFixed(3));
+  const box = document.getElementById('quality-targets');
+  box.replaceChildren(
+    ...quality.targets.map((t) => {
+      const line = document.createElement('div');
+      line.textContent = `${t.target}: ${t.met ? 'held' : 'NOT HELD'} · ${fix(t.lowerBound)} · ${fix(t.estimate)}`;
+      line.classList.toggle('over', !t.met);
+      return line;
+    }),
+  );
+  document.getElementById('quality-audits').textContent = String(quality.audits);
+  document.getElementById('quality-threshold').textContent = quality.threshold === null ? 'none (all to the LLM)' : quality.threshold.toFixed(2);
+}
