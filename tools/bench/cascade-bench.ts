@@ -13,6 +13,7 @@ import type { Config } from '../../src/config.js';
 import { formatObjective, loadTask, OpenAiTeacher, type LlmAnswer, type Objective, type Task, type Teacher } from '../../src/llm/index.js';
 import { startReplayServer } from '../replay/index.js';
 import { classificationReport } from './classification-report.js';
+import type { QualityReport } from './quality-windows.js';
 import type { LabelledItem } from './labelled-stream.js';
 import { paperPoint } from './paper-results.js';
 import { runServiceCascade } from './service-run.js';
@@ -32,6 +33,15 @@ export type HorizonMode = 'unknown' | 'known';
 export type BenchMode = 'service' | 'sequential';
 
 /** One row of the report (snake_case: it is the `--json` contract). */
+/** Quality targets a service run keeps (`spillway bench --quality`). */
+export interface BenchQuality {
+  targets: string[];
+  delta: number;
+  window: number;
+  /** The certify-once baseline (BARGAIN, LOTUS): `quality.certifyOnce`. */
+  certifyOnce: boolean;
+}
+
 export interface StrategyResult {
   strategy: Strategy;
   /** The path the row was measured on. @defaultValue 'sequential' */
@@ -55,6 +65,8 @@ export interface StrategyResult {
   positive_f1?: number;
   /** The task's quality objective (accuracy, macro F1 or a label's recall: see `objective` of the report). */
   objective?: number;
+  /** With quality targets (service mode): the run judged window by window against the recorded LLM answers. */
+  quality?: QualityReport;
   /** The paper's accuracy at this budget, when it reports one. */
   paper_accuracy?: number;
   paper_positive_recall?: number;
@@ -128,6 +140,8 @@ export interface CascadeBenchOptions {
   llmRpm?: number;
   /** Service mode: items per second the stream arrives at; absent: a backlog. */
   rate?: number;
+  /** Service mode: quality targets instead of a budget (`quality.*`), each run judged by window (quality-windows.ts). */
+  quality?: BenchQuality;
   /** Base configuration; the bench overrides the budget, policy and horizon per run. */
   config: Readonly<Config>;
   logger: Logger;

@@ -13,6 +13,7 @@ export {
   type HorizonMode,
   type Strategy,
   type StrategyResult,
+  type BenchQuality,
 } from './cascade-bench.js';
 export { runServiceCascade, type Arrival, type ServiceFacts } from './service-run.js';
 export { runSeededBench, type SeededBenchOptions } from './seeded-bench.js';
@@ -38,3 +39,5 @@ export { readDataset, seededRandom, zipfStream, type DatasetRow } from './cache-
 export { simulateTrace, type TraceResult, type TraceStep } from './cache-trace.js';
 export { runLiveSetting, liveSettings, instantSetting, type LiveSetting, type LiveResult, type LiveBenchOptions } from './live-bench.js';
 export { arrivalTimes, type ArrivalOptions } from './arrivals.js';
+export { orderStream, heldBackLabels, STREAM_ORDERS, type StreamOrder } from './stream-orders.js';
+export { judgeQuality, hindsightShare, type Judged, type QualityReport } from './quality-windows.js';

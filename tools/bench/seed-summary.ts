@@ -148,6 +148,12 @@ function summarizeRow(rows: readonly StrategyResult[]): SummaryRow {
       ci95[field] = [round(m.low, digits), round(m.high, digits)];
     } else if (Array.isArray(value)) {
       out[field] = value.map((_, k) => round(mean(values.map((v) => ((v as number[])[k] ?? Number.NaN) as number))));
+    } else if (field === 'quality' && typeof value === 'object' && value !== null) {
+      // The quality report's figures, averaged over the seeds (its target, δ and window are the same in each).
+      const reports = values as Array<Record<string, unknown>>;
+      out[field] = Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [k, typeof v === 'number' ? round(mean(reports.map((r) => r[k] as number)), 4) : v]),
+      );
     }
   }
   return { ...(out as unknown as StrategyResult), ci95 };

@@ -3,6 +3,7 @@
  * stream and the same cascade seed, so strategy differences are paired; the seeds are then folded into
  * means and 95 % intervals (seed-summary.ts).
  */
+import { orderStream, type StreamOrder } from './stream-orders.js';
 import type { Config } from '../../src/config.js';
 import type { CascadeBenchOptions } from './cascade-bench.js';
 import { runCascadeBench } from './cascade-bench.js';
@@ -14,15 +15,17 @@ export interface SeededBenchOptions extends Omit<CascadeBenchOptions, 'stream' |
   items: readonly LabelledItem[];
   /** Seeds of the sample and of the cascade, one run of every strategy per seed. */
   seeds: number[];
+  /** The order the sample streams in (stream-orders.ts). @defaultValue 'given' */
+  order?: StreamOrder;
 }
 
 /** Every strategy at every budget for each seed, folded into one report. */
 export async function runSeededBench(options: SeededBenchOptions): Promise<SeedSummaryReport> {
-  const { items, seeds, ...rest } = options;
+  const { items, seeds, order = 'given', ...rest } = options;
   const reports = [];
   for (const seed of seeds) {
     const config: Config = { ...options.config, cascade: { ...options.config.cascade, seed } };
-    const stream = sampleStream(items, options.sample, seed);
+    const stream = orderStream(sampleStream(items, options.sample, seed), order, seed);
     reports.push(await runCascadeBench({ ...rest, config, stream, seed }));
     options.logger.info({ seed }, 'bench seed done');
   }

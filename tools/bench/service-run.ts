@@ -14,7 +14,9 @@ import { paced, runEmbedded } from '../../src/app/index.js';
 import { ANNOTATION_REASONS, createCascade, type Annotation } from '../../src/cascade/index.js';
 import type { Task } from '../../src/llm/index.js';
 import type { JsonlEntry } from '../../src/stream/index.js';
+import { parseQualityTargets } from '../../src/quality/index.js';
 import type { CascadeBenchOptions, StrategyResult } from './cascade-bench.js';
+import { judgeQuality } from './quality-windows.js';
 import type { LabelledItem } from './labelled-stream.js';
 import type { BenchStrategy } from './strategies.js';
 
@@ -64,7 +66,14 @@ export async function runServiceCascade(
 ): Promise<StrategyResult & ServiceFacts> {
   const { horizonItems: _unknown, ...base } = options.config.cascade;
   // The service never knows a stream's length; the bench's `--horizon known` tells it, as the walk is told.
-  const withBudget = { ...base, llmBudget: budget, ...(options.horizon === 'known' ? { horizonItems: options.stream.length } : {}) };
+  // With quality targets the budget is left unset (no cap) unless below 1: a cap the targets rule under.
+  const quality = options.quality;
+  const llmBudget = quality !== undefined && budget >= 1 ? undefined : budget;
+  const withBudget = {
+    ...base,
+    ...(llmBudget === undefined ? {} : { llmBudget }),
+    ...(options.horizon === 'known' ? { horizonItems: options.stream.length } : {}),
+  };
   const cascadeConfig = strategy.configure === undefined ? withBudget : strategy.configure(withBudget);
   const dir = await mkdtemp(path.join(tmpdir(), 'spillway-bench-service-'));
   const config = {
@@ -74,6 +83,10 @@ export async function runServiceCascade(
     models: { ...options.config.models, dir, saveEveryItems: 0, saveEveryMs: 0 },
     // A fresh in-process cache per run: the Redis tier would carry answers from one run to the next.
     cache: { ...options.config.cache, redisTier: false },
+    quality:
+      quality === undefined
+        ? options.config.quality
+        : { ...options.config.quality, targets: quality.targets, delta: quality.delta, window: quality.window, certifyOnce: quality.certifyOnce },
   };
   const cascade = await createCascade({
     task,
@@ -109,8 +122,13 @@ export async function runServiceCascade(
   });
   const row = score(annotations, wallMs);
   const n = Math.max(1, annotations.length);
+  const judged =
+    quality === undefined
+      ? undefined
+      : judgeQuality(annotations, options.stream, options.teacher, parseQualityTargets(quality.targets, task.labels, '--quality'), quality);
   return {
     ...row,
+    ...(judged === undefined ? {} : { quality: judged }),
     reason_shares: ANNOTATION_REASONS.map((r) => Number((annotations.filter((a) => a.reason === r).length / n).toFixed(4))),
     wall_items_per_s: Math.round(annotations.length / (wallMs / 1000)),
   };

@@ -46,6 +46,18 @@ export function register(program: Command): void {
     )
     .option('--llm-rpm <n>', "service mode: the stand-in LLM's requests per minute (HTTP 429 with Retry-After above it)", parseNumber)
     .option('--rate <items/s>', 'service mode: items per second the stream arrives at (default: a backlog, every item at once)', parseNumber)
+    .option(
+      '--quality <targets>',
+      "service mode: quality targets instead of a budget, e.g. 'agreement>=0.9,recall:hate>=0.8'; each result gets a `quality` object judged window by window",
+    )
+    .option('--quality-delta <d>', 'with --quality: the allowed probability of a violated window', parseNumber, 0.05)
+    .option('--quality-window <n>', 'with --quality: items per judged window', parseNumber, 1000)
+    .option('--certify-once', 'with --quality: the certify-once baseline (thresholds fitted on the first window, then frozen)')
+    .option(
+      '--order <order>',
+      'the order the sample streams in: given, shift (some labels held back to the second half) or drift (their share rising)',
+      'given',
+    )
     .option('--json', 'print one JSON object on stdout instead of a table')
     .action(async (flags: BenchFlags) => {
       const { runBench } = await import('./bench.js');

@@ -13,7 +13,11 @@ import {
   type HorizonMode,
   type SeedSummaryReport,
   type StrategyResult,
+  STREAM_ORDERS,
+  type BenchQuality,
+  type StreamOrder,
 } from '../bench/index.js';
+import { parseQualityTargets } from '../../src/quality/index.js';
 import { loadSentenceEncoder, selectBackend } from '../../src/cascade/index.js';
 import type { CascadeConfig } from '../../src/config.js';
 import { createServiceContext } from '../../src/app/index.js';
@@ -50,6 +54,13 @@ export interface BenchFlags {
   llmRpm?: number;
   /** Service mode: items per second; absent: a backlog. */
   rate?: number;
+  /** Quality targets (service mode): the run keeps them instead of a budget. */
+  quality?: string;
+  qualityDelta: number;
+  qualityWindow: number;
+  certifyOnce?: boolean;
+  /** given, shift or drift. */
+  order: string;
 }
 
 const HORIZONS: readonly HorizonMode[] = ['unknown', 'known'];
@@ -101,6 +112,8 @@ export async function runBench(flags: BenchFlags): Promise<void> {
     issues.push({ key: 'llm-latency', message: `expected p50,p99 in ms with p99 ≥ p50, got ${latency.join(',')}` });
   }
   if (flags.rate !== undefined && !(flags.rate > 0)) issues.push({ key: 'rate', message: `expected items per second > 0, got ${flags.rate}` });
+  if (!STREAM_ORDERS.includes(flags.order as StreamOrder)) issues.push({ key: 'order', message: `expected ${STREAM_ORDERS.join(', ')}, got ${flags.order}` });
+  const quality = qualityOf(flags, task.labels, issues);
   if (issues.length > 0) throw new ConfigError(issues);
   const { config, logger } = createServiceContext({
     file: flags.config,
@@ -139,12 +152,16 @@ export async function runBench(flags: BenchFlags): Promise<void> {
     sample: flags.sample,
     seeds,
     horizon: flags.horizon as HorizonMode,
-    modes: flags.mode as BenchMode[],
+    // Quality targets are kept by the service path; the sequential walk has no quality controller.
+    modes: quality === undefined ? (flags.mode as BenchMode[]) : ['service'],
+    order: flags.order as StreamOrder,
+    ...(quality === undefined ? {} : { quality }),
     ...(latency === undefined ? {} : { llmLatency: { p50Ms: latency[0] as number, p99Ms: latency[1] as number } }),
     ...(flags.llmRpm === undefined ? {} : { llmRpm: flags.llmRpm }),
     ...(flags.rate === undefined ? {} : { rate: flags.rate }),
-    budgets: flags.budgets,
-    strategies: strategies,
+    // With quality targets: one run without a cap (budget 1), the learned cascade.
+    budgets: quality === undefined ? flags.budgets : [1],
+    strategies: quality === undefined ? strategies : ['learned'],
     ...(tiers === undefined ? {} : { tiers }),
     config,
     logger,
@@ -233,8 +250,21 @@ export function formatReport(report: SeedSummaryReport): string {
       );
     }
   }
-  out.push(...formatReasons(report), ...formatTiers(report));
+  out.push(...formatReasons(report), ...formatTiers(report), ...formatQuality(report));
   return [...out, ''].join('\n');
+}
+
+/** With quality targets: each run judged window by window (means over the seeds). */
+function formatQuality(report: SeedSummaryReport): string[] {
+  const rows = report.results.filter((r) => r.quality !== undefined);
+  return rows.flatMap((r) => {
+    const q = r.quality as NonNullable<StrategyResult['quality']>;
+    const ratio = q.hindsight_share > 0 ? ` (${(q.llm_share / q.hindsight_share).toFixed(2)}× hindsight)` : '';
+    return [
+      `quality ${q.target} (δ ${q.delta}, windows of ${q.window}): ${q.windows_violated} of ${q.windows} windows violated (rate ${q.violation_rate.toFixed(3)}); ` +
+        `LLM share ${pct(q.llm_share)} % incl. audits ${pct(q.audit_share)} %${ratio}; hindsight ${pct(q.hindsight_share)} %`,
+    ];
+  });
 }
 
 /** Service rows: the share of annotations by `reason` (why each answer is the stage's or the LLM's). */
@@ -276,4 +306,21 @@ function formatTiers(report: SeedSummaryReport): string[] {
     if (d !== undefined && n > 1) out.push(`    cost units − ${d.baseline}: ${Math.round(d.mean)} [${Math.round(d.low)}, ${Math.round(d.high)}]`);
   }
   return out;
+}
+
+/** The quality targets of `--quality`, checked against the task's labels (an issue names the flag). */
+function qualityOf(flags: BenchFlags, labels: readonly string[], issues: Array<{ key: string; message: string }>): BenchQuality | undefined {
+  if (flags.quality === undefined) return undefined;
+  try {
+    const targets = parseQualityTargets(flags.quality, labels, 'quality').map((t) => t.text);
+    if (!(flags.qualityDelta > 0 && flags.qualityDelta < 1))
+      issues.push({ key: 'quality-delta', message: `expected a number in (0, 1), got ${flags.qualityDelta}` });
+    if (!(Number.isInteger(flags.qualityWindow) && flags.qualityWindow >= 50))
+      issues.push({ key: 'quality-window', message: `expected a whole number ≥ 50, got ${flags.qualityWindow}` });
+    return { targets, delta: flags.qualityDelta, window: flags.qualityWindow, certifyOnce: flags.certifyOnce === true };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    issues.push(...err.issues);
+    return undefined;
+  }
 }
