@@ -209,3 +209,27 @@ describe('a slow LLM (p50 1.5 s)', () => {
     expect(Math.max(...annotations.map((a) => Number(a.latencyMs)))).toBeLessThan(1_300);
   });
 });
+
+describe('spillway run --quality', () => {
+  it('keeps the target with no budget cap, publishes exactly one annotation per id, and shows the target on /status', async () => {
+    const items = rows.slice(0, 1_200);
+    const t = await suite.topics('service-quality', 2);
+    await produce(t, items);
+    const port = await freePort();
+    // No budget: the targets rule alone (`--llm-budget` would make it a cap).
+    const config = workerConfig(t, instant.url, { cascade: { llmBudget: undefined }, httpPort: port });
+    suite.child(spawnCli(['run', '--config', config, '--quality', 'agreement>=0.85', '--quality-delta', '0.05']));
+    await waitFor('the whole stream committed', async () => (await committedCount(suite.admin, t.groupId, t.input)) >= items.length, 300_000, 200);
+    const quality = (await status(port)).quality as { targets: Array<{ target: string; met: boolean }>; audits: number };
+    expect(quality.targets[0]).toMatchObject({ target: 'agreement>=0.85', met: true });
+    expect(quality.audits).toBeGreaterThan(0);
+    const annotations = await readJsonRecords(suite.kafka, t.output);
+    expect(annotations).toHaveLength(items.length);
+    expect(new Set(annotations.map((a) => a.id)).size).toBe(items.length);
+    const llm = new Map(items.map((r) => [r.id, r.llm[TEACHER] ?? -1]));
+    const judged = annotations.filter((a) => (llm.get(String(a.id)) ?? -1) >= 0);
+    const agreement = judged.filter((a) => a.labelId === llm.get(String(a.id))).length / judged.length;
+    expect(agreement).toBeGreaterThanOrEqual(0.85);
+    expect(annotations.some((a) => a.reason === 'uncertified')).toBe(false);
+  });
+});
