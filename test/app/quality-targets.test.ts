@@ -7,7 +7,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runEmbedded } from '../../src/app/index.js';
@@ -16,7 +15,7 @@ import type { Config } from '../../src/config.js';
 import { loadTask } from '../../src/llm/index.js';
 import { createMonitor } from '../../src/monitor/index.js';
 import type { JsonlEntry } from '../../src/stream/index.js';
-import { readLabelledStream, type LabelledItem } from '../../tools/bench/index.js';
+import { AnnotationSink, readLabelledStream, type LabelledItem } from '../../tools/bench/index.js';
 import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
 import { EMOTIONS } from '../helpers/paths.js';
 import { testConfig } from '../helpers/test-config.js';
@@ -47,13 +46,8 @@ async function run(sections: Record<string, unknown>, withMonitor = false): Prom
   const monitor = withMonitor ? createMonitor({ config: config.monitor, port: 'random', logger, processMetrics: false }) : undefined;
   const task = loadTask(EMOTIONS.replace(/\.jsonl$/, '.task.json'));
   const cascade = await createCascade({ task, config, logger, restore: false, ...(monitor === undefined ? {} : { observer: monitor.observer }) });
-  const annotations: Annotation[] = [];
-  const output = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line !== '') annotations.push(JSON.parse(line) as Annotation);
-      done();
-    },
-  });
+  const output = new AnnotationSink();
+  const annotations = output.annotations;
   async function* stream(): AsyncGenerator<JsonlEntry> {
     for (const [i, r] of rows.entries()) yield { line: i + 1, item: { id: r.id, text: r.text } };
   }

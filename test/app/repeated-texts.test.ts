@@ -6,15 +6,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runEmbedded } from '../../src/app/index.js';
-import { createCascade, type Annotation } from '../../src/cascade/index.js';
+import { createCascade } from '../../src/cascade/index.js';
 import { createCache } from '../../src/cache/index.js';
 import { loadTask } from '../../src/llm/index.js';
 import type { JsonlEntry } from '../../src/stream/index.js';
-import { readLabelledStream } from '../../tools/bench/index.js';
+import { AnnotationSink, readLabelledStream } from '../../tools/bench/index.js';
 import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
 import { EMOTIONS } from '../helpers/paths.js';
 import { testConfig } from '../helpers/test-config.js';
@@ -46,13 +45,8 @@ describe('a backlog of 20 texts × 50 copies', () => {
     });
     const cache = createCache(config, logger);
     const cascade = await createCascade({ task: loadTask(EMOTIONS.replace(/\.jsonl$/, '.task.json')), config, logger, cache, restore: false });
-    const annotations: Annotation[] = [];
-    const output = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString().split('\n')) if (line !== '') annotations.push(JSON.parse(line) as Annotation);
-        done();
-      },
-    });
+    const output = new AnnotationSink();
+    const annotations = output.annotations;
     async function* backlog(): AsyncGenerator<JsonlEntry> {
       for (let i = 0; i < 1_000; i++) yield { line: i + 1, item: { id: `copy-${i}`, text: texts[i % texts.length] as string } };
     }

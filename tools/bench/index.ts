@@ -15,7 +15,7 @@ export {
   type StrategyResult,
   type BenchQuality,
 } from './cascade-bench.js';
-export { runServiceCascade, type Arrival, type ServiceFacts } from './service-run.js';
+export { runServiceCascade, AnnotationSink, type Arrival, type ServiceFacts } from './service-run.js';
 export { runSeededBench, type SeededBenchOptions } from './seeded-bench.js';
 export { summarizeSeeds, type SeedSummaryReport, type SummaryRow, type PairedDifference, type Interval } from './seed-summary.js';
 export { meanInterval, pairedDifference, tQuantile975, type MeanInterval } from './confidence-interval.js';

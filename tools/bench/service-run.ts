@@ -34,8 +34,8 @@ export interface ServiceFacts {
   wall_items_per_s: number;
 }
 
-/** Annotations as the pipeline writes them (JSON lines), parsed back. */
-class AnnotationSink extends Writable {
+/** Annotations as the pipeline writes them (JSON lines), parsed back (benchmarks and tests read runEmbedded's output with it). */
+export class AnnotationSink extends Writable {
   readonly annotations: Annotation[] = [];
   private rest = '';
 
