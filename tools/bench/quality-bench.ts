@@ -1,6 +1,6 @@
 /**
  * `npm run bench:quality [-- --datasets isear,hatespeech --teachers gpt-3.5-turbo-1106,llama-2-70b-chat
- *   --orders given,shift,drift --seeds 1,2,3,4,5 --deltas 0.05 --targets 'isear=agreement>=0.9;hatespeech=recall:hate>=0.8'
+ *   --orders given,shift,drift --seeds 1,2,3,4,5 --deltas 0.05 --targets 'isear=agreement>=0.9;hatespeech=recall:yes>=0.8'
  *   --baseline-orders shift --out .bench/quality.jsonl]`, or `-- --from .bench/quality.jsonl` to summarize.
  *
  * Quality targets through the service path (`spillway bench --quality … --json`, the LLM over HTTP): for each
@@ -25,7 +25,7 @@ const { values: args } = parseArgs({
     'baseline-orders': { type: 'string', default: 'shift' },
     seeds: { type: 'string', default: '1,2,3,4,5' },
     deltas: { type: 'string', default: '0.05' },
-    targets: { type: 'string', default: 'isear=agreement>=0.9;hatespeech=recall:hate>=0.8' },
+    targets: { type: 'string', default: 'isear=agreement>=0.9;hatespeech=recall:yes>=0.8' },
     window: { type: 'string', default: '1000' },
     sample: { type: 'string', default: '0.5' },
     encoder: { type: 'string' },
