@@ -449,7 +449,13 @@ const sharedLearningSchema = z
       .boolean()
       .default(true)
       .describe(
-        "Workers of a group learn together: each LLM label goes to `kafka.topics.labels` in the annotation's transaction and every worker trains on every label once, in topic order (`spillway run` only; `--no-shared-learning` turns it off).",
+        'Workers of a group learn together: each LLM label goes to `kafka.topics.labels` and every worker trains on every label once, in topic order (`spillway run` only; `--no-shared-learning` turns it off).',
+      ),
+    labelDelivery: z
+      .enum(['immediate', 'with-annotation'])
+      .default('immediate')
+      .describe(
+        "When a label reaches the label topic. 'immediate': as soon as the LLM answers (the other workers learn it within milliseconds, as one worker learns its own; a label whose item is redone after a crash is published again, at least once). 'with-annotation': in the annotation's transaction, exactly when the annotation is committed (exactly once, but only once every item ahead of it in its partition has finished, often seconds later: the other workers decide with staler stages).",
       ),
     snapshotEveryLabels: z
       .number()

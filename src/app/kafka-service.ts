@@ -234,7 +234,9 @@ export async function runKafkaService(options: KafkaServiceOptions): Promise<voi
     process: pipeline.process,
     logger,
     observer: monitor.metrics,
-    ...(pipeline.shared === undefined ? {} : { sideRecords: pipeline.shared.sideRecords, onAssignment: pipeline.shared.onAssignment }),
+    ...(pipeline.shared === undefined
+      ? {}
+      : { sideRecords: pipeline.shared.sideRecords, sideDelivery: config.sharedLearning.labelDelivery, onAssignment: pipeline.shared.onAssignment }),
   });
   const running = worker;
   // While the LLM is down nothing is consumed: items keep their place in the topic, committed work stays.

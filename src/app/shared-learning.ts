@@ -1,7 +1,8 @@
 /**
  * Shared learning for `spillway run`: the workers of a group train one cascade together.
  *
- * - Each LLM label is committed to `kafka.topics.labels` with its annotation (one transaction).
+ * - Each LLM label goes to `kafka.topics.labels` as soon as the LLM answers (`sharedLearning.labelDelivery`:
+ *   `immediate`), or with its annotation, in one transaction (`with-annotation`).
  * - A worker learns its own labels inline, when their LLM answers arrive (its stages profit at once, and its
  *   cold start can wait for them), and every other worker's from the label topic (its own group,
  *   read_committed), in topic order; its own labels, when they come back, are not learned twice.
@@ -46,6 +47,11 @@ export interface SharedLearningStatus {
   labelsProduced?: number;
   /** True while this worker publishes the group's snapshots (it owns input partition 0). */
   snapshotPublisher?: boolean;
+  /**
+   * How long the other workers' labels took from their LLM answer to being learned here, ms, over the last
+   * {@link DELAY_WINDOW} of them: the staleness shared learning adds to a worker's stages.
+   */
+  labelDelayMs?: { p50: number; p95: number; labels: number };
   /** The last snapshot this worker took. */
   lastSnapshot?: { labelOffset: number; published: boolean; snapshotId?: string; bytes?: number; atMs: number };
 }
@@ -64,8 +70,13 @@ export interface SharedLearningOptions {
   deadLetters: DeadLetterWriter;
   /** Called once if the label consumer stops for good: this worker learns nothing more and should stop. */
   onFailure?: (err: unknown) => void;
+  /** Told how long each other worker's label took to be learned here (`spillway_shared_label_delay_seconds`). */
+  observer?: { sharedLabelDelay?(seconds: number): void };
   logger: Logger;
 }
+
+/** Other workers' labels whose delay /status summarises. */
+const DELAY_WINDOW = 256;
 
 /** One worker's side of shared learning: label production, the label consumer, snapshots. */
 export class SharedLearning {
@@ -81,6 +92,11 @@ export class SharedLearning {
   private owner = false;
   private publishing: Promise<void> = Promise.resolve();
   private last: SharedLearningStatus['lastSnapshot'];
+  /** Delays of the last DELAY_WINDOW other workers' labels, ms (a ring). */
+  private readonly delays = new Float64Array(DELAY_WINDOW);
+  private delaysSeen = 0;
+  /** True once the replay at start is over: labels are then learned as they are published. */
+  private live = false;
 
   constructor(private readonly options: SharedLearningOptions) {
     const { kafka, config, codecs, task, workerId, start } = options;
@@ -139,6 +155,7 @@ export class SharedLearning {
     const caughtUp = await this.consumer.catchUp(this.options.config.sharedLearning.catchUpTimeoutMs);
     if (this.consumer.error !== undefined) throw this.consumer.error;
     const replay = { from: from.toString(), to: this.consumer.position.toString(), labels: this.consumer.count, ms: Date.now() - started };
+    this.live = true;
     if (caughtUp) this.log.info(replay, 'label topic replayed');
     else this.log.warn(replay, 'label replay did not reach the end in time; taking items while it goes on');
   }
@@ -171,17 +188,34 @@ export class SharedLearning {
       labels: this.labels,
       labelsProduced: this.publisher.produced,
       snapshotPublisher: this.owner,
+      ...(this.delaysSeen === 0 ? {} : { labelDelayMs: this.labelDelay() }),
       ...(this.last === undefined ? {} : { lastSnapshot: this.last }),
     };
+  }
+
+  private labelDelay(): NonNullable<SharedLearningStatus['labelDelayMs']> {
+    const recent = this.delays.slice(0, Math.min(this.delaysSeen, DELAY_WINDOW)).sort();
+    const at = (q: number): number => Math.round(recent[Math.min(recent.length - 1, Math.floor(q * recent.length))] as number);
+    return { p50: at(0.5), p95: at(0.95), labels: this.delaysSeen };
   }
 
   /** A checked label of this task (the consumer refuses the rest, and any whose learning throws). */
   private async onLabel(label: LabelRecord, offset: bigint): Promise<void> {
     this.offset = offset + 1n;
     // This worker's own label was learned inline when its answer arrived: counted, not learned again.
-    if (!this.own.take(label)) await this.options.cascade.learnFromLabel(label.text, label.labelId);
+    if (!this.own.take(label)) {
+      await this.options.cascade.learnFromLabel(label.text, label.labelId);
+      // Replayed labels (a worker joining late) are old by design: only live ones say how stale sharing is.
+      if (this.live) this.noteDelay(Date.now() - label.producedAtMs);
+    }
     this.labels++;
     if (this.labels % this.options.config.sharedLearning.snapshotEveryLabels === 0) await this.snapshot();
+  }
+
+  private noteDelay(ms: number): void {
+    const delay = Math.max(0, ms);
+    this.delays[this.delaysSeen++ % DELAY_WINDOW] = delay;
+    this.options.observer?.sharedLabelDelay?.(delay / 1000);
   }
 
   /**

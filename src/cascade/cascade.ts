@@ -154,10 +154,12 @@ export class Cascade {
 
   /**
    * This worker's share of a group that learns together (its share of the input partitions): it pays that part
-   * of the warm-up and the budget's front-load, so the group pays them once.
+   * of the warm-up and the budget's front-load, so the group pays them once, and keeps that part of the labels
+   * the group may have on their way (learning-pace.ts).
    */
   setGroupShare(share: number): void {
     this.parts.budget.setGroupShare(share);
+    this.rt.pace.groupShare = share;
   }
 
   /** The budget controller's view: target, share so far, current threshold. */

@@ -6,6 +6,11 @@
  * labels learned: young stages learn most from each label, so a backlog is consumed at the pace the LLM's
  * answers arrive, and faster as the stages mature (`cascade.labelLagMin`, `cascade.labelLagRatio`).
  *
+ * Workers that share learning (`spillway run`) learn every worker's labels as they are answered, so the labels
+ * on their way to a worker's stages are the whole group's: each worker takes its share of the lag (its share of
+ * the input partitions, {@link LearningPace.groupShare}), and the group decides with stages as fresh as one
+ * worker's would be.
+ *
  * An item that keeps its turn (a cold stage with no budget left, see Cascade) holds every item behind it: the
  * window fills and the source pauses, so a backlog waits where it is (Kafka offsets, the file) rather than
  * being answered by stages that have not learned. With a latency bound (`llm.deadlineMs`) no item waits for
@@ -52,6 +57,7 @@ export class LearningPace {
   private released = false;
   /** Items that waited for their turn. */
   paced = 0;
+  private share = 1;
 
   constructor(options: LearningPaceOptions) {
     this.opts = options;
@@ -71,7 +77,18 @@ export class LearningPace {
   /** Labels that may be on their way now. */
   get lag(): number {
     const scale = Math.min(1, Math.max(0, (this.opts.latencyMs?.() ?? 1_000) / 1_000));
-    return Math.floor(scale * Math.max(this.opts.minLag, this.opts.lagRatio * this.opts.labels()));
+    return Math.floor(scale * this.share * Math.max(this.opts.minLag, this.opts.lagRatio * this.opts.labels()));
+  }
+
+  /** This worker's share of a group that learns together, in (0, 1]: its part of the group's lag. */
+  get groupShare(): number {
+    return this.share;
+  }
+
+  set groupShare(share: number) {
+    if (!(share > 0)) return;
+    this.share = Math.min(1, share);
+    this.pump();
   }
 
   /** Items waiting for their turn. */

@@ -156,6 +156,7 @@ export class SpillwayMetrics {
   private readonly deadLetters: Counter<'kind'>;
   private readonly outputsTruncated: Counter<'topic'>;
   private readonly sharedRejected: Counter<'topic' | 'kind'>;
+  private readonly sharedLabelDelaySeconds: Histogram;
   private readonly stages = new Map<string, StageMetrics>();
   private readonly errorKinds = new Map<string, Counter.Internal>();
   private live: LiveValues | undefined;
@@ -263,6 +264,12 @@ export class SpillwayMetrics {
       name: 'spillway_shared_records_rejected_total',
       help: 'Records of the label and snapshot topics refused (dead-lettered and skipped, never learned from), by topic role (labels, models) and reason.',
       labelNames: ['topic', 'kind'],
+      registers,
+    });
+    this.sharedLabelDelaySeconds = new Histogram({
+      name: 'spillway_shared_label_delay_seconds',
+      help: "Shared learning: time from another worker's LLM answer to this worker learning its label (the staleness sharing adds to the stages).",
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
       registers,
     });
     this.budgetThreshold = new Gauge({ name: 'spillway_budget_threshold', help: "The budget controller's current deferral threshold.", registers });
@@ -424,6 +431,11 @@ export class SpillwayMetrics {
   /** Called by shared learning: one record of the label (`labels`) or snapshot (`models`) topic refused. */
   sharedRecordRejected(topic: 'labels' | 'models', kind: string): void {
     this.sharedRejected.labels(topic, kind).inc();
+  }
+
+  /** Called by shared learning: another worker's label was learned `seconds` after its LLM answer. */
+  sharedLabelDelay(seconds: number): void {
+    this.sharedLabelDelaySeconds.observe(seconds);
   }
 
   /** The Prometheus text exposition of every metric. */

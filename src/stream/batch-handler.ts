@@ -16,7 +16,7 @@ import { toAnnotationRecord } from './records.js';
 import type { ItemAnswer, ItemProcessor, RecordOrigin, StreamItem, StreamObserver } from './types.js';
 
 /** How often a batch in progress offers a heartbeat (kafkajs sends one only when heartbeatInterval is due). */
-const HEARTBEAT_TICK_MS = 1_000;
+export const HEARTBEAT_TICK_MS = 1_000;
 
 /** Tells batches that the worker is shutting down and when in-flight items must be abandoned. */
 export interface ShutdownSignal {
@@ -48,6 +48,19 @@ export interface BatchHandlerDeps {
   onCommitted?: (items: number) => void;
   /** Records an answered item adds to its commit besides its annotation (shared learning: its label). */
   sideRecords?: (item: StreamItem, answer: ItemAnswer) => SideRecord[];
+  /**
+   * Sends an item's side records at once, outside the transaction (`sharedLearning.labelDelivery: immediate`):
+   * the item is finished once they are written. Absent: they are committed with the annotation.
+   */
+  sendSide?: (records: readonly SideRecord[]) => Promise<void>;
+  /**
+   * After a rebalance notice, how long the batch may still commit, ms. The coordinator evicts a member that has
+   * not re-joined within the rebalance timeout, counted from the rebalance's start (up to a heartbeat interval
+   * before the notice), and hands its partitions on; the evicted member learns it only at its next heartbeat,
+   * and a commit in between would publish twice what the new owner redoes (kafkajs has no KIP-447 fencing).
+   * Past this window what is not committed is left to the next owner. Absent: no limit.
+   */
+  rebalanceCommitWindowMs?: number;
   /** Recent item ids: a record repeating one (at another offset) is dead-lettered `duplicate-id`. Absent: no check. */
   ids?: IdMemory;
 }
@@ -69,7 +82,7 @@ export class BatchHandler {
     // Heartbeats keep the group membership alive while a long batch (LLM calls) is processed, also while
     // it waits for one slow item; kafkajs throttles them to heartbeatInterval. A rebalance notice is acted
     // on after the batch, by kafkajs.
-    const membership: Membership = { rebalancing: false, evicted: false };
+    const membership: Membership = { rebalancing: false, evicted: false, windowMs: this.deps.rebalanceCommitWindowMs ?? Number.POSITIVE_INFINITY };
     const heartbeat = (): void => void payload.heartbeat().catch((err: unknown) => noteMembership(membership, err));
     const ticker = setInterval(heartbeat, HEARTBEAT_TICK_MS);
     this.running++;
@@ -114,7 +127,7 @@ export class BatchHandler {
       resolveOffset: payload.resolveOffset,
       // Evicted from the group (a batch outlived the rebalance timeout): the partition's new owner redoes what
       // is not committed; committing it here as well would publish it twice (kafkajs has no KIP-447 fencing).
-      isStale: () => isStale() || membership.evicted,
+      isStale: () => isStale() || membership.evicted || pastCommitWindow(membership),
       ...(this.deps.observer === undefined ? {} : { observer: this.deps.observer }),
       ...(this.deps.onCommitted === undefined ? {} : { onCommitted: this.deps.onCommitted }),
     });
@@ -190,21 +203,37 @@ export class BatchHandler {
     const fitted = this.deps.fitter.annotation(toAnnotationRecord(answer, origin, receivedAtMs), message, origin);
     if (!('output' in fitted)) return fitted;
     const side = this.deps.fitter.side(this.deps.sideRecords?.(item, answer) ?? [], origin);
-    return side.length === 0 ? fitted : { ...fitted, side };
+    if (side.length === 0) return fitted;
+    const send = this.deps.sendSide;
+    if (send === undefined) return { ...fitted, side };
+    await send(side);
+    return fitted;
   }
 }
 
 /** What the batch's heartbeats learned about this member's place in the group. */
-interface Membership {
+export interface Membership {
   /** The coordinator asked the members to re-join. */
   rebalancing: boolean;
   /** This member's generation is gone: it was removed from the group, its partitions are someone else's. */
   evicted: boolean;
+  /** When the first rebalance notice came (performance.now()). */
+  noticedAt?: number;
+  /** How long after the notice commits are still safe (BatchHandlerDeps.rebalanceCommitWindowMs). */
+  windowMs: number;
+}
+
+/** True once a rebalance has gone on long enough that this member may have been evicted without knowing it. */
+export function pastCommitWindow(membership: Readonly<Membership>, now = performance.now()): boolean {
+  return membership.noticedAt !== undefined && now - membership.noticedAt > membership.windowMs;
 }
 
 /** Reads a failed heartbeat: a rebalance under way, or this member evicted (other errors: kafkajs retries). */
-function noteMembership(membership: Membership, err: unknown): void {
+export function noteMembership(membership: Membership, err: unknown): void {
   const type = (err as { type?: unknown } | null)?.type;
-  if (type === 'REBALANCE_IN_PROGRESS') membership.rebalancing = true;
+  if (type === 'REBALANCE_IN_PROGRESS') {
+    membership.rebalancing = true;
+    membership.noticedAt ??= performance.now();
+  }
   else if (type === 'ILLEGAL_GENERATION' || type === 'UNKNOWN_MEMBER_ID' || type === 'FENCED_INSTANCE_ID') membership.evicted = true;
 }

@@ -1,7 +1,9 @@
 /**
  * The label topic (`spillway.labels`, schema topics/spillway.labels.avsc): every LLM answer that trains the
- * small stages becomes one record, committed in the same transaction as the item's annotation (through the
- * committer's side records), so a label exists exactly when its annotation does.
+ * small stages becomes one record, a side record of its item. The worker writes it as soon as the item is
+ * answered (`sharedLearning.labelDelivery: immediate`: the other workers learn it while the items around it
+ * are still being decided; at least once) or commits it in the annotation's transaction (`with-annotation`:
+ * a label exists exactly when its annotation does, but only once its partition's prefix is committed).
  */
 import type { SideRecord } from './committer.js';
 import type { RecordEncoder } from './record-codec.js';

@@ -8,11 +8,11 @@
  * count), then gives up and `done` rejects, so the process exits non-zero. A non-retriable processor
  * error gives up at once.
  */
-import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import type { Admin, Consumer, Kafka, Message, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { KafkaConfig } from '../config.js';
 import { SpillwayError } from '../errors.js';
-import { BatchHandler, type ShutdownSignal } from './batch-handler.js';
+import { BatchHandler, HEARTBEAT_TICK_MS, type ShutdownSignal } from './batch-handler.js';
 import { AtLeastOnceCommitter } from './at-least-once-committer.js';
 import type { Committer, SideRecord } from './committer.js';
 import { TransactionalCommitter } from './transactional-committer.js';
@@ -38,13 +38,28 @@ export interface StreamWorkerOptions {
   process: ItemProcessor;
   logger: Logger;
   observer?: StreamObserver;
-  /** Records an answered item commits with its annotation, in the same transaction (shared learning's label). */
+  /** Records an answered item adds besides its annotation (shared learning's label). */
   sideRecords?: (item: StreamItem, answer: ItemAnswer) => SideRecord[];
+  /**
+   * When side records are written: `immediate`, by their own idempotent producer as soon as the item is
+   * answered (at least once: an item redone after a crash writes them again); `with-annotation`, in the
+   * annotation's transaction (once its partition's prefix is committed). @defaultValue 'with-annotation'
+   */
+  sideDelivery?: 'immediate' | 'with-annotation';
   /**
    * Called with this worker's input partitions, and the input topic's partition count, after each group join
    * (shared learning picks its snapshot publisher; the cascade pays its share of the group's warm-up).
    */
   onAssignment?: (partitions: number[], totalPartitions: number) => void;
+}
+
+/** How long a rebalance waits for the members to finish their batches and re-join, ms (an LLM-bound batch can be slow). */
+const REBALANCE_TIMEOUT_MS = 60_000;
+/** Safety below the rebalance timeout for the last commit of a batch caught in a rebalance (clocks, a slow commit). */
+const EVICTION_MARGIN_MS = 5_000;
+
+function heartbeatIntervalOf(config: Pick<KafkaConfig, 'sessionTimeoutMs'>): number {
+  return Math.floor(config.sessionTimeoutMs / 10);
 }
 
 /** Longest wait for leaving the group and closing the clients at shutdown, ms. */
@@ -80,6 +95,8 @@ export class StreamWorker {
   private paused = false;
   private brokerCheck: { at: number; result: Promise<boolean> } | undefined;
   private limits: OutputLimits | undefined;
+  /** Writes side records at once (`sideDelivery: immediate`). */
+  private sideProducer: Producer | undefined;
 
   constructor(private readonly options: StreamWorkerOptions) {
     this.log = options.logger.child({ module: 'stream-worker' });
@@ -207,6 +224,7 @@ export class StreamWorker {
           topics,
         );
     this.committer = committer;
+    const sendSide = await this.startSideProducer();
     this.handler = new BatchHandler({
       decoder: this.options.decoder,
       process: this.options.process,
@@ -240,6 +258,8 @@ export class StreamWorker {
         this.committedItems += items;
       },
       ...(this.options.sideRecords === undefined ? {} : { sideRecords: this.options.sideRecords }),
+      ...(sendSide === undefined ? {} : { sendSide }),
+      rebalanceCommitWindowMs: REBALANCE_TIMEOUT_MS - heartbeatIntervalOf(config) - HEARTBEAT_TICK_MS - EVICTION_MARGIN_MS,
       ...(config.rememberIds > 0 ? { ids: new IdMemory(config.rememberIds) } : {}),
     });
     // Before joining the group: a killed predecessor's open transaction is settled first, so the offsets
@@ -252,6 +272,20 @@ export class StreamWorker {
     );
   }
 
+  /** With `sideDelivery: immediate`, connects the side records' producer and returns their sender. */
+  private async startSideProducer(): Promise<((records: readonly SideRecord[]) => Promise<void>) | undefined> {
+    if (this.options.sideRecords === undefined || this.options.sideDelivery !== 'immediate') return undefined;
+    // Idempotent with one request in flight: a retried send neither duplicates nor reorders the topic.
+    const producer = this.options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: PARTITIONER });
+    await producer.connect();
+    this.sideProducer = producer;
+    return async (records) => {
+      const byTopic = new Map<string, Message[]>();
+      for (const r of records) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r.message]);
+      await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+    };
+  }
+
   /** Creates a consumer, joins the group and runs the batch handler; a new consumer after each crash. */
   private async runConsumer(): Promise<void> {
     const { kafka, config } = this.options;
@@ -260,9 +294,8 @@ export class StreamWorker {
       groupId: config.groupId,
       readUncommitted: false,
       sessionTimeout: config.sessionTimeoutMs,
-      // A rebalance waits this long for members to finish their batches (an LLM-bound batch can be slow).
-      rebalanceTimeout: 60_000,
-      heartbeatInterval: Math.floor(config.sessionTimeoutMs / 10),
+      rebalanceTimeout: REBALANCE_TIMEOUT_MS,
+      heartbeatInterval: heartbeatIntervalOf(config),
       maxBytesPerPartition: 1_048_576,
       // A fetch on an idle topic waits this long for records; stop() waits for it, so keep it short.
       maxWaitTimeInMs: 1_000,
@@ -344,6 +377,7 @@ export class StreamWorker {
       const close = async (): Promise<void> => {
         await consumer?.disconnect();
         await this.committer?.close();
+        await this.sideProducer?.disconnect();
         await this.admin?.disconnect();
       };
       await closeWithin({ 'leave the group and close the clients': close }, LEAVE_TIMEOUT_MS, this.log);
@@ -376,6 +410,6 @@ export class StreamWorker {
     const cause = this.fatal ?? err;
     this.log.error({ err: cause }, 'worker failed');
     this.rejectDone(cause);
-    void Promise.allSettled([this.consumer?.disconnect(), this.committer?.close(), this.admin?.disconnect()]);
+    void Promise.allSettled([this.consumer?.disconnect(), this.committer?.close(), this.sideProducer?.disconnect(), this.admin?.disconnect()]);
   }
 }

@@ -8,7 +8,7 @@
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { parseConfig } from '../../src/config.js';
+import { DEFAULTS, parseConfig } from '../../src/config.js';
 import { readLabelledStream, runCascadeBench, type LabelledItem } from '../../tools/bench/index.js';
 import { startReplayServer, type ReplayServer } from '../../tools/replay/index.js';
 import { freePort } from '../helpers/services.js';
@@ -134,6 +134,17 @@ describe('spillway run on a backlog', () => {
     const annotations = await readJsonRecords(suite.kafka, t.output);
     expect(annotations).toHaveLength(items.length);
     expect(new Set(annotations.map((a) => a.id)).size).toBe(items.length);
+    // Labels went out as the LLM answered (sharedLearning.labelDelivery: immediate): at least once. Every
+    // committed LLM answer has its label, and a label beyond those is an item the kill interrupted after its
+    // answer (redone by the restarted worker): at most the killed worker's items in flight.
+    const labels = await readJsonRecords(suite.kafka, t.labels);
+    const labelled = new Map<string, number[]>();
+    for (const l of labels) labelled.set(String(l.id), [...(labelled.get(String(l.id)) ?? []), Number(l.labelId)]);
+    const byCall = annotations.filter((a) => a.llmSource === 'call' && a.answeredBy === 'llm');
+    for (const a of byCall) expect(labelled.get(String(a.id)), String(a.id)).toContain(a.labelId);
+    expect(new Set(labels.map((l) => String(l.id))).size).toBeLessThanOrEqual(items.length);
+    expect(labels.length - byCall.length).toBeGreaterThanOrEqual(0);
+    expect(labels.length - byCall.length).toBeLessThanOrEqual(DEFAULTS.pipeline.maxInFlight);
     // It started from what the group had learned: a snapshot and the labels after it, or every label.
     const lines = logLines(second.stderr());
     const restored = Number(lines.find((l) => l.msg === 'snapshot restored from the models topic')?.labels ?? 0);

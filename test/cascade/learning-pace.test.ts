@@ -46,6 +46,28 @@ describe('LearningPace', () => {
     expect(pace.lag).toBe(25);
   });
 
+  it("keeps a worker's share of the group's lag: the group has as few labels on their way as one worker would", async () => {
+    const pace = new LearningPace({ minLag: 16, lagRatio: 0.5, labels: () => 200 });
+    expect(pace.lag).toBe(100);
+    pace.groupShare = 1 / 3;
+    expect(pace.lag).toBe(33);
+    pace.groupShare = 0; // a worker between assignments keeps its last share
+    expect(pace.lag).toBe(33);
+    // Growing the share lets a waiting item in at once.
+    const small = new LearningPace({ minLag: 4, lagRatio: 0, labels: () => 0 });
+    small.groupShare = 0.25;
+    const order: string[] = [];
+    const first = (await decide(small, order, 'a', true)) as number;
+    await decide(small, order, 'b', true);
+    const c = decide(small, order, 'c', false);
+    await tick();
+    expect(order).toEqual(['a', 'b']);
+    small.groupShare = 1;
+    await c;
+    expect(order).toEqual(['a', 'b', 'c']);
+    small.landed(first);
+  });
+
   it('lets warm-up items through whatever is on its way: their decision does not depend on the stages', async () => {
     let warm = true;
     const pace = new LearningPace({ minLag: 0, lagRatio: 0, labels: () => 0, free: () => warm });

@@ -52,7 +52,8 @@ async function committedAnnotationIds(configFile: string, t: TestTopics): Promis
 
 /**
  * Shared learning: every label is in the label topic exactly once, and exactly the committed
- * annotations answered by a fresh LLM call have one.
+ * annotations answered by a fresh LLM call have one (labels written in the annotation's transaction, or
+ * written at once by workers that were never killed).
  */
 async function expectLabelsExactlyOnce(t: TestTopics): Promise<void> {
   const annotations = await readJsonRecords(kafka, t.output);
@@ -86,10 +87,14 @@ describe(`spillway run on ${ITEMS} emotions items with the cascade and the repla
     expect(readdirSync(modelsDir, { recursive: true }).length).toBeGreaterThan(0);
   });
 
-  it('survives two SIGKILLs mid-stream: still exactly one committed annotation per id, none missing', async () => {
+  it('survives two SIGKILLs mid-stream: still exactly one committed annotation per id, none missing, and one label per LLM answer', async () => {
     const t = await suite.topics('kill', 6);
-    // A short session: the group replaces a killed worker after 6 s instead of 30.
-    const config = workerConfig(t, llm.url, { kafka: { maxInFlight: 64, sessionTimeoutMs: 6_000 } });
+    // A short session: the group replaces a killed worker after 6 s instead of 30. Labels go in the annotations'
+    // transactions, so the labels of the killed workers' aborted ones must never appear.
+    const config = workerConfig(t, llm.url, {
+      kafka: { maxInFlight: 64, sessionTimeoutMs: 6_000 },
+      sharedLearning: { labelDelivery: 'with-annotation' },
+    });
     // Paced input (40 s) so the kills land mid-stream whatever the processing speed: a worker's start
     // (tfjs, the snapshot and label replay of shared learning) takes several seconds on a loaded machine.
     const produced = produceStream(t, config, 60);

@@ -9,7 +9,7 @@ import pino from 'pino';
 import type { Admin, Kafka, Message } from 'kafkajs';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { DEFAULTS, type KafkaConfig } from '../../src/config.js';
-import { buildCodecs, StreamWorker, type ItemAnswer, type ItemProcessor, type StreamItem } from '../../src/stream/index.js';
+import { buildCodecs, StreamWorker, type ItemAnswer, type ItemProcessor, type StreamItem, type StreamWorkerOptions } from '../../src/stream/index.js';
 import { createTopicSet, kafkaClient, KAFKA_BROKERS, type CliProcess, type TopicSet } from '../../tools/harness/index.js';
 import { STREAMS_DIR } from '../helpers/paths.js';
 
@@ -98,7 +98,7 @@ export interface KafkaSuite {
   /** Random topics deleted at the end of the file (for a `beforeAll`). */
   fileTopics(prefix: string, inputPartitions?: number): Promise<TestTopics>;
   /** A StreamWorker (not started) with a silent logger and the `i`-th transactional id of the test, stopped at the end of the test. */
-  worker(config: KafkaConfig, process: ItemProcessor): Promise<StreamWorker>;
+  worker(config: KafkaConfig, process: ItemProcessor, extra?: Pick<StreamWorkerOptions, 'sideRecords' | 'sideDelivery'>): Promise<StreamWorker>;
   /** Tracks a child process: SIGKILLed at the end of the test if still running, and awaited. */
   child<T extends CliProcess>(child: T): T;
 }
@@ -140,7 +140,7 @@ export function useKafkaSuite(): KafkaSuite {
       fileTopics.push(t);
       return t;
     },
-    async worker(config, process) {
+    async worker(config, process, extra = {}) {
       const codecs = await buildCodecs(config);
       const worker = new StreamWorker({
         kafka: testKafka(),
@@ -151,6 +151,7 @@ export function useKafkaSuite(): KafkaSuite {
         deadLetterEncoder: codecs.deadLetterEncoder,
         process,
         logger: silent,
+        ...extra,
       });
       workers.push(worker);
       return worker;

@@ -13,6 +13,7 @@ export interface WorkerConfigOverrides {
   cascade?: Record<string, unknown>;
   pipeline?: Record<string, unknown>;
   kafka?: Record<string, unknown>;
+  sharedLearning?: Record<string, unknown>;
 }
 
 /** Writes the config of a worker on `topics` (models saved under a fresh temp dir). */
@@ -23,6 +24,7 @@ export function workerConfig(topics: TestTopics, llmUrl: string, overrides: Work
     llm: { baseUrl: llmUrl, concurrency: 16, ...overrides.llm },
     cascade: { llmBudget: 0.1, warmupItems: 50, ...overrides.cascade },
     ...(overrides.pipeline === undefined ? {} : { pipeline: overrides.pipeline }),
+    ...(overrides.sharedLearning === undefined ? {} : { sharedLearning: overrides.sharedLearning }),
     models: { dir: mkdtempSync(path.join(tmpdir(), 'spillway-models-')), backend: 'cpu' },
     monitor: { httpPort: 0 },
     kafka: {

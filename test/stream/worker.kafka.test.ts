@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { KafkaConfig } from '../../src/config.js';
 import { RetriesExhaustedError } from '../../src/errors.js';
-import type { ItemProcessor, StreamWorker } from '../../src/stream/index.js';
+import type { ItemProcessor, SideRecord, StreamItem, StreamWorker, StreamWorkerOptions } from '../../src/stream/index.js';
 import { answerFor, committedCount, endOffsetsSum, readJsonRecords, sendRecords, testKafkaConfig, useKafkaSuite, waitFor, type TestTopics } from './helpers.js';
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -149,5 +149,84 @@ describe('with kafka.delivery at-least-once', () => {
     await startWorker(t, async (item) => answerFor(item), { delivery: 'at-least-once' });
     await waitFor('all offsets committed', async () => (await committedCount(admin, t.groupId, t.input)) === 500);
     expect(new Set((await readJsonRecords(kafka, t.output)).map((o) => o.id))).toEqual(new Set(ids));
+  });
+});
+
+describe("side records (shared learning's labels)", () => {
+  /** A worker whose first item waits for `release` (it holds its partition's commit back) while the rest answer at once. */
+  async function holdingWorker(t: TestTopics, delivery: StreamWorkerOptions['sideDelivery']): Promise<{ release: () => void; answered: () => number }> {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let answered = 0;
+    const process: ItemProcessor = async (item) => {
+      if (item.id === 'item-0') await held;
+      answered++;
+      return answerFor(item);
+    };
+    const label = (item: StreamItem): SideRecord[] => [{ topic: t.labels, message: { key: item.id, value: JSON.stringify({ id: item.id }) } }];
+    const worker = await suite.worker(testKafkaConfig(t, { maxTextBytes: 2_000 }), process, { sideRecords: label, sideDelivery: delivery });
+    await worker.start();
+    return { release, answered: () => answered };
+  }
+
+  it('immediate: written as soon as their item is answered, while an item ahead still holds the commit back', async () => {
+    const t = await suite.topics('side-now', 1);
+    await produceItems(t.input, 20);
+    const { release } = await holdingWorker(t, 'immediate');
+    await waitFor('the 19 answered items\' labels', async () => (await readJsonRecords(kafka, t.labels)).length === 19);
+    // Nothing is committed: the first item has not finished, and an annotation waits for every one ahead of it.
+    expect(await committedCount(admin, t.groupId, t.input)).toBe(0);
+    expect(await readJsonRecords(kafka, t.output)).toHaveLength(0);
+    release();
+    await waitFor('all offsets committed', async () => (await committedCount(admin, t.groupId, t.input)) === 20);
+    const labels = (await readJsonRecords(kafka, t.labels)).map((r) => String(r.id));
+    expect(labels.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `item-${i}`).sort());
+    expect(await readJsonRecords(kafka, t.output)).toHaveLength(20);
+  });
+
+  it('with-annotation: written in the annotation\'s transaction, not before', async () => {
+    const t = await suite.topics('side-tx', 1);
+    await produceItems(t.input, 20);
+    const { release, answered } = await holdingWorker(t, 'with-annotation');
+    await waitFor('19 items answered', () => answered() === 19);
+    await delay(1_500); // past kafka.commitIntervalMs: a commit of the prefix was attempted (it is empty)
+    expect(await readJsonRecords(kafka, t.labels)).toHaveLength(0);
+    release();
+    await waitFor('all offsets committed', async () => (await committedCount(admin, t.groupId, t.input)) === 20);
+    expect(await readJsonRecords(kafka, t.labels)).toHaveLength(20);
+  });
+});
+
+describe('when a second worker joins while the first is in a long batch', () => {
+  it('the first stops taking records at the rebalance notice, so the newcomer starts within seconds, and every id is published once', async () => {
+    const t = await suite.topics('rebalance', 2);
+    const ids = await produceItems(t.input, 200);
+    // While `slow`, an item takes 300 ms one at a time: a partition's batch of 100 would hold the rebalance 30 s.
+    let slow = true;
+    let firstProcessed = 0;
+    const tracked = (mark: () => void): ItemProcessor => async (item) => {
+      mark();
+      if (slow) await delay(300);
+      return answerFor(item);
+    };
+    const settings = { maxTextBytes: 2_000, maxInFlight: 1, sessionTimeoutMs: 10_000 };
+    await startWorker(t, tracked(() => firstProcessed++), settings);
+    await waitFor('the first worker in its batch', () => firstProcessed >= 3);
+    const joinedAt = Date.now();
+    let newcomerFirstAt: number | undefined;
+    await startWorker(
+      t,
+      tracked(() => {
+        newcomerFirstAt ??= Date.now();
+        slow = false;
+      }),
+      settings,
+    );
+    await waitFor('the newcomer takes its first item', () => newcomerFirstAt !== undefined, 60_000);
+    expect((newcomerFirstAt as number) - joinedAt).toBeLessThan(15_000);
+    await waitFor('all offsets committed', async () => (await committedCount(admin, t.groupId, t.input)) === 200, 60_000);
+    const outputs = (await readJsonRecords(kafka, t.output)).map((o) => String(o.id));
+    expect(outputs).toHaveLength(200);
+    expect(new Set(outputs)).toEqual(new Set(ids));
   });
 });
