@@ -169,6 +169,26 @@ describe('a group that learns together', () => {
     expect(3 * alone).toBeGreaterThan(group + 0.1 * 1_200);
   });
 
+  it('paces by the score threshold as one worker would: three workers spend as much while the scores fall', () => {
+    // Not forced: the threshold decides. Scores fall as the models learn (with the group's progress): a
+    // worker whose window and lookahead spanned three times the group's items kept a stale, high threshold.
+    const paced = (b: BudgetController, items: number, rng: Rng, groupStep: number): number => {
+      for (let i = 0; i < items; i++) b.decide(rng.next() * Math.exp(-(i * groupStep) / 400));
+      return b.calls;
+    };
+    for (const items of [600, 1_500, 3_000]) {
+      const one = paced(new BudgetController({ budget: 0.3, warmupItems: 100 }), items, new Rng(11), 1);
+      const group = [0, 1, 2]
+        .map((w) => {
+          const b = new BudgetController({ budget: 0.3, warmupItems: 100 });
+          b.setGroupShare(1 / 3);
+          return paced(b, items / 3, new Rng(20 + w), 3);
+        })
+        .reduce((a, c) => a + c, 0);
+      expect(Math.abs(group - one) / one, `${items} items: one ${one}, group ${group}`).toBeLessThan(0.08);
+    }
+  });
+
   it('keeps a matured controller mature: a replayed group needs no warm-up, whatever its share', () => {
     const b = new BudgetController({ budget: 0.3, warmupItems: 100 });
     b.mature();

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:service [-- --datasets isear,hatespeech --teachers gpt-3.5-turbo-1106,llama-2-70b-chat
  *   --seeds 1,2,3,4,5 --paths start,run1,run3 --arrivals backlog,paced --rate 200 --latencies 0,800:5000
- *   --encoder glove --out .bench/service.jsonl --json]`, or `-- --from .bench/service.jsonl` to summarize recorded runs
+ *   --encoder glove --out .bench/service.jsonl --dump .bench/annotations --json]`, or `-- --from .bench/service.jsonl` to summarize recorded runs
  *
  * The service as users run it (service-paths.ts): `spillway start` and `spillway run` with 1 and 3 workers
  * sharing learning, on the real broker, with the default configuration, on a seeded 50 % sample of each stream,
@@ -12,7 +12,7 @@
  * the sequential walk, the LLM share against the budget, the answers by `reason`, items/s and what bounds it.
  * Each run is also appended to `--out` as one JSON line as soon as it ends.
  */
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
@@ -40,6 +40,8 @@ const { values: args } = parseArgs({
     overrides: { type: 'string' },
     sample: { type: 'string', default: '0.5' },
     out: { type: 'string', default: '.bench/service.jsonl' },
+    // A folder to write each run's annotations to (one JSONL per run), for a closer look at where accuracy goes.
+    dump: { type: 'string' },
     json: { type: 'boolean', default: false },
     from: { type: 'string' },
   },
@@ -208,6 +210,7 @@ async function measure(): Promise<RunRecord[]> {
                     sequential_llm_share: reference.llm_share,
                   };
                   appendFileSync(args.out, `${JSON.stringify(record)}\n`);
+                  if (args.dump !== undefined) dumpAnnotations(args.dump, record, outcome);
                   records.push(record);
                 }
               }
@@ -222,6 +225,13 @@ async function measure(): Promise<RunRecord[]> {
     await admin.disconnect();
   }
   return records;
+}
+
+/** Writes a run's annotations as published, one JSON line each, named after the run's setting. */
+function dumpAnnotations(dir: string, r: RunRecord, outcome: PathOutcome): void {
+  mkdirSync(dir, { recursive: true });
+  const name = [r.dataset, r.teacher, `seed${r.seed}`, r.latency.replace(':', '-'), r.arrival, r.path].join('.');
+  writeFileSync(path.join(dir, `${name}.jsonl`), outcome.annotations.map((a) => JSON.stringify(a)).join('\n') + '\n');
 }
 
 /** Mean of an LLM latency drawn lognormal from its p50 and p99 (the stand-in's), ms. */
