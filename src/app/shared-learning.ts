@@ -94,6 +94,8 @@ export class SharedLearning {
   private last: SharedLearningStatus['lastSnapshot'];
   /** Delays of the last DELAY_WINDOW other workers' labels, ms (a ring). */
   private readonly delays = new Float64Array(DELAY_WINDOW);
+  /** Tells the cascade's learning pace that the labels pending here fell. */
+  private readonly learned: () => void;
   private delaysSeen = 0;
   /** True once the replay at start is over: labels are then learned as they are published. */
   private live = false;
@@ -125,6 +127,8 @@ export class SharedLearning {
       ...(options.onFailure === undefined ? {} : { onFailure: options.onFailure }),
       logger: options.logger,
     });
+    const consumer = this.consumer;
+    this.learned = options.cascade.watchSharedLabels(() => consumer.lag);
     this.snapshots = new SnapshotPublisher(
       kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: PARTITIONER }),
       config.kafka.topics.models,
@@ -209,6 +213,7 @@ export class SharedLearning {
       if (this.live) this.noteDelay(Date.now() - label.producedAtMs);
     }
     this.labels++;
+    this.learned();
     if (this.labels % this.options.config.sharedLearning.snapshotEveryLabels === 0) await this.snapshot();
   }
 

@@ -162,6 +162,16 @@ export class Cascade {
     this.rt.pace.groupShare = share;
   }
 
+  /**
+   * Shared learning: `pending` counts the labels the group published that this worker has not learned yet;
+   * items wait for them as for its own (learning-pace.ts). Returns the function to call when it falls.
+   */
+  watchSharedLabels(pending: () => number): () => void {
+    const pace = this.rt.pace;
+    pace.watchShared(pending);
+    return () => pace.nudge();
+  }
+
   /** The budget controller's view: target, share so far, current threshold. */
   /** The quality targets' standing; undefined without targets (`quality.targets`). */
   get qualityStatus(): QualityStatus | undefined {

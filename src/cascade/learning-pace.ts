@@ -32,6 +32,11 @@ export interface LearningPaceOptions {
    * that takes a second gets the full lag. @defaultValue 1000 (the full lag)
    */
   latencyMs?: () => number;
+  /**
+   * Longest wait for the group's labels to be learned here (see {@link LearningPace.watchShared}), ms: a label
+   * topic held up (an open transaction) must not stall the worker. @defaultValue 2000
+   */
+  sharedWaitMs?: number;
   /** Longest wait for a turn, ms (a latency bound); Infinity: as long as learning needs. @defaultValue Infinity */
   maxWaitMs?: number;
   now?: () => number;
@@ -58,6 +63,9 @@ export class LearningPace {
   /** Items that waited for their turn. */
   paced = 0;
   private share = 1;
+  /** Labels the group published that this worker has not learned yet (shared learning); none alone. */
+  private pendingShared: () => number = () => 0;
+  private sharedTimer: NodeJS.Timeout | undefined;
 
   constructor(options: LearningPaceOptions) {
     this.opts = options;
@@ -78,6 +86,22 @@ export class LearningPace {
   get lag(): number {
     const scale = Math.min(1, Math.max(0, (this.opts.latencyMs?.() ?? 1_000) / 1_000));
     return Math.floor(scale * this.share * Math.max(this.opts.minLag, this.opts.lagRatio * this.opts.labels()));
+  }
+
+  /**
+   * Shared learning: `pending` counts the labels the group published that this worker's stages have not
+   * learned yet. An item is decided only once they are within the group's lag too (or after `sharedWaitMs`), so
+   * a worker whose label learning falls behind (it learns every other worker's labels besides deciding its
+   * own items) decides with stages as fresh as one worker's, rather than hundreds of labels behind. Call
+   * {@link nudge} whenever the count falls.
+   */
+  watchShared(pending: () => number): void {
+    this.pendingShared = pending;
+  }
+
+  /** The group's labels learned here moved on: a waiting item may now take its turn. */
+  nudge(): void {
+    this.pump();
   }
 
   /** This worker's share of a group that learns together, in (0, 1]: its part of the group's lag. */
@@ -109,6 +133,7 @@ export class LearningPace {
     return new Promise<void>((enter) => {
       this.queue.push({ since: this.now(), enter });
       this.arm();
+      this.pump(); // arms the shared wait's timer when the group's labels hold it
     });
   }
 
@@ -157,8 +182,15 @@ export class LearningPace {
     this.pump();
   }
 
-  private ready(): boolean {
-    return this.released || this.onTheirWay.size <= this.lag || this.opts.free?.() === true;
+  private ready(waitedMs = 0): boolean {
+    if (this.released || this.opts.free?.() === true) return true;
+    if (this.onTheirWay.size > this.lag) return false;
+    return waitedMs >= (this.opts.sharedWaitMs ?? 2_000) || this.pendingShared() <= this.groupLag();
+  }
+
+  /** Labels the whole group may have on their way to this worker's stages (the lag before its share). */
+  private groupLag(): number {
+    return this.share >= 1 ? this.lag : Math.floor(this.lag / this.share);
   }
 
   /** The lowest ticket still on its way (Infinity: none). At most the lag's worth are: a scan is cheap. */
@@ -181,7 +213,11 @@ export class LearningPace {
   private pump(): void {
     if (this.busy || this.waiting === 0) return;
     const first = this.queue[this.head] as Waiter;
-    if (!this.ready() && this.now() - first.since < (this.opts.maxWaitMs ?? Infinity)) return;
+    const waited = this.now() - first.since;
+    if (!this.ready(waited) && waited < (this.opts.maxWaitMs ?? Infinity)) {
+      this.armShared();
+      return;
+    }
     this.busy = true;
     this.queue[this.head++] = undefined as unknown as Waiter;
     // Compact now and then: a backlog queues thousands.
@@ -190,6 +226,16 @@ export class LearningPace {
       this.head = 0;
     }
     first.enter();
+  }
+
+  /** While the group's labels hold the first waiter, a timer lets it in once `sharedWaitMs` is up. */
+  private armShared(): void {
+    if (this.sharedTimer !== undefined || this.pendingShared() <= this.groupLag()) return;
+    this.sharedTimer = setTimeout(() => {
+      this.sharedTimer = undefined;
+      this.pump();
+    }, this.opts.sharedWaitMs ?? 2_000);
+    this.sharedTimer.unref?.();
   }
 
   /** With a latency bound, a timer lets the first waiter in once its wait is up. */

@@ -72,6 +72,8 @@ export class LabelConsumer {
   private unlearnableInARow = 0;
   /** First offset of a batch left half-done by a stop: END_BATCH_PROCESS must not move past it. */
   private unfinished: string | undefined;
+  /** The label topic's end as of the last fetch. */
+  private end = 0n;
 
   constructor(private readonly options: LabelConsumerOptions) {
     this.next = options.fromOffset;
@@ -81,6 +83,14 @@ export class LabelConsumer {
   /** The next label offset to train on: every label before it has been handed over. */
   get position(): bigint {
     return this.next;
+  }
+
+  /**
+   * Labels in the topic not handed over yet, as of the last fetch (the worker's own among them, skipped when
+   * reached): how far this worker's stages are behind what the group has learned.
+   */
+  get lag(): number {
+    return this.end > this.next ? Number(this.end - this.next) : 0;
   }
 
   /** Labels handed over since start. */
@@ -124,6 +134,8 @@ export class LabelConsumer {
     await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch, heartbeat, isRunning }) => {
+        const end = BigInt(batch.highWatermark);
+        if (end > this.end) this.end = end;
         let n = 0;
         for (const message of batch.messages) {
           if (!isRunning()) {

@@ -68,6 +68,33 @@ describe('LearningPace', () => {
     small.landed(first);
   });
 
+  it("waits for the group's labels this worker has not learned yet, within the group's lag, at most sharedWaitMs", async () => {
+    let pending = 0;
+    const pace = new LearningPace({ minLag: 4, lagRatio: 0, labels: () => 0, sharedWaitMs: 300 });
+    pace.groupShare = 0.5; // lag 2 of its own, 4 for the group
+    const nudge = (() => {
+      pace.watchShared(() => pending);
+      return () => pace.nudge();
+    })();
+    const order: string[] = [];
+    pending = 4;
+    await decide(pace, order, 'a', false); // within the group's lag: at once
+    pending = 9;
+    const b = decide(pace, order, 'b', false);
+    await tick();
+    expect(order).toEqual(['a']);
+    pending = 3;
+    nudge();
+    await b;
+    expect(order).toEqual(['a', 'b']);
+    // A label topic that does not move (an open transaction) holds an item sharedWaitMs at most.
+    pending = 50;
+    const started = performance.now();
+    await decide(pace, order, 'c', false);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+    expect(order).toEqual(['a', 'b', 'c']);
+  });
+
   it('lets warm-up items through whatever is on its way: their decision does not depend on the stages', async () => {
     let warm = true;
     const pace = new LearningPace({ minLag: 0, lagRatio: 0, labels: () => 0, free: () => warm });
