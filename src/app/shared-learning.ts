@@ -128,7 +128,11 @@ export class SharedLearning {
       logger: options.logger,
     });
     const consumer = this.consumer;
-    this.learned = options.cascade.watchSharedLabels(() => consumer.lag);
+    // The topic's end counts the labels of open transactions too (with-annotation), which the consumer cannot
+    // read before they commit: only labels written at once say how far behind the group this worker is.
+    // Its own labels in the topic were learned inline already: the others' are what it lacks.
+    this.learned =
+      config.sharedLearning.labelDelivery === 'immediate' ? options.cascade.watchSharedLabels(() => Math.max(0, consumer.lag - own.size)) : () => undefined;
     this.snapshots = new SnapshotPublisher(
       kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: PARTITIONER }),
       config.kafka.topics.models,
@@ -170,6 +174,8 @@ export class SharedLearning {
    */
   async stop(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    const { labels, labelsProduced, labelDelayMs } = this.status();
+    this.log.info({ labels, labelsProduced, labelDelayMs, behind: this.consumer.lag }, 'shared learning stopping');
     await this.consumer.stop(Math.min(1_500, timeoutMs));
     await closeWithin(
       // In turn: closing the producer under a publish in flight would cut the snapshot short.

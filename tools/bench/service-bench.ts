@@ -232,6 +232,7 @@ function dumpAnnotations(dir: string, r: RunRecord, outcome: PathOutcome): void 
   mkdirSync(dir, { recursive: true });
   const name = [r.dataset, r.teacher, `seed${r.seed}`, r.latency.replace(':', '-'), r.arrival, r.path].join('.');
   writeFileSync(path.join(dir, `${name}.jsonl`), outcome.annotations.map((a) => JSON.stringify(a)).join('\n') + '\n');
+  outcome.logs.forEach((log, i) => writeFileSync(path.join(dir, `${name}.process${i}.log`), log));
 }
 
 /** Mean of an LLM latency drawn lognormal from its p50 and p99 (the stand-in's), ms. */

@@ -47,6 +47,8 @@ export interface PathOutcome {
   seconds: number;
   /** Worker processes' exit codes (run) or the command's (start). */
   exits: Array<number | string>;
+  /** What each process logged (stderr). */
+  logs: string[];
 }
 
 /** The configuration a user would write: the defaults, and only what names this run. */
@@ -95,7 +97,7 @@ export async function runStart(rows: readonly Row[], settings: PathSettings): Pr
     .split('\n')
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l) as PublishedAnnotation);
-  return { annotations, seconds, exits: [code] };
+  return { annotations, seconds, exits: [code], logs: [cli.stderr()] };
 }
 
 /** One `spillway run` worker of the group on the run's topics. */
@@ -141,7 +143,8 @@ export async function runWorkers(kafka: Kafka, admin: Admin, rows: readonly Row[
       const times = annotations.map((a) => a.processedAtMs ?? 0);
       const seconds = (Math.max(...times) - Math.min(...times)) / 1000;
       await stopAll(children);
-      return { annotations, seconds, exits: await Promise.all(children.map((c) => c.exited)) };
+      const exits = await Promise.all(children.map((c) => c.exited));
+      return { annotations, seconds, exits, logs: children.map((c) => c.stderr()) };
     } finally {
       await stopAll(children);
     }
