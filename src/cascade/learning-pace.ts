@@ -90,7 +90,7 @@ export class LearningPace {
 
   /**
    * Shared learning: `pending` counts the labels the group published that this worker's stages have not
-   * learned yet. An item is decided only once they are within the group's lag too (or after `sharedWaitMs`), so
+   * learned yet. An item is decided only once few of them are left (or after `sharedWaitMs`), so
    * a worker whose label learning falls behind (it learns every other worker's labels besides deciding its
    * own items) decides with stages as fresh as one worker's, rather than hundreds of labels behind. Call
    * {@link nudge} whenever the count falls.
@@ -185,12 +185,17 @@ export class LearningPace {
   private ready(waitedMs = 0): boolean {
     if (this.released || this.opts.free?.() === true) return true;
     if (this.onTheirWay.size > this.lag) return false;
-    return waitedMs >= (this.opts.sharedWaitMs ?? 2_000) || this.pendingShared() <= this.groupLag();
+    return waitedMs >= (this.opts.sharedWaitMs ?? 2_000) || this.pendingShared() <= this.sharedLag();
   }
 
-  /** Labels the whole group may have on their way to this worker's stages (the lag before its share). */
-  private groupLag(): number {
-    return this.share >= 1 ? this.lag : Math.floor(this.lag / this.share);
+  /**
+   * The group's labels that may wait here to be learned: the lag's floor (`minLag`, scaled by the LLM's answer
+   * time), not the lag. The lag bounds labels at the LLM, which an LLM's pace keeps far below it as the stages
+   * mature; labels waiting here wait for CPU only, and learning them keeps a few behind the group's.
+   */
+  private sharedLag(): number {
+    const scale = Math.min(1, Math.max(0, (this.opts.latencyMs?.() ?? 1_000) / 1_000));
+    return Math.floor(scale * this.opts.minLag);
   }
 
   /** The lowest ticket still on its way (Infinity: none). At most the lag's worth are: a scan is cheap. */
@@ -230,7 +235,7 @@ export class LearningPace {
 
   /** While the group's labels hold the first waiter, a timer lets it in once `sharedWaitMs` is up. */
   private armShared(): void {
-    if (this.sharedTimer !== undefined || this.pendingShared() <= this.groupLag()) return;
+    if (this.sharedTimer !== undefined || this.pendingShared() <= this.sharedLag()) return;
     this.sharedTimer = setTimeout(() => {
       this.sharedTimer = undefined;
       this.pump();

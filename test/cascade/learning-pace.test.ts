@@ -68,10 +68,10 @@ describe('LearningPace', () => {
     small.landed(first);
   });
 
-  it("waits for the group's labels this worker has not learned yet, within the group's lag, at most sharedWaitMs", async () => {
+  it("waits for the group's labels this worker has not learned yet, beyond the lag's floor, at most sharedWaitMs", async () => {
     let pending = 0;
     const pace = new LearningPace({ minLag: 4, lagRatio: 0, labels: () => 0, sharedWaitMs: 300 });
-    pace.groupShare = 0.5; // lag 2 of its own, 4 for the group
+    pace.groupShare = 0.5; // 2 of its own on their way; 4 of the group's waiting here (the floor)
     const nudge = (() => {
       pace.watchShared(() => pending);
       return () => pace.nudge();
