@@ -192,7 +192,8 @@ export class Cascade {
     if (!Number.isInteger(labelId) || labelId < 0 || labelId >= this.task.labels.length) {
       throw new RangeError(`label id ${labelId} is not one of the ${this.task.labels.length} labels of task ${this.task.name}`);
     }
-    const ctx: ItemContext = { features: await this.withSentence(this.parts.featurizer.featurize(text), text), probs: [] };
+    // Urgent: a backlog's items queue for the encoder ahead of it, and every decision behind waits for it.
+    const ctx: ItemContext = { features: await this.withSentence(this.parts.featurizer.featurize(text), text, true), probs: [] };
     this.rt.learner.learn(ctx, this.rt.walker.walk(ctx, { forceDefer: true, allowSkip: false }), labelId);
     this.externalLabels++;
     // Labels replayed before the first item (a worker joining its group) taught the stages what a warm-up would.
@@ -213,9 +214,9 @@ export class Cascade {
   }
 
   /** Adds the encoder's sentence vector to the features (a no-op without an encoder). */
-  private async withSentence(features: Features, text: string): Promise<Features> {
+  private async withSentence(features: Features, text: string, urgent = false): Promise<Features> {
     const encoder = this.parts.encoder;
-    if (encoder !== undefined) features.sentence = await encoder.embed(text);
+    if (encoder !== undefined) features.sentence = await encoder.embed(text, urgent);
     return features;
   }
 

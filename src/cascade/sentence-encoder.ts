@@ -27,8 +27,11 @@ export interface SentenceEncoder {
   readonly dimensions: number;
   /** How the mid stage should feed the vectors to its network (centred on their running mean, scaled); as they are when absent. */
   readonly midInput?: { centre: boolean; scale: number };
-  /** The text's vector (shared: do not mutate it). Rejects only when the model itself fails. */
-  embed(text: string): Promise<Float32Array>;
+  /**
+   * The text's vector (shared: do not mutate it). Rejects only when the model itself fails. `urgent` texts go
+   * before every queued one (a label another worker paid for: the stages learn it before deciding more items).
+   */
+  embed(text: string, urgent?: boolean): Promise<Float32Array>;
   dispose(): void;
 }
 
@@ -73,6 +76,8 @@ export abstract class BatchingEncoder implements SentenceEncoder {
   private readonly cache: LRUCache<string, Float32Array>;
   private readonly inFlight = new Map<string, Promise<Float32Array>>();
   private queue: Pending[] = [];
+  /** Urgent texts, encoded before the queue. */
+  private urgent: Pending[] = [];
   private running = false;
   /** Texts encoded by the model (cache misses), for tests and logs. */
   encoded = 0;
@@ -83,14 +88,14 @@ export abstract class BatchingEncoder implements SentenceEncoder {
     this.cache = new LRUCache({ max: options.cacheItems ?? 20_000 });
   }
 
-  embed(text: string): Promise<Float32Array> {
+  embed(text: string, urgent = false): Promise<Float32Array> {
     const key = text.length > this.maxChars ? text.slice(0, this.maxChars) : text;
     const hit = this.cache.get(key);
     if (hit !== undefined) return Promise.resolve(hit);
     const running = this.inFlight.get(key);
     if (running !== undefined) return running;
     const promise = new Promise<Float32Array>((resolve, reject) => {
-      this.queue.push({ text: key, resolve, reject });
+      (urgent ? this.urgent : this.queue).push({ text: key, resolve, reject });
     }).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, promise);
     // The first batch starts after a setImmediate (in drain): the items of one poll of the input all join it.
@@ -109,11 +114,12 @@ export abstract class BatchingEncoder implements SentenceEncoder {
   protected abstract run(texts: string[]): Promise<Float32Array>;
 
   private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
+    while (this.urgent.length > 0 || this.queue.length > 0) {
       // Yield to the event loop's I/O between batches: a model run resolves through microtasks, so a long
       // queue would otherwise starve everything else (LLM answers sat unread behind a backlog of encodes).
       await new Promise<void>((resolve) => setImmediate(resolve));
-      const batch = this.queue.splice(0, this.maxBatch);
+      const batch = this.urgent.splice(0, this.maxBatch);
+      batch.push(...this.queue.splice(0, this.maxBatch - batch.length));
       try {
         const vectors = await this.run(batch.map((p) => p.text));
         this.encoded += batch.length;
