@@ -124,6 +124,7 @@ export class SharedLearning {
       rules: { maxIdBytes: config.kafka.maxIdBytes, maxTextBytes: config.kafka.maxTextBytes, task: { name: task.name, labels: task.labels } },
       deadLetters: options.deadLetters,
       onLabel: (label, offset) => this.onLabel(label, offset),
+      prefetch: (texts) => options.cascade.prepareLabels(texts),
       ...(options.onFailure === undefined ? {} : { onFailure: options.onFailure }),
       logger: options.logger,
     });

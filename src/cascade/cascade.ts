@@ -172,6 +172,17 @@ export class Cascade {
     return () => pace.nudge();
   }
 
+  /**
+   * Starts encoding the texts of labels about to be learned (urgent: before the items queued), so a batch of
+   * labels shares the encoder's runs instead of taking one each. No-op without an encoder.
+   */
+  prepareLabels(texts: readonly string[]): void {
+    const encoder = this.parts.encoder;
+    if (encoder === undefined) return;
+    // A failure surfaces, with its label, when learnFromLabel asks for the same text.
+    for (const text of texts) encoder.embed(text, true).catch(() => undefined);
+  }
+
   /** The budget controller's view: target, share so far, current threshold. */
   /** The quality targets' standing; undefined without targets (`quality.targets`). */
   get qualityStatus(): QualityStatus | undefined {

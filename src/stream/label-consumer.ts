@@ -39,6 +39,11 @@ export interface LabelConsumerOptions {
    * may be taken meanwhile). A rejection refuses that label (dead-lettered `label-unlearnable`).
    */
   onLabel: (label: LabelRecord, offset: bigint) => void | Promise<void>;
+  /**
+   * Told the texts of a fetched batch before its labels are handed over one by one, so what they need (their
+   * sentence vectors) is prepared together rather than one label at a time.
+   */
+  prefetch?: (texts: string[]) => void;
   /** Called once when the consumer stops for good (a crash kafkajs does not restart, or a broken learner). */
   onFailure?: (err: unknown) => void;
   logger: Logger;
@@ -136,6 +141,7 @@ export class LabelConsumer {
       eachBatch: async ({ batch, heartbeat, isRunning }) => {
         const end = BigInt(batch.highWatermark);
         if (end > this.end) this.end = end;
+        if (this.options.prefetch !== undefined) this.options.prefetch(await this.textsOf(batch.messages));
         let n = 0;
         for (const message of batch.messages) {
           if (!isRunning()) {
@@ -188,6 +194,22 @@ export class LabelConsumer {
       });
     }
     return this.failure === undefined;
+  }
+
+  /** The texts of the records from the next offset on that decode (the rest are refused when reached). */
+  private async textsOf(messages: readonly KafkaMessage[]): Promise<string[]> {
+    const texts: string[] = [];
+    for (const message of messages) {
+      if (BigInt(message.offset) < this.next) continue;
+      try {
+        const text = ((await this.options.decoder.decode(message.value, { topic: this.options.topic, partition: 0, offset: message.offset })) as { text?: unknown })
+          .text;
+        if (typeof text === 'string') texts.push(text);
+      } catch {
+        // Refused, with its reason, when the loop reaches it.
+      }
+    }
+    return texts;
   }
 
   /** The record's label when it is a checked label of the worker's task; refused or skipped otherwise. */
