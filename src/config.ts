@@ -455,7 +455,7 @@ const sharedLearningSchema = z
       .enum(['immediate', 'with-annotation'])
       .default('immediate')
       .describe(
-        "When a label reaches the label topic. 'immediate': as soon as the LLM answers (the other workers learn it within milliseconds, as one worker learns its own; a label whose item is redone after a crash is published again, at least once). 'with-annotation': in the annotation's transaction, exactly when the annotation is committed (exactly once, but only once every item ahead of it in its partition has finished, often seconds later: the other workers decide with staler stages).",
+        "When a label reaches the label topic. 'immediate': as soon as the LLM answers, so the other workers can learn it at once (at least once: a label whose item is redone after a crash is published again). 'with-annotation': in the annotation's transaction, exactly when the annotation is committed (exactly once, but only once every item ahead of it in its partition has finished, often seconds later: the other workers decide with staler stages).",
       ),
     snapshotEveryLabels: z
       .number()
