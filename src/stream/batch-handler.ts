@@ -234,6 +234,5 @@ export function noteMembership(membership: Membership, err: unknown): void {
   if (type === 'REBALANCE_IN_PROGRESS') {
     membership.rebalancing = true;
     membership.noticedAt ??= performance.now();
-  }
-  else if (type === 'ILLEGAL_GENERATION' || type === 'UNKNOWN_MEMBER_ID' || type === 'FENCED_INSTANCE_ID') membership.evicted = true;
+  } else if (type === 'ILLEGAL_GENERATION' || type === 'UNKNOWN_MEMBER_ID' || type === 'FENCED_INSTANCE_ID') membership.evicted = true;
 }

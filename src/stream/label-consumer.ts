@@ -202,8 +202,9 @@ export class LabelConsumer {
     for (const message of messages) {
       if (BigInt(message.offset) < this.next) continue;
       try {
-        const text = ((await this.options.decoder.decode(message.value, { topic: this.options.topic, partition: 0, offset: message.offset })) as { text?: unknown })
-          .text;
+        const text = (
+          (await this.options.decoder.decode(message.value, { topic: this.options.topic, partition: 0, offset: message.offset })) as { text?: unknown }
+        ).text;
         if (typeof text === 'string') texts.push(text);
       } catch {
         // Refused, with its reason, when the loop reaches it.

@@ -173,7 +173,7 @@ describe("side records (shared learning's labels)", () => {
     const t = await suite.topics('side-now', 1);
     await produceItems(t.input, 20);
     const { release } = await holdingWorker(t, 'immediate');
-    await waitFor('the 19 answered items\' labels', async () => (await readJsonRecords(kafka, t.labels)).length === 19);
+    await waitFor("the 19 answered items' labels", async () => (await readJsonRecords(kafka, t.labels)).length === 19);
     // Nothing is committed: the first item has not finished, and an annotation waits for every one ahead of it.
     expect(await committedCount(admin, t.groupId, t.input)).toBe(0);
     expect(await readJsonRecords(kafka, t.output)).toHaveLength(0);
@@ -184,7 +184,7 @@ describe("side records (shared learning's labels)", () => {
     expect(await readJsonRecords(kafka, t.output)).toHaveLength(20);
   });
 
-  it('with-annotation: written in the annotation\'s transaction, not before', async () => {
+  it("with-annotation: written in the annotation's transaction, not before", async () => {
     const t = await suite.topics('side-tx', 1);
     await produceItems(t.input, 20);
     const { release, answered } = await holdingWorker(t, 'with-annotation');
@@ -204,13 +204,19 @@ describe('when a second worker joins while the first is in a long batch', () => 
     // While `slow`, an item takes 300 ms one at a time: a partition's batch of 100 would hold the rebalance 30 s.
     let slow = true;
     let firstProcessed = 0;
-    const tracked = (mark: () => void): ItemProcessor => async (item) => {
-      mark();
-      if (slow) await delay(300);
-      return answerFor(item);
-    };
+    const tracked =
+      (mark: () => void): ItemProcessor =>
+      async (item) => {
+        mark();
+        if (slow) await delay(300);
+        return answerFor(item);
+      };
     const settings = { maxTextBytes: 2_000, maxInFlight: 1, sessionTimeoutMs: 10_000 };
-    await startWorker(t, tracked(() => firstProcessed++), settings);
+    await startWorker(
+      t,
+      tracked(() => firstProcessed++),
+      settings,
+    );
     await waitFor('the first worker in its batch', () => firstProcessed >= 3);
     const joinedAt = Date.now();
     let newcomerFirstAt: number | undefined;
