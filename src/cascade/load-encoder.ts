@@ -12,6 +12,8 @@ export interface LoadEncoderOptions extends EncoderOptions {
   repositoryUrl?: string;
   /** Receives the download's progress when e5-small's files are fetched. */
   onFetchProgress?: (progress: FetchProgress) => void;
+  /** Threads e5-small computes on (`cascade.encoderThreads`). @defaultValue every core */
+  threads?: number | undefined;
 }
 
 /**
@@ -23,7 +25,7 @@ export async function loadSentenceEncoder(
   options: LoadEncoderOptions = {},
   logger?: Logger,
 ): Promise<SentenceEncoder | undefined> {
-  const { cacheDir, repositoryUrl, onFetchProgress, ...encoderOptions } = options;
+  const { cacheDir, repositoryUrl, onFetchProgress, threads, ...encoderOptions } = options;
   switch (name) {
     case 'glove':
       return undefined;
@@ -41,7 +43,7 @@ export async function loadSentenceEncoder(
         });
         logger?.info({ dir, ms: Date.now() - started }, 'e5-small sentence encoder fetched and verified');
       }
-      return loadE5Small({ ...encoderOptions, dir }, logger);
+      return loadE5Small({ ...encoderOptions, dir, ...(threads === undefined ? {} : { threads }) }, logger);
     }
   }
 }

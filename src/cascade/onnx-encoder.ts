@@ -10,91 +10,135 @@
  * unit length, the text prefixed with "query: " as its authors ask for classification.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type * as OrtModule from 'onnxruntime-node';
-import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { ModelStateError } from '../errors.js';
-import { WordPieceTokenizer, type WordPieceJson } from '../text/index.js';
+import type { E5SmallThreadReply, E5SmallThreadRequest } from './e5-small-protocol.js';
 import { defaultModelCacheDir, e5SmallDir, E5_SMALL_ARTIFACT } from './encoder-files.js';
+import { startModuleWorker } from './module-worker.js';
 import { BatchingEncoder, type EncoderOptions } from './sentence-encoder.js';
 
 const MODEL_FILE = E5_SMALL_ARTIFACT.modelFile;
 const TOKENIZER_FILE = E5_SMALL_ARTIFACT.tokenizerFile;
-// Tokens per text: the model takes 512, but the first 128 carry a sentence's gist and cost a sixteenth of
-// the attention (the datasets' texts are shorter than that nearly always).
-const MAX_TOKENS = 128;
-const PREFIX = 'query: ';
-
-type Ort = typeof OrtModule;
+const DIMENSIONS = 384;
 
 export interface E5SmallOptions extends EncoderOptions {
   /** The folder holding the model's two files. @defaultValue e5-small's folder in {@link defaultModelCacheDir} */
   dir?: string;
-  /** Threads of one model run. @defaultValue the cores but one (at least one) */
+  /** Threads of one model run. @defaultValue every core */
   threads?: number;
 }
 
+interface Request {
+  resolve: (vectors: Float32Array) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * The thread every e5-small model of the process runs on (e5-small-worker.ts), started with the first and
+ * never terminated: it holds the process open only while a batch is on it.
+ */
+class EncoderThread {
+  private readonly thread: Worker;
+  private readonly requests = new Map<number, Request>();
+  private readonly loads = new Map<number, (reply: E5SmallThreadReply) => void>();
+  private nextId = 0;
+  private nextSession = 0;
+  /** Why the thread is gone: every waiting and later batch fails with it. */
+  broken: ModelStateError | undefined;
+
+  constructor() {
+    this.thread = startModuleWorker('./e5-small-worker', import.meta.url, undefined);
+    this.thread.unref();
+    this.thread.on('message', (reply: E5SmallThreadReply) => this.receive(reply));
+    this.thread.on('error', (err: Error) => this.fail(new ModelStateError('e5-small', `the encoder's thread failed: ${err.message}`, { cause: err })));
+    this.thread.on('exit', (code: number) => this.fail(new ModelStateError('e5-small', `the encoder's thread exited (code ${String(code)})`)));
+  }
+
+  /** Loads a model; resolves with its session number, or with why it did not load. */
+  load(modelPath: string, tokenizerPath: string, threads: number): Promise<number | Extract<E5SmallThreadReply, { type: 'failed' }>> {
+    const session = this.nextSession++;
+    return new Promise((resolve) => {
+      this.loads.set(session, (reply) => resolve(reply.type === 'failed' ? reply : session));
+      this.send({ type: 'load', session, modelPath, tokenizerPath, threads, dimensions: DIMENSIONS });
+    });
+  }
+
+  encode(session: number, texts: string[]): Promise<Float32Array> {
+    if (this.broken !== undefined) return Promise.reject(this.broken);
+    const id = this.nextId++;
+    return new Promise<Float32Array>((resolve, reject) => {
+      this.requests.set(id, { resolve, reject });
+      this.send({ type: 'encode', session, id, texts });
+    });
+  }
+
+  release(session: number): void {
+    if (this.broken === undefined) this.send({ type: 'release', session });
+  }
+
+  private send(request: E5SmallThreadRequest): void {
+    if (this.requests.size + this.loads.size === 1) this.thread.ref();
+    this.thread.postMessage(request);
+  }
+
+  private receive(reply: E5SmallThreadReply): void {
+    if (reply.type === 'ready' || reply.type === 'failed') {
+      this.loads.get(reply.session)?.(reply);
+      this.loads.delete(reply.session);
+    } else {
+      const request = this.requests.get(reply.id);
+      this.requests.delete(reply.id);
+      if (reply.type === 'vectors') request?.resolve(reply.vectors);
+      else request?.reject(new ModelStateError('e5-small', `the model failed on a batch: ${reply.message}`));
+    }
+    if (this.requests.size + this.loads.size === 0) this.thread.unref();
+  }
+
+  private fail(err: ModelStateError): void {
+    this.broken ??= err;
+    if (thread === this) thread = undefined; // the next load starts a new thread
+    for (const request of this.requests.values()) request.reject(this.broken);
+    for (const [session, loaded] of this.loads) loaded({ type: 'failed', session, what: 'model', message: this.broken.message });
+    this.requests.clear();
+    this.loads.clear();
+  }
+}
+
+let thread: EncoderThread | undefined;
+
+/**
+ * e5-small, run on a thread of its own (e5-small-worker.ts): the event loop stays free for decisions,
+ * learning and the LLM's answers while a batch encodes.
+ */
 export class E5SmallEncoder extends BatchingEncoder {
   readonly name = 'e5-small';
-  readonly dimensions = 384;
+  readonly dimensions = DIMENSIONS;
   // e5's vectors share one direction (cosine ≈ 0.8 between any two texts): centred and scaled ×4 the mid
   // stage agrees with the LLM on 3–6 points more held-out items (npm run bench:ceiling, docs/benchmarks.md).
   readonly midInput = { centre: true, scale: 4 };
+  private disposed = false;
 
   constructor(
-    private readonly ort: Ort,
-    private readonly session: InferenceSession,
-    private readonly tokenizer: WordPieceTokenizer,
+    private readonly host: EncoderThread,
+    private readonly session: number,
+    private readonly dir: string,
     options: EncoderOptions = {},
   ) {
     super(options);
   }
 
   override dispose(): void {
-    void this.session.release();
+    if (!this.disposed) this.host.release(this.session);
+    this.disposed = true;
     super.dispose();
   }
 
-  /** One model run over the batch, padded to its longest text; mean pooling over the real tokens. */
-  protected async run(texts: string[]): Promise<Float32Array> {
-    const ids = texts.map((t) => this.tokenizer.encodeForModel(PREFIX + t, MAX_TOKENS));
-    const width = Math.max(...ids.map((x) => x.length));
-    const n = ids.length;
-    const inputIds = new BigInt64Array(n * width);
-    const mask = new BigInt64Array(n * width);
-    ids.forEach((row, r) =>
-      row.forEach((id, c) => {
-        inputIds[r * width + c] = BigInt(id);
-        mask[r * width + c] = 1n;
-      }),
-    );
-    const shape = [n, width];
-    const feeds: Record<string, Tensor> = {
-      input_ids: new this.ort.Tensor('int64', inputIds, shape),
-      attention_mask: new this.ort.Tensor('int64', mask, shape),
-      token_type_ids: new this.ort.Tensor('int64', new BigInt64Array(n * width), shape),
-    };
-    const result = await this.session.run(feeds);
-    const hidden = result.last_hidden_state;
-    if (hidden === undefined) throw new ModelStateError(MODEL_FILE, 'the model gave no last_hidden_state');
-    const h = hidden.data as Float32Array;
-    const d = this.dimensions;
-    const out = new Float32Array(n * d);
-    ids.forEach((row, r) => {
-      const v = out.subarray(r * d, (r + 1) * d);
-      for (let c = 0; c < row.length; c++) {
-        const at = (r * width + c) * d;
-        for (let k = 0; k < d; k++) v[k] = (v[k] as number) + (h[at + k] as number);
-      }
-      let norm = 0;
-      for (let k = 0; k < d; k++) norm += (v[k] as number) ** 2;
-      const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-      for (let k = 0; k < d; k++) v[k] = (v[k] as number) * scale;
-    });
-    return out;
+  protected run(texts: string[]): Promise<Float32Array> {
+    if (this.disposed) return Promise.reject(new ModelStateError(this.dir, 'the e5-small encoder was disposed'));
+    return this.host.encode(this.session, texts);
   }
 }
 
@@ -106,35 +150,25 @@ export class E5SmallEncoder extends BatchingEncoder {
 export async function loadE5Small(options: E5SmallOptions = {}, logger?: Logger): Promise<E5SmallEncoder> {
   const started = Date.now();
   const dir = options.dir ?? e5SmallDir(defaultModelCacheDir());
-  let ort: Ort;
-  try {
-    ort = await import('onnxruntime-node');
-  } catch (err: unknown) {
-    throw new ModelStateError('onnxruntime-node', 'does not load on this machine (cascade.sentenceEncoder: e5-small needs it; glove does not)', { cause: err });
-  }
   const modelPath = path.join(dir, MODEL_FILE);
   const tokenizerPath = path.join(dir, TOKENIZER_FILE);
   if (!existsSync(modelPath) || !existsSync(tokenizerPath)) {
     throw new ModelStateError(dir, 'the e5-small model is not there (cascade.sentenceEncoder: e5-small): `spillway encoder fetch` downloads it');
   }
-  try {
-    const tokenizer = new WordPieceTokenizer(JSON.parse(await readFile(tokenizerPath, 'utf8')) as WordPieceJson);
-    // One core is left to the event loop (decisions, learning, the LLM's answers): with every core encoding, a
-    // backlog starved it (on 2 cores: 30 items/s and LLM calls timing out, against 74 items/s with one thread).
-    // Idle encoder threads do not spin for the same reason.
-    const threads = options.threads ?? Math.max(1, os.availableParallelism() - 1);
-    const session = await ort.InferenceSession.create(modelPath, {
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      extra: { session: { intra_op: { allow_spinning: '0' } } },
-    });
-    const encoder = new E5SmallEncoder(ort, session, tokenizer, options);
-    logger?.info(
-      { encoder: encoder.name, dimensions: encoder.dimensions, runtime: 'onnxruntime-node (cpu)', threads, ms: Date.now() - started },
-      'sentence encoder loaded',
-    );
-    return encoder;
-  } catch (err: unknown) {
-    throw new ModelStateError(dir, `the e5-small model files do not load: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  // Every core by default: the model runs on its own thread, so the event loop keeps its turn (on the event
+  // loop's thread, a backlog on 2 cores spent three quarters of its time inside the model's runs).
+  const threads = options.threads ?? Math.max(1, os.availableParallelism());
+  const host = (thread ??= new EncoderThread());
+  const loaded = await host.load(modelPath, tokenizerPath, threads);
+  if (typeof loaded !== 'number') {
+    throw loaded.what === 'runtime'
+      ? new ModelStateError('onnxruntime-node', `does not load on this machine (cascade.sentenceEncoder: e5-small needs it; glove does not): ${loaded.message}`)
+      : new ModelStateError(dir, `the e5-small model files do not load: ${loaded.message}`);
   }
+  const encoder = new E5SmallEncoder(host, loaded, dir, options);
+  logger?.info(
+    { encoder: encoder.name, dimensions: encoder.dimensions, runtime: 'onnxruntime-node (cpu, own thread)', threads, ms: Date.now() - started },
+    'sentence encoder loaded',
+  );
+  return encoder;
 }

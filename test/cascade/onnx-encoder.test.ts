@@ -49,6 +49,44 @@ describe('the e5-small sentence encoder', () => {
     }
   });
 
+  it('encodes on its own thread: the event loop keeps its turns while a long batch runs', async () => {
+    const wide = await loadE5Small({ dir, maxBatch: 64, cacheItems: 1, threads: 1 });
+    try {
+      const texts = Array.from({ length: 64 }, (_, i) => `item ${i}: ${'a long sentence about the weather and the sea and the town '.repeat(4)}`);
+      // Event-loop turns taken while the one 64-text batch is on the model: a model run on the event loop's
+      // thread would take none until it ended.
+      let turns = 0;
+      let longestGapMs = 0;
+      let last = performance.now();
+      let done = false;
+      const tick = (): void => {
+        const now = performance.now();
+        longestGapMs = Math.max(longestGapMs, now - last);
+        last = now;
+        turns++;
+        if (!done) setImmediate(tick);
+      };
+      const started = performance.now();
+      setImmediate(tick);
+      const vectors = await Promise.all(texts.map((t) => wide.embed(t)));
+      done = true;
+      const tookMs = performance.now() - started;
+      expect(wide.encoded).toBe(64);
+      expect(vectors.every((v) => v.length === 384)).toBe(true);
+      expect(turns).toBeGreaterThan(10);
+      expect(longestGapMs).toBeLessThan(tookMs / 2);
+    } finally {
+      wide.dispose();
+    }
+  });
+
+  it('refuses every batch, loudly, once its thread is gone', async () => {
+    const gone = await loadE5Small({ dir, threads: 1 });
+    gone.dispose();
+    await expect(gone.embed('after the end')).rejects.toBeInstanceOf(ModelStateError);
+    await expect(gone.embed('after the end')).rejects.toThrow(/disposed/);
+  });
+
   it('gives an empty text a vector, and says what to run when the model files are missing', async () => {
     const v = await encoder.embed('');
     expect(v.every(Number.isFinite)).toBe(true);

@@ -6,7 +6,7 @@
  * Each path returns the annotations it published, and how long they took.
  */
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 import { committedCount, eachJsonRecord, spawnCli, waitFor, writeConfig, type CliProcess } from '../harness/index.js';
@@ -100,18 +100,22 @@ export async function runStart(rows: readonly Row[], settings: PathSettings): Pr
   return { annotations, seconds, exits: [code], logs: [cli.stderr()] };
 }
 
-/** One `spillway run` worker of the group on the run's topics. */
-function startWorker(t: RunTopics, settings: PathSettings, instance: number): CliProcess {
-  const config = writeConfig(
-    (dir: string) =>
-      userConfig(settings, dir, {
-        kafka: {
-          groupId: t.groupId,
-          topics: { input: t.input, output: t.output, deadLetter: t.deadLetter, labels: t.labels, models: t.models },
-        },
-      }),
-    'spillway-bench-run-',
-  );
+/**
+ * One `spillway run` worker of the group on the run's topics. Workers sharing this host each encode on their
+ * share of its cores (`cascade.encoderThreads`), as docs/scale.md asks of co-located workers.
+ */
+function startWorker(t: RunTopics, settings: PathSettings, instance: number, workers: number): CliProcess {
+  const config = writeConfig((dir: string) => {
+    const config = userConfig(settings, dir, {
+      kafka: {
+        groupId: t.groupId,
+        topics: { input: t.input, output: t.output, deadLetter: t.deadLetter, labels: t.labels, models: t.models },
+      },
+    });
+    if (workers > 1)
+      config.cascade = { ...(config.cascade as Record<string, unknown>), encoderThreads: Math.max(1, Math.floor(availableParallelism() / workers)) };
+    return config;
+  }, 'spillway-bench-run-');
   return spawnCli(['run', '--config', config, '--instance', String(instance)]);
 }
 
@@ -124,7 +128,7 @@ export async function runWorkers(kafka: Kafka, admin: Admin, rows: readonly Row[
   const backlog = settings.rate === undefined;
   try {
     if (backlog) await produceRows(kafka, t.input, rows);
-    const children = Array.from({ length: workers }, (_, i) => startWorker(t, settings, i));
+    const children = Array.from({ length: workers }, (_, i) => startWorker(t, settings, i, workers));
     try {
       await awaitGroup(admin, t.groupId, workers, children);
       if (!backlog) await produceRows(kafka, t.input, rows, settings.rate);

@@ -131,7 +131,7 @@ export async function runBench(flags: BenchFlags): Promise<void> {
   const encoder = config.cascade.stages.includes('mid')
     ? await loadSentenceEncoder(
         config.cascade.sentenceEncoder,
-        { cacheItems: items.length, cacheDir: config.models.cacheDir, repositoryUrl: config.models.mavenRepositoryUrl },
+        { cacheItems: items.length, cacheDir: config.models.cacheDir, repositoryUrl: config.models.mavenRepositoryUrl, threads: config.cascade.encoderThreads },
         logger,
       )
     : undefined;
