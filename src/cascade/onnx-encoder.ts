@@ -80,7 +80,8 @@ class EncoderThread {
   }
 
   private send(request: E5SmallThreadRequest): void {
-    if (this.requests.size + this.loads.size === 1) this.thread.ref();
+    // A load or a batch holds the process open until the last answer is in (receive); a release has no answer.
+    if (request.type !== 'release') this.thread.ref();
     this.thread.postMessage(request);
   }
 
