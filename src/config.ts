@@ -202,7 +202,7 @@ const cascadeSchema = z
       .positive()
       .optional()
       .describe(
-        'Threads the e5-small sentence encoder computes on (it runs on a thread of its own, beside the event loop); unset: every core. Several workers on one host, or a container with a CPU limit: the cores each worker may use (3 workers on 2 cores with every core each drained a backlog at 44 items/s, with 1 each at 63; docs/scale.md).',
+        "Threads the e5-small sentence encoder computes on (it runs on a thread of its own, beside the event loop); unset: every core the process may use (the CPUs it may run on, capped by a container's CPU quota, cgroup v1 or v2). Several workers on one host: the cores each worker may use (3 workers on 2 cores with every core each drained a backlog at 44 items/s, with 1 each at 63; docs/scale.md).",
       ),
     seed: z.number().int().default(42).describe('Seed of every random choice the cascade makes.'),
     auditRate: z.number().min(0).max(1).default(0).describe('Share of items a small stage answered that the LLM audits anyway (labels + agreement).'),

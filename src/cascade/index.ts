@@ -8,6 +8,7 @@ export { selectBackend, type BackendInfo, type BackendChoice } from './tf-backen
 export { loadWordVectors, WordVectors } from './word-vectors.js';
 export { loadUseLite, UseLiteEncoder, BatchingEncoder, type SentenceEncoder, type UseLiteOptions, type EncoderOptions } from './sentence-encoder.js';
 export { loadE5Small, E5SmallEncoder } from './onnx-encoder.js';
+export { usableCores, type UsableCores } from './usable-cores.js';
 export {
   fetchE5Small,
   defaultModelCacheDir,

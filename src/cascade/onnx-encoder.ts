@@ -10,7 +10,6 @@
  * unit length, the text prefixed with "query: " as its authors ask for classification.
  */
 import { existsSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
@@ -19,6 +18,7 @@ import type { E5SmallThreadReply, E5SmallThreadRequest } from './e5-small-protoc
 import { defaultModelCacheDir, e5SmallDir, E5_SMALL_ARTIFACT } from './encoder-files.js';
 import { startModuleWorker } from './module-worker.js';
 import { BatchingEncoder, type EncoderOptions } from './sentence-encoder.js';
+import { usableCores } from './usable-cores.js';
 
 const MODEL_FILE = E5_SMALL_ARTIFACT.modelFile;
 const TOKENIZER_FILE = E5_SMALL_ARTIFACT.tokenizerFile;
@@ -157,8 +157,10 @@ export async function loadE5Small(options: E5SmallOptions = {}, logger?: Logger)
     throw new ModelStateError(dir, 'the e5-small model is not there (cascade.sentenceEncoder: e5-small): `spillway encoder fetch` downloads it');
   }
   // Every core by default: the model runs on its own thread, so the event loop keeps its turn (on the event
-  // loop's thread, a backlog on 2 cores spent three quarters of its time inside the model's runs).
-  const threads = options.threads ?? Math.max(1, os.availableParallelism());
+  // loop's thread, a backlog on 2 cores spent three quarters of its time inside the model's runs). Every core
+  // this process may use: a container's CPU quota caps it.
+  const cores = options.threads === undefined ? usableCores() : undefined;
+  const threads = options.threads ?? cores!.cores;
   const host = (thread ??= new EncoderThread());
   const loaded = await host.load(modelPath, tokenizerPath, threads);
   if (typeof loaded !== 'number') {
@@ -168,7 +170,14 @@ export async function loadE5Small(options: E5SmallOptions = {}, logger?: Logger)
   }
   const encoder = new E5SmallEncoder(host, loaded, dir, options);
   logger?.info(
-    { encoder: encoder.name, dimensions: encoder.dimensions, runtime: 'onnxruntime-node (cpu, own thread)', threads, ms: Date.now() - started },
+    {
+      encoder: encoder.name,
+      dimensions: encoder.dimensions,
+      runtime: 'onnxruntime-node (cpu, own thread)',
+      threads,
+      ...(cores?.quota !== undefined && { cpuQuota: cores.quota, cpus: cores.cpus }),
+      ms: Date.now() - started,
+    },
     'sentence encoder loaded',
   );
   return encoder;

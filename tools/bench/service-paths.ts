@@ -6,9 +6,10 @@
  * Each path returns the annotations it published, and how long they took.
  */
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
+import { usableCores } from '../../src/cascade/index.js';
 import { committedCount, eachJsonRecord, spawnCli, waitFor, writeConfig, type CliProcess } from '../harness/index.js';
 import { awaitGroup, createRunTopics, produceRows, stopAll, type Row, type RunTopics } from './scale-run.js';
 
@@ -113,7 +114,7 @@ function startWorker(t: RunTopics, settings: PathSettings, instance: number, wor
       },
     });
     if (workers > 1)
-      config.cascade = { ...(config.cascade as Record<string, unknown>), encoderThreads: Math.max(1, Math.floor(availableParallelism() / workers)) };
+      config.cascade = { ...(config.cascade as Record<string, unknown>), encoderThreads: Math.max(1, Math.floor(usableCores().cores / workers)) };
     return config;
   }, 'spillway-bench-run-');
   return spawnCli(['run', '--config', config, '--instance', String(instance)]);
