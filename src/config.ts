@@ -237,6 +237,13 @@ const cascadeSchema = z
       .describe(
         'Labels that may be on their way when an item is decided, per LLM label learned so far, beyond `labelLagMin`: the lag grows as the stages mature and each label teaches them less, so the backlog speeds up.',
       ),
+    answerLagShare: z
+      .number()
+      .min(0)
+      .default(0.1)
+      .describe(
+        'With a latency bound (`llm.deadlineMs`): an item a small stage answers, decided while more LLM labels were on their way than this share of the labels learned (or of `labelLagMin`, if more), is answered once the stages have learned as many more (at most a tenth of the bound, and half of the time left to it), by the stages as they are then: the first seconds of a live stream are answered with what the labels ahead of them taught, not by stages a few dozen labels old. Mature stages answer at once. Without a latency bound an answer always waits for the labels ahead of it. A large value: never wait.',
+      ),
     frontLoadItems: z
       .number()
       .int()

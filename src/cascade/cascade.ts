@@ -292,25 +292,36 @@ export class Cascade {
   }
 
   /**
-   * A small stage answers the item. Decided while labels granted before it were still on their way (and with
-   * no latency bound), it is answered once they have landed, by the stages as they are then: the answer profits
-   * from every label that arrived before it is published, and the decisions behind it did not wait.
+   * A small stage answers the item. Decided while labels granted before it were still on their way, it is
+   * answered once they have landed, by the stages as they are then: the answer profits from every label that
+   * arrived before it is published, and the decisions behind it did not wait. With a latency bound it waits
+   * only while the stages are young (learning-pace.ts, `learnedAhead`), and never past half of the time
+   * left to it.
    */
   private answerSmall(run: ItemRun, ctx: ItemContext, walk: StageWalk, why: SmallStageReason, pseudo: boolean): Annotation | (() => Promise<Annotation>) {
     const pace = this.rt.pace;
     // Under quality targets the answer is the one the gate certified (decided now), not a later walk's.
-    if (pace.outstanding === 0 || Number.isFinite(this.rt.llm?.deadlineMs ?? Number.POSITIVE_INFINITY) || this.rt.gate.qualityRules) {
+    const landing = pace.outstanding === 0 || this.rt.gate.qualityRules ? undefined : this.labelsAhead(run);
+    if (landing === undefined) {
       run.route.to({ at: 'stage', why });
       return this.settleSmall(run, ctx, walk, { cost: walk.cost, pseudo });
     }
-    const ticket = pace.issued;
     return async () => {
-      await pace.landedThrough(ticket);
+      await landing;
       const fresh: ItemContext = { features: ctx.features, probs: [] };
       const again = this.rt.walker.walk(fresh, { allowSkip: false });
       run.route.to({ at: 'stage', why: why === 'cold' && !this.rt.coldHold.isCold(again) ? 'confident' : why });
       return this.settleSmall(run, fresh, again, { cost: walk.cost + again.cost, pseudo });
     };
+  }
+
+  /** What a small-stage answer waits for: the labels on their way (undefined: nothing worth the wait). */
+  private labelsAhead(run: ItemRun): Promise<void> | undefined {
+    const pace = this.rt.pace;
+    const deadlineMs = this.rt.llm?.deadlineMs ?? Number.POSITIVE_INFINITY;
+    if (!Number.isFinite(deadlineMs)) return pace.landedThrough(pace.issued);
+    const leftMs = deadlineMs - (performance.now() - run.started);
+    return pace.learnedAhead(Math.min(deadlineMs / 10, leftMs / 2));
   }
 
   /** A call for the same text is on its way: the item shares its answer, costing no call and no budget. */
@@ -354,7 +365,10 @@ export class Cascade {
     };
     try {
       const result = await llm.ask(run.item, gateScoreOf(walk), last.labelId, this.timing(run));
-      if (result.kind === 'deadline') return this.missedDeadline(run, ctx, walk, cold, result);
+      if (result.kind === 'deadline') {
+        land(); // its label will not come in time: the items behind it need not wait for it
+        return await this.missedDeadline(run, ctx, walk, cold, result);
+      }
       if (result.shared) this.rt.gate.refund();
       const answer = result.llm;
       const why = (run.route.state as Extract<RouteState, { at: 'llm' }>).why;
@@ -394,14 +408,26 @@ export class Cascade {
     return { deadlineMs: Math.max(1, llm.deadlineMs - (performance.now() - run.started)) };
   }
 
-  /** No LLM answer within the latency bound: the deepest small stage answers; a late answer still teaches. */
-  private missedDeadline(run: ItemRun, ctx: ItemContext, walk: StageWalk, cold: boolean, result: Extract<LlmResult, { kind: 'deadline' }>): Annotation {
+  /**
+   * No LLM answer within the latency bound: the deepest small stage answers; a late answer still teaches. A
+   * cold stage's item waits, up to half of the time left to it, while the labels on their way warm the stage.
+   */
+  private async missedDeadline(
+    run: ItemRun,
+    ctx: ItemContext,
+    walk: StageWalk,
+    cold: boolean,
+    result: Extract<LlmResult, { kind: 'deadline' }>,
+  ): Promise<Annotation> {
     this.rt.gate.refund();
     let answered = { ctx, walk };
     // The stage has learned while the item waited (it may be warm now): it answers as it is now.
     if (cold) {
       const fresh: ItemContext = { features: ctx.features, probs: [] };
       answered = { ctx: fresh, walk: this.rt.walker.walk(fresh, { forceDefer: true }) };
+      const now = performance.now();
+      const leftMs = (this.rt.llm as LlmPath).deadlineMs - (now - run.started);
+      if (this.rt.coldHold.isCold(answered.walk)) answered = await this.rt.coldHold.warmBy(answered, now + leftMs / 2);
     }
     const learnFrom = { signals: answered.walk.signals, traces: answered.walk.traces.slice() };
     void result.lateLabel?.then((label) => label !== undefined && this.rt.learnInline && this.rt.learner.learn(answered.ctx, learnFrom, label));

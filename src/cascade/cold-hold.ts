@@ -2,7 +2,8 @@
  * The cold hold: an item whose deepest small stage has not earned its place, and for which the budget has no
  * call left, keeps its turn (learning-pace.ts), and the input behind it waits, while the LLM labels on their way
  * warm the stage, at most `llm.coldWaitMs` (and never past a latency bound). Then the stages, as they are, walk
- * it again: rather than publish it flagged `cold`.
+ * it again: rather than publish it flagged `cold`. Under a latency bound, a cold stage's item the LLM cannot
+ * answer in time waits the same way, without holding anyone's turn, up to half of the time left to it.
  */
 import type { Logger } from 'pino';
 import type { BudgetController } from './budget-controller.js';
@@ -71,6 +72,30 @@ export class ColdHold {
     }
     counters.coldHeld++;
     this.options.observer?.onColdHold?.((performance.now() - since) / 1000);
+    return walked;
+  }
+
+  /**
+   * An item the LLM could not answer within its latency bound, its stage still cold: it waits, without holding
+   * anyone's turn, while the labels on their way may warm the stage, until `untilMs` (performance.now() time),
+   * and is walked again at each landing. Returns its walk as the stages are then.
+   */
+  async warmBy(walked: Walked, untilMs: number): Promise<Walked> {
+    const { pace, warmth, walker } = this.options;
+    const last = (): number => walked.walk.traces.length - 1;
+    while (
+      this.isCold(walked.walk) &&
+      warmth.warmingUp(last()) &&
+      pace.outstanding > 0 &&
+      performance.now() < untilMs &&
+      this.options.stopped?.aborted !== true
+    ) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([pace.landing(), new Promise((resolve) => (timer = setTimeout(resolve, untilMs - performance.now())))]);
+      clearTimeout(timer);
+      const ctx: ItemContext = { features: walked.ctx.features, probs: [] };
+      walked = { ctx, walk: walker.walk(ctx, { forceDefer: true }) };
+    }
     return walked;
   }
 }

@@ -257,6 +257,7 @@ function learningPace(config: Readonly<CascadeSections>, parts: CascadeParts, pa
   return new LearningPace({
     minLag: config.cascade.labelLagMin,
     lagRatio: config.cascade.labelLagRatio,
+    answerLagShare: config.cascade.answerLagShare,
     labels: () => deepest?.labels ?? 0,
     // The warm-up sends every item to the LLM whatever the stages say: nothing to wait for.
     free: () => parts.budget.warmingUp,

@@ -22,6 +22,11 @@ export interface LearningPaceOptions {
   minLag: number;
   /** Extra labels that may be on their way per label learned (the lag grows as the stages mature). */
   lagRatio: number;
+  /**
+   * With a latency bound: labels on their way a small-stage answer may miss without waiting for them, as a
+   * share of the labels learned (see {@link LearningPace.learnedAhead}). @defaultValue 0.1
+   */
+  answerLagShare?: number;
   /** LLM labels the stages have learned so far. */
   labels: () => number;
   /** True while decisions do not depend on the stages (the warm-up sends every item): no wait for labels. @defaultValue never */
@@ -42,6 +47,12 @@ export interface LearningPaceOptions {
   now?: () => number;
 }
 
+interface LearningWaiter {
+  labels: number;
+  done: boolean;
+  resolve: () => void;
+}
+
 interface Waiter {
   since: number;
   enter: () => void;
@@ -58,6 +69,8 @@ export class LearningPace {
   private nextTicket = 0;
   private landings: Array<() => void> = [];
   private through: Array<{ ticket: number; resolve: () => void }> = [];
+  /** Answers waiting for the stages to have learned `labels` labels, in the order they started waiting. */
+  private learning: LearningWaiter[] = [];
   private timer: NodeJS.Timeout | undefined;
   private released = false;
   /** Items that waited for their turn. */
@@ -101,6 +114,7 @@ export class LearningPace {
 
   /** The group's labels learned here moved on: a waiting item may now take its turn. */
   nudge(): void {
+    if (this.learning.length > 0) this.releaseLearned();
     this.pump();
   }
 
@@ -157,6 +171,7 @@ export class LearningPace {
     this.landings = [];
     for (const resolve of waiting) resolve();
     if (this.through.length > 0) this.releaseThrough();
+    if (this.learning.length > 0) this.releaseLearned();
     this.pump();
   }
 
@@ -169,6 +184,32 @@ export class LearningPace {
     return new Promise((resolve) => this.through.push({ ticket, resolve }));
   }
 
+  /**
+   * With a latency bound, an answer decided while labels were on their way cannot wait for those very labels
+   * (a low-priority call may be shed, or answer near the deadline): it waits until the stages have learned as
+   * many more labels as were on their way when it was decided, beyond the few that young stages can miss
+   * (`answerLagShare` of the labels learned then, or of `minLag` if more), or `maxMs`, whichever comes first. A label is a label: any
+   * that lands teaches the stages as much as the ones ahead of the item would have. Undefined (nothing to wait
+   * for) when the stages are mature enough that the labels on their way are a small share of what they know.
+   */
+  learnedAhead(maxMs: number): Promise<void> | undefined {
+    const learned = this.opts.labels();
+    // Counted over at least the lag's floor: a huge floor sets learning's pace aside, for answers too.
+    const missing = this.onTheirWay.size - Math.floor((this.opts.answerLagShare ?? 0.1) * Math.max(learned, this.opts.minLag));
+    if (missing <= 0 || !(maxMs > 0) || this.released) return undefined;
+    return new Promise((resolve) => {
+      const waiter: LearningWaiter = { labels: learned + missing, done: false, resolve: () => {} };
+      const timer = setTimeout(() => waiter.resolve(), maxMs);
+      waiter.resolve = () => {
+        if (waiter.done) return;
+        waiter.done = true;
+        clearTimeout(timer);
+        resolve();
+      };
+      this.learning.push(waiter);
+    });
+  }
+
   /** Resolves at the next {@link landed} (a turn's holder waiting for its cold stage to learn). */
   landing(): Promise<void> {
     return new Promise((resolve) => this.landings.push(resolve));
@@ -179,6 +220,7 @@ export class LearningPace {
     this.released = true;
     for (const resolve of this.landings.splice(0)) resolve();
     for (const waiter of this.through.splice(0)) waiter.resolve();
+    for (const waiter of this.learning.splice(0)) waiter.resolve();
     this.pump();
   }
 
@@ -213,6 +255,17 @@ export class LearningPace {
       else keep.push(waiter);
     }
     this.through = keep;
+  }
+
+  /** Lets go the answers whose stages have learned what they waited for (or whose wait timed out). */
+  private releaseLearned(): void {
+    const learned = this.opts.labels();
+    this.learning = this.learning.filter((waiter) => {
+      if (waiter.done) return false;
+      if (waiter.labels > learned) return true;
+      waiter.resolve();
+      return false;
+    });
   }
 
   private pump(): void {

@@ -22,7 +22,7 @@ function build(
 
 describe('when the LLM is slow', () => {
   it('answers the items the small stage keeps before any LLM-bound item comes back, when the label lag allows (no head-of-line blocking)', async () => {
-    // Learning's pace set aside (a lag no stream reaches): decisions never wait for labels on their way.
+    // Learning's pace set aside (a lag no stream reaches): decisions and answers never wait for labels on their way.
     const c = await build(1_500, { concurrency: 16, deadlineMs: 30_000 }, { labelLagMin: 100_000 });
     const done: Annotation[] = [];
     await Promise.all(rows.slice(0, 200).map((r) => c.process({ id: r.id, text: r.text }).then((a) => done.push(a))));
@@ -62,6 +62,18 @@ describe('when the LLM is slow', () => {
     expect(late.length).toBeGreaterThan(0);
     // An untrained stage's answer is never published as a confident one.
     expect(late.every((a) => a.reason === 'cold' && a.confidence <= 0.5)).toBe(true);
+  });
+
+  it("with a latency bound, a cold stage's item the LLM cannot answer in time waits for the labels on their way to warm the stage", async () => {
+    // ~5 answers/s against 60 items at once, every one granted: most are handed back early, while the stage
+    // has fewer labels than it needs.
+    const c = await build(200, { concurrency: 1, deadlineMs: 4_000 }, { warmupItems: 0, llmBudget: 1, warmMinLabels: 5, warmAgreementFloor: 0 });
+    const annotations = await Promise.all(rows.slice(0, 60).map((r) => c.process({ id: r.id, text: r.text })));
+    const handedBack = annotations.filter((a) => a.answeredBy !== 'llm');
+    expect(handedBack.length).toBeGreaterThan(10);
+    expect(annotations.every((a) => a.latencyMs < 4_000)).toBe(true);
+    // The labels that landed while they waited warmed the stage: answered by it, not flagged cold.
+    expect(handedBack.every((a) => a.reason === 'deadline')).toBe(true);
   });
 });
 

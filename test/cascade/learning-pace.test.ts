@@ -156,4 +156,39 @@ describe('LearningPace', () => {
     expect(woke).toBe(true);
     expect(order).toEqual(['a', 'b', 'c']);
   });
+
+  it('with a latency bound, holds a young stage answer until as many labels as were on its way are learned, or its wait is up', async () => {
+    let labels = 0;
+    // Decisions wait for nothing here (as in the warm-up): only the answers' wait is under test.
+    const pace = new LearningPace({ minLag: 0, lagRatio: 0, answerLagShare: 0.1, labels: () => labels, free: () => true });
+    const order: string[] = [];
+    const tickets: number[] = [];
+    for (const name of ['a', 'b', 'c', 'd']) tickets.push((await decide(pace, order, name, true)) as number);
+    // Four labels on their way and none learned: the answer waits for four more.
+    let done = false;
+    const waiting = (pace.learnedAhead(10_000) as Promise<void>).then(() => (done = true));
+    for (const ticket of tickets.slice(1)) {
+      labels++;
+      pace.landed(ticket);
+    }
+    await tick();
+    expect(done).toBe(false);
+    // Any label counts, one sent after the answer was decided too: a label is a label.
+    const later = (await decide(pace, order, 'e', true)) as number;
+    labels++;
+    pace.landed(later);
+    await waiting;
+    expect(pace.outstanding).toBe(1);
+    // Stages that know far more than what is on its way answer at once.
+    labels = 1_000;
+    for (const name of ['f', 'g', 'h']) await decide(pace, order, name, true);
+    expect(pace.learnedAhead(10_000)).toBeUndefined();
+    // Young again (a fresh count) with labels on their way: the wait ends when its time is up.
+    labels = 0;
+    const started = performance.now();
+    await pace.learnedAhead(20);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(15);
+    pace.releaseAll();
+    expect(pace.learnedAhead(10_000)).toBeUndefined();
+  });
 });
