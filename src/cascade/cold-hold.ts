@@ -46,7 +46,7 @@ export class ColdHold {
 
   /** Holds the item while the labels on their way may warm its stage; returns its walk as the stages are then. `started`: when it entered. */
   async hold(walked: Walked, forceDefer: boolean, started: number): Promise<Walked> {
-    const { pace, warmth, budget, walker, counters } = this.options;
+    const { pace, warmth, budget, counters } = this.options;
     const since = performance.now();
     // A latency bound is a bound: the hold ends with it.
     const limitMs = Math.min(this.options.coldWaitMs, this.options.deadlineMs - (since - started));
@@ -63,13 +63,7 @@ export class ColdHold {
         { labels: warmth.standing(walked.walk.traces.length - 1).labels },
         'cold start: holding the input until the LLM labels warm the stage',
       );
-    while (holding()) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([pace.landing(), new Promise((resolve) => (timer = setTimeout(resolve, limitMs - (performance.now() - since))))]);
-      clearTimeout(timer);
-      const ctx: ItemContext = { features: walked.ctx.features, probs: [] };
-      walked = { ctx, walk: walker.walk(ctx, { forceDefer }) };
-    }
+    while (holding()) walked = await this.walkAtNextLanding(walked, forceDefer, since + limitMs);
     counters.coldHeld++;
     this.options.observer?.onColdHold?.((performance.now() - since) / 1000);
     return walked;
@@ -81,7 +75,7 @@ export class ColdHold {
    * and is walked again at each landing. Returns its walk as the stages are then.
    */
   async warmBy(walked: Walked, untilMs: number): Promise<Walked> {
-    const { pace, warmth, walker } = this.options;
+    const { pace, warmth } = this.options;
     const last = (): number => walked.walk.traces.length - 1;
     while (
       this.isCold(walked.walk) &&
@@ -89,13 +83,17 @@ export class ColdHold {
       pace.outstanding > 0 &&
       performance.now() < untilMs &&
       this.options.stopped?.aborted !== true
-    ) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([pace.landing(), new Promise((resolve) => (timer = setTimeout(resolve, untilMs - performance.now())))]);
-      clearTimeout(timer);
-      const ctx: ItemContext = { features: walked.ctx.features, probs: [] };
-      walked = { ctx, walk: walker.walk(ctx, { forceDefer: true }) };
-    }
+    )
+      walked = await this.walkAtNextLanding(walked, true, untilMs);
     return walked;
+  }
+
+  /** Waits for the next label to land (or `untilMs`), then walks the item again with the stages as they are. */
+  private async walkAtNextLanding(walked: Walked, forceDefer: boolean, untilMs: number): Promise<Walked> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.options.pace.landing(), new Promise((resolve) => (timer = setTimeout(resolve, untilMs - performance.now())))]);
+    clearTimeout(timer);
+    const ctx: ItemContext = { features: walked.ctx.features, probs: [] };
+    return { ctx, walk: this.options.walker.walk(ctx, { forceDefer }) };
   }
 }
