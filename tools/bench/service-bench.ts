@@ -245,19 +245,40 @@ function meanLatencyMs(latency: string): number {
 /**
  * What bounds a backlog's drain: the path's own rate with an instant LLM (its CPU rate, measured on the same
  * items) and the LLM's capacity over the share it is given (`llm.maxConcurrency` calls in flight at the mean
- * latency). Undefined when the instant run was not measured.
+ * latency). Each run is set against the instant run of its own seed when there is one (measured beside it: the
+ * machine's pace moves between sessions by more than the effect), else against the mean of the instant runs.
+ * Undefined when no instant run was measured.
  */
-function drainBound(rs: readonly RunRecord[], all: readonly RunRecord[]): { bound: number; cpu: number; llm: number } | undefined {
+function drainBound(
+  rs: readonly RunRecord[],
+  all: readonly RunRecord[],
+): { bound: number; cpu: number; llm: number; shares: number[]; paired: boolean } | undefined {
   const head = rs[0] as RunRecord;
   if (head.arrival !== 'backlog' || head.latency === '0') return undefined;
   const instant = all.filter(
     (r) => r.dataset === head.dataset && r.teacher === head.teacher && r.path === head.path && r.arrival === 'backlog' && r.latency === '0',
   );
   if (instant.length === 0) return undefined;
-  const cpu = instant.reduce((s, r) => s + r.items_per_s, 0) / instant.length;
-  const share = rs.reduce((s, r) => s + r.llm_share, 0) / rs.length;
-  const llm = (DEFAULTS.llm.maxConcurrency * 1000) / meanLatencyMs(head.latency) / share;
-  return { bound: Math.min(cpu, llm), cpu, llm };
+  const mean = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
+  const cpuOf = (seed: number): number | undefined => {
+    const same = instant.filter((r) => r.seed === seed);
+    return same.length === 0 ? undefined : mean(same.map((r) => r.items_per_s));
+  };
+  const paired = rs.every((r) => cpuOf(r.seed) !== undefined);
+  const llmOf = (r: RunRecord): number => (DEFAULTS.llm.maxConcurrency * 1000) / meanLatencyMs(r.latency) / r.llm_share;
+  const shares = rs.map((r) => r.items_per_s / Math.min(paired ? (cpuOf(r.seed) as number) : mean(instant.map((i) => i.items_per_s)), llmOf(r)));
+  const cpu = paired ? mean(rs.map((r) => cpuOf(r.seed) as number)) : mean(instant.map((r) => r.items_per_s));
+  const llm = mean(rs.map(llmOf));
+  return { bound: Math.min(cpu, llm), cpu, llm, shares, paired };
+}
+
+/** `82 % of 115 (115, 184)`; with same-seed bounds, the mean share, its interval and each seed's. */
+function drainText(b: NonNullable<ReturnType<typeof drainBound>>): string {
+  const pctOf = (x: number): string => (x * 100).toFixed(0);
+  const m = meanInterval(b.shares);
+  const spread = b.shares.length > 1 ? ` [${pctOf(m.low)}, ${pctOf(m.high)}]` : '';
+  const seeds = b.paired && b.shares.length > 1 ? `; by seed ${b.shares.map(pctOf).join(', ')} %` : '';
+  return `${pctOf(m.mean)} %${spread} of ${b.bound.toFixed(0)} (${b.cpu.toFixed(0)}, ${b.llm.toFixed(0)})${b.paired ? ' same seed' : ''}${seeds}`;
 }
 
 /** One line per setting, over the seeds. */
@@ -292,9 +313,7 @@ function summarize(records: readonly RunRecord[]): string {
         ((rs[0]?.budget ?? 0) * 100).toFixed(2).padStart(8),
         (cold * 100).toFixed(2).padStart(6),
         rate.toFixed(0).padStart(8),
-        bound === undefined
-          ? ''
-          : `  ${((rate / bound.bound) * 100).toFixed(0)} % of ${bound.bound.toFixed(0)} (${bound.cpu.toFixed(0)}, ${bound.llm.toFixed(0)})`,
+        bound === undefined ? '' : `  ${drainText(bound)}`,
       ].join(' '),
     );
   }

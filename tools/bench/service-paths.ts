@@ -88,11 +88,14 @@ export async function runStart(rows: readonly Row[], settings: PathSettings): Pr
   ]);
   let first: number | undefined;
   const watch = setInterval(() => {
-    if (first === undefined && existsSync(output) && statSync(output).size > 0) first = performance.now();
+    if (first === undefined && existsSync(output) && statSync(output).size > 0) first = Date.now();
   }, 20);
   const code = await cli.exited;
   clearInterval(watch);
-  const seconds = (performance.now() - (first ?? performance.now())) / 1000;
+  // To the last annotation written (the file's last change), as `run` counts: the shutdown after it (models
+  // saved, the monitor closed) is not the drain.
+  const last = existsSync(output) ? statSync(output).mtimeMs : Date.now();
+  const seconds = Math.max(0.001, (last - (first ?? last)) / 1000);
   if (code !== 0) throw new Error(`spillway start exited ${String(code)}:\n${cli.stderr().slice(-3_000)}`);
   const annotations = readFileSync(output, 'utf8')
     .split('\n')
