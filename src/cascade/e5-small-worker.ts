@@ -84,8 +84,9 @@ function serve(port: NonNullable<typeof parentPort>): void {
       const session = await ort.InferenceSession.create(request.modelPath, {
         intraOpNumThreads: request.threads,
         interOpNumThreads: 1,
-        // Idle encoder threads do not spin: the cores they would hold are the event loop's and other workers'.
-        extra: { session: { intra_op: { allow_spinning: '0' } } },
+        // No `extra: { session: { intra_op: { allow_spinning } } }`: this runtime's binding ignores config
+        // entries (onnxruntime-node takes them from 1.21, whose install fetches CUDA files), so idle pool threads
+        // spin; `cascade.encoderThreads` is how a host shared by several workers is kept from oversubscription.
       });
       reply({ type: 'ready', session: request.session });
       return { session, tokenizer, dimensions: request.dimensions };
