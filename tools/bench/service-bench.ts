@@ -246,7 +246,7 @@ function meanLatencyMs(latency: string): number {
  * What bounds a backlog's drain: the path's own rate with an instant LLM (its CPU rate, measured on the same
  * items) and the LLM's capacity over the share it is given (`llm.maxConcurrency` calls in flight at the mean
  * latency). Each run is set against the instant run of its own seed when there is one (measured beside it: the
- * machine's pace moves between sessions by more than the effect), else against the mean of the instant runs.
+ * machine's pace moves from one day to another by more than the effect), else against the mean of the instant runs.
  * Undefined when no instant run was measured.
  */
 function drainBound(
@@ -260,14 +260,13 @@ function drainBound(
   );
   if (instant.length === 0) return undefined;
   const mean = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
-  const cpuOf = (seed: number): number | undefined => {
-    const same = instant.filter((r) => r.seed === seed);
-    return same.length === 0 ? undefined : mean(same.map((r) => r.items_per_s));
-  };
-  const paired = rs.every((r) => cpuOf(r.seed) !== undefined);
+  const sameSeed = (seed: number): number[] => instant.filter((r) => r.seed === seed).map((r) => r.items_per_s);
+  const paired = rs.every((r) => sameSeed(r.seed).length > 0);
+  const allSeeds = mean(instant.map((r) => r.items_per_s));
+  const cpuOf = (r: RunRecord): number => (paired ? mean(sameSeed(r.seed)) : allSeeds);
   const llmOf = (r: RunRecord): number => (DEFAULTS.llm.maxConcurrency * 1000) / meanLatencyMs(r.latency) / r.llm_share;
-  const shares = rs.map((r) => r.items_per_s / Math.min(paired ? (cpuOf(r.seed) as number) : mean(instant.map((i) => i.items_per_s)), llmOf(r)));
-  const cpu = paired ? mean(rs.map((r) => cpuOf(r.seed) as number)) : mean(instant.map((r) => r.items_per_s));
+  const shares = rs.map((r) => r.items_per_s / Math.min(cpuOf(r), llmOf(r)));
+  const cpu = mean(rs.map(cpuOf));
   const llm = mean(rs.map(llmOf));
   return { bound: Math.min(cpu, llm), cpu, llm, shares, paired };
 }
