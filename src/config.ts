@@ -93,6 +93,20 @@ const llmSchema = z
       .max(256)
       .default(1)
       .describe('Items per LLM request: up to this many texts in one numbered-list prompt, answered as a JSON array.'),
+    hedgeShare: z
+      .number()
+      .min(0)
+      .max(0.5)
+      .default(0.02)
+      .describe(
+        "Hedged requests: a request still unanswered after `hedgeQuantile` of recent answer times is sent once more, and the first answer wins (a hosted LLM's slowest answers are mostly its own queueing). Most requests sent twice, as a share of the requests; a hedge is sent only with a slot and the rate limits to spare and nothing waiting for them, and its tokens are counted in the tokens and the money. 0: never.",
+      ),
+    hedgeQuantile: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .default(0.99)
+      .describe('Quantile of the last 512 answer times after which a request may be hedged (`hedgeShare`); nothing is hedged before 100 answers.'),
     maxRequestsPerMinute: z
       .number()
       .positive()
@@ -618,6 +632,7 @@ export const ENV_KEYS: ReadonlyArray<[string, string, EnvReader]> = [
   ['SPILLWAY_LLM_DEADLINE_MS', 'llm.deadlineMs', asNumber],
   ['SPILLWAY_LLM_COLD_WAIT_MS', 'llm.coldWaitMs', asNumber],
   ['SPILLWAY_LLM_BATCH_SIZE', 'llm.batchSize', asNumber],
+  ['SPILLWAY_LLM_HEDGE_SHARE', 'llm.hedgeShare', asNumber],
   ['SPILLWAY_PIPELINE_MAX_IN_FLIGHT', 'pipeline.maxInFlight', asNumber],
   ['SPILLWAY_LLM_BUDGET', 'cascade.llmBudget', asNumber],
   ['SPILLWAY_QUALITY', 'quality.targets', asList],

@@ -157,4 +157,6 @@ export interface SchedulerObserver {
   onRequest?(items: number): void;
   /** Items waiting now. */
   onQueueSize?(size: number): void;
+  /** A slow request was sent a second time ('sent'), and the second answer came first ('won'). */
+  onHedge?(event: 'sent' | 'won'): void;
 }

@@ -7,7 +7,7 @@
  */
 import type { Kafka } from 'kafkajs';
 import { createCache, type AnswerCache } from '../cache/index.js';
-import { createCascade, modelStateDir, type Cascade, type CascadeObserver, type FetchProgress, type SentenceEncoder } from '../cascade/index.js';
+import { createCascade, llmTotals, modelStateDir, type Cascade, type CascadeObserver, type FetchProgress, type SentenceEncoder } from '../cascade/index.js';
 import type { Config } from '../config.js';
 import { ModelSaveError } from '../errors.js';
 import { llmEndpoints, type LlmHealthReport, type Teacher } from '../llm/index.js';
@@ -273,6 +273,7 @@ export async function runKafkaService(options: KafkaServiceOptions): Promise<voi
     failed ??= err;
   }
   prepared.encoder?.dispose();
+  if (built.cascade !== undefined) logger.info({ items: built.cascade.counters.items, llm: llmTotals(built.cascade.counters) }, 'worker stopped');
   if (failed !== undefined) throw failed;
 }
 

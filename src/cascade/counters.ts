@@ -26,7 +26,9 @@ export interface CascadeCounters {
   paced: number;
   /** Items held while their stage was cold and the budget could not send them (the input behind them waited too). */
   coldHeld: number;
-  /** Tokens of the LLM answers, from the API's usage (batch usage split across the items). */
+  /** LLM requests sent a second time because the first was slow (`llm.hedgeShare`): paid calls beyond the items'. */
+  hedgedRequests: number;
+  /** Tokens of the LLM answers, from the API's usage (batch usage split across the items), hedges included. */
   promptTokens: number;
   completionTokens: number;
   /** Annotations by reason. */
@@ -45,6 +47,7 @@ export function createCounters(stageNames: readonly string[], tiers: number): Ca
     cacheHits: 0,
     deadlineMisses: 0,
     sharedAnswers: 0,
+    hedgedRequests: 0,
     promptTokens: 0,
     completionTokens: 0,
     tierCalls: new Array<number>(tiers).fill(0),
@@ -64,4 +67,9 @@ export function countAnnotation(c: CascadeCounters, annotation: Annotation): voi
   c.reasons[annotation.reason]++;
   c.answeredBy[annotation.answeredBy]++;
   for (const t of annotation.stages) if (t.deferred && t.stage !== 'llm') c.deferredBy[t.stage] = (c.deferredBy[t.stage] ?? 0) + 1;
+}
+
+/** What a run's final log line says of the LLM: items sent, requests sent twice, tokens (operators compare it with the bill). */
+export function llmTotals(c: Readonly<CascadeCounters>): { items: number; hedgedRequests: number; promptTokens: number; completionTokens: number } {
+  return { items: c.llmCalls, hedgedRequests: c.hedgedRequests, promptTokens: c.promptTokens, completionTokens: c.completionTokens };
 }

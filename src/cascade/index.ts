@@ -1,6 +1,7 @@
 /** The online cascade: public surface. */
 export { Cascade, type CascadeParts } from './cascade.js';
 export type { CascadeCounters } from './counters.js';
+export { llmTotals } from './counters.js';
 export type { DeferralScorer } from './stage-walker.js';
 export type { LlmTier, SchedulingOverrides } from './llm-path.js';
 export { createCascade, modelStateDir, type CreateCascadeOptions, type CascadeSections } from './create-cascade.js';

@@ -170,7 +170,7 @@ export class LlmGate {
 }
 
 /**
- * The teacher as the scheduler sees it: calls without a signal of their own carry `stop` (through a child
+ * The teacher as the scheduler sees it: every call carries `stop` beside its own signal (through a child
  * signal per call: the client leaves its listener on the signal it gets, so handing it the long-lived stop
  * signal itself would pile up one listener per call), and every outcome tells `gate` whether the LLM is usable
  * (late answers and failures included).
@@ -189,20 +189,29 @@ export function watchTeacher(teacher: Teacher, gate: LlmGate | undefined, stop: 
       throw err;
     }
   };
+  /** A signal that aborts when `own` (the caller's, e.g. a hedged request's other answer came) or `stop` does. */
+  const joined = <T>(own: AbortSignal | undefined, call: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+    const both = new AbortController();
+    const onAbort = (): void => both.abort(own?.aborted === true ? own.reason : stop.reason);
+    if (stop.aborted || own?.aborted === true) onAbort();
+    stop.addEventListener('abort', onAbort, { once: true });
+    own?.addEventListener('abort', onAbort, { once: true });
+    return seen(call(both.signal)).finally(() => {
+      stop.removeEventListener('abort', onAbort);
+      own?.removeEventListener('abort', onAbort);
+    });
+  };
   const classifyBatch = teacher.classifyBatch?.bind(teacher);
   const probe = teacher.probe?.bind(teacher);
   return {
     model: teacher.model,
-    classify: (text, signal, hooks) => {
-      if (signal !== undefined) return seen(teacher.classify(text, signal, hooks));
-      const call = new AbortController();
-      const onStop = (): void => call.abort(stop.reason);
-      stop.addEventListener('abort', onStop, { once: true });
-      return seen(teacher.classify(text, call.signal, hooks)).finally(() => stop.removeEventListener('abort', onStop));
-    },
+    classify: (text, signal, hooks) => joined(signal ?? hooks?.signal, (both) => teacher.classify(text, both, hooks)),
     ...(classifyBatch === undefined
       ? {}
-      : { classifyBatch: (texts: readonly string[], hooks?: Parameters<typeof classifyBatch>[1]) => seen(classifyBatch(texts, hooks)) }),
+      : {
+          classifyBatch: (texts: readonly string[], hooks?: Parameters<typeof classifyBatch>[1]) =>
+            joined(hooks?.signal, (both) => classifyBatch(texts, { ...hooks, signal: both })),
+        }),
     ...(probe === undefined ? {} : { probe }),
   };
 }

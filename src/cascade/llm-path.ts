@@ -15,6 +15,7 @@ import {
   type ScheduledOutcome,
   type SchedulerObserver,
   type Teacher,
+  type TokenUsage,
 } from '../llm/index.js';
 import type { LlmOutcome } from './annotation.js';
 import type { CascadeCounters } from './counters.js';
@@ -182,10 +183,31 @@ export class LlmPath {
       batchSize: llm.batchSize,
       maxRequestsPerMinute: llm.maxRequestsPerMinute,
       maxTokensPerMinute: llm.maxTokensPerMinute,
+      hedgeShare: llm.hedgeShare,
+      hedgeQuantile: llm.hedgeQuantile,
+      // A hedged request's second answer is paid for like the first: counted in the tokens and the money.
+      onUnusedUsage: (usage, model) => this.countTokens(usage, model ?? teacher.model),
       ...(this.options.keyOf === undefined ? {} : { keyOf: this.options.keyOf }),
-      ...(this.options.schedulerObserver === undefined ? {} : { observer: this.options.schedulerObserver }),
+      observer: this.countingObserver(),
       logger: this.options.logger,
     });
+  }
+
+  /** The scheduler's reports, passed on to the monitor, its hedges counted in the cascade's totals too. */
+  private countingObserver(): SchedulerObserver {
+    const to = this.options.schedulerObserver;
+    const counters = this.options.counters;
+    return {
+      onConcurrencyChange: (limit, reason) => to?.onConcurrencyChange?.(limit, reason),
+      onThrottle: (status) => to?.onThrottle?.(status),
+      onDeadline: (where) => to?.onDeadline?.(where),
+      onRequest: (items) => to?.onRequest?.(items),
+      onQueueSize: (size) => to?.onQueueSize?.(size),
+      onHedge: (event) => {
+        if (event === 'sent') counters.hedgedRequests++;
+        to?.onHedge?.(event);
+      },
+    };
   }
 
   /** Submits to a tier's scheduler; while the pause gate is closed, waits at it and asks again. */
@@ -255,11 +277,13 @@ export class LlmPath {
   }
 
   private countUsage(answer: LlmAnswer): void {
-    const usage = answer.usage;
-    if (usage === undefined) return;
+    if (answer.usage !== undefined) this.countTokens(answer.usage, answer.model);
+  }
+
+  private countTokens(usage: TokenUsage, model: string): void {
     this.options.counters.promptTokens += usage.promptTokens;
     this.options.counters.completionTokens += usage.completionTokens;
-    this.options.observer?.onLlmUsage?.(usage.promptTokens, usage.completionTokens, answer.model);
+    this.options.observer?.onLlmUsage?.(usage.promptTokens, usage.completionTokens, model);
   }
 
   /** Caches an LLM answer (`model`: the model that gave it) under the path's answer model; `costUnits`: what it cost. */

@@ -16,8 +16,27 @@ import type { SchedulerObserver } from '../types.js';
 import { AimdController } from './aimd-controller.js';
 import { PriorityQueue } from './priority-queue.js';
 import { RateLimiter } from './rate-limiter.js';
-import type { CallHooks, LlmAnswer } from './types.js';
+import { HedgePolicy } from './hedge-policy.js';
+import type { CallHooks, LlmAnswer, TokenUsage } from './types.js';
 import type { Flight, LlmSchedulerOptions, ScheduledOutcome, SchedulerStats } from './scheduler-types.js';
+
+/** How soon a request whose hedge had to wait (a busy slot, a spent share) is looked at again, ms. */
+const HEDGE_RECHECK_MS = 100;
+
+/** One request: its items, and its attempts (the first, and its hedge when one was sent). */
+interface Request {
+  batch: Flight[];
+  estimatedTokens: number;
+  sentMs: number;
+  /** Attempts still running. */
+  attempts: number;
+  /** An attempt answered (or every attempt failed): the items have their outcome. */
+  settled: boolean;
+  hedged: boolean;
+  hedgeTimer?: NodeJS.Timeout;
+  /** One per attempt: the first answer aborts the other attempt. */
+  calls: AbortController[];
+}
 
 export type { LlmSchedulerOptions, ScheduledOutcome, SchedulerStats };
 
@@ -32,6 +51,10 @@ export class LlmScheduler {
   private readonly running = new Set<Flight>();
   private readonly aimd: AimdController;
   private readonly limiter: RateLimiter;
+  private readonly hedging: HedgePolicy;
+  private closed = false;
+  /** When an item last came to the scheduler (the LLM's work is quiet a median answer time later). */
+  private lastSubmitMs = -Infinity;
   private readonly batchSize: number;
   private readonly agingMs: number;
   private readonly maxQueue: number;
@@ -43,7 +66,7 @@ export class LlmScheduler {
   private wakeTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private idleWaiters: Array<() => void> = [];
-  private readonly stats = { requests: 0, deadlineMisses: 0, throttled: 0, sharedAnswers: 0, batchRetries: 0 };
+  private readonly stats = { requests: 0, deadlineMisses: 0, throttled: 0, sharedAnswers: 0, batchRetries: 0, hedged: 0, hedgesWon: 0 };
 
   constructor(options: LlmSchedulerOptions) {
     this.opts = options;
@@ -53,6 +76,11 @@ export class LlmScheduler {
     this.maxQueue = options.maxQueue ?? 10_000;
     this.latencyMs = options.initialLatencyMs ?? Math.min(1_000, options.deadlineMs / 4);
     this.log = options.logger?.child({ module: 'llm-scheduler' });
+    this.hedging = new HedgePolicy({
+      share: options.hedgeShare ?? 0,
+      quantile: options.hedgeQuantile ?? 0.99,
+      ...(options.hedgeMinSamples === undefined ? {} : { minSamples: options.hedgeMinSamples }),
+    });
     this.limiter = new RateLimiter({ maxRequestsPerMinute: options.maxRequestsPerMinute, maxTokensPerMinute: options.maxTokensPerMinute }, this.now);
     this.aimd = new AimdController({
       initial: options.concurrency,
@@ -82,6 +110,7 @@ export class LlmScheduler {
    */
   submit(text: string, score: number, options: { deadlineMs?: number } = {}): Promise<ScheduledOutcome> {
     const key = this.opts.keyOf === undefined ? text : this.opts.keyOf(text);
+    this.lastSubmitMs = this.now();
     const existing = this.flights.get(key);
     const deadlineMs = options.deadlineMs ?? this.opts.deadlineMs;
     if (existing !== undefined && (existing.state === 'queued' || existing.state === 'in-flight')) {
@@ -146,6 +175,7 @@ export class LlmScheduler {
 
   /** Stops the timers; queued items are handed back as missed deadlines. */
   close(): void {
+    this.closed = true;
     for (const f of this.queue.removeWhere(() => true)) this.expire(f, 'queued');
     clearTimeout(this.wakeTimer);
     clearInterval(this.sweepTimer);
@@ -214,16 +244,31 @@ export class LlmScheduler {
     return batch;
   }
 
-  private async send(batch: Flight[], estimatedTokens: number): Promise<void> {
-    this.inFlightRequests++;
-    this.stats.requests++;
-    this.opts.observer?.onRequest?.(batch.length);
+  /** Sends a request for `batch`, and arms its hedge. */
+  private send(batch: Flight[], estimatedTokens: number): void {
     for (const f of batch) {
       f.state = 'in-flight';
       this.running.add(f);
     }
+    const request: Request = { batch, estimatedTokens, sentMs: this.now(), attempts: 0, settled: false, hedged: false, calls: [] };
+    this.hedging.onRequest();
+    void this.attempt(request, false);
+    // First looked at when it would be slow for quiet work, the earlier of the two.
+    this.armHedge(request, this.hedging.delayMs(true));
+  }
+
+  /** One attempt at a request (the first, or its hedge): the first answer settles the request's items. */
+  private async attempt(request: Request, hedge: boolean): Promise<void> {
+    const { batch, estimatedTokens } = request;
+    this.inFlightRequests++;
+    request.attempts++;
+    this.stats.requests++;
+    this.opts.observer?.onRequest?.(batch.length);
     const started = this.now();
+    const call = new AbortController();
+    request.calls.push(call);
     const hooks: CallHooks = {
+      signal: call.signal,
       onThrottle: (status, retryAfterMs) => {
         this.stats.throttled++;
         this.opts.observer?.onThrottle?.(status);
@@ -234,47 +279,120 @@ export class LlmScheduler {
     };
     const { teacher } = this.opts;
     try {
+      let answers: Array<LlmAnswer | undefined>;
+      let usage: TokenUsage | undefined;
       if (batch.length === 1 || teacher.classifyBatch === undefined) {
-        const answers = await Promise.all(batch.map((f) => teacher.classify(f.text, undefined, hooks)));
-        answers.forEach((a, i) => this.settle(batch[i] as Flight, { kind: 'answer', answer: a, shared: false }));
-        this.limiter.settle(
-          estimatedTokens,
-          answers.reduce((n, a) => n + (a.usage === undefined ? 0 : a.usage.promptTokens + a.usage.completionTokens), 0) || estimatedTokens,
-        );
+        const each = await Promise.all(batch.map((f) => teacher.classify(f.text, call.signal, hooks)));
+        answers = each;
+        usage = sumUsage(each);
       } else {
         const result = await teacher.classifyBatch(
           batch.map((f) => f.text),
           hooks,
         );
-        if (result.usage !== undefined) this.limiter.settle(estimatedTokens, result.usage.promptTokens + result.usage.completionTokens);
-        batch.forEach((f, i) => {
-          const answer = result.answers[i];
-          if (answer !== undefined) return this.settle(f, { kind: 'answer', answer, shared: false });
-          // Not covered by the batch answer: asked again alone, never guessed.
-          this.stats.batchRetries++;
-          this.running.delete(f);
-          if (f.state === 'expired') return f.late?.resolve(undefined);
-          f.state = 'queued';
-          f.single = true;
-          this.enqueue(f);
-        });
+        answers = result.answers;
+        usage = result.usage;
       }
+      this.limiter.settle(estimatedTokens, usage === undefined ? estimatedTokens : usage.promptTokens + usage.completionTokens);
       const latency = this.now() - started;
       // The first answers replace the initial guess; later ones move a moving average.
       const weight = Math.max(0.2, 1 / ++this.latencySamples);
       this.latencyMs = (1 - weight) * this.latencyMs + weight * latency;
+      this.hedging.onAnswer(latency);
       this.aimd.onSuccess(latency, this.queue.size > 0);
+      if (request.settled) {
+        // The other attempt answered first, and this one was not stopped in time: paid for all the same.
+        if (usage !== undefined) this.opts.onUnusedUsage?.(usage, answers.find((a) => a !== undefined)?.model);
+        return;
+      }
+      this.settleRequest(request, call);
+      if (hedge) {
+        this.stats.hedgesWon++;
+        this.opts.observer?.onHedge?.('won');
+      }
+      this.useAnswers(batch, answers);
     } catch (err: unknown) {
+      if (request.settled && call.signal.aborted) {
+        // Stopped because the other attempt answered: what the endpoint may bill for it is not reported, so the
+        // estimate is counted. Its answer time was at least this long: the slow answers stay in the quantile.
+        this.opts.onUnusedUsage?.({ promptTokens: estimatedTokens, completionTokens: 0 }, undefined);
+        this.hedging.onAnswer(this.now() - started);
+        return;
+      }
       if (isTimeout(err)) this.aimd.onCongestion('failed');
+      // The other attempt may still answer: its answer settles the items.
+      if (request.settled || request.attempts > 1) return;
+      this.settleRequest(request, call);
       for (const f of batch) this.settle(f, { kind: 'failed', err, shared: false });
     } finally {
+      request.attempts--;
       this.inFlightRequests--;
       this.pump();
       this.checkIdle();
     }
   }
 
+  /** The request has its outcome (from `winner`): no hedge after it, and the other attempt is stopped. */
+  private settleRequest(request: Request, winner: AbortController): void {
+    request.settled = true;
+    clearTimeout(request.hedgeTimer);
+    for (const call of request.calls) if (call !== winner) call.abort(new Error('the other attempt of a hedged request answered first'));
+  }
+
+  /** Hands a request's answers to its items; an item a batch answer missed is asked again alone, never guessed. */
+  private useAnswers(batch: readonly Flight[], answers: ReadonlyArray<LlmAnswer | undefined>): void {
+    batch.forEach((f, i) => {
+      const answer = answers[i];
+      if (answer !== undefined) return this.settle(f, { kind: 'answer', answer, shared: false });
+      this.stats.batchRetries++;
+      this.running.delete(f);
+      if (f.state === 'expired') return f.late?.resolve(undefined);
+      f.state = 'queued';
+      f.single = true;
+      this.enqueue(f);
+    });
+  }
+
+  /** Looks at the request again in `delayMs` (undefined: hedging is off, or the answer times are not known yet). */
+  private armHedge(request: Request, delayMs: number | undefined): void {
+    if (delayMs === undefined) return;
+    request.hedgeTimer = setTimeout(() => this.hedge(request), Math.max(1, delayMs));
+    request.hedgeTimer.unref?.();
+  }
+
+  /** No item has come to the LLM for a median answer time: what is out is all that is left to wait for. */
+  private quiet(): boolean {
+    return this.now() - this.lastSubmitMs >= this.hedging.medianMs;
+  }
+
+  /**
+   * Sends the request's hedge once it is slow (for the LLM's work now, busy or quiet) and it costs no one
+   * anything but the call: nothing waits for a slot or for the rate limits, its items still want the answer
+   * (none past its deadline), and the share allows it. Otherwise it looks again shortly: the work may go
+   * quiet, or a queue drain, while the slow request is still out.
+   */
+  private hedge(request: Request): void {
+    if (this.closed || request.settled || request.hedged || request.attempts === 0) return;
+    if (!request.batch.every((f) => f.state === 'in-flight')) return;
+    const due = this.hedging.delayMs(this.quiet());
+    if (due === undefined) return;
+    const age = this.now() - request.sentMs;
+    const busy =
+      age < due ||
+      this.queue.size > 0 ||
+      this.inFlightRequests >= this.aimd.limit ||
+      this.pausedUntilMs > this.now() ||
+      this.limiter.waitMs(request.estimatedTokens) > 0;
+    if (busy || !this.hedging.take()) return this.armHedge(request, Math.min(Math.max(1, due - age), HEDGE_RECHECK_MS));
+    request.hedged = true;
+    this.limiter.take(request.estimatedTokens);
+    this.stats.hedged++;
+    this.opts.observer?.onHedge?.('sent');
+    void this.attempt(request, true);
+  }
+
   private settle(flight: Flight, outcome: ScheduledOutcome): void {
+    if (flight.state === 'done') return;
     this.running.delete(flight);
     if (this.flights.get(flight.key) === flight) this.flights.delete(flight.key);
     if (flight.state === 'expired') {
@@ -363,6 +481,16 @@ export class LlmScheduler {
     this.idleWaiters = [];
     for (const resolve of waiting) resolve();
   }
+}
+
+/** What the answers of one item-at-a-time request cost together (undefined when the endpoint reports no usage). */
+function sumUsage(answers: readonly LlmAnswer[]): TokenUsage | undefined {
+  let usage: TokenUsage | undefined;
+  for (const a of answers) {
+    if (a.usage === undefined) continue;
+    usage = { promptTokens: (usage?.promptTokens ?? 0) + a.usage.promptTokens, completionTokens: (usage?.completionTokens ?? 0) + a.usage.completionTokens };
+  }
+  return usage;
 }
 
 function isTimeout(err: unknown): boolean {

@@ -1,7 +1,7 @@
 /** The LLM scheduler's options, outcomes and statistics (llm-scheduler.ts), and the record of one call it tracks. */
 import type { Logger } from 'pino';
 import type { SchedulerObserver } from '../types.js';
-import type { LlmAnswer, Teacher } from './types.js';
+import type { LlmAnswer, Teacher, TokenUsage } from './types.js';
 
 /** How the scheduler runs; field meanings follow `config.llm`. */
 export interface LlmSchedulerOptions {
@@ -29,6 +29,17 @@ export interface LlmSchedulerOptions {
   keyOf?: (text: string) => string;
   /** First latency estimate before any answer, ms (replaced by the first measured latency). @defaultValue min(1000, deadlineMs / 4) */
   initialLatencyMs?: number;
+  /**
+   * Most requests sent a second time, as a share of the requests (`llm.hedgeShare`): a request slower than
+   * `hedgeQuantile` of recent answers is sent once more, and the first answer wins. @defaultValue 0 (never)
+   */
+  hedgeShare?: number;
+  /** Quantile of recent answer times after which a request may be hedged (`llm.hedgeQuantile`). @defaultValue 0.99 */
+  hedgeQuantile?: number;
+  /** Answer times seen before anything is hedged. @defaultValue 100 */
+  hedgeMinSamples?: number;
+  /** Tokens of an answer that came second (a hedged request's other attempt): paid for, not used. */
+  onUnusedUsage?: (usage: TokenUsage, model: string | undefined) => void;
   /** Completion tokens expected per item (for the tokens-per-minute pacing before usage is known). @defaultValue 16 */
   completionTokensPerItem?: number;
   now?: () => number;
@@ -68,4 +79,7 @@ export interface SchedulerStats {
   throttled: number;
   sharedAnswers: number;
   batchRetries: number;
+  /** Requests sent a second time (hedges), and those whose second answer came first. */
+  hedged: number;
+  hedgesWon: number;
 }

@@ -274,6 +274,10 @@ export class CascadeMetrics implements SchedulerObserver, LiveValues {
     this.metrics.llmRequestItems.inc(items);
   }
 
+  onHedge(event: 'sent' | 'won'): void {
+    this.metrics.llmHedges.labels(event).inc();
+  }
+
   onQueueSize(size: number): void {
     this.metrics.llmQueueItems.set(size);
   }

@@ -138,6 +138,7 @@ export class SpillwayMetrics {
   readonly llmQueueItems: Gauge;
   readonly llmRequests: Counter;
   readonly llmRequestItems: Counter;
+  readonly llmHedges: Counter<'event'>;
   /** With LLM tiers (`llm.tiers`): calls by tier index and model (bounded: the configured tiers). */
   readonly llmTierCalls: Counter<'tier' | 'model'>;
   readonly coldHeldItems: Counter;
@@ -330,6 +331,12 @@ export class SpillwayMetrics {
     this.llmQueueItems = new Gauge({ name: 'spillway_llm_queue_items', help: 'LLM-bound items waiting in the scheduler.', registers });
     this.llmRequests = new Counter({ name: 'spillway_llm_requests_total', help: 'LLM requests sent (a batch request carries several items).', registers });
     this.llmRequestItems = new Counter({ name: 'spillway_llm_request_items_total', help: 'Items carried by LLM requests.', registers });
+    this.llmHedges = new Counter({
+      name: 'spillway_llm_hedged_requests_total',
+      help: 'Slow LLM requests sent a second time (llm.hedgeShare), by event: sent, won (the second answer came first). Counted in spillway_llm_requests_total too.',
+      labelNames: ['event'],
+      registers,
+    });
     this.llmTierCalls = new Counter({
       name: 'spillway_llm_tier_calls_total',
       help: 'With llm.tiers: LLM calls by tier (0: the cheapest; a call to tier 1 or above is an escalation) and model.',

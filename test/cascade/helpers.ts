@@ -24,8 +24,10 @@ export interface ReplayCascadeOptions {
   latencyMs: number;
   /** `cascade` config keys on top of `stages: ['lr']` and `pretrainedVectors: false`. */
   cascade: Record<string, unknown>;
-  /** `llm` config keys: how the cascade asks the LLM (a fixed concurrency, failures fall back, nothing held while cold, unless given). */
+  /** `llm` config keys: how the cascade asks the LLM (a fixed concurrency, no hedged requests, failures fall back, nothing held while cold, unless given). */
   llm: Partial<LlmConfig> & { concurrency: number };
+  /** Chat completions, by number from 1, that take this many ms instead of `latencyMs`. */
+  delayAt?: Readonly<Record<number, number>>;
   /** The LLM client's timeout, ms (2 retries, 1–5 ms backoff). @defaultValue 20000 */
   teacherTimeoutMs?: number;
   /** Prefix of the temp models folder. */
@@ -62,7 +64,13 @@ export function useReplayCascades(): ReplayCascades {
   return {
     async build(o) {
       const task = emotionsTask;
-      server = await startReplayServer({ dataset: EMOTIONS, teacher: GPT, task, latencyMs: o.latencyMs });
+      server = await startReplayServer({
+        dataset: EMOTIONS,
+        teacher: GPT,
+        task,
+        latencyMs: o.latencyMs,
+        ...(o.delayAt === undefined ? {} : { delayAt: o.delayAt }),
+      });
       const teacher = new OpenAiTeacher({
         task,
         baseUrl: server.url,
@@ -78,7 +86,8 @@ export function useReplayCascades(): ReplayCascades {
         teacher,
         config: cascadeSections({
           cascade: { stages: ['lr'], pretrainedVectors: false, ...o.cascade },
-          llm: { ...PLAIN_LLM, minConcurrency: o.llm.concurrency, maxConcurrency: o.llm.concurrency, ...o.llm },
+          // Exact call counts: no request is sent twice unless the test asks for hedges.
+          llm: { ...PLAIN_LLM, minConcurrency: o.llm.concurrency, maxConcurrency: o.llm.concurrency, hedgeShare: 0, ...o.llm },
           models: { dir },
         }),
         logger,

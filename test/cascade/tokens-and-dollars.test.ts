@@ -1,7 +1,7 @@
 /**
  * Tokens and dollars add up: over a known stream, the tokens the cascade counts per item (a batch
  * request's usage split across its items) equal what the replay endpoint served, and /metrics and /status
- * price them at the configured rates.
+ * price them at the configured rates. A hedged request's second call is paid for too, and counted.
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -48,6 +48,41 @@ describe.each([1, 8])('with llm.batchSize %i', (batchSize) => {
     const metric = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
     expect(metric('spillway_llm_cost_dollars_total')).toBeCloseTo(dollars, 9);
     expect(metric('spillway_llm_tokens_total\\{kind="prompt"\\}')).toBeCloseTo(served.promptTokens, 6);
+    await monitor.close();
+  });
+});
+
+describe('a hedged request', () => {
+  it('is counted as a request and in the tokens and the money, though only one answer is used', async () => {
+    const monitor = createMonitor({
+      config: { httpPort: 0, httpHost: '127.0.0.1' },
+      logger,
+      pricePerMillionInputTokens: 0.5,
+      pricePerMillionOutputTokens: 1.5,
+      processMetrics: false,
+    });
+    // Every item to the LLM; the 150th request answers after 10 s, long past the 100 quick answers before it.
+    const c = await cascades.build({
+      latencyMs: 5,
+      delayAt: { 150: 10_000 },
+      llm: { concurrency: 2, hedgeShare: 0.5 },
+      cascade: { warmupItems: 50, llmBudget: 1 },
+      dirPrefix: 'spillway-hedged-',
+      observer: monitor.observer,
+    });
+    const seen = new Set<string>();
+    const stream = rows.filter((r) => !seen.has(r.text) && seen.add(r.text)).slice(0, 200);
+    await Promise.all(stream.map((r) => c.process({ id: r.id, text: r.text })));
+    await cascades.close();
+    const served = cascades.server().stats();
+    expect(c.counters.hedgedRequests).toBe(1);
+    // The slow attempt was stopped before the endpoint answered it: its estimated tokens are counted on top.
+    expect(served.answered).toBe(c.counters.llmCalls);
+    expect(c.counters.promptTokens).toBeGreaterThan(served.promptTokens);
+    const text = await monitor.metrics.text();
+    expect(text).toMatch(/^spillway_llm_hedged_requests_total\{event="sent"\} 1$/m);
+    expect(text).toMatch(/^spillway_llm_hedged_requests_total\{event="won"\} 1$/m);
+    expect(Number(/^spillway_llm_requests_total (\S+)$/m.exec(text)?.[1])).toBe(c.counters.llmCalls + 1);
     await monitor.close();
   });
 });

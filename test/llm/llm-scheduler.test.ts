@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { normalizeText } from '../../src/cache/index.js';
 import { defaultTaskPath, loadTask, type LlmScheduler, type LlmSchedulerOptions, type ScheduledOutcome } from '../../src/llm/index.js';
 import type { ReplayServer, ReplayServerOptions } from '../../tools/replay/index.js';
@@ -109,5 +109,50 @@ describe('LlmScheduler single-flight', () => {
     expect(labels).toEqual([unique[20]?.llm[GPT], unique[20]?.llm[GPT], unique[20]?.llm[GPT]]);
     expect([a, b, c].map((o) => (o.kind === 'answer' ? o.shared : undefined))).toEqual([false, true, true]);
     expect(srv.stats().answered).toBe(1);
+  });
+});
+
+describe('LlmScheduler hedged requests', () => {
+  /** Ten quick answers, so that the scheduler knows the endpoint's answer times. */
+  async function warm(s: LlmScheduler): Promise<void> {
+    for (let i = 0; i < 10; i++) expect((await s.submit(unique[30 + i]?.text ?? '', 0.5)).kind).toBe('answer');
+  }
+  const hedging = { concurrency: 2, adaptive: false, hedgeQuantile: 0.9, hedgeMinSamples: 10 } as const;
+
+  it('sends a request slower than the recent answers once more, answers with the first answer, and counts the other', async () => {
+    const unused: number[] = [];
+    const { scheduler: s, server: srv } = await setup(
+      { latencyMs: 10, delayAt: { 11: 1_500 } },
+      { ...hedging, hedgeShare: 0.5, onUnusedUsage: (usage) => unused.push(usage.promptTokens + usage.completionTokens) },
+    );
+    await warm(s);
+    const row = unique[40];
+    const started = performance.now();
+    const outcome = await s.submit(row?.text ?? '', 0.5);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(outcome.kind === 'answer' ? outcome.answer.labelId : undefined).toBe(row?.llm[GPT]);
+    expect(s.snapshot()).toMatchObject({ requests: 12, hedged: 1, hedgesWon: 1 });
+    // The slow first attempt is stopped, and what it may cost is counted (its estimate: no usage came back).
+    await vi.waitFor(() => expect(unused).toHaveLength(1), { timeout: 3_000 });
+    expect(unused[0]).toBeGreaterThan(0);
+    expect(srv.stats().answered).toBe(11);
+  });
+
+  it('sends no second request when hedging is off: the slow answer is waited for', async () => {
+    const { scheduler: s } = await setup({ latencyMs: 10, delayAt: { 11: 1_500 } }, { ...hedging, hedgeShare: 0 });
+    await warm(s);
+    const started = performance.now();
+    expect((await s.submit(unique[40]?.text ?? '', 0.5)).kind).toBe('answer');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(1_400);
+    expect(s.snapshot()).toMatchObject({ requests: 11, hedged: 0 });
+  });
+
+  it('hedges at most its share of the requests', async () => {
+    // 0.1 of a hedge per request: after eleven requests, one hedge, though two requests are slow.
+    const { scheduler: s } = await setup({ latencyMs: 10, delayAt: { 11: 1_500, 12: 1_500 } }, { ...hedging, concurrency: 4, hedgeShare: 0.1 });
+    await warm(s);
+    const outcomes = await Promise.all([s.submit(unique[40]?.text ?? '', 0.5), s.submit(unique[41]?.text ?? '', 0.5)]);
+    expect(outcomes.map((o) => o.kind)).toEqual(['answer', 'answer']);
+    expect(s.snapshot()).toMatchObject({ hedged: 1, hedgesWon: 1 });
   });
 });

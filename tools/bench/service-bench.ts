@@ -71,6 +71,8 @@ interface RunRecord {
   duplicates?: number;
   /** Items with no annotation at all (never expected: the run waits until every offset is committed). */
   missing?: number;
+  /** LLM requests sent a second time (`llm.hedgeShare`), from each process's final log line: paid calls beyond `llm_share`. */
+  hedged_requests?: number;
   seconds: number;
   items_per_s: number;
   /** The sequential walk on the same items (same budget and seed). */
@@ -132,6 +134,20 @@ function scoreOutcome(
   const missing = n - seen.size;
   if (duplicates > 0 || missing > 0) log(`published ${outcome.annotations.length} annotations for ${n} items: ${duplicates} duplicates, ${missing} missing`);
   return { items: n, accuracy: correct / n, agreement: agreed / Math.max(1, recorded), llm_share: calls / n, reasons, duplicates, missing };
+}
+
+/** Requests sent twice, summed over the processes' final log lines ('stream done', 'worker stopped'). */
+function hedgedRequests(logs: readonly string[]): number {
+  let hedged = 0;
+  for (const line of logs.flatMap((l) => l.split('\n'))) {
+    if (!line.includes('"hedgedRequests"')) continue;
+    try {
+      hedged += Number((JSON.parse(line) as { llm?: { hedgedRequests?: number } }).llm?.hedgedRequests ?? 0);
+    } catch {
+      // not a log record
+    }
+  }
+  return hedged;
 }
 
 /** The sequential walk on the same items, at the same budget and seed: the reference. */
@@ -204,6 +220,7 @@ async function measure(): Promise<RunRecord[]> {
                     latency,
                     encoder: args.encoder ?? 'default',
                     ...scoreOutcome(outcome, stream, teacher),
+                    hedged_requests: hedgedRequests(outcome.logs),
                     seconds: outcome.seconds,
                     items_per_s: stream.length / outcome.seconds,
                     sequential_accuracy: reference.accuracy,
@@ -290,7 +307,7 @@ function summarize(records: readonly RunRecord[]): string {
   const pct = (m: { mean: number; low: number; high: number }): string => `${(m.mean * 100).toFixed(2)}±${((m.high - m.mean) * 100).toFixed(2)}`;
   const signed = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(2)}`;
   const lines = [
-    'setting (dataset teacher path arrival latency)            seeds  acc%          agree%        svc−seq pts (95%)         share%  budget%  cold%  items/s  drain (of bound: cpu, llm)',
+    'setting (dataset teacher path arrival latency)            seeds  acc%          agree%        svc−seq pts (95%)         share%  budget%  hedge%  cold%  items/s  drain (of bound: cpu, llm)',
   ];
   for (const [key, rs] of groups) {
     const diff = pairedDifference(
@@ -299,6 +316,7 @@ function summarize(records: readonly RunRecord[]): string {
     );
     const share = rs.reduce((s, r) => s + r.llm_share, 0) / rs.length;
     const cold = rs.reduce((s, r) => s + (r.reasons.cold ?? 0) / r.items, 0) / rs.length;
+    const hedged = rs.reduce((s, r) => s + (r.hedged_requests ?? 0) / r.items, 0) / rs.length;
     const rate = rs.reduce((s, r) => s + r.items_per_s, 0) / rs.length;
     const bound = drainBound(rs, records);
     lines.push(
@@ -310,6 +328,7 @@ function summarize(records: readonly RunRecord[]): string {
         `${signed(diff.mean)} [${signed(diff.low)}, ${signed(diff.high)}]`.padStart(25),
         (share * 100).toFixed(2).padStart(7),
         ((rs[0]?.budget ?? 0) * 100).toFixed(2).padStart(8),
+        (hedged * 100).toFixed(2).padStart(7),
         (cold * 100).toFixed(2).padStart(6),
         rate.toFixed(0).padStart(8),
         bound === undefined ? '' : `  ${drainText(bound)}`,

@@ -42,6 +42,8 @@ export interface ReplayServerOptions {
   stallFirst?: number;
   /** Seed of the fault-injection PRNG. @defaultValue 42 */
   seed?: number;
+  /** Chat completions, by number from 1, that take this many ms instead of the latency (one slow answer, for tests). */
+  delayAt?: Readonly<Record<number, number>>;
   /** Lognormal latency instead of `latencyMs`: median and 99th percentile, ms (seeded). */
   latency?: { p50Ms: number; p99Ms: number };
   /** Requests per minute; above it the answer is HTTP 429 with Retry-After. */
@@ -211,7 +213,7 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
       stats.stalled++;
       return; // never answered; the client times out and close() drops the socket
     }
-    const delayMs = sampleLatency?.() ?? options.latencyMs ?? 0;
+    const delayMs = options.delayAt?.[n] ?? sampleLatency?.() ?? options.latencyMs ?? 0;
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     const answer = batchTexts === null ? answerFor(extractText(task, userMessage), answers) : { content: batchAnswer(batchTexts, answers), parseable: true };
     stats.answered++;

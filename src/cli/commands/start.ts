@@ -18,6 +18,7 @@ import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { createServiceContext, createEmbeddedService, Lifecycle } from '../../app/index.js';
+import { llmTotals } from '../../cascade/index.js';
 import { ReplacingFile } from '../../stream/index.js';
 import { terminalFetchProgress } from '../fetch-progress.js';
 import { LiveLine } from '../live-line.js';
@@ -124,7 +125,15 @@ export function register(program: Command): void {
           await finished(output);
         }
         if (flags.save) await service.save();
-        logger.info({ ...summary, budget: service.cascade.budgetStatus, rejectsFile: summary.rejected > 0 ? rejectsPath : undefined }, 'stream done');
+        logger.info(
+          {
+            ...summary,
+            budget: service.cascade.budgetStatus,
+            llm: llmTotals(service.cascade.counters),
+            rejectsFile: summary.rejected > 0 ? rejectsPath : undefined,
+          },
+          'stream done',
+        );
         if (interruptedBy !== undefined) {
           process.exitCode = interruptedExitCode(interruptedBy);
           logger.warn(
