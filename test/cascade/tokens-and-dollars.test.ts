@@ -13,15 +13,26 @@ const rows = readRows(EMOTIONS);
 const logger = pino({ level: 'silent' });
 const cascades = useReplayCascades();
 
+/** A monitor on a free port, pricing prompt tokens at 0.5 and completion tokens at 1.5 per million. */
+function pricedMonitor(): ReturnType<typeof createMonitor> {
+  return createMonitor({
+    config: { httpPort: 0, httpHost: '127.0.0.1' },
+    logger,
+    pricePerMillionInputTokens: 0.5,
+    pricePerMillionOutputTokens: 1.5,
+    processMetrics: false,
+  });
+}
+
+/** Distinct texts of the stream, so that no answer is shared between items (single-flight): every call is counted once. */
+function distinctRows(n: number): typeof rows {
+  const seen = new Set<string>();
+  return rows.filter((r) => !seen.has(r.text) && seen.add(r.text)).slice(0, n);
+}
+
 describe.each([1, 8])('with llm.batchSize %i', (batchSize) => {
   it('counts every token the endpoint served, and prices them', async () => {
-    const monitor = createMonitor({
-      config: { httpPort: 0, httpHost: '127.0.0.1' },
-      logger,
-      pricePerMillionInputTokens: 0.5,
-      pricePerMillionOutputTokens: 1.5,
-      processMetrics: false,
-    });
+    const monitor = pricedMonitor();
     const c = await cascades.build({
       latencyMs: 5,
       llm: { concurrency: 2, batchSize },
@@ -30,9 +41,7 @@ describe.each([1, 8])('with llm.batchSize %i', (batchSize) => {
       dirPrefix: 'spillway-tokens-',
       observer: monitor.observer,
     });
-    // Distinct texts, so that no answer is shared between items (single-flight) and every call is counted once.
-    const seen = new Set<string>();
-    const stream = rows.filter((r) => !seen.has(r.text) && seen.add(r.text)).slice(0, 400);
+    const stream = distinctRows(400);
     await Promise.all(stream.map((r) => c.process({ id: r.id, text: r.text })));
     await cascades.close();
     const served = cascades.server().stats();
@@ -54,13 +63,7 @@ describe.each([1, 8])('with llm.batchSize %i', (batchSize) => {
 
 describe('a hedged request', () => {
   it('is counted as a request and in the tokens and the money, though only one answer is used', async () => {
-    const monitor = createMonitor({
-      config: { httpPort: 0, httpHost: '127.0.0.1' },
-      logger,
-      pricePerMillionInputTokens: 0.5,
-      pricePerMillionOutputTokens: 1.5,
-      processMetrics: false,
-    });
+    const monitor = pricedMonitor();
     // Every item to the LLM; the 150th request answers after 10 s, long past the 100 quick answers before it.
     const c = await cascades.build({
       latencyMs: 5,
@@ -70,8 +73,7 @@ describe('a hedged request', () => {
       dirPrefix: 'spillway-hedged-',
       observer: monitor.observer,
     });
-    const seen = new Set<string>();
-    const stream = rows.filter((r) => !seen.has(r.text) && seen.add(r.text)).slice(0, 200);
+    const stream = distinctRows(200);
     await Promise.all(stream.map((r) => c.process({ id: r.id, text: r.text })));
     await cascades.close();
     const served = cascades.server().stats();
