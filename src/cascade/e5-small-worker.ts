@@ -84,7 +84,7 @@ function serve(port: NonNullable<typeof parentPort>): void {
       const session = await ort.InferenceSession.create(request.modelPath, {
         intraOpNumThreads: request.threads,
         interOpNumThreads: 1,
-        // No `extra: { session: { intra_op: { allow_spinning } } }`: this runtime's binding ignores config
+        // No `allow_spinning` option for the intra-op pool: this runtime's binding ignores `extra` config
         // entries (onnxruntime-node takes them from 1.21, whose install fetches CUDA files), so idle pool threads
         // spin; `cascade.encoderThreads` is how a host shared by several workers is kept from oversubscription.
       });

@@ -44,7 +44,11 @@ export class HedgePolicy {
   private readonly samples = new Float64Array(SAMPLES);
   private count = 0;
   private tokens = 0;
+  /** Quantiles of the remembered answer times, ms, computed again only after new answers. */
   private stale = true;
+  private slowMs = 0;
+  private quietMs = 0;
+  private median = 0;
 
   constructor(options: HedgeOptions) {
     this.opts = options;
@@ -82,10 +86,6 @@ export class HedgePolicy {
     this.refresh();
     return this.median;
   }
-
-  private slowMs = 0;
-  private quietMs = 0;
-  private median = 0;
 
   private refresh(): void {
     if (!this.stale) return;
