@@ -125,6 +125,7 @@ export class SharedLearning {
       deadLetters: options.deadLetters,
       onLabel: (label, offset) => this.onLabel(label, offset),
       prefetch: (texts) => options.cascade.prepareLabels(texts),
+      maxRestarts: config.kafka.maxRestarts,
       ...(options.onFailure === undefined ? {} : { onFailure: options.onFailure }),
       logger: options.logger,
     });

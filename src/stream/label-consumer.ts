@@ -8,6 +8,10 @@
  * or learned from is dead-lettered with its reason and skipped, the same on every worker, so one bad record
  * never stops the group's learning. Only a run of failures that no data explains (the learner itself broken)
  * stops the consumer.
+ *
+ * A crash that kafkajs does not restart (a broker back from an outage can answer a join with a "non-retriable"
+ * coordinator error) gets a new consumer at the next offset, up to `maxRestarts` in a row without progress
+ * between: the worker must not stop learning because its broker was restarted.
  */
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
@@ -44,7 +48,9 @@ export interface LabelConsumerOptions {
    * sentence vectors) is prepared together rather than one label at a time.
    */
   prefetch?: (texts: string[]) => void;
-  /** Called once when the consumer stops for good (a crash kafkajs does not restart, or a broken learner). */
+  /** Crashes in a row (no label handed over between) after which the consumer gives up (kafka.maxRestarts). */
+  maxRestarts: number;
+  /** Called once when the consumer stops for good (crashes past `maxRestarts`, or a broken learner). */
   onFailure?: (err: unknown) => void;
   logger: Logger;
 }
@@ -65,6 +71,12 @@ const HEARTBEAT_EVERY = 500;
  */
 const YIELD_EVERY = 8;
 
+/** The first pause before a crashed consumer is replaced; it doubles with each crash in a row, up to 10 s. */
+const RESTART_PAUSE_MS = 300;
+
+/** A consumer that ran this long before it crashed was healthy: its crash is the first of a new run. */
+const HEALTHY_RUN_MS = 60_000;
+
 /** The label topic, consumed from an offset to its end and on. */
 export class LabelConsumer {
   private consumer: Consumer | undefined;
@@ -79,6 +91,10 @@ export class LabelConsumer {
   private unfinished: string | undefined;
   /** The label topic's end as of the last fetch. */
   private end = 0n;
+  /** Crashes in a row: none counts from before the last label handed over or a consumer that ran HEALTHY_RUN_MS. */
+  private restarts = 0;
+  private startedAt = 0;
+  private stopped = false;
 
   constructor(private readonly options: LabelConsumerOptions) {
     this.next = options.fromOffset;
@@ -115,6 +131,7 @@ export class LabelConsumer {
 
   /** Joins its own group and starts reading at `fromOffset`. */
   async start(): Promise<void> {
+    this.startedAt = Date.now();
     const { kafka, topic } = this.options;
     const consumer = kafka.consumer({
       groupId: `${this.options.groupPrefix}-${randomUUID()}`,
@@ -130,9 +147,8 @@ export class LabelConsumer {
       if (after > this.next && payload.firstOffset !== this.unfinished) this.advance(after);
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (payload.restart) return;
-      this.log.error({ err: payload.error }, 'label consumer crashed; this worker learns nothing more');
-      this.fail(payload.error);
+      if (payload.restart || this.stopped || this.failure !== undefined) return;
+      void this.restartAfter(consumer, payload.error);
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
@@ -163,6 +179,11 @@ export class LabelConsumer {
         }
       },
     });
+    // Stopped while a replacement was starting: stop() closed the one before it.
+    if (this.stopped) {
+      await consumer.disconnect().catch(() => undefined);
+      return;
+    }
     if (this.next > 0n) consumer.seek({ topic, partition: 0, offset: this.next.toString() });
     this.log.info({ topic, fromOffset: this.next.toString() }, 'label consumer started');
   }
@@ -262,8 +283,30 @@ export class LabelConsumer {
     this.options.deadLetters.write('labels', { key: message.key, value: message.value }, origin, err);
   }
 
+  /** A new consumer at the next offset after a crash kafkajs gave up on, with a growing pause; gives up past maxRestarts. */
+  private async restartAfter(crashed: Consumer, err: unknown): Promise<void> {
+    // A crash after a long healthy run (an idle topic hands nothing over) starts a new count.
+    if (Date.now() - this.startedAt >= HEALTHY_RUN_MS) this.restarts = 0;
+    this.restarts += 1;
+    if (this.restarts > this.options.maxRestarts) {
+      this.log.error({ err, restarts: this.restarts - 1 }, 'label consumer keeps crashing; this worker learns nothing more');
+      this.fail(err);
+      return;
+    }
+    this.log.warn({ err, restart: this.restarts }, 'label consumer crashed; restarting');
+    await crashed.disconnect().catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(10_000, RESTART_PAUSE_MS * 2 ** this.restarts)));
+    if (this.stopped) return;
+    try {
+      await this.start();
+    } catch (next: unknown) {
+      if (!this.stopped) void this.restartAfter(this.consumer ?? crashed, next);
+    }
+  }
+
   /** Leaves its group and disconnects (bounded: a recovering broker must not hold a shutdown, close-within.ts). */
   async stop(timeoutMs = 1_500): Promise<void> {
+    this.stopped = true;
     const consumer = this.consumer;
     this.consumer = undefined;
     await closeWithin({ 'stop the label consumer': () => consumer?.disconnect() }, timeoutMs, this.log);
@@ -277,7 +320,10 @@ export class LabelConsumer {
   }
 
   private advance(to: bigint): void {
-    if (to > this.next) this.next = to;
+    if (to > this.next) {
+      this.next = to;
+      this.restarts = 0;
+    }
     this.wake();
   }
 

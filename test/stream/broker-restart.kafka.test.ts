@@ -78,6 +78,15 @@ function worker(t: TestTopics, kafkaConfig: Record<string, unknown>): CliProcess
   return child;
 }
 
+/** The process's own warnings and errors (kafkajs' connection noise left out), the last dozen. */
+function ownWarnings(stderr: string): string {
+  return logLines(stderr)
+    .filter((l) => Number(l.level) >= 40 && l.logger !== 'kafkajs')
+    .slice(-12)
+    .map((l) => `${String(l.msg)}: ${JSON.stringify(l.err ?? {}).slice(0, 400)}`)
+    .join('\n');
+}
+
 async function produce(t: TestTopics, n: number): Promise<string[]> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
@@ -173,7 +182,8 @@ describe('when SIGTERM comes after the broker was down past the client retries',
       await startBroker();
       await admin.connect();
       await new Promise((resolve) => setTimeout(resolve, 10_000));
-      expect(run.child.exitCode).toBeNull();
+      // A process that gave up during the outage says why in its own warnings and errors.
+      if (run.child.exitCode !== null) throw new Error(`spillway run exited ${run.child.exitCode} before SIGTERM:\n${ownWarnings(run.stderr())}`);
       run.child.kill('SIGTERM');
       // The watchdog (shutdownTimeoutMs + 5 s) would exit 1.
       expect(await run.exited).toBe(0);
