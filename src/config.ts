@@ -455,7 +455,9 @@ const kafkaSchema = z
       .int()
       .min(0)
       .default(5)
-      .describe('Consecutive consumer restarts after failures, without a committed batch between, before the worker gives up and exits non-zero.'),
+      .describe(
+        'Consumer restarts after crashes in a row before the worker gives up and exits non-zero. A committed batch, or a minute without a crash, starts a new count; the label consumer of shared learning counts its own crashes the same way.',
+      ),
     sessionTimeoutMs: z
       .number()
       .int()

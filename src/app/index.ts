@@ -5,7 +5,7 @@
  */
 export { createServiceContext, type ServiceContext, type ServiceContextOptions } from './service-context.js';
 export { Lifecycle, SHUTDOWN_MARGIN_MS, type LifecycleOptions, type SignalSource } from './lifecycle.js';
-export { createRootLogger, type Logger, type RootLoggerOptions } from './logger.js';
+export { createRootLogger, writeAfterLogs, type Logger, type RootLoggerOptions } from './logger.js';
 export { configuredTask } from './task.js';
 export { checkLlm } from './llm-check.js';
 export { monitorFor } from './monitor-options.js';

@@ -11,6 +11,9 @@ export interface RootLoggerOptions {
   destination?: pino.DestinationStream;
 }
 
+/** The asynchronous stderr destination of the last root logger made without one of its own. */
+let stderrDestination: pino.DestinationStream | undefined;
+
 /** Field paths that hold credentials in objects we log (config slices, request options). */
 const REDACT_PATHS = [
   'apiKey',
@@ -43,7 +46,19 @@ export function createRootLogger(level: string, options: RootLoggerOptions = {})
       transport: { target: 'pino-pretty', options: { destination: 2, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } },
     });
   }
-  return pino({ level, redact, serializers }, pino.destination({ fd: 2, sync: false }));
+  const destination = pino.destination({ fd: 2, sync: false });
+  stderrDestination = destination;
+  return pino({ level, redact, serializers }, destination);
+}
+
+/**
+ * Writes to stderr after every log line written before it. Logs reach stderr asynchronously, so a plain
+ * `process.stderr.write` can land ahead of the last ones, and a command's closing reason would not be its
+ * last line; this goes through the same destination, in order.
+ */
+export function writeAfterLogs(text: string): void {
+  if (stderrDestination === undefined) process.stderr.write(text);
+  else stderrDestination.write(text);
 }
 
 /** A copy of a serialized error with every string scrubbed of secrets. */

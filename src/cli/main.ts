@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { writeAfterLogs } from '../app/index.js';
 import { SpillwayError } from '../errors.js';
 import { explainKafkaError, isKafkaError } from '../stream/index.js';
 import { registerCommands } from './commands/index.js';
@@ -56,14 +57,15 @@ export async function main(argv: readonly string[], extensions: readonly Command
   try {
     await program.parseAsync([...argv]);
   } catch (err: unknown) {
-    // Typed errors carry a message written for the user; anything else is a bug and gets its stack.
+    // Typed errors carry a message written for the user; anything else is a bug and gets its stack. Either
+    // way it is the last line on stderr, after the command's logs.
     if (err instanceof SpillwayError) {
-      process.stderr.write(`spillway: ${err.message}\n`);
+      writeAfterLogs(`spillway: ${err.message}\n`);
     } else if (isKafkaError(err)) {
       // A dependency that stayed down, a missing topic, a refused login: say which, without a stack trace.
-      process.stderr.write(`spillway: ${explainKafkaError(err)}\n`);
+      writeAfterLogs(`spillway: ${explainKafkaError(err)}\n`);
     } else {
-      process.stderr.write(`spillway: unexpected error\n${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      writeAfterLogs(`spillway: unexpected error\n${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     }
     process.exitCode = 1;
   }

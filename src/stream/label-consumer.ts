@@ -10,14 +10,15 @@
  * stops the consumer.
  *
  * A crash that kafkajs does not restart (a broker back from an outage can answer a join with a "non-retriable"
- * coordinator error) gets a new consumer at the next offset, up to `maxRestarts` in a row without progress
- * between: the worker must not stop learning because its broker was restarted.
+ * coordinator error) gets a new consumer at the next offset, up to `maxRestarts` crashes in a row
+ * (crash-count.ts): the worker must not stop learning because its broker was restarted.
  */
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import { DecodeError, InvalidSharedRecordError } from '../errors.js';
 import { closeWithin } from './close-within.js';
+import { CrashCount } from './crash-count.js';
 import type { DeadLetterWriter } from './dead-letter-writer.js';
 import type { LabelRecord } from './label-topic.js';
 import { checkLabel, type LabelRules } from './label-validator.js';
@@ -48,7 +49,7 @@ export interface LabelConsumerOptions {
    * sentence vectors) is prepared together rather than one label at a time.
    */
   prefetch?: (texts: string[]) => void;
-  /** Crashes in a row (no label handed over between) after which the consumer gives up (kafka.maxRestarts). */
+  /** Crashes in a row after which the consumer gives up (kafka.maxRestarts; crash-count.ts says what is "in a row"). */
   maxRestarts: number;
   /** Called once when the consumer stops for good (crashes past `maxRestarts`, or a broken learner). */
   onFailure?: (err: unknown) => void;
@@ -71,12 +72,6 @@ const HEARTBEAT_EVERY = 500;
  */
 const YIELD_EVERY = 8;
 
-/** The first pause before a crashed consumer is replaced; it doubles with each crash in a row, up to 10 s. */
-const RESTART_PAUSE_MS = 300;
-
-/** A consumer that ran this long before it crashed was healthy: its crash is the first of a new run. */
-const HEALTHY_RUN_MS = 60_000;
-
 /** The label topic, consumed from an offset to its end and on. */
 export class LabelConsumer {
   private consumer: Consumer | undefined;
@@ -91,13 +86,12 @@ export class LabelConsumer {
   private unfinished: string | undefined;
   /** The label topic's end as of the last fetch. */
   private end = 0n;
-  /** Crashes in a row: none counts from before the last label handed over or a consumer that ran HEALTHY_RUN_MS. */
-  private restarts = 0;
-  private startedAt = 0;
+  private readonly crashes: CrashCount;
   private stopped = false;
 
   constructor(private readonly options: LabelConsumerOptions) {
     this.next = options.fromOffset;
+    this.crashes = new CrashCount(options.maxRestarts);
     this.log = options.logger.child({ module: 'label-consumer' });
   }
 
@@ -131,7 +125,6 @@ export class LabelConsumer {
 
   /** Joins its own group and starts reading at `fromOffset`. */
   async start(): Promise<void> {
-    this.startedAt = Date.now();
     const { kafka, topic } = this.options;
     const consumer = kafka.consumer({
       groupId: `${this.options.groupPrefix}-${randomUUID()}`,
@@ -285,17 +278,14 @@ export class LabelConsumer {
 
   /** A new consumer at the next offset after a crash kafkajs gave up on, with a growing pause; gives up past maxRestarts. */
   private async restartAfter(crashed: Consumer, err: unknown): Promise<void> {
-    // A crash after a long healthy run (an idle topic hands nothing over) starts a new count.
-    if (Date.now() - this.startedAt >= HEALTHY_RUN_MS) this.restarts = 0;
-    this.restarts += 1;
-    if (this.restarts > this.options.maxRestarts) {
-      this.log.error({ err, restarts: this.restarts - 1 }, 'label consumer keeps crashing; this worker learns nothing more');
+    if (!this.crashes.crashed()) {
+      this.log.error({ err, restarts: this.crashes.count - 1 }, 'label consumer keeps crashing; this worker learns nothing more');
       this.fail(err);
       return;
     }
-    this.log.warn({ err, restart: this.restarts }, 'label consumer crashed; restarting');
+    this.log.warn({ err, restart: this.crashes.count }, 'label consumer crashed; restarting');
     await crashed.disconnect().catch(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, Math.min(10_000, RESTART_PAUSE_MS * 2 ** this.restarts)));
+    await new Promise((resolve) => setTimeout(resolve, this.crashes.pauseMs));
     if (this.stopped) return;
     try {
       await this.start();
@@ -322,7 +312,7 @@ export class LabelConsumer {
   private advance(to: bigint): void {
     if (to > this.next) {
       this.next = to;
-      this.restarts = 0;
+      this.crashes.progressed();
     }
     this.wake();
   }

@@ -4,8 +4,8 @@
  * offsets; readers use read_committed), at-least-once with an idempotent producer as an option.
  *
  * Failure behaviour: kafkajs retries broker requests (~30 s, enough for a broker restart), then crashes
- * the consumer; the worker restarts it up to `kafka.maxRestarts` times in a row (a commit resets the
- * count), then gives up and `done` rejects, so the process exits non-zero. A non-retriable processor
+ * the consumer; the worker restarts it up to `kafka.maxRestarts` times in a row (a commit, or a minute
+ * without a crash, starts a new count: crash-count.ts), then gives up and `done` rejects, so the process exits non-zero. A non-retriable processor
  * error gives up at once.
  */
 import type { Admin, Consumer, Kafka, Message, Producer } from 'kafkajs';
@@ -19,6 +19,7 @@ import { TransactionalCommitter } from './transactional-committer.js';
 import { OutputFitter } from './output-fitter.js';
 import { assertTopicsExist, readMaxMessageBytes, type OutputLimits } from './topic-limits.js';
 import { closeWithin } from './close-within.js';
+import { CrashCount } from './crash-count.js';
 import { IdMemory } from './id-memory.js';
 import { InFlightLimiter } from './in-flight-limiter.js';
 import { KAFKA_RETRY, PARTITIONER } from './kafka-client.js';
@@ -82,7 +83,8 @@ export class StreamWorker {
   private handler: BatchHandler | undefined;
   private consumer: Consumer | undefined;
   private admin: Admin | undefined;
-  private restarts = 0;
+  private readonly crashes: CrashCount;
+  private gaveUp = false;
   private stopping = false;
   private stopPromise: Promise<void> | undefined;
   private endGrace!: () => void;
@@ -100,6 +102,7 @@ export class StreamWorker {
 
   constructor(private readonly options: StreamWorkerOptions) {
     this.log = options.logger.child({ module: 'stream-worker' });
+    this.crashes = new CrashCount(options.config.maxRestarts);
     this.done = new Promise<void>((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;
@@ -254,7 +257,7 @@ export class StreamWorker {
         if (err instanceof SpillwayError && !err.retriable) this.fatal = err;
       },
       onCommitted: (items) => {
-        this.restarts = 0;
+        this.crashes.progressed();
         this.committedItems += items;
       },
       ...(this.options.sideRecords === undefined ? {} : { sideRecords: this.options.sideRecords }),
@@ -339,8 +342,7 @@ export class StreamWorker {
 
   private async restartConsumer(crashed: Consumer): Promise<void> {
     await crashed.disconnect().catch(() => undefined);
-    const delayMs = Math.min(10_000, (KAFKA_RETRY.initialRetryTime ?? 300) * 2 ** this.restarts);
-    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    await new Promise((resolve) => setTimeout(resolve, this.crashes.pauseMs));
     if (this.stopping) return;
     try {
       await this.runConsumer();
@@ -389,17 +391,20 @@ export class StreamWorker {
   }
 
   private shouldRestart(err: unknown): boolean {
+    // Asked again for the same crash (kafkajs' restartOnFailure, then its CRASH event): the answer stands.
+    if (this.gaveUp) return false;
     const cause = this.fatal ?? rootCause(err);
     if (cause instanceof SpillwayError && !cause.retriable) {
+      this.gaveUp = true;
       this.log.error({ err: cause }, 'processing failed with a non-retriable error; giving up');
       return false;
     }
-    this.restarts += 1;
-    if (this.restarts > this.options.config.maxRestarts) {
-      this.log.error({ err, restarts: this.restarts - 1 }, 'consumer keeps failing; giving up');
+    if (!this.crashes.crashed()) {
+      this.gaveUp = true;
+      this.log.error({ err, restarts: this.crashes.count - 1 }, 'consumer keeps failing; giving up');
       return false;
     }
-    this.log.warn({ err, restart: this.restarts }, 'consumer crashed; restarting');
+    this.log.warn({ err, restart: this.crashes.count }, 'consumer crashed; restarting');
     return true;
   }
 
