@@ -1,6 +1,6 @@
 /**
  * The live terminal view behind `spillway monitor`: polls /status and /status/history and redraws in place
- * with ANSI cursor codes (no curses dependency: works over any SSH session). Quits on q or Ctrl-C.
+ * with ANSI cursor codes (no curses dependency: works over any SSH connection). Quits on q or Ctrl-C.
  */
 import { SpillwayError } from '../errors.js';
 import type { HistoryPoint, Status } from './status.js';
